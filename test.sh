@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Oakley's one test command: installs what the tests need (as root), builds in Release, runs every
+# test project, prints a per-project summary and, as its very last line, "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")"
+
+# ---- 1. prerequisites -------------------------------------------------------------------------
+# Debian packages the test suites need. Later suites (interop in network namespaces) add to this list.
+APT_PACKAGES=(ca-certificates)
+if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    echo "test.sh: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+      || { echo "test.sh: apt-get install failed"; echo "0 passed, 1 failed"; exit 1; }
+  fi
+fi
+command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK (dotnet) is not on PATH"; echo "0 passed, 1 failed"; exit 1; }
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+# ---- 2. build -------------------------------------------------------------------------------
+echo "test.sh: building (Release)"
+if ! dotnet build Oakley.slnx -c Release -nologo -v:q -clp:ErrorsOnly; then
+  echo "test.sh: build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+# ---- 3. tests -------------------------------------------------------------------------------
+total_pass=0 total_fail=0 total_skip=0
+summary=()
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+for proj in tests/*/*.csproj; do
+  name=$(basename "$proj" .csproj)
+  log="$results/$name.log"
+  echo "test.sh: running $name"
+  dotnet test "$proj" -c Release --no-build -nologo --logger "console;verbosity=minimal" >"$log" 2>&1
+  rc=$?
+  line=$(grep -E "(Passed|Failed)! +- +Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+" "$log" | tail -1)
+  if [[ -z "$line" ]]; then
+    # No summary: the test host crashed or did not start. That is a failure, never a skip.
+    tail -30 "$log"
+    summary+=("$(printf '%-32s %s' "$name" "no result (exit $rc): counted as 1 failed")")
+    total_fail=$((total_fail + 1))
+    continue
+  fi
+  f=$(sed -E 's/.*Failed: +([0-9]+).*/\1/' <<<"$line")
+  p=$(sed -E 's/.*Passed: +([0-9]+).*/\1/' <<<"$line")
+  s=$(sed -E 's/.*Skipped: +([0-9]+).*/\1/' <<<"$line")
+  if ((f > 0)) || ((rc != 0)); then
+    grep -E "^\s+Failed |Error Message|Assert|Exception" "$log" | head -60
+    if ((f == 0)); then f=1; fi
+  fi
+  total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); total_skip=$((total_skip + s))
+  summary+=("$(printf '%-32s %5d passed, %d failed, %d skipped' "$name" "$p" "$f" "$s")")
+done
+
+echo
+echo "== summary =="
+printf '%s\n' "${summary[@]}"
+if ((total_skip > 0)); then
+  echo "$total_pass passed, $total_fail failed, $total_skip skipped"
+else
+  echo "$total_pass passed, $total_fail failed"
+fi
+((total_fail == 0))
