@@ -48,6 +48,21 @@ public ref struct IkeMessageWriter
         _linkOffset = IkeHeader.NextPayloadOffset;
     }
 
+    /// <summary>
+    /// Declares that a 28-byte header with the same layout (ISAKMP's) was written through <see cref="Reserve"/>:
+    /// payloads will be linked from its Next Payload field.
+    /// </summary>
+    public void MarkHeaderWritten()
+    {
+        if (_position != IkeHeader.Size)
+        {
+            throw new InvalidOperationException("the header must be the first 28 bytes");
+        }
+
+        _buffer[IkeHeader.NextPayloadOffset] = 0;
+        _linkOffset = IkeHeader.NextPayloadOffset;
+    }
+
     /// <summary>Patches the header's Length field with the bytes written so far.</summary>
     public void CompleteHeader()
     {
