@@ -4,8 +4,10 @@ using Oakley.Protocol.Ikev2;
 namespace Oakley.Crypto.Prf;
 
 /// <summary>
-/// PRF_AES128_XCBC (RFC 4434) and PRF_AES128_CMAC (RFC 4615): the AES MAC over a 128-bit key. A shorter key
-/// is padded with zeros; a longer one is first reduced to 128 bits by the same MAC under an all-zero key.
+/// PRF_AES128_XCBC (RFC 4434) and PRF_AES128_CMAC (RFC 4615): the AES MAC over a 128-bit key. For XCBC a
+/// shorter key is padded with zeros and a longer one reduced to 128 bits by AES-XCBC-MAC under an all-zero
+/// key (RFC 4434 §2); for CMAC any key that is not 128 bits is reduced by AES-CMAC under an all-zero key
+/// (RFC 4615 §3).
 /// </summary>
 public sealed class AesMacPrf : Prf
 {
@@ -29,7 +31,7 @@ public sealed class AesMacPrf : Prf
     {
         Span<byte> k = stackalloc byte[16];
         k.Clear();
-        if (key.Length <= 16)
+        if (key.Length == 16 || (key.Length < 16 && !_cmac))
         {
             key.CopyTo(k);
         }
