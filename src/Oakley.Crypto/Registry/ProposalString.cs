@@ -91,14 +91,19 @@ public static class ProposalString
                 throw new ProposalParseException($"'{token}': only key exchange methods can be additional key exchanges", text, token, tokenPosition);
             }
 
-            if ((info.Usage & usage) == 0)
-            {
-                throw new ProposalParseException($"'{token}' cannot be used in {protocol} proposals", text, token, tokenPosition);
-            }
-
             if (info.Type == TransformType.PseudoRandomFunction && protocol != ProtocolId.Ike)
             {
                 throw new ProposalParseException($"'{token}': a PRF belongs in IKE proposals only", text, token, tokenPosition);
+            }
+
+            if (info.Type == TransformType.SequenceNumbers && protocol == ProtocolId.Ike)
+            {
+                throw new ProposalParseException($"'{token}': 'esn'/'noesn' belong in ESP/AH proposals, not '{text}'", text, token, tokenPosition);
+            }
+
+            if ((info.Usage & usage) == 0)
+            {
+                throw new ProposalParseException($"'{token}' cannot be used in {protocol} proposals", text, token, tokenPosition);
             }
 
             var spec = new TransformSpec(info.Type == TransformType.KeyExchange ? type : info.Type, info.Id, info.KeyLengthBits);
@@ -161,11 +166,6 @@ public static class ProposalString
             if (!transforms.Any(t => t.Type == TransformType.KeyExchange))
             {
                 throw new ProposalParseException($"IKE proposal '{text}' needs a key exchange method", text);
-            }
-
-            if (transforms.Any(t => t.Type == TransformType.SequenceNumbers))
-            {
-                throw new ProposalParseException($"'esn'/'noesn' belong in ESP/AH proposals, not '{text}'", text);
             }
         }
         else if (!transforms.Any(t => t.Type == TransformType.SequenceNumbers))
