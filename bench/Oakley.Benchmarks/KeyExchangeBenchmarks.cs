@@ -16,7 +16,7 @@ public class KeyExchangeBenchmarks
     private readonly IEntropySource _entropy = new SystemEntropy();
     private byte[] _peer = [];
 
-    [Params(KeId.Modp1024, KeId.Modp1536, KeId.Modp2048, KeId.Modp3072, KeId.Modp4096, KeId.Modp6144, KeId.Modp8192,
+    [Params(KeId.Modp768, KeId.Modp1024, KeId.Modp1536, KeId.Modp2048, KeId.Modp3072, KeId.Modp4096, KeId.Modp6144, KeId.Modp8192,
         KeId.Modp1024s160, KeId.Modp2048s224, KeId.Modp2048s256,
         KeId.Ecp256, KeId.Ecp384, KeId.Ecp521, KeId.Ecp192, KeId.Ecp224,
         KeId.Brainpool224, KeId.Brainpool256, KeId.Brainpool384, KeId.Brainpool512,
