@@ -129,6 +129,18 @@ public class Ikev2GoldenTests
     }
 
     [Fact]
+    public void ReservedBitsOfTheGenericHeader_AreIgnoredOnReceipt_AndSentAsZero()
+    {
+        // RFC 7296 §3.2: RESERVED "MUST be sent as zero; MUST be ignored on receipt". Here all seven are set.
+        var payloads = IkeMessage.DecodePayloads(PayloadType.Nonce, Parse("007f0014 000102030405060708090a0b0c0d0e0f"));
+        var nonce = Assert.IsType<NoncePayload>(Assert.Single(payloads));
+        Assert.False(nonce.Critical);
+        var output = new byte[20];
+        IkeMessage.EncodePayloads(payloads, output, out _);
+        Assert.Equal("00000014000102030405060708090a0b0c0d0e0f", Of(output));
+    }
+
+    [Fact]
     public void DecodedBodies_AreSlicesOfTheInput_NotCopies()
     {
         var bytes = Parse("00000014 000102030405060708090a0b0c0d0e0f");
