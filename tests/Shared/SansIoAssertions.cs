@@ -45,7 +45,7 @@ internal static class SansIoAssertions
             var tr = md.GetTypeReference(handle);
             var ns = md.GetString(tr.Namespace);
             var name = md.GetString(tr.Name);
-            if (ns == "System.Net.Sockets")
+            if (ns == "System.Net.Sockets" && name is "Socket" or "UdpClient" or "TcpClient" or "TcpListener" or "NetworkStream")
             {
                 found.Add($"{ns}.{name}");
             }

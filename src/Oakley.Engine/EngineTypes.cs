@@ -1,0 +1,37 @@
+using System.Net;
+using Oakley.Protocol.Ikev2;
+
+namespace Oakley.Engine;
+
+/// <summary>A datagram the host must send (non-ESP-marker framing on port 4500 is the host's job).</summary>
+public sealed record Transmit(IPEndPoint Local, IPEndPoint Remote, byte[] Datagram);
+
+/// <summary>IKE SA states, as <c>list-sas</c> shows them.</summary>
+public enum IkeSaState
+{
+    Created,
+    Connecting,
+    Established,
+    Deleting,
+    Destroyed,
+}
+
+/// <summary>Something the host (or a test) must learn about. Polled with <see cref="Endpoint.TryPollEvent"/>.</summary>
+public abstract record EngineEvent(DateTimeOffset Time);
+
+public sealed record IkeSaUp(DateTimeOffset Time, long IkeSaId, string Name, ulong SpiI, ulong SpiR, bool IsInitiator,
+    IPEndPoint Local, IPEndPoint Remote, string Algorithms, string LocalId, string RemoteId) : EngineEvent(Time);
+
+public sealed record IkeSaDown(DateTimeOffset Time, long IkeSaId, string Name, string Reason) : EngineEvent(Time);
+
+/// <summary>What an ESP data plane needs to install one CHILD SA pair (keys are secrets: never log them).</summary>
+public sealed record ChildSaInstall(DateTimeOffset Time, long IkeSaId, string IkeName, string ChildName, uint InboundSpi, uint OutboundSpi,
+    bool TransportMode, bool UdpEncapsulation, EncrId Encryption, int EncryptionKeyBits, IntegId Integrity, bool Esn,
+    byte[] InboundEncryptionKey, byte[] InboundIntegrityKey, byte[] OutboundEncryptionKey, byte[] OutboundIntegrityKey,
+    IReadOnlyList<TrafficSelectorRange> LocalTs, IReadOnlyList<TrafficSelectorRange> RemoteTs,
+    IPEndPoint Local, IPEndPoint Remote, TimeSpan RekeyTime, TimeSpan LifeTime) : EngineEvent(Time);
+
+public sealed record ChildSaRemove(DateTimeOffset Time, long IkeSaId, string ChildName, uint InboundSpi, uint OutboundSpi) : EngineEvent(Time);
+
+/// <summary>A condition an operator should see (rate-limited by the host).</summary>
+public sealed record Alert(DateTimeOffset Time, long IkeSaId, string Message) : EngineEvent(Time);

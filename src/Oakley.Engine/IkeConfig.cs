@@ -1,0 +1,114 @@
+using System.Net;
+using Oakley.Crypto.Registry;
+using Oakley.Protocol.Ikev2;
+
+namespace Oakley.Engine;
+
+/// <summary>An IKE identity: type and value (RFC 7296 §3.5).</summary>
+public sealed record Identity(IdentificationType Type, byte[] Value)
+{
+    /// <summary>Parses swanctl's id syntax: an IP address, <c>@fqdn</c> or a bare FQDN, <c>user@domain</c> (RFC822), <c>@#hex</c> (KEY_ID).</summary>
+    public static Identity Parse(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (IPAddress.TryParse(text, out var ip))
+        {
+            var bytes = ip.GetAddressBytes();
+            return new Identity(bytes.Length == 4 ? IdentificationType.Ipv4Address : IdentificationType.Ipv6Address, bytes);
+        }
+
+        if (text.StartsWith("@#", StringComparison.Ordinal))
+        {
+            return new Identity(IdentificationType.KeyId, Convert.FromHexString(text[2..]));
+        }
+
+        if (text.StartsWith('@'))
+        {
+            return new Identity(IdentificationType.Fqdn, System.Text.Encoding.ASCII.GetBytes(text[1..]));
+        }
+
+        return text.Contains('@', StringComparison.Ordinal)
+            ? new Identity(IdentificationType.Rfc822Address, System.Text.Encoding.ASCII.GetBytes(text))
+            : new Identity(IdentificationType.Fqdn, System.Text.Encoding.ASCII.GetBytes(text));
+    }
+
+    public bool Matches(Identity other) => other is not null && other.Type == Type && other.Value.AsSpan().SequenceEqual(Value);
+
+    public override string ToString() => Type switch
+    {
+        IdentificationType.Ipv4Address or IdentificationType.Ipv6Address => new IPAddress(Value).ToString(),
+        IdentificationType.KeyId => "@#" + Convert.ToHexStringLower(Value),
+        _ => System.Text.Encoding.ASCII.GetString(Value),
+    };
+}
+
+/// <summary>A CHILD SA's configuration (swanctl <c>children.&lt;name&gt;</c>).</summary>
+public sealed class ChildConfig
+{
+    public required string Name { get; init; }
+
+    public IReadOnlyList<TrafficSelectorRange> LocalTs { get; init; } = [];
+
+    public IReadOnlyList<TrafficSelectorRange> RemoteTs { get; init; } = [];
+
+    public IReadOnlyList<AlgorithmProposal> EspProposals { get; init; } = ProposalString.ParseList("default", ProtocolId.Esp);
+
+    public bool TransportMode { get; init; }
+
+    public TimeSpan RekeyTime { get; init; } = TimeSpan.FromHours(1);
+
+    public TimeSpan LifeTime { get; init; } = TimeSpan.FromHours(1.1);
+}
+
+/// <summary>An IKE SA's configuration (swanctl <c>connections.&lt;name&gt;</c>) as the engine consumes it.</summary>
+public sealed class IkeConfig
+{
+    public required string Name { get; init; }
+
+    public IReadOnlyList<IPAddress> LocalAddresses { get; init; } = [];
+
+    /// <summary>Empty means any peer (a responder-only connection).</summary>
+    public IReadOnlyList<IPAddress> RemoteAddresses { get; init; } = [];
+
+    public int RemotePort { get; init; } = 500;
+
+    public IReadOnlyList<AlgorithmProposal> Proposals { get; init; } = ProposalString.ParseList("default", ProtocolId.Ike);
+
+    public required Identity LocalId { get; init; }
+
+    /// <summary>Null accepts any identity that the secrets authenticate.</summary>
+    public Identity? RemoteId { get; init; }
+
+    public IReadOnlyList<ChildConfig> Children { get; init; } = [];
+
+    /// <summary>Send INITIAL_CONTACT in IKE_AUTH (strongSwan does unless <c>unique = never</c>).</summary>
+    public bool SendInitialContact { get; init; } = true;
+
+    public TimeSpan RekeyTime { get; init; } = TimeSpan.FromHours(4);
+}
+
+/// <summary>Looks up a pre-shared key for a pair of identities (swanctl <c>secrets.ike*</c>).</summary>
+public interface ISecretStore
+{
+    byte[]? FindSharedKey(Identity local, Identity? remote);
+}
+
+/// <summary>Engine-wide settings (strongSwan's charon.* equivalents).</summary>
+public sealed class EngineSettings
+{
+    /// <summary>strongSwan's retransmit_timeout (4 s), retransmit_base (1.8) and retransmit_tries (5).</summary>
+    public TimeSpan RetransmitTimeout { get; init; } = TimeSpan.FromSeconds(4);
+
+    public double RetransmitBase { get; init; } = 1.8;
+
+    public int RetransmitTries { get; init; } = 5;
+
+    /// <summary>Half-open IKE SAs above which a COOKIE is demanded (charon.cookie_threshold, default 10).</summary>
+    public int CookieThreshold { get; init; } = 10;
+
+    /// <summary>Nonce length in bytes (RFC 7296 §2.10: at least half the PRF key size and 16).</summary>
+    public int NonceSize { get; init; } = 32;
+
+    /// <summary>How long a half-open IKE SA may wait for IKE_AUTH (charon.half_open_timeout, 30 s).</summary>
+    public TimeSpan HalfOpenTimeout { get; init; } = TimeSpan.FromSeconds(30);
+}

@@ -1,0 +1,803 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Security.Cryptography;
+using Oakley.Crypto;
+using Oakley.Crypto.KeyDerivation;
+using Oakley.Crypto.KeyExchange;
+using Oakley.Crypto.Registry;
+using Oakley.Protocol;
+using Oakley.Protocol.Ikev2;
+using Oakley.Protocol.Ikev2.Payloads;
+
+namespace Oakley.Engine;
+
+/// <summary>
+/// One IKEv2 SA: its message-ID windows (window size 1, RFC 7296 §2.3), retransmission state, cached last
+/// response, keys and CHILD SAs. It runs IKE_SA_INIT, IKE_AUTH with PSK (the first CHILD SA inside it) and
+/// INFORMATIONAL (delete and liveness). Not thread-safe: the endpoint that owns it serialises access.
+/// </summary>
+public sealed class IkeSa : IDisposable
+{
+    private readonly Endpoint _endpoint;
+    private readonly List<ChildSa> _children = [];
+    private Crypto.KeyExchange.KeyExchange? _ke;
+    private IkeSaKeys? _keys;
+    private byte[] _nonceI = [];
+    private byte[] _nonceR = [];
+    private byte[] _initRequest = [];  // RealMessage1 (RFC 7296 §2.15)
+    private byte[] _initResponse = []; // RealMessage2
+    private byte[] _cookie = [];
+    private KeId _keGroup;
+    private int _invalidKeRetries;
+    private ChildConfig? _pendingChild;
+    private uint _pendingChildSpi;
+    private AlgorithmProposal? _ikeSelected;
+
+    // Message IDs (RFC 7296 §2.3): ours for requests we send, the peer's for requests we receive.
+    private uint _nextRequestId;
+    private uint _expectedPeerRequestId;
+    private PendingRequest? _pending;
+    private (uint MessageId, byte[] Datagram)? _lastResponse;
+    private DateTimeOffset _halfOpenDeadline = DateTimeOffset.MaxValue;
+
+    internal IkeSa(Endpoint endpoint, long id, IkeConfig config, bool initiator, ulong spiI, ulong spiR, IPEndPoint local, IPEndPoint remote, DateTimeOffset now)
+    {
+        _endpoint = endpoint;
+        Id = id;
+        Config = config;
+        IsOriginalInitiator = initiator;
+        SpiI = spiI;
+        SpiR = spiR;
+        Local = local;
+        Remote = remote;
+        Created = now;
+    }
+
+    public long Id { get; }
+
+    public IkeConfig Config { get; private set; }
+
+    public bool IsOriginalInitiator { get; }
+
+    public ulong SpiI { get; private set; }
+
+    public ulong SpiR { get; private set; }
+
+    public IPEndPoint Local { get; }
+
+    public IPEndPoint Remote { get; private set; }
+
+    public IkeSaState State { get; private set; } = IkeSaState.Created;
+
+    public DateTimeOffset Created { get; }
+
+    public DateTimeOffset? EstablishedAt { get; private set; }
+
+    public Identity? RemoteIdentity { get; private set; }
+
+    public NegotiatedSuite? Suite => _keys?.Suite;
+
+    public IReadOnlyList<ChildSa> Children => _children;
+
+    public ulong LocalSpi => IsOriginalInitiator ? SpiI : SpiR;
+
+    /// <summary>The next time this SA needs <see cref="HandleTimeout"/>.</summary>
+    public DateTimeOffset NextDeadline
+    {
+        get
+        {
+            var d = _pending?.Deadline ?? DateTimeOffset.MaxValue;
+            return d < _halfOpenDeadline ? d : _halfOpenDeadline;
+        }
+    }
+
+    private sealed class PendingRequest
+    {
+        public required uint MessageId { get; init; }
+
+        public required byte[] Datagram { get; set; }
+
+        public required ExchangeType Exchange { get; init; }
+
+        public int Retransmits { get; set; }
+
+        public DateTimeOffset Deadline { get; set; }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Initiator: IKE_SA_INIT
+    // ------------------------------------------------------------------------------------------------
+
+    internal void StartInitiator(DateTimeOffset now, ChildConfig? child)
+    {
+        _pendingChild = child;
+        _keGroup = Config.Proposals.SelectMany(p => p.OfType(TransformType.KeyExchange)).Select(t => (KeId)t.Id).First();
+        State = IkeSaState.Connecting;
+        SendInitRequest(now);
+    }
+
+    private void SendInitRequest(DateTimeOffset now)
+    {
+        _ke?.Dispose();
+        _ke = KeyExchangeMethods.Create(_keGroup, _endpoint.Entropy);
+        if (_nonceI.Length == 0)
+        {
+            _nonceI = _endpoint.NewNonce();
+        }
+
+        var m = new IkeMessage { InitiatorSpi = SpiI, ResponderSpi = 0, ExchangeType = ExchangeType.IkeSaInit, Flags = IkeHeaderFlags.Initiator, MessageId = 0 };
+        if (_cookie.Length > 0)
+        {
+            // RFC 7296 §2.6: the COOKIE notify is the first payload of the repeated request.
+            m.Payloads.Add(new NotifyPayload(NotifyType.Cookie, _cookie));
+        }
+
+        m.Payloads.Add(ProposalNegotiation.ToPayload(Config.Proposals, default, _keGroup));
+        m.Payloads.Add(new KeyExchangePayload(_keGroup, _ke.GetPublicKey()));
+        m.Payloads.Add(new NoncePayload(_nonceI));
+        AddNatDetection(m, SpiI, 0);
+        m.Payloads.Add(new NotifyPayload(NotifyType.SignatureHashAlgorithms, new byte[] { 0, 2, 0, 3, 0, 4 })); // SHA2-256/384/512 (RFC 7427)
+        _initRequest = m.Encode();
+        _nextRequestId = 0;
+        SendRequest(now, ExchangeType.IkeSaInit, _initRequest);
+    }
+
+    private void AddNatDetection(IkeMessage m, ulong spiI, ulong spiR)
+    {
+        m.Payloads.Add(new NotifyPayload(NotifyType.NatDetectionSourceIp, NatHash(spiI, spiR, Local)));
+        m.Payloads.Add(new NotifyPayload(NotifyType.NatDetectionDestinationIp, NatHash(spiI, spiR, Remote)));
+    }
+
+    /// <summary>RFC 7296 §2.23: SHA-1(SPIi | SPIr | IP | port).</summary>
+    internal static byte[] NatHash(ulong spiI, ulong spiR, IPEndPoint ep)
+    {
+        var addr = ep.Address.GetAddressBytes();
+        var data = new byte[16 + addr.Length + 2];
+        BinaryPrimitives.WriteUInt64BigEndian(data, spiI);
+        BinaryPrimitives.WriteUInt64BigEndian(data.AsSpan(8), spiR);
+        addr.CopyTo(data, 16);
+        BinaryPrimitives.WriteUInt16BigEndian(data.AsSpan(16 + addr.Length), (ushort)ep.Port);
+        return SHA1.HashData(data);
+    }
+
+    private void ProcessInitResponse(DateTimeOffset now, IkeMessage m, byte[] datagram)
+    {
+        if (m.Notifies(NotifyType.Cookie).FirstOrDefault() is { } cookie)
+        {
+            // RFC 7296 §2.6: retry with the cookie, same SPI and nonce.
+            _cookie = cookie.Data.ToArray();
+            _pending = null;
+            SendInitRequest(now);
+            return;
+        }
+
+        if (m.Notifies(NotifyType.InvalidKePayload).FirstOrDefault() is { } invalidKe)
+        {
+            // RFC 7296 §1.2: retry with the group the responder asked for, if we proposed it.
+            var wanted = invalidKe.Data.Length == 2 ? (KeId)BinaryPrimitives.ReadUInt16BigEndian(invalidKe.Data.Span) : KeId.None;
+            var proposed = Config.Proposals.SelectMany(p => p.OfType(TransformType.KeyExchange)).Any(t => t.Id == (ushort)wanted);
+            if (!proposed || wanted == _keGroup || ++_invalidKeRetries > 2)
+            {
+                Fail(now, $"peer requested unacceptable key exchange method {wanted}");
+                return;
+            }
+
+            _endpoint.EmitAlert(now, Id, $"peer requested {wanted} instead of {_keGroup}; retrying");
+            _keGroup = wanted;
+            _pending = null;
+            SendInitRequest(now);
+            return;
+        }
+
+        if (m.Payloads.OfType<NotifyPayload>().FirstOrDefault(n => n.NotifyType.IsError()) is { } error)
+        {
+            Fail(now, $"IKE_SA_INIT failed: peer answered {error.NotifyType}");
+            return;
+        }
+
+        var sa = m.Find<SecurityAssociationPayload>();
+        var ke = m.Find<KeyExchangePayload>();
+        var nonce = m.Find<NoncePayload>();
+        if (sa is null || ke is null || nonce is null || m.ResponderSpi == 0)
+        {
+            throw IkeProtocolException.InvalidSyntax("IKE_SA_INIT response lacks SA, KE or Nonce");
+        }
+
+        var selected = ProposalNegotiation.ValidateResponse(Config.Proposals, sa, ProtocolId.Ike);
+        if (selected is null || ke.Group != _keGroup || selected.OfType(TransformType.KeyExchange).Single().Id != (ushort)_keGroup)
+        {
+            Fail(now, "responder chose a proposal we did not offer");
+            return;
+        }
+
+        _pending = null;
+        SpiR = m.ResponderSpi;
+        _endpoint.Rekeyed(this);
+        _nonceR = nonce.Nonce.ToArray();
+        _initResponse = datagram;
+        _ke!.SetPeerPublicKey(ke.Data.Span);
+        DeriveKeys(selected);
+        SendAuthRequest(now);
+    }
+
+    private void DeriveKeys(AlgorithmProposal selected)
+    {
+        _ikeSelected = selected;
+        var suite = ProposalNegotiation.Resolve(selected);
+        var shared = _ke!.GetSharedSecret();
+        var prf = suite.Prf!;
+        var skeyseed = Ikev2KeySchedule.DeriveSkeyseed(prf, _nonceI, _nonceR, shared);
+        var keys = Ikev2KeySchedule.DeriveKeys(prf, skeyseed, _nonceI, _nonceR, SpiI, SpiR,
+            suite.Encryption.KeyMaterialSize, suite.Integrity?.KeySize ?? 0);
+        CryptographicOperations.ZeroMemory(skeyseed);
+        _keys = new IkeSaKeys(suite, keys);
+        _endpoint.Keylog?.Invoke(this, keys);
+        _ke.Dispose();
+        _ke = null;
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Initiator: IKE_AUTH
+    // ------------------------------------------------------------------------------------------------
+
+    private void SendAuthRequest(DateTimeOffset now)
+    {
+        var idi = new IdentificationPayload(true, Config.LocalId.Type, Config.LocalId.Value);
+        var payloads = new List<IkePayload> { idi };
+        if (Config.RemoteId is { } rid)
+        {
+            payloads.Add(new IdentificationPayload(false, rid.Type, rid.Value));
+        }
+
+        payloads.Add(new AuthenticationPayload(AuthMethod.SharedKeyMessageIntegrityCode, ComputeAuth(true, _initRequest, _nonceR, idi, out _)));
+        if (Config.SendInitialContact)
+        {
+            payloads.Add(new NotifyPayload(NotifyType.InitialContact));
+        }
+
+        if (_pendingChild is { } child)
+        {
+            _pendingChildSpi = _endpoint.NewChildSpi();
+            if (child.TransportMode)
+            {
+                payloads.Add(new NotifyPayload(NotifyType.UseTransportMode));
+            }
+
+            payloads.Add(ProposalNegotiation.ToPayload(child.EspProposals.Select(StripKe).ToList(), SpiBytes(_pendingChildSpi)));
+            payloads.Add(new TrafficSelectorPayload(true, child.LocalTs.Select(t => t.ToPayload()).ToList()));
+            payloads.Add(new TrafficSelectorPayload(false, child.RemoteTs.Select(t => t.ToPayload()).ToList()));
+        }
+
+        var header = new IkeMessage { InitiatorSpi = SpiI, ResponderSpi = SpiR, ExchangeType = ExchangeType.IkeAuth, Flags = IkeHeaderFlags.Initiator, MessageId = 1 };
+        _nextRequestId = 1;
+        SendRequest(now, ExchangeType.IkeAuth, _keys!.Protect(header, payloads, true, _endpoint.Entropy));
+    }
+
+    /// <summary>In IKE_AUTH the first CHILD SA never carries a KE (RFC 7296 §1.2): drop PFS groups from ESP proposals.</summary>
+    private static AlgorithmProposal StripKe(AlgorithmProposal p) =>
+        new(p.Protocol, p.Transforms.Where(t => t.Type != TransformType.KeyExchange));
+
+    private static byte[] SpiBytes(uint spi)
+    {
+        var b = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(b, spi);
+        return b;
+    }
+
+    /// <summary>RFC 7296 §2.15 shared-key AUTH over RealMessage | peer's nonce | prf(SK_p, ID').</summary>
+    private byte[] ComputeAuth(bool initiatorSide, byte[] realMessage, byte[] peerNonce, IdentificationPayload id, out bool haveSecret)
+    {
+        var keys = _keys!;
+        var prf = keys.Suite.Prf!;
+        var localSide = initiatorSide == IsOriginalInitiator;
+        var secret = localSide
+            ? _endpoint.Secrets.FindSharedKey(Config.LocalId, Config.RemoteId ?? RemoteIdentity)
+            : _endpoint.Secrets.FindSharedKey(Config.LocalId, RemoteIdentity);
+        haveSecret = secret is not null;
+        var octets = Ikev2Auth.SignedOctets(prf, realMessage, peerNonce, initiatorSide ? keys.Keys.SK_pi : keys.Keys.SK_pr, id.GetBodyBytes());
+        return Ikev2Auth.SharedKeyAuth(prf, secret ?? [], octets);
+    }
+
+    private void ProcessAuthResponse(DateTimeOffset now, List<IkePayload> payloads)
+    {
+        _pending = null;
+        if (payloads.OfType<NotifyPayload>().FirstOrDefault(n => n.NotifyType == NotifyType.AuthenticationFailed) is not null)
+        {
+            Fail(now, "peer reported AUTHENTICATION_FAILED");
+            return;
+        }
+
+        var idr = payloads.OfType<IdentificationPayload>().FirstOrDefault(i => !i.IsInitiator);
+        var auth = payloads.OfType<AuthenticationPayload>().FirstOrDefault();
+        if (idr is null || auth is null)
+        {
+            Fail(now, "IKE_AUTH response lacks IDr or AUTH");
+            return;
+        }
+
+        RemoteIdentity = new Identity(idr.IdType, idr.Data.ToArray());
+        if (Config.RemoteId is { } expected && !expected.Matches(RemoteIdentity))
+        {
+            Fail(now, $"peer identity '{RemoteIdentity}' does not match the configured '{expected}'");
+            return;
+        }
+
+        var mine = ComputeAuth(false, _initResponse, _nonceI, idr, out _);
+        if (auth.Method != AuthMethod.SharedKeyMessageIntegrityCode || !Ikev2Auth.Verify(mine, auth.Data.Span))
+        {
+            // RFC 7296 §2.21.2: the initiator deletes the IKE SA (an INFORMATIONAL with AUTHENTICATION_FAILED is optional).
+            Fail(now, "AUTH payload of the responder did not verify");
+            return;
+        }
+
+        Establish(now);
+        if (_pendingChild is { } child)
+        {
+            var error = payloads.OfType<NotifyPayload>().FirstOrDefault(n => n.NotifyType.IsError());
+            var sa = payloads.OfType<SecurityAssociationPayload>().FirstOrDefault();
+            var tsi = payloads.OfType<TrafficSelectorPayload>().FirstOrDefault(t => t.IsInitiator);
+            var tsr = payloads.OfType<TrafficSelectorPayload>().FirstOrDefault(t => !t.IsInitiator);
+            if (error is not null || sa is null || tsi is null || tsr is null)
+            {
+                _endpoint.EmitAlert(now, Id, $"CHILD SA '{child.Name}' was not created: {error?.NotifyType.ToString() ?? "incomplete response"}");
+                return;
+            }
+
+            var selected = ProposalNegotiation.ValidateResponse(child.EspProposals.Select(StripKe).ToList(), sa, ProtocolId.Esp);
+            if (selected is null || sa.Proposals[0].Spi.Length != 4)
+            {
+                _endpoint.EmitAlert(now, Id, $"CHILD SA '{child.Name}': responder chose a proposal we did not offer");
+                return;
+            }
+
+            var transport = payloads.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.UseTransportMode);
+            if (child.TransportMode != transport)
+            {
+                _endpoint.EmitAlert(now, Id, $"CHILD SA '{child.Name}': mode mismatch (we asked {(child.TransportMode ? "transport" : "tunnel")})");
+                return;
+            }
+
+            var localTs = tsi.Selectors.Where(s => s.IsIp).Select(TrafficSelectorRange.FromPayload).ToList();
+            var remoteTs = tsr.Selectors.Where(s => s.IsIp).Select(TrafficSelectorRange.FromPayload).ToList();
+            InstallChild(now, child, _pendingChildSpi, BinaryPrimitives.ReadUInt32BigEndian(sa.Proposals[0].Spi.Span), selected, localTs, remoteTs, transport);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Responder: IKE_SA_INIT (called by the endpoint after its stateless checks) and IKE_AUTH
+    // ------------------------------------------------------------------------------------------------
+
+    internal byte[] RespondInit(DateTimeOffset now, byte[] request, IkeMessage m, AlgorithmProposal selected, byte proposalNumber, KeyExchangePayload ke, NoncePayload nonce)
+    {
+        State = IkeSaState.Connecting;
+        _halfOpenDeadline = now + _endpoint.Settings.HalfOpenTimeout;
+        _initRequest = request;
+        _nonceI = nonce.Nonce.ToArray();
+        _nonceR = _endpoint.NewNonce();
+        _keGroup = ke.Group;
+        _ke = KeyExchangeMethods.Create(ke.Group, _endpoint.Entropy);
+        _ke.SetPeerPublicKey(ke.Data.Span); // validates the peer's value (RFC 6989)
+        var response = new IkeMessage { InitiatorSpi = SpiI, ResponderSpi = SpiR, ExchangeType = ExchangeType.IkeSaInit, Flags = IkeHeaderFlags.Response, MessageId = 0 };
+        response.Payloads.Add(ProposalNegotiation.Accepted(selected, proposalNumber, default));
+        response.Payloads.Add(new KeyExchangePayload(ke.Group, _ke.GetPublicKey()));
+        response.Payloads.Add(new NoncePayload(_nonceR));
+        AddNatDetection(response, SpiI, SpiR);
+        if (m.Notifies(NotifyType.SignatureHashAlgorithms).Any())
+        {
+            response.Payloads.Add(new NotifyPayload(NotifyType.SignatureHashAlgorithms, new byte[] { 0, 2, 0, 3, 0, 4 }));
+        }
+
+        _initResponse = response.Encode();
+        DeriveKeys(selected);
+        _expectedPeerRequestId = 1;
+        _lastResponse = (0, _initResponse);
+        return _initResponse;
+    }
+
+    private List<IkePayload> RespondAuth(DateTimeOffset now, List<IkePayload> request, out bool destroy)
+    {
+        destroy = false;
+        var idi = request.OfType<IdentificationPayload>().FirstOrDefault(i => i.IsInitiator);
+        var auth = request.OfType<AuthenticationPayload>().FirstOrDefault();
+        if (idi is null || auth is null)
+        {
+            // EAP (no AUTH from the initiator) is not implemented yet: answer as RFC 7296 §2.21.2 asks.
+            destroy = true;
+            Fail(now, "IKE_AUTH request without IDi/AUTH (EAP is not supported yet)");
+            return [new NotifyPayload(NotifyType.AuthenticationFailed)];
+        }
+
+        RemoteIdentity = new Identity(idi.IdType, idi.Data.ToArray());
+        var config = _endpoint.FindConfigForIdentity(Config, RemoteIdentity, Remote);
+        if (config is null)
+        {
+            destroy = true;
+            Fail(now, $"no connection matches peer identity '{RemoteIdentity}'");
+            return [new NotifyPayload(NotifyType.AuthenticationFailed)];
+        }
+
+        Config = config;
+        var expected = ComputeAuth(true, _initRequest, _nonceR, idi, out var haveSecret);
+        if (!haveSecret || auth.Method != AuthMethod.SharedKeyMessageIntegrityCode || !Ikev2Auth.Verify(expected, auth.Data.Span))
+        {
+            destroy = true;
+            Fail(now, haveSecret ? $"AUTH of '{RemoteIdentity}' did not verify (wrong pre-shared key?)" : $"no pre-shared key for '{RemoteIdentity}'");
+            return [new NotifyPayload(NotifyType.AuthenticationFailed)];
+        }
+
+        var idr = new IdentificationPayload(false, Config.LocalId.Type, Config.LocalId.Value);
+        var response = new List<IkePayload>
+        {
+            idr,
+            new AuthenticationPayload(AuthMethod.SharedKeyMessageIntegrityCode, ComputeAuth(false, _initResponse, _nonceI, idr, out _)),
+        };
+        Establish(now);
+        if (request.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.InitialContact))
+        {
+            _endpoint.HandleInitialContact(now, this);
+        }
+
+        response.AddRange(RespondChild(now, request));
+        return response;
+    }
+
+    /// <summary>Creates the CHILD SA of an IKE_AUTH request: proposal selection and TS narrowing (RFC 7296 §2.9).</summary>
+    private List<IkePayload> RespondChild(DateTimeOffset now, List<IkePayload> request)
+    {
+        var sa = request.OfType<SecurityAssociationPayload>().FirstOrDefault();
+        var tsi = request.OfType<TrafficSelectorPayload>().FirstOrDefault(t => t.IsInitiator);
+        var tsr = request.OfType<TrafficSelectorPayload>().FirstOrDefault(t => !t.IsInitiator);
+        if (sa is null || tsi is null || tsr is null)
+        {
+            return []; // childless IKE_AUTH (RFC 6023)
+        }
+
+        var theirTsi = tsi.Selectors.Where(s => s.IsIp).Select(TrafficSelectorRange.FromPayload).ToList();
+        var theirTsr = tsr.Selectors.Where(s => s.IsIp).Select(TrafficSelectorRange.FromPayload).ToList();
+        var transport = request.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.UseTransportMode);
+        foreach (var child in Config.Children)
+        {
+            // TSi is the initiator's side: narrow it with our remote_ts; TSr with our local_ts.
+            var remote = Narrow(theirTsi, child.RemoteTs);
+            var local = Narrow(theirTsr, child.LocalTs);
+            if (remote.Count == 0 || local.Count == 0)
+            {
+                continue;
+            }
+
+            var selection = ProposalNegotiation.Select(child.EspProposals.Select(StripKe).ToList(), sa.Proposals, ProtocolId.Esp);
+            if (selection is not { } s || s.PeerProposal.Spi.Length != 4)
+            {
+                _endpoint.EmitAlert(now, Id, $"CHILD SA '{child.Name}': no acceptable ESP proposal");
+                return [new NotifyPayload(NotifyType.NoProposalChosen)];
+            }
+
+            var useTransport = transport && child.TransportMode;
+            var inbound = _endpoint.NewChildSpi();
+            var outbound = BinaryPrimitives.ReadUInt32BigEndian(s.PeerProposal.Spi.Span);
+            InstallChild(now, child, inbound, outbound, s.Selected, local, remote, useTransport);
+            var reply = new List<IkePayload>();
+            if (useTransport)
+            {
+                reply.Add(new NotifyPayload(NotifyType.UseTransportMode));
+            }
+
+            reply.Add(ProposalNegotiation.Accepted(s.Selected, s.PeerProposal.Number, SpiBytes(inbound)));
+            reply.Add(new TrafficSelectorPayload(true, remote.Select(t => t.ToPayload()).ToList()));
+            reply.Add(new TrafficSelectorPayload(false, local.Select(t => t.ToPayload()).ToList()));
+            return reply;
+        }
+
+        _endpoint.EmitAlert(now, Id, "traffic selectors unacceptable: no CHILD SA configuration matches");
+        return [new NotifyPayload(NotifyType.TsUnacceptable)];
+    }
+
+    private static List<TrafficSelectorRange> Narrow(List<TrafficSelectorRange> proposed, IReadOnlyList<TrafficSelectorRange> allowed)
+    {
+        var result = new List<TrafficSelectorRange>();
+        foreach (var p in proposed)
+        {
+            foreach (var a in allowed)
+            {
+                if (p.Intersect(a) is { } i && !result.Contains(i))
+                {
+                    result.Add(i);
+                }
+            }
+        }
+
+        return result;
+    }
+
+    private void InstallChild(DateTimeOffset now, ChildConfig child, uint inboundSpi, uint outboundSpi, AlgorithmProposal selected,
+        IReadOnlyList<TrafficSelectorRange> localTs, IReadOnlyList<TrafficSelectorRange> remoteTs, bool transport)
+    {
+        var suite = ProposalNegotiation.Resolve(selected);
+        var keys = _keys!;
+        using var keymat = Ikev2KeySchedule.DeriveChildKeys(keys.Suite.Prf!, keys.Keys.SK_d, _nonceI, _nonceR,
+            suite.Encryption.KeyMaterialSize, suite.Integrity?.KeySize ?? 0);
+        // KEYMAT is split initiator->responder first (§2.17); "initiator" is the initiator of this exchange.
+        var iAmExchangeInitiator = IsOriginalInitiator;
+        var outEnc = iAmExchangeInitiator ? keymat.EncryptionKeyInitiatorToResponder : keymat.EncryptionKeyResponderToInitiator;
+        var outInt = iAmExchangeInitiator ? keymat.IntegrityKeyInitiatorToResponder : keymat.IntegrityKeyResponderToInitiator;
+        var inEnc = iAmExchangeInitiator ? keymat.EncryptionKeyResponderToInitiator : keymat.EncryptionKeyInitiatorToResponder;
+        var inInt = iAmExchangeInitiator ? keymat.IntegrityKeyResponderToInitiator : keymat.IntegrityKeyInitiatorToResponder;
+        var childSa = new ChildSa
+        {
+            Config = child,
+            InboundSpi = inboundSpi,
+            OutboundSpi = outboundSpi,
+            Suite = suite,
+            LocalTs = localTs,
+            RemoteTs = remoteTs,
+            TransportMode = transport,
+            Installed = now,
+        };
+        _children.Add(childSa);
+        var encr = selected.OfType(TransformType.Encryption).Single();
+        _endpoint.Emit(new ChildSaInstall(now, Id, Config.Name, child.Name, inboundSpi, outboundSpi, transport, false,
+            (EncrId)encr.Id, encr.KeyLengthBits, suite.Integrity?.Id ?? IntegId.None, suite.Esn,
+            (byte[])inEnc.Clone(), (byte[])inInt.Clone(), (byte[])outEnc.Clone(), (byte[])outInt.Clone(),
+            localTs, remoteTs, Local, Remote, child.RekeyTime, child.LifeTime));
+    }
+
+    private void Establish(DateTimeOffset now)
+    {
+        State = IkeSaState.Established;
+        EstablishedAt = now;
+        _halfOpenDeadline = DateTimeOffset.MaxValue;
+        _endpoint.Emit(new IkeSaUp(now, Id, Config.Name, SpiI, SpiR, IsOriginalInitiator, Local, Remote,
+            ProposalString.Format(_ikeSelected!), Config.LocalId.ToString(), RemoteIdentity?.ToString() ?? string.Empty));
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Delete and liveness
+    // ------------------------------------------------------------------------------------------------
+
+    /// <summary>Starts an INFORMATIONAL exchange deleting this IKE SA (and with it every CHILD SA).</summary>
+    public void Terminate(DateTimeOffset now)
+    {
+        if (State != IkeSaState.Established || _pending is not null)
+        {
+            Destroy(now, "terminated");
+            return;
+        }
+
+        State = IkeSaState.Deleting;
+        SendInformational(now, [DeletePayload.ForIke()]);
+    }
+
+    /// <summary>Sends an empty INFORMATIONAL request (a liveness check, RFC 7296 §1.4).</summary>
+    public bool SendLivenessCheck(DateTimeOffset now)
+    {
+        if (State != IkeSaState.Established || _pending is not null)
+        {
+            return false;
+        }
+
+        SendInformational(now, []);
+        return true;
+    }
+
+    private void SendInformational(DateTimeOffset now, List<IkePayload> payloads)
+    {
+        var id = ++_nextRequestId;
+        var header = new IkeMessage
+        {
+            InitiatorSpi = SpiI,
+            ResponderSpi = SpiR,
+            ExchangeType = ExchangeType.Informational,
+            Flags = IsOriginalInitiator ? IkeHeaderFlags.Initiator : IkeHeaderFlags.None,
+            MessageId = id,
+        };
+        SendRequest(now, ExchangeType.Informational, _keys!.Protect(header, payloads, IsOriginalInitiator, _endpoint.Entropy));
+    }
+
+    private List<IkePayload> RespondInformational(DateTimeOffset now, List<IkePayload> request, out bool destroy)
+    {
+        destroy = false;
+        var response = new List<IkePayload>();
+        foreach (var d in request.OfType<DeletePayload>())
+        {
+            if (d.Protocol == ProtocolId.Ike)
+            {
+                // RFC 7296 §1.4.1: answer with an empty INFORMATIONAL, then the IKE SA and its children are gone.
+                destroy = true;
+                return [];
+            }
+
+            if (d.Protocol is ProtocolId.Esp or ProtocolId.Ah)
+            {
+                var ours = new List<uint>();
+                foreach (var spi in d.GetSpis32())
+                {
+                    var child = _children.FirstOrDefault(c => c.OutboundSpi == spi);
+                    if (child is not null)
+                    {
+                        ours.Add(child.InboundSpi);
+                        RemoveChild(now, child);
+                    }
+                }
+
+                if (ours.Count > 0)
+                {
+                    response.Add(DeletePayload.ForChildSas(d.Protocol, ours));
+                }
+            }
+        }
+
+        return response;
+    }
+
+    private void RemoveChild(DateTimeOffset now, ChildSa child)
+    {
+        _children.Remove(child);
+        _endpoint.Emit(new ChildSaRemove(now, Id, child.Config.Name, child.InboundSpi, child.OutboundSpi));
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Message handling, retransmission
+    // ------------------------------------------------------------------------------------------------
+
+    private void SendRequest(DateTimeOffset now, ExchangeType exchange, byte[] datagram)
+    {
+        _pending = new PendingRequest { MessageId = _nextRequestId, Datagram = datagram, Exchange = exchange, Deadline = now + _endpoint.Settings.RetransmitTimeout };
+        _endpoint.Send(Local, Remote, datagram);
+    }
+
+    internal void HandleMessage(DateTimeOffset now, IkeMessage m, byte[] datagram, IPEndPoint remote)
+    {
+        if (m.IsResponse)
+        {
+            HandleResponse(now, m, datagram);
+        }
+        else
+        {
+            HandleRequest(now, m, datagram, remote);
+        }
+    }
+
+    private void HandleResponse(DateTimeOffset now, IkeMessage m, byte[] datagram)
+    {
+        if (_pending is null || m.MessageId != _pending.MessageId)
+        {
+            throw IkeProtocolException.Drop($"unexpected response with message ID {m.MessageId}");
+        }
+
+        switch (_pending.Exchange)
+        {
+            case ExchangeType.IkeSaInit:
+                ProcessInitResponse(now, m, datagram);
+                break;
+            case ExchangeType.IkeAuth:
+                ProcessAuthResponse(now, _keys!.Unprotect(datagram, m, !IsOriginalInitiator));
+                break;
+            case ExchangeType.Informational:
+                _keys!.Unprotect(datagram, m, !IsOriginalInitiator);
+                _pending = null;
+                if (State == IkeSaState.Deleting)
+                {
+                    Destroy(now, "deleted");
+                }
+
+                break;
+            default:
+                throw IkeProtocolException.Drop($"response to unsupported exchange {_pending.Exchange}");
+        }
+    }
+
+    private void HandleRequest(DateTimeOffset now, IkeMessage m, byte[] datagram, IPEndPoint remote)
+    {
+        // RFC 7296 §2.1/§2.3: a retransmitted request gets the cached response, without reprocessing.
+        if (_lastResponse is { } last && m.MessageId == last.MessageId)
+        {
+            _endpoint.Send(Local, remote, last.Datagram);
+            return;
+        }
+
+        if (m.MessageId != _expectedPeerRequestId || _keys is null)
+        {
+            throw IkeProtocolException.Drop($"request with message ID {m.MessageId}, expected {_expectedPeerRequestId}");
+        }
+
+        var request = _keys.Unprotect(datagram, m, !IsOriginalInitiator);
+        bool destroy;
+        List<IkePayload> response;
+        switch (m.ExchangeType)
+        {
+            case ExchangeType.IkeAuth when State == IkeSaState.Connecting && !IsOriginalInitiator:
+                response = RespondAuth(now, request, out destroy);
+                break;
+            case ExchangeType.Informational when State is IkeSaState.Established or IkeSaState.Deleting:
+                response = RespondInformational(now, request, out destroy);
+                break;
+            case ExchangeType.CreateChildSa when State == IkeSaState.Established:
+                // CREATE_CHILD_SA is the next piece of work (issue 4); answer as RFC 7296 §1.3 permits.
+                response = [new NotifyPayload(NotifyType.NoAdditionalSas)];
+                destroy = false;
+                break;
+            default:
+                throw IkeProtocolException.Drop($"{m.ExchangeType} request not valid in state {State}");
+        }
+
+        var header = new IkeMessage
+        {
+            InitiatorSpi = SpiI,
+            ResponderSpi = SpiR,
+            ExchangeType = m.ExchangeType,
+            Flags = IkeHeaderFlags.Response | (IsOriginalInitiator ? IkeHeaderFlags.Initiator : IkeHeaderFlags.None),
+            MessageId = m.MessageId,
+        };
+        var bytes = _keys.Protect(header, response, IsOriginalInitiator, _endpoint.Entropy);
+        _lastResponse = (m.MessageId, bytes);
+        _expectedPeerRequestId = m.MessageId + 1;
+        _endpoint.Send(Local, remote, bytes);
+        if (destroy)
+        {
+            Destroy(now, State == IkeSaState.Established ? "deleted by peer" : "authentication failed");
+        }
+    }
+
+    internal void HandleTimeout(DateTimeOffset now)
+    {
+        if (now >= _halfOpenDeadline && State == IkeSaState.Connecting)
+        {
+            Destroy(now, "half-open SA timed out");
+            return;
+        }
+
+        if (_pending is not { } p || now < p.Deadline)
+        {
+            return;
+        }
+
+        var settings = _endpoint.Settings;
+        if (p.Retransmits >= settings.RetransmitTries)
+        {
+            Destroy(now, $"giving up after {p.Retransmits} retransmissions of {p.Exchange}");
+            return;
+        }
+
+        p.Retransmits++;
+        // strongSwan's schedule: timeout * base^n.
+        p.Deadline = now + (settings.RetransmitTimeout * Math.Pow(settings.RetransmitBase, p.Retransmits));
+        _endpoint.Send(Local, Remote, p.Datagram);
+    }
+
+    private void Fail(DateTimeOffset now, string reason)
+    {
+        _endpoint.EmitAlert(now, Id, reason);
+        Destroy(now, reason);
+    }
+
+    internal void Destroy(DateTimeOffset now, string reason)
+    {
+        if (State == IkeSaState.Destroyed)
+        {
+            return;
+        }
+
+        var wasUp = EstablishedAt is not null;
+        foreach (var child in _children.ToList())
+        {
+            RemoveChild(now, child);
+        }
+
+        State = IkeSaState.Destroyed;
+        _pending = null;
+        if (wasUp || IsOriginalInitiator)
+        {
+            _endpoint.Emit(new IkeSaDown(now, Id, Config.Name, reason));
+        }
+
+        _endpoint.Remove(this);
+        Dispose();
+    }
+
+    public void Dispose()
+    {
+        _ke?.Dispose();
+        _keys?.Dispose();
+        _ke = null;
+    }
+}

@@ -1,0 +1,127 @@
+using Oakley.Crypto.Cipher;
+using Oakley.Crypto.Integrity;
+using Oakley.Crypto.Registry;
+using Oakley.Protocol.Ikev2;
+using Oakley.Protocol.Ikev2.Payloads;
+
+namespace Oakley.Engine;
+
+/// <summary>The transforms chosen for one SA, resolved to implementations.</summary>
+public sealed record NegotiatedSuite(AlgorithmProposal Proposal, EncryptionAlgorithm Encryption, IntegrityAlgorithm? Integrity,
+    Crypto.Prf.Prf? Prf, KeId KeyExchange, bool Esn)
+{
+    public override string ToString() => ProposalString.Format(Proposal);
+}
+
+/// <summary>SA payload construction and proposal selection (RFC 7296 §2.7, §3.3).</summary>
+public static class ProposalNegotiation
+{
+    /// <summary>Our proposals as an SA payload, numbered from 1, each with <paramref name="spi"/>.</summary>
+    public static SecurityAssociationPayload ToPayload(IReadOnlyList<AlgorithmProposal> proposals, ReadOnlyMemory<byte> spi, KeId? firstKe = null)
+    {
+        var list = new List<Proposal>();
+        byte number = 1;
+        foreach (var p in proposals)
+        {
+            var transforms = new List<Transform>();
+            var specs = p.Transforms.ToList();
+            if (firstKe is { } ke && specs.Any(t => t.Type == TransformType.KeyExchange && t.Id == (ushort)ke))
+            {
+                // Put the group we send a KE payload for first, so a responder preferring our order picks it.
+                var chosen = specs.First(t => t.Type == TransformType.KeyExchange && t.Id == (ushort)ke);
+                specs.Remove(chosen);
+                specs.Insert(specs.FindIndex(t => t.Type == TransformType.KeyExchange) is var i and >= 0 ? i : specs.Count, chosen);
+            }
+
+            foreach (var t in specs)
+            {
+                transforms.Add(Transform.Create(t.Type, t.Id, t.KeyLengthBits));
+            }
+
+            list.Add(new Proposal(number++, p.Protocol, spi, transforms));
+        }
+
+        return new SecurityAssociationPayload(list);
+    }
+
+    /// <summary>
+    /// Selects the first of our proposals (in our configured order) that one of the peer's proposals can
+    /// satisfy: for every transform type, our first transform that the peer also offers. Returns null when
+    /// nothing matches (NO_PROPOSAL_CHOSEN).
+    /// </summary>
+    public static (AlgorithmProposal Selected, Proposal PeerProposal)? Select(IReadOnlyList<AlgorithmProposal> ours, IReadOnlyList<Proposal> theirs, ProtocolId protocol)
+    {
+        foreach (var mine in ours)
+        {
+            foreach (var peer in theirs)
+            {
+                if (peer.Protocol != protocol)
+                {
+                    continue;
+                }
+
+                var peerSpecs = peer.Transforms.Select(t => new TransformSpec(t.Type, t.Id, t.KeyLength ?? 0)).ToList();
+                var types = mine.Transforms.Select(t => t.Type).Concat(peerSpecs.Select(t => t.Type)).Distinct().ToList();
+                var chosen = new List<TransformSpec>();
+                var ok = true;
+                foreach (var type in types)
+                {
+                    var pick = mine.OfType(type).FirstOrDefault(t => peerSpecs.Contains(t));
+                    if (pick == default)
+                    {
+                        // RFC 7296 §3.3.3: ESN "no" is implied when a peer omits the ESN transform only for AH/ESP
+                        // peers that cannot do ESN; treat an absent type on one side as a mismatch otherwise.
+                        ok = false;
+                        break;
+                    }
+
+                    chosen.Add(pick);
+                }
+
+                if (ok && chosen.Count > 0)
+                {
+                    return (new AlgorithmProposal(protocol, chosen), peer);
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The peer's single accepted proposal, as a response SA payload carries it (§3.3.6: same number, our SPI).</summary>
+    public static SecurityAssociationPayload Accepted(AlgorithmProposal selected, byte number, ReadOnlyMemory<byte> spi) =>
+        new([new Proposal(number, selected.Protocol, spi, selected.Transforms.Select(t => Transform.Create(t.Type, t.Id, t.KeyLengthBits)).ToList())]);
+
+    /// <summary>Checks that a responder's answer is one proposal we offered, reduced to one transform per type.</summary>
+    public static AlgorithmProposal? ValidateResponse(IReadOnlyList<AlgorithmProposal> offered, SecurityAssociationPayload response, ProtocolId protocol)
+    {
+        if (response.Proposals.Count != 1)
+        {
+            return null;
+        }
+
+        var p = response.Proposals[0];
+        var specs = p.Transforms.Select(t => new TransformSpec(t.Type, t.Id, t.KeyLength ?? 0)).ToList();
+        if (p.Protocol != protocol || specs.GroupBy(s => s.Type).Any(g => g.Count() != 1))
+        {
+            return null;
+        }
+
+        return offered.Any(o => specs.All(s => o.Transforms.Contains(s)) && o.Transforms.Select(t => t.Type).Distinct().All(t => specs.Any(s => s.Type == t)))
+            ? new AlgorithmProposal(protocol, specs)
+            : null;
+    }
+
+    /// <summary>Resolves a selected proposal to implementations.</summary>
+    public static NegotiatedSuite Resolve(AlgorithmProposal selected)
+    {
+        var encr = selected.OfType(TransformType.Encryption).Single();
+        var encryption = TransformRegistry.GetEncryption((EncrId)encr.Id, encr.KeyLengthBits)
+            ?? throw new InvalidOperationException($"no implementation for {encr}");
+        var integ = selected.OfType(TransformType.Integrity).Select(t => TransformRegistry.GetIntegrity((IntegId)t.Id)).FirstOrDefault();
+        var prf = selected.OfType(TransformType.PseudoRandomFunction).Select(t => TransformRegistry.GetPrf((PrfId)t.Id)).FirstOrDefault();
+        var ke = selected.OfType(TransformType.KeyExchange).Select(t => (KeId)t.Id).FirstOrDefault();
+        var esn = selected.OfType(TransformType.SequenceNumbers).Any(t => t.Id == (ushort)EsnId.Esn);
+        return new NegotiatedSuite(selected, encryption, integ, prf, ke, esn);
+    }
+}
