@@ -33,7 +33,8 @@ public sealed class IkeSa : IDisposable
     private uint _pendingChildSpi;
     private AlgorithmProposal? _ikeSelected;
 
-    // Message IDs (RFC 7296 §2.3): ours for requests we send, the peer's for requests we receive.
+    // Message IDs (RFC 7296 §2.3): each side numbers its own requests from 0. _nextRequestId is the ID our
+    // next request will carry; _expectedPeerRequestId the ID of the next request we accept.
     private uint _nextRequestId;
     private uint _expectedPeerRequestId;
     private PendingRequest? _pending;
@@ -140,6 +141,7 @@ public sealed class IkeSa : IDisposable
         _initRequest = m.Encode();
         _nextRequestId = 0;
         SendRequest(now, ExchangeType.IkeSaInit, _initRequest);
+        _nextRequestId = 1;
     }
 
     private void AddNatDetection(IkeMessage m, ulong spiI, ulong spiR)
@@ -269,8 +271,8 @@ public sealed class IkeSa : IDisposable
         }
 
         var header = new IkeMessage { InitiatorSpi = SpiI, ResponderSpi = SpiR, ExchangeType = ExchangeType.IkeAuth, Flags = IkeHeaderFlags.Initiator, MessageId = 1 };
-        _nextRequestId = 1;
         SendRequest(now, ExchangeType.IkeAuth, _keys!.Protect(header, payloads, true, _endpoint.Entropy));
+        _nextRequestId = 2;
     }
 
     /// <summary>In IKE_AUTH the first CHILD SA never carries a KE (RFC 7296 §1.2): drop PFS groups from ESP proposals.</summary>
@@ -403,7 +405,7 @@ public sealed class IkeSa : IDisposable
         {
             // EAP (no AUTH from the initiator) is not implemented yet: answer as RFC 7296 §2.21.2 asks.
             destroy = true;
-            Fail(now, "IKE_AUTH request without IDi/AUTH (EAP is not supported yet)");
+            _endpoint.EmitAlert(now, Id, "IKE_AUTH request without IDi/AUTH (EAP is not supported yet)");
             return [new NotifyPayload(NotifyType.AuthenticationFailed)];
         }
 
@@ -412,7 +414,7 @@ public sealed class IkeSa : IDisposable
         if (config is null)
         {
             destroy = true;
-            Fail(now, $"no connection matches peer identity '{RemoteIdentity}'");
+            _endpoint.EmitAlert(now, Id, $"no connection matches peer identity '{RemoteIdentity}'");
             return [new NotifyPayload(NotifyType.AuthenticationFailed)];
         }
 
@@ -421,7 +423,7 @@ public sealed class IkeSa : IDisposable
         if (!haveSecret || auth.Method != AuthMethod.SharedKeyMessageIntegrityCode || !Ikev2Auth.Verify(expected, auth.Data.Span))
         {
             destroy = true;
-            Fail(now, haveSecret ? $"AUTH of '{RemoteIdentity}' did not verify (wrong pre-shared key?)" : $"no pre-shared key for '{RemoteIdentity}'");
+            _endpoint.EmitAlert(now, Id, haveSecret ? $"AUTH of '{RemoteIdentity}' did not verify (wrong pre-shared key?)" : $"no pre-shared key for '{RemoteIdentity}'");
             return [new NotifyPayload(NotifyType.AuthenticationFailed)];
         }
 
@@ -581,7 +583,7 @@ public sealed class IkeSa : IDisposable
 
     private void SendInformational(DateTimeOffset now, List<IkePayload> payloads)
     {
-        var id = ++_nextRequestId;
+        var id = _nextRequestId;
         var header = new IkeMessage
         {
             InitiatorSpi = SpiI,
@@ -591,6 +593,7 @@ public sealed class IkeSa : IDisposable
             MessageId = id,
         };
         SendRequest(now, ExchangeType.Informational, _keys!.Protect(header, payloads, IsOriginalInitiator, _endpoint.Entropy));
+        _nextRequestId = id + 1;
     }
 
     private List<IkePayload> RespondInformational(DateTimeOffset now, List<IkePayload> request, out bool destroy)

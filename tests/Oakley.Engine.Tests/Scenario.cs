@@ -1,0 +1,104 @@
+using System.Net;
+using Oakley.Crypto.Registry;
+using Oakley.Engine;
+using Oakley.Protocol.Ikev2;
+using Oakley.Testing;
+
+namespace Oakley.Engine.Tests;
+
+/// <summary>Builds two peers, "moon" (192.0.2.1) and "sun" (192.0.2.2), in the style of strongSwan's test setups.</summary>
+internal sealed class Scenario
+{
+    public static readonly IPEndPoint MoonAddress = new(IPAddress.Parse("192.0.2.1"), 500);
+    public static readonly IPEndPoint SunAddress = new(IPAddress.Parse("192.0.2.2"), 500);
+    public static readonly DateTimeOffset Start = new(2026, 11, 24, 0, 0, 0, TimeSpan.Zero);
+
+    public string MoonIke { get; set; } = "aes256gcm16-prfsha256-x25519";
+
+    public string SunIke { get; set; } = "aes256gcm16-prfsha256-x25519";
+
+    public string MoonEsp { get; set; } = "aes256gcm16";
+
+    public string SunEsp { get; set; } = "aes256gcm16";
+
+    public string MoonPsk { get; set; } = "a shared secret of some length";
+
+    public string SunPsk { get; set; } = "a shared secret of some length";
+
+    public string[] MoonLocalTs { get; set; } = ["198.51.100.0/24"];
+
+    public string[] MoonRemoteTs { get; set; } = ["203.0.113.0/24"];
+
+    public string[] SunLocalTs { get; set; } = ["203.0.113.0/24"];
+
+    public string[] SunRemoteTs { get; set; } = ["198.51.100.0/24"];
+
+    public bool MoonTransport { get; set; }
+
+    public bool SunTransport { get; set; }
+
+    public EngineSettings MoonSettings { get; set; } = new();
+
+    public EngineSettings SunSettings { get; set; } = new();
+
+    public int Seed { get; set; } = 1;
+
+    public EnginePair Build()
+    {
+        var moonId = Identity.Parse("moon.example");
+        var sunId = Identity.Parse("sun.example");
+        var moon = Config("moon-sun", MoonAddress, SunAddress, moonId, sunId, MoonIke, MoonEsp, MoonLocalTs, MoonRemoteTs, MoonTransport);
+        var sun = Config("sun-moon", SunAddress, MoonAddress, sunId, moonId, SunIke, SunEsp, SunLocalTs, SunRemoteTs, SunTransport);
+        var a = new Endpoint([moon], new InMemorySecrets().Add(System.Text.Encoding.UTF8.GetBytes(MoonPsk), moonId, sunId), new SeededEntropy(Seed), MoonSettings);
+        var b = new Endpoint([sun], new InMemorySecrets().Add(System.Text.Encoding.UTF8.GetBytes(SunPsk), moonId, sunId), new SeededEntropy(Seed + 1000), SunSettings);
+        return new EnginePair(a, b, MoonAddress, SunAddress, Start);
+    }
+
+    private static IkeConfig Config(string name, IPEndPoint local, IPEndPoint remote, Identity localId, Identity remoteId,
+        string ike, string esp, string[] localTs, string[] remoteTs, bool transport) => new()
+    {
+        Name = name,
+        LocalAddresses = [local.Address],
+        RemoteAddresses = [remote.Address],
+        Proposals = ProposalString.ParseList(ike, ProtocolId.Ike),
+        LocalId = localId,
+        RemoteId = remoteId,
+        Children =
+        [
+            new ChildConfig
+            {
+                Name = "net",
+                LocalTs = localTs.Select(TrafficSelectorRange.Parse).ToList(),
+                RemoteTs = remoteTs.Select(TrafficSelectorRange.Parse).ToList(),
+                EspProposals = ProposalString.ParseList(esp, ProtocolId.Esp),
+                TransportMode = transport,
+            },
+        ],
+    };
+}
+
+internal static class PairExtensions
+{
+    /// <summary>Initiates from moon (A) or sun (B) and delivers until quiet.</summary>
+    public static void Initiate(this EnginePair pair, bool fromMoon)
+    {
+        if (fromMoon)
+        {
+            pair.A.Initiate(pair.Now, "moon-sun");
+        }
+        else
+        {
+            pair.B.Initiate(pair.Now, "sun-moon");
+        }
+
+        pair.Deliver();
+    }
+
+    public static Endpoint Initiator(this EnginePair pair, bool fromMoon) => fromMoon ? pair.A : pair.B;
+
+    public static Endpoint Responder(this EnginePair pair, bool fromMoon) => fromMoon ? pair.B : pair.A;
+
+    public static List<EngineEvent> InitiatorEvents(this EnginePair pair, bool fromMoon) => fromMoon ? pair.EventsA : pair.EventsB;
+
+    public static List<EngineEvent> ResponderEvents(this EnginePair pair, bool fromMoon) => fromMoon ? pair.EventsB : pair.EventsA;
+}
