@@ -55,6 +55,18 @@ public sealed class ChildConfig
 
     public bool TransportMode { get; init; }
 
+    /// <summary>swanctl's <c>dynamic</c> in local_ts: the SA's own address as a host selector.</summary>
+    public bool LocalTsDynamic { get; init; }
+
+    /// <summary>swanctl's <c>dynamic</c> in remote_ts: the peer's address as a host selector.</summary>
+    public bool RemoteTsDynamic { get; init; }
+
+    public IReadOnlyList<TrafficSelectorRange> EffectiveLocalTs(IPAddress local) =>
+        LocalTsDynamic ? [.. LocalTs, TrafficSelectorRange.Host(local)] : LocalTs;
+
+    public IReadOnlyList<TrafficSelectorRange> EffectiveRemoteTs(IPAddress remote) =>
+        RemoteTsDynamic ? [.. RemoteTs, TrafficSelectorRange.Host(remote)] : RemoteTs;
+
     public TimeSpan RekeyTime { get; init; } = TimeSpan.FromHours(1);
 
     public TimeSpan LifeTime { get; init; } = TimeSpan.FromHours(1.1);

@@ -266,8 +266,8 @@ public sealed class IkeSa : IDisposable
             }
 
             payloads.Add(ProposalNegotiation.ToPayload(child.EspProposals.Select(StripKe).ToList(), SpiBytes(_pendingChildSpi)));
-            payloads.Add(new TrafficSelectorPayload(true, child.LocalTs.Select(t => t.ToPayload()).ToList()));
-            payloads.Add(new TrafficSelectorPayload(false, child.RemoteTs.Select(t => t.ToPayload()).ToList()));
+            payloads.Add(new TrafficSelectorPayload(true, child.EffectiveLocalTs(Local.Address).Select(t => t.ToPayload()).ToList()));
+            payloads.Add(new TrafficSelectorPayload(false, child.EffectiveRemoteTs(Remote.Address).Select(t => t.ToPayload()).ToList()));
         }
 
         var header = new IkeMessage { InitiatorSpi = SpiI, ResponderSpi = SpiR, ExchangeType = ExchangeType.IkeAuth, Flags = IkeHeaderFlags.Initiator, MessageId = 1 };
@@ -460,8 +460,8 @@ public sealed class IkeSa : IDisposable
         foreach (var child in Config.Children)
         {
             // TSi is the initiator's side: narrow it with our remote_ts; TSr with our local_ts.
-            var remote = Narrow(theirTsi, child.RemoteTs);
-            var local = Narrow(theirTsr, child.LocalTs);
+            var remote = Narrow(theirTsi, child.EffectiveRemoteTs(Remote.Address));
+            var local = Narrow(theirTsr, child.EffectiveLocalTs(Local.Address));
             if (remote.Count == 0 || local.Count == 0)
             {
                 continue;
