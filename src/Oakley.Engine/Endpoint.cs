@@ -102,7 +102,7 @@ public sealed class Endpoint
         var child = childName is null ? config.Children.FirstOrDefault() : config.Children.FirstOrDefault(c => c.Name == childName)
             ?? throw new ArgumentException($"connection '{configName}' has no child '{childName}'", nameof(childName));
         var remote = new IPEndPoint(config.RemoteAddresses[0], config.RemotePort);
-        var local = new IPEndPoint(config.LocalAddresses.Count > 0 ? config.LocalAddresses[0] : (remote.Address.GetAddressBytes().Length == 4 ? IPAddress.Any : IPAddress.IPv6Any), 500);
+        var local = new IPEndPoint(config.LocalAddresses.Count > 0 ? config.LocalAddresses[0] : (remote.Address.GetAddressBytes().Length == 4 ? IPAddress.Any : IPAddress.IPv6Any), Settings.IkePort);
         var sa = new IkeSa(this, _nextId++, config, true, NewIkeSpi(), 0, local, remote, now);
         _sas[sa.SpiI] = sa;
         sa.StartInitiator(now, child);

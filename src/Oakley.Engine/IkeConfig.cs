@@ -121,6 +121,9 @@ public sealed class EngineSettings
     /// <summary>Nonce length in bytes (RFC 7296 §2.10: at least half the PRF key size and 16).</summary>
     public int NonceSize { get; init; } = 32;
 
+    /// <summary>The local IKE port (500 unless the host binds another, as the demo does).</summary>
+    public int IkePort { get; init; } = 500;
+
     /// <summary>How long a half-open IKE SA may wait for IKE_AUTH (charon.half_open_timeout, 30 s).</summary>
     public TimeSpan HalfOpenTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }

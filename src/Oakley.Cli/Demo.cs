@@ -1,0 +1,167 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Oakley.Config;
+using Oakley.Engine;
+using Oakley.Host;
+
+namespace Oakley.Cli;
+
+/// <summary>
+/// <c>oakley demo</c>: two Oakley peers, "moon" on 127.0.0.1 and "sun" on 127.0.0.2, each a full IKE host on
+/// real UDP sockets, configured from swanctl.conf text. Moon initiates; the demo checks that both sides
+/// report the IKE SA and the CHILD SA with crosswise-equal SPIs and keys, then deletes the IKE SA and checks
+/// that both sides removed everything. Exit code 0 only if all of that happened.
+/// </summary>
+internal static class Demo
+{
+    private const string Moon = """
+        connections {
+          moon-sun {
+            version = 2
+            local_addrs = 127.0.0.1
+            remote_addrs = 127.0.0.2
+            proposals = aes256gcm16-prfsha256-x25519
+            local {
+              auth = psk
+              id = moon.example
+            }
+            remote {
+              auth = psk
+              id = sun.example
+            }
+            children {
+              net {
+                local_ts = 198.51.100.0/24
+                remote_ts = 203.0.113.0/24
+                esp_proposals = aes256gcm16
+              }
+            }
+          }
+        }
+        secrets {
+          ike-demo {
+            id-moon = moon.example
+            id-sun = sun.example
+            secret = "oakley demo pre-shared key"
+          }
+        }
+        """;
+
+    public static async Task<int> RunAsync(ILoggerFactory logs, TimeSpan timeout)
+    {
+        var sunText = Moon.Replace("moon-sun", "sun-moon", StringComparison.Ordinal)
+            .Replace("local_addrs = 127.0.0.1", "local_addrs = 127.0.0.9", StringComparison.Ordinal)
+            .Replace("remote_addrs = 127.0.0.2", "remote_addrs = 127.0.0.1", StringComparison.Ordinal)
+            .Replace("local_addrs = 127.0.0.9", "local_addrs = 127.0.0.2", StringComparison.Ordinal)
+            .Replace("id = moon.example\n", "id = @@@\n", StringComparison.Ordinal)
+            .Replace("id = sun.example\n", "id = moon.example\n", StringComparison.Ordinal)
+            .Replace("id = @@@\n", "id = sun.example\n", StringComparison.Ordinal)
+            .Replace("local_ts = 198.51.100.0/24", "local_ts = @@@", StringComparison.Ordinal)
+            .Replace("remote_ts = 203.0.113.0/24", "remote_ts = 198.51.100.0/24", StringComparison.Ordinal)
+            .Replace("local_ts = @@@", "local_ts = 203.0.113.0/24", StringComparison.Ordinal);
+        var parser = new SettingsParser(_ => throw new FileNotFoundException(), _ => []);
+        var moonConfig = SwanctlLoader.Load(parser.ParseText(Moon, "moon/swanctl.conf"));
+        var sunConfig = SwanctlLoader.Load(parser.ParseText(sunText, "sun/swanctl.conf"));
+
+        // Ephemeral ports: the demo needs no privileges and cannot collide with a running IKE daemon.
+        var moonEvents = new List<EngineEvent>();
+        var sunEvents = new List<EngineEvent>();
+        await using var sunHost = Build(sunConfig, IPAddress.Parse("127.0.0.2"), logs.CreateLogger("sun"), sunEvents, out var sunPort);
+        var moonIke = moonConfig.Connections[0].Ike;
+        var moonWithPort = new IkeConfig
+        {
+            Name = moonIke.Name,
+            LocalAddresses = moonIke.LocalAddresses,
+            RemoteAddresses = moonIke.RemoteAddresses,
+            RemotePort = sunPort,
+            Proposals = moonIke.Proposals,
+            LocalId = moonIke.LocalId,
+            RemoteId = moonIke.RemoteId,
+            Children = moonIke.Children,
+        };
+        await using var moonHost = BuildWith([moonWithPort], moonConfig.Secrets, IPAddress.Parse("127.0.0.1"), logs.CreateLogger("moon"), moonEvents, out var moonPort);
+        Console.WriteLine($"moon: 127.0.0.1:{moonPort}   sun: 127.0.0.2:{sunPort}");
+
+        await moonHost.Invoke((e, now) => e.Initiate(now, "moon-sun", "net"));
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline && (Count<ChildSaInstall>(moonEvents) == 0 || Count<ChildSaInstall>(sunEvents) == 0) && Count<IkeSaDown>(moonEvents) == 0)
+        {
+            await Task.Delay(20);
+        }
+
+        ChildSaInstall? mc, sc;
+        lock (moonEvents)
+        {
+            mc = moonEvents.OfType<ChildSaInstall>().FirstOrDefault();
+        }
+
+        lock (sunEvents)
+        {
+            sc = sunEvents.OfType<ChildSaInstall>().FirstOrDefault();
+        }
+
+        if (mc is null || sc is null)
+        {
+            Console.Error.WriteLine("demo FAILED: the CHILD SA did not come up on both peers");
+            return 1;
+        }
+
+        var keysMatch = mc.OutboundSpi == sc.InboundSpi && mc.InboundSpi == sc.OutboundSpi
+            && mc.OutboundEncryptionKey.AsSpan().SequenceEqual(sc.InboundEncryptionKey)
+            && mc.InboundEncryptionKey.AsSpan().SequenceEqual(sc.OutboundEncryptionKey);
+        var up = moonEvents.OfType<IkeSaUp>().First();
+        Console.WriteLine($"IKE SA up: {up.Algorithms}, SPIs {up.SpiI:x16}_i {up.SpiR:x16}_r");
+        Console.WriteLine($"CHILD SA net: moon {mc.InboundSpi:x8}_i {mc.OutboundSpi:x8}_o, {mc.Encryption} {mc.EncryptionKeyBits}, " +
+            $"TS {string.Join(",", mc.LocalTs)} === {string.Join(",", mc.RemoteTs)}; keys agree on both peers: {(keysMatch ? "yes" : "NO")}");
+        if (!keysMatch)
+        {
+            Console.Error.WriteLine("demo FAILED: the peers derived different CHILD SA keys or SPIs");
+            return 1;
+        }
+
+        Console.WriteLine("ESP traffic through the CHILD SA arrives with the userspace ESP data plane (not built yet).");
+        await moonHost.Invoke((e, now) => e.Terminate(now, "moon-sun"));
+        deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (DateTime.UtcNow < deadline && (await moonHost.Invoke((e, _) => e.IkeSas.Count) > 0 || await sunHost.Invoke((e, _) => e.IkeSas.Count) > 0))
+        {
+            await Task.Delay(20);
+        }
+
+        var clean = await moonHost.Invoke((e, _) => e.IkeSas.Count) == 0 && await sunHost.Invoke((e, _) => e.IkeSas.Count) == 0;
+        Console.WriteLine(clean ? "IKE SA deleted on both peers." : "demo FAILED: SAs left behind after delete");
+        Console.WriteLine(clean ? "demo OK" : string.Empty);
+        return clean ? 0 : 1;
+    }
+
+    private static int Count<T>(List<EngineEvent> events)
+    {
+        lock (events)
+        {
+            return events.OfType<T>().Count();
+        }
+    }
+
+    private static IkeHost Build(SwanctlConfig config, IPAddress address, ILogger log, List<EngineEvent> events, out int port) =>
+        BuildWith(config.Connections.Select(c => c.Ike).ToList(), config.Secrets, address, log, events, out port);
+
+    private static IkeHost BuildWith(List<IkeConfig> configs, ISecretStore secrets, IPAddress address, ILogger log, List<EngineEvent> events, out int port)
+    {
+        // Bind first to learn the port, then tell the engine which port it speaks from.
+        var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        probe.Bind(new IPEndPoint(address, 0));
+        port = ((IPEndPoint)probe.LocalEndPoint!).Port;
+        probe.Dispose();
+        var endpoint = new Endpoint(configs, secrets, new SystemEntropy(), new EngineSettings { IkePort = port });
+        var host = new IkeHost(endpoint, log);
+        host.Bind(new IPEndPoint(address, port), natT: false);
+        host.EventRaised += e =>
+        {
+            lock (events)
+            {
+                events.Add(e);
+            }
+        };
+        host.Start();
+        return host;
+    }
+}

@@ -1,0 +1,139 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Oakley.Config;
+using Oakley.Host;
+
+namespace Oakley.Cli;
+
+public static class Program
+{
+    private const string DefaultControl = "/run/oakley.ctl";
+
+    public static int Main(string[] args)
+    {
+        var root = new RootCommand("Oakley: an IKEv2 daemon with a userspace ESP data plane (strongSwan-compatible configuration)");
+        var control = new Option<string>("--control") { Description = "control socket path", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("OAKLEY_CONTROL") ?? DefaultControl };
+        var json = new Option<bool>("--json") { Description = "print JSON (stable; see docs/cli.md)" };
+
+        var daemon = new Command("daemon", "run the IKE daemon in the foreground");
+        var config = new Option<string>("--config") { Description = "swanctl.conf to load", Required = true };
+        var port = new Option<int>("--port") { Description = "IKE port", DefaultValueFactory = _ => 500 };
+        var nattPort = new Option<int>("--natt-port") { Description = "NAT-T port (non-ESP marker)", DefaultValueFactory = _ => 4500 };
+        daemon.Options.Add(config);
+        daemon.Options.Add(control);
+        daemon.Options.Add(port);
+        daemon.Options.Add(nattPort);
+        daemon.SetAction(async (pr, cancel) => await RunDaemonAsync(pr.GetValue(config)!, pr.GetValue(control)!, pr.GetValue(port), pr.GetValue(nattPort)));
+        root.Subcommands.Add(daemon);
+
+        var initiate = new Command("initiate", "bring up a CHILD SA (and its IKE SA); waits until it is up or failed");
+        var child = new Option<string?>("--child") { Description = "CHILD SA name" };
+        var ike = new Option<string?>("--ike") { Description = "IKE connection name" };
+        var timeout = new Option<double>("--timeout") { Description = "seconds to wait", DefaultValueFactory = _ => 30 };
+        initiate.Options.Add(child);
+        initiate.Options.Add(ike);
+        initiate.Options.Add(timeout);
+        initiate.Options.Add(control);
+        initiate.Options.Add(json);
+        initiate.SetAction(async (pr, cancel) => await ControlAsync(pr.GetValue(control)!, new JsonObject { ["cmd"] = "initiate", ["child"] = pr.GetValue(child), ["ike"] = pr.GetValue(ike), ["timeout"] = pr.GetValue(timeout) }, pr.GetValue(json), cancel));
+        root.Subcommands.Add(initiate);
+
+        var terminate = new Command("terminate", "delete the IKE SAs of a connection");
+        var terminateIke = new Option<string?>("--ike") { Description = "IKE connection name (all when omitted)" };
+        terminate.Options.Add(terminateIke);
+        terminate.Options.Add(control);
+        terminate.Options.Add(json);
+        terminate.SetAction(async (pr, cancel) => await ControlAsync(pr.GetValue(control)!, new JsonObject { ["cmd"] = "terminate", ["ike"] = pr.GetValue(terminateIke) }, pr.GetValue(json), cancel));
+        root.Subcommands.Add(terminate);
+
+        foreach (var (name, description) in new[] { ("list-sas", "list IKE and CHILD SAs"), ("list-conns", "list loaded connections"), ("load-all", "reload the configuration"), ("stats", "show daemon counters") })
+        {
+            var cmd = new Command(name, description);
+            cmd.Options.Add(control);
+            cmd.Options.Add(json);
+            cmd.SetAction(async (pr, cancel) => await ControlAsync(pr.GetValue(control)!, new JsonObject { ["cmd"] = name }, pr.GetValue(json), cancel));
+            root.Subcommands.Add(cmd);
+        }
+
+        var demo = new Command("demo", "two Oakley peers on loopback negotiate IKE and CHILD SAs");
+        demo.SetAction(async (pr, cancel) =>
+        {
+            using var logs = Logs(LogLevel.Warning);
+            return await Demo.RunAsync(logs, TimeSpan.FromSeconds(15));
+        });
+        root.Subcommands.Add(demo);
+
+        return root.Parse(args).Invoke();
+    }
+
+    private static ILoggerFactory Logs(LogLevel level) => LoggerFactory.Create(b => b.SetMinimumLevel(level).AddSimpleConsole(o =>
+    {
+        o.SingleLine = true;
+        o.TimestampFormat = "HH:mm:ss.fff ";
+    }));
+
+    private static async Task<int> RunDaemonAsync(string configPath, string controlPath, int port, int nattPort)
+    {
+        using var logs = Logs(LogLevel.Information);
+        Daemon daemon;
+        try
+        {
+            daemon = Daemon.Create(configPath, controlPath, port, nattPort, logs);
+        }
+        catch (ConfigException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            Console.Error.WriteLine("oakley: configuration invalid, not starting");
+            return 1;
+        }
+
+        await using (daemon)
+        {
+            using var stop = new CancellationTokenSource();
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
+            {
+                ctx.Cancel = true;
+                stop.Cancel();
+            });
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx =>
+            {
+                ctx.Cancel = true;
+                stop.Cancel();
+            });
+            return await daemon.RunAsync(stop.Token);
+        }
+    }
+
+    private static async Task<int> ControlAsync(string controlPath, JsonObject request, bool json, CancellationToken cancel)
+    {
+        JsonObject response;
+        try
+        {
+            response = await Daemon.RequestAsync(controlPath, request, cancel);
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException)
+        {
+            Console.Error.WriteLine($"oakley: cannot reach the daemon at {controlPath}: {e.Message}");
+            return 2;
+        }
+
+        var ok = (bool?)response["ok"] == true;
+        if (json)
+        {
+            Console.WriteLine(response.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        }
+        else if (!ok)
+        {
+            Console.Error.WriteLine($"oakley: {(string?)response["error"] ?? "failed"}");
+        }
+        else
+        {
+            Console.WriteLine(TextFormat.Render((string)request["cmd"]!, response));
+        }
+
+        return ok ? 0 : 1;
+    }
+}

@@ -1,0 +1,388 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Oakley.Config;
+using Oakley.Engine;
+
+namespace Oakley.Host;
+
+/// <summary>
+/// <c>oakley daemon</c>: loads swanctl.conf, runs the IKE host, acts on start_action, serves the control socket
+/// (one JSON request per line, one JSON response per line) and deletes its SAs on SIGTERM.
+/// </summary>
+public sealed class Daemon : IAsyncDisposable
+{
+    private readonly ILogger _log;
+    private readonly string _configPath;
+    private readonly string _controlPath;
+    private readonly IkeHost _host;
+    private readonly Dictionary<long, List<ChildSaInstall>> _children = [];
+    private readonly CancellationTokenSource _stop = new();
+    private SwanctlConfig _config;
+    private Socket? _control;
+
+    private Daemon(SwanctlConfig config, string configPath, string controlPath, EngineSettings settings, ILoggerFactory logs)
+    {
+        _log = logs.CreateLogger("oakley");
+        _config = config;
+        _configPath = configPath;
+        _controlPath = controlPath;
+        var endpoint = new Endpoint(config.Connections.Select(c => c.Ike), config.Secrets, new SystemEntropy(), settings);
+        _host = new IkeHost(endpoint, logs.CreateLogger("ike"));
+        _host.EventRaised += Track;
+    }
+
+    /// <summary>Reads and validates the configuration; throws <see cref="ConfigException"/> with file:line.</summary>
+    public static SwanctlConfig LoadConfig(string path)
+    {
+        var parser = new SettingsParser(File.ReadAllText, Glob);
+        return SwanctlLoader.Load(parser.ParseFile(path));
+    }
+
+    public static IEnumerable<string> Glob(string pattern)
+    {
+        var dir = Path.GetDirectoryName(pattern) ?? ".";
+        var name = Path.GetFileName(pattern);
+        if (!name.Contains('*', StringComparison.Ordinal) && !name.Contains('?', StringComparison.Ordinal))
+        {
+            return File.Exists(pattern) ? [pattern] : [];
+        }
+
+        return Directory.Exists(dir) ? Directory.GetFiles(dir, name).Order(StringComparer.Ordinal) : [];
+    }
+
+    public static Daemon Create(string configPath, string controlPath, int port, int nattPort, ILoggerFactory logs)
+    {
+        var config = LoadConfig(configPath);
+        var log = logs.CreateLogger("oakley");
+        foreach (var w in config.Warnings)
+        {
+            log.LogWarning("{Warning}", w.ToString());
+        }
+
+        var daemon = new Daemon(config, configPath, controlPath, new EngineSettings { IkePort = port }, logs);
+        var addresses = config.Connections.SelectMany(c => c.Ike.LocalAddresses).Distinct().ToList();
+        if (addresses.Count == 0 || config.Connections.Any(c => c.Ike.LocalAddresses.Count == 0))
+        {
+            addresses = [IPAddress.IPv6Any];
+        }
+
+        foreach (var a in addresses)
+        {
+            daemon._host.Bind(new IPEndPoint(a, port), natT: false);
+            daemon._host.Bind(new IPEndPoint(a, nattPort), natT: true);
+        }
+
+        return daemon;
+    }
+
+    public async Task<int> RunAsync(CancellationToken cancel)
+    {
+        _host.Start();
+        _log.LogInformation("oakley daemon listening on {Endpoints}; control socket {Control}", string.Join(", ", _host.LocalEndpoints), _controlPath);
+        StartControl();
+        await StartActionsAsync().ConfigureAwait(false);
+        using var registration = cancel.Register(() => _stop.Cancel());
+        try
+        {
+            await Task.Delay(Timeout.Infinite, _stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        // SIGTERM: delete our SAs with the peers, and give the deletes a moment to leave (bounded).
+        var count = await _host.Invoke((e, now) => e.Terminate(now)).ConfigureAwait(false);
+        if (count > 0)
+        {
+            _log.LogInformation("deleting {Count} IKE SA(s) before exiting", count);
+            for (var i = 0; i < 20 && await _host.Invoke((e, _) => e.IkeSas.Count).ConfigureAwait(false) > 0; i++)
+            {
+                await Task.Delay(100, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+
+        return 0;
+    }
+
+    private async Task StartActionsAsync()
+    {
+        foreach (var conn in _config.Connections)
+        {
+            foreach (var (child, policy) in conn.ChildPolicies)
+            {
+                if (policy.StartAction == ChildAction.Start)
+                {
+                    await _host.Invoke((e, now) => e.Initiate(now, conn.Ike.Name, child)).ConfigureAwait(false);
+                }
+                else if (policy.StartAction == ChildAction.Trap)
+                {
+                    _log.LogWarning("connection {Name}: start_action = trap needs the ESP data plane (not yet available); child {Child} is not installed", conn.Ike.Name, child);
+                }
+            }
+        }
+    }
+
+    private void Track(EngineEvent e)
+    {
+        lock (_children)
+        {
+            switch (e)
+            {
+                case ChildSaInstall c:
+                    if (!_children.TryGetValue(c.IkeSaId, out var list))
+                    {
+                        _children[c.IkeSaId] = list = [];
+                    }
+
+                    list.Add(c);
+                    break;
+                case ChildSaRemove r when _children.TryGetValue(r.IkeSaId, out var l):
+                    l.RemoveAll(c => c.InboundSpi == r.InboundSpi);
+                    break;
+                case IkeSaDown d:
+                    _children.Remove(d.IkeSaId);
+                    break;
+            }
+        }
+    }
+
+    private void StartControl()
+    {
+        if (File.Exists(_controlPath))
+        {
+            File.Delete(_controlPath);
+        }
+
+        _control = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        _control.Bind(new UnixDomainSocketEndPoint(_controlPath));
+        _control.Listen(16);
+        _ = Task.Run(async () =>
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                Socket client;
+                try
+                {
+                    client = await _control.AcceptAsync(_stop.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+                {
+                    return;
+                }
+
+                _ = Task.Run(() => ServeAsync(client));
+            }
+        });
+    }
+
+    private async Task ServeAsync(Socket client)
+    {
+        using var _ = client;
+        await using var stream = new NetworkStream(client, ownsSocket: false);
+        using var reader = new StreamReader(stream);
+        await using var writer = new StreamWriter(stream) { AutoFlush = true };
+        var line = await reader.ReadLineAsync().ConfigureAwait(false);
+        if (line is null)
+        {
+            return;
+        }
+
+        JsonObject response;
+        try
+        {
+            var request = JsonNode.Parse(line)!.AsObject();
+            response = await HandleAsync(request).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException or ConfigException or KeyNotFoundException)
+        {
+            response = new JsonObject { ["ok"] = false, ["error"] = e.Message };
+        }
+
+        await writer.WriteLineAsync(response.ToJsonString()).ConfigureAwait(false);
+    }
+
+    private async Task<JsonObject> HandleAsync(JsonObject request)
+    {
+        var cmd = (string?)request["cmd"] ?? throw new ArgumentException("missing 'cmd'");
+        switch (cmd)
+        {
+            case "initiate":
+            {
+                var child = (string?)request["child"];
+                var ike = (string?)request["ike"] ?? _config.Connections.FirstOrDefault(c => c.Ike.Children.Any(ch => ch.Name == child))?.Ike.Name
+                    ?? throw new ArgumentException($"no connection has a child '{child}'");
+                var timeout = TimeSpan.FromSeconds((double?)request["timeout"] ?? 30);
+                var up = new TaskCompletionSource<EngineEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
+                long id = -1;
+                void Watch(EngineEvent e)
+                {
+                    if (e is ChildSaInstall c && c.IkeSaId == id || e is IkeSaDown d && d.IkeSaId == id || (child is null && e is IkeSaUp u && u.IkeSaId == id))
+                    {
+                        up.TrySetResult(e);
+                    }
+                }
+
+                _host.EventRaised += Watch;
+                try
+                {
+                    id = await _host.Invoke((e, now) => e.Initiate(now, ike, child)).ConfigureAwait(false);
+                    var done = await Task.WhenAny(up.Task, Task.Delay(timeout)).ConfigureAwait(false);
+                    return done == up.Task && up.Task.Result is not IkeSaDown
+                        ? new JsonObject { ["ok"] = true, ["ike-sa-id"] = id }
+                        : new JsonObject { ["ok"] = false, ["error"] = done == up.Task ? ((IkeSaDown)up.Task.Result).Reason : "timed out" };
+                }
+                finally
+                {
+                    _host.EventRaised -= Watch;
+                }
+            }
+
+            case "terminate":
+            {
+                var ike = (string?)request["ike"];
+                var n = await _host.Invoke((e, now) => e.Terminate(now, ike)).ConfigureAwait(false);
+                return new JsonObject { ["ok"] = n > 0, ["terminated"] = n };
+            }
+
+            case "list-sas":
+                return await _host.Invoke((e, now) => ListSas(e, now)).ConfigureAwait(false);
+            case "list-conns":
+                return ListConns();
+            case "stats":
+                return await _host.Invoke((e, _) => Stats(e)).ConfigureAwait(false);
+            case "load-all":
+            {
+                // Keeps the old configuration if the new one does not load (the error says file:line).
+                var config = LoadConfig(_configPath);
+                _config = config;
+                await _host.Invoke((e, _) =>
+                {
+                    e.Reconfigure(config.Connections.Select(c => c.Ike), config.Secrets);
+                    return 0;
+                }).ConfigureAwait(false);
+                return new JsonObject { ["ok"] = true, ["connections"] = config.Connections.Count, ["warnings"] = new JsonArray(config.Warnings.Select(w => (JsonNode)w.ToString()).ToArray()) };
+            }
+
+            default:
+                throw new ArgumentException($"unknown command '{cmd}'");
+        }
+    }
+
+    private JsonObject ListSas(Endpoint e, DateTimeOffset now)
+    {
+        var sas = new JsonArray();
+        foreach (var sa in e.IkeSas)
+        {
+            List<ChildSaInstall> children;
+            lock (_children)
+            {
+                children = _children.TryGetValue(sa.Id, out var l) ? [.. l] : [];
+            }
+
+            sas.Add(new JsonObject
+            {
+                ["name"] = sa.Config.Name,
+                ["uniqueid"] = sa.Id,
+                ["state"] = sa.State.ToString().ToUpperInvariant(),
+                ["local-host"] = sa.Local.Address.ToString(),
+                ["local-port"] = sa.Local.Port,
+                ["local-id"] = sa.Config.LocalId.ToString(),
+                ["remote-host"] = sa.Remote.Address.ToString(),
+                ["remote-port"] = sa.Remote.Port,
+                ["remote-id"] = sa.RemoteIdentity?.ToString(),
+                ["initiator"] = sa.IsOriginalInitiator,
+                ["initiator-spi"] = sa.SpiI.ToString("x16", System.Globalization.CultureInfo.InvariantCulture),
+                ["responder-spi"] = sa.SpiR.ToString("x16", System.Globalization.CultureInfo.InvariantCulture),
+                ["proposal"] = sa.Suite?.ToString(),
+                ["established"] = sa.EstablishedAt is { } t ? (long)(now - t).TotalSeconds : null,
+                ["rekey-time"] = sa.EstablishedAt is { } t2 ? (long)(t2 + sa.Config.RekeyTime - now).TotalSeconds : null,
+                ["child-sas"] = new JsonArray(children.Select(c => (JsonNode)new JsonObject
+                {
+                    ["name"] = c.ChildName,
+                    ["mode"] = c.TransportMode ? "TRANSPORT" : "TUNNEL",
+                    ["protocol"] = "ESP",
+                    ["spi-in"] = c.InboundSpi.ToString("x8", System.Globalization.CultureInfo.InvariantCulture),
+                    ["spi-out"] = c.OutboundSpi.ToString("x8", System.Globalization.CultureInfo.InvariantCulture),
+                    ["encr-alg"] = c.Encryption.ToString(),
+                    ["encr-keysize"] = c.EncryptionKeyBits,
+                    ["integ-alg"] = c.Integrity == Protocol.Ikev2.IntegId.None ? null : c.Integrity.ToString(),
+                    ["esn"] = c.Esn,
+                    ["install-time"] = (long)(now - c.Time).TotalSeconds,
+                    ["rekey-time"] = (long)(c.Time + c.RekeyTime - now).TotalSeconds,
+                    ["life-time"] = (long)(c.Time + c.LifeTime - now).TotalSeconds,
+                    ["local-ts"] = new JsonArray(c.LocalTs.Select(t => (JsonNode)t.ToString()).ToArray()),
+                    ["remote-ts"] = new JsonArray(c.RemoteTs.Select(t => (JsonNode)t.ToString()).ToArray()),
+                }).ToArray()),
+            });
+        }
+
+        return new JsonObject { ["ok"] = true, ["ike-sas"] = sas };
+    }
+
+    private JsonObject ListConns() => new()
+    {
+        ["ok"] = true,
+        ["connections"] = new JsonArray(_config.Connections.Select(c => (JsonNode)new JsonObject
+        {
+            ["name"] = c.Ike.Name,
+            ["version"] = c.Version == 0 ? "IKEv1/2" : "IKEv2",
+            ["local-addrs"] = new JsonArray(c.Ike.LocalAddresses.Select(a => (JsonNode)a.ToString()).ToArray()),
+            ["remote-addrs"] = new JsonArray(c.Ike.RemoteAddresses.Select(a => (JsonNode)a.ToString()).ToArray()),
+            ["proposals"] = Crypto.Registry.ProposalString.FormatList(c.Ike.Proposals),
+            ["local-id"] = c.Ike.LocalId.ToString(),
+            ["remote-id"] = c.Ike.RemoteId?.ToString() ?? "%any",
+            ["children"] = new JsonArray(c.Ike.Children.Select(ch => (JsonNode)new JsonObject
+            {
+                ["name"] = ch.Name,
+                ["mode"] = ch.TransportMode ? "TRANSPORT" : "TUNNEL",
+                ["local-ts"] = new JsonArray(ch.LocalTs.Select(t => (JsonNode)t.ToString()).Concat(ch.LocalTsDynamic ? [(JsonNode)"dynamic"] : []).ToArray()),
+                ["remote-ts"] = new JsonArray(ch.RemoteTs.Select(t => (JsonNode)t.ToString()).Concat(ch.RemoteTsDynamic ? [(JsonNode)"dynamic"] : []).ToArray()),
+                ["esp-proposals"] = Crypto.Registry.ProposalString.FormatList(ch.EspProposals),
+                ["start-action"] = c.ChildPolicies[ch.Name].StartAction.ToString().ToLowerInvariant(),
+            }).ToArray()),
+        }).ToArray()),
+    };
+
+    private static JsonObject Stats(Endpoint e) => new()
+    {
+        ["ok"] = true,
+        ["ike-sas"] = e.IkeSas.Count,
+        ["half-open"] = e.HalfOpenCount,
+        ["established-total"] = e.Stats.IkeSasEstablished,
+        ["datagrams-in"] = e.Stats.DatagramsReceived,
+        ["datagrams-out"] = e.Stats.DatagramsSent,
+        ["cookies-sent"] = e.Stats.CookiesSent,
+        ["invalid-ke-sent"] = e.Stats.InvalidKeSent,
+        ["no-proposal-chosen-sent"] = e.Stats.NoProposalChosenSent,
+        ["dropped"] = new JsonObject(e.Stats.Dropped.Select(kv => new KeyValuePair<string, JsonNode?>(kv.Key, kv.Value))),
+    };
+
+    /// <summary>Sends one control request and returns the response (used by the CLI verbs).</summary>
+    public static async Task<JsonObject> RequestAsync(string controlPath, JsonObject request, CancellationToken cancel)
+    {
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(controlPath), cancel).ConfigureAwait(false);
+        await using var stream = new NetworkStream(socket, ownsSocket: false);
+        await using var writer = new StreamWriter(stream) { AutoFlush = true };
+        using var reader = new StreamReader(stream);
+        await writer.WriteLineAsync(request.ToJsonString()).ConfigureAwait(false);
+        var line = await reader.ReadLineAsync(cancel).ConfigureAwait(false) ?? throw new IOException("the daemon closed the control connection");
+        return JsonNode.Parse(line)!.AsObject();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _control?.Dispose();
+        if (File.Exists(_controlPath))
+        {
+            File.Delete(_controlPath);
+        }
+
+        await _host.DisposeAsync().ConfigureAwait(false);
+        _stop.Dispose();
+    }
+}
