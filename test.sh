@@ -61,6 +61,17 @@ for proj in tests/*/*.csproj; do
   summary+=("$(printf '%-32s %5d passed, %d failed, %d skipped' "$name" "$p" "$f" "$s")")
 done
 
+# ---- 4. the README demo: two Oakley peers on loopback (real UDP) must negotiate IKE and CHILD SAs ------------
+echo "test.sh: running the demo"
+if timeout 120 dotnet src/Oakley.Cli/bin/Release/net10.0/oakley.dll demo >"$results/demo.log" 2>&1; then
+  summary+=("$(printf '%-32s %5d passed, %d failed, %d skipped' "demo" 1 0 0)")
+  total_pass=$((total_pass + 1))
+else
+  cat "$results/demo.log"
+  summary+=("$(printf '%-32s %5d passed, %d failed, %d skipped' "demo" 0 1 0)")
+  total_fail=$((total_fail + 1))
+fi
+
 echo
 echo "== summary =="
 printf '%s\n' "${summary[@]}"
