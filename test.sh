@@ -6,7 +6,8 @@ cd "$(dirname "$0")"
 
 # ---- 1. prerequisites -------------------------------------------------------------------------
 # Debian packages the test suites need. Later suites (interop in network namespaces) add to this list.
-APT_PACKAGES=(ca-certificates)
+APT_PACKAGES=(ca-certificates iproute2 iputils-ping strongswan-charon strongswan-swanctl libstrongswan-standard-plugins
+  libstrongswan-extra-plugins libcharon-extra-plugins)
 if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do
@@ -70,6 +71,27 @@ else
   cat "$results/demo.log"
   summary+=("$(printf '%-32s %5d passed, %d failed, %d skipped' "demo" 0 1 0)")
   total_fail=$((total_fail + 1))
+fi
+
+# ---- 5. interop with strongSwan in network namespaces (needs root) ------------------------------------------
+if [[ $(id -u) -eq 0 ]]; then
+  for script in tests/interop/*.sh; do
+    name="interop/$(basename "$script" .sh)"
+    echo "test.sh: running $name"
+    timeout 600 "$script" >"$results/interop.log" 2>&1
+    p=$(grep -c '^PASS ' "$results/interop.log")
+    f=$(grep -c '^FAIL ' "$results/interop.log")
+    if ((p + f == 0)); then f=1; fi
+    grep -E '^(PASS|FAIL) ' "$results/interop.log" | sed 's/^/  /'
+    ((f > 0)) && tail -80 "$results/interop.log"
+    summary+=("$(printf '%-32s %5d passed, %d failed, %d skipped' "$name" "$p" "$f" 0)")
+    total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+  done
+else
+  n=$(ls tests/interop/*.sh | wc -l)
+  echo "test.sh: not root: the $n interop suite(s) need network namespaces and are skipped"
+  summary+=("$(printf '%-32s %5d passed, %d failed, %d skipped' "interop" 0 0 "$n")")
+  total_skip=$((total_skip + n))
 fi
 
 echo

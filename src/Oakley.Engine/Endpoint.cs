@@ -171,7 +171,7 @@ public sealed class Endpoint
 
             if (_halfOpenByInitiator.TryGetValue((remote, m.InitiatorSpi), out var existing))
             {
-                existing.HandleMessage(now, m, datagram, remote); // retransmission: cached response
+                existing.HandleMessage(now, m, datagram, local, remote); // retransmission: cached response
                 return;
             }
 
@@ -192,7 +192,7 @@ public sealed class Endpoint
             throw IkeProtocolException.Drop("unknown IKE SPI");
         }
 
-        sa.HandleMessage(now, m, datagram, remote);
+        sa.HandleMessage(now, m, datagram, local, remote);
     }
 
     private void RespondToInit(DateTimeOffset now, IPEndPoint local, IPEndPoint remote, IkeMessage m, byte[] datagram)

@@ -124,6 +124,9 @@ public sealed class EngineSettings
     /// <summary>The local IKE port (500 unless the host binds another, as the demo does).</summary>
     public int IkePort { get; init; } = 500;
 
+    /// <summary>The NAT-T port IKE floats to when a NAT is detected (RFC 7296 §2.23, RFC 3948).</summary>
+    public int NattPort { get; init; } = 4500;
+
     /// <summary>How long a half-open IKE SA may wait for IKE_AUTH (charon.half_open_timeout, 30 s).</summary>
     public TimeSpan HalfOpenTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }

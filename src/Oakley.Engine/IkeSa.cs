@@ -64,7 +64,10 @@ public sealed class IkeSa : IDisposable
 
     public ulong SpiR { get; private set; }
 
-    public IPEndPoint Local { get; }
+    public IPEndPoint Local { get; private set; }
+
+    /// <summary>True once NAT detection (RFC 7296 §2.23) found a NAT, or the peer floated to the NAT-T port.</summary>
+    public bool NatDetected { get; private set; }
 
     public IPEndPoint Remote { get; private set; }
 
@@ -215,11 +218,60 @@ public sealed class IkeSa : IDisposable
         _pending = null;
         SpiR = m.ResponderSpi;
         _endpoint.Rekeyed(this);
+        DetectNat(m, SpiI, SpiR, fromInitiator: false);
+        if (NatDetected && Remote.Port != _endpoint.Settings.NattPort)
+        {
+            // RFC 7296 §2.23: with a NAT in the path the initiator moves to port 4500 for IKE_AUTH onwards.
+            Local = new IPEndPoint(Local.Address, _endpoint.Settings.NattPort);
+            Remote = new IPEndPoint(Remote.Address, _endpoint.Settings.NattPort);
+        }
+
         _nonceR = nonce.Nonce.ToArray();
         _initResponse = datagram;
         _ke!.SetPeerPublicKey(ke.Data.Span);
         DeriveKeys(selected);
         SendAuthRequest(now);
+    }
+
+    /// <summary>
+    /// Compares the peer's NAT_DETECTION_* notifies with hashes of the addresses we see (RFC 7296 §2.23).
+    /// A peer that fakes them (strongSwan's encap = yes, or kernel-libipsec) is treated as being behind a NAT.
+    /// </summary>
+    private void DetectNat(IkeMessage m, ulong spiI, ulong spiR, bool fromInitiator)
+    {
+        var source = m.Notifies(NotifyType.NatDetectionSourceIp).ToList();
+        var destination = m.Notifies(NotifyType.NatDetectionDestinationIp).FirstOrDefault();
+        if (source.Count == 0 || destination is null)
+        {
+            return;
+        }
+
+        var peerSeen = NatHash(spiI, spiR, Remote);
+        var usSeen = NatHash(spiI, spiR, Local);
+        var peerBehindNat = !source.Any(n => n.Data.Span.SequenceEqual(peerSeen));
+        var weBehindNat = !destination.Data.Span.SequenceEqual(usSeen) && !Local.Address.Equals(IPAddress.Any) && !Local.Address.Equals(IPAddress.IPv6Any);
+        if (peerBehindNat || weBehindNat)
+        {
+            NatDetected = true;
+            _endpoint.EmitAlert(default, Id, peerBehindNat ? "remote host is behind NAT" : "local host is behind NAT");
+        }
+
+        _ = fromInitiator;
+    }
+
+    /// <summary>RFC 7296 §2.23: once authenticated, the latest valid message's addresses are the ones to use.</summary>
+    private void FollowPeer(IPEndPoint local, IPEndPoint remote)
+    {
+        if (!local.Equals(Local) || !remote.Equals(Remote))
+        {
+            if (local.Port == _endpoint.Settings.NattPort)
+            {
+                NatDetected = true;
+            }
+
+            Local = local;
+            Remote = remote;
+        }
     }
 
     private void DeriveKeys(AlgorithmProposal selected)
@@ -379,6 +431,7 @@ public sealed class IkeSa : IDisposable
         _keGroup = ke.Group;
         _ke = KeyExchangeMethods.Create(ke.Group, _endpoint.Entropy);
         _ke.SetPeerPublicKey(ke.Data.Span); // validates the peer's value (RFC 6989)
+        DetectNat(m, SpiI, 0, fromInitiator: true);
         var response = new IkeMessage { InitiatorSpi = SpiI, ResponderSpi = SpiR, ExchangeType = ExchangeType.IkeSaInit, Flags = IkeHeaderFlags.Response, MessageId = 0 };
         response.Payloads.Add(ProposalNegotiation.Accepted(selected, proposalNumber, default));
         response.Payloads.Add(new KeyExchangePayload(ke.Group, _ke.GetPublicKey()));
@@ -537,7 +590,7 @@ public sealed class IkeSa : IDisposable
         };
         _children.Add(childSa);
         var encr = selected.OfType(TransformType.Encryption).Single();
-        _endpoint.Emit(new ChildSaInstall(now, Id, Config.Name, child.Name, inboundSpi, outboundSpi, transport, false,
+        _endpoint.Emit(new ChildSaInstall(now, Id, Config.Name, child.Name, inboundSpi, outboundSpi, transport, NatDetected || Local.Port == _endpoint.Settings.NattPort,
             (EncrId)encr.Id, encr.KeyLengthBits, suite.Integrity?.Id ?? IntegId.None, suite.Esn,
             (byte[])inEnc.Clone(), (byte[])inInt.Clone(), (byte[])outEnc.Clone(), (byte[])outInt.Clone(),
             localTs, remoteTs, Local, Remote, child.RekeyTime, child.LifeTime));
@@ -648,19 +701,19 @@ public sealed class IkeSa : IDisposable
         _endpoint.Send(Local, Remote, datagram);
     }
 
-    internal void HandleMessage(DateTimeOffset now, IkeMessage m, byte[] datagram, IPEndPoint remote)
+    internal void HandleMessage(DateTimeOffset now, IkeMessage m, byte[] datagram, IPEndPoint local, IPEndPoint remote)
     {
         if (m.IsResponse)
         {
-            HandleResponse(now, m, datagram);
+            HandleResponse(now, m, datagram, local, remote);
         }
         else
         {
-            HandleRequest(now, m, datagram, remote);
+            HandleRequest(now, m, datagram, local, remote);
         }
     }
 
-    private void HandleResponse(DateTimeOffset now, IkeMessage m, byte[] datagram)
+    private void HandleResponse(DateTimeOffset now, IkeMessage m, byte[] datagram, IPEndPoint local, IPEndPoint remote)
     {
         if (_pending is null || m.MessageId != _pending.MessageId)
         {
@@ -673,10 +726,16 @@ public sealed class IkeSa : IDisposable
                 ProcessInitResponse(now, m, datagram);
                 break;
             case ExchangeType.IkeAuth:
-                ProcessAuthResponse(now, _keys!.Unprotect(datagram, m, !IsOriginalInitiator));
+            {
+                var inner = _keys!.Unprotect(datagram, m, !IsOriginalInitiator);
+                FollowPeer(local, remote);
+                ProcessAuthResponse(now, inner);
                 break;
+            }
+
             case ExchangeType.Informational:
                 _keys!.Unprotect(datagram, m, !IsOriginalInitiator);
+                FollowPeer(local, remote);
                 _pending = null;
                 if (State == IkeSaState.Deleting)
                 {
@@ -689,12 +748,12 @@ public sealed class IkeSa : IDisposable
         }
     }
 
-    private void HandleRequest(DateTimeOffset now, IkeMessage m, byte[] datagram, IPEndPoint remote)
+    private void HandleRequest(DateTimeOffset now, IkeMessage m, byte[] datagram, IPEndPoint local, IPEndPoint remote)
     {
         // RFC 7296 §2.1/§2.3: a retransmitted request gets the cached response, without reprocessing.
         if (_lastResponse is { } last && m.MessageId == last.MessageId)
         {
-            _endpoint.Send(Local, remote, last.Datagram);
+            _endpoint.Send(local, remote, last.Datagram);
             return;
         }
 
@@ -704,6 +763,7 @@ public sealed class IkeSa : IDisposable
         }
 
         var request = _keys.Unprotect(datagram, m, !IsOriginalInitiator);
+        FollowPeer(local, remote);
         bool destroy;
         List<IkePayload> response;
         switch (m.ExchangeType)
@@ -734,7 +794,7 @@ public sealed class IkeSa : IDisposable
         var bytes = _keys.Protect(header, response, IsOriginalInitiator, _endpoint.Entropy);
         _lastResponse = (m.MessageId, bytes);
         _expectedPeerRequestId = m.MessageId + 1;
-        _endpoint.Send(Local, remote, bytes);
+        _endpoint.Send(Local, Remote, bytes);
         if (destroy)
         {
             Destroy(now, State == IkeSaState.Established ? "deleted by peer" : "authentication failed");
