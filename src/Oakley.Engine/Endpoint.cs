@@ -101,6 +101,13 @@ public sealed class Endpoint
 
         var child = childName is null ? config.Children.FirstOrDefault() : config.Children.FirstOrDefault(c => c.Name == childName)
             ?? throw new ArgumentException($"connection '{configName}' has no child '{childName}'", nameof(childName));
+        // strongSwan reuses an established IKE SA of the connection for another CHILD SA (CREATE_CHILD_SA).
+        if (child is not null && _sas.Values.FirstOrDefault(s => s.Config.Name == configName && s.State == IkeSaState.Established) is { } existing)
+        {
+            existing.CreateChild(now, child);
+            return existing.Id;
+        }
+
         var remote = new IPEndPoint(config.RemoteAddresses[0], config.RemotePort);
         var local = new IPEndPoint(config.LocalAddresses.Count > 0 ? config.LocalAddresses[0] : (remote.Address.GetAddressBytes().Length == 4 ? IPAddress.Any : IPAddress.IPv6Any), Settings.IkePort);
         var sa = new IkeSa(this, _nextId++, config, true, NewIkeSpi(), 0, local, remote, now);

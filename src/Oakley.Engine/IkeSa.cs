@@ -497,7 +497,8 @@ public sealed class IkeSa : IDisposable
     }
 
     /// <summary>Creates the CHILD SA of an IKE_AUTH request: proposal selection and TS narrowing (RFC 7296 §2.9).</summary>
-    private List<IkePayload> RespondChild(DateTimeOffset now, List<IkePayload> request)
+    private List<IkePayload> RespondChild(DateTimeOffset now, List<IkePayload> request, byte[]? nonceI = null, byte[]? nonceR = null,
+        KeyExchangePayload? ke = null, bool createChild = false)
     {
         var sa = request.OfType<SecurityAssociationPayload>().FirstOrDefault();
         var tsi = request.OfType<TrafficSelectorPayload>().FirstOrDefault(t => t.IsInitiator);
@@ -510,27 +511,50 @@ public sealed class IkeSa : IDisposable
         var theirTsi = tsi.Selectors.Where(s => s.IsIp).Select(TrafficSelectorRange.FromPayload).ToList();
         var theirTsr = tsr.Selectors.Where(s => s.IsIp).Select(TrafficSelectorRange.FromPayload).ToList();
         var transport = request.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.UseTransportMode);
-        foreach (var child in Config.Children)
+        // TSi is the initiator's side: narrow it with our remote_ts; TSr with our local_ts. Children whose
+        // selectors contain the proposal unchanged are tried first, then those that narrow it (§2.9).
+        var candidates = Config.Children
+            .Select(c => (Child: c, Remote: Narrow(theirTsi, c.EffectiveRemoteTs(Remote.Address)), Local: Narrow(theirTsr, c.EffectiveLocalTs(Local.Address))))
+            .Where(c => c.Remote.Count > 0 && c.Local.Count > 0)
+            .OrderByDescending(c => c.Remote.SequenceEqual(theirTsi) && c.Local.SequenceEqual(theirTsr))
+            .ToList();
+        foreach (var (child, remote, local) in candidates)
         {
-            // TSi is the initiator's side: narrow it with our remote_ts; TSr with our local_ts.
-            var remote = Narrow(theirTsi, child.EffectiveRemoteTs(Remote.Address));
-            var local = Narrow(theirTsr, child.EffectiveLocalTs(Local.Address));
-            if (remote.Count == 0 || local.Count == 0)
+            var ours = createChild ? child.EspProposals : child.EspProposals.Select(StripKe).ToList();
+            var selection = ProposalNegotiation.Select(ours, sa.Proposals, ProtocolId.Esp);
+            if (createChild && selection is null && ke is null)
+            {
+                // The peer offers no PFS: accept without it if our proposals allow that once the KE is removed.
+                selection = ProposalNegotiation.Select(child.EspProposals.Select(StripKe).ToList(), sa.Proposals, ProtocolId.Esp);
+            }
+
+            if (selection is not { } s || s.PeerProposal.Spi.Length != 4)
             {
                 continue;
             }
 
-            var selection = ProposalNegotiation.Select(child.EspProposals.Select(StripKe).ToList(), sa.Proposals, ProtocolId.Esp);
-            if (selection is not { } s || s.PeerProposal.Spi.Length != 4)
+            byte[]? pfsSecret = null;
+            KeyExchangePayload? keReply = null;
+            if (s.Selected.OfType(TransformType.KeyExchange).Select(t => (KeId?)t.Id).FirstOrDefault() is { } group)
             {
-                _endpoint.EmitAlert(now, Id, $"CHILD SA '{child.Name}': no acceptable ESP proposal");
-                return [new NotifyPayload(NotifyType.NoProposalChosen)];
+                if (ke is null || ke.Group != group)
+                {
+                    // RFC 7296 §1.3: INVALID_KE_PAYLOAD names the group we selected.
+                    var data = new byte[2];
+                    BinaryPrimitives.WriteUInt16BigEndian(data, (ushort)group);
+                    return [new NotifyPayload(NotifyType.InvalidKePayload, data)];
+                }
+
+                using var ourKe = KeyExchangeMethods.Create(group, _endpoint.Entropy);
+                ourKe.SetPeerPublicKey(ke.Data.Span);
+                keReply = new KeyExchangePayload(group, ourKe.GetPublicKey());
+                pfsSecret = ourKe.GetSharedSecret().ToArray();
             }
 
             var useTransport = transport && child.TransportMode;
             var inbound = _endpoint.NewChildSpi();
             var outbound = BinaryPrimitives.ReadUInt32BigEndian(s.PeerProposal.Spi.Span);
-            InstallChild(now, child, inbound, outbound, s.Selected, local, remote, useTransport);
+            InstallChild(now, child, inbound, outbound, s.Selected, local, remote, useTransport, nonceI, nonceR, pfsSecret, weInitiatedExchange: createChild ? false : null);
             var reply = new List<IkePayload>();
             if (useTransport)
             {
@@ -538,9 +562,24 @@ public sealed class IkeSa : IDisposable
             }
 
             reply.Add(ProposalNegotiation.Accepted(s.Selected, s.PeerProposal.Number, SpiBytes(inbound)));
+            if (createChild)
+            {
+                reply.Add(new NoncePayload(nonceR!));
+                if (keReply is not null)
+                {
+                    reply.Add(keReply);
+                }
+            }
+
             reply.Add(new TrafficSelectorPayload(true, remote.Select(t => t.ToPayload()).ToList()));
             reply.Add(new TrafficSelectorPayload(false, local.Select(t => t.ToPayload()).ToList()));
             return reply;
+        }
+
+        if (candidates.Count > 0)
+        {
+            _endpoint.EmitAlert(now, Id, $"CHILD SA '{candidates[0].Child.Name}': no acceptable ESP proposal");
+            return [new NotifyPayload(NotifyType.NoProposalChosen)];
         }
 
         _endpoint.EmitAlert(now, Id, "traffic selectors unacceptable: no CHILD SA configuration matches");
@@ -565,14 +604,16 @@ public sealed class IkeSa : IDisposable
     }
 
     private void InstallChild(DateTimeOffset now, ChildConfig child, uint inboundSpi, uint outboundSpi, AlgorithmProposal selected,
-        IReadOnlyList<TrafficSelectorRange> localTs, IReadOnlyList<TrafficSelectorRange> remoteTs, bool transport)
+        IReadOnlyList<TrafficSelectorRange> localTs, IReadOnlyList<TrafficSelectorRange> remoteTs, bool transport,
+        byte[]? exchangeNonceI = null, byte[]? exchangeNonceR = null, byte[]? pfsSecret = null, bool? weInitiatedExchange = null)
     {
         var suite = ProposalNegotiation.Resolve(selected);
         var keys = _keys!;
-        using var keymat = Ikev2KeySchedule.DeriveChildKeys(keys.Suite.Prf!, keys.Keys.SK_d, _nonceI, _nonceR,
-            suite.Encryption.KeyMaterialSize, suite.Integrity?.KeySize ?? 0);
+        // §2.17: KEYMAT = prf+(SK_d, [g^ir (new) |] Ni | Nr) with the nonces of the exchange that creates the SA.
+        using var keymat = Ikev2KeySchedule.DeriveChildKeys(keys.Suite.Prf!, keys.Keys.SK_d, exchangeNonceI ?? _nonceI, exchangeNonceR ?? _nonceR,
+            suite.Encryption.KeyMaterialSize, suite.Integrity?.KeySize ?? 0, pfsSecret is null ? [] : [pfsSecret]);
         // KEYMAT is split initiator->responder first (§2.17); "initiator" is the initiator of this exchange.
-        var iAmExchangeInitiator = IsOriginalInitiator;
+        var iAmExchangeInitiator = weInitiatedExchange ?? IsOriginalInitiator;
         var outEnc = iAmExchangeInitiator ? keymat.EncryptionKeyInitiatorToResponder : keymat.EncryptionKeyResponderToInitiator;
         var outInt = iAmExchangeInitiator ? keymat.IntegrityKeyInitiatorToResponder : keymat.IntegrityKeyResponderToInitiator;
         var inEnc = iAmExchangeInitiator ? keymat.EncryptionKeyResponderToInitiator : keymat.EncryptionKeyInitiatorToResponder;
@@ -606,6 +647,162 @@ public sealed class IkeSa : IDisposable
     }
 
     // ------------------------------------------------------------------------------------------------
+    // CREATE_CHILD_SA: additional CHILD SAs (RFC 7296 §1.3.1), with optional PFS
+    // ------------------------------------------------------------------------------------------------
+
+    private readonly Queue<ChildConfig> _childQueue = new();
+    private ChildExchange? _childExchange;
+
+    private sealed class ChildExchange
+    {
+        public required ChildConfig Config { get; init; }
+
+        public required uint Spi { get; init; }
+
+        public required byte[] Nonce { get; init; }
+
+        public Crypto.KeyExchange.KeyExchange? Ke { get; set; }
+
+        public bool RetriedKe { get; set; }
+    }
+
+    /// <summary>Creates another CHILD SA on this established IKE SA (queued while another exchange is pending).</summary>
+    public void CreateChild(DateTimeOffset now, ChildConfig child)
+    {
+        ArgumentNullException.ThrowIfNull(child);
+        _childQueue.Enqueue(child);
+        StartNextChild(now);
+    }
+
+    private void StartNextChild(DateTimeOffset now, KeId? forcedGroup = null, ChildExchange? retry = null)
+    {
+        if (State != IkeSaState.Established || (_pending is not null && retry is null) || (retry is null && !_childQueue.TryDequeue(out _lastDequeued)))
+        {
+            return;
+        }
+
+        var child = retry?.Config ?? _lastDequeued!;
+        var exchange = retry ?? new ChildExchange { Config = child, Spi = _endpoint.NewChildSpi(), Nonce = _endpoint.NewNonce() };
+        var pfsGroup = forcedGroup ?? child.EspProposals.SelectMany(p => p.OfType(TransformType.KeyExchange)).Select(t => (KeId?)t.Id).FirstOrDefault();
+        exchange.Ke?.Dispose();
+        exchange.Ke = pfsGroup is { } g ? KeyExchangeMethods.Create(g, _endpoint.Entropy) : null;
+        _childExchange = exchange;
+
+        var payloads = new List<IkePayload>();
+        if (child.TransportMode)
+        {
+            payloads.Add(new NotifyPayload(NotifyType.UseTransportMode));
+        }
+
+        payloads.Add(ProposalNegotiation.ToPayload(child.EspProposals, SpiBytes(exchange.Spi), pfsGroup));
+        payloads.Add(new NoncePayload(exchange.Nonce));
+        if (exchange.Ke is { } ke)
+        {
+            payloads.Add(new KeyExchangePayload(ke.Method, ke.GetPublicKey()));
+        }
+
+        payloads.Add(new TrafficSelectorPayload(true, child.EffectiveLocalTs(Local.Address).Select(t => t.ToPayload()).ToList()));
+        payloads.Add(new TrafficSelectorPayload(false, child.EffectiveRemoteTs(Remote.Address).Select(t => t.ToPayload()).ToList()));
+        var id = _nextRequestId;
+        var header = new IkeMessage
+        {
+            InitiatorSpi = SpiI,
+            ResponderSpi = SpiR,
+            ExchangeType = ExchangeType.CreateChildSa,
+            Flags = IsOriginalInitiator ? IkeHeaderFlags.Initiator : IkeHeaderFlags.None,
+            MessageId = id,
+        };
+        SendRequest(now, ExchangeType.CreateChildSa, _keys!.Protect(header, payloads, IsOriginalInitiator, _endpoint.Entropy));
+        _nextRequestId = id + 1;
+    }
+
+    private ChildConfig? _lastDequeued;
+
+    private void ProcessCreateChildResponse(DateTimeOffset now, List<IkePayload> payloads)
+    {
+        _pending = null;
+        var exchange = _childExchange!;
+        _childExchange = null;
+        var child = exchange.Config;
+        try
+        {
+            if (payloads.OfType<NotifyPayload>().FirstOrDefault(n => n.NotifyType == NotifyType.InvalidKePayload) is { } invalidKe && !exchange.RetriedKe
+                && invalidKe.Data.Length == 2)
+            {
+                var wanted = (KeId)BinaryPrimitives.ReadUInt16BigEndian(invalidKe.Data.Span);
+                if (child.EspProposals.Any(p => p.OfType(TransformType.KeyExchange).Any(t => t.Id == (ushort)wanted)))
+                {
+                    exchange.RetriedKe = true;
+                    StartNextChild(now, wanted, exchange);
+                    return;
+                }
+            }
+
+            var error = payloads.OfType<NotifyPayload>().FirstOrDefault(n => n.NotifyType.IsError());
+            var sa = payloads.OfType<SecurityAssociationPayload>().FirstOrDefault();
+            var nonce = payloads.OfType<NoncePayload>().FirstOrDefault();
+            var tsi = payloads.OfType<TrafficSelectorPayload>().FirstOrDefault(t => t.IsInitiator);
+            var tsr = payloads.OfType<TrafficSelectorPayload>().FirstOrDefault(t => !t.IsInitiator);
+            if (error is not null || sa is null || nonce is null || tsi is null || tsr is null)
+            {
+                _endpoint.EmitAlert(now, Id, $"CHILD SA '{child.Name}' was not created: {error?.NotifyType.ToString() ?? "incomplete response"}");
+                return;
+            }
+
+            var selected = ProposalNegotiation.ValidateResponse(child.EspProposals, sa, ProtocolId.Esp);
+            var ke = payloads.OfType<KeyExchangePayload>().FirstOrDefault();
+            var selectedGroup = selected?.OfType(TransformType.KeyExchange).Select(t => (KeId?)t.Id).FirstOrDefault();
+            if (selected is null || sa.Proposals[0].Spi.Length != 4 || selectedGroup != exchange.Ke?.Method || (exchange.Ke is not null && ke?.Group != exchange.Ke.Method))
+            {
+                _endpoint.EmitAlert(now, Id, $"CHILD SA '{child.Name}': responder chose a proposal we did not offer");
+                return;
+            }
+
+            byte[]? shared = null;
+            if (exchange.Ke is { } ourKe)
+            {
+                ourKe.SetPeerPublicKey(ke!.Data.Span);
+                shared = ourKe.GetSharedSecret();
+            }
+
+            var transport = payloads.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.UseTransportMode);
+            InstallChild(now, child, exchange.Spi, BinaryPrimitives.ReadUInt32BigEndian(sa.Proposals[0].Spi.Span), selected,
+                tsi.Selectors.Where(t => t.IsIp).Select(TrafficSelectorRange.FromPayload).ToList(),
+                tsr.Selectors.Where(t => t.IsIp).Select(TrafficSelectorRange.FromPayload).ToList(),
+                transport, exchange.Nonce, nonce.Nonce.ToArray(), shared, weInitiatedExchange: true);
+        }
+        finally
+        {
+            if (_childExchange is null)
+            {
+                exchange.Ke?.Dispose();
+                StartNextChild(now);
+            }
+        }
+    }
+
+    private List<IkePayload> RespondCreateChild(DateTimeOffset now, List<IkePayload> request)
+    {
+        if (request.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.RekeySa)
+            || request.OfType<SecurityAssociationPayload>().FirstOrDefault()?.Proposals.Any(p => p.Protocol == ProtocolId.Ike) == true)
+        {
+            // Rekeying CHILD and IKE SAs is not built yet: refuse so that the peer keeps its old SA (RFC 7296 §1.3).
+            _endpoint.EmitAlert(now, Id, "peer asked to rekey, which is not supported yet");
+            return [new NotifyPayload(NotifyType.NoAdditionalSas)];
+        }
+
+        var nonce = request.OfType<NoncePayload>().FirstOrDefault();
+        if (nonce is null)
+        {
+            throw IkeProtocolException.InvalidSyntax("CREATE_CHILD_SA request without a nonce");
+        }
+
+        var nonceR = _endpoint.NewNonce();
+        var ke = request.OfType<KeyExchangePayload>().FirstOrDefault();
+        return RespondChild(now, request, nonce.Nonce.ToArray(), nonceR, ke, createChild: true);
+    }
+
+        // ------------------------------------------------------------------------------------------------
     // Delete and liveness
     // ------------------------------------------------------------------------------------------------
 
@@ -733,6 +930,14 @@ public sealed class IkeSa : IDisposable
                 break;
             }
 
+            case ExchangeType.CreateChildSa:
+            {
+                var inner = _keys!.Unprotect(datagram, m, !IsOriginalInitiator);
+                FollowPeer(local, remote);
+                ProcessCreateChildResponse(now, inner);
+                break;
+            }
+
             case ExchangeType.Informational:
                 _keys!.Unprotect(datagram, m, !IsOriginalInitiator);
                 FollowPeer(local, remote);
@@ -775,8 +980,7 @@ public sealed class IkeSa : IDisposable
                 response = RespondInformational(now, request, out destroy);
                 break;
             case ExchangeType.CreateChildSa when State == IkeSaState.Established:
-                // CREATE_CHILD_SA is the next piece of work (issue 4); answer as RFC 7296 §1.3 permits.
-                response = [new NotifyPayload(NotifyType.NoAdditionalSas)];
+                response = RespondCreateChild(now, request);
                 destroy = false;
                 break;
             default:

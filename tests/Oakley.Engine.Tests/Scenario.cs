@@ -43,19 +43,24 @@ internal sealed class Scenario
 
     public int Seed { get; set; } = 1;
 
+    /// <summary>ESP proposals of the second child, "net2" (UDP only), created with CREATE_CHILD_SA.</summary>
+    public string MoonEsp2 { get; set; } = "aes128gcm16";
+
+    public string SunEsp2 { get; set; } = "aes128gcm16";
+
     public EnginePair Build()
     {
         var moonId = Identity.Parse("moon.example");
         var sunId = Identity.Parse("sun.example");
-        var moon = Config("moon-sun", MoonAddress, SunAddress, moonId, sunId, MoonIke, MoonEsp, MoonLocalTs, MoonRemoteTs, MoonTransport);
-        var sun = Config("sun-moon", SunAddress, MoonAddress, sunId, moonId, SunIke, SunEsp, SunLocalTs, SunRemoteTs, SunTransport);
+        var moon = Config("moon-sun", MoonAddress, SunAddress, moonId, sunId, MoonIke, MoonEsp, MoonLocalTs, MoonRemoteTs, MoonTransport, MoonEsp2);
+        var sun = Config("sun-moon", SunAddress, MoonAddress, sunId, moonId, SunIke, SunEsp, SunLocalTs, SunRemoteTs, SunTransport, SunEsp2);
         var a = new Endpoint([moon], new InMemorySecrets().Add(System.Text.Encoding.UTF8.GetBytes(MoonPsk), moonId, sunId), new SeededEntropy(Seed), MoonSettings);
         var b = new Endpoint([sun], new InMemorySecrets().Add(System.Text.Encoding.UTF8.GetBytes(SunPsk), moonId, sunId), new SeededEntropy(Seed + 1000), SunSettings);
         return new EnginePair(a, b, MoonAddress, SunAddress, Start);
     }
 
     private static IkeConfig Config(string name, IPEndPoint local, IPEndPoint remote, Identity localId, Identity remoteId,
-        string ike, string esp, string[] localTs, string[] remoteTs, bool transport) => new()
+        string ike, string esp, string[] localTs, string[] remoteTs, bool transport, string esp2) => new()
     {
         Name = name,
         LocalAddresses = [local.Address],
@@ -72,6 +77,13 @@ internal sealed class Scenario
                 RemoteTs = remoteTs.Select(TrafficSelectorRange.Parse).ToList(),
                 EspProposals = ProposalString.ParseList(esp, ProtocolId.Esp),
                 TransportMode = transport,
+            },
+            new ChildConfig
+            {
+                Name = "net2",
+                LocalTs = localTs.Select(t => TrafficSelectorRange.Parse(t + "[udp]")).ToList(),
+                RemoteTs = remoteTs.Select(t => TrafficSelectorRange.Parse(t + "[udp]")).ToList(),
+                EspProposals = ProposalString.ParseList(esp2, ProtocolId.Esp),
             },
         ],
     };

@@ -87,6 +87,11 @@ connections {
         remote_ts = 198.51.100.0/24
         esp_proposals = aes256gcm16
       }
+      net2 {
+        local_ts = 203.0.113.0/24[udp]
+        remote_ts = 198.51.100.0/24[udp]
+        esp_proposals = aes128gcm16-curve25519
+      }
     }
   }
 }
@@ -108,6 +113,7 @@ SW --load-all >"$RUN/load.out" 2>&1 || { echo "FAIL setup: swanctl --load-all"; 
 sed -e 's/192.0.2.2/X/; s/192.0.2.1/192.0.2.2/; s/X/192.0.2.1/' \
     -e 's/id = b.example/id = Y/; s/id = a.example/id = b.example/; s/id = Y/id = a.example/' \
     -e 's#local_ts = 203.0.113.0/24#local_ts = Z#; s#remote_ts = 198.51.100.0/24#remote_ts = 203.0.113.0/24#; s#local_ts = Z#local_ts = 198.51.100.0/24#' \
+    -e 's#local_ts = 203.0.113.0/24\[udp\]#local_ts = Z#; s#remote_ts = 198.51.100.0/24\[udp\]#remote_ts = 203.0.113.0/24[udp]#; s#local_ts = Z#local_ts = 198.51.100.0/24[udp]#' \
     "$RUN/sw/swanctl/swanctl.conf" >"$RUN/oakley.conf"
 ip netns exec "$NA" dotnet "$OAKLEY_DLL" daemon --config "$RUN/oakley.conf" --control "$RUN/oakley.ctl" >"$RUN/oakley.log" 2>&1 &
 OAKLEY_PID=$!
@@ -121,6 +127,13 @@ SW --list-sas >"$RUN/s1.sw" 2>&1
 [[ -n ${VERBOSE:-} ]] && cat "$RUN/s1.sw"
 grep -q "ESTABLISHED" "$RUN/s1.sw" && grep -q "INSTALLED" "$RUN/s1.sw" && [[ $rc -eq 0 ]]
 result "oakley-initiator/strongswan-responder aes256gcm16-prfsha256-x25519" $?
+# CREATE_CHILD_SA with PFS (curve25519) on the same IKE SA, Oakley initiating
+OK initiate --child net2 --timeout 20 >"$RUN/s1b.out" 2>&1
+rc=$?
+SW --list-sas >"$RUN/s1b.sw" 2>&1
+[[ -n ${VERBOSE:-} ]] && cat "$RUN/s1b.sw"
+[[ $(grep -c INSTALLED "$RUN/s1b.sw") -eq 2 ]] && [[ $(grep -c ESTABLISHED "$RUN/s1b.sw") -eq 1 ]] && [[ $rc -eq 0 ]]
+result "oakley-create-child-sa-pfs-curve25519" $?
 OK terminate --ike tunnel >/dev/null 2>&1
 sleep 1
 SW --list-sas 2>&1 | grep -q ESTABLISHED
@@ -134,6 +147,12 @@ OK list-sas >"$RUN/s2.txt" 2>&1; [[ -n ${VERBOSE:-} ]] && cat "$RUN/s2.txt"
 OK list-sas --json >"$RUN/s2.out" 2>&1
 grep -q '"ESTABLISHED"' "$RUN/s2.out" && grep -q '"net"' "$RUN/s2.out" && [[ $rc -eq 0 ]]
 result "strongswan-initiator/oakley-responder aes256gcm16-prfsha256-x25519" $?
+# CREATE_CHILD_SA with PFS, strongSwan initiating
+SW --initiate --child net2 --timeout 20 >"$RUN/s2b.sw" 2>&1
+rc=$?
+OK list-sas --json >"$RUN/s2b.out" 2>&1
+[[ $(grep -c '"spi-in"' "$RUN/s2b.out") -eq 2 ]] && [[ $rc -eq 0 ]]
+result "strongswan-create-child-sa-pfs-curve25519" $?
 SW --terminate --ike tunnel >/dev/null 2>&1
 sleep 1
 OK list-sas --json 2>&1 | grep -q '"ESTABLISHED"'
