@@ -912,9 +912,9 @@ public sealed class IkeSa : IDisposable
 
     private void HandleResponse(DateTimeOffset now, IkeMessage m, byte[] datagram, IPEndPoint local, IPEndPoint remote)
     {
-        if (_pending is null || m.MessageId != _pending.MessageId)
+        if (_pending is null || m.MessageId != _pending.MessageId || m.ExchangeType != _pending.Exchange)
         {
-            throw IkeProtocolException.Drop($"unexpected response with message ID {m.MessageId}");
+            throw IkeProtocolException.Drop($"unexpected {m.ExchangeType} response with message ID {m.MessageId}");
         }
 
         switch (_pending.Exchange)
