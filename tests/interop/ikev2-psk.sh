@@ -159,6 +159,31 @@ OK list-sas --json 2>&1 | grep -q '"ESTABLISHED"'
 [[ $? -ne 0 ]]
 result "strongswan-delete-seen-by-oakley" $?
 
+# ---- more proposal families, both roles (configs rewritten and reloaded on both sides) ----
+for family in "aes128-sha256-modp2048|aes128-sha256|aes128-sha256-prfsha256-modp2048" \
+              "chacha20poly1305-prfsha256-ecp256|chacha20poly1305|chacha20poly1305-prfsha256-ecp256" \
+              "aes256-sha384-ecp384|aes256-sha512|aes256-sha384-prfsha384-ecp384"; do
+  IFS='|' read -r ike esp expected <<<"$family"
+  for f in "$RUN/sw/swanctl/swanctl.conf" "$RUN/oakley.conf"; do
+    sed -i -e "s/^    proposals = .*/    proposals = $ike/" -e "0,/esp_proposals = .*/s//esp_proposals = $esp/" "$f"
+  done
+  SW --load-all >/dev/null 2>&1
+  OK load-all >/dev/null 2>&1
+  OK initiate --child net --timeout 20 >/dev/null 2>&1
+  rc=$?
+  SW --list-sas >"$RUN/f.sw" 2>&1
+  grep -q ESTABLISHED "$RUN/f.sw" && grep -q INSTALLED "$RUN/f.sw" && [[ $rc -eq 0 ]]
+  result "oakley-initiator/strongswan-responder $ike esp=$esp" $?
+  OK terminate --ike tunnel >/dev/null 2>&1; sleep 1
+  SW --initiate --child net --timeout 20 >/dev/null 2>&1
+  rc=$?
+  OK list-sas --json >"$RUN/f.out" 2>&1
+  # the proposal Oakley reports proves the reloaded configuration was the one negotiated
+  grep -q '"ESTABLISHED"' "$RUN/f.out" && grep -q '"spi-in"' "$RUN/f.out" && grep -q "\"proposal\": \"$expected\"" "$RUN/f.out" && [[ $rc -eq 0 ]]
+  result "strongswan-initiator/oakley-responder $ike esp=$esp" $?
+  SW --terminate --ike tunnel >/dev/null 2>&1; sleep 1
+done
+
 if ((failures > 0)); then
   echo "--- oakley.log"; tail -40 "$RUN/oakley.log"
   echo "--- charon.log"; tail -60 "$RUN/charon.log"
