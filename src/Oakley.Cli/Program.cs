@@ -22,11 +22,28 @@ public static class Program
         var config = new Option<string>("--config") { Description = "swanctl.conf to load", Required = true };
         var port = new Option<int>("--port") { Description = "IKE port", DefaultValueFactory = _ => 500 };
         var nattPort = new Option<int>("--natt-port") { Description = "NAT-T port (non-ESP marker)", DefaultValueFactory = _ => 4500 };
+        var keylog = new Option<string?>("--keylog") { Description = "write Wireshark IKEv2/ESP decryption tables (ikev2_decryption_table, esp_sa) into this directory; contains keys" };
+        var retransmitTimeout = new Option<double>("--retransmit-timeout") { Description = "seconds before the first retransmission (strongSwan charon.retransmit_timeout)", DefaultValueFactory = _ => 4 };
+        var retransmitBase = new Option<double>("--retransmit-base") { Description = "retransmission back-off base (charon.retransmit_base)", DefaultValueFactory = _ => 1.8 };
+        var retransmitTries = new Option<int>("--retransmit-tries") { Description = "retransmissions before giving up (charon.retransmit_tries)", DefaultValueFactory = _ => 5 };
+        var cookieThreshold = new Option<int>("--cookie-threshold") { Description = "half-open IKE SAs above which COOKIEs are demanded (charon.cookie_threshold)", DefaultValueFactory = _ => 10 };
         daemon.Options.Add(config);
         daemon.Options.Add(control);
         daemon.Options.Add(port);
         daemon.Options.Add(nattPort);
-        daemon.SetAction(async (pr, cancel) => await RunDaemonAsync(pr.GetValue(config)!, pr.GetValue(control)!, pr.GetValue(port), pr.GetValue(nattPort)));
+        daemon.Options.Add(keylog);
+        daemon.Options.Add(retransmitTimeout);
+        daemon.Options.Add(retransmitBase);
+        daemon.Options.Add(retransmitTries);
+        daemon.Options.Add(cookieThreshold);
+        daemon.SetAction(async (pr, cancel) => await RunDaemonAsync(pr.GetValue(config)!, pr.GetValue(control)!, pr.GetValue(port), pr.GetValue(nattPort), pr.GetValue(keylog),
+            new Engine.EngineSettings
+            {
+                RetransmitTimeout = TimeSpan.FromSeconds(pr.GetValue(retransmitTimeout)),
+                RetransmitBase = pr.GetValue(retransmitBase),
+                RetransmitTries = pr.GetValue(retransmitTries),
+                CookieThreshold = pr.GetValue(cookieThreshold),
+            }));
         root.Subcommands.Add(daemon);
 
         var initiate = new Command("initiate", "bring up a CHILD SA (and its IKE SA); waits until it is up or failed");
@@ -75,13 +92,13 @@ public static class Program
         o.TimestampFormat = "HH:mm:ss.fff ";
     }));
 
-    private static async Task<int> RunDaemonAsync(string configPath, string controlPath, int port, int nattPort)
+    private static async Task<int> RunDaemonAsync(string configPath, string controlPath, int port, int nattPort, string? keylog, Engine.EngineSettings settings)
     {
         using var logs = Logs(LogLevel.Information);
         Daemon daemon;
         try
         {
-            daemon = Daemon.Create(configPath, controlPath, port, nattPort, logs);
+            daemon = Daemon.Create(configPath, controlPath, port, nattPort, logs, keylog, settings);
         }
         catch (ConfigException e)
         {

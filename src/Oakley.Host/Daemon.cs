@@ -23,7 +23,7 @@ public sealed class Daemon : IAsyncDisposable
     private SwanctlConfig _config;
     private Socket? _control;
 
-    private Daemon(SwanctlConfig config, string configPath, string controlPath, EngineSettings settings, ILoggerFactory logs)
+    private Daemon(SwanctlConfig config, string configPath, string controlPath, EngineSettings settings, ILoggerFactory logs, string? keylog)
     {
         _log = logs.CreateLogger("oakley");
         _config = config;
@@ -32,6 +32,20 @@ public sealed class Daemon : IAsyncDisposable
         var endpoint = new Endpoint(config.Connections.Select(c => c.Ike), config.Secrets, new SystemEntropy(), settings);
         _host = new IkeHost(endpoint, logs.CreateLogger("ike"));
         _host.EventRaised += Track;
+        if (keylog is not null)
+        {
+            // Opt-in only: the one place keys are written anywhere (Wireshark decryption tables).
+            var writer = new KeylogWriter(keylog);
+            endpoint.Keylog = writer.WriteIke;
+            _host.EventRaised += e =>
+            {
+                if (e is ChildSaInstall c)
+                {
+                    writer.WriteEsp(c);
+                }
+            };
+            _log.LogWarning("writing IKE and ESP keys to {Directory} (--keylog): protect that directory", keylog);
+        }
     }
 
     /// <summary>Reads and validates the configuration; throws <see cref="ConfigException"/> with file:line.</summary>
@@ -53,7 +67,7 @@ public sealed class Daemon : IAsyncDisposable
         return Directory.Exists(dir) ? Directory.GetFiles(dir, name).Order(StringComparer.Ordinal) : [];
     }
 
-    public static Daemon Create(string configPath, string controlPath, int port, int nattPort, ILoggerFactory logs)
+    public static Daemon Create(string configPath, string controlPath, int port, int nattPort, ILoggerFactory logs, string? keylog = null, EngineSettings? settings = null)
     {
         var config = LoadConfig(configPath);
         var log = logs.CreateLogger("oakley");
@@ -62,7 +76,18 @@ public sealed class Daemon : IAsyncDisposable
             log.LogWarning("{Warning}", w.ToString());
         }
 
-        var daemon = new Daemon(config, configPath, controlPath, new EngineSettings { IkePort = port }, logs);
+        var baseSettings = settings ?? new EngineSettings();
+        var engineSettings = new EngineSettings
+        {
+            IkePort = port,
+            NattPort = nattPort,
+            RetransmitTimeout = baseSettings.RetransmitTimeout,
+            RetransmitBase = baseSettings.RetransmitBase,
+            RetransmitTries = baseSettings.RetransmitTries,
+            CookieThreshold = baseSettings.CookieThreshold,
+            HalfOpenTimeout = baseSettings.HalfOpenTimeout,
+        };
+        var daemon = new Daemon(config, configPath, controlPath, engineSettings, logs, keylog);
         var addresses = config.Connections.SelectMany(c => c.Ike.LocalAddresses).Distinct().ToList();
         if (addresses.Count == 0 || config.Connections.Any(c => c.Ike.LocalAddresses.Count == 0))
         {

@@ -184,6 +184,10 @@ for family in "aes128-sha256-modp2048|aes128-sha256|aes128-sha256-prfsha256-modp
   SW --terminate --ike tunnel >/dev/null 2>&1; sleep 1
 done
 
+# ---- secrets never reach the daemon's log ----
+! grep -q "interop-test-psk-not-secret" "$RUN/oakley.log"
+result "psk-absent-from-oakley-log" $?
+
 if ((failures > 0)); then
   echo "--- oakley.log"; tail -40 "$RUN/oakley.log"
   echo "--- charon.log"; tail -60 "$RUN/charon.log"
