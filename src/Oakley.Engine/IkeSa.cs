@@ -703,17 +703,7 @@ public sealed class IkeSa : IDisposable
 
         payloads.Add(new TrafficSelectorPayload(true, child.EffectiveLocalTs(Local.Address).Select(t => t.ToPayload()).ToList()));
         payloads.Add(new TrafficSelectorPayload(false, child.EffectiveRemoteTs(Remote.Address).Select(t => t.ToPayload()).ToList()));
-        var id = _nextRequestId;
-        var header = new IkeMessage
-        {
-            InitiatorSpi = SpiI,
-            ResponderSpi = SpiR,
-            ExchangeType = ExchangeType.CreateChildSa,
-            Flags = IsOriginalInitiator ? IkeHeaderFlags.Initiator : IkeHeaderFlags.None,
-            MessageId = id,
-        };
-        SendRequest(now, ExchangeType.CreateChildSa, _keys!.Protect(header, payloads, IsOriginalInitiator, _endpoint.Entropy));
-        _nextRequestId = id + 1;
+        SendProtectedRequest(now, ExchangeType.CreateChildSa, payloads);
     }
 
     private ChildConfig? _lastDequeued;
@@ -831,18 +821,21 @@ public sealed class IkeSa : IDisposable
         return true;
     }
 
-    private void SendInformational(DateTimeOffset now, List<IkePayload> payloads)
+    private void SendInformational(DateTimeOffset now, List<IkePayload> payloads) => SendProtectedRequest(now, ExchangeType.Informational, payloads);
+
+    /// <summary>Sends a request of an established SA with the next message ID of ours (RFC 7296 §2.3).</summary>
+    private void SendProtectedRequest(DateTimeOffset now, ExchangeType exchange, List<IkePayload> payloads)
     {
         var id = _nextRequestId;
         var header = new IkeMessage
         {
             InitiatorSpi = SpiI,
             ResponderSpi = SpiR,
-            ExchangeType = ExchangeType.Informational,
+            ExchangeType = exchange,
             Flags = IsOriginalInitiator ? IkeHeaderFlags.Initiator : IkeHeaderFlags.None,
             MessageId = id,
         };
-        SendRequest(now, ExchangeType.Informational, _keys!.Protect(header, payloads, IsOriginalInitiator, _endpoint.Entropy));
+        SendRequest(now, exchange, _keys!.Protect(header, payloads, IsOriginalInitiator, _endpoint.Entropy));
         _nextRequestId = id + 1;
     }
 

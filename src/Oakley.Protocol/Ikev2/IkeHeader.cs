@@ -94,20 +94,24 @@ public readonly record struct IkeHeader(
     }
 
     /// <summary>Writes the header; <paramref name="destination"/> must hold 28 bytes.</summary>
-    public void Write(Span<byte> destination)
+    public void Write(Span<byte> destination) =>
+        WriteLayout(destination, InitiatorSpi, ResponderSpi, (byte)NextPayload, MajorVersion, MinorVersion, (byte)ExchangeType, (byte)Flags, MessageId, Length);
+
+    /// <summary>The 28-byte layout IKEv2 shares with ISAKMP (RFC 2408 §3.1): SPIs/cookies, next payload, version, exchange, flags, ID, length.</summary>
+    internal static void WriteLayout(Span<byte> destination, ulong spiI, ulong spiR, byte next, byte major, byte minor, byte exchange, byte flags, uint messageId, uint length)
     {
         if (destination.Length < Size)
         {
-            throw new ArgumentException("buffer too small for the IKE header", nameof(destination));
+            throw new ArgumentException("buffer too small for the header", nameof(destination));
         }
 
-        BinaryPrimitives.WriteUInt64BigEndian(destination, InitiatorSpi);
-        BinaryPrimitives.WriteUInt64BigEndian(destination[8..], ResponderSpi);
-        destination[16] = (byte)NextPayload;
-        destination[17] = (byte)((MajorVersion << 4) | (MinorVersion & 0x0F));
-        destination[18] = (byte)ExchangeType;
-        destination[19] = (byte)Flags;
-        BinaryPrimitives.WriteUInt32BigEndian(destination[20..], MessageId);
-        BinaryPrimitives.WriteUInt32BigEndian(destination[24..], Length);
+        BinaryPrimitives.WriteUInt64BigEndian(destination, spiI);
+        BinaryPrimitives.WriteUInt64BigEndian(destination[8..], spiR);
+        destination[16] = next;
+        destination[17] = (byte)((major << 4) | (minor & 0x0F));
+        destination[18] = exchange;
+        destination[19] = flags;
+        BinaryPrimitives.WriteUInt32BigEndian(destination[20..], messageId);
+        BinaryPrimitives.WriteUInt32BigEndian(destination[24..], length);
     }
 }

@@ -67,20 +67,6 @@ public readonly record struct IsakmpHeader(
         return header;
     }
 
-    public void Write(Span<byte> destination)
-    {
-        if (destination.Length < Size)
-        {
-            throw new ArgumentException("buffer too small for the ISAKMP header", nameof(destination));
-        }
-
-        BinaryPrimitives.WriteUInt64BigEndian(destination, InitiatorCookie);
-        BinaryPrimitives.WriteUInt64BigEndian(destination[8..], ResponderCookie);
-        destination[16] = (byte)NextPayload;
-        destination[17] = (byte)((MajorVersion << 4) | (MinorVersion & 0x0F));
-        destination[18] = (byte)ExchangeType;
-        destination[19] = (byte)Flags;
-        BinaryPrimitives.WriteUInt32BigEndian(destination[20..], MessageId);
-        BinaryPrimitives.WriteUInt32BigEndian(destination[24..], Length);
-    }
+    public void Write(Span<byte> destination) =>
+        Ikev2.IkeHeader.WriteLayout(destination, InitiatorCookie, ResponderCookie, (byte)NextPayload, MajorVersion, MinorVersion, (byte)ExchangeType, (byte)Flags, MessageId, Length);
 }
