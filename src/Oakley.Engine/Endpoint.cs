@@ -80,11 +80,22 @@ public sealed class Endpoint
 
     public int HalfOpenCount => _sas.Values.Count(s => s.State == IkeSaState.Connecting && !s.IsOriginalInitiator);
 
-    /// <summary>Replaces the configuration (load-all); existing SAs keep theirs.</summary>
-    public void Reconfigure(IEnumerable<IkeConfig> configs, ISecretStore secrets)
+    /// <summary>
+    /// Replaces the configuration (load-all). IKE SAs whose connection is unchanged keep running; those whose
+    /// connection was removed or changed are deleted with their peers. Returns how many were deleted.
+    /// </summary>
+    public int Reconfigure(DateTimeOffset now, IEnumerable<IkeConfig> configs, ISecretStore secrets)
     {
         _configs = [.. configs];
         Secrets = secrets;
+        var current = _configs.ToDictionary(c => c.Name, c => c.Fingerprint());
+        var stale = _sas.Values.Where(sa => !current.TryGetValue(sa.Config.Name, out var f) || f != sa.Config.Fingerprint()).ToList();
+        foreach (var sa in stale)
+        {
+            sa.Terminate(now);
+        }
+
+        return stale.Count;
     }
 
     // ---------------------------------------------------------------------------------- commands

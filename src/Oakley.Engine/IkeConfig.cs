@@ -97,6 +97,12 @@ public sealed class IkeConfig
     public bool SendInitialContact { get; init; } = true;
 
     public TimeSpan RekeyTime { get; init; } = TimeSpan.FromHours(4);
+
+    /// <summary>A canonical description of everything negotiation depends on, to tell whether a reload changed it.</summary>
+    public string Fingerprint() => string.Join("|",
+        Name, string.Join(",", LocalAddresses), string.Join(",", RemoteAddresses), RemotePort, ProposalString.FormatList(Proposals),
+        LocalId, RemoteId?.ToString() ?? "%any", SendInitialContact, RekeyTime,
+        string.Join(";", Children.Select(c => $"{c.Name}:{string.Join(",", c.LocalTs)}:{c.LocalTsDynamic}:{string.Join(",", c.RemoteTs)}:{c.RemoteTsDynamic}:{ProposalString.FormatList(c.EspProposals)}:{c.TransportMode}:{c.RekeyTime}:{c.LifeTime}")));
 }
 
 /// <summary>Looks up a pre-shared key for a pair of identities (swanctl <c>secrets.ike*</c>).</summary>

@@ -283,12 +283,14 @@ public sealed class Daemon : IAsyncDisposable
                 // Keeps the old configuration if the new one does not load (the error says file:line).
                 var config = LoadConfig(_configPath);
                 _config = config;
-                await _host.Invoke((e, _) =>
+                var deleted = await _host.Invoke((e, now) => e.Reconfigure(now, config.Connections.Select(c => c.Ike), config.Secrets)).ConfigureAwait(false);
+                return new JsonObject
                 {
-                    e.Reconfigure(config.Connections.Select(c => c.Ike), config.Secrets);
-                    return 0;
-                }).ConfigureAwait(false);
-                return new JsonObject { ["ok"] = true, ["connections"] = config.Connections.Count, ["warnings"] = new JsonArray(config.Warnings.Select(w => (JsonNode)w.ToString()).ToArray()) };
+                    ["ok"] = true,
+                    ["connections"] = config.Connections.Count,
+                    ["deleted-sas"] = deleted,
+                    ["warnings"] = new JsonArray(config.Warnings.Select(w => (JsonNode)w.ToString()).ToArray()),
+                };
             }
 
             default:

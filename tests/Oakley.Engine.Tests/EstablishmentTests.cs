@@ -195,3 +195,57 @@ public class EstablishmentTests
         Assert.Contains(pair.InitiatorEvents(moonInitiates).OfType<Alert>(), a => a.Message.Contains("NoProposalChosen", StringComparison.Ordinal));
     }
 }
+
+/// <summary>Identity types of RFC 7296 §3.5 through IKE_AUTH, and configuration reloads.</summary>
+public class IdentityAndReloadTests
+{
+    [Theory]
+    [InlineData("moon@example.org", "sun@example.org", Protocol.Ikev2.IdentificationType.Rfc822Address)]
+    [InlineData("2001:db8::1", "2001:db8::2", Protocol.Ikev2.IdentificationType.Ipv6Address)]
+    [InlineData("192.0.2.1", "192.0.2.2", Protocol.Ikev2.IdentificationType.Ipv4Address)]
+    [InlineData("@#0102a0", "@#0203b0", Protocol.Ikev2.IdentificationType.KeyId)]
+    [InlineData("@moon.example", "@sun.example", Protocol.Ikev2.IdentificationType.Fqdn)]
+    public void IdentityTypes_Authenticate(string moon, string sun, Protocol.Ikev2.IdentificationType type)
+    {
+        var moonId = Identity.Parse(moon);
+        var sunId = Identity.Parse(sun);
+        Assert.Equal(type, moonId.Type);
+        var psk = "identity test key"u8.ToArray();
+        IkeConfig Config(string name, Identity local, Identity remote, System.Net.IPEndPoint l, System.Net.IPEndPoint r) => new()
+        {
+            Name = name,
+            LocalAddresses = [l.Address],
+            RemoteAddresses = [r.Address],
+            LocalId = local,
+            RemoteId = remote,
+            Children = [new ChildConfig { Name = "net", LocalTsDynamic = true, RemoteTsDynamic = true }],
+        };
+        var a = new Endpoint([Config("a", moonId, sunId, Scenario.MoonAddress, Scenario.SunAddress)], new Testing.InMemorySecrets().Add(psk, moonId, sunId), new Testing.SeededEntropy(1));
+        var b = new Endpoint([Config("b", sunId, moonId, Scenario.SunAddress, Scenario.MoonAddress)], new Testing.InMemorySecrets().Add(psk, moonId, sunId), new Testing.SeededEntropy(2));
+        var pair = new Testing.EnginePair(a, b, Scenario.MoonAddress, Scenario.SunAddress, Scenario.Start);
+        a.Initiate(pair.Now, "a");
+        pair.Deliver();
+        var up = Assert.Single(pair.EventsA.OfType<IkeSaUp>());
+        Assert.Equal(sunId.ToString(), up.RemoteId);
+        Assert.Equal(moonId.ToString(), Assert.Single(pair.EventsB.OfType<IkeSaUp>()).RemoteId);
+        // dynamic selectors: each side's own address as a host selector
+        Assert.Equal("192.0.2.1/32", Assert.Single(Assert.Single(pair.EventsA.OfType<ChildSaInstall>()).LocalTs).ToString());
+    }
+
+    [Fact]
+    public void Reload_KeepsUnchangedSas_DeletesChangedOnes()
+    {
+        var pair = new Scenario().Build();
+        pair.Initiate(true);
+        var config = pair.A.Configs[0];
+        Assert.Equal(0, pair.A.Reconfigure(pair.Now, [config], new Testing.InMemorySecrets()));
+        pair.Deliver();
+        Assert.Single(pair.A.IkeSas);
+
+        var changed = new IkeConfig { Name = config.Name, LocalAddresses = config.LocalAddresses, RemoteAddresses = config.RemoteAddresses, LocalId = config.LocalId, RemoteId = config.RemoteId, Children = config.Children, Proposals = Crypto.Registry.ProposalString.ParseList("aes128-sha256-modp2048", Protocol.Ikev2.ProtocolId.Ike) };
+        Assert.Equal(1, pair.A.Reconfigure(pair.Now, [changed], new Testing.InMemorySecrets()));
+        pair.Deliver();
+        Assert.Empty(pair.A.IkeSas);
+        Assert.Empty(pair.B.IkeSas);
+    }
+}
