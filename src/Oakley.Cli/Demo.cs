@@ -7,8 +7,8 @@ using Oakley.Host;
 namespace Oakley.Cli;
 
 /// <summary>
-/// <c>oakley demo</c>: two Oakley peers, "moon" on 127.0.0.1 and "sun" on 127.0.0.2, each a full IKE host on
-/// real UDP sockets, configured from swanctl.conf text. Moon initiates; the demo checks that both sides
+/// <c>oakley demo</c>: two Oakley peers, "moon" and "sun", both on 127.0.0.1 with ephemeral ports, each a full
+/// IKE host on real UDP sockets, configured from swanctl.conf text. Moon initiates; the demo checks that both sides
 /// report the IKE SA and the CHILD SA with crosswise-equal SPIs and keys, then deletes the IKE SA and checks
 /// that both sides removed everything. Exit code 0 only if all of that happened.
 /// </summary>
@@ -19,7 +19,7 @@ internal static class Demo
           moon-sun {
             version = 2
             local_addrs = 127.0.0.1
-            remote_addrs = 127.0.0.2
+            remote_addrs = 127.0.0.1
             proposals = aes256gcm16-prfsha256-x25519
             local {
               auth = psk
@@ -50,9 +50,6 @@ internal static class Demo
     public static async Task<int> RunAsync(ILoggerFactory logs, TimeSpan timeout)
     {
         var sunText = Moon.Replace("moon-sun", "sun-moon", StringComparison.Ordinal)
-            .Replace("local_addrs = 127.0.0.1", "local_addrs = 127.0.0.9", StringComparison.Ordinal)
-            .Replace("remote_addrs = 127.0.0.2", "remote_addrs = 127.0.0.1", StringComparison.Ordinal)
-            .Replace("local_addrs = 127.0.0.9", "local_addrs = 127.0.0.2", StringComparison.Ordinal)
             .Replace("id = moon.example\n", "id = @@@\n", StringComparison.Ordinal)
             .Replace("id = sun.example\n", "id = moon.example\n", StringComparison.Ordinal)
             .Replace("id = @@@\n", "id = sun.example\n", StringComparison.Ordinal)
@@ -66,7 +63,7 @@ internal static class Demo
         // Ephemeral ports: the demo needs no privileges and cannot collide with a running IKE daemon.
         var moonEvents = new List<EngineEvent>();
         var sunEvents = new List<EngineEvent>();
-        await using var sunHost = Build(sunConfig, IPAddress.Parse("127.0.0.2"), logs.CreateLogger("sun"), sunEvents, out var sunPort);
+        await using var sunHost = Build(sunConfig, IPAddress.Loopback, logs.CreateLogger("sun"), sunEvents, out var sunPort);
         var moonIke = moonConfig.Connections[0].Ike;
         var moonWithPort = new IkeConfig
         {
@@ -79,9 +76,10 @@ internal static class Demo
             RemoteId = moonIke.RemoteId,
             Children = moonIke.Children,
         };
-        await using var moonHost = BuildWith([moonWithPort], moonConfig.Secrets, IPAddress.Parse("127.0.0.1"), logs.CreateLogger("moon"), moonEvents, out var moonPort);
-        Console.WriteLine($"moon: 127.0.0.1:{moonPort}   sun: 127.0.0.2:{sunPort}");
+        await using var moonHost = BuildWith([moonWithPort], moonConfig.Secrets, IPAddress.Loopback, logs.CreateLogger("moon"), moonEvents, out var moonPort);
+        Console.WriteLine($"peers: moon 127.0.0.1:{moonPort} (initiator, id moon.example)  <->  sun 127.0.0.1:{sunPort} (responder, id sun.example)");
 
+        var started = System.Diagnostics.Stopwatch.StartNew();
         await moonHost.Invoke((e, now) => e.Initiate(now, "moon-sun", "net"));
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline && (Count<ChildSaInstall>(moonEvents) == 0 || Count<ChildSaInstall>(sunEvents) == 0) && Count<IkeSaDown>(moonEvents) == 0)
@@ -109,9 +107,12 @@ internal static class Demo
         var keysMatch = mc.OutboundSpi == sc.InboundSpi && mc.InboundSpi == sc.OutboundSpi
             && mc.OutboundEncryptionKey.AsSpan().SequenceEqual(sc.InboundEncryptionKey)
             && mc.InboundEncryptionKey.AsSpan().SequenceEqual(sc.OutboundEncryptionKey);
+        var elapsed = started.Elapsed;
+        var exchanged = await moonHost.Invoke((e, _) => e.Stats.DatagramsSent);
         var up = moonEvents.OfType<IkeSaUp>().First();
-        Console.WriteLine($"IKE SA up: {up.Algorithms}, SPIs {up.SpiI:x16}_i {up.SpiR:x16}_r");
-        Console.WriteLine($"CHILD SA net: moon {mc.InboundSpi:x8}_i {mc.OutboundSpi:x8}_o, {mc.Encryption} {mc.EncryptionKeyBits}, " +
+        Console.WriteLine($"IKE SA up: {up.Algorithms}, SPIs {up.SpiI:x16}_i {up.SpiR:x16}_r, PSK authentication");
+        Console.WriteLine($"round trips: {exchanged} (IKE_SA_INIT, IKE_AUTH) in {elapsed.TotalMilliseconds:F1} ms");
+        Console.WriteLine($"CHILD SA net: moon {mc.InboundSpi:x8}_i {mc.OutboundSpi:x8}_o, sun {sc.InboundSpi:x8}_i {sc.OutboundSpi:x8}_o, {mc.Encryption} {mc.EncryptionKeyBits}, " +
             $"TS {string.Join(",", mc.LocalTs)} === {string.Join(",", mc.RemoteTs)}; keys agree on both peers: {(keysMatch ? "yes" : "NO")}");
         if (!keysMatch)
         {
