@@ -511,12 +511,14 @@ public sealed class IkeSa : IDisposable
         var theirTsi = tsi.Selectors.Where(s => s.IsIp).Select(TrafficSelectorRange.FromPayload).ToList();
         var theirTsr = tsr.Selectors.Where(s => s.IsIp).Select(TrafficSelectorRange.FromPayload).ToList();
         var transport = request.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.UseTransportMode);
-        // TSi is the initiator's side: narrow it with our remote_ts; TSr with our local_ts. Children whose
-        // selectors contain the proposal unchanged are tried first, then those that narrow it (§2.9).
+        // TSi is the initiator's side: narrow it with our remote_ts; TSr with our local_ts (§2.9).
+        // strongSwan-like preference: a child whose own selectors are exactly the result is the most specific
+        // match (a TCP-only child beats an any-protocol one for a TCP proposal); then one that needed no narrowing.
         var candidates = Config.Children
             .Select(c => (Child: c, Remote: Narrow(theirTsi, c.EffectiveRemoteTs(Remote.Address)), Local: Narrow(theirTsr, c.EffectiveLocalTs(Local.Address))))
             .Where(c => c.Remote.Count > 0 && c.Local.Count > 0)
-            .OrderByDescending(c => c.Remote.SequenceEqual(theirTsi) && c.Local.SequenceEqual(theirTsr))
+            .OrderByDescending(c => c.Remote.SequenceEqual(c.Child.EffectiveRemoteTs(Remote.Address)) && c.Local.SequenceEqual(c.Child.EffectiveLocalTs(Local.Address)))
+            .ThenByDescending(c => c.Remote.SequenceEqual(theirTsi) && c.Local.SequenceEqual(theirTsr))
             .ToList();
         foreach (var (child, remote, local) in candidates)
         {

@@ -92,6 +92,11 @@ connections {
         remote_ts = 198.51.100.0/24[udp]
         esp_proposals = aes128gcm16-curve25519
       }
+      net3 {
+        local_ts = 203.0.113.0/24[tcp]
+        remote_ts = 198.51.100.0/24[tcp]
+        esp_proposals = aes256gcm16
+      }
     }
   }
 }
@@ -114,75 +119,112 @@ sed -e 's/192.0.2.2/X/; s/192.0.2.1/192.0.2.2/; s/X/192.0.2.1/' \
     -e 's/id = b.example/id = Y/; s/id = a.example/id = b.example/; s/id = Y/id = a.example/' \
     -e 's#local_ts = 203.0.113.0/24#local_ts = Z#; s#remote_ts = 198.51.100.0/24#remote_ts = 203.0.113.0/24#; s#local_ts = Z#local_ts = 198.51.100.0/24#' \
     -e 's#local_ts = 203.0.113.0/24\[udp\]#local_ts = Z#; s#remote_ts = 198.51.100.0/24\[udp\]#remote_ts = 203.0.113.0/24[udp]#; s#local_ts = Z#local_ts = 198.51.100.0/24[udp]#' \
+    -e 's#local_ts = 203.0.113.0/24\[tcp\]#local_ts = Z#; s#remote_ts = 198.51.100.0/24\[tcp\]#remote_ts = 203.0.113.0/24[tcp]#; s#local_ts = Z#local_ts = 198.51.100.0/24[tcp]#' \
     "$RUN/sw/swanctl/swanctl.conf" >"$RUN/oakley.conf"
 ip netns exec "$NA" dotnet "$OAKLEY_DLL" daemon --config "$RUN/oakley.conf" --control "$RUN/oakley.ctl" >"$RUN/oakley.log" 2>&1 &
 OAKLEY_PID=$!
 for _ in $(seq 100); do [[ -S $RUN/oakley.ctl ]] && break; sleep 0.1; done
 OK() { ip netns exec "$NA" dotnet "$OAKLEY_DLL" "$@" --control "$RUN/oakley.ctl"; }
 
-# ---- scenario 1: Oakley initiates, strongSwan responds ----
-OK initiate --child net --timeout 20 >"$RUN/s1.out" 2>&1
-rc=$?
-SW --list-sas >"$RUN/s1.sw" 2>&1
-[[ -n ${VERBOSE:-} ]] && cat "$RUN/s1.sw"
-grep -q "ESTABLISHED" "$RUN/s1.sw" && grep -q "INSTALLED" "$RUN/s1.sw" && [[ $rc -eq 0 ]]
-result "oakley-initiator/strongswan-responder aes256gcm16-prfsha256-x25519" $?
-# CREATE_CHILD_SA with PFS (curve25519) on the same IKE SA, Oakley initiating
-OK initiate --child net2 --timeout 20 >"$RUN/s1b.out" 2>&1
-rc=$?
-SW --list-sas >"$RUN/s1b.sw" 2>&1
-[[ -n ${VERBOSE:-} ]] && cat "$RUN/s1b.sw"
-[[ $(grep -c INSTALLED "$RUN/s1b.sw") -eq 2 ]] && [[ $(grep -c ESTABLISHED "$RUN/s1b.sw") -eq 1 ]] && [[ $rc -eq 0 ]]
-result "oakley-create-child-sa-pfs-curve25519" $?
-OK terminate --ike tunnel >/dev/null 2>&1
-sleep 1
-SW --list-sas 2>&1 | grep -q ESTABLISHED
-[[ $? -ne 0 ]]
-result "oakley-delete-seen-by-strongswan" $?
+# ---- helpers ----
+SWCONF=$RUN/sw/swanctl/swanctl.conf
+OKCONF=$RUN/oakley.conf
+cp "$SWCONF" "$RUN/sw.base"; cp "$OKCONF" "$RUN/ok.base"
+reset_conf() { cp "$RUN/sw.base" "$SWCONF"; cp "$RUN/ok.base" "$OKCONF"; }
+reload() { SW --load-all >/dev/null 2>&1; OK load-all >/dev/null 2>&1; }
+clear_sas() {
+  OK terminate >/dev/null 2>&1
+  SW --terminate --ike tunnel --timeout 5 >/dev/null 2>&1
+  sleep 1
+}
+no_sas() { ! SW --list-sas 2>/dev/null | grep -q ESTABLISHED && ! OK list-sas 2>/dev/null | grep -q ESTABLISHED; }
+# SPIs of a CHILD SA as "in out", seen by each side
+sw_spis() { SW --list-sas 2>/dev/null | awk -v c="  $1: " 'index($0, c) == 1 {f=1; next} f && $1 == "in" {i=$2} f && $1 == "out" {print i " " $2; exit}' | tr -d ','; }
+ok_spis() { OK list-sas 2>/dev/null | grep "^  $1: " | sed -E 's/.*SPIs: ([0-9a-f]+)_i ([0-9a-f]+)_o.*/\1 \2/'; }
+spis_match() { # the CHILD SA is installed on both sides with crosswise-equal SPIs
+  local s o; s=$(sw_spis "$1"); o=$(ok_spis "$1")
+  [[ -n $s && -n $o ]] && [[ "${o%% *}" == "${s##* }" && "${o##* }" == "${s%% *}" ]]
+}
+up_from_oakley() { OK initiate --child "$1" --timeout 20 >/dev/null 2>&1; }
+up_from_strongswan() { SW --initiate --child "$1" --timeout 20 >/dev/null 2>&1; }
 
-# ---- scenario 2: strongSwan initiates, Oakley responds ----
-SW --initiate --child net --timeout 20 >"$RUN/s2.sw" 2>&1
-rc=$?
-OK list-sas >"$RUN/s2.txt" 2>&1; [[ -n ${VERBOSE:-} ]] && cat "$RUN/s2.txt"
-OK list-sas --json >"$RUN/s2.out" 2>&1
-grep -q '"ESTABLISHED"' "$RUN/s2.out" && grep -q '"net"' "$RUN/s2.out" && [[ $rc -eq 0 ]]
-result "strongswan-initiator/oakley-responder aes256gcm16-prfsha256-x25519" $?
-# CREATE_CHILD_SA with PFS, strongSwan initiating
-SW --initiate --child net2 --timeout 20 >"$RUN/s2b.sw" 2>&1
-rc=$?
-OK list-sas --json >"$RUN/s2b.out" 2>&1
-[[ $(grep -c '"spi-in"' "$RUN/s2b.out") -eq 2 ]] && [[ $rc -eq 0 ]]
-result "strongswan-create-child-sa-pfs-curve25519" $?
-SW --terminate --ike tunnel >/dev/null 2>&1
-sleep 1
-OK list-sas --json 2>&1 | grep -q '"ESTABLISHED"'
-[[ $? -ne 0 ]]
-result "strongswan-delete-seen-by-oakley" $?
-
-# ---- more proposal families, both roles (configs rewritten and reloaded on both sides) ----
-for family in "aes128-sha256-modp2048|aes128-sha256|aes128-sha256-prfsha256-modp2048" \
-              "chacha20poly1305-prfsha256-ecp256|chacha20poly1305|chacha20poly1305-prfsha256-ecp256" \
-              "aes256-sha384-ecp384|aes256-sha512|aes256-sha384-prfsha384-ecp384"; do
-  IFS='|' read -r ike esp expected <<<"$family"
-  for f in "$RUN/sw/swanctl/swanctl.conf" "$RUN/oakley.conf"; do
-    sed -i -e "s/^    proposals = .*/    proposals = $ike/" -e "0,/esp_proposals = .*/s//esp_proposals = $esp/" "$f"
+# ---- proposal families, each with Oakley as initiator and as responder ----
+for family in "aes256gcm16-prfsha256-x25519|aes256gcm16|aes256gcm16-prfsha256-curve25519|CURVE_25519" \
+              "aes128-sha256-modp2048|aes128-sha256|aes128-sha256-prfsha256-modp2048|MODP_2048" \
+              "aes256-sha384-ecp384|aes256-sha384|aes256-sha384-prfsha384-ecp384|ECP_384" \
+              "chacha20poly1305-prfsha256-x25519|chacha20poly1305|chacha20poly1305-prfsha256-curve25519|CURVE_25519" \
+              "aes128gcm16-prfsha256-ecp256|aes128gcm16|aes128gcm16-prfsha256-ecp256|ECP_256" \
+              "aes256-sha512-modp4096|aes256-sha512|aes256-sha512-prfsha512-modp4096|MODP_4096"; do
+  IFS='|' read -r ike esp expected swgroup <<<"$family"
+  reset_conf
+  sed -i -e "s/^    proposals = .*/    proposals = $ike/" -e "0,/esp_proposals = .*/s//esp_proposals = $esp/" "$SWCONF" "$OKCONF"
+  reload
+  for who in oakley strongswan; do
+    if [[ $who == oakley ]]; then up_from_oakley net; else up_from_strongswan net; fi
+    rc=$?
+    [[ $rc -eq 0 ]] && spis_match net && OK list-sas --json 2>/dev/null | grep -q "\"proposal\": \"$expected\"" \
+      && SW --list-sas 2>/dev/null | grep -q "$swgroup"
+    result "$who-initiates $ike esp=$esp: ESTABLISHED, INSTALLED, SPIs and algorithms match" $?
+    clear_sas
   done
-  SW --load-all >/dev/null 2>&1
-  OK load-all >/dev/null 2>&1
-  OK initiate --child net --timeout 20 >/dev/null 2>&1
-  rc=$?
-  SW --list-sas >"$RUN/f.sw" 2>&1
-  grep -q ESTABLISHED "$RUN/f.sw" && grep -q INSTALLED "$RUN/f.sw" && [[ $rc -eq 0 ]]
-  result "oakley-initiator/strongswan-responder $ike esp=$esp" $?
-  OK terminate --ike tunnel >/dev/null 2>&1; sleep 1
-  SW --initiate --child net --timeout 20 >/dev/null 2>&1
-  rc=$?
-  OK list-sas --json >"$RUN/f.out" 2>&1
-  # the proposal Oakley reports proves the reloaded configuration was the one negotiated
-  grep -q '"ESTABLISHED"' "$RUN/f.out" && grep -q '"spi-in"' "$RUN/f.out" && grep -q "\"proposal\": \"$expected\"" "$RUN/f.out" && [[ $rc -eq 0 ]]
-  result "strongswan-initiator/oakley-responder $ike esp=$esp" $?
-  SW --terminate --ike tunnel >/dev/null 2>&1; sleep 1
 done
+
+# ---- INVALID_KE: the initiator's first KE is not the responder's choice ----
+reset_conf
+sed -i -e "s/^    proposals = .*/    proposals = aes256gcm16-prfsha256-x25519-ecp256/" "$OKCONF"
+sed -i -e "s/^    proposals = .*/    proposals = aes256gcm16-prfsha256-ecp256/" "$SWCONF"
+reload
+up_from_oakley net && spis_match net && SW --list-sas 2>/dev/null | grep -q ECP_256
+result "oakley-initiates INVALID_KE (x25519 -> ecp256) retried" $?
+clear_sas
+sed -i -e "s/^    proposals = .*/    proposals = aes256gcm16-prfsha256-ecp256/" "$OKCONF"
+sed -i -e "s/^    proposals = .*/    proposals = aes256gcm16-prfsha256-x25519-ecp256/" "$SWCONF"
+reload
+up_from_strongswan net && spis_match net && OK list-sas --json 2>/dev/null | grep -q '"proposal": "aes256gcm16-prfsha256-ecp256"'
+result "strongswan-initiates INVALID_KE (x25519 -> ecp256) answered" $?
+clear_sas
+
+# ---- wrong PSK: fails on both sides, no SA left ----
+reset_conf
+sed -i -e 's/secret = "interop-test-psk-not-secret"/secret = "a-different-key"/' "$OKCONF"
+reload
+! up_from_oakley net && sleep 1 && no_sas
+result "oakley-initiates wrong PSK: AUTHENTICATION_FAILED, no SA" $?
+clear_sas
+! up_from_strongswan net && sleep 1 && no_sas
+result "strongswan-initiates wrong PSK: AUTHENTICATION_FAILED, no SA" $?
+clear_sas
+
+# ---- TS narrowing: the initiator asks for more than the responder allows ----
+reset_conf
+sed -i -e 's#^        remote_ts = 198.51.100.0/24$#        remote_ts = 198.51.100.0/25#' "$SWCONF"
+reload
+up_from_oakley net && spis_match net && OK list-sas 2>/dev/null | grep -q "local  198.51.100.0/25"
+result "oakley-initiates, strongSwan narrows to 198.51.100.0/25" $?
+clear_sas
+reset_conf
+sed -i -e 's#^        remote_ts = 203.0.113.0/24$#        remote_ts = 203.0.113.0/25#' "$OKCONF"
+reload
+up_from_strongswan net && spis_match net && SW --list-sas 2>/dev/null | grep -q "local  203.0.113.0/25"
+result "strongswan-initiates, Oakley narrows to 203.0.113.0/25" $?
+clear_sas
+
+# ---- a second CHILD SA through CREATE_CHILD_SA, with and without PFS; delete from each side ----
+reset_conf
+reload
+up_from_oakley net && up_from_oakley net2 && up_from_oakley net3 && spis_match net2 && spis_match net3 \
+  && SW --list-sas 2>/dev/null | grep -q "AES_GCM_16-128/CURVE_25519" && [[ $(SW --list-sas 2>/dev/null | grep -c INSTALLED) -eq 3 ]]
+result "oakley-initiates CREATE_CHILD_SA with PFS (net2) and without (net3)" $?
+OK terminate --ike tunnel >/dev/null 2>&1; sleep 1
+no_sas
+result "oakley deletes; strongSwan removes the IKE SA and its CHILD SAs" $?
+up_from_strongswan net && up_from_strongswan net2 && up_from_strongswan net3 && spis_match net2 && spis_match net3
+rc=$?
+if [[ $rc -ne 0 ]]; then echo "sw: net2=$(sw_spis net2) net3=$(sw_spis net3) oakley: net2=$(ok_spis net2) net3=$(ok_spis net3)"; OK list-sas; fi
+result "strongswan-initiates CREATE_CHILD_SA with PFS (net2) and without (net3)" $rc
+SW --terminate --ike tunnel --timeout 5 >/dev/null 2>&1; sleep 1
+no_sas
+result "strongswan deletes; Oakley removes the IKE SA and its CHILD SAs" $?
 
 # ---- secrets never reach the daemon's log ----
 ! grep -q "interop-test-psk-not-secret" "$RUN/oakley.log"
