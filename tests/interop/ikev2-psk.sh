@@ -8,10 +8,11 @@ ID=$$
 NA=oakA$ID
 NB=oakB$ID
 RUN=$(mktemp -d /tmp/oakley-interop.XXXXXX)
-CHARON_PID= OAKLEY_PID=
+CHARON_PID= OAKLEY_PID= CAPTURE_PID=
 failures=0
 
 cleanup() {
+  [[ -n $CAPTURE_PID ]] && kill -TERM "$CAPTURE_PID" 2>/dev/null
   [[ -n $OAKLEY_PID ]] && kill -TERM "$OAKLEY_PID" 2>/dev/null && sleep 0.5
   [[ -n $CHARON_PID ]] && kill -TERM "$CHARON_PID" 2>/dev/null && sleep 0.5
   [[ -n $OAKLEY_PID ]] && kill -KILL "$OAKLEY_PID" 2>/dev/null
@@ -26,7 +27,7 @@ result() { # name, status
   if [[ $2 -eq 0 ]]; then echo "PASS $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi
 }
 
-for tool in ip /usr/lib/ipsec/charon swanctl dotnet; do
+for tool in ip /usr/lib/ipsec/charon swanctl dotnet tshark; do
   command -v "$tool" >/dev/null || { echo "FAIL setup: $tool is missing"; exit 1; }
 done
 
@@ -121,7 +122,7 @@ sed -e 's/192.0.2.2/X/; s/192.0.2.1/192.0.2.2/; s/X/192.0.2.1/' \
     -e 's#local_ts = 203.0.113.0/24\[udp\]#local_ts = Z#; s#remote_ts = 198.51.100.0/24\[udp\]#remote_ts = 203.0.113.0/24[udp]#; s#local_ts = Z#local_ts = 198.51.100.0/24[udp]#' \
     -e 's#local_ts = 203.0.113.0/24\[tcp\]#local_ts = Z#; s#remote_ts = 198.51.100.0/24\[tcp\]#remote_ts = 203.0.113.0/24[tcp]#; s#local_ts = Z#local_ts = 198.51.100.0/24[tcp]#' \
     "$RUN/sw/swanctl/swanctl.conf" >"$RUN/oakley.conf"
-ip netns exec "$NA" dotnet "$OAKLEY_DLL" daemon --config "$RUN/oakley.conf" --control "$RUN/oakley.ctl" >"$RUN/oakley.log" 2>&1 &
+ip netns exec "$NA" dotnet "$OAKLEY_DLL" daemon --config "$RUN/oakley.conf" --control "$RUN/oakley.ctl" --keylog "$RUN/keylog" >"$RUN/oakley.log" 2>&1 &
 OAKLEY_PID=$!
 for _ in $(seq 100); do [[ -S $RUN/oakley.ctl ]] && break; sleep 0.1; done
 OK() { ip netns exec "$NA" dotnet "$OAKLEY_DLL" "$@" --control "$RUN/oakley.ctl"; }
@@ -168,6 +169,29 @@ for family in "aes256gcm16-prfsha256-x25519|aes256gcm16|aes256gcm16-prfsha256-cu
     clear_sas
   done
 done
+
+# ---- tshark decrypts a captured exchange with Oakley's keylog ----
+reset_conf
+reload
+ip netns exec "$NA" tshark -i "vA$ID" -f "udp port 500 or udp port 4500" -w "$RUN/ike.pcap" >"$RUN/tshark-capture.log" 2>&1 &
+CAPTURE_PID=$!
+sleep 2
+up_from_oakley net
+sleep 1
+kill -TERM "$CAPTURE_PID" 2>/dev/null; wait "$CAPTURE_PID" 2>/dev/null; CAPTURE_PID=
+clear_sas
+mkdir -p "$RUN/wsconf/wireshark"
+cp "$RUN/keylog/ikev2_decryption_table" "$RUN/wsconf/wireshark/"
+XDG_CONFIG_HOME=$RUN/wsconf tshark -r "$RUN/ike.pcap" -V >"$RUN/decoded.txt" 2>&1
+malformed=$(XDG_CONFIG_HOME=$RUN/wsconf tshark -r "$RUN/ike.pcap" -Y "_ws.malformed || _ws.expert.severity == error" 2>/dev/null | wc -l)
+awk '/Exchange type: IKE_AUTH \(35\)/{f=1} f' "$RUN/decoded.txt" >"$RUN/auth.txt"
+[[ $malformed -eq 0 ]] && [[ -s $RUN/ike.pcap ]] \
+  && grep -q "Payload: Identification - Initiator" "$RUN/auth.txt" && grep -q "Payload: Authentication" "$RUN/auth.txt" \
+  && grep -q "Payload: Security Association" "$RUN/auth.txt" && grep -q "Payload: Traffic Selector - Initiator" "$RUN/auth.txt" \
+  && grep -q "Payload: Traffic Selector - Responder" "$RUN/auth.txt"
+rc=$?
+[[ $rc -ne 0 ]] && { echo "tshark: malformed=$malformed"; grep -m5 "Payload:" "$RUN/auth.txt"; }
+result "tshark decrypts IKE_AUTH with the keylog (IDi, AUTH, SA, TSi, TSr; no malformed packets)" $rc
 
 # ---- INVALID_KE: the initiator's first KE is not the responder's choice ----
 reset_conf
