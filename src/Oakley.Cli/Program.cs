@@ -83,6 +83,27 @@ public static class Program
         });
         root.Subcommands.Add(demo);
 
+        var bench = new Command("bench", "benchmarks that print figures");
+        var handshake = new Command("handshake", "full IKE_SA_INIT + IKE_AUTH (PSK) + CHILD SA handshakes");
+        var count = new Option<int>("--count") { Description = "number of handshakes", DefaultValueFactory = _ => 2000 };
+        var proposal = new Option<string>("--proposal") { Description = "IKE proposal", DefaultValueFactory = _ => "aes256gcm16-prfsha256-x25519" };
+        var inMemory = new Option<bool>("--in-memory") { Description = "hand datagrams over in memory instead of loopback UDP" };
+        handshake.Options.Add(count);
+        handshake.Options.Add(proposal);
+        handshake.Options.Add(inMemory);
+        handshake.SetAction(async (pr, cancel) =>
+        {
+            if (pr.GetValue(inMemory))
+            {
+                return Bench.InMemory(pr.GetValue(count), pr.GetValue(proposal)!);
+            }
+
+            using var logs = Logs(LogLevel.Warning);
+            return await Bench.UdpAsync(pr.GetValue(count), pr.GetValue(proposal)!, logs.CreateLogger("bench"));
+        });
+        bench.Subcommands.Add(handshake);
+        root.Subcommands.Add(bench);
+
         return root.Parse(args).Invoke();
     }
 

@@ -101,7 +101,7 @@ public sealed class Endpoint
     // ---------------------------------------------------------------------------------- commands
 
     /// <summary>Starts an IKE SA for <paramref name="configName"/> (with the CHILD SA <paramref name="childName"/>, if given).</summary>
-    public long Initiate(DateTimeOffset now, string configName, string? childName = null)
+    public long Initiate(DateTimeOffset now, string configName, string? childName = null, bool reuseIkeSa = true)
     {
         var config = _configs.FirstOrDefault(c => c.Name == configName)
             ?? throw new ArgumentException($"no connection named '{configName}'", nameof(configName));
@@ -113,7 +113,7 @@ public sealed class Endpoint
         var child = childName is null ? config.Children.FirstOrDefault() : config.Children.FirstOrDefault(c => c.Name == childName)
             ?? throw new ArgumentException($"connection '{configName}' has no child '{childName}'", nameof(childName));
         // strongSwan reuses an established IKE SA of the connection for another CHILD SA (CREATE_CHILD_SA).
-        if (child is not null && _sas.Values.FirstOrDefault(s => s.Config.Name == configName && s.State == IkeSaState.Established) is { } existing)
+        if (reuseIkeSa && child is not null && _sas.Values.FirstOrDefault(s => s.Config.Name == configName && s.State == IkeSaState.Established) is { } existing)
         {
             existing.CreateChild(now, child);
             return existing.Id;

@@ -43,7 +43,19 @@ internal sealed class IkeSaKeys : IDisposable
     public byte[] Protect(IkeMessage header, IReadOnlyList<IkePayload> payloads, bool senderIsOriginalInitiator, IEntropySource entropy)
     {
         var encryption = Suite.Encryption;
-        var plain = new byte[64 * 1024];
+        var plain = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            return Protect(header, payloads, senderIsOriginalInitiator, entropy, encryption, plain);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(plain);
+        }
+    }
+
+    private byte[] Protect(IkeMessage header, IReadOnlyList<IkePayload> payloads, bool senderIsOriginalInitiator, IEntropySource entropy, EncryptionAlgorithm encryption, byte[] plain)
+    {
         var innerLength = IkeMessage.EncodePayloads(payloads, plain, out var first);
         // RFC 7296 §3.14: pad so that plaintext + pad length octet fills whole blocks; pad bytes are zero here.
         var block = Math.Max(encryption.BlockSize, 1);
