@@ -22,7 +22,7 @@ internal static class TextFormat
                     foreach (var c in sa["child-sas"]!.AsArray())
                     {
                         sb.AppendLine($"  {c!["name"]}: {c["mode"]}, ESP, SPIs: {c["spi-in"]}_i {c["spi-out"]}_o");
-                        sb.AppendLine($"    {c["encr-alg"]}/{c["encr-keysize"]}{(c["integ-alg"] is { } i ? "/" + i : string.Empty)}{((bool)c["esn"]! ? "/ESN" : string.Empty)}");
+                        sb.AppendLine($"    {c["encr-alg"]}-{c["encr-keysize"]}{(c["integ-alg"] is { } i ? "/" + i : string.Empty)}{((bool)c["esn"]! ? "/ESN" : string.Empty)}");
                         sb.AppendLine($"    installed {c["install-time"]}s ago, rekeying in {c["rekey-time"]}s, expires in {c["life-time"]}s");
                         sb.AppendLine($"    local  {string.Join(" ", c["local-ts"]!.AsArray())}");
                         sb.AppendLine($"    remote {string.Join(" ", c["remote-ts"]!.AsArray())}");
