@@ -112,7 +112,7 @@ internal static class Demo
         var up = moonEvents.OfType<IkeSaUp>().First();
         Console.WriteLine($"IKE SA up: {up.Algorithms}, SPIs {up.SpiI:x16}_i {up.SpiR:x16}_r, PSK authentication");
         Console.WriteLine($"round trips: {exchanged} (IKE_SA_INIT, IKE_AUTH) in {elapsed.TotalMilliseconds:F1} ms");
-        Console.WriteLine($"CHILD SA net: moon {mc.InboundSpi:x8}_i {mc.OutboundSpi:x8}_o, sun {sc.InboundSpi:x8}_i {sc.OutboundSpi:x8}_o, {mc.Encryption} {mc.EncryptionKeyBits}, " +
+        Console.WriteLine($"CHILD SA net: moon {mc.InboundSpi:x8}_i {mc.OutboundSpi:x8}_o, sun {sc.InboundSpi:x8}_i {sc.OutboundSpi:x8}_o, {Daemon.StrongSwanName(mc.Encryption)}-{mc.EncryptionKeyBits}, " +
             $"TS {string.Join(",", mc.LocalTs)} === {string.Join(",", mc.RemoteTs)}; keys agree on both peers: {(keysMatch ? "yes" : "NO")}");
         if (!keysMatch)
         {

@@ -350,7 +350,7 @@ public sealed class Daemon : IAsyncDisposable
     }
 
     /// <summary>The algorithm names swanctl --list-sas prints, so that both daemons' listings read alike.</summary>
-    internal static string StrongSwanName(Protocol.Ikev2.EncrId id) => id switch
+    public static string StrongSwanName(Protocol.Ikev2.EncrId id) => id switch
     {
         Protocol.Ikev2.EncrId.AesCbc => "AES_CBC",
         Protocol.Ikev2.EncrId.AesCtr => "AES_CTR",
@@ -367,7 +367,7 @@ public sealed class Daemon : IAsyncDisposable
         _ => id.ToString(),
     };
 
-    internal static string StrongSwanName(Protocol.Ikev2.IntegId id) => id switch
+    public static string StrongSwanName(Protocol.Ikev2.IntegId id) => id switch
     {
         Protocol.Ikev2.IntegId.HmacMd5_96 => "HMAC_MD5_96",
         Protocol.Ikev2.IntegId.HmacSha1_96 => "HMAC_SHA1_96",
