@@ -1,0 +1,275 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using Oakley.Crypto;
+using Oakley.Crypto.Cipher;
+using Oakley.Crypto.Integrity;
+
+namespace Oakley.Esp;
+
+/// <summary>Why an inbound ESP packet was not delivered (each is a drop counter).</summary>
+public enum EspOpenResult
+{
+    Ok,
+    ShortPacket,
+    Replay,
+    BadIcv,
+    BadPadding,
+
+    /// <summary>A dummy packet (next header 59, RFC 4303 §2.6): authenticated, then silently dropped.</summary>
+    Dummy,
+}
+
+/// <summary>Why an outbound packet could not be sealed.</summary>
+public enum EspSealResult
+{
+    Ok,
+
+    /// <summary>The sequence number would wrap: the SA must be rekeyed (RFC 4303 §3.3.3), it never wraps.</summary>
+    SequenceExhausted,
+
+    /// <summary>The output buffer is too small (caller bug, but reported rather than thrown on the fast path).</summary>
+    BufferTooSmall,
+}
+
+/// <summary>
+/// One direction of an ESP SA (RFC 4303): seal or open packets. AEAD transforms (GCM, CCM, ChaCha20-Poly1305,
+/// RFC 4106/4309/7634) authenticate SPI ‖ [SeqHigh ‖] SeqLow as AAD and use the 64-bit sequence number as the
+/// 8-byte IV (unique per key, as RFC 4106 §3.1 requires); CBC and CTR with HMAC/XCBC/CMAC are
+/// encrypt-then-MAC with the high sequence half appended to the MAC input under ESN (§3.3.2.1), CBC with a
+/// random IV. Not thread-safe: one instance per worker and direction.
+/// </summary>
+public sealed class EspSa : IDisposable
+{
+    public const int HeaderSize = 8; // SPI + sequence number
+    private readonly CipherContext _cipher;
+    private readonly IntegrityContext? _integrity;
+    private readonly IEntropySource _entropy;
+    private readonly EncryptionAlgorithm _encryption;
+    private readonly int _icvSize;
+    private readonly int _align;
+
+    public EspSa(uint spi, EncryptionAlgorithm encryption, ReadOnlySpan<byte> encryptionKey, IntegrityAlgorithm? integrity, ReadOnlySpan<byte> integrityKey,
+        bool esn, int replayWindow, IEntropySource entropy)
+    {
+        ArgumentNullException.ThrowIfNull(encryption);
+        if (!encryption.IsAead && integrity is null)
+        {
+            // RFC 4303 §3.2 allows confidentiality-only ESP; Oakley does not offer it (nor does strongSwan by default).
+            throw new ArgumentException("a non-AEAD cipher needs an integrity algorithm", nameof(integrity));
+        }
+
+        Spi = spi;
+        _encryption = encryption;
+        _cipher = encryption.CreateContext(encryptionKey);
+        _integrity = integrity?.CreateContext(integrityKey);
+        _icvSize = encryption.IsAead ? encryption.IcvSize : integrity?.IcvSize ?? 0;
+        // RFC 4303 §2.4: the ciphertext, with trailer, ends on a 4-byte boundary and on the cipher's block size.
+        _align = Math.Max(4, encryption.BlockSize);
+        Esn = esn;
+        Replay = new ReplayWindow(replayWindow, esn);
+        _entropy = entropy;
+    }
+
+    public uint Spi { get; }
+
+    public bool Esn { get; }
+
+    public ReplayWindow Replay { get; }
+
+    /// <summary>The last sequence number sent (0 before the first packet).</summary>
+    public ulong Sequence { get; private set; }
+
+    public long Packets { get; private set; }
+
+    public long Bytes { get; private set; }
+
+    /// <summary>The largest ESP packet <see cref="Seal"/> can produce for a payload of <paramref name="payloadLength"/> bytes.</summary>
+    public int MaxSealedLength(int payloadLength) => HeaderSize + _encryption.IvSize + payloadLength + 2 + _align + _icvSize;
+
+    /// <summary>Encapsulates one payload (an IP packet in tunnel mode, the transport payload otherwise).</summary>
+    public EspSealResult Seal(ReadOnlySpan<byte> payload, byte nextHeader, Span<byte> output, out int written) =>
+        Seal(payload, nextHeader, output, out written, default);
+
+    internal EspSealResult Seal(ReadOnlySpan<byte> payload, byte nextHeader, Span<byte> output, out int written, ReadOnlySpan<byte> fixedIv)
+    {
+        written = 0;
+        var limit = Esn ? ulong.MaxValue : uint.MaxValue;
+        if (Sequence == limit)
+        {
+            return EspSealResult.SequenceExhausted;
+        }
+
+        var ivSize = _encryption.IvSize;
+        var padLength = (_align - ((payload.Length + 2) % _align)) % _align;
+        var plainLength = payload.Length + padLength + 2;
+        var total = HeaderSize + ivSize + plainLength + _icvSize;
+        if (output.Length < total)
+        {
+            return EspSealResult.BufferTooSmall;
+        }
+
+        var seq = ++Sequence;
+        BinaryPrimitives.WriteUInt32BigEndian(output, Spi);
+        BinaryPrimitives.WriteUInt32BigEndian(output[4..], (uint)seq);
+        var iv = output.Slice(HeaderSize, ivSize);
+        if (!fixedIv.IsEmpty)
+        {
+            fixedIv.CopyTo(iv);
+        }
+        else if (ivSize == 8 && _encryption.Id != Protocol.Ikev2.EncrId.AesCbc)
+        {
+            BinaryPrimitives.WriteUInt64BigEndian(iv, seq); // counter-mode IVs only need uniqueness
+        }
+        else if (ivSize > 0)
+        {
+            _entropy.Fill(iv); // CBC IVs must be unpredictable
+        }
+
+        // The plaintext is assembled in place: payload | 1, 2, 3, ... | pad length | next header.
+        var body = output.Slice(HeaderSize + ivSize, plainLength);
+        payload.CopyTo(body);
+        for (var i = 0; i < padLength; i++)
+        {
+            body[payload.Length + i] = (byte)(i + 1);
+        }
+
+        body[^2] = (byte)padLength;
+        body[^1] = nextHeader;
+        var icv = output.Slice(total - _icvSize, _icvSize);
+        if (_encryption.IsAead)
+        {
+            Span<byte> aad = stackalloc byte[12];
+            var aadLength = Aad(seq, aad);
+            _cipher.Encrypt(iv, aad[..aadLength], body, body, icv);
+        }
+        else
+        {
+            _cipher.Encrypt(iv, default, body, body, default);
+            if (_integrity is not null)
+            {
+                ComputeIcv(output[..(total - _icvSize)], seq, icv);
+            }
+        }
+
+        Packets++;
+        Bytes += payload.Length;
+        written = total;
+        return EspSealResult.Ok;
+    }
+
+    /// <summary>
+    /// Verifies and decrypts one ESP packet (starting at the SPI) into <paramref name="payload"/>, which must hold
+    /// the ciphertext length. On success <paramref name="payloadLength"/> excludes padding and trailer.
+    /// </summary>
+    public EspOpenResult Open(ReadOnlySpan<byte> packet, Span<byte> payload, out int payloadLength, out byte nextHeader)
+    {
+        payloadLength = 0;
+        nextHeader = 0;
+        var ivSize = _encryption.IvSize;
+        var cipherLength = packet.Length - HeaderSize - ivSize - _icvSize;
+        if (cipherLength < 2 || cipherLength % _align != 0 && _encryption.BlockSize > 1 || payload.Length < cipherLength)
+        {
+            return EspOpenResult.ShortPacket;
+        }
+
+        var low = BinaryPrimitives.ReadUInt32BigEndian(packet[4..]);
+        if (!Replay.Check(low, out var seq))
+        {
+            return EspOpenResult.Replay;
+        }
+
+        var iv = packet.Slice(HeaderSize, ivSize);
+        var ciphertext = packet.Slice(HeaderSize + ivSize, cipherLength);
+        var icv = packet[^_icvSize..];
+        var plain = payload[..cipherLength];
+        if (_encryption.IsAead)
+        {
+            Span<byte> aad = stackalloc byte[12];
+            var aadLength = Aad(seq, aad);
+            if (!_cipher.Decrypt(iv, aad[..aadLength], ciphertext, icv, plain))
+            {
+                return EspOpenResult.BadIcv;
+            }
+        }
+        else
+        {
+            if (_integrity is not null)
+            {
+                Span<byte> expected = stackalloc byte[64];
+                ComputeIcv(packet[..^_icvSize], seq, expected[.._icvSize]);
+                if (!CryptographicOperations.FixedTimeEquals(expected[.._icvSize], icv))
+                {
+                    return EspOpenResult.BadIcv;
+                }
+            }
+
+            _cipher.Decrypt(iv, default, ciphertext, default, plain);
+        }
+
+        // Authenticated: now the sequence number counts (RFC 4303 §3.4.3).
+        Replay.Update(seq);
+        var padLength = plain[^2];
+        if (padLength + 2 > plain.Length)
+        {
+            return EspOpenResult.BadPadding;
+        }
+
+        // RFC 4303 §2.4: the default padding is 1, 2, 3, ...; anything else is an error.
+        var pad = plain.Slice(plain.Length - 2 - padLength, padLength);
+        for (var i = 0; i < pad.Length; i++)
+        {
+            if (pad[i] != (byte)(i + 1))
+            {
+                return EspOpenResult.BadPadding;
+            }
+        }
+
+        nextHeader = plain[^1];
+        payloadLength = plain.Length - 2 - padLength;
+        Packets++;
+        Bytes += payloadLength;
+        return nextHeader == 59 ? EspOpenResult.Dummy : EspOpenResult.Ok;
+    }
+
+    /// <summary>AAD of RFC 4106 §5 / RFC 7634 §3: SPI ‖ SeqLow, or SPI ‖ SeqHigh ‖ SeqLow with ESN.</summary>
+    private int Aad(ulong seq, Span<byte> aad)
+    {
+        BinaryPrimitives.WriteUInt32BigEndian(aad, Spi);
+        if (Esn)
+        {
+            BinaryPrimitives.WriteUInt64BigEndian(aad[4..], seq);
+            return 12;
+        }
+
+        BinaryPrimitives.WriteUInt32BigEndian(aad[4..], (uint)seq);
+        return 8;
+    }
+
+    /// <summary>ICV over SPI ‖ Seq ‖ IV ‖ ciphertext, with the high sequence half appended under ESN (RFC 4303 §3.3.2.1).</summary>
+    private void ComputeIcv(ReadOnlySpan<byte> authenticated, ulong seq, Span<byte> icv)
+    {
+        if (!Esn)
+        {
+            _integrity!.Compute(authenticated, icv);
+            return;
+        }
+
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(authenticated.Length + 4);
+        try
+        {
+            authenticated.CopyTo(buffer);
+            BinaryPrimitives.WriteUInt32BigEndian(buffer.AsSpan(authenticated.Length), (uint)(seq >> 32));
+            _integrity!.Compute(buffer.AsSpan(0, authenticated.Length + 4), icv);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    public void Dispose()
+    {
+        _cipher.Dispose();
+        _integrity?.Dispose();
+    }
+}
