@@ -102,6 +102,11 @@ public static class Program
             return await Bench.UdpAsync(pr.GetValue(count), pr.GetValue(proposal)!, logs.CreateLogger("bench"));
         });
         bench.Subcommands.Add(handshake);
+        var esp = new Command("esp", "ESP seal and open throughput per core (Gbit/s and Mpps) at 64, 512 and 1400 bytes");
+        var seconds = new Option<double>("--seconds") { Description = "measuring time per case", DefaultValueFactory = _ => 1 };
+        esp.Options.Add(seconds);
+        esp.SetAction(pr => EspBench.Run(TimeSpan.FromSeconds(pr.GetValue(seconds))));
+        bench.Subcommands.Add(esp);
         root.Subcommands.Add(bench);
 
         return root.Parse(args).Invoke();
