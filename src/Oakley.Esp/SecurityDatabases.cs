@@ -1,0 +1,81 @@
+using System.Collections.Frozen;
+
+namespace Oakley.Esp;
+
+/// <summary>What the SPD says about an outbound packet.</summary>
+public enum PolicyAction
+{
+    /// <summary>No policy matches: drop and count (the TUN only routes traffic meant for tunnels).</summary>
+    Discard,
+
+    /// <summary>Protect with the policy's outbound SA.</summary>
+    Protect,
+
+    /// <summary>A trap policy without an SA yet: queue the packet and ask the engine to negotiate (acquire).</summary>
+    Acquire,
+}
+
+/// <summary>An SPD entry: local and remote selectors, and the outbound SA or the trap it leads to.</summary>
+public sealed record Policy(Selector Local, Selector Remote, EspSa? Outbound, string Name)
+{
+    public PolicyAction Action => Outbound is null ? PolicyAction.Acquire : PolicyAction.Protect;
+
+    /// <summary>RFC 4301 §4.4.1 decorrelation is replaced by "most specific wins": the product of both breadths.</summary>
+    public double Breadth => Local.Breadth * Remote.Breadth;
+}
+
+/// <summary>
+/// The SPD and SAD as one immutable snapshot. Lookups take no lock; changes build a new snapshot and publish
+/// it with one reference write (<see cref="SecurityDatabases.Publish"/>), so packet workers always see a
+/// consistent pair.
+/// </summary>
+public sealed class SecuritySnapshot
+{
+    private readonly Policy[] _policies; // most specific first
+    private readonly FrozenDictionary<uint, EspSa> _inbound;
+
+    public SecuritySnapshot(IEnumerable<Policy> policies, IEnumerable<EspSa> inbound)
+    {
+        _policies = [.. policies.OrderBy(p => p.Breadth)];
+        _inbound = inbound.ToFrozenDictionary(sa => sa.Spi);
+    }
+
+    public static SecuritySnapshot Empty { get; } = new([], []);
+
+    public int PolicyCount => _policies.Length;
+
+    public int InboundCount => _inbound.Count;
+
+    /// <summary>The most specific policy whose selectors match an outbound packet, or null.</summary>
+    public Policy? Lookup(in FlowKey flow)
+    {
+        foreach (var p in _policies)
+        {
+            if (p.Local.Matches(flow.Ipv6, flow.Source, flow.Protocol, flow.SourcePort)
+                && p.Remote.Matches(flow.Ipv6, flow.Destination, flow.Protocol, flow.DestinationPort))
+            {
+                return p;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The inbound SA for an SPI (SAD lookup).</summary>
+    public EspSa? Inbound(uint spi) => _inbound.TryGetValue(spi, out var sa) ? sa : null;
+
+    /// <summary>RFC 4301 §5.2: after decryption the inner packet must match the SA's policy (remote side as source).</summary>
+    public bool InboundAllowed(Policy policy, in FlowKey inner) =>
+        policy.Remote.Matches(inner.Ipv6, inner.Source, inner.Protocol, inner.SourcePort)
+        && policy.Local.Matches(inner.Ipv6, inner.Destination, inner.Protocol, inner.DestinationPort);
+}
+
+/// <summary>Holds the current snapshot; one writer (the engine thread) publishes, any number of workers read.</summary>
+public sealed class SecurityDatabases
+{
+    private SecuritySnapshot _current = SecuritySnapshot.Empty;
+
+    public SecuritySnapshot Current => Volatile.Read(ref _current);
+
+    public void Publish(SecuritySnapshot snapshot) => Volatile.Write(ref _current, snapshot ?? throw new ArgumentNullException(nameof(snapshot)));
+}
