@@ -1,0 +1,184 @@
+namespace Oakley.Esp;
+
+/// <summary>Drop and traffic counters of the data plane (read by <c>oakley stats</c>); updated with interlocked adds.</summary>
+public sealed class DataPlaneCounters
+{
+    private long _noPolicy;
+    private long _malformed;
+    private long _unknownSpi;
+    private long _replay;
+    private long _badIcv;
+    private long _badPadding;
+    private long _dummy;
+    private long _policyMismatch;
+    private long _acquires;
+    private long _sequenceExhausted;
+
+    public long NoPolicy => Volatile.Read(ref _noPolicy);
+
+    public long Malformed => Volatile.Read(ref _malformed);
+
+    public long UnknownSpi => Volatile.Read(ref _unknownSpi);
+
+    public long Replay => Volatile.Read(ref _replay);
+
+    public long BadIcv => Volatile.Read(ref _badIcv);
+
+    public long BadPadding => Volatile.Read(ref _badPadding);
+
+    public long Dummy => Volatile.Read(ref _dummy);
+
+    public long PolicyMismatch => Volatile.Read(ref _policyMismatch);
+
+    public long Acquires => Volatile.Read(ref _acquires);
+
+    public long SequenceExhausted => Volatile.Read(ref _sequenceExhausted);
+
+    internal void Count(EspOpenResult r)
+    {
+        switch (r)
+        {
+            case EspOpenResult.ShortPacket: Interlocked.Increment(ref _malformed); break;
+            case EspOpenResult.Replay: Interlocked.Increment(ref _replay); break;
+            case EspOpenResult.BadIcv: Interlocked.Increment(ref _badIcv); break;
+            case EspOpenResult.BadPadding: Interlocked.Increment(ref _badPadding); break;
+            case EspOpenResult.Dummy: Interlocked.Increment(ref _dummy); break;
+        }
+    }
+
+    internal void NoPolicyDrop() => Interlocked.Increment(ref _noPolicy);
+
+    internal void MalformedDrop() => Interlocked.Increment(ref _malformed);
+
+    internal void UnknownSpiDrop() => Interlocked.Increment(ref _unknownSpi);
+
+    internal void PolicyMismatchDrop() => Interlocked.Increment(ref _policyMismatch);
+
+    internal void Acquire() => Interlocked.Increment(ref _acquires);
+
+    internal void Exhausted() => Interlocked.Increment(ref _sequenceExhausted);
+}
+
+/// <summary>The outcome of handling one outbound packet.</summary>
+public enum OutboundResult
+{
+    /// <summary>The ESP packet is in the output buffer: send it to the policy's peer.</summary>
+    Send,
+    Dropped,
+
+    /// <summary>A trap policy matched without an SA: the host queues the packet and asks the engine to initiate.</summary>
+    Acquire,
+}
+
+/// <summary>
+/// The sans-IO tunnel-mode data plane: outbound IP packets (from the TUN device) are matched against the SPD and
+/// sealed; inbound ESP packets are looked up in the SAD by SPI, opened, and checked against the SA's policy
+/// (RFC 4301 §5.2) before they are handed back for the TUN device. Every drop is counted, never logged per packet.
+/// Policies map to SAs one to one: an inbound SA is paired with the policy that was installed with it.
+/// </summary>
+public sealed class EspDataPlane(SecurityDatabases databases)
+{
+    private const byte NextHeaderIpv4 = 4;
+    private const byte NextHeaderIpv6 = 41;
+
+    public DataPlaneCounters Counters { get; } = new();
+
+    public SecurityDatabases Databases { get; } = databases;
+
+    /// <summary>Seals one outbound IP packet. <paramref name="policy"/> tells the host which peer to send to.</summary>
+    public OutboundResult Outbound(ReadOnlySpan<byte> ipPacket, Span<byte> espOut, out int written, out Policy? policy)
+    {
+        written = 0;
+        policy = null;
+        if (!FlowKey.TryParse(ipPacket, out var flow))
+        {
+            Counters.MalformedDrop();
+            return OutboundResult.Dropped;
+        }
+
+        var snapshot = Databases.Current;
+        policy = snapshot.Lookup(flow);
+        if (policy is null)
+        {
+            Counters.NoPolicyDrop();
+            return OutboundResult.Dropped;
+        }
+
+        if (policy.Outbound is not { } sa)
+        {
+            Counters.Acquire();
+            return OutboundResult.Acquire;
+        }
+
+        var result = sa.Seal(ipPacket, flow.Ipv6 ? NextHeaderIpv6 : NextHeaderIpv4, espOut, out written);
+        if (result == EspSealResult.Ok)
+        {
+            return OutboundResult.Send;
+        }
+
+        if (result == EspSealResult.SequenceExhausted)
+        {
+            Counters.Exhausted();
+        }
+        else
+        {
+            Counters.MalformedDrop();
+        }
+
+        return OutboundResult.Dropped;
+    }
+
+    /// <summary>
+    /// Opens one inbound ESP packet (starting at the SPI). Returns the inner IP packet's length in
+    /// <paramref name="ipOut"/>, or -1 when the packet was dropped (and counted).
+    /// </summary>
+    public int Inbound(ReadOnlySpan<byte> espPacket, Span<byte> ipOut, Func<EspSa, Policy?> policyOf)
+    {
+        ArgumentNullException.ThrowIfNull(policyOf);
+        if (espPacket.Length < EspSa.HeaderSize)
+        {
+            Counters.MalformedDrop();
+            return -1;
+        }
+
+        var spi = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(espPacket);
+        var snapshot = Databases.Current;
+        var sa = snapshot.Inbound(spi);
+        if (sa is null)
+        {
+            Counters.UnknownSpiDrop();
+            return -1;
+        }
+
+        var result = sa.Open(espPacket, ipOut, out var length, out var nextHeader);
+        if (result != EspOpenResult.Ok)
+        {
+            Counters.Count(result);
+            return -1;
+        }
+
+        if (nextHeader is not (NextHeaderIpv4 or NextHeaderIpv6) || !FlowKey.TryParse(ipOut[..length], out var inner))
+        {
+            Counters.MalformedDrop();
+            return -1;
+        }
+
+        // Tunnel mode may carry TFC padding after the inner packet: the IP header's length is authoritative.
+        var ipLength = inner.Ipv6
+            ? 40 + System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(ipOut[4..])
+            : System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(ipOut[2..]);
+        if (ipLength > length)
+        {
+            Counters.MalformedDrop();
+            return -1;
+        }
+
+        if (policyOf(sa) is { } policy && !snapshot.InboundAllowed(policy, inner))
+        {
+            Counters.PolicyMismatchDrop();
+            return -1;
+        }
+
+        return ipLength;
+    }
+}
