@@ -1,0 +1,78 @@
+using System.Net;
+using Oakley.Crypto.Registry;
+using Oakley.Engine;
+using Oakley.Esp;
+using Oakley.Protocol.Ikev2;
+using Oakley.Testing;
+
+namespace Oakley.Host.Tests;
+
+/// <summary>CHILD SA events from a real (in-memory) negotiation become working ESP data planes on both peers.</summary>
+public class DataPlaneInstallerTests
+{
+    private static readonly IPEndPoint Moon = new(IPAddress.Parse("192.0.2.1"), 500);
+    private static readonly IPEndPoint Sun = new(IPAddress.Parse("192.0.2.2"), 500);
+
+    private static IkeConfig Config(string name, IPEndPoint l, IPEndPoint r, string lid, string rid, string lts, string rts, string esp) => new()
+    {
+        Name = name,
+        LocalAddresses = [l.Address],
+        RemoteAddresses = [r.Address],
+        LocalId = Identity.Parse(lid),
+        RemoteId = Identity.Parse(rid),
+        Children = [new ChildConfig { Name = "net", LocalTs = [TrafficSelectorRange.Parse(lts)], RemoteTs = [TrafficSelectorRange.Parse(rts)], EspProposals = ProposalString.ParseList(esp, ProtocolId.Esp) }],
+    };
+
+    private static byte[] Packet(string src, string dst)
+    {
+        var p = new byte[40];
+        p[0] = 0x45;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(2), 40);
+        p[9] = 17;
+        IPAddress.Parse(src).GetAddressBytes().CopyTo(p, 12);
+        IPAddress.Parse(dst).GetAddressBytes().CopyTo(p, 16);
+        return p;
+    }
+
+    [Theory]
+    [InlineData("aes256gcm16")]
+    [InlineData("aes128-sha256")]
+    [InlineData("chacha20poly1305-esn")]
+    public void NegotiatedKeys_CarryTrafficBothWays_AndRemovalUninstalls(string esp)
+    {
+        var psk = "k"u8.ToArray();
+        var a = new Endpoint([Config("a", Moon, Sun, "moon", "sun", "198.51.100.0/24", "203.0.113.0/24", esp)], new InMemorySecrets().Add(psk, Identity.Parse("moon"), Identity.Parse("sun")), new SeededEntropy(1));
+        var b = new Endpoint([Config("b", Sun, Moon, "sun", "moon", "203.0.113.0/24", "198.51.100.0/24", esp)], new InMemorySecrets().Add(psk, Identity.Parse("moon"), Identity.Parse("sun")), new SeededEntropy(2));
+        var pair = new EnginePair(a, b, Moon, Sun, DateTimeOffset.UnixEpoch);
+        a.Initiate(pair.Now, "a");
+        pair.Deliver();
+
+        var moon = new DataPlaneInstaller(new SeededEntropy(3));
+        var sun = new DataPlaneInstaller(new SeededEntropy(4));
+        pair.EventsA.ForEach(moon.Handle);
+        pair.EventsB.ForEach(sun.Handle);
+        var moonPlane = new EspDataPlane(moon.Databases);
+        var sunPlane = new EspDataPlane(sun.Databases);
+        var esp1 = new byte[256];
+        var inner = new byte[256];
+
+        var request = Packet("198.51.100.9", "203.0.113.9");
+        Assert.Equal(OutboundResult.Send, moonPlane.Outbound(request, esp1, out var n, out var policy));
+        Assert.Equal(Sun, moon.PeerOf(policy!));
+        var length = sunPlane.Inbound(esp1.AsSpan(0, n), inner, sa => sun.PolicyOf(sa)?.Policy);
+        Assert.Equal(request, inner.AsSpan(0, length).ToArray());
+
+        var reply = Packet("203.0.113.9", "198.51.100.9");
+        Assert.Equal(OutboundResult.Send, sunPlane.Outbound(reply, esp1, out n, out _));
+        length = moonPlane.Inbound(esp1.AsSpan(0, n), inner, sa => moon.PolicyOf(sa)?.Policy);
+        Assert.Equal(reply, inner.AsSpan(0, length).ToArray());
+
+        // Deleting the IKE SA removes the CHILD SA: traffic no longer matches any policy.
+        a.Terminate(pair.Now);
+        pair.Deliver();
+        pair.EventsA.OfType<ChildSaRemove>().ToList().ForEach(moon.Handle);
+        Assert.Equal(OutboundResult.Dropped, moonPlane.Outbound(request, esp1, out _, out _));
+        Assert.Equal(1, moonPlane.Counters.NoPolicy);
+        Assert.Equal(0, moon.Databases.Current.InboundCount);
+    }
+}
