@@ -946,6 +946,12 @@ public sealed class IkeSa : IDisposable
             default:
                 throw IkeProtocolException.Drop($"response to unsupported exchange {_pending.Exchange}");
         }
+
+        // Window size 1 (RFC 7296 §2.3): CHILD SAs queued behind this exchange start now.
+        if (_pending is null && _childQueue.Count > 0)
+        {
+            StartNextChild(now);
+        }
     }
 
     private void HandleRequest(DateTimeOffset now, IkeMessage m, byte[] datagram, IPEndPoint local, IPEndPoint remote)

@@ -101,3 +101,19 @@ public class CreateChildSaTests
         Assert.Equal(2, pair.B.IkeSas.Single().Children.Count);
     }
 }
+
+public class QueuedChildTests
+{
+    [Fact]
+    public void ChildRequestedDuringAnotherExchange_StartsWhenTheWindowFrees()
+    {
+        var pair = new Scenario().Build();
+        pair.Initiate(true);
+        var sa = pair.A.IkeSas.Single();
+        Assert.True(sa.SendLivenessCheck(pair.Now)); // occupies the window (not delivered yet)
+        pair.A.Initiate(pair.Now, "moon-sun", "net2"); // queued behind it
+        pair.Deliver();
+        Assert.Contains(pair.Log, l => l.Contains("CREATE_CHILD_SA request", StringComparison.Ordinal));
+        Assert.Equal(2, pair.B.IkeSas.Single().Children.Count);
+    }
+}
