@@ -26,6 +26,8 @@ public static class Program
         var retransmitTimeout = new Option<double>("--retransmit-timeout") { Description = "seconds before the first retransmission (strongSwan charon.retransmit_timeout)", DefaultValueFactory = _ => 4 };
         var retransmitBase = new Option<double>("--retransmit-base") { Description = "retransmission back-off base (charon.retransmit_base)", DefaultValueFactory = _ => 1.8 };
         var retransmitTries = new Option<int>("--retransmit-tries") { Description = "retransmissions before giving up (charon.retransmit_tries)", DefaultValueFactory = _ => 5 };
+        var tun = new Option<string>("--tun") { Description = "TUN device of the ESP data plane (needs CAP_NET_ADMIN; without it the daemon negotiates but carries no traffic)", DefaultValueFactory = _ => "oakley0" };
+        var mtu = new Option<int>("--mtu") { Description = "MTU of the TUN device", DefaultValueFactory = _ => 1400 };
         var cookieThreshold = new Option<int>("--cookie-threshold") { Description = "half-open IKE SAs above which COOKIEs are demanded (charon.cookie_threshold)", DefaultValueFactory = _ => 10 };
         daemon.Options.Add(config);
         daemon.Options.Add(control);
@@ -36,7 +38,9 @@ public static class Program
         daemon.Options.Add(retransmitBase);
         daemon.Options.Add(retransmitTries);
         daemon.Options.Add(cookieThreshold);
-        daemon.SetAction(async (pr, cancel) => await RunDaemonAsync(pr.GetValue(config)!, pr.GetValue(control)!, pr.GetValue(port), pr.GetValue(nattPort), pr.GetValue(keylog),
+        daemon.Options.Add(tun);
+        daemon.Options.Add(mtu);
+        daemon.SetAction(async (pr, cancel) => await RunDaemonAsync(pr.GetValue(config)!, pr.GetValue(control)!, pr.GetValue(port), pr.GetValue(nattPort), pr.GetValue(keylog), pr.GetValue(tun)!, pr.GetValue(mtu),
             new Engine.EngineSettings
             {
                 RetransmitTimeout = TimeSpan.FromSeconds(pr.GetValue(retransmitTimeout)),
@@ -118,7 +122,7 @@ public static class Program
         o.TimestampFormat = "HH:mm:ss.fff ";
     }));
 
-    private static async Task<int> RunDaemonAsync(string configPath, string controlPath, int port, int nattPort, string? keylog, Engine.EngineSettings settings)
+    private static async Task<int> RunDaemonAsync(string configPath, string controlPath, int port, int nattPort, string? keylog, string tun, int mtu, Engine.EngineSettings settings)
     {
         using var logs = Logs(LogLevel.Information);
         Daemon daemon;
@@ -135,6 +139,7 @@ public static class Program
 
         await using (daemon)
         {
+            daemon.StartDataPlane(tun, mtu);
             using var stop = new CancellationTokenSource();
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
             {

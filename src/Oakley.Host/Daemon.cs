@@ -22,6 +22,10 @@ public sealed class Daemon : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private SwanctlConfig _config;
     private Socket? _control;
+    private readonly DataPlaneInstaller _installer = new(new SystemEntropy());
+    private readonly Esp.EspDataPlane _plane;
+    private TunDevice? _tun;
+    private Thread? _tunReader;
 
     private Daemon(SwanctlConfig config, string configPath, string controlPath, EngineSettings settings, ILoggerFactory logs, string? keylog)
     {
@@ -31,6 +35,7 @@ public sealed class Daemon : IAsyncDisposable
         _controlPath = controlPath;
         var endpoint = new Endpoint(config.Connections.Select(c => c.Ike), config.Secrets, new SystemEntropy(), settings);
         _host = new IkeHost(endpoint, logs.CreateLogger("ike"));
+        _plane = new Esp.EspDataPlane(_installer.Databases);
         _host.EventRaised += Track;
         if (keylog is not null)
         {
@@ -103,6 +108,61 @@ public sealed class Daemon : IAsyncDisposable
         return daemon;
     }
 
+    /// <summary>Opens the TUN device and connects it to the ESP data plane (needs CAP_NET_ADMIN).</summary>
+    public void StartDataPlane(string tunName, int mtu)
+    {
+        try
+        {
+            _tun = TunDevice.Open(tunName, mtu);
+        }
+        catch (IOException e)
+        {
+            _log.LogWarning("no ESP data plane: {Error}", e.Message);
+            return;
+        }
+
+        var tun = _tun;
+        _host.EspReceived = (remote, esp) =>
+        {
+            var buffer = InboundBuffer ??= new byte[65536];
+            var length = _plane.Inbound(esp, buffer, sa => _installer.PolicyOf(sa)?.Policy);
+            if (length > 0)
+            {
+                tun.Write(buffer.AsSpan(0, length));
+            }
+        };
+        _tunReader = new Thread(() =>
+        {
+            var packet = new byte[65536];
+            var esp = new byte[65536 + 256];
+            while (!_stop.IsCancellationRequested)
+            {
+                int n;
+                try
+                {
+                    n = tun.Read(packet);
+                }
+                catch (Exception e) when (e is IOException or ObjectDisposedException)
+                {
+                    return;
+                }
+
+                if (_plane.Outbound(packet.AsSpan(0, n), esp, out var written, out var policy) == Esp.OutboundResult.Send
+                    && _installer.PeerOf(policy!) is { } peer)
+                {
+                    // kernel-libipsec peers (and any NAT) use ESP-in-UDP on 4500; raw ESP is not built yet.
+                    _host.SendEsp(peer, esp.AsSpan(0, written));
+                }
+            }
+        })
+        { IsBackground = true, Name = "oakley-tun" };
+        _tunReader.Start();
+        _log.LogInformation("ESP data plane on TUN device {Tun} (mtu {Mtu})", tunName, mtu);
+    }
+
+    [ThreadStatic]
+    private static byte[]? InboundBuffer;
+
     public async Task<int> RunAsync(CancellationToken cancel)
     {
         _host.Start();
@@ -152,6 +212,38 @@ public sealed class Daemon : IAsyncDisposable
 
     private void Track(EngineEvent e)
     {
+        _installer.Handle(e);
+        if (_tun is not null)
+        {
+            try
+            {
+                switch (e)
+                {
+                    case ChildSaInstall c:
+                        foreach (var ts in c.RemoteTs)
+                        {
+                            _tun.AddRoute(Cidr(ts));
+                        }
+
+                        break;
+                    case ChildSaRemove r:
+                        lock (_children)
+                        {
+                            foreach (var ts in _children.Values.SelectMany(l => l).Where(c => c.InboundSpi == r.InboundSpi).SelectMany(c => c.RemoteTs))
+                            {
+                                _tun.RemoveRoute(Cidr(ts));
+                            }
+                        }
+
+                        break;
+                }
+            }
+            catch (IOException ex)
+            {
+                _log.LogWarning("route update failed: {Error}", ex.Message);
+            }
+        }
+
         lock (_children)
         {
             switch (e)
@@ -172,6 +264,13 @@ public sealed class Daemon : IAsyncDisposable
                     break;
             }
         }
+    }
+
+    /// <summary>The address part of a selector in CIDR form (routes carry no protocol or ports).</summary>
+    private static string Cidr(TrafficSelectorRange ts)
+    {
+        var text = new TrafficSelectorRange(0, 0, 65535, ts.Start, ts.End).ToString();
+        return text.Contains("..", StringComparison.Ordinal) ? $"{ts.Start}/{(ts.IsIpv6 ? 128 : 32)}" : text;
     }
 
     private void StartControl()
@@ -440,6 +539,7 @@ public sealed class Daemon : IAsyncDisposable
         }
 
         await _host.DisposeAsync().ConfigureAwait(false);
+        _tun?.Dispose();
         _stop.Dispose();
     }
 }

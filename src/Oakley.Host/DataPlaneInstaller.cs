@@ -26,8 +26,10 @@ public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow 
     public (Policy Policy, IPEndPoint Peer)? PolicyOf(EspSa inbound) =>
         Volatile.Read(ref _policyOf).TryGetValue(inbound, out var p) ? p : null;
 
-    /// <summary>The peer address for an outbound policy (where ESP for it is sent).</summary>
-    public IPEndPoint? PeerOf(Policy policy) => _byInboundSpi.Values.FirstOrDefault(i => i.Policies.Contains(policy))?.Peer;
+    private FrozenDictionary<Policy, IPEndPoint> _peerOf = FrozenDictionary<Policy, IPEndPoint>.Empty;
+
+    /// <summary>The peer address for an outbound policy (where ESP for it is sent); safe from any thread.</summary>
+    public IPEndPoint? PeerOf(Policy policy) => Volatile.Read(ref _peerOf).TryGetValue(policy, out var peer) ? peer : null;
 
     public void Handle(EngineEvent e)
     {
@@ -66,6 +68,7 @@ public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow 
 
     private void Publish()
     {
+        Volatile.Write(ref _peerOf, _byInboundSpi.Values.SelectMany(i => i.Policies.Select(p => (p, i.Peer))).ToFrozenDictionary(x => x.p, x => x.Peer));
         Volatile.Write(ref _policyOf, _byInboundSpi.Values.Where(i => i.Policies.Count > 0)
             .ToFrozenDictionary(i => i.Inbound, i => (i.Policies[0], i.Peer)));
         Databases.Publish(new SecuritySnapshot(_byInboundSpi.Values.SelectMany(i => i.Policies), _byInboundSpi.Values.Select(i => i.Inbound)));

@@ -32,6 +32,18 @@ public sealed class IkeHost : IAsyncDisposable
     /// <summary>Events the engine emitted, in order (also logged); the daemon's SA table reads them.</summary>
     public event Action<EngineEvent>? EventRaised;
 
+    /// <summary>ESP-in-UDP packets (RFC 3948) received on a NAT-T socket, on the receiving thread (the data plane is lock-free).</summary>
+    public EspHandler? EspReceived { get; set; }
+
+    public delegate void EspHandler(IPEndPoint remote, ReadOnlySpan<byte> esp);
+
+    /// <summary>Sends an ESP-in-UDP packet from the NAT-T socket (no non-ESP marker: the SPI is never zero).</summary>
+    public void SendEsp(IPEndPoint remote, ReadOnlySpan<byte> esp)
+    {
+        var socket = _sockets.FirstOrDefault(s => s.NatT && (s.Socket.AddressFamily == remote.AddressFamily || s.Socket.DualMode)).Socket;
+        socket?.SendTo(esp, SocketFlags.None, remote);
+    }
+
     public IReadOnlyList<IPEndPoint> LocalEndpoints => _sockets.Select(s => (IPEndPoint)s.Socket.LocalEndPoint!).ToList();
 
     /// <summary>Binds a UDP socket; <paramref name="natT"/> marks the port-4500 style framing.</summary>
@@ -107,9 +119,15 @@ public sealed class IkeHost : IAsyncDisposable
                     continue; // NAT keepalive (RFC 3948 §2.3)
                 }
 
-                if (data.Length < 4 || data[..4].ContainsAnyExcept((byte)0))
+                if (data.Length < 4)
                 {
-                    continue; // ESP in UDP: the data plane arrives with the ESP issue
+                    continue;
+                }
+
+                if (data[..4].ContainsAnyExcept((byte)0))
+                {
+                    EspReceived?.Invoke(remote, data); // ESP in UDP: a non-zero SPI
+                    continue;
                 }
 
                 data = data[4..];

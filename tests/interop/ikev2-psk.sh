@@ -193,6 +193,20 @@ rc=$?
 [[ $rc -ne 0 ]] && { echo "tshark: malformed=$malformed"; grep -m5 "Payload:" "$RUN/auth.txt"; }
 result "tshark decrypts IKE_AUTH with the keylog (IDi, AUTH, SA, TSi, TSr; no malformed packets)" $rc
 
+# ---- traffic through the CHILD SA: Oakley's TUN data plane <-> strongSwan's kernel-libipsec (ESP-in-UDP) ----
+reset_conf
+reload
+up_from_oakley net
+ip netns exec "$NA" ping -c 3 -i 0.2 -W 2 -I 198.51.100.1 203.0.113.1 >"$RUN/ping1.out" 2>&1
+result "ping 198.51.100.1 -> 203.0.113.1 through the CHILD SA (Oakley initiated)" $?
+[[ -n ${VERBOSE:-} ]] && cat "$RUN/ping1.out"
+clear_sas
+up_from_strongswan net
+ip netns exec "$NB" ping -c 3 -i 0.2 -W 2 -I 203.0.113.1 198.51.100.1 >"$RUN/ping2.out" 2>&1
+result "ping 203.0.113.1 -> 198.51.100.1 through the CHILD SA (strongSwan initiated)" $?
+[[ -n ${VERBOSE:-} ]] && cat "$RUN/ping2.out"
+clear_sas
+
 # ---- INVALID_KE: the initiator's first KE is not the responder's choice ----
 reset_conf
 sed -i -e "s/^    proposals = .*/    proposals = aes256gcm16-prfsha256-x25519-ecp256/" "$OKCONF"
