@@ -27,7 +27,7 @@ result() { # name, status
   if [[ $2 -eq 0 ]]; then echo "PASS $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi
 }
 
-for tool in ip /usr/lib/ipsec/charon swanctl dotnet tshark; do
+for tool in ip /usr/lib/ipsec/charon swanctl dotnet tshark iperf3 ping; do
   command -v "$tool" >/dev/null || { echo "FAIL setup: $tool is missing"; exit 1; }
 done
 
@@ -200,6 +200,25 @@ up_from_oakley net
 ip netns exec "$NA" ping -c 3 -i 0.2 -W 2 -I 198.51.100.1 203.0.113.1 >"$RUN/ping1.out" 2>&1
 result "ping 198.51.100.1 -> 203.0.113.1 through the CHILD SA (Oakley initiated)" $?
 [[ -n ${VERBOSE:-} ]] && cat "$RUN/ping1.out"
+# iperf3 TCP for 5 s each way (bounded by timeout); the figure is printed, the assertion is that data flowed.
+ip netns exec "$NB" iperf3 -s -1 -B 203.0.113.1 >"$RUN/iperf-s.out" 2>&1 &
+IPERF_PID=$!
+sleep 0.5
+timeout 20 ip netns exec "$NA" iperf3 -c 203.0.113.1 -B 198.51.100.1 -t 5 -f m >"$RUN/iperf1.out" 2>&1
+rc=$?
+kill "$IPERF_PID" 2>/dev/null; wait "$IPERF_PID" 2>/dev/null
+grep -E "sender|receiver" "$RUN/iperf1.out" | sed 's/^/  iperf3 A->B: /'
+[[ $rc -eq 0 ]] && grep -q receiver "$RUN/iperf1.out"
+result "iperf3 TCP 5 s 198.51.100.1 -> 203.0.113.1 through the CHILD SA" $?
+ip netns exec "$NB" iperf3 -s -1 -B 203.0.113.1 >"$RUN/iperf-s.out" 2>&1 &
+IPERF_PID=$!
+sleep 0.5
+timeout 20 ip netns exec "$NA" iperf3 -c 203.0.113.1 -B 198.51.100.1 -t 5 -R -f m >"$RUN/iperf2.out" 2>&1
+rc=$?
+kill "$IPERF_PID" 2>/dev/null; wait "$IPERF_PID" 2>/dev/null
+grep -E "sender|receiver" "$RUN/iperf2.out" | sed 's/^/  iperf3 B->A: /'
+[[ $rc -eq 0 ]] && grep -q receiver "$RUN/iperf2.out"
+result "iperf3 TCP 5 s 203.0.113.1 -> 198.51.100.1 (reverse) through the CHILD SA" $?
 clear_sas
 up_from_strongswan net
 ip netns exec "$NB" ping -c 3 -i 0.2 -W 2 -I 203.0.113.1 198.51.100.1 >"$RUN/ping2.out" 2>&1
