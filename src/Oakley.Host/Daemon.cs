@@ -125,10 +125,17 @@ public sealed class Daemon : IAsyncDisposable
         _host.EspReceived = (remote, esp) =>
         {
             var buffer = InboundBuffer ??= new byte[65536];
-            var length = _plane.Inbound(esp, buffer, sa => _installer.PolicyOf(sa)?.Policy);
-            if (length > 0)
+            try
             {
-                tun.Write(buffer.AsSpan(0, length));
+                var length = _plane.Inbound(esp, buffer, sa => _installer.PolicyOf(sa)?.Policy);
+                if (length > 0)
+                {
+                    tun.Write(buffer.AsSpan(0, length));
+                }
+            }
+            catch (Exception e) when (e is ObjectDisposedException or System.Security.Cryptography.CryptographicException or IOException)
+            {
+                // An SA removed while its packet was in flight, or the TUN closing: drop the packet.
             }
         };
         _tunReader = new Thread(() =>
@@ -147,11 +154,18 @@ public sealed class Daemon : IAsyncDisposable
                     return;
                 }
 
-                if (_plane.Outbound(packet.AsSpan(0, n), esp, out var written, out var policy) == Esp.OutboundResult.Send
-                    && _installer.PeerOf(policy!) is { } peer)
+                try
                 {
-                    // kernel-libipsec peers (and any NAT) use ESP-in-UDP on 4500; raw ESP is not built yet.
-                    _host.SendEsp(peer, esp.AsSpan(0, written));
+                    if (_plane.Outbound(packet.AsSpan(0, n), esp, out var written, out var policy) == Esp.OutboundResult.Send
+                        && _installer.PeerOf(policy!) is { } peer)
+                    {
+                        // kernel-libipsec peers (and any NAT) use ESP-in-UDP on 4500; raw ESP is not built yet.
+                        _host.SendEsp(peer, esp.AsSpan(0, written));
+                    }
+                }
+                catch (Exception e) when (e is ObjectDisposedException or System.Security.Cryptography.CryptographicException or SocketException)
+                {
+                    // An SA removed under the packet, or a send failure: drop it (counted by the kernel/peer as loss).
                 }
             }
         })
