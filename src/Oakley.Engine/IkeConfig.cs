@@ -93,6 +93,12 @@ public sealed class IkeConfig
 
     public IReadOnlyList<ChildConfig> Children { get; init; } = [];
 
+    /// <summary>
+    /// swanctl <c>encap = yes</c>: force UDP encapsulation of ESP by faking the NAT_DETECTION_SOURCE_IP hash, so
+    /// that both sides float to port 4500 even without a NAT (as strongSwan does).
+    /// </summary>
+    public bool ForceEncapsulation { get; init; }
+
     /// <summary>Send INITIAL_CONTACT in IKE_AUTH (strongSwan does unless <c>unique = never</c>).</summary>
     public bool SendInitialContact { get; init; } = true;
 
@@ -101,7 +107,7 @@ public sealed class IkeConfig
     /// <summary>A canonical description of everything negotiation depends on, to tell whether a reload changed it.</summary>
     public string Fingerprint() => string.Join("|",
         Name, string.Join(",", LocalAddresses), string.Join(",", RemoteAddresses), RemotePort, ProposalString.FormatList(Proposals),
-        LocalId, RemoteId?.ToString() ?? "%any", SendInitialContact, RekeyTime,
+        LocalId, RemoteId?.ToString() ?? "%any", SendInitialContact, RekeyTime, ForceEncapsulation,
         string.Join(";", Children.Select(c => $"{c.Name}:{string.Join(",", c.LocalTs)}:{c.LocalTsDynamic}:{string.Join(",", c.RemoteTs)}:{c.RemoteTsDynamic}:{ProposalString.FormatList(c.EspProposals)}:{c.TransportMode}:{c.RekeyTime}:{c.LifeTime}")));
 }
 

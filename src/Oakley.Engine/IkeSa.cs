@@ -149,6 +149,17 @@ public sealed class IkeSa : IDisposable
 
     private void AddNatDetection(IkeMessage m, ulong spiI, ulong spiR)
     {
+        if (Config.ForceEncapsulation)
+        {
+            // encap = yes: a source hash that cannot match makes the peer see us behind a NAT (RFC 7296 §2.23).
+            var fake = new byte[20];
+            _endpoint.Entropy.Fill(fake);
+            m.Payloads.Add(new NotifyPayload(NotifyType.NatDetectionSourceIp, fake));
+            m.Payloads.Add(new NotifyPayload(NotifyType.NatDetectionDestinationIp, NatHash(spiI, spiR, Remote)));
+            NatDetected = true;
+            return;
+        }
+
         m.Payloads.Add(new NotifyPayload(NotifyType.NatDetectionSourceIp, NatHash(spiI, spiR, Local)));
         m.Payloads.Add(new NotifyPayload(NotifyType.NatDetectionDestinationIp, NatHash(spiI, spiR, Remote)));
     }
