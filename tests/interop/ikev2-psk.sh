@@ -196,9 +196,21 @@ result "tshark decrypts IKE_AUTH with the keylog (IDi, AUTH, SA, TSi, TSr; no ma
 # ---- traffic through the CHILD SA: Oakley's TUN data plane <-> strongSwan's kernel-libipsec (ESP-in-UDP) ----
 reset_conf
 reload
+rm -f "$RUN/keylog/esp_sa"
 up_from_oakley net
+ip netns exec "$NA" tshark -i "vA$ID" -f "udp port 4500" -w "$RUN/esp.pcap" >"$RUN/tshark-esp.log" 2>&1 &
+CAPTURE_PID=$!
+sleep 2
 ip netns exec "$NA" ping -c 3 -i 0.2 -W 2 -I 198.51.100.1 203.0.113.1 >"$RUN/ping1.out" 2>&1
 result "ping 198.51.100.1 -> 203.0.113.1 through the CHILD SA (Oakley initiated)" $?
+sleep 0.5
+kill -TERM "$CAPTURE_PID" 2>/dev/null; wait "$CAPTURE_PID" 2>/dev/null; CAPTURE_PID=
+cp "$RUN/keylog/esp_sa" "$RUN/wsconf/wireshark/esp_sa" 2>/dev/null
+XDG_CONFIG_HOME=$RUN/wsconf tshark -r "$RUN/esp.pcap" -o esp.enable_encryption_decode:TRUE -Y "icmp" 2>/dev/null >"$RUN/esp-icmp.txt"
+malformed=$(XDG_CONFIG_HOME=$RUN/wsconf tshark -r "$RUN/esp.pcap" -o esp.enable_encryption_decode:TRUE -Y "_ws.malformed || _ws.expert.severity == error" 2>/dev/null | wc -l)
+[[ -n ${VERBOSE:-} ]] && { head -3 "$RUN/esp-icmp.txt"; echo "malformed=$malformed"; }
+[[ $(grep -c "Echo (ping) request" "$RUN/esp-icmp.txt") -ge 3 ]] && [[ $(grep -c "Echo (ping) reply" "$RUN/esp-icmp.txt") -ge 3 ]] && [[ $malformed -eq 0 ]]
+result "tshark decrypts the ESP with Oakley's esp_sa keylog: 3 echo requests and 3 replies, nothing malformed" $?
 [[ -n ${VERBOSE:-} ]] && cat "$RUN/ping1.out"
 # iperf3 TCP for 5 s each way (bounded by timeout); the figure is printed, the assertion is that data flowed.
 ip netns exec "$NB" iperf3 -s -1 -B 203.0.113.1 >"$RUN/iperf-s.out" 2>&1 &
