@@ -24,6 +24,8 @@ internal static class TextFormat
                         sb.AppendLine($"  {c!["name"]}: {c["mode"]}, ESP, SPIs: {c["spi-in"]}_i {c["spi-out"]}_o");
                         sb.AppendLine($"    {c["encr-alg"]}-{c["encr-keysize"]}{(c["integ-alg"] is { } i ? "/" + i : string.Empty)}{((bool)c["esn"]! ? "/ESN" : string.Empty)}");
                         sb.AppendLine($"    installed {c["install-time"]}s ago, rekeying in {c["rekey-time"]}s, expires in {c["life-time"]}s");
+                        sb.AppendLine($"    in  {c["spi-in"]}, {c["bytes-in"],9} bytes, {c["packets-in"],7} packets");
+                        sb.AppendLine($"    out {c["spi-out"]}, {c["bytes-out"],9} bytes, {c["packets-out"],7} packets");
                         sb.AppendLine($"    local  {string.Join(" ", c["local-ts"]!.AsArray())}");
                         sb.AppendLine($"    remote {string.Join(" ", c["remote-ts"]!.AsArray())}");
                     }

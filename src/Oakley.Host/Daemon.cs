@@ -455,6 +455,11 @@ public sealed class Daemon : IAsyncDisposable
                     ["life-time"] = (long)(c.Time + c.LifeTime - now).TotalSeconds,
                     ["local-ts"] = new JsonArray(c.LocalTs.Select(t => (JsonNode)t.ToString()).ToArray()),
                     ["remote-ts"] = new JsonArray(c.RemoteTs.Select(t => (JsonNode)t.ToString()).ToArray()),
+                    ["bytes-in"] = _installer.Counters(c.InboundSpi)?.BytesIn ?? 0,
+                    ["packets-in"] = _installer.Counters(c.InboundSpi)?.PacketsIn ?? 0,
+                    ["bytes-out"] = _installer.Counters(c.InboundSpi)?.BytesOut ?? 0,
+                    ["packets-out"] = _installer.Counters(c.InboundSpi)?.PacketsOut ?? 0,
+                    ["replay-highest"] = _installer.Counters(c.InboundSpi)?.ReplayTop ?? 0,
                 }).ToArray()),
             });
         }
@@ -516,8 +521,21 @@ public sealed class Daemon : IAsyncDisposable
         }).ToArray()),
     };
 
-    private static JsonObject Stats(Endpoint e) => new()
+    private JsonObject Stats(Endpoint e) => new()
     {
+        ["esp-drops"] = new JsonObject
+        {
+            ["no-policy"] = _plane.Counters.NoPolicy,
+            ["malformed"] = _plane.Counters.Malformed,
+            ["unknown-spi"] = _plane.Counters.UnknownSpi,
+            ["replay"] = _plane.Counters.Replay,
+            ["bad-icv"] = _plane.Counters.BadIcv,
+            ["bad-padding"] = _plane.Counters.BadPadding,
+            ["dummy"] = _plane.Counters.Dummy,
+            ["policy-mismatch"] = _plane.Counters.PolicyMismatch,
+            ["sequence-exhausted"] = _plane.Counters.SequenceExhausted,
+        },
+        ["acquires"] = _plane.Counters.Acquires,
         ["ok"] = true,
         ["ike-sas"] = e.IkeSas.Count,
         ["half-open"] = e.HalfOpenCount,

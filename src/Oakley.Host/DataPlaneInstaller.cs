@@ -31,6 +31,12 @@ public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow 
     /// <summary>The peer address for an outbound policy (where ESP for it is sent); safe from any thread.</summary>
     public IPEndPoint? PeerOf(Policy policy) => Volatile.Read(ref _peerOf).TryGetValue(policy, out var peer) ? peer : null;
 
+    /// <summary>Traffic counters of an installed CHILD SA by its inbound SPI (engine thread).</summary>
+    public (long BytesIn, long PacketsIn, long BytesOut, long PacketsOut, ulong ReplayTop)? Counters(uint inboundSpi) =>
+        _byInboundSpi.TryGetValue(inboundSpi, out var i)
+            ? (i.Inbound.Bytes, i.Inbound.Packets, i.Outbound.Bytes, i.Outbound.Packets, i.Inbound.Replay.Highest)
+            : null;
+
     public void Handle(EngineEvent e)
     {
         switch (e)

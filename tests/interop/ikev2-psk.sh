@@ -203,6 +203,10 @@ CAPTURE_PID=$!
 sleep 2
 ip netns exec "$NA" ping -c 3 -i 0.2 -W 2 -I 198.51.100.1 203.0.113.1 >"$RUN/ping1.out" 2>&1
 result "ping 198.51.100.1 -> 203.0.113.1 through the CHILD SA (Oakley initiated)" $?
+OK list-sas --json 2>/dev/null | grep -E '"packets-(in|out)": ([3-9]|[1-9][0-9]+),?$' | wc -l | grep -q '^2$'
+result "oakley list-sas counts the CHILD SA's packets in and out" $?
+OK stats --json 2>/dev/null | grep -q '"bad-icv": 0'
+result "oakley stats reports ESP drops by reason (no bad ICVs)" $?
 sleep 0.5
 kill -TERM "$CAPTURE_PID" 2>/dev/null; wait "$CAPTURE_PID" 2>/dev/null; CAPTURE_PID=
 cp "$RUN/keylog/esp_sa" "$RUN/wsconf/wireshark/esp_sa" 2>/dev/null
