@@ -115,10 +115,7 @@ internal static class Bench
         var responderEndpoint = new Endpoint([rc], secrets, new SystemEntropy(), new EngineSettings { CookieThreshold = int.MaxValue, IkePort = 0 });
         await using var responder = new IkeHost(responderEndpoint, log);
         var rPort = responder.Bind(new IPEndPoint(IPAddress.Loopback, 0), natT: false).Port;
-        var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        var iPort = ((IPEndPoint)probe.LocalEndPoint!).Port;
-        probe.Dispose();
+        var iPort = IkeHost.FreeUdpPort(IPAddress.Loopback);
         var ic = new IkeConfig { Name = ic0.Name, LocalAddresses = ic0.LocalAddresses, RemoteAddresses = [IPAddress.Loopback], RemotePort = rPort, Proposals = ic0.Proposals, LocalId = ic0.LocalId, Children = ic0.Children, SendInitialContact = false };
         await using var initiator = new IkeHost(new Endpoint([ic], secrets, new SystemEntropy(), new EngineSettings { IkePort = iPort }), log);
         initiator.Bind(new IPEndPoint(IPAddress.Loopback, iPort), natT: false);

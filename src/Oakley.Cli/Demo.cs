@@ -263,10 +263,7 @@ internal static class Demo
     private static IkeHost BuildWith(List<IkeConfig> configs, ISecretStore secrets, IPAddress address, ILogger log, List<EngineEvent> events, out int port)
     {
         // Bind first to learn the port, then tell the engine which port it speaks from.
-        var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
-        probe.Bind(new IPEndPoint(address, 0));
-        port = ((IPEndPoint)probe.LocalEndPoint!).Port;
-        probe.Dispose();
+        port = IkeHost.FreeUdpPort(address);
         var endpoint = new Endpoint(configs, secrets, new SystemEntropy(), new EngineSettings { IkePort = port });
         var host = new IkeHost(endpoint, log);
         host.Bind(new IPEndPoint(address, port), natT: false);

@@ -393,11 +393,6 @@ public sealed class Endpoint
         return spi;
     }
 
-    /// <summary>Called when an initiator learns the responder's SPI (the SA stays keyed by its own SPI).</summary>
-    internal void Rekeyed(IkeSa sa)
-    {
-    }
-
     internal IkeConfig? FindConfigForIdentity(IkeConfig current, Identity remoteId, IPEndPoint remote)
     {
         bool Fits(IkeConfig c) => AddressMatches(c.RemoteAddresses, remote.Address) && (c.RemoteId is null || c.RemoteId.Matches(remoteId));

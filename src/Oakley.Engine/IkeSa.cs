@@ -156,7 +156,6 @@ public sealed class IkeSa : IDisposable
             _endpoint.Entropy.Fill(fake);
             m.Payloads.Add(new NotifyPayload(NotifyType.NatDetectionSourceIp, fake));
             m.Payloads.Add(new NotifyPayload(NotifyType.NatDetectionDestinationIp, NatHash(spiI, spiR, Remote)));
-            NatDetected = true;
             return;
         }
 
@@ -228,8 +227,7 @@ public sealed class IkeSa : IDisposable
 
         _pending = null;
         SpiR = m.ResponderSpi;
-        _endpoint.Rekeyed(this);
-        DetectNat(m, SpiI, SpiR, fromInitiator: false);
+        DetectNat(now, m, SpiI, SpiR);
         if (NatDetected && Remote.Port != _endpoint.Settings.NattPort)
         {
             // RFC 7296 §2.23: with a NAT in the path the initiator moves to port 4500 for IKE_AUTH onwards.
@@ -248,8 +246,10 @@ public sealed class IkeSa : IDisposable
     /// Compares the peer's NAT_DETECTION_* notifies with hashes of the addresses we see (RFC 7296 §2.23).
     /// A peer that fakes them (strongSwan's encap = yes, or kernel-libipsec) is treated as being behind a NAT.
     /// </summary>
-    private void DetectNat(IkeMessage m, ulong spiI, ulong spiR, bool fromInitiator)
+    private void DetectNat(DateTimeOffset now, IkeMessage m, ulong spiI, ulong spiR)
     {
+        // encap = yes: we told the peer we are behind a NAT, so both sides treat the path as NATed.
+        NatDetected |= Config.ForceEncapsulation;
         var source = m.Notifies(NotifyType.NatDetectionSourceIp).ToList();
         var destination = m.Notifies(NotifyType.NatDetectionDestinationIp).FirstOrDefault();
         if (source.Count == 0 || destination is null)
@@ -264,10 +264,8 @@ public sealed class IkeSa : IDisposable
         if (peerBehindNat || weBehindNat)
         {
             NatDetected = true;
-            _endpoint.EmitAlert(default, Id, peerBehindNat ? "remote host is behind NAT" : "local host is behind NAT");
+            _endpoint.EmitAlert(now, Id, peerBehindNat ? "remote host is behind NAT" : "local host is behind NAT");
         }
-
-        _ = fromInitiator;
     }
 
     /// <summary>RFC 7296 §2.23: once authenticated, the latest valid message's addresses are the ones to use.</summary>
@@ -442,7 +440,7 @@ public sealed class IkeSa : IDisposable
         _keGroup = ke.Group;
         _ke = KeyExchangeMethods.Create(ke.Group, _endpoint.Entropy);
         _ke.SetPeerPublicKey(ke.Data.Span); // validates the peer's value (RFC 6989)
-        DetectNat(m, SpiI, 0, fromInitiator: true);
+        DetectNat(now, m, SpiI, 0);
         var response = new IkeMessage { InitiatorSpi = SpiI, ResponderSpi = SpiR, ExchangeType = ExchangeType.IkeSaInit, Flags = IkeHeaderFlags.Response, MessageId = 0 };
         response.Payloads.Add(ProposalNegotiation.Accepted(selected, proposalNumber, default));
         response.Payloads.Add(new KeyExchangePayload(ke.Group, _ke.GetPublicKey()));
@@ -687,15 +685,19 @@ public sealed class IkeSa : IDisposable
         StartNextChild(now);
     }
 
-    private void StartNextChild(DateTimeOffset now, KeId? forcedGroup = null, ChildExchange? retry = null)
+    /// <summary>Starts the next queued CHILD SA if the window is free (RFC 7296 §2.3: one request at a time).</summary>
+    private void StartNextChild(DateTimeOffset now)
     {
-        if (State != IkeSaState.Established || (_pending is not null && retry is null) || (retry is null && !_childQueue.TryDequeue(out _lastDequeued)))
+        if (State == IkeSaState.Established && _pending is null && _childQueue.TryDequeue(out var child))
         {
-            return;
+            SendCreateChild(now, new ChildExchange { Config = child, Spi = _endpoint.NewChildSpi(), Nonce = _endpoint.NewNonce() }, null);
         }
+    }
 
-        var child = retry?.Config ?? _lastDequeued!;
-        var exchange = retry ?? new ChildExchange { Config = child, Spi = _endpoint.NewChildSpi(), Nonce = _endpoint.NewNonce() };
+    /// <summary>Sends (or, after INVALID_KE_PAYLOAD, resends with <paramref name="forcedGroup"/>) a CREATE_CHILD_SA request.</summary>
+    private void SendCreateChild(DateTimeOffset now, ChildExchange exchange, KeId? forcedGroup)
+    {
+        var child = exchange.Config;
         var pfsGroup = forcedGroup ?? child.EspProposals.SelectMany(p => p.OfType(TransformType.KeyExchange)).Select(t => (KeId?)t.Id).FirstOrDefault();
         exchange.Ke?.Dispose();
         exchange.Ke = pfsGroup is { } g ? KeyExchangeMethods.Create(g, _endpoint.Entropy) : null;
@@ -719,8 +721,6 @@ public sealed class IkeSa : IDisposable
         SendProtectedRequest(now, ExchangeType.CreateChildSa, payloads);
     }
 
-    private ChildConfig? _lastDequeued;
-
     private void ProcessCreateChildResponse(DateTimeOffset now, List<IkePayload> payloads)
     {
         _pending = null;
@@ -736,7 +736,7 @@ public sealed class IkeSa : IDisposable
                 if (child.EspProposals.Any(p => p.OfType(TransformType.KeyExchange).Any(t => t.Id == (ushort)wanted)))
                 {
                     exchange.RetriedKe = true;
-                    StartNextChild(now, wanted, exchange);
+                    SendCreateChild(now, exchange, wanted);
                     return;
                 }
             }

@@ -439,32 +439,38 @@ public sealed class Daemon : IAsyncDisposable
                 ["proposal"] = sa.Suite?.ToString(),
                 ["established"] = sa.EstablishedAt is { } t ? (long)(now - t).TotalSeconds : null,
                 ["rekey-time"] = sa.EstablishedAt is { } t2 ? (long)(t2 + sa.Config.RekeyTime - now).TotalSeconds : null,
-                ["child-sas"] = new JsonArray(children.Select(c => (JsonNode)new JsonObject
-                {
-                    ["name"] = c.ChildName,
-                    ["mode"] = c.TransportMode ? "TRANSPORT" : "TUNNEL",
-                    ["protocol"] = "ESP",
-                    ["spi-in"] = c.InboundSpi.ToString("x8", System.Globalization.CultureInfo.InvariantCulture),
-                    ["spi-out"] = c.OutboundSpi.ToString("x8", System.Globalization.CultureInfo.InvariantCulture),
-                    ["encr-alg"] = StrongSwanName(c.Encryption),
-                    ["encr-keysize"] = c.EncryptionKeyBits,
-                    ["integ-alg"] = c.Integrity == Protocol.Ikev2.IntegId.None ? null : StrongSwanName(c.Integrity),
-                    ["esn"] = c.Esn,
-                    ["install-time"] = (long)(now - c.Time).TotalSeconds,
-                    ["rekey-time"] = (long)(c.Time + c.RekeyTime - now).TotalSeconds,
-                    ["life-time"] = (long)(c.Time + c.LifeTime - now).TotalSeconds,
-                    ["local-ts"] = new JsonArray(c.LocalTs.Select(t => (JsonNode)t.ToString()).ToArray()),
-                    ["remote-ts"] = new JsonArray(c.RemoteTs.Select(t => (JsonNode)t.ToString()).ToArray()),
-                    ["bytes-in"] = _installer.Counters(c.InboundSpi)?.BytesIn ?? 0,
-                    ["packets-in"] = _installer.Counters(c.InboundSpi)?.PacketsIn ?? 0,
-                    ["bytes-out"] = _installer.Counters(c.InboundSpi)?.BytesOut ?? 0,
-                    ["packets-out"] = _installer.Counters(c.InboundSpi)?.PacketsOut ?? 0,
-                    ["replay-highest"] = _installer.Counters(c.InboundSpi)?.ReplayTop ?? 0,
-                }).ToArray()),
+                ["child-sas"] = new JsonArray(children.Select(c => (JsonNode)ChildJson(c, now)).ToArray()),
             });
         }
 
         return new JsonObject { ["ok"] = true, ["ike-sas"] = sas };
+    }
+
+    private JsonObject ChildJson(ChildSaInstall c, DateTimeOffset now)
+    {
+        var counters = _installer.Counters(c.InboundSpi);
+        return new JsonObject
+        {
+            ["name"] = c.ChildName,
+            ["mode"] = c.TransportMode ? "TRANSPORT" : "TUNNEL",
+            ["protocol"] = "ESP",
+            ["spi-in"] = c.InboundSpi.ToString("x8", System.Globalization.CultureInfo.InvariantCulture),
+            ["spi-out"] = c.OutboundSpi.ToString("x8", System.Globalization.CultureInfo.InvariantCulture),
+            ["encr-alg"] = StrongSwanName(c.Encryption),
+            ["encr-keysize"] = c.EncryptionKeyBits,
+            ["integ-alg"] = c.Integrity == Protocol.Ikev2.IntegId.None ? null : StrongSwanName(c.Integrity),
+            ["esn"] = c.Esn,
+            ["install-time"] = (long)(now - c.Time).TotalSeconds,
+            ["rekey-time"] = (long)(c.Time + c.RekeyTime - now).TotalSeconds,
+            ["life-time"] = (long)(c.Time + c.LifeTime - now).TotalSeconds,
+            ["local-ts"] = new JsonArray(c.LocalTs.Select(t => (JsonNode)t.ToString()).ToArray()),
+            ["remote-ts"] = new JsonArray(c.RemoteTs.Select(t => (JsonNode)t.ToString()).ToArray()),
+            ["bytes-in"] = counters?.BytesIn ?? 0,
+            ["packets-in"] = counters?.PacketsIn ?? 0,
+            ["bytes-out"] = counters?.BytesOut ?? 0,
+            ["packets-out"] = counters?.PacketsOut ?? 0,
+            ["replay-highest"] = counters?.ReplayTop ?? 0,
+        };
     }
 
     /// <summary>The algorithm names swanctl --list-sas prints, so that both daemons' listings read alike.</summary>

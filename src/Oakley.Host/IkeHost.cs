@@ -37,11 +37,33 @@ public sealed class IkeHost : IAsyncDisposable
 
     public delegate void EspHandler(IPEndPoint remote, ReadOnlySpan<byte> esp);
 
+    // The NAT-T sockets by family, found once at bind time: the ESP send path does no lookup.
+    private Socket? _nattV4;
+    private Socket? _nattV6;
+
     /// <summary>Sends an ESP-in-UDP packet from the NAT-T socket (no non-ESP marker: the SPI is never zero).</summary>
     public void SendEsp(IPEndPoint remote, ReadOnlySpan<byte> esp)
     {
-        var socket = _sockets.FirstOrDefault(s => s.NatT && (s.Socket.AddressFamily == remote.AddressFamily || s.Socket.DualMode)).Socket;
-        socket?.SendTo(esp, SocketFlags.None, remote);
+        // Serialising an IPEndPoint allocates: keep the last peer's SocketAddress per sending thread (the peer
+        // objects come from the data plane's published snapshot, so the reference is stable per SA).
+        var cache = _lastPeer;
+        if (!ReferenceEquals(cache.Endpoint, remote))
+        {
+            _lastPeer = cache = (remote, remote.Serialize());
+        }
+
+        (remote.AddressFamily == AddressFamily.InterNetworkV6 ? _nattV6 : _nattV4)?.SendTo(esp, SocketFlags.None, cache.Address!);
+    }
+
+    [ThreadStatic]
+    private static (IPEndPoint? Endpoint, SocketAddress? Address) _lastPeer;
+
+    /// <summary>A free UDP port on <paramref name="address"/> (for ephemeral setups such as the demo and benchmarks).</summary>
+    public static int FreeUdpPort(IPAddress address)
+    {
+        using var probe = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        probe.Bind(new IPEndPoint(address, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 
     public IReadOnlyList<IPEndPoint> LocalEndpoints => _sockets.Select(s => (IPEndPoint)s.Socket.LocalEndPoint!).ToList();
@@ -57,6 +79,19 @@ public sealed class IkeHost : IAsyncDisposable
 
         socket.Bind(local);
         _sockets.Add((socket, natT));
+        if (natT)
+        {
+            if (local.AddressFamily == AddressFamily.InterNetworkV6)
+            {
+                _nattV6 ??= socket;
+                _nattV4 ??= socket.DualMode ? socket : null;
+            }
+            else
+            {
+                _nattV4 ??= socket;
+            }
+        }
+
         return (IPEndPoint)socket.LocalEndPoint!;
     }
 

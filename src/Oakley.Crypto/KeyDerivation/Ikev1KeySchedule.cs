@@ -205,33 +205,5 @@ public static class Ikev1KeySchedule
         return b;
     }
 
-    private static byte[] Hash(HashAlgorithmName hash, ReadOnlySpan<byte> data)
-    {
-        if (hash == HashAlgorithmName.MD5)
-        {
-            return MD5.HashData(data);
-        }
-
-        if (hash == HashAlgorithmName.SHA1)
-        {
-            return SHA1.HashData(data);
-        }
-
-        if (hash == HashAlgorithmName.SHA256)
-        {
-            return SHA256.HashData(data);
-        }
-
-        if (hash == HashAlgorithmName.SHA384)
-        {
-            return SHA384.HashData(data);
-        }
-
-        if (hash == HashAlgorithmName.SHA512)
-        {
-            return SHA512.HashData(data);
-        }
-
-        throw new ArgumentOutOfRangeException(nameof(hash), hash.Name, "unsupported IKEv1 hash");
-    }
+    private static byte[] Hash(HashAlgorithmName hash, ReadOnlySpan<byte> data) => CryptographicOperations.HashData(hash, data);
 }

@@ -34,15 +34,6 @@ public sealed class HmacPrf : Prf
 
     public override bool HasFixedKeySize => false;
 
-    public override void Compute(ReadOnlySpan<byte> key, ReadOnlySpan<byte> data, Span<byte> destination)
-    {
-        switch (Id)
-        {
-            case PrfId.HmacMd5: HMACMD5.HashData(key, data, destination); break;
-            case PrfId.HmacSha1: HMACSHA1.HashData(key, data, destination); break;
-            case PrfId.HmacSha2_256: HMACSHA256.HashData(key, data, destination); break;
-            case PrfId.HmacSha2_384: HMACSHA384.HashData(key, data, destination); break;
-            default: HMACSHA512.HashData(key, data, destination); break;
-        }
-    }
+    public override void Compute(ReadOnlySpan<byte> key, ReadOnlySpan<byte> data, Span<byte> destination) =>
+        CryptographicOperations.HmacData(Hash, key, data, destination);
 }
