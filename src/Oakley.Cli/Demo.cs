@@ -181,7 +181,7 @@ internal static class Demo
 
             moonSock.SendTo(esp.AsSpan(0, n), sunSock.LocalEndPoint!);
             var got = sunSock.Receive(wire);
-            var length = sunPlane.Inbound(wire.AsSpan(0, got), inner, sa => sun.PolicyOf(sa)?.Policy);
+            var length = sunPlane.Inbound(wire.AsSpan(0, got), inner);
             if (length != request.Length || !inner.AsSpan(0, length).SequenceEqual(request))
             {
                 continue;
@@ -195,7 +195,7 @@ internal static class Demo
 
             sunSock.SendTo(esp.AsSpan(0, n), moonSock.LocalEndPoint!);
             got = moonSock.Receive(wire);
-            length = moonPlane.Inbound(wire.AsSpan(0, got), inner, sa => moon.PolicyOf(sa)?.Policy);
+            length = moonPlane.Inbound(wire.AsSpan(0, got), inner);
             if (length == reply.Length && inner.AsSpan(0, length).SequenceEqual(reply))
             {
                 ok++;

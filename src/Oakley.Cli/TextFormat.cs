@@ -21,7 +21,7 @@ internal static class TextFormat
                     sb.AppendLine($"  established {sa["established"]}s ago, rekeying in {sa["rekey-time"]}s");
                     foreach (var c in sa["child-sas"]!.AsArray())
                     {
-                        sb.AppendLine($"  {c!["name"]}: {c["mode"]}, ESP, SPIs: {c["spi-in"]}_i {c["spi-out"]}_o");
+                        sb.AppendLine($"  {c!["name"]}: {c["mode"]}{((bool?)c["encap"] == true ? "-in-UDP" : string.Empty)}, ESP, SPIs: {c["spi-in"]}_i {c["spi-out"]}_o");
                         sb.AppendLine($"    {c["encr-alg"]}-{c["encr-keysize"]}{(c["integ-alg"] is { } i ? "/" + i : string.Empty)}{((bool)c["esn"]! ? "/ESN" : string.Empty)}");
                         sb.AppendLine($"    installed {c["install-time"]}s ago, rekeying in {c["rekey-time"]}s, expires in {c["life-time"]}s");
                         sb.AppendLine($"    in  {c["spi-in"]}, {c["bytes-in"],9} bytes, {c["packets-in"],7} packets");

@@ -1013,7 +1013,8 @@ public sealed class IkeSa : IDisposable
         _endpoint.Send(Local, Remote, bytes);
         if (destroy)
         {
-            Destroy(now, State == IkeSaState.Established ? "deleted by peer" : "authentication failed");
+            // A delete crossing our own (both ends shutting down) is a delete too, not a failed authentication.
+            Destroy(now, State is IkeSaState.Established or IkeSaState.Deleting ? "deleted by peer" : "authentication failed");
         }
     }
 

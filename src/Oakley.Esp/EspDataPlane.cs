@@ -74,7 +74,7 @@ public enum OutboundResult
 /// The sans-IO tunnel-mode data plane: outbound IP packets (from the TUN device) are matched against the SPD and
 /// sealed; inbound ESP packets are looked up in the SAD by SPI, opened, and checked against the SA's policy
 /// (RFC 4301 §5.2) before they are handed back for the TUN device. Every drop is counted, never logged per packet.
-/// Policies map to SAs one to one: an inbound SA is paired with the policy that was installed with it.
+/// An inbound SA is paired with the policies its CHILD SA was installed with (one per selector pair).
 /// </summary>
 public sealed class EspDataPlane(SecurityDatabases databases)
 {
@@ -132,9 +132,8 @@ public sealed class EspDataPlane(SecurityDatabases databases)
     /// Opens one inbound ESP packet (starting at the SPI). Returns the inner IP packet's length in
     /// <paramref name="ipOut"/>, or -1 when the packet was dropped (and counted).
     /// </summary>
-    public int Inbound(ReadOnlySpan<byte> espPacket, Span<byte> ipOut, Func<EspSa, Policy?> policyOf)
+    public int Inbound(ReadOnlySpan<byte> espPacket, Span<byte> ipOut)
     {
-        ArgumentNullException.ThrowIfNull(policyOf);
         if (espPacket.Length < EspSa.HeaderSize)
         {
             Counters.MalformedDrop();
@@ -143,13 +142,13 @@ public sealed class EspDataPlane(SecurityDatabases databases)
 
         var spi = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(espPacket);
         var snapshot = Databases.Current;
-        var sa = snapshot.Inbound(spi);
-        if (sa is null)
+        if (!snapshot.TryInbound(spi, out var entry))
         {
             Counters.UnknownSpiDrop();
             return -1;
         }
 
+        var sa = entry.Sa;
         var result = sa.Open(espPacket, ipOut, out var length, out var nextHeader);
         if (result != EspOpenResult.Ok)
         {
@@ -173,7 +172,7 @@ public sealed class EspDataPlane(SecurityDatabases databases)
             return -1;
         }
 
-        if (policyOf(sa) is { } policy && !snapshot.InboundAllowed(policy, inner))
+        if (!SecuritySnapshot.InboundAllowed(entry.Policies, inner))
         {
             Counters.PolicyMismatchDrop();
             return -1;

@@ -36,7 +36,8 @@ public enum EspSealResult
 /// RFC 4106/4309/7634) authenticate SPI ‖ [SeqHigh ‖] SeqLow as AAD and use the 64-bit sequence number as the
 /// 8-byte IV (unique per key, as RFC 4106 §3.1 requires); CBC and CTR with HMAC/XCBC/CMAC are
 /// encrypt-then-MAC with the high sequence half appended to the MAC input under ESN (§3.3.2.1), CBC with a
-/// random IV. Not thread-safe: one instance per worker and direction.
+/// random IV. Sealing is safe from several workers at once (the sequence number and counters are interlocked);
+/// opening is too (the replay window accepts each number once), though one receive thread per SA is the norm.
 /// </summary>
 public sealed class EspSa : IDisposable
 {
@@ -76,12 +77,19 @@ public sealed class EspSa : IDisposable
 
     public ReplayWindow Replay { get; }
 
+    private ulong _sequence;
+    private long _packets;
+    private long _bytes;
+
     /// <summary>The last sequence number sent (0 before the first packet).</summary>
-    public ulong Sequence { get; private set; }
+    public ulong Sequence => Volatile.Read(ref _sequence);
 
-    public long Packets { get; private set; }
+    /// <summary>Continues from a known last sequence number (tests of the counter's limit).</summary>
+    internal void ResumeSequence(ulong last) => Volatile.Write(ref _sequence, last);
 
-    public long Bytes { get; private set; }
+    public long Packets => Volatile.Read(ref _packets);
+
+    public long Bytes => Volatile.Read(ref _bytes);
 
     /// <summary>The largest ESP packet <see cref="Seal"/> can produce for a payload of <paramref name="payloadLength"/> bytes.</summary>
     public int MaxSealedLength(int payloadLength) => HeaderSize + _encryption.IvSize + payloadLength + 2 + _align + _icvSize;
@@ -93,12 +101,6 @@ public sealed class EspSa : IDisposable
     internal EspSealResult Seal(ReadOnlySpan<byte> payload, byte nextHeader, Span<byte> output, out int written, ReadOnlySpan<byte> fixedIv)
     {
         written = 0;
-        var limit = Esn ? ulong.MaxValue : uint.MaxValue;
-        if (Sequence == limit)
-        {
-            return EspSealResult.SequenceExhausted;
-        }
-
         var ivSize = _encryption.IvSize;
         var padLength = (_align - ((payload.Length + 2) % _align)) % _align;
         var plainLength = payload.Length + padLength + 2;
@@ -108,7 +110,25 @@ public sealed class EspSa : IDisposable
             return EspSealResult.BufferTooSmall;
         }
 
-        var seq = ++Sequence;
+        // RFC 4303 §3.3.3: the counter never wraps; at the limit every further packet is refused until a rekey.
+        var limit = Esn ? ulong.MaxValue : uint.MaxValue;
+        ulong seq;
+        do
+        {
+            var last = Volatile.Read(ref _sequence);
+            if (last == limit)
+            {
+                return EspSealResult.SequenceExhausted;
+            }
+
+            seq = last + 1;
+            if (Interlocked.CompareExchange(ref _sequence, seq, last) == last)
+            {
+                break;
+            }
+        }
+        while (true);
+
         BinaryPrimitives.WriteUInt32BigEndian(output, Spi);
         BinaryPrimitives.WriteUInt32BigEndian(output[4..], (uint)seq);
         var iv = output.Slice(HeaderSize, ivSize);
@@ -151,8 +171,8 @@ public sealed class EspSa : IDisposable
             }
         }
 
-        Packets++;
-        Bytes += payload.Length;
+        Interlocked.Increment(ref _packets);
+        Interlocked.Add(ref _bytes, payload.Length);
         written = total;
         return EspSealResult.Ok;
     }
@@ -207,7 +227,11 @@ public sealed class EspSa : IDisposable
         }
 
         // Authenticated: now the sequence number counts (RFC 4303 §3.4.3).
-        Replay.Update(seq);
+        if (!Replay.TryAccept(seq))
+        {
+            return EspOpenResult.Replay;
+        }
+
         var padLength = plain[^2];
         if (padLength + 2 > plain.Length)
         {
@@ -226,8 +250,8 @@ public sealed class EspSa : IDisposable
 
         nextHeader = plain[^1];
         payloadLength = plain.Length - 2 - padLength;
-        Packets++;
-        Bytes += payloadLength;
+        Interlocked.Increment(ref _packets);
+        Interlocked.Add(ref _bytes, payloadLength);
         return nextHeader == 59 ? EspOpenResult.Dummy : EspOpenResult.Ok;
     }
 

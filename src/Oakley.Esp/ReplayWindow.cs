@@ -28,7 +28,7 @@ public sealed class ReplayWindow
     public bool Esn { get; }
 
     /// <summary>The highest sequence number accepted so far.</summary>
-    public ulong Highest => _top;
+    public ulong Highest => Volatile.Read(ref _top);
 
     /// <summary>
     /// Infers the full sequence number of a received low half and says whether it may be new: false for 0,
@@ -54,6 +54,24 @@ public sealed class ReplayWindow
         }
 
         return !IsSet(behind);
+    }
+
+    /// <summary>
+    /// Records an authenticated sequence number unless another receive thread recorded it first (false: a
+    /// replay that raced its original). The lock is per SA and uncontended when one thread receives the SA.
+    /// </summary>
+    public bool TryAccept(ulong sequence)
+    {
+        lock (_bits)
+        {
+            if (sequence <= _top && (_top - sequence >= (ulong)Size || IsSet(_top - sequence)))
+            {
+                return false;
+            }
+
+            Update(sequence);
+            return true;
+        }
     }
 
     /// <summary>Records an authenticated sequence number (call only after the ICV verified).</summary>

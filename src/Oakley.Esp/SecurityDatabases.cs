@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.Net;
 
 namespace Oakley.Esp;
 
@@ -15,14 +16,31 @@ public enum PolicyAction
     Acquire,
 }
 
-/// <summary>An SPD entry: local and remote selectors, and the outbound SA or the trap it leads to.</summary>
+/// <summary>
+/// An SPD entry: local and remote selectors, and the outbound SA or the trap it leads to. <see cref="Peer"/> and
+/// <see cref="UdpEncapsulation"/> tell the host where sealed packets go: ESP in UDP (RFC 3948) to the peer's
+/// NAT-T port, or raw ESP (IP protocol 50) to its address.
+/// </summary>
 public sealed record Policy(Selector Local, Selector Remote, EspSa? Outbound, string Name)
 {
     public PolicyAction Action => Outbound is null ? PolicyAction.Acquire : PolicyAction.Protect;
 
+    public IPEndPoint? Peer { get; init; }
+
+    public bool UdpEncapsulation { get; init; }
+
+    /// <summary>For a trap: the connection and child the engine initiates on an acquire.</summary>
+    public string? Connection { get; init; }
+
     /// <summary>RFC 4301 §4.4.1 decorrelation is replaced by "most specific wins": the product of both breadths.</summary>
     public double Breadth => Local.Breadth * Remote.Breadth;
 }
+
+/// <summary>
+/// A SAD entry: an inbound SA and the policies of its CHILD SA, one of which its decrypted packets must match
+/// (RFC 4301 §5.2); empty: no check.
+/// </summary>
+public readonly record struct InboundSa(EspSa Sa, Policy[] Policies);
 
 /// <summary>
 /// The SPD and SAD as one immutable snapshot. Lookups take no lock; changes build a new snapshot and publish
@@ -31,13 +49,13 @@ public sealed record Policy(Selector Local, Selector Remote, EspSa? Outbound, st
 /// </summary>
 public sealed class SecuritySnapshot
 {
-    private readonly Policy[] _policies; // most specific first
-    private readonly FrozenDictionary<uint, EspSa> _inbound;
+    private readonly Policy[] _policies; // most specific first; at equal breadth an installed SA before a trap
+    private readonly FrozenDictionary<uint, InboundSa> _inbound;
 
-    public SecuritySnapshot(IEnumerable<Policy> policies, IEnumerable<EspSa> inbound)
+    public SecuritySnapshot(IEnumerable<Policy> policies, IEnumerable<InboundSa> inbound)
     {
-        _policies = [.. policies.OrderBy(p => p.Breadth)];
-        _inbound = inbound.ToFrozenDictionary(sa => sa.Spi);
+        _policies = [.. policies.OrderBy(p => p.Breadth).ThenBy(p => p.Outbound is null)];
+        _inbound = inbound.ToFrozenDictionary(e => e.Sa.Spi);
     }
 
     public static SecuritySnapshot Empty { get; } = new([], []);
@@ -62,12 +80,31 @@ public sealed class SecuritySnapshot
     }
 
     /// <summary>The inbound SA for an SPI (SAD lookup).</summary>
-    public EspSa? Inbound(uint spi) => _inbound.TryGetValue(spi, out var sa) ? sa : null;
+    public EspSa? Inbound(uint spi) => _inbound.TryGetValue(spi, out var e) ? e.Sa : null;
 
-    /// <summary>RFC 4301 §5.2: after decryption the inner packet must match the SA's policy (remote side as source).</summary>
-    public bool InboundAllowed(Policy policy, in FlowKey inner) =>
-        policy.Remote.Matches(inner.Ipv6, inner.Source, inner.Protocol, inner.SourcePort)
-        && policy.Local.Matches(inner.Ipv6, inner.Destination, inner.Protocol, inner.DestinationPort);
+    /// <summary>The inbound SA for an SPI and the policy it was installed with.</summary>
+    public bool TryInbound(uint spi, out InboundSa entry) => _inbound.TryGetValue(spi, out entry);
+
+    /// <summary>RFC 4301 §5.2: after decryption the inner packet must match one of the SA's policies (remote side as source).</summary>
+    public static bool InboundAllowed(Policy[] policies, in FlowKey inner)
+    {
+        ArgumentNullException.ThrowIfNull(policies);
+        if (policies.Length == 0)
+        {
+            return true;
+        }
+
+        foreach (var policy in policies)
+        {
+            if (policy.Remote.Matches(inner.Ipv6, inner.Source, inner.Protocol, inner.SourcePort)
+                && policy.Local.Matches(inner.Ipv6, inner.Destination, inner.Protocol, inner.DestinationPort))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }
 
 /// <summary>Holds the current snapshot; one writer (the engine thread) publishes, any number of workers read.</summary>

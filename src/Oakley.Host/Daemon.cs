@@ -25,7 +25,7 @@ public sealed class Daemon : IAsyncDisposable
     private readonly DataPlaneInstaller _installer = new(new SystemEntropy());
     private readonly Esp.EspDataPlane _plane;
     private TunDevice? _tun;
-    private Thread? _tunReader;
+    private EspDataPath? _dataPath;
 
     private Daemon(SwanctlConfig config, string configPath, string controlPath, EngineSettings settings, ILoggerFactory logs, string? keylog)
     {
@@ -108,12 +108,15 @@ public sealed class Daemon : IAsyncDisposable
         return daemon;
     }
 
-    /// <summary>Opens the TUN device and connects it to the ESP data plane (needs CAP_NET_ADMIN).</summary>
+    /// <summary>
+    /// Opens the TUN device (one queue per core) and connects it to the ESP data plane (needs CAP_NET_ADMIN;
+    /// raw ESP also needs CAP_NET_RAW). Without it the daemon still negotiates but carries no traffic.
+    /// </summary>
     public void StartDataPlane(string tunName, int mtu)
     {
         try
         {
-            _tun = TunDevice.Open(tunName, mtu);
+            _tun = TunDevice.Open(tunName, mtu, Environment.ProcessorCount);
         }
         catch (IOException e)
         {
@@ -121,61 +124,11 @@ public sealed class Daemon : IAsyncDisposable
             return;
         }
 
-        var tun = _tun;
-        _host.EspReceived = (remote, esp) =>
-        {
-            var buffer = InboundBuffer ??= new byte[65536];
-            try
-            {
-                var length = _plane.Inbound(esp, buffer, sa => _installer.PolicyOf(sa)?.Policy);
-                if (length > 0)
-                {
-                    tun.Write(buffer.AsSpan(0, length));
-                }
-            }
-            catch (Exception e) when (e is ObjectDisposedException or System.Security.Cryptography.CryptographicException or IOException)
-            {
-                // An SA removed while its packet was in flight, or the TUN closing: drop the packet.
-            }
-        };
-        _tunReader = new Thread(() =>
-        {
-            var packet = new byte[65536];
-            var esp = new byte[65536 + 256];
-            while (!_stop.IsCancellationRequested)
-            {
-                int n;
-                try
-                {
-                    n = tun.Read(packet);
-                }
-                catch (Exception e) when (e is IOException or ObjectDisposedException)
-                {
-                    return;
-                }
-
-                try
-                {
-                    if (_plane.Outbound(packet.AsSpan(0, n), esp, out var written, out var policy) == Esp.OutboundResult.Send
-                        && _installer.PeerOf(policy!) is { } peer)
-                    {
-                        // kernel-libipsec peers (and any NAT) use ESP-in-UDP on 4500; raw ESP is not built yet.
-                        _host.SendEsp(peer, esp.AsSpan(0, written));
-                    }
-                }
-                catch (Exception e) when (e is ObjectDisposedException or System.Security.Cryptography.CryptographicException or SocketException)
-                {
-                    // An SA removed under the packet, or a send failure: drop it (counted by the kernel/peer as loss).
-                }
-            }
-        })
-        { IsBackground = true, Name = "oakley-tun" };
-        _tunReader.Start();
-        _log.LogInformation("ESP data plane on TUN device {Tun} (mtu {Mtu})", tunName, mtu);
+        _dataPath = new EspDataPath(_plane, _host, _tun, _log);
+        _installer.ChildInstalled += _dataPath.Installed;
+        _dataPath.Start();
+        _log.LogInformation("ESP data plane on TUN device {Tun} (mtu {Mtu}, {Queues} queues, raw ESP {Raw})", tunName, mtu, _tun.Queues.Count, _dataPath.RawEsp ? "on" : "off");
     }
-
-    [ThreadStatic]
-    private static byte[]? InboundBuffer;
 
     public async Task<int> RunAsync(CancellationToken cancel)
     {
@@ -218,44 +171,47 @@ public sealed class Daemon : IAsyncDisposable
                 }
                 else if (policy.StartAction == ChildAction.Trap)
                 {
-                    _log.LogWarning("connection {Name}: start_action = trap needs the ESP data plane (not yet available); child {Child} is not installed", conn.Ike.Name, child);
+                    await _host.Invoke((_, _) => InstallTrap(conn.Ike, child)).ConfigureAwait(false);
                 }
             }
         }
     }
 
+    /// <summary>
+    /// start_action = trap: a policy without an SA, and routes for its remote selectors; the first matching
+    /// packet makes the data plane queue it and ask the engine to initiate (an acquire).
+    /// </summary>
+    private bool InstallTrap(IkeConfig ike, string childName)
+    {
+        var child = ike.Children.First(c => c.Name == childName);
+        if (_dataPath is null)
+        {
+            _log.LogWarning("connection {Name}: start_action = trap needs the ESP data plane (no TUN device); child {Child} is not trapped", ike.Name, childName);
+            return false;
+        }
+
+        var local = ike.LocalAddresses.FirstOrDefault();
+        var remote = ike.RemoteAddresses.FirstOrDefault();
+        if ((child.LocalTsDynamic && local is null) || (child.RemoteTsDynamic && remote is null) || remote is null)
+        {
+            _log.LogWarning("connection {Name}: start_action = trap needs concrete local_addrs/remote_addrs for child {Child}; it is not trapped", ike.Name, childName);
+            return false;
+        }
+
+        var localTs = local is null ? child.LocalTs : child.EffectiveLocalTs(local);
+        var remoteTs = child.EffectiveRemoteTs(remote);
+        _installer.AddTrap(ike.Name, childName, localTs, remoteTs);
+        _dataPath.AddTrapRoutes(0, localTs, remoteTs, remote);
+        _log.LogInformation("connection {Name}: child {Child} trapped: {Local} === {Remote}", ike.Name, childName, string.Join(" ", localTs), string.Join(" ", remoteTs));
+        return true;
+    }
+
     private void Track(EngineEvent e)
     {
         _installer.Handle(e);
-        if (_tun is not null)
+        if (e is ChildSaRemove gone)
         {
-            try
-            {
-                switch (e)
-                {
-                    case ChildSaInstall c:
-                        foreach (var ts in c.RemoteTs)
-                        {
-                            _tun.AddRoute(Cidr(ts));
-                        }
-
-                        break;
-                    case ChildSaRemove r:
-                        lock (_children)
-                        {
-                            foreach (var ts in _children.Values.SelectMany(l => l).Where(c => c.InboundSpi == r.InboundSpi).SelectMany(c => c.RemoteTs))
-                            {
-                                _tun.RemoveRoute(Cidr(ts));
-                            }
-                        }
-
-                        break;
-                }
-            }
-            catch (IOException ex)
-            {
-                _log.LogWarning("route update failed: {Error}", ex.Message);
-            }
+            _dataPath?.Removed(gone.InboundSpi);
         }
 
         lock (_children)
@@ -278,13 +234,6 @@ public sealed class Daemon : IAsyncDisposable
                     break;
             }
         }
-    }
-
-    /// <summary>The address part of a selector in CIDR form (routes carry no protocol or ports).</summary>
-    private static string Cidr(TrafficSelectorRange ts)
-    {
-        var text = new TrafficSelectorRange(0, 0, 65535, ts.Start, ts.End).ToString();
-        return text.Contains("..", StringComparison.Ordinal) ? $"{ts.Start}/{(ts.IsIpv6 ? 128 : 32)}" : text;
     }
 
     private void StartControl()
@@ -454,6 +403,7 @@ public sealed class Daemon : IAsyncDisposable
             ["name"] = c.ChildName,
             ["mode"] = c.TransportMode ? "TRANSPORT" : "TUNNEL",
             ["protocol"] = "ESP",
+            ["encap"] = c.UdpEncapsulation,
             ["spi-in"] = c.InboundSpi.ToString("x8", System.Globalization.CultureInfo.InvariantCulture),
             ["spi-out"] = c.OutboundSpi.ToString("x8", System.Globalization.CultureInfo.InvariantCulture),
             ["encr-alg"] = StrongSwanName(c.Encryption),
@@ -540,6 +490,8 @@ public sealed class Daemon : IAsyncDisposable
             ["dummy"] = _plane.Counters.Dummy,
             ["policy-mismatch"] = _plane.Counters.PolicyMismatch,
             ["sequence-exhausted"] = _plane.Counters.SequenceExhausted,
+            ["acquire-queue-full"] = _dataPath?.AcquireDrops ?? 0,
+            ["no-socket"] = _dataPath?.NoSocketDrops ?? 0,
         },
         ["acquires"] = _plane.Counters.Acquires,
         ["ok"] = true,
@@ -576,6 +528,7 @@ public sealed class Daemon : IAsyncDisposable
             File.Delete(_controlPath);
         }
 
+        _dataPath?.Dispose();
         await _host.DisposeAsync().ConfigureAwait(false);
         _tun?.Dispose();
         _stop.Dispose();

@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Net;
 using Oakley.Crypto;
 using Oakley.Crypto.Registry;
@@ -9,27 +8,22 @@ namespace Oakley.Host;
 
 /// <summary>
 /// Turns the engine's CHILD SA events into the ESP data plane's SPD/SAD: each <see cref="ChildSaInstall"/>
-/// becomes an inbound and an outbound <see cref="EspSa"/> and one policy per local/remote selector pair; each
-/// <see cref="ChildSaRemove"/> takes them out. Every change publishes a new snapshot (readers never lock).
-/// Runs on the engine thread.
+/// becomes an inbound and an outbound <see cref="EspSa"/> and one policy per local/remote selector pair, each
+/// carrying the peer and the encapsulation (ESP in UDP or raw ESP); each <see cref="ChildSaRemove"/> takes them
+/// out. Trap policies (start_action = trap) stay installed underneath and match when no SA does. Every change
+/// publishes a new snapshot (readers never lock). Runs on the engine thread.
 /// </summary>
 public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow = 128)
 {
     private readonly Dictionary<uint, Installed> _byInboundSpi = [];
-    private FrozenDictionary<EspSa, (Policy Policy, IPEndPoint Peer)> _policyOf = FrozenDictionary<EspSa, (Policy, IPEndPoint)>.Empty;
+    private readonly List<Policy> _traps = [];
 
-    private sealed record Installed(EspSa Inbound, EspSa Outbound, List<Policy> Policies, IPEndPoint Peer);
+    private sealed record Installed(ChildSaInstall Event, EspSa Inbound, EspSa Outbound, Policy[] Policies);
 
     public SecurityDatabases Databases { get; } = new();
 
-    /// <summary>The policy an inbound SA was installed with, and the peer to send its traffic to.</summary>
-    public (Policy Policy, IPEndPoint Peer)? PolicyOf(EspSa inbound) =>
-        Volatile.Read(ref _policyOf).TryGetValue(inbound, out var p) ? p : null;
-
-    private FrozenDictionary<Policy, IPEndPoint> _peerOf = FrozenDictionary<Policy, IPEndPoint>.Empty;
-
-    /// <summary>The peer address for an outbound policy (where ESP for it is sent); safe from any thread.</summary>
-    public IPEndPoint? PeerOf(Policy policy) => Volatile.Read(ref _peerOf).TryGetValue(policy, out var peer) ? peer : null;
+    /// <summary>Called after a CHILD SA's policies were published (engine thread): queued packets can go now.</summary>
+    public event Action<ChildSaInstall>? ChildInstalled;
 
     /// <summary>Traffic counters of an installed CHILD SA by its inbound SPI (engine thread).</summary>
     public (long BytesIn, long PacketsIn, long BytesOut, long PacketsOut, ulong ReplayTop)? Counters(uint inboundSpi) =>
@@ -37,12 +31,41 @@ public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow 
             ? (i.Inbound.Bytes, i.Inbound.Packets, i.Outbound.Bytes, i.Outbound.Packets, i.Inbound.Replay.Highest)
             : null;
 
+    /// <summary>The installed CHILD SA with this inbound SPI, if any.</summary>
+    public ChildSaInstall? Child(uint inboundSpi) => _byInboundSpi.TryGetValue(inboundSpi, out var i) ? i.Event : null;
+
+    /// <summary>Installs a trap: traffic matching the selectors without an SA makes the data plane ask for one.</summary>
+    public void AddTrap(string connection, string child, IEnumerable<TrafficSelectorRange> localTs, IEnumerable<TrafficSelectorRange> remoteTs)
+    {
+        ArgumentNullException.ThrowIfNull(remoteTs);
+        var remotes = remoteTs.ToList();
+        foreach (var local in localTs)
+        {
+            foreach (var remote in remotes.Where(r => r.IsIpv6 == local.IsIpv6))
+            {
+                _traps.Add(new Policy(ToSelector(local), ToSelector(remote), null, child) { Connection = connection });
+            }
+        }
+
+        Publish();
+    }
+
+    /// <summary>Removes every trap (before a reload installs the new ones).</summary>
+    public void ClearTraps()
+    {
+        _traps.Clear();
+        Publish();
+    }
+
+    public IReadOnlyList<Policy> Traps => _traps;
+
     public void Handle(EngineEvent e)
     {
         switch (e)
         {
             case ChildSaInstall c:
                 Install(c);
+                ChildInstalled?.Invoke(c);
                 break;
             case ChildSaRemove r when _byInboundSpi.Remove(r.InboundSpi, out var gone):
                 Publish();
@@ -62,23 +85,25 @@ public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow 
         var policies = new List<Policy>();
         foreach (var local in c.LocalTs)
         {
-            foreach (var remote in c.RemoteTs)
+            foreach (var remote in c.RemoteTs.Where(r => r.IsIpv6 == local.IsIpv6))
             {
-                policies.Add(new Policy(ToSelector(local), ToSelector(remote), outbound, c.ChildName));
+                policies.Add(new Policy(ToSelector(local), ToSelector(remote), outbound, c.ChildName)
+                {
+                    Peer = c.Remote,
+                    UdpEncapsulation = c.UdpEncapsulation,
+                    Connection = c.IkeName,
+                });
             }
         }
 
-        _byInboundSpi[c.InboundSpi] = new Installed(inbound, outbound, policies, c.Remote);
+        _byInboundSpi[c.InboundSpi] = new Installed(c, inbound, outbound, [.. policies]);
         Publish();
     }
 
-    private void Publish()
-    {
-        Volatile.Write(ref _peerOf, _byInboundSpi.Values.SelectMany(i => i.Policies.Select(p => (p, i.Peer))).ToFrozenDictionary(x => x.p, x => x.Peer));
-        Volatile.Write(ref _policyOf, _byInboundSpi.Values.Where(i => i.Policies.Count > 0)
-            .ToFrozenDictionary(i => i.Inbound, i => (i.Policies[0], i.Peer)));
-        Databases.Publish(new SecuritySnapshot(_byInboundSpi.Values.SelectMany(i => i.Policies), _byInboundSpi.Values.Select(i => i.Inbound)));
-    }
+    private void Publish() =>
+        Databases.Publish(new SecuritySnapshot(
+            _byInboundSpi.Values.SelectMany(i => i.Policies).Concat(_traps),
+            _byInboundSpi.Values.Select(i => new InboundSa(i.Inbound, i.Policies))));
 
     internal static Selector ToSelector(TrafficSelectorRange ts)
     {

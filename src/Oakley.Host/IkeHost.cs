@@ -7,8 +7,9 @@ using Oakley.Engine;
 namespace Oakley.Host;
 
 /// <summary>
-/// Runs one sans-IO <see cref="Endpoint"/> on real UDP sockets: a receive loop per socket feeds a channel, and a
-/// single engine thread handles datagrams, commands and timers, then sends what the engine polled out. Port
+/// Runs one sans-IO <see cref="Endpoint"/> on real UDP sockets: a receive thread per socket (recvmmsg batches)
+/// feeds a channel, and a single engine thread handles datagrams, commands and timers, then sends what the
+/// engine polled out. Port
 /// 4500 carries IKE behind the four-byte non-ESP marker (RFC 3948 §2.2); a lone 0xFF byte is a NAT keepalive.
 /// </summary>
 public sealed class IkeHost : IAsyncDisposable
@@ -19,6 +20,7 @@ public sealed class IkeHost : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _tasks = [];
+    private readonly List<Thread> _threads = [];
 
     public IkeHost(Endpoint endpoint, ILogger logger, TimeProvider? time = null)
     {
@@ -32,31 +34,27 @@ public sealed class IkeHost : IAsyncDisposable
     /// <summary>Events the engine emitted, in order (also logged); the daemon's SA table reads them.</summary>
     public event Action<EngineEvent>? EventRaised;
 
-    /// <summary>ESP-in-UDP packets (RFC 3948) received on a NAT-T socket, on the receiving thread (the data plane is lock-free).</summary>
+    /// <summary>
+    /// ESP-in-UDP packets (RFC 3948) received on a NAT-T socket, handed over on the receiving thread without a
+    /// copy (the data plane is lock-free); the span is valid only during the call.
+    /// </summary>
     public EspHandler? EspReceived { get; set; }
 
-    public delegate void EspHandler(IPEndPoint remote, ReadOnlySpan<byte> esp);
+    public delegate void EspHandler(ReadOnlySpan<byte> esp);
 
     // The NAT-T sockets by family, found once at bind time: the ESP send path does no lookup.
     private Socket? _nattV4;
     private Socket? _nattV6;
 
-    /// <summary>Sends an ESP-in-UDP packet from the NAT-T socket (no non-ESP marker: the SPI is never zero).</summary>
-    public void SendEsp(IPEndPoint remote, ReadOnlySpan<byte> esp)
+    /// <summary>
+    /// The NAT-T socket that ESP in UDP to <paramref name="family"/> leaves from: its descriptor, and whether it is
+    /// an IPv6 socket (IPv4 peers then need v4-mapped addresses).
+    /// </summary>
+    public (int Fd, bool Ipv6)? NattSocket(AddressFamily family)
     {
-        // Serialising an IPEndPoint allocates: keep the last peer's SocketAddress per sending thread (the peer
-        // objects come from the data plane's published snapshot, so the reference is stable per SA).
-        var cache = _lastPeer;
-        if (!ReferenceEquals(cache.Endpoint, remote))
-        {
-            _lastPeer = cache = (remote, remote.Serialize());
-        }
-
-        (remote.AddressFamily == AddressFamily.InterNetworkV6 ? _nattV6 : _nattV4)?.SendTo(esp, SocketFlags.None, cache.Address!);
+        var s = family == AddressFamily.InterNetworkV6 ? _nattV6 : _nattV4;
+        return s is null ? null : ((int)s.SafeHandle.DangerousGetHandle(), s.AddressFamily == AddressFamily.InterNetworkV6);
     }
-
-    [ThreadStatic]
-    private static (IPEndPoint? Endpoint, SocketAddress? Address) _lastPeer;
 
     /// <summary>A free UDP port on <paramref name="address"/> (for ephemeral setups such as the demo and benchmarks).</summary>
     public static int FreeUdpPort(IPAddress address)
@@ -99,7 +97,9 @@ public sealed class IkeHost : IAsyncDisposable
     {
         foreach (var (socket, natT) in _sockets)
         {
-            _tasks.Add(Task.Run(() => ReceiveLoop(socket, natT)));
+            var thread = new Thread(() => ReceiveLoop(socket, natT)) { IsBackground = true, Name = natT ? "oakley-natt" : "oakley-ike" };
+            _threads.Add(thread);
+            thread.Start();
         }
 
         _tasks.Add(Task.Run(EngineLoop));
@@ -123,53 +123,60 @@ public sealed class IkeHost : IAsyncDisposable
         return tcs.Task;
     }
 
-    private async Task ReceiveLoop(Socket socket, bool natT)
+    /// <summary>Runs <paramref name="action"/> on the engine thread, without waiting.</summary>
+    public void Post(Action<Endpoint, DateTimeOffset> action) => _inbox.Writer.TryWrite(now => action(Endpoint, now));
+
+    /// <summary>
+    /// One thread per socket receives batches with recvmmsg. On a NAT-T socket a non-zero first word is ESP in
+    /// UDP and goes straight to the data plane on this thread; IKE (behind the non-ESP marker) is copied to the
+    /// engine thread.
+    /// </summary>
+    private void ReceiveLoop(Socket socket, bool natT)
     {
-        var buffer = new byte[65536];
-        var any = new IPEndPoint(socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
         var local = (IPEndPoint)socket.LocalEndPoint!;
+        var fd = (int)socket.SafeHandle.DangerousGetHandle();
+        using var batch = new DatagramBatch(natT ? 32 : 8, 65536);
         while (!_stop.IsCancellationRequested)
         {
-            SocketReceiveFromResult r;
-            try
+            if (!LinuxIo.WaitReadable(fd, 250))
             {
-                r = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, _stop.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            catch (SocketException e)
-            {
-                _log.LogDebug("receive on {Local} failed: {Error}", local, e.SocketErrorCode);
                 continue;
             }
 
-            var remote = (IPEndPoint)r.RemoteEndPoint;
-            var data = buffer.AsSpan(0, r.ReceivedBytes);
-            if (natT)
+            var n = batch.Receive(fd);
+            for (var i = 0; i < n; i++)
             {
-                if (data.Length == 1 && data[0] == 0xFF)
+                var data = batch.Data(i);
+                if (batch.Truncated(i))
                 {
-                    continue; // NAT keepalive (RFC 3948 §2.3)
+                    continue; // larger than any IKE message or ESP packet we accept
                 }
 
-                if (data.Length < 4)
+                if (natT)
                 {
-                    continue;
+                    if (data.Length == 1 && data[0] == 0xFF)
+                    {
+                        continue; // NAT keepalive (RFC 3948 §2.3)
+                    }
+
+                    if (data.Length < 4)
+                    {
+                        continue;
+                    }
+
+                    if (data[..4].ContainsAnyExcept((byte)0))
+                    {
+                        EspReceived?.Invoke(data); // ESP in UDP: a non-zero SPI
+                        continue;
+                    }
+
+                    data = data[4..];
                 }
 
-                if (data[..4].ContainsAnyExcept((byte)0))
-                {
-                    EspReceived?.Invoke(remote, data); // ESP in UDP: a non-zero SPI
-                    continue;
-                }
-
-                data = data[4..];
+                var remote = LinuxIo.ReadSockaddr(batch.Name(i));
+                var datagram = data.ToArray();
+                _inbox.Writer.TryWrite(now => Endpoint.HandleDatagram(now, local, remote, datagram));
             }
-
-            var datagram = data.ToArray();
-            _inbox.Writer.TryWrite(now => Endpoint.HandleDatagram(now, local, remote, datagram));
         }
     }
 
@@ -285,6 +292,11 @@ public sealed class IkeHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
+        foreach (var thread in _threads)
+        {
+            thread.Join(); // each wakes within its poll timeout; only then may the descriptors close
+        }
+
         foreach (var (socket, _) in _sockets)
         {
             socket.Dispose();

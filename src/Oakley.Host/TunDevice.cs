@@ -1,32 +1,40 @@
 using System.Diagnostics;
+using System.Net;
 using System.Runtime.InteropServices;
-using Microsoft.Win32.SafeHandles;
 
 namespace Oakley.Host;
 
 /// <summary>
-/// A Linux TUN device (IFF_TUN | IFF_NO_PI): whole IP packets in both directions. Opening it needs
+/// A Linux TUN device (IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE): whole IP packets in both directions, with one
+/// non-blocking queue per packet worker so that workers never share a descriptor. Opening it needs
 /// CAP_NET_ADMIN. Links and routes are configured with iproute2, as the rest of the system would see them.
 /// </summary>
-public sealed partial class TunDevice : IDisposable
+public sealed unsafe partial class TunDevice : IDisposable
 {
     private const uint TunSetIff = 0x400454ca;
     private const short IffTun = 0x0001;
     private const short IffNoPi = 0x1000;
+    private const short IffMultiQueue = 0x0100;
     private const int ORdWr = 2;
-    private readonly SafeFileHandle _handle;
-    private readonly FileStream _stream;
+    private const int ONonBlock = 0x800;
+    /// <summary>The routing table of tunnel routes, consulted by a rule of the same priority (as strongSwan does).</summary>
+    public const int RouteTable = 220;
+    private readonly int[] _queues;
+    private int _disposed;
+    private bool _ruleAdded;
 
-    private TunDevice(string name, SafeFileHandle handle)
+    private TunDevice(string name, int[] queues)
     {
         Name = name;
-        _handle = handle;
-        _stream = new FileStream(handle, FileAccess.ReadWrite, 0, isAsync: false);
+        _queues = queues;
     }
 
     public string Name { get; }
 
-    public static TunDevice Open(string name, int mtu)
+    /// <summary>The queue descriptors (kernel hashes flows over them).</summary>
+    public IReadOnlyList<int> Queues => _queues;
+
+    public static TunDevice Open(string name, int mtu, int queues = 1)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         if (name.Length > 15)
@@ -34,53 +42,136 @@ public sealed partial class TunDevice : IDisposable
             throw new ArgumentException("interface names have at most 15 characters", nameof(name));
         }
 
-        var fd = open("/dev/net/tun", ORdWr);
-        if (fd < 0)
+        var fds = new List<int>();
+        try
         {
-            throw new IOException($"cannot open /dev/net/tun (errno {Marshal.GetLastPInvokeError()}): Oakley needs CAP_NET_ADMIN for its TUN device");
+            for (var q = 0; q < Math.Max(1, queues); q++)
+            {
+                var fd = open("/dev/net/tun", ORdWr | ONonBlock);
+                if (fd < 0)
+                {
+                    throw new IOException($"cannot open /dev/net/tun (errno {Marshal.GetLastPInvokeError()}): Oakley needs CAP_NET_ADMIN for its TUN device");
+                }
+
+                fds.Add(fd);
+                var ifr = new byte[40];
+                System.Text.Encoding.ASCII.GetBytes(name).CopyTo(ifr, 0);
+                BitConverter.TryWriteBytes(ifr.AsSpan(16), (short)(IffTun | IffNoPi | IffMultiQueue));
+                if (ioctl(fd, TunSetIff, ifr) < 0)
+                {
+                    throw new IOException($"TUNSETIFF {name} failed (errno {Marshal.GetLastPInvokeError()})");
+                }
+            }
+        }
+        catch
+        {
+            fds.ForEach(fd => close(fd));
+            throw;
         }
 
-        var ifr = new byte[40];
-        System.Text.Encoding.ASCII.GetBytes(name).CopyTo(ifr, 0);
-        BitConverter.TryWriteBytes(ifr.AsSpan(16), (short)(IffTun | IffNoPi));
-        if (ioctl(fd, TunSetIff, ifr) < 0)
+        var device = new TunDevice(name, [.. fds]);
+        try
         {
-            var errno = Marshal.GetLastPInvokeError();
-            close(fd);
-            throw new IOException($"TUNSETIFF {name} failed (errno {errno})");
+            Ip($"link set dev {name} mtu {mtu} up");
+            if (!Ip("rule show", capture: true).Contains($"lookup {RouteTable}", StringComparison.Ordinal))
+            {
+                Ip($"rule add priority {RouteTable} table {RouteTable}");
+                Ip($"-6 rule add priority {RouteTable} table {RouteTable}", ignoreErrors: true);
+                device._ruleAdded = true;
+            }
+        }
+        catch
+        {
+            device.Dispose();
+            throw;
         }
 
-        var device = new TunDevice(name, new SafeFileHandle(fd, ownsHandle: true));
-        Ip($"link set dev {name} mtu {mtu} up");
         return device;
     }
 
-    /// <summary>Reads one packet (blocking); returns its length.</summary>
-    public int Read(Span<byte> buffer) => _stream.Read(buffer);
-
-    public void Write(ReadOnlySpan<byte> packet) => _stream.Write(packet);
-
-    /// <summary>Routes a remote traffic selector into the device (replaces an existing route).</summary>
-    public void AddRoute(string cidr) => Ip($"route replace {cidr} dev {Name}");
-
-    public void RemoveRoute(string cidr) => Ip($"route del {cidr} dev {Name}", ignoreErrors: true);
-
-    private static void Ip(string arguments, bool ignoreErrors = false)
+    /// <summary>Reads one packet from a queue without blocking; 0 when none is waiting, -1 when the device is gone.</summary>
+    public static int Read(int queue, Span<byte> buffer)
     {
-        using var p = Process.Start(new ProcessStartInfo("ip", arguments) { RedirectStandardError = true, UseShellExecute = false })
+        fixed (byte* p = buffer)
+        {
+            var n = LinuxIo.Read(queue, p, (nuint)buffer.Length);
+            if (n >= 0)
+            {
+                return (int)n;
+            }
+
+            var errno = LinuxIo.Errno;
+            return errno is LinuxIo.EAgain or LinuxIo.EIntr ? 0 : -1;
+        }
+    }
+
+    /// <summary>Hands one IP packet to the kernel through a queue (a full queue drops it, as a NIC would).</summary>
+    public static void Write(int queue, ReadOnlySpan<byte> packet)
+    {
+        fixed (byte* p = packet)
+        {
+            LinuxIo.Write(queue, p, (nuint)packet.Length);
+        }
+    }
+
+    /// <summary>Routes a remote traffic selector into the device, from <paramref name="source"/> when given (replaces an existing route).</summary>
+    public void AddRoute(string cidr, IPAddress? source = null) =>
+        Ip(source is null ? $"route replace {cidr} dev {Name} table {RouteTable}" : $"route replace {cidr} dev {Name} src {source} table {RouteTable}");
+
+    public void RemoveRoute(string cidr) => Ip($"route del {cidr} dev {Name} table {RouteTable}", ignoreErrors: true);
+
+    /// <summary>
+    /// Keeps the peer itself reachable the way it is now when a remote selector covers its address (a 0.0.0.0/0
+    /// tunnel, say): copies the current route to the peer into the tunnel table, so IKE and ESP do not loop into
+    /// the device.
+    /// </summary>
+    public void PinHostRoute(IPAddress peer)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        var words = Ip($"-o route get {peer}", capture: true).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        string? Word(string key) => words.SkipWhile(w => w != key).Skip(1).FirstOrDefault();
+        var dev = Word("dev") ?? throw new IOException($"no route to {peer}");
+        var via = Word("via");
+        var host = $"{peer}/{(peer.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 128 : 32)}";
+        Ip(via is null ? $"route replace {host} dev {dev} table {RouteTable}" : $"route replace {host} via {via} dev {dev} table {RouteTable}");
+    }
+
+    public static void UnpinHostRoute(IPAddress peer)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        Ip($"route del {peer}/{(peer.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 128 : 32)} table {RouteTable}", ignoreErrors: true);
+    }
+
+    private static string Ip(string arguments, bool ignoreErrors = false, bool capture = false)
+    {
+        using var p = Process.Start(new ProcessStartInfo("ip", arguments) { RedirectStandardError = true, RedirectStandardOutput = capture, UseShellExecute = false })
             ?? throw new IOException("cannot run ip");
+        var output = capture ? p.StandardOutput.ReadToEnd() : "";
         var error = p.StandardError.ReadToEnd();
         p.WaitForExit();
         if (p.ExitCode != 0 && !ignoreErrors)
         {
             throw new IOException($"ip {arguments}: {error.Trim()}");
         }
+
+        return output;
     }
 
     public void Dispose()
     {
-        _stream.Dispose();
-        _handle.Dispose();
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            if (_ruleAdded)
+            {
+                Ip($"rule del priority {RouteTable} table {RouteTable}", ignoreErrors: true);
+                Ip($"-6 rule del priority {RouteTable} table {RouteTable}", ignoreErrors: true);
+            }
+
+            foreach (var fd in _queues)
+            {
+                close(fd);
+            }
+        }
     }
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]

@@ -53,9 +53,9 @@ public class DataPlaneTests
         var moonPolicy = new Policy(Net("198.51.100.0", "198.51.100.255"), Net("203.0.113.0", "203.0.113.255"), moonOut, "net");
         var sunPolicy = new Policy(Net("203.0.113.0", "203.0.113.255"), Net("198.51.100.0", "198.51.100.255"), sunOut, "net");
         var moonDb = new SecurityDatabases();
-        moonDb.Publish(new SecuritySnapshot([moonPolicy], [moonIn]));
+        moonDb.Publish(new SecuritySnapshot([moonPolicy], [new InboundSa(moonIn, [moonPolicy])]));
         var sunDb = new SecurityDatabases();
-        sunDb.Publish(new SecuritySnapshot([sunPolicy], [sunIn]));
+        sunDb.Publish(new SecuritySnapshot([sunPolicy], [new InboundSa(sunIn, [sunPolicy])]));
         return (new Side { Plane = new EspDataPlane(moonDb), Policy = moonPolicy, Inbound = moonIn },
                 new Side { Plane = new EspDataPlane(sunDb), Policy = sunPolicy, Inbound = sunIn });
     }
@@ -73,12 +73,12 @@ public class DataPlaneTests
             var request = Ping("198.51.100.1", "203.0.113.1", i);
             Assert.Equal(OutboundResult.Send, moon.Plane.Outbound(request, esp, out var n, out var policy));
             Assert.Same(moon.Policy, policy);
-            var length = sun.Plane.Inbound(esp.AsSpan(0, n), ip, sa => sun.Policy);
+            var length = sun.Plane.Inbound(esp.AsSpan(0, n), ip);
             Assert.Equal(request, ip.AsSpan(0, length).ToArray());
 
             var reply = Ping("203.0.113.1", "198.51.100.1", i);
             Assert.Equal(OutboundResult.Send, sun.Plane.Outbound(reply, esp, out n, out _));
-            length = moon.Plane.Inbound(esp.AsSpan(0, n), ip, sa => moon.Policy);
+            length = moon.Plane.Inbound(esp.AsSpan(0, n), ip);
             Assert.Equal(reply, ip.AsSpan(0, length).ToArray());
         }
 
@@ -102,25 +102,25 @@ public class DataPlaneTests
 
         moon.Plane.Outbound(Ping("198.51.100.1", "203.0.113.1"), esp, out var n, out _);
         var packet = esp.AsSpan(0, n).ToArray();
-        Assert.True(sun.Plane.Inbound(packet, ip, sa => sun.Policy) > 0);
-        Assert.Equal(-1, sun.Plane.Inbound(packet, ip, sa => sun.Policy));
+        Assert.True(sun.Plane.Inbound(packet, ip) > 0);
+        Assert.Equal(-1, sun.Plane.Inbound(packet, ip));
         Assert.Equal(1, sun.Plane.Counters.Replay);
 
         moon.Plane.Outbound(Ping("198.51.100.1", "203.0.113.1"), esp, out n, out _);
         packet = esp.AsSpan(0, n).ToArray();
         packet[^1] ^= 1;
-        Assert.Equal(-1, sun.Plane.Inbound(packet, ip, sa => sun.Policy));
+        Assert.Equal(-1, sun.Plane.Inbound(packet, ip));
         Assert.Equal(1, sun.Plane.Counters.BadIcv);
 
         packet[0] = 0x7F; // unknown SPI
-        Assert.Equal(-1, sun.Plane.Inbound(packet, ip, sa => sun.Policy));
+        Assert.Equal(-1, sun.Plane.Inbound(packet, ip));
         Assert.Equal(1, sun.Plane.Counters.UnknownSpi);
-        Assert.Equal(-1, sun.Plane.Inbound(packet.AsSpan(0, 5), ip, sa => sun.Policy));
+        Assert.Equal(-1, sun.Plane.Inbound(packet.AsSpan(0, 5), ip));
         Assert.Equal(1, sun.Plane.Counters.Malformed);
 
         // An authentic packet whose inner addresses are outside the SA's selectors (RFC 4301 §5.2).
         moon.Policy.Outbound!.Seal(Ping("192.0.2.66", "203.0.113.1"), 4, esp, out n);
-        Assert.Equal(-1, sun.Plane.Inbound(esp.AsSpan(0, n), ip, sa => sun.Policy));
+        Assert.Equal(-1, sun.Plane.Inbound(esp.AsSpan(0, n), ip));
         Assert.Equal(1, sun.Plane.Counters.PolicyMismatch);
     }
 

@@ -156,7 +156,7 @@ public class EspSaTests
     public void SequenceNumber_NeverWraps()
     {
         using var tx = Sa("aes128gcm16", 5);
-        typeof(EspSa).GetProperty(nameof(EspSa.Sequence))!.SetValue(tx, (ulong)uint.MaxValue - 1);
+        tx.ResumeSequence(uint.MaxValue - 1);
         var packet = new byte[100];
         Assert.Equal(EspSealResult.Ok, tx.Seal([1], 4, packet, out _));
         Assert.Equal(EspSealResult.SequenceExhausted, tx.Seal([1], 4, packet, out _));

@@ -35,7 +35,7 @@ public class SecurityDatabaseTests
             new Policy(Net("198.51.100.0", "198.51.100.255"), Net("203.0.113.0", "203.0.113.255"), broad, "net"),
             new Policy(Net("198.51.100.0", "198.51.100.255", 17), Net("203.0.113.53", "203.0.113.53", 17, 53, 53), dns, "dns"),
             new Policy(Net("198.51.100.7", "198.51.100.7"), Net("192.0.2.0", "192.0.2.255"), null, "trap"),
-        ], [broad, dns]);
+        ], [new InboundSa(broad, []), new InboundSa(dns, [])]);
 
         Assert.True(FlowKey.TryParse(Ipv4Udp("198.51.100.1", "203.0.113.53", 4000, 53), out var f1));
         Assert.Equal("dns", snapshot.Lookup(f1)!.Name);
@@ -55,7 +55,7 @@ public class SecurityDatabaseTests
         var db = new SecurityDatabases();
         Assert.Equal(0, db.Current.PolicyCount);
         using var sa = Sa(0x1);
-        var next = new SecuritySnapshot([new Policy(Net("10.0.0.0", "10.0.0.255"), Net("10.1.0.0", "10.1.0.255"), sa, "p")], [sa]);
+        var next = new SecuritySnapshot([new Policy(Net("10.0.0.0", "10.0.0.255"), Net("10.1.0.0", "10.1.0.255"), sa, "p")], [new InboundSa(sa, [])]);
         db.Publish(next);
         Assert.Same(next, db.Current);
     }

@@ -58,13 +58,14 @@ public class DataPlaneInstallerTests
 
         var request = Packet("198.51.100.9", "203.0.113.9");
         Assert.Equal(OutboundResult.Send, moonPlane.Outbound(request, esp1, out var n, out var policy));
-        Assert.Equal(Sun, moon.PeerOf(policy!));
-        var length = sunPlane.Inbound(esp1.AsSpan(0, n), inner, sa => sun.PolicyOf(sa)?.Policy);
+        Assert.Equal(Sun, policy!.Peer);
+        Assert.False(policy.UdpEncapsulation); // no NAT between the two: raw ESP
+        var length = sunPlane.Inbound(esp1.AsSpan(0, n), inner);
         Assert.Equal(request, inner.AsSpan(0, length).ToArray());
 
         var reply = Packet("203.0.113.9", "198.51.100.9");
         Assert.Equal(OutboundResult.Send, sunPlane.Outbound(reply, esp1, out n, out _));
-        length = moonPlane.Inbound(esp1.AsSpan(0, n), inner, sa => moon.PolicyOf(sa)?.Policy);
+        length = moonPlane.Inbound(esp1.AsSpan(0, n), inner);
         Assert.Equal(reply, inner.AsSpan(0, length).ToArray());
 
         // Deleting the IKE SA removes the CHILD SA: traffic no longer matches any policy.

@@ -1,24 +1,31 @@
 #!/usr/bin/env bash
-# Oakley <-> Oakley in two network namespaces: IKEv2 PSK, ESP-in-UDP (encap = yes), traffic through TUN
-# devices on both sides. Prints "PASS name" / "FAIL name" lines; exits non-zero if any failed.
+# Oakley <-> Oakley in two network namespaces: IKEv2 PSK, traffic through TUN devices on both sides, in three
+# modes: ESP in UDP (encap = yes), raw ESP (IP protocol 50, no NAT) and a trap policy (start_action = trap) whose
+# first packet triggers the negotiation. Prints "PASS name" / "FAIL name" lines; exits non-zero if any failed.
 set -uo pipefail
 OAKLEY_DLL=${1:-$(cd "$(dirname "$0")/../.." && pwd)/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
 ID=$$
 NA=ooA$ID
 NB=ooB$ID
 RUN=$(mktemp -d /tmp/oakley-oo.XXXXXX)
-PID_A= PID_B= IPERF_PID=
+PID_A= PID_B= IPERF_PID= CAPTURE_PID=
 failures=0
+stop_daemons() {
+  for p in $IPERF_PID $CAPTURE_PID $PID_A $PID_B; do kill -TERM "$p" 2>/dev/null; done
+  for p in $IPERF_PID $CAPTURE_PID $PID_A $PID_B; do
+    for _ in $(seq 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null
+  done
+  IPERF_PID= CAPTURE_PID= PID_A= PID_B=
+}
 cleanup() {
-  for p in $IPERF_PID $PID_A $PID_B; do kill -TERM "$p" 2>/dev/null; done
-  sleep 0.5
-  for p in $IPERF_PID $PID_A $PID_B; do kill -KILL "$p" 2>/dev/null; done
+  stop_daemons
   ip netns del "$NA" 2>/dev/null; ip netns del "$NB" 2>/dev/null
   rm -rf "$RUN"
 }
 trap cleanup EXIT
 result() { if [[ $2 -eq 0 ]]; then echo "PASS $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi; }
-for tool in ip dotnet iperf3 ping; do command -v "$tool" >/dev/null || { echo "FAIL setup: $tool is missing"; exit 1; }; done
+for tool in ip dotnet iperf3 ping tshark; do command -v "$tool" >/dev/null || { echo "FAIL setup: $tool is missing"; exit 1; }; done
 
 ip netns add "$NA" && ip netns add "$NB" || { echo "FAIL setup: cannot create namespaces"; exit 1; }
 ip link add "oA$ID" type veth peer name "oB$ID"
@@ -28,7 +35,7 @@ ip -n "$NA" addr add 192.0.2.1/24 dev "oA$ID"; ip -n "$NB" addr add 192.0.2.2/24
 ip -n "$NA" addr add 198.51.100.1/32 dev lo; ip -n "$NB" addr add 203.0.113.1/32 dev lo
 ip -n "$NA" link set "oA$ID" up; ip -n "$NB" link set "oB$ID" up
 
-conf() { # local remote localid remoteid local_ts remote_ts
+conf() { # local remote localid remoteid local_ts remote_ts encap start_action
   cat <<CONF
 connections {
   tunnel {
@@ -36,7 +43,7 @@ connections {
     local_addrs = $1
     remote_addrs = $2
     proposals = aes256gcm16-prfsha256-x25519
-    encap = yes
+    encap = $7
     local {
       auth = psk
       id = $3
@@ -50,6 +57,7 @@ connections {
         local_ts = $5
         remote_ts = $6
         esp_proposals = aes256gcm16
+        start_action = $8
       }
     }
   }
@@ -63,30 +71,83 @@ secrets {
 }
 CONF
 }
-conf 192.0.2.1 192.0.2.2 a.example b.example 198.51.100.0/24 203.0.113.0/24 >"$RUN/a.conf"
-conf 192.0.2.2 192.0.2.1 b.example a.example 203.0.113.0/24 198.51.100.0/24 >"$RUN/b.conf"
-ip netns exec "$NA" dotnet "$OAKLEY_DLL" daemon --config "$RUN/a.conf" --control "$RUN/a.ctl" >"$RUN/a.log" 2>&1 &
-PID_A=$!
-ip netns exec "$NB" dotnet "$OAKLEY_DLL" daemon --config "$RUN/b.conf" --control "$RUN/b.ctl" >"$RUN/b.log" 2>&1 &
-PID_B=$!
-for _ in $(seq 100); do [[ -S $RUN/a.ctl && -S $RUN/b.ctl ]] && break; sleep 0.1; done
 
-ip netns exec "$NA" dotnet "$OAKLEY_DLL" initiate --child net --timeout 20 --control "$RUN/a.ctl" >/dev/null 2>&1
-result "oakley-oakley IKE and CHILD SA up (encap = yes)" $?
-ip netns exec "$NA" ping -c 3 -i 0.2 -W 2 -I 198.51.100.1 203.0.113.1 >/dev/null 2>&1
-result "oakley-oakley ping A -> B" $?
-ip netns exec "$NB" ping -c 3 -i 0.2 -W 2 -I 203.0.113.1 198.51.100.1 >/dev/null 2>&1
-result "oakley-oakley ping B -> A" $?
-for dir in "" "-R"; do
-  ip netns exec "$NB" iperf3 -s -1 -B 203.0.113.1 >/dev/null 2>&1 &
-  IPERF_PID=$!
-  sleep 0.5
-  timeout 20 ip netns exec "$NA" iperf3 -c 203.0.113.1 -B 198.51.100.1 -t 5 $dir -f m >"$RUN/iperf.out" 2>&1
-  rc=$?
-  kill "$IPERF_PID" 2>/dev/null; wait "$IPERF_PID" 2>/dev/null; IPERF_PID=
-  grep -E "receiver" "$RUN/iperf.out" | sed "s/^/  iperf3 oakley-oakley ${dir:-forward}: /"
-  [[ $rc -eq 0 ]] && grep -q receiver "$RUN/iperf.out"
-  result "oakley-oakley iperf3 TCP 5 s ${dir:-forward}" $?
-done
-if ((failures > 0)); then tail -20 "$RUN/a.log" "$RUN/b.log"; fi
+start_daemons() { # encap start_action_of_A
+  conf 192.0.2.1 192.0.2.2 a.example b.example 198.51.100.0/24 203.0.113.0/24 "$1" "$2" >"$RUN/a.conf"
+  conf 192.0.2.2 192.0.2.1 b.example a.example 203.0.113.0/24 198.51.100.0/24 "$1" none >"$RUN/b.conf"
+  rm -f "$RUN/a.ctl" "$RUN/b.ctl"
+  ip netns exec "$NA" dotnet "$OAKLEY_DLL" daemon --config "$RUN/a.conf" --control "$RUN/a.ctl" >"$RUN/a-$3.log" 2>&1 &
+  PID_A=$!
+  ip netns exec "$NB" dotnet "$OAKLEY_DLL" daemon --config "$RUN/b.conf" --control "$RUN/b.ctl" >"$RUN/b-$3.log" 2>&1 &
+  PID_B=$!
+  for _ in $(seq 100); do [[ -S $RUN/a.ctl && -S $RUN/b.ctl ]] && break; sleep 0.1; done
+}
+OAK() { local ns=$1 ctl=$2; shift 2; ip netns exec "$ns" dotnet "$OAKLEY_DLL" "$@" --control "$ctl"; }
+
+traffic() { # label
+  ip netns exec "$NA" ping -c 3 -i 0.2 -W 2 -I 198.51.100.1 203.0.113.1 >/dev/null 2>&1
+  result "oakley-oakley $1: ping A -> B" $?
+  ip netns exec "$NB" ping -c 3 -i 0.2 -W 2 -I 203.0.113.1 198.51.100.1 >/dev/null 2>&1
+  result "oakley-oakley $1: ping B -> A" $?
+  for dir in "" "-R"; do
+    ip netns exec "$NB" iperf3 -s -1 -B 203.0.113.1 >/dev/null 2>&1 &
+    IPERF_PID=$!
+    sleep 0.5
+    timeout 20 ip netns exec "$NA" iperf3 -c 203.0.113.1 -B 198.51.100.1 -t 5 $dir -f m >"$RUN/iperf.out" 2>&1
+    local rc=$?
+    kill "$IPERF_PID" 2>/dev/null; wait "$IPERF_PID" 2>/dev/null; IPERF_PID=
+    grep -E "receiver" "$RUN/iperf.out" | sed "s/^/  iperf3 oakley-oakley $1 ${dir:-forward}: /"
+    [[ $rc -eq 0 ]] && grep -q receiver "$RUN/iperf.out"
+    result "oakley-oakley $1: iperf3 TCP 5 s ${dir:-forward}" $?
+  done
+  # No packet may have been dropped for a bad ICV, replay, padding or malformed framing on either side.
+  local drops
+  drops=$( { OAK "$NA" "$RUN/a.ctl" stats --json; OAK "$NB" "$RUN/b.ctl" stats --json; } 2>/dev/null \
+    | grep -E '"(bad-icv|bad-padding|malformed|unknown-spi|policy-mismatch|no-socket)"' | grep -vc ': 0')
+  [[ $drops -eq 0 ]]
+  result "oakley-oakley $1: no ESP drops on either side" $?
+}
+
+# ---- 1. ESP in UDP (encap = yes) ----
+start_daemons yes none udp
+OAK "$NA" "$RUN/a.ctl" initiate --child net --timeout 20 >/dev/null 2>&1
+result "oakley-oakley udp: IKE and CHILD SA up (encap = yes)" $?
+OAK "$NA" "$RUN/a.ctl" list-sas --json 2>/dev/null | grep -q '"encap": true'
+result "oakley-oakley udp: CHILD SA is UDP-encapsulated" $?
+traffic udp
+stop_daemons
+
+# ---- 2. raw ESP (no NAT, no encap): the packets on the wire are IP protocol 50 ----
+start_daemons no none raw
+OAK "$NA" "$RUN/a.ctl" initiate --child net --timeout 20 >/dev/null 2>&1
+result "oakley-oakley raw: IKE and CHILD SA up (no NAT)" $?
+OAK "$NA" "$RUN/a.ctl" list-sas --json 2>/dev/null | grep -q '"encap": false'
+result "oakley-oakley raw: CHILD SA is not encapsulated" $?
+ip netns exec "$NB" tshark -i "oB$ID" -f "ip proto 50" -w "$RUN/raw.pcap" >"$RUN/tshark-raw.log" 2>&1 &
+CAPTURE_PID=$!
+for _ in $(seq 50); do grep -q "Capturing on" "$RUN/tshark-raw.log" 2>/dev/null && break; sleep 0.1; done
+ip netns exec "$NA" ping -c 2 -i 0.2 -W 2 -I 198.51.100.1 203.0.113.1 >/dev/null 2>&1
+sleep 0.5
+kill -INT "$CAPTURE_PID" 2>/dev/null; wait "$CAPTURE_PID" 2>/dev/null; CAPTURE_PID=
+esp=$(tshark -r "$RUN/raw.pcap" -Y "esp && !udp" 2>/dev/null | wc -l)
+echo "  raw ESP packets captured: $esp"
+[[ $esp -ge 4 ]]
+result "oakley-oakley raw: ping travels as raw ESP (IP protocol 50) both ways" $?
+traffic raw
+stop_daemons
+
+# ---- 3. start_action = trap: the first packet is held, triggers IKE, and is delivered ----
+start_daemons no trap trap
+sleep 1
+OAK "$NA" "$RUN/a.ctl" list-sas --json 2>/dev/null | grep -q '"child-sas": \[\]\|"ike-sas": \[\]'
+result "oakley-oakley trap: no SA before traffic" $?
+ip netns exec "$NA" ping -c 1 -W 5 -I 198.51.100.1 203.0.113.1 >"$RUN/trap-ping.out" 2>&1
+result "oakley-oakley trap: the first packet triggers the SA and gets its reply" $?
+OAK "$NA" "$RUN/a.ctl" stats --json 2>/dev/null | grep -q '"acquires": [1-9]'
+result "oakley-oakley trap: the acquire is counted" $?
+ip netns exec "$NB" ping -c 2 -i 0.2 -W 2 -I 203.0.113.1 198.51.100.1 >/dev/null 2>&1
+result "oakley-oakley trap: ping B -> A over the triggered SA" $?
+stop_daemons
+
+if ((failures > 0)); then tail -n 20 "$RUN"/*.log; fi
 exit $((failures > 0))

@@ -1,0 +1,507 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Oakley.Engine;
+using Oakley.Esp;
+
+namespace Oakley.Host;
+
+/// <summary>
+/// The host side of the ESP data plane: a multi-queue TUN device with one outbound worker per queue (read a
+/// burst of packets, seal each, send the burst with one sendmmsg), ESP in UDP received on the IKE host's NAT-T
+/// threads, raw ESP (IP protocol 50) on its own sockets, routes for the CHILD SAs' remote selectors, and the
+/// acquire queue of trap policies. Packets live in per-thread buffers allocated once; nothing on the packet path
+/// takes a lock or allocates.
+/// </summary>
+public sealed class EspDataPath : IDisposable
+{
+    /// <summary>Packets held per trap while its CHILD SA is negotiated (beyond that they are dropped and counted).</summary>
+    public const int AcquireQueueLimit = 32;
+    private static readonly TimeSpan AcquireRetry = TimeSpan.FromSeconds(30);
+    private const int Burst = 32;
+
+    private readonly EspDataPlane _plane;
+    private readonly IkeHost _host;
+    private readonly TunDevice _tun;
+    private readonly ILogger _log;
+    private readonly TimeProvider _time;
+    private readonly int _raw4 = -1;
+    private readonly int _raw6 = -1;
+    private readonly List<Thread> _threads = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Dictionary<Policy, (DateTimeOffset Since, Queue<byte[]> Packets)> _acquires = [];
+    private readonly Dictionary<string, int> _routes = [];
+    private readonly Dictionary<uint, List<string>> _routesOf = [];
+    private readonly DatagramBatch _engineBatch;
+    private long _acquireDrops;
+    private long _noSocket;
+    private bool _warnedNoRaw;
+
+    public EspDataPath(EspDataPlane plane, IkeHost host, TunDevice tun, ILogger log, TimeProvider? time = null)
+    {
+        _plane = plane;
+        _host = host;
+        _tun = tun;
+        _log = log;
+        _time = time ?? TimeProvider.System;
+        _raw4 = OpenRaw(AddressFamily.InterNetwork);
+        _raw6 = OpenRaw(AddressFamily.InterNetworkV6);
+        _engineBatch = new DatagramBatch(1, 65536 + 256);
+    }
+
+    /// <summary>Packets dropped because a trap's queue was full.</summary>
+    public long AcquireDrops => Volatile.Read(ref _acquireDrops);
+
+    /// <summary>Sealed packets with no socket to leave from (raw ESP unavailable, or no NAT-T socket of that family).</summary>
+    public long NoSocketDrops => Volatile.Read(ref _noSocket);
+
+    public bool RawEsp => _raw4 >= 0 || _raw6 >= 0;
+
+    /// <summary>A raw IP socket for protocol 50 (.NET's Socket refuses protocol numbers it has no name for).</summary>
+    private int OpenRaw(AddressFamily family)
+    {
+        const int sockRaw = 3, ipProtoEsp = 50;
+        var fd = LinuxIo.Socket(family == AddressFamily.InterNetworkV6 ? LinuxIo.AfInet6 : LinuxIo.AfInet, sockRaw, ipProtoEsp);
+        if (fd < 0)
+        {
+            _log.LogWarning("no raw ESP socket for {Family} (errno {Errno}; CAP_NET_RAW?): only ESP in UDP can be carried", family, LinuxIo.Errno);
+        }
+
+        return fd;
+    }
+
+    public void Start()
+    {
+        _host.EspReceived = Inbound;
+        for (var q = 0; q < _tun.Queues.Count; q++)
+        {
+            var queue = _tun.Queues[q];
+            StartThread($"oakley-tun{q}", () => OutboundLoop(queue));
+        }
+
+        if (_raw4 >= 0)
+        {
+            StartThread("oakley-esp4", () => RawReceiveLoop(_raw4, ipv4Header: true));
+        }
+
+        if (_raw6 >= 0)
+        {
+            StartThread("oakley-esp6", () => RawReceiveLoop(_raw6, ipv4Header: false));
+        }
+    }
+
+    private void StartThread(string name, ThreadStart body)
+    {
+        var t = new Thread(body) { IsBackground = true, Name = name };
+        _threads.Add(t);
+        t.Start();
+    }
+
+    [ThreadStatic]
+    private static byte[]? InboundBuffer;
+
+    /// <summary>Opens one ESP packet (SPI first) and hands the inner packet to the kernel (any receive thread).</summary>
+    private void Inbound(ReadOnlySpan<byte> esp)
+    {
+        var buffer = InboundBuffer ??= new byte[65536];
+        try
+        {
+            var length = _plane.Inbound(esp, buffer);
+            if (length > 0)
+            {
+                TunDevice.Write(_tun.Queues[0], buffer.AsSpan(0, length));
+            }
+        }
+        catch (Exception e) when (e is ObjectDisposedException or System.Security.Cryptography.CryptographicException)
+        {
+            // The SA was removed while its packet was in flight: drop it.
+        }
+    }
+
+    private void RawReceiveLoop(int fd, bool ipv4Header)
+    {
+        using var batch = new DatagramBatch(Burst, 65536);
+        while (!_stop.IsCancellationRequested)
+        {
+            if (!LinuxIo.WaitReadable(fd, 250))
+            {
+                continue;
+            }
+
+            var n = batch.Receive(fd);
+            for (var i = 0; i < n; i++)
+            {
+                var data = batch.Data(i);
+                if (ipv4Header)
+                {
+                    // IPv4 raw sockets deliver the IP header (the kernel has reassembled fragments).
+                    var header = data.Length > 0 ? (data[0] & 0x0F) * 4 : 0;
+                    if (header < 20 || data.Length < header)
+                    {
+                        continue;
+                    }
+
+                    data = data[header..];
+                }
+
+                Inbound(data);
+            }
+        }
+    }
+
+    /// <summary>One TUN queue: read a burst, seal each packet, send runs that share a socket with one sendmmsg.</summary>
+    private void OutboundLoop(int queue)
+    {
+        using var batch = new DatagramBatch(Burst, 65536 + 256);
+        var packet = new byte[65536];
+        while (!_stop.IsCancellationRequested)
+        {
+            if (!LinuxIo.WaitReadable(queue, 250))
+            {
+                continue;
+            }
+
+            var count = 0;
+            var runStart = 0;
+            var runFd = -1;
+            while (count < Burst)
+            {
+                var n = TunDevice.Read(queue, packet);
+                if (n <= 0)
+                {
+                    if (n < 0)
+                    {
+                        return; // the device is gone
+                    }
+
+                    break;
+                }
+
+                try
+                {
+                    var result = _plane.Outbound(packet.AsSpan(0, n), batch.Slot(count), out var written, out var policy);
+                    if (result == OutboundResult.Acquire)
+                    {
+                        Acquire(policy!, packet.AsSpan(0, n));
+                        continue;
+                    }
+
+                    if (result != OutboundResult.Send || Route(policy!) is not { } route)
+                    {
+                        continue;
+                    }
+
+                    if (route.Fd != runFd && count > runStart)
+                    {
+                        batch.Send(runFd, runStart, count - runStart);
+                        runStart = count;
+                    }
+
+                    runFd = route.Fd;
+                    batch.Prepare(count, written, policy!.Peer!.Address, route.Port, route.Ipv6);
+                    count++;
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The SA was removed under the packet: drop it.
+                }
+            }
+
+            if (count > runStart)
+            {
+                batch.Send(runFd, runStart, count - runStart);
+            }
+        }
+    }
+
+    /// <summary>Where a policy's ESP leaves: the NAT-T socket (ESP in UDP) or the raw socket of the peer's family.</summary>
+    private (int Fd, int Port, bool Ipv6)? Route(Policy policy)
+    {
+        var peer = policy.Peer;
+        if (peer is null)
+        {
+            return null;
+        }
+
+        if (policy.UdpEncapsulation)
+        {
+            if (_host.NattSocket(peer.AddressFamily) is { } natt)
+            {
+                return (natt.Fd, peer.Port, natt.Ipv6);
+            }
+        }
+        else if ((peer.AddressFamily == AddressFamily.InterNetworkV6 ? _raw6 : _raw4) is var raw and >= 0)
+        {
+            return (raw, 0, peer.AddressFamily == AddressFamily.InterNetworkV6);
+        }
+        else if (!_warnedNoRaw)
+        {
+            _warnedNoRaw = true;
+            _log.LogWarning("CHILD_SA {Child} uses raw ESP but no raw socket could be opened (CAP_NET_RAW?): its packets are dropped; set encap = yes", policy.Name);
+        }
+
+        Interlocked.Increment(ref _noSocket);
+        return null;
+    }
+
+    /// <summary>A trap matched: hold the packet (bounded) and ask the engine for the CHILD SA once per retry period.</summary>
+    private void Acquire(Policy trap, ReadOnlySpan<byte> packet)
+    {
+        var now = _time.GetUtcNow();
+        bool initiate;
+        lock (_acquires)
+        {
+            if (!_acquires.TryGetValue(trap, out var pending) || now - pending.Since > AcquireRetry)
+            {
+                pending = (now, pending.Packets ?? new Queue<byte[]>());
+                _acquires[trap] = pending;
+                initiate = true;
+            }
+            else
+            {
+                initiate = false;
+            }
+
+            if (pending.Packets.Count < AcquireQueueLimit)
+            {
+                pending.Packets.Enqueue(packet.ToArray());
+            }
+            else
+            {
+                Interlocked.Increment(ref _acquireDrops);
+            }
+        }
+
+        if (initiate && trap.Connection is { } connection)
+        {
+            _log.LogInformation("acquire for {Child} of {Connection}: initiating", trap.Name, connection);
+            _host.Post((e, t) => e.Initiate(t, connection, trap.Name));
+        }
+    }
+
+    /// <summary>Engine thread: a CHILD SA is installed; send what its traps held, and route its remote selectors.</summary>
+    public void Installed(ChildSaInstall c)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        AddRoutes(c.InboundSpi, c.LocalTs, c.RemoteTs, c.Remote.Address);
+        List<byte[]> held = [];
+        lock (_acquires)
+        {
+            foreach (var trap in _acquires.Keys.Where(t => t.Connection == c.IkeName && t.Name == c.ChildName).ToList())
+            {
+                held.AddRange(_acquires[trap].Packets);
+                _acquires.Remove(trap);
+            }
+        }
+
+        foreach (var packet in held)
+        {
+            if (_plane.Outbound(packet, _engineBatch.Slot(0), out var written, out var policy) == OutboundResult.Send && Route(policy!) is { } route)
+            {
+                _engineBatch.Prepare(0, written, policy!.Peer!.Address, route.Port, route.Ipv6);
+                _engineBatch.Send(route.Fd, 0, 1);
+            }
+        }
+    }
+
+    /// <summary>Engine thread: a CHILD SA is gone; drop its routes (unless another SA or a trap still uses them).</summary>
+    public void Removed(uint inboundSpi)
+    {
+        if (_routesOf.Remove(inboundSpi, out var routes))
+        {
+            routes.ForEach(ReleaseRoute);
+        }
+    }
+
+    /// <summary>Routes for a trap's remote selectors (held for the daemon's life, or until the traps are replaced).</summary>
+    public void AddTrapRoutes(uint key, IEnumerable<TrafficSelectorRange> localTs, IEnumerable<TrafficSelectorRange> remoteTs, IPAddress peer) =>
+        AddRoutes(key, localTs, remoteTs, peer);
+
+    private const string PinPrefix = "pin ";
+
+    private void AddRoutes(uint key, IEnumerable<TrafficSelectorRange> localTs, IEnumerable<TrafficSelectorRange> remoteTs, IPAddress peer)
+    {
+        var locals = localTs.ToList();
+        var owned = LocalAddresses();
+        var added = new List<string>();
+        foreach (var ts in remoteTs)
+        {
+            if (ts.Contains(peer))
+            {
+                // The tunnel covers the peer itself: keep the peer on its current path first.
+                var pin = PinPrefix + peer;
+                if (_routes.TryGetValue(pin, out var pins))
+                {
+                    _routes[pin] = pins + 1;
+                    added.Add(pin);
+                }
+                else
+                {
+                    try
+                    {
+                        _tun.PinHostRoute(peer);
+                        _routes[pin] = 1;
+                        added.Add(pin);
+                    }
+                    catch (IOException e)
+                    {
+                        _log.LogWarning("cannot keep {Peer} outside the tunnel ({Error}): selector {Ts} is not routed", peer, e.Message, ts);
+                        continue;
+                    }
+                }
+            }
+
+            // The route's source is one of our addresses inside the local selectors (as strongSwan picks it),
+            // so that traffic this host originates matches the policy.
+            var source = owned.FirstOrDefault(a => a.AddressFamily == (ts.IsIpv6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork)
+                && locals.Any(l => l.IsIpv6 == ts.IsIpv6 && l.Contains(a)));
+            foreach (var cidr in Prefixes(ts))
+            {
+                if (_routes.TryGetValue(cidr, out var refs))
+                {
+                    _routes[cidr] = refs + 1;
+                    added.Add(cidr);
+                    continue;
+                }
+
+                try
+                {
+                    try
+                    {
+                        _tun.AddRoute(cidr, source);
+                    }
+                    catch (IOException) when (source is not null)
+                    {
+                        _tun.AddRoute(cidr); // the address went away: route without a preferred source
+                    }
+
+                    _routes[cidr] = 1;
+                    added.Add(cidr);
+                }
+                catch (IOException e)
+                {
+                    _log.LogWarning("route {Cidr} via {Tun} failed: {Error}", cidr, _tun.Name, e.Message);
+                }
+            }
+        }
+
+        if (_routesOf.TryGetValue(key, out var existing))
+        {
+            existing.AddRange(added);
+        }
+        else
+        {
+            _routesOf[key] = added;
+        }
+    }
+
+    private void ReleaseRoute(string cidr)
+    {
+        if (!_routes.TryGetValue(cidr, out var refs))
+        {
+            return;
+        }
+
+        if (refs > 1)
+        {
+            _routes[cidr] = refs - 1;
+            return;
+        }
+
+        _routes.Remove(cidr);
+        RemoveRoute(cidr);
+    }
+
+    private void RemoveRoute(string key)
+    {
+        if (key.StartsWith(PinPrefix, StringComparison.Ordinal))
+        {
+            TunDevice.UnpinHostRoute(IPAddress.Parse(key[PinPrefix.Length..]));
+        }
+        else
+        {
+            _tun.RemoveRoute(key);
+        }
+    }
+
+    private static List<IPAddress> LocalAddresses()
+    {
+        try
+        {
+            return [.. NetworkInterface.GetAllNetworkInterfaces().SelectMany(i => i.GetIPProperties().UnicastAddresses).Select(u => u.Address)];
+        }
+        catch (NetworkInformationException)
+        {
+            return [];
+        }
+    }
+
+    /// <summary>The address range of a selector as the fewest CIDR prefixes (routes carry no protocol or ports).</summary>
+    public static IEnumerable<string> Prefixes(TrafficSelectorRange ts)
+    {
+        ArgumentNullException.ThrowIfNull(ts);
+        var bits = ts.IsIpv6 ? 128 : 32;
+        var start = ToNumber(ts.Start);
+        var end = ToNumber(ts.End);
+        var count = 0;
+        while (start <= end && count++ < 64)
+        {
+            // The largest aligned block that starts here and does not pass the end.
+            var size = start == 0 ? bits : Math.Min(bits, (int)UInt128.TrailingZeroCount(start));
+            while (size > 0 && (size == 128 ? UInt128.MaxValue : (UInt128.One << size) - 1) > end - start)
+            {
+                size--;
+            }
+
+            yield return $"{FromNumber(start, ts.IsIpv6)}/{bits - size}";
+            var next = size == 128 ? UInt128.Zero : start + (UInt128.One << size);
+            if (next == 0 || (!ts.IsIpv6 && next > uint.MaxValue))
+            {
+                yield break;
+            }
+
+            start = next;
+        }
+    }
+
+    private static UInt128 ToNumber(IPAddress a)
+    {
+        var b = a.GetAddressBytes();
+        return b.Length == 4 ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(b) : System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(b);
+    }
+
+    private static IPAddress FromNumber(UInt128 n, bool ipv6)
+    {
+        var b = new byte[16];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt128BigEndian(b, n);
+        return new IPAddress(ipv6 ? b : b.AsSpan(12));
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _host.EspReceived = null;
+        foreach (var t in _threads)
+        {
+            t.Join();
+        }
+
+        foreach (var key in _routes.Keys.ToList())
+        {
+            RemoveRoute(key);
+        }
+
+        if (_raw4 >= 0)
+        {
+            LinuxIo.Close(_raw4);
+        }
+
+        if (_raw6 >= 0)
+        {
+            LinuxIo.Close(_raw6);
+        }
+        _engineBatch.Dispose();
+        _stop.Dispose();
+    }
+}

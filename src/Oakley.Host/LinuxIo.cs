@@ -1,0 +1,258 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace Oakley.Host;
+
+/// <summary>
+/// The few Linux system calls the packet path needs and .NET does not expose: recvmmsg/sendmmsg (one system
+/// call per batch of datagrams), poll, and read/write on raw descriptors. Layouts are those of x86-64 and
+/// aarch64 glibc (LP64).
+/// </summary>
+internal static unsafe partial class LinuxIo
+{
+    public const short PollIn = 0x001;
+    public const short PollOut = 0x004;
+    public const int MsgDontWait = 0x40;
+    public const int MsgTrunc = 0x20;
+    public const int EAgain = 11;
+    public const int EIntr = 4;
+    public const ushort AfInet = 2;
+    public const ushort AfInet6 = 10;
+    public const int SockaddrSize = 28; // sockaddr_in6, the larger of the two
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct IoVec
+    {
+        public byte* Base;
+        public nuint Length;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct MsgHdr
+    {
+        public byte* Name;
+        public uint NameLength;
+        public IoVec* Iov;
+        public nuint IovLength;
+        public void* Control;
+        public nuint ControlLength;
+        public int Flags;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct MMsgHdr
+    {
+        public MsgHdr Header;
+        public uint Length;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Returned;
+    }
+
+    [LibraryImport("libc", EntryPoint = "recvmmsg", SetLastError = true)]
+    public static partial int RecvMmsg(int fd, MMsgHdr* messages, uint count, int flags, void* timeout);
+
+    [LibraryImport("libc", EntryPoint = "sendmmsg", SetLastError = true)]
+    public static partial int SendMmsg(int fd, MMsgHdr* messages, uint count, int flags);
+
+    [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
+    public static partial int Socket(int domain, int type, int protocol);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
+    public static partial int Poll(PollFd* fds, nuint count, int timeoutMs);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    public static partial nint Read(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    public static partial nint Write(int fd, byte* buffer, nuint count);
+
+    /// <summary>Waits until <paramref name="fd"/> is readable; false on timeout, EINTR or a closed descriptor.</summary>
+    public static bool WaitReadable(int fd, int timeoutMs)
+    {
+        var p = new PollFd { Fd = fd, Events = PollIn };
+        return Poll(&p, 1, timeoutMs) > 0 && (p.Returned & PollIn) != 0;
+    }
+
+    public static void WaitWritable(int fd, int timeoutMs)
+    {
+        var p = new PollFd { Fd = fd, Events = PollOut };
+        Poll(&p, 1, timeoutMs);
+    }
+
+    /// <summary>Writes a sockaddr for <paramref name="address"/>; IPv4 becomes v4-mapped IPv6 on an IPv6 socket.</summary>
+    public static uint WriteSockaddr(Span<byte> sa, IPAddress address, int port, bool ipv6Socket)
+    {
+        sa.Clear();
+        if (address.AddressFamily == AddressFamily.InterNetwork && !ipv6Socket)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(sa, AfInet);
+            BinaryPrimitives.WriteUInt16BigEndian(sa[2..], (ushort)port);
+            address.TryWriteBytes(sa[4..], out _);
+            return 16;
+        }
+
+        BinaryPrimitives.WriteUInt16LittleEndian(sa, AfInet6);
+        BinaryPrimitives.WriteUInt16BigEndian(sa[2..], (ushort)port);
+        if (address.AddressFamily == AddressFamily.InterNetwork)
+        {
+            sa[18] = 0xFF;
+            sa[19] = 0xFF;
+            address.TryWriteBytes(sa[20..], out _);
+        }
+        else
+        {
+            address.TryWriteBytes(sa[8..], out _);
+            BinaryPrimitives.WriteUInt32LittleEndian(sa[24..], (uint)address.ScopeId);
+        }
+
+        return SockaddrSize;
+    }
+
+    /// <summary>Reads a sockaddr written by the kernel; a v4-mapped IPv6 address comes back as IPv4.</summary>
+    public static IPEndPoint ReadSockaddr(ReadOnlySpan<byte> sa)
+    {
+        var family = BinaryPrimitives.ReadUInt16LittleEndian(sa);
+        var port = BinaryPrimitives.ReadUInt16BigEndian(sa[2..]);
+        if (family == AfInet)
+        {
+            return new IPEndPoint(new IPAddress(sa.Slice(4, 4)), port);
+        }
+
+        var bytes = sa.Slice(8, 16);
+        if (bytes[..10].IndexOfAnyExcept((byte)0) < 0 && bytes[10] == 0xFF && bytes[11] == 0xFF)
+        {
+            return new IPEndPoint(new IPAddress(bytes[12..]), port);
+        }
+
+        return new IPEndPoint(new IPAddress(bytes, BinaryPrimitives.ReadUInt32LittleEndian(sa[24..])), port);
+    }
+
+    public static int Errno => Marshal.GetLastPInvokeError();
+}
+
+/// <summary>
+/// A batch of datagram slots in native memory for recvmmsg/sendmmsg: message headers, one iovec, one sockaddr and
+/// one buffer per slot, allocated once. Not thread-safe: one per thread.
+/// </summary>
+internal sealed unsafe class DatagramBatch : IDisposable
+{
+    private readonly LinuxIo.MMsgHdr* _messages;
+    private readonly LinuxIo.IoVec* _iov;
+    private readonly byte* _names;
+    private readonly byte* _buffers;
+    private bool _disposed;
+
+    public DatagramBatch(int capacity, int slotSize)
+    {
+        Capacity = capacity;
+        SlotSize = slotSize;
+        _messages = (LinuxIo.MMsgHdr*)NativeMemory.AllocZeroed((nuint)(capacity * sizeof(LinuxIo.MMsgHdr)));
+        _iov = (LinuxIo.IoVec*)NativeMemory.AllocZeroed((nuint)(capacity * sizeof(LinuxIo.IoVec)));
+        _names = (byte*)NativeMemory.AllocZeroed((nuint)(capacity * 32));
+        _buffers = (byte*)NativeMemory.AlignedAlloc((nuint)(capacity * slotSize), 64);
+        for (var i = 0; i < capacity; i++)
+        {
+            _iov[i].Base = _buffers + (i * slotSize);
+            _messages[i].Header.Iov = _iov + i;
+            _messages[i].Header.IovLength = 1;
+            _messages[i].Header.Name = _names + (i * 32);
+        }
+    }
+
+    public int Capacity { get; }
+
+    public int SlotSize { get; }
+
+    /// <summary>The whole buffer of slot <paramref name="i"/>.</summary>
+    public Span<byte> Slot(int i) => new(_buffers + (i * SlotSize), SlotSize);
+
+    /// <summary>The received (or to-be-sent) bytes of slot <paramref name="i"/>.</summary>
+    public Span<byte> Data(int i) => new(_buffers + (i * SlotSize), (int)_messages[i].Length);
+
+    public ReadOnlySpan<byte> Name(int i) => new(_names + (i * 32), (int)_messages[i].Header.NameLength);
+
+    public bool Truncated(int i) => (_messages[i].Header.Flags & LinuxIo.MsgTrunc) != 0;
+
+    /// <summary>Receives up to <see cref="Capacity"/> datagrams without blocking; 0 when none are waiting.</summary>
+    public int Receive(int fd)
+    {
+        for (var i = 0; i < Capacity; i++)
+        {
+            _iov[i].Length = (nuint)SlotSize;
+            _messages[i].Header.NameLength = 32;
+            _messages[i].Header.Flags = 0;
+        }
+
+        var n = LinuxIo.RecvMmsg(fd, _messages, (uint)Capacity, LinuxIo.MsgDontWait, null);
+        return n < 0 ? 0 : n;
+    }
+
+    /// <summary>Marks slot <paramref name="i"/> to be sent: <paramref name="length"/> bytes to <paramref name="address"/>:<paramref name="port"/>.</summary>
+    public void Prepare(int i, int length, IPAddress address, int port, bool ipv6Socket)
+    {
+        _iov[i].Length = (nuint)length;
+        _messages[i].Header.NameLength = LinuxIo.WriteSockaddr(new Span<byte>(_names + (i * 32), 32), address, port, ipv6Socket);
+    }
+
+    /// <summary>
+    /// Sends slots [first, first + count) on <paramref name="fd"/>; returns how many the kernel took. A
+    /// datagram the kernel refuses (no route, buffer full) is skipped: ESP is best-effort like IP.
+    /// </summary>
+    public int Send(int fd, int first, int count)
+    {
+        var done = 0;
+        var sent = 0;
+        var waits = 0;
+        while (done < count)
+        {
+            var n = LinuxIo.SendMmsg(fd, _messages + first + done, (uint)(count - done), 0);
+            if (n > 0)
+            {
+                done += n;
+                sent += n;
+                continue;
+            }
+
+            var errno = n < 0 ? LinuxIo.Errno : 0;
+            if (errno == LinuxIo.EIntr)
+            {
+                continue;
+            }
+
+            if (errno == LinuxIo.EAgain && waits++ < 100)
+            {
+                LinuxIo.WaitWritable(fd, 10); // socket buffer full: wait briefly rather than drop
+                continue;
+            }
+
+            done++; // skip the datagram the kernel refused
+        }
+
+        return sent;
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        NativeMemory.Free(_messages);
+        NativeMemory.Free(_iov);
+        NativeMemory.Free(_names);
+        NativeMemory.AlignedFree(_buffers);
+    }
+}
