@@ -13,6 +13,7 @@ public sealed class DataPlaneCounters
     private long _policyMismatch;
     private long _acquires;
     private long _sequenceExhausted;
+    private long _saGone;
 
     public long NoPolicy => Volatile.Read(ref _noPolicy);
 
@@ -33,6 +34,8 @@ public sealed class DataPlaneCounters
     public long Acquires => Volatile.Read(ref _acquires);
 
     public long SequenceExhausted => Volatile.Read(ref _sequenceExhausted);
+
+    public long SaGone => Volatile.Read(ref _saGone);
 
     internal void Count(EspOpenResult r)
     {
@@ -57,6 +60,9 @@ public sealed class DataPlaneCounters
     internal void Acquire() => Interlocked.Increment(ref _acquires);
 
     internal void Exhausted() => Interlocked.Increment(ref _sequenceExhausted);
+
+    /// <summary>A packet caught in an SA's removal (its keys disposed under it), dropped by the host.</summary>
+    public void SaGoneDrop() => Interlocked.Increment(ref _saGone);
 }
 
 /// <summary>The outcome of handling one outbound packet.</summary>

@@ -42,8 +42,11 @@ public enum EspSealResult
 public sealed class EspSa : IDisposable
 {
     public const int HeaderSize = 8; // SPI + sequence number
-    private readonly CipherContext _cipher;
-    private readonly IntegrityContext? _integrity;
+    // Cipher and MAC contexts keep state (OpenSSL contexts) and are not thread-safe: each thread that seals or
+    // opens with this SA gets its own pair, made from the key copies below.
+    private readonly ThreadLocal<(CipherContext Cipher, IntegrityContext? Integrity)> _contexts;
+    private readonly byte[] _encryptionKey;
+    private readonly byte[] _integrityKey;
     private readonly IEntropySource _entropy;
     private readonly EncryptionAlgorithm _encryption;
     private readonly int _icvSize;
@@ -61,8 +64,11 @@ public sealed class EspSa : IDisposable
 
         Spi = spi;
         _encryption = encryption;
-        _cipher = encryption.CreateContext(encryptionKey);
-        _integrity = integrity?.CreateContext(integrityKey);
+        _encryptionKey = encryptionKey.ToArray();
+        _integrityKey = integrityKey.ToArray();
+        _contexts = new ThreadLocal<(CipherContext, IntegrityContext?)>(
+            () => (encryption.CreateContext(_encryptionKey), integrity?.CreateContext(_integrityKey)), trackAllValues: true);
+        _ = _contexts.Value; // fail here, not on the packet path, if the keys are unusable
         _icvSize = encryption.IsAead ? encryption.IcvSize : integrity?.IcvSize ?? 0;
         // RFC 4303 §2.4: the ciphertext, with trailer, ends on a 4-byte boundary and on the cipher's block size.
         _align = Math.Max(4, encryption.BlockSize);
@@ -160,14 +166,15 @@ public sealed class EspSa : IDisposable
         {
             Span<byte> aad = stackalloc byte[12];
             var aadLength = Aad(seq, aad);
-            _cipher.Encrypt(iv, aad[..aadLength], body, body, icv);
+            _contexts.Value.Cipher.Encrypt(iv, aad[..aadLength], body, body, icv);
         }
         else
         {
-            _cipher.Encrypt(iv, default, body, body, default);
-            if (_integrity is not null)
+            var (cipher, integrity) = _contexts.Value;
+            cipher.Encrypt(iv, default, body, body, default);
+            if (integrity is not null)
             {
-                ComputeIcv(output[..(total - _icvSize)], seq, icv);
+                ComputeIcv(integrity, output[..(total - _icvSize)], seq, icv);
             }
         }
 
@@ -206,24 +213,25 @@ public sealed class EspSa : IDisposable
         {
             Span<byte> aad = stackalloc byte[12];
             var aadLength = Aad(seq, aad);
-            if (!_cipher.Decrypt(iv, aad[..aadLength], ciphertext, icv, plain))
+            if (!_contexts.Value.Cipher.Decrypt(iv, aad[..aadLength], ciphertext, icv, plain))
             {
                 return EspOpenResult.BadIcv;
             }
         }
         else
         {
-            if (_integrity is not null)
+            var (cipher, integrity) = _contexts.Value;
+            if (integrity is not null)
             {
                 Span<byte> expected = stackalloc byte[64];
-                ComputeIcv(packet[..^_icvSize], seq, expected[.._icvSize]);
+                ComputeIcv(integrity, packet[..^_icvSize], seq, expected[.._icvSize]);
                 if (!CryptographicOperations.FixedTimeEquals(expected[.._icvSize], icv))
                 {
                     return EspOpenResult.BadIcv;
                 }
             }
 
-            _cipher.Decrypt(iv, default, ciphertext, default, plain);
+            cipher.Decrypt(iv, default, ciphertext, default, plain);
         }
 
         // Authenticated: now the sequence number counts (RFC 4303 §3.4.3).
@@ -270,11 +278,11 @@ public sealed class EspSa : IDisposable
     }
 
     /// <summary>ICV over SPI ‖ Seq ‖ IV ‖ ciphertext, with the high sequence half appended under ESN (RFC 4303 §3.3.2.1).</summary>
-    private void ComputeIcv(ReadOnlySpan<byte> authenticated, ulong seq, Span<byte> icv)
+    private void ComputeIcv(IntegrityContext integrity, ReadOnlySpan<byte> authenticated, ulong seq, Span<byte> icv)
     {
         if (!Esn)
         {
-            _integrity!.Compute(authenticated, icv);
+            integrity.Compute(authenticated, icv);
             return;
         }
 
@@ -283,7 +291,7 @@ public sealed class EspSa : IDisposable
         {
             authenticated.CopyTo(buffer);
             BinaryPrimitives.WriteUInt32BigEndian(buffer.AsSpan(authenticated.Length), (uint)(seq >> 32));
-            _integrity!.Compute(buffer.AsSpan(0, authenticated.Length + 4), icv);
+            integrity.Compute(buffer.AsSpan(0, authenticated.Length + 4), icv);
         }
         finally
         {
@@ -293,7 +301,14 @@ public sealed class EspSa : IDisposable
 
     public void Dispose()
     {
-        _cipher.Dispose();
-        _integrity?.Dispose();
+        foreach (var (cipher, integrity) in _contexts.Values)
+        {
+            cipher.Dispose();
+            integrity?.Dispose();
+        }
+
+        _contexts.Dispose();
+        CryptographicOperations.ZeroMemory(_encryptionKey);
+        CryptographicOperations.ZeroMemory(_integrityKey);
     }
 }

@@ -490,6 +490,7 @@ public sealed class Daemon : IAsyncDisposable
             ["dummy"] = _plane.Counters.Dummy,
             ["policy-mismatch"] = _plane.Counters.PolicyMismatch,
             ["sequence-exhausted"] = _plane.Counters.SequenceExhausted,
+            ["sa-gone"] = _plane.Counters.SaGone,
             ["acquire-queue-full"] = _dataPath?.AcquireDrops ?? 0,
             ["no-socket"] = _dataPath?.NoSocketDrops ?? 0,
         },

@@ -21,6 +21,9 @@ public sealed class EspDataPath : IDisposable
     private static readonly TimeSpan AcquireRetry = TimeSpan.FromSeconds(30);
     private const int Burst = 32;
 
+    /// <summary>Receive and send buffer of the ESP sockets.</summary>
+    public const int SocketBuffer = 8 << 20;
+
     private readonly EspDataPlane _plane;
     private readonly IkeHost _host;
     private readonly TunDevice _tun;
@@ -63,7 +66,11 @@ public sealed class EspDataPath : IDisposable
     {
         const int sockRaw = 3, ipProtoEsp = 50;
         var fd = LinuxIo.Socket(family == AddressFamily.InterNetworkV6 ? LinuxIo.AfInet6 : LinuxIo.AfInet, sockRaw, ipProtoEsp);
-        if (fd < 0)
+        if (fd >= 0)
+        {
+            LinuxIo.SetBuffers(fd, SocketBuffer);
+        }
+        else
         {
             _log.LogWarning("no raw ESP socket for {Family} (errno {Errno}; CAP_NET_RAW?): only ESP in UDP can be carried", family, LinuxIo.Errno);
         }
@@ -74,6 +81,14 @@ public sealed class EspDataPath : IDisposable
     public void Start()
     {
         _host.EspReceived = Inbound;
+        foreach (var family in new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 })
+        {
+            if (_host.NattSocket(family) is { } natt)
+            {
+                LinuxIo.SetBuffers(natt.Fd, SocketBuffer);
+            }
+        }
+
         for (var q = 0; q < _tun.Queues.Count; q++)
         {
             var queue = _tun.Queues[q];
@@ -116,6 +131,7 @@ public sealed class EspDataPath : IDisposable
         catch (Exception e) when (e is ObjectDisposedException or System.Security.Cryptography.CryptographicException)
         {
             // The SA was removed while its packet was in flight: drop it.
+            _plane.Counters.SaGoneDrop();
         }
     }
 
@@ -202,9 +218,10 @@ public sealed class EspDataPath : IDisposable
                     batch.Prepare(count, written, policy!.Peer!.Address, route.Port, route.Ipv6);
                     count++;
                 }
-                catch (ObjectDisposedException)
+                catch (Exception e) when (e is ObjectDisposedException or System.Security.Cryptography.CryptographicException)
                 {
                     // The SA was removed under the packet: drop it.
+                    _plane.Counters.SaGoneDrop();
                 }
             }
 

@@ -65,6 +65,28 @@ internal static unsafe partial class LinuxIo
     [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
     public static partial int Socket(int domain, int type, int protocol);
 
+    [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
+    private static partial int SetSockOpt(int fd, int level, int name, int* value, uint length);
+
+    /// <summary>
+    /// Socket buffers big enough to ride out a burst while a worker is busy (the default 208 KiB overflows at a few
+    /// hundred Mbit/s); the *FORCE options pass net.core.rmem_max when we have CAP_NET_ADMIN, else the plain ones apply.
+    /// </summary>
+    public static void SetBuffers(int fd, int bytes)
+    {
+        const int solSocket = 1, soSndBuf = 7, soRcvBuf = 8, soSndBufForce = 32, soRcvBufForce = 33;
+        var value = bytes;
+        if (SetSockOpt(fd, solSocket, soRcvBufForce, &value, sizeof(int)) != 0)
+        {
+            SetSockOpt(fd, solSocket, soRcvBuf, &value, sizeof(int));
+        }
+
+        if (SetSockOpt(fd, solSocket, soSndBufForce, &value, sizeof(int)) != 0)
+        {
+            SetSockOpt(fd, solSocket, soSndBuf, &value, sizeof(int));
+        }
+    }
+
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 

@@ -72,7 +72,8 @@ public sealed unsafe partial class TunDevice : IDisposable
         var device = new TunDevice(name, [.. fds]);
         try
         {
-            Ip($"link set dev {name} mtu {mtu} up");
+            // A longer queue toward the workers than the default 500 absorbs bursts while they seal.
+            Ip($"link set dev {name} mtu {mtu} txqueuelen 4096 up");
             if (!Ip("rule show", capture: true).Contains($"lookup {RouteTable}", StringComparison.Ordinal))
             {
                 Ip($"rule add priority {RouteTable} table {RouteTable}");
