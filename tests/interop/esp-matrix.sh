@@ -178,6 +178,15 @@ ok_child() {
 ok_field() { sed -nE "s/^ *\"$2\": \"?([^\",]*)\"?,?$/\1/p" <<<"$1" | head -1; }
 # sw_child CHILD: strongSwan's lines for that CHILD SA (algorithms on the first line)
 sw_child() { SW --list-sas 2>/dev/null | awk -v c="  $1: " 'index($0, c) == 1 {f = 1; print; next} f && /^  [^ ].*: #/ {exit} f {print}'; }
+# no_esp_drops LABEL: Oakley's data plane dropped no ESP packet for a bad ICV, bad padding, replay or as malformed
+no_esp_drops() {
+  local d
+  d=$(OK stats --json 2>/dev/null | awk '/"esp-drops"/ {f = 1} f {print} f && /}/ {exit}')
+  grep -q '"bad-icv": 0' <<<"$d" && grep -q '"bad-padding": 0' <<<"$d" && grep -q '"replay": 0' <<<"$d" && grep -q '"malformed": 0' <<<"$d"
+  local rc=$?
+  ((rc)) && echo "  oakley esp-drops: $(tr -d '\n' <<<"$d")"
+  result "$1: oakley stats shows no ESP drops (bad-icv, bad-padding, replay, malformed all 0)" $rc
+}
 ping_ab() { ip netns exec "$NA" ping "${@:3}" -c 3 -i 0.2 -W 2 -I "$1" "$2" >"$RUN/ping.out" 2>&1; }
 ping_ba() { ip netns exec "$NB" ping "${@:3}" -c 3 -i 0.2 -W 2 -I "$1" "$2" >"$RUN/ping.out" 2>&1; }
 # alg_check WHO CHILD ENCR KEYSIZE INTEG SWNAME: Oakley (encr-alg, encr-keysize: 0 when the transform carries no
@@ -226,6 +235,7 @@ for who in oakley strongswan; do
   [[ -n ${VERBOSE:-} ]] && { OK list-sas; SW --list-sas; }
   clear_sas
 done
+no_esp_drops "IPv4 outer, both roles"
 if ((failures > 0)); then
   echo "--- oakley.log (IPv4 outer)"; tail -40 "$RUN/$NA.log"
   echo "--- charon.log (IPv4 outer)"; tail -60 "$RUN/$NB/charon.log"
@@ -251,6 +261,7 @@ for who in oakley strongswan; do
   [[ -n ${VERBOSE:-} ]] && { OK list-sas; SW --list-sas; }
   clear_sas
 done
+no_esp_drops "IPv6 outer, both roles"
 if ((failures > t1)); then
   echo "--- oakley.log (IPv6 outer)"; tail -40 "$RUN/$NA.log"
   echo "--- charon.log (IPv6 outer)"; tail -60 "$RUN/$NB/charon.log"
