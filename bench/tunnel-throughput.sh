@@ -169,6 +169,7 @@ measure() { # PAIR: bring up, ping, iperf both ways, tear down
 }
 
 START=$SECONDS
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for pair in $PAIRS; do measure "$pair"; done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
@@ -184,4 +185,4 @@ if [[ " $PAIRS " == *" oakley-oakley "* && " $PAIRS " == *" strongswan-strongswa
   printf '%-26s %14s %14s\n' "ratio Oakley/strongSwan" "$(ratio "${MBPS[oakley-oakley,ab]:-}" "${MBPS[strongswan-strongswan,ab]:-}")" \
     "$(ratio "${MBPS[oakley-oakley,ba]:-}" "${MBPS[strongswan-strongswan,ba]:-}")"
 fi
-echo "($((SECONDS - START)) s)"
+echo "($((SECONDS - START)) s; load average before $LOAD_BEFORE, after $(cut -d' ' -f1-3 /proc/loadavg): other work on the machine skews the figures)"
