@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Benchmark (not run by test.sh): TCP throughput through an IPsec tunnel between two network namespaces,
+#   (1) Oakley <-> Oakley      (both daemons with a TUN device, encap = yes: ESP-in-UDP)
+#   (2) strongSwan <-> strongSwan (charon + kernel-libipsec on both sides: ESP-in-UDP, userspace)
+#   (3) Oakley <-> strongSwan  (Oakley initiates; skip with PAIRS="oakley-oakley strongswan-strongswan")
+# all with aes256gcm16-prfsha256-x25519 / ESP aes256gcm16 and TS 198.51.100.0/24 <-> 203.0.113.0/24, measured
+# with iperf3 TCP for DURATION seconds (default 10) in each direction (receiver's figure), printed as a table
+# with the Oakley/strongSwan ratio per direction.
+# Usage: bench/tunnel-throughput.sh [path to oakley.dll]   (builds nothing; needs root, iperf3, strongSwan)
+set -uo pipefail
+OAKLEY_DLL=${1:-$(cd "$(dirname "$0")/.." && pwd)/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
+DURATION=${DURATION:-10}
+PAIRS=${PAIRS:-oakley-oakley strongswan-strongswan oakley-strongswan}
+ID=$$
+NA=ttA$ID
+NB=ttB$ID
+RUN=$(mktemp -d /tmp/oakley-tt.XXXXXX)
+PIDS=() IPERF_PID=
+declare -A MBPS
+
+stop_all() {
+  local p
+  [[ -n $IPERF_PID ]] && kill -TERM "$IPERF_PID" 2>/dev/null
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  for _ in $(seq 30); do
+    local alive=0
+    for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for p in "${PIDS[@]}" $IPERF_PID; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  PIDS=() IPERF_PID=
+  # whatever the daemons left in the namespaces (TUN devices vanish with their process; routes in table 220)
+  for ns in "$NA" "$NB"; do ip -n "$ns" route flush table 220 2>/dev/null; ip -n "$ns" -6 route flush table 220 2>/dev/null; done
+}
+cleanup() {
+  stop_all
+  ip netns del "$NA" 2>/dev/null; ip netns del "$NB" 2>/dev/null
+  rm -rf "$RUN"
+}
+trap cleanup EXIT
+for tool in ip dotnet iperf3 ping /usr/lib/ipsec/charon swanctl; do
+  command -v "$tool" >/dev/null || { echo "tunnel-throughput: $tool is missing"; exit 1; }
+done
+[[ -f $OAKLEY_DLL ]] || { echo "tunnel-throughput: $OAKLEY_DLL not found (build src/Oakley.Cli in Release first)"; exit 1; }
+[[ $DURATION =~ ^[0-9]+$ ]] && ((DURATION >= 1 && DURATION <= 300)) || { echo "tunnel-throughput: DURATION must be 1..300"; exit 1; }
+
+# ---- topology (documentation addresses only) ----
+ip netns add "$NA" && ip netns add "$NB" || { echo "tunnel-throughput: cannot create namespaces"; exit 1; }
+ip link add "tA$ID" type veth peer name "tB$ID"
+ip link set "tA$ID" netns "$NA"; ip link set "tB$ID" netns "$NB"
+ip -n "$NA" link set lo up; ip -n "$NB" link set lo up
+ip -n "$NA" addr add 192.0.2.1/24 dev "tA$ID"; ip -n "$NB" addr add 192.0.2.2/24 dev "tB$ID"
+ip -n "$NA" addr add 198.51.100.1/32 dev lo; ip -n "$NB" addr add 203.0.113.1/32 dev lo
+ip -n "$NA" link set "tA$ID" up; ip -n "$NB" link set "tB$ID" up
+
+conf() { # local remote localid remoteid local_ts remote_ts extra-ike-line
+  cat <<CONF
+connections {
+  tunnel {
+    version = 2
+    local_addrs = $1
+    remote_addrs = $2
+    proposals = aes256gcm16-prfsha256-x25519
+    $7
+    local {
+      auth = psk
+      id = $3
+    }
+    remote {
+      auth = psk
+      id = $4
+    }
+    children {
+      net {
+        local_ts = $5
+        remote_ts = $6
+        esp_proposals = aes256gcm16
+      }
+    }
+  }
+}
+secrets {
+  ike-ab {
+    id-a = a.example
+    id-b = b.example
+    secret = "tunnel-throughput-psk-not-secret"
+  }
+}
+CONF
+}
+conf_a() { conf 192.0.2.1 192.0.2.2 a.example b.example 198.51.100.0/24 203.0.113.0/24 "$1"; }
+conf_b() { conf 192.0.2.2 192.0.2.1 b.example a.example 203.0.113.0/24 198.51.100.0/24 "$1"; }
+
+start_oakley() { # NS NAME CONFTEXT
+  printf '%s\n' "$3" >"$RUN/$2.conf"
+  ip netns exec "$1" dotnet "$OAKLEY_DLL" daemon --config "$RUN/$2.conf" --control "$RUN/$2.ctl" --tun oakley0 --mtu 1400 >"$RUN/$2.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 100); do [[ -S $RUN/$2.ctl ]] && return 0; sleep 0.1; done
+  echo "tunnel-throughput: Oakley in $1 did not start"; tail -5 "$RUN/$2.log"; return 1
+}
+start_charon() { # NS NAME CONFTEXT
+  local d=$RUN/$2
+  rm -rf "$d"; mkdir -p "$d/swanctl" "$d/run"
+  cat >"$d/strongswan.conf" <<CONF
+charon {
+  load_modular = no
+  load = random nonce openssl aes sha1 sha2 hmac gcm kdf pem pkcs1 pubkey x509 curve25519 kernel-libipsec kernel-netlink socket-default vici updown counters
+  install_routes = yes
+  filelog {
+    log {
+      path = $d/charon.log
+      time_format = %b %e %T
+      ike_name = yes
+      append = no
+      flush_line = yes
+      default = 1
+    }
+  }
+  plugins {
+    vici {
+      socket = unix://$d/run/charon.vici
+    }
+    kernel-libipsec {
+      allow_peer_ts = no
+    }
+  }
+}
+CONF
+  printf '%s\n' "$3" >"$d/swanctl/swanctl.conf"
+  ip netns exec "$1" env STRONGSWAN_CONF="$d/strongswan.conf" sh -c "mount --bind '$d/run' /run && exec /usr/lib/ipsec/charon" >"$d/charon.out" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 50); do [[ -S $d/run/charon.vici ]] && break; sleep 0.1; done
+  ip netns exec "$1" env SWANCTL_DIR="$d/swanctl" swanctl --load-all --uri "unix://$d/run/charon.vici" >"$d/load.out" 2>&1 \
+    || { echo "tunnel-throughput: swanctl --load-all failed in $1"; cat "$d/load.out"; return 1; }
+}
+
+# iperf3 PAIR DIRLABEL [-R]: TCP from 198.51.100.1 to 203.0.113.1 (or reverse), the receiver's Mbit/s
+iperf() {
+  ip netns exec "$NB" iperf3 -s -1 -B 203.0.113.1 >"$RUN/iperf-s.out" 2>&1 &
+  IPERF_PID=$!
+  for _ in $(seq 20); do ip netns exec "$NB" ss -ltn 2>/dev/null | grep -q '203.0.113.1:5201' && break; sleep 0.1; done
+  timeout $((DURATION + 20)) ip netns exec "$NA" iperf3 -c 203.0.113.1 -B 198.51.100.1 -t "$DURATION" -f m $3 >"$RUN/iperf-$1-$2.out" 2>&1
+  kill "$IPERF_PID" 2>/dev/null; wait "$IPERF_PID" 2>/dev/null; IPERF_PID=
+  MBPS[$1,$2]=$(awk '/receiver/ {for (i = 2; i <= NF; i++) if ($i == "Mbits/sec") v = $(i - 1)} END {print v}' "$RUN/iperf-$1-$2.out")
+  [[ -n ${MBPS[$1,$2]} ]] || { echo "tunnel-throughput: $1 $2: iperf3 failed"; tail -3 "$RUN/iperf-$1-$2.out"; }
+}
+
+measure() { # PAIR: bring up, ping, iperf both ways, tear down
+  local pair=$1 up=1
+  case $pair in
+    oakley-oakley)
+      start_oakley "$NA" a "$(conf_a 'encap = yes')" && start_oakley "$NB" b "$(conf_b 'encap = yes')" \
+        && ip netns exec "$NA" dotnet "$OAKLEY_DLL" initiate --child net --timeout 20 --control "$RUN/a.ctl" >/dev/null || up=0 ;;
+    strongswan-strongswan)
+      start_charon "$NA" swa "$(conf_a '')" && start_charon "$NB" swb "$(conf_b '')" \
+        && ip netns exec "$NA" env SWANCTL_DIR="$RUN/swa/swanctl" swanctl --initiate --child net --timeout 20 --uri "unix://$RUN/swa/run/charon.vici" >/dev/null || up=0 ;;
+    oakley-strongswan)
+      start_oakley "$NA" a "$(conf_a '')" && start_charon "$NB" swb "$(conf_b '')" \
+        && ip netns exec "$NA" dotnet "$OAKLEY_DLL" initiate --child net --timeout 20 --control "$RUN/a.ctl" >/dev/null || up=0 ;;
+  esac
+  if ((up)) && ip netns exec "$NA" ping -c 3 -i 0.2 -W 2 -I 198.51.100.1 203.0.113.1 >/dev/null 2>&1; then
+    iperf "$pair" ab ""
+    iperf "$pair" ba -R
+  else
+    echo "tunnel-throughput: $pair: tunnel did not come up"
+  fi
+  stop_all
+}
+
+START=$SECONDS
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+for pair in $PAIRS; do measure "$pair"; done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+fmt() { if [[ -n $1 ]]; then printf '%.0f' "$1"; else printf 'n/a'; fi; }
+echo
+echo "tunnel-throughput: iperf3 TCP ${DURATION} s per direction, IKE aes256gcm16-prfsha256-x25519, ESP aes256gcm16 in UDP 4500,"
+echo "198.51.100.1 (A) <-> 203.0.113.1 (B), veth 192.0.2.1 <-> 192.0.2.2, $(nproc) CPUs, $(date -u +%Y-%m-%d)"
+printf '%-26s %14s %14s\n' "pair (A <-> B)" "A->B Mbit/s" "B->A Mbit/s"
+for pair in $PAIRS; do
+  printf '%-26s %14s %14s\n' "$pair" "$(fmt "${MBPS[$pair,ab]:-}")" "$(fmt "${MBPS[$pair,ba]:-}")"
+done
+if [[ " $PAIRS " == *" oakley-oakley "* && " $PAIRS " == *" strongswan-strongswan "* ]]; then
+  printf '%-26s %14s %14s\n' "ratio Oakley/strongSwan" "$(ratio "${MBPS[oakley-oakley,ab]:-}" "${MBPS[strongswan-strongswan,ab]:-}")" \
+    "$(ratio "${MBPS[oakley-oakley,ba]:-}" "${MBPS[strongswan-strongswan,ba]:-}")"
+fi
+echo "($((SECONDS - START)) s; load average before $LOAD_BEFORE, after $(cut -d' ' -f1-3 /proc/loadavg): other work on the machine skews the figures)"
