@@ -51,7 +51,7 @@ public sealed class DataPlaneCounters
 
     internal void NoPolicyDrop() => Interlocked.Increment(ref _noPolicy);
 
-    internal void MalformedDrop() => Interlocked.Increment(ref _malformed);
+    public void MalformedDrop() => Interlocked.Increment(ref _malformed);
 
     internal void UnknownSpiDrop() => Interlocked.Increment(ref _unknownSpi);
 

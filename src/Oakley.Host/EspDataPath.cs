@@ -81,6 +81,7 @@ public sealed class EspDataPath : IDisposable
     public void Start()
     {
         _host.EspReceived = Inbound;
+        _host.EspBurstEnd = InboundBurstEnd;
         foreach (var family in new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 })
         {
             if (_host.NattSocket(family) is { } natt)
@@ -116,7 +117,14 @@ public sealed class EspDataPath : IDisposable
     [ThreadStatic]
     private static byte[]? InboundBuffer;
 
-    /// <summary>Opens one ESP packet (SPI first) and hands the inner packet to the kernel (any receive thread).</summary>
+    [ThreadStatic]
+    private static TcpCoalescer? Coalescer;
+
+    /// <summary>
+    /// Opens one ESP packet (SPI first) and passes the inner packet to this receive thread's coalescer, which
+    /// merges a burst's in-order TCP segments into one super-packet for the kernel (<see cref="InboundBurstEnd"/>
+    /// writes what is pending).
+    /// </summary>
     private void Inbound(ReadOnlySpan<byte> esp)
     {
         var buffer = InboundBuffer ??= new byte[65536];
@@ -125,7 +133,7 @@ public sealed class EspDataPath : IDisposable
             var length = _plane.Inbound(esp, buffer);
             if (length > 0)
             {
-                TunDevice.Write(_tun.Queues[0], buffer.AsSpan(0, length));
+                (Coalescer ??= NewCoalescer()).Add(buffer.AsSpan(0, length));
             }
         }
         catch (Exception e) when (e is ObjectDisposedException or System.Security.Cryptography.CryptographicException)
@@ -134,6 +142,15 @@ public sealed class EspDataPath : IDisposable
             _plane.Counters.SaGoneDrop();
         }
     }
+
+    private TcpCoalescer NewCoalescer()
+    {
+        var queue = _tun.Queues[0];
+        return new TcpCoalescer(frame => TunDevice.Write(queue, frame));
+    }
+
+    /// <summary>The end of a receive burst: hand the pending super-packet to the kernel.</summary>
+    private static void InboundBurstEnd() => Coalescer?.Flush();
 
     private void RawReceiveLoop(int fd, bool ipv4Header)
     {
@@ -163,14 +180,16 @@ public sealed class EspDataPath : IDisposable
 
                 Inbound(data);
             }
+
+            InboundBurstEnd();
         }
     }
 
     /// <summary>One TUN queue: read a burst, seal each packet, send runs that share a socket with one sendmmsg.</summary>
     private void OutboundLoop(int queue)
     {
-        using var batch = new DatagramBatch(Burst, 65536 + 256);
-        var packet = new byte[65536];
+        using var worker = new OutboundWorker(this);
+        var packet = new byte[VirtioNetHeader.Size + 65536];
         while (!_stop.IsCancellationRequested)
         {
             if (!LinuxIo.WaitReadable(queue, 250))
@@ -178,10 +197,7 @@ public sealed class EspDataPath : IDisposable
                 continue;
             }
 
-            var count = 0;
-            var runStart = 0;
-            var runFd = -1;
-            while (count < Burst)
+            for (var reads = 0; reads < Burst; reads++)
             {
                 var n = TunDevice.Read(queue, packet);
                 if (n <= 0)
@@ -194,42 +210,118 @@ public sealed class EspDataPath : IDisposable
                     break;
                 }
 
-                try
-                {
-                    var result = _plane.Outbound(packet.AsSpan(0, n), batch.Slot(count), out var written, out var policy);
-                    if (result == OutboundResult.Acquire)
-                    {
-                        Acquire(policy!, packet.AsSpan(0, n));
-                        continue;
-                    }
-
-                    if (result != OutboundResult.Send || Route(policy!) is not { } route)
-                    {
-                        continue;
-                    }
-
-                    if (route.Fd != runFd && count > runStart)
-                    {
-                        batch.Send(runFd, runStart, count - runStart);
-                        runStart = count;
-                    }
-
-                    runFd = route.Fd;
-                    batch.Prepare(count, written, policy!.Peer!.Address, route.Port, route.Ipv6);
-                    count++;
-                }
-                catch (Exception e) when (e is ObjectDisposedException or System.Security.Cryptography.CryptographicException)
-                {
-                    // The SA was removed under the packet: drop it.
-                    _plane.Counters.SaGoneDrop();
-                }
+                worker.FromTun(packet.AsSpan(0, n));
             }
 
-            if (count > runStart)
+            worker.Flush();
+        }
+    }
+
+    /// <summary>
+    /// Per-queue state of the outbound path: undoes the kernel's offloads (completes a partial checksum, cuts a
+    /// TCP super-packet into MSS-sized segments), seals each packet into the send batch, and sends the batch in
+    /// runs that share a socket.
+    /// </summary>
+    private sealed class OutboundWorker : IDisposable
+    {
+        private readonly EspDataPath _path;
+        private readonly DatagramBatch _batch = new(Burst * 2, 65536 + 256);
+        private readonly byte[] _scratch = new byte[65536];
+        private readonly TcpOffload.SegmentSink _emit;
+        private int _count;
+        private int _runStart;
+        private int _runFd = -1;
+
+        public OutboundWorker(EspDataPath path)
+        {
+            _path = path;
+            _emit = Emit;
+        }
+
+        public void FromTun(Span<byte> frame)
+        {
+            if (frame.Length <= VirtioNetHeader.Size)
             {
-                batch.Send(runFd, runStart, count - runStart);
+                return;
+            }
+
+            var header = VirtioNetHeader.Read(frame);
+            var packet = frame[VirtioNetHeader.Size..];
+            switch (header.GsoType & ~VirtioNetHeader.GsoEcn)
+            {
+                case VirtioNetHeader.GsoNone:
+                    if ((header.Flags & VirtioNetHeader.NeedsChecksum) != 0 && !TcpOffload.CompleteChecksum(packet, header.ChecksumStart, header.ChecksumOffset))
+                    {
+                        _path._plane.Counters.MalformedDrop();
+                        return;
+                    }
+
+                    Emit(packet);
+                    break;
+                case VirtioNetHeader.GsoTcpV4:
+                case VirtioNetHeader.GsoTcpV6:
+                    if (TcpOffload.Segment(packet, header.GsoSize, _scratch, _emit) < 0)
+                    {
+                        _path._plane.Counters.MalformedDrop();
+                    }
+
+                    break;
+                default:
+                    _path._plane.Counters.MalformedDrop(); // a GSO type we did not enable
+                    break;
             }
         }
+
+        private void Emit(Span<byte> packet)
+        {
+            if (_count == _batch.Capacity)
+            {
+                Flush();
+            }
+
+            try
+            {
+                var result = _path._plane.Outbound(packet, _batch.Slot(_count), out var written, out var policy);
+                if (result == OutboundResult.Acquire)
+                {
+                    _path.Acquire(policy!, packet);
+                    return;
+                }
+
+                if (result != OutboundResult.Send || _path.Route(policy!) is not { } route)
+                {
+                    return;
+                }
+
+                if (route.Fd != _runFd && _count > _runStart)
+                {
+                    _batch.Send(_runFd, _runStart, _count - _runStart);
+                    _runStart = _count;
+                }
+
+                _runFd = route.Fd;
+                _batch.Prepare(_count, written, policy!.Peer!.Address, route.Port, route.Ipv6);
+                _count++;
+            }
+            catch (Exception e) when (e is ObjectDisposedException or System.Security.Cryptography.CryptographicException)
+            {
+                _path._plane.Counters.SaGoneDrop(); // the SA was removed under the packet
+            }
+        }
+
+        public void Flush()
+        {
+            if (_count > _runStart)
+            {
+                _batch.Send(_runFd, _runStart, _count - _runStart);
+            }
+
+            _count = 0;
+            _runStart = 0;
+            _runFd = -1;
+        }
+
+        public void Dispose() => _batch.Dispose();
     }
 
     /// <summary>Where a policy's ESP leaves: the NAT-T socket (ESP in UDP) or the raw socket of the peer's family.</summary>
@@ -499,6 +591,7 @@ public sealed class EspDataPath : IDisposable
     {
         _stop.Cancel();
         _host.EspReceived = null;
+        _host.EspBurstEnd = null;
         foreach (var t in _threads)
         {
             t.Join();

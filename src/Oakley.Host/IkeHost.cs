@@ -42,6 +42,9 @@ public sealed class IkeHost : IAsyncDisposable
 
     public delegate void EspHandler(ReadOnlySpan<byte> esp);
 
+    /// <summary>Called on a NAT-T receive thread after each burst handed to <see cref="EspReceived"/>.</summary>
+    public Action? EspBurstEnd { get; set; }
+
     // The NAT-T sockets by family, found once at bind time: the ESP send path does no lookup.
     private Socket? _nattV4;
     private Socket? _nattV6;
@@ -176,6 +179,11 @@ public sealed class IkeHost : IAsyncDisposable
                 var remote = LinuxIo.ReadSockaddr(batch.Name(i));
                 var datagram = data.ToArray();
                 _inbox.Writer.TryWrite(now => Endpoint.HandleDatagram(now, local, remote, datagram));
+            }
+
+            if (natT && n > 0)
+            {
+                EspBurstEnd?.Invoke();
             }
         }
     }

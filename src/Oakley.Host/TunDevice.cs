@@ -5,8 +5,10 @@ using System.Runtime.InteropServices;
 namespace Oakley.Host;
 
 /// <summary>
-/// A Linux TUN device (IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE): whole IP packets in both directions, with one
-/// non-blocking queue per packet worker so that workers never share a descriptor. Opening it needs
+/// A Linux TUN device (IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE | IFF_VNET_HDR): whole IP packets in both directions,
+/// each behind a virtio-net header, with one non-blocking queue per packet worker so that workers never share a
+/// descriptor. With offloads on (TUNSETOFFLOAD: checksum, TSO4, TSO6) the kernel hands over TCP super-packets of
+/// up to 64 KiB, and accepts them back (see <see cref="Esp.TcpOffload"/>). Opening it needs
 /// CAP_NET_ADMIN. Links and routes are configured with iproute2, as the rest of the system would see them.
 /// </summary>
 public sealed unsafe partial class TunDevice : IDisposable
@@ -15,6 +17,9 @@ public sealed unsafe partial class TunDevice : IDisposable
     private const short IffTun = 0x0001;
     private const short IffNoPi = 0x1000;
     private const short IffMultiQueue = 0x0100;
+    private const short IffVnetHdr = 0x4000;
+    private const uint TunSetOffload = 0x400454d0;
+    private const uint TunOffloads = 0x01 | 0x02 | 0x04; // TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6
     private const int ORdWr = 2;
     private const int ONonBlock = 0x800;
     /// <summary>The routing table of tunnel routes, consulted by a rule of the same priority (as strongSwan does).</summary>
@@ -31,10 +36,14 @@ public sealed unsafe partial class TunDevice : IDisposable
 
     public string Name { get; }
 
+    /// <summary>Whether the kernel may hand over TCP super-packets (TUNSETOFFLOAD succeeded).</summary>
+    public bool Offload { get; private init; }
+
     /// <summary>The queue descriptors (kernel hashes flows over them).</summary>
     public IReadOnlyList<int> Queues => _queues;
 
-    public static TunDevice Open(string name, int mtu, int queues = 1)
+    /// <summary>Opens (or creates) the device with <paramref name="queues"/> queues; <paramref name="offloads"/> asks for TSO.</summary>
+    public static TunDevice Open(string name, int mtu, int queues = 1, bool offloads = true)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         if (name.Length > 15)
@@ -43,6 +52,7 @@ public sealed unsafe partial class TunDevice : IDisposable
         }
 
         var fds = new List<int>();
+        var offload = offloads;
         try
         {
             for (var q = 0; q < Math.Max(1, queues); q++)
@@ -56,11 +66,13 @@ public sealed unsafe partial class TunDevice : IDisposable
                 fds.Add(fd);
                 var ifr = new byte[40];
                 System.Text.Encoding.ASCII.GetBytes(name).CopyTo(ifr, 0);
-                BitConverter.TryWriteBytes(ifr.AsSpan(16), (short)(IffTun | IffNoPi | IffMultiQueue));
+                BitConverter.TryWriteBytes(ifr.AsSpan(16), (short)(IffTun | IffNoPi | IffMultiQueue | IffVnetHdr));
                 if (ioctl(fd, TunSetIff, ifr) < 0)
                 {
                     throw new IOException($"TUNSETIFF {name} failed (errno {Marshal.GetLastPInvokeError()})");
                 }
+
+                offload = offload && ioctl(fd, TunSetOffload, (nuint)TunOffloads) == 0;
             }
         }
         catch
@@ -69,7 +81,7 @@ public sealed unsafe partial class TunDevice : IDisposable
             throw;
         }
 
-        var device = new TunDevice(name, [.. fds]);
+        var device = new TunDevice(name, [.. fds]) { Offload = offload };
         try
         {
             // A longer queue toward the workers than the default 500 absorbs bursts while they seal.
@@ -90,7 +102,7 @@ public sealed unsafe partial class TunDevice : IDisposable
         return device;
     }
 
-    /// <summary>Reads one packet from a queue without blocking; 0 when none is waiting, -1 when the device is gone.</summary>
+    /// <summary>Reads one packet (virtio-net header first) without blocking; 0 when none is waiting, -1 when the device is gone.</summary>
     public static int Read(int queue, Span<byte> buffer)
     {
         fixed (byte* p = buffer)
@@ -106,7 +118,7 @@ public sealed unsafe partial class TunDevice : IDisposable
         }
     }
 
-    /// <summary>Hands one IP packet to the kernel through a queue (a full queue drops it, as a NIC would).</summary>
+    /// <summary>Hands one packet (virtio-net header first) to the kernel through a queue (a full queue drops it, as a NIC would).</summary>
     public static void Write(int queue, ReadOnlySpan<byte> packet)
     {
         fixed (byte* p = packet)
@@ -180,6 +192,9 @@ public sealed unsafe partial class TunDevice : IDisposable
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int ioctl(int fd, uint request, byte[] ifr);
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    private static partial int ioctl(int fd, uint request, nuint value);
 
     [LibraryImport("libc")]
     private static partial int close(int fd);
