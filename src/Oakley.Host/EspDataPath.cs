@@ -40,6 +40,7 @@ public sealed class EspDataPath : IDisposable
     private long _acquireDrops;
     private long _noSocket;
     private bool _warnedNoRaw;
+    private bool _udpGso;
 
     public EspDataPath(EspDataPlane plane, IkeHost host, TunDevice tun, ILogger log, TimeProvider? time = null)
     {
@@ -87,6 +88,7 @@ public sealed class EspDataPath : IDisposable
             if (_host.NattSocket(family) is { } natt)
             {
                 LinuxIo.SetBuffers(natt.Fd, SocketBuffer);
+                _udpGso = LinuxIo.SupportsUdpGso(natt.Fd);
             }
         }
 
@@ -225,7 +227,8 @@ public sealed class EspDataPath : IDisposable
     private sealed class OutboundWorker : IDisposable
     {
         private readonly EspDataPath _path;
-        private readonly DatagramBatch _batch = new(Burst * 2, 65536 + 256);
+        private const int MaxTrain = 64; // UDP_MAX_SEGMENTS of older kernels
+        private readonly DatagramBatch _batch = new(Burst, 65536);
         private readonly byte[] _scratch = new byte[65536];
         private readonly TcpOffload.SegmentSink _emit;
         private int _count;
@@ -272,8 +275,23 @@ public sealed class EspDataPath : IDisposable
             }
         }
 
+        // The open train: sealed datagrams of one size to one destination, back to back in slot _count, sent
+        // with one UDP GSO send (ESP in UDP only; raw ESP trains hold one packet).
+        private int _trainLength;
+        private int _trainSegment;
+        private int _trainSegments;
+        private bool _trainFull;
+        private (int Fd, int Port, bool Ipv6) _trainRoute;
+        private IPAddress? _trainPeer;
+        private bool _trainUdp;
+
         private void Emit(Span<byte> packet)
         {
+            if (_trainLength + packet.Length + 256 > _batch.SlotSize || _trainSegments >= MaxTrain)
+            {
+                CloseTrain();
+            }
+
             if (_count == _batch.Capacity)
             {
                 Flush();
@@ -281,7 +299,9 @@ public sealed class EspDataPath : IDisposable
 
             try
             {
-                var result = _path._plane.Outbound(packet, _batch.Slot(_count), out var written, out var policy);
+                var slot = _batch.Slot(_count);
+                var offset = _trainLength;
+                var result = _path._plane.Outbound(packet, slot[offset..], out var written, out var policy);
                 if (result == OutboundResult.Acquire)
                 {
                     _path.Acquire(policy!, packet);
@@ -293,15 +313,35 @@ public sealed class EspDataPath : IDisposable
                     return;
                 }
 
-                if (route.Fd != _runFd && _count > _runStart)
+                var peer = policy!.Peer!.Address;
+                if (_trainLength > 0 && _trainUdp && policy.UdpEncapsulation && _path._udpGso && !_trainFull && route == _trainRoute
+                    && written <= _trainSegment && peer.Equals(_trainPeer))
                 {
-                    _batch.Send(_runFd, _runStart, _count - _runStart);
-                    _runStart = _count;
+                    _trainLength += written;
+                    _trainSegments++;
+                    _trainFull = written < _trainSegment; // a shorter datagram can only end a train
+                    return;
                 }
 
-                _runFd = route.Fd;
-                _batch.Prepare(_count, written, policy!.Peer!.Address, route.Port, route.Ipv6);
-                _count++;
+                if (_trainLength > 0)
+                {
+                    // Start a new train with this datagram, which was sealed behind the old one.
+                    CloseTrain();
+                    if (_count == _batch.Capacity)
+                    {
+                        Flush();
+                    }
+
+                    slot.Slice(offset, written).CopyTo(_batch.Slot(_count));
+                }
+
+                _trainLength = written;
+                _trainSegment = written;
+                _trainSegments = 1;
+                _trainFull = false;
+                _trainRoute = route;
+                _trainPeer = peer;
+                _trainUdp = policy.UdpEncapsulation;
             }
             catch (Exception e) when (e is ObjectDisposedException or System.Security.Cryptography.CryptographicException)
             {
@@ -309,8 +349,29 @@ public sealed class EspDataPath : IDisposable
             }
         }
 
+        /// <summary>Turns the open train into a prepared message; consecutive messages on one socket form a sendmmsg run.</summary>
+        private void CloseTrain()
+        {
+            if (_trainLength == 0)
+            {
+                return;
+            }
+
+            if (_trainRoute.Fd != _runFd && _count > _runStart)
+            {
+                _batch.Send(_runFd, _runStart, _count - _runStart);
+                _runStart = _count;
+            }
+
+            _runFd = _trainRoute.Fd;
+            _batch.Prepare(_count, _trainLength, _trainPeer!, _trainRoute.Port, _trainRoute.Ipv6, _trainSegments > 1 ? _trainSegment : 0);
+            _count++;
+            _trainLength = 0;
+        }
+
         public void Flush()
         {
+            CloseTrain();
             if (_count > _runStart)
             {
                 _batch.Send(_runFd, _runStart, _count - _runStart);

@@ -129,6 +129,34 @@ public sealed class IkeHost : IAsyncDisposable
     /// <summary>Runs <paramref name="action"/> on the engine thread, without waiting.</summary>
     public void Post(Action<Endpoint, DateTimeOffset> action) => _inbox.Writer.TryWrite(now => action(Endpoint, now));
 
+    private void Dispatch(ReadOnlySpan<byte> data, bool natT, IPEndPoint local, DatagramBatch batch, int slot)
+    {
+        if (natT)
+        {
+            if (data.Length == 1 && data[0] == 0xFF)
+            {
+                return; // NAT keepalive (RFC 3948 §2.3)
+            }
+
+            if (data.Length < 4)
+            {
+                return;
+            }
+
+            if (data[..4].ContainsAnyExcept((byte)0))
+            {
+                EspReceived?.Invoke(data); // ESP in UDP: a non-zero SPI
+                return;
+            }
+
+            data = data[4..];
+        }
+
+        var remote = LinuxIo.ReadSockaddr(batch.Name(slot));
+        var datagram = data.ToArray();
+        _inbox.Writer.TryWrite(now => Endpoint.HandleDatagram(now, local, remote, datagram));
+    }
+
     /// <summary>
     /// One thread per socket receives batches with recvmmsg. On a NAT-T socket a non-zero first word is ESP in
     /// UDP and goes straight to the data plane on this thread; IKE (behind the non-ESP marker) is copied to the
@@ -138,6 +166,11 @@ public sealed class IkeHost : IAsyncDisposable
     {
         var local = (IPEndPoint)socket.LocalEndPoint!;
         var fd = (int)socket.SafeHandle.DangerousGetHandle();
+        if (natT)
+        {
+            LinuxIo.EnableUdpGro(fd);
+        }
+
         using var batch = new DatagramBatch(natT ? 32 : 8, 65536);
         while (!_stop.IsCancellationRequested)
         {
@@ -149,36 +182,23 @@ public sealed class IkeHost : IAsyncDisposable
             var n = batch.Receive(fd);
             for (var i = 0; i < n; i++)
             {
-                var data = batch.Data(i);
                 if (batch.Truncated(i))
                 {
                     continue; // larger than any IKE message or ESP packet we accept
                 }
 
-                if (natT)
+                // With UDP GRO a message may be a train of equal-size datagrams from one peer: take them apart.
+                var data = batch.Data(i);
+                var segment = batch.GroSize(i);
+                if (segment <= 0)
                 {
-                    if (data.Length == 1 && data[0] == 0xFF)
-                    {
-                        continue; // NAT keepalive (RFC 3948 §2.3)
-                    }
-
-                    if (data.Length < 4)
-                    {
-                        continue;
-                    }
-
-                    if (data[..4].ContainsAnyExcept((byte)0))
-                    {
-                        EspReceived?.Invoke(data); // ESP in UDP: a non-zero SPI
-                        continue;
-                    }
-
-                    data = data[4..];
+                    segment = data.Length;
                 }
 
-                var remote = LinuxIo.ReadSockaddr(batch.Name(i));
-                var datagram = data.ToArray();
-                _inbox.Writer.TryWrite(now => Endpoint.HandleDatagram(now, local, remote, datagram));
+                for (var offset = 0; offset < data.Length; offset += segment)
+                {
+                    Dispatch(data.Slice(offset, Math.Min(segment, data.Length - offset)), natT, local, batch, i);
+                }
             }
 
             if (natT && n > 0)
