@@ -44,30 +44,49 @@ public static class TcpOffload
     /// <summary>The Internet checksum (RFC 1071) of <paramref name="data"/> added to <paramref name="initial"/>, folded, not complemented.</summary>
     public static ushort Fold(ReadOnlySpan<byte> data, ulong initial = 0)
     {
-        var sum = initial;
+        // RFC 1071 §2(B): the one's-complement sum is byte-order independent, so add native (little-endian) 32-bit
+        // words into four 64-bit accumulators and swap the folded result once at the end.
+        ulong a = 0, b = 0, c = 0, d = 0;
+        var words = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(data);
         var i = 0;
-        for (; i + 8 <= data.Length; i += 8)
+        for (; i + 4 <= words.Length; i += 4)
         {
-            var v = BinaryPrimitives.ReadUInt64BigEndian(data[i..]);
-            sum += (v >> 32) + (v & 0xFFFFFFFF);
+            a += words[i];
+            b += words[i + 1];
+            c += words[i + 2];
+            d += words[i + 3];
         }
 
-        for (; i + 2 <= data.Length; i += 2)
+        for (; i < words.Length; i++)
         {
-            sum += BinaryPrimitives.ReadUInt16BigEndian(data[i..]);
+            a += words[i];
         }
 
-        if (i < data.Length)
+        var sum = a + b + c + d;
+        var tail = data[(words.Length * 4)..];
+        if (tail.Length >= 2)
         {
-            sum += (ulong)data[i] << 8;
+            sum += BinaryPrimitives.ReadUInt16LittleEndian(tail);
+            tail = tail[2..];
         }
 
-        while (sum > 0xFFFF)
+        if (tail.Length == 1)
         {
-            sum = (sum & 0xFFFF) + (sum >> 16);
+            sum += tail[0]; // the odd byte is the high byte of a big-endian word: the low byte of a little-endian one
         }
 
-        return (ushort)sum;
+        sum = (sum & 0xFFFFFFFF) + (sum >> 32);
+        sum = (sum & 0xFFFFFFFF) + (sum >> 32);
+        sum = (sum & 0xFFFF) + (sum >> 16);
+        sum = (sum & 0xFFFF) + (sum >> 16);
+        var swapped = BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness((ushort)sum) : (ushort)sum;
+        var total = (ulong)swapped + initial;
+        while (total > 0xFFFF)
+        {
+            total = (total & 0xFFFF) + (total >> 16);
+        }
+
+        return (ushort)total;
     }
 
     /// <summary>The pseudo-header sum of a TCP/UDP segment of <paramref name="length"/> bytes (RFC 793 / RFC 8200 §8.1), unfolded.</summary>

@@ -50,6 +50,31 @@ public class SecurityDatabaseTests
     }
 
     [Fact]
+    public void AnInstalledSa_WinsOverATrapWithTheSameSelectors()
+    {
+        using var sa = Sa(0x100);
+        var trap = new Policy(Net("198.51.100.0", "198.51.100.255"), Net("203.0.113.0", "203.0.113.255"), null, "net") { Connection = "c" };
+        var installed = trap with { Outbound = sa };
+        foreach (var order in new[] { new[] { trap, installed }, [installed, trap] })
+        {
+            var snapshot = new SecuritySnapshot(order, []);
+            Assert.True(FlowKey.TryParse(Ipv4Udp("198.51.100.1", "203.0.113.1", 1, 2), out var f));
+            Assert.Equal(PolicyAction.Protect, snapshot.Lookup(f)!.Action);
+        }
+    }
+
+    [Fact]
+    public void InboundCheck_AcceptsAnyOfTheChildsSelectorPairs()
+    {
+        var a = new Policy(Net("198.51.100.0", "198.51.100.255"), Net("203.0.113.0", "203.0.113.255"), null, "net");
+        var b = new Policy(Net("192.0.2.0", "192.0.2.255"), Net("203.0.113.0", "203.0.113.255"), null, "net");
+        Assert.True(FlowKey.TryParse(Ipv4Udp("203.0.113.5", "192.0.2.9", 1, 2), out var toB));
+        Assert.True(SecuritySnapshot.InboundAllowed([a, b], toB));
+        Assert.False(SecuritySnapshot.InboundAllowed([a], toB));
+        Assert.True(SecuritySnapshot.InboundAllowed([], toB));
+    }
+
+    [Fact]
     public void Publish_SwapsTheWholeSnapshot()
     {
         var db = new SecurityDatabases();
