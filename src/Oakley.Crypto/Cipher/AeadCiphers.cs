@@ -32,6 +32,11 @@ public sealed class AesGcm(int keyLengthBits, int icvSize) : EncryptionAlgorithm
     public override CipherContext CreateContext(ReadOnlySpan<byte> keyMaterial)
     {
         AeadContext.CheckKey(keyMaterial, KeyMaterialSize);
+        if (OpenSslAeadContext.Cipher($"aes-{KeyLengthBits}-gcm") is var evp && evp != IntPtr.Zero)
+        {
+            return new OpenSslAeadContext(evp, keyMaterial[..^4], keyMaterial[^4..], IcvSize);
+        }
+
         return IcvSize == 8
             ? new BouncyGcmContext(keyMaterial[..^4], keyMaterial[^4..], 8)
             : new BclAeadContext(new System.Security.Cryptography.AesGcm(keyMaterial[..^4], IcvSize), keyMaterial[^4..]);
@@ -82,6 +87,11 @@ public sealed class ChaCha20Poly1305Cipher : EncryptionAlgorithm
     public override CipherContext CreateContext(ReadOnlySpan<byte> keyMaterial)
     {
         AeadContext.CheckKey(keyMaterial, KeyMaterialSize);
+        if (OpenSslAeadContext.Cipher("chacha20-poly1305") is var evp && evp != IntPtr.Zero)
+        {
+            return new OpenSslAeadContext(evp, keyMaterial[..32], keyMaterial[32..], IcvSize);
+        }
+
         return new BclAeadContext(new System.Security.Cryptography.ChaCha20Poly1305(keyMaterial[..32]), keyMaterial[32..]);
     }
 }

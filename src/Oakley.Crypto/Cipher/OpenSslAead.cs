@@ -1,0 +1,173 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using Oakley.Crypto.KeyExchange;
+
+namespace Oakley.Crypto.Cipher;
+
+/// <summary>
+/// AES-GCM (any key size, 8/12/16-byte ICV) and ChaCha20-Poly1305 through OpenSSL's EVP interface directly, in the
+/// libcrypto the BCL itself loads. The keyed EVP contexts are made once; a packet costs one IV reset, two
+/// updates, a final and a tag control. The BCL's AesGcm does the same math but, per call, also clears OpenSSL's
+/// thread error queue and re-checks parameters: on the ESP path that wrapper measured at about ten times the AES
+/// work itself (perf: ERR_clear_error, CRYPTO_free and strcmp above the GCM kernels), see docs/benchmarks.md.
+/// </summary>
+internal sealed unsafe partial class OpenSslAeadContext : CipherContext
+{
+    private const string Library = "libcrypto";
+    private const int CtrlAeadGetTag = 0x10;
+    private const int CtrlAeadSetTag = 0x11;
+    private readonly IntPtr _encrypt;
+    private readonly IntPtr _decrypt;
+    private readonly byte[] _salt;
+    private readonly int _tagSize;
+    private int _disposed;
+
+    /// <summary>The EVP cipher for an AEAD, or zero when this libcrypto lacks it (the caller falls back to the BCL).</summary>
+    public static IntPtr Cipher(string name)
+    {
+        OpenSslBn.EnsureLoaded(); // registers the libcrypto resolver
+        try
+        {
+            return name switch
+            {
+                "aes-128-gcm" => EVP_aes_128_gcm(),
+                "aes-192-gcm" => EVP_aes_192_gcm(),
+                "aes-256-gcm" => EVP_aes_256_gcm(),
+                "chacha20-poly1305" => EVP_chacha20_poly1305(),
+                _ => IntPtr.Zero,
+            };
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return IntPtr.Zero;
+        }
+    }
+
+    public OpenSslAeadContext(IntPtr cipher, ReadOnlySpan<byte> key, ReadOnlySpan<byte> salt, int tagSize)
+    {
+        _salt = salt.ToArray();
+        _tagSize = tagSize;
+        _encrypt = EVP_CIPHER_CTX_new();
+        _decrypt = EVP_CIPHER_CTX_new();
+        fixed (byte* k = key)
+        {
+            if (_encrypt == IntPtr.Zero || _decrypt == IntPtr.Zero
+                || EVP_CipherInit_ex(_encrypt, cipher, IntPtr.Zero, k, null, 1) != 1
+                || EVP_CipherInit_ex(_decrypt, cipher, IntPtr.Zero, k, null, 0) != 1)
+            {
+                Free();
+                throw new CryptographicException("OpenSSL refused the AEAD key");
+            }
+        }
+    }
+
+    public override void Encrypt(ReadOnlySpan<byte> iv, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> plaintext, Span<byte> ciphertext, Span<byte> tag)
+    {
+        Span<byte> nonce = stackalloc byte[_salt.Length + 8];
+        AeadContext.BuildNonce(_salt, iv, nonce);
+        if (tag.Length != _tagSize || ciphertext.Length < plaintext.Length)
+        {
+            throw new ArgumentException("tag or output has the wrong size");
+        }
+
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        fixed (byte* n = nonce, a = aad, p = plaintext, c = ciphertext, t = tag)
+        {
+            int written;
+            var ok = EVP_CipherInit_ex(_encrypt, IntPtr.Zero, IntPtr.Zero, null, n, 1) == 1
+                && (aad.IsEmpty || EVP_CipherUpdate(_encrypt, null, &written, a, aad.Length) == 1)
+                && (plaintext.IsEmpty || EVP_CipherUpdate(_encrypt, c, &written, p, plaintext.Length) == 1)
+                && EVP_CipherFinal_ex(_encrypt, c + plaintext.Length, &written) == 1
+                && EVP_CIPHER_CTX_ctrl(_encrypt, CtrlAeadGetTag, _tagSize, t) == 1;
+            if (!ok)
+            {
+                throw new CryptographicException("OpenSSL AEAD encryption failed");
+            }
+        }
+    }
+
+    public override bool Decrypt(ReadOnlySpan<byte> iv, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> tag, Span<byte> plaintext)
+    {
+        Span<byte> nonce = stackalloc byte[_salt.Length + 8];
+        AeadContext.BuildNonce(_salt, iv, nonce);
+        if (tag.Length != _tagSize || plaintext.Length < ciphertext.Length)
+        {
+            return false;
+        }
+
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        fixed (byte* n = nonce, a = aad, c = ciphertext, t = tag, p = plaintext)
+        {
+            int written;
+            if (EVP_CipherInit_ex(_decrypt, IntPtr.Zero, IntPtr.Zero, null, n, 0) != 1
+                || EVP_CIPHER_CTX_ctrl(_decrypt, CtrlAeadSetTag, _tagSize, t) != 1
+                || (!aad.IsEmpty && EVP_CipherUpdate(_decrypt, null, &written, a, aad.Length) != 1)
+                || (!ciphertext.IsEmpty && EVP_CipherUpdate(_decrypt, p, &written, c, ciphertext.Length) != 1))
+            {
+                plaintext[..ciphertext.Length].Clear();
+                return false;
+            }
+
+            if (EVP_CipherFinal_ex(_decrypt, p + ciphertext.Length, &written) != 1)
+            {
+                // The tag did not verify. OpenSSL queued no error for this (it is not an error), so nothing to clear.
+                plaintext[..ciphertext.Length].Clear();
+                return false;
+            }
+
+            return true;
+        }
+    }
+
+    private void Free()
+    {
+        if (_encrypt != IntPtr.Zero)
+        {
+            EVP_CIPHER_CTX_free(_encrypt); // frees (and cleanses) the key schedule
+        }
+
+        if (_decrypt != IntPtr.Zero)
+        {
+            EVP_CIPHER_CTX_free(_decrypt);
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            Free();
+            CryptographicOperations.ZeroMemory(_salt);
+        }
+    }
+
+    [LibraryImport(Library)]
+    private static partial IntPtr EVP_aes_128_gcm();
+
+    [LibraryImport(Library)]
+    private static partial IntPtr EVP_aes_192_gcm();
+
+    [LibraryImport(Library)]
+    private static partial IntPtr EVP_aes_256_gcm();
+
+    [LibraryImport(Library)]
+    private static partial IntPtr EVP_chacha20_poly1305();
+
+    [LibraryImport(Library)]
+    private static partial IntPtr EVP_CIPHER_CTX_new();
+
+    [LibraryImport(Library)]
+    private static partial void EVP_CIPHER_CTX_free(IntPtr ctx);
+
+    [LibraryImport(Library)]
+    private static partial int EVP_CipherInit_ex(IntPtr ctx, IntPtr cipher, IntPtr engine, byte* key, byte* iv, int enc);
+
+    [LibraryImport(Library)]
+    private static partial int EVP_CipherUpdate(IntPtr ctx, byte* output, int* outputLength, byte* input, int inputLength);
+
+    [LibraryImport(Library)]
+    private static partial int EVP_CipherFinal_ex(IntPtr ctx, byte* output, int* outputLength);
+
+    [LibraryImport(Library)]
+    private static partial int EVP_CIPHER_CTX_ctrl(IntPtr ctx, int type, int arg, byte* ptr);
+}

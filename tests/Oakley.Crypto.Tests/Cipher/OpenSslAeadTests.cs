@@ -1,0 +1,55 @@
+using Oakley.Crypto.Cipher;
+
+namespace Oakley.Crypto.Tests.Cipher;
+
+/// <summary>The direct OpenSSL EVP path agrees byte for byte with the BCL (and BouncyCastle for 8-byte GCM tags).</summary>
+public class OpenSslAeadTests
+{
+    [Theory]
+    [InlineData("aes-128-gcm", 16, 16)]
+    [InlineData("aes-192-gcm", 24, 12)]
+    [InlineData("aes-256-gcm", 32, 16)]
+    [InlineData("aes-256-gcm", 32, 8)]
+    [InlineData("chacha20-poly1305", 32, 16)]
+    public void AgreesWithTheReferenceImplementation(string name, int keySize, int tagSize)
+    {
+        var evp = OpenSslAeadContext.Cipher(name);
+        Assert.NotEqual(IntPtr.Zero, evp);
+        var random = new Random(keySize * 100 + tagSize);
+        var key = new byte[keySize];
+        var salt = new byte[4];
+        random.NextBytes(key);
+        random.NextBytes(salt);
+        using var fast = new OpenSslAeadContext(evp, key, salt, tagSize);
+        using CipherContext reference = name switch
+        {
+            "chacha20-poly1305" => new BclAeadContext(new System.Security.Cryptography.ChaCha20Poly1305(key), salt),
+            _ when tagSize == 8 => new BouncyGcmContext(key, salt, 8),
+            _ => new BclAeadContext(new System.Security.Cryptography.AesGcm(key, tagSize), salt),
+        };
+        for (var n = 0; n < 50; n++)
+        {
+            var iv = new byte[8];
+            var aad = new byte[random.Next(0, 2) * 12];
+            var plain = new byte[random.Next(0, 1500)];
+            random.NextBytes(iv);
+            random.NextBytes(aad);
+            random.NextBytes(plain);
+            var c1 = new byte[plain.Length];
+            var t1 = new byte[tagSize];
+            var c2 = new byte[plain.Length];
+            var t2 = new byte[tagSize];
+            fast.Encrypt(iv, aad, plain, c1, t1);
+            reference.Encrypt(iv, aad, plain, c2, t2);
+            Assert.Equal(c2, c1);
+            Assert.Equal(t2, t1);
+
+            var back = new byte[plain.Length];
+            Assert.True(fast.Decrypt(iv, aad, c1, t1, back));
+            Assert.Equal(plain, back);
+            t1[0] ^= 1;
+            Assert.False(fast.Decrypt(iv, aad, c1, t1, back));
+            Assert.All(back, b => Assert.Equal(0, b));
+        }
+    }
+}
