@@ -116,7 +116,11 @@ public sealed class EspDataPlane(SecurityDatabases databases)
             return OutboundResult.Acquire;
         }
 
-        var result = sa.Seal(ipPacket, flow.Ipv6 ? NextHeaderIpv6 : NextHeaderIpv4, espOut, out written);
+        // Tunnel mode carries the whole packet; transport mode (RFC 4303 §3.1.1) only what follows the IP header,
+        // with the upper-layer protocol as next header (IPv6 extension headers are not walked).
+        var result = policy.TransportMode
+            ? sa.Seal(ipPacket[(flow.Ipv6 ? 40 : (ipPacket[0] & 0x0F) * 4)..], flow.Protocol, espOut, out written)
+            : sa.Seal(ipPacket, flow.Ipv6 ? NextHeaderIpv6 : NextHeaderIpv4, espOut, out written);
         if (result == EspSealResult.Ok)
         {
             return OutboundResult.Send;
@@ -155,14 +159,38 @@ public sealed class EspDataPlane(SecurityDatabases databases)
         }
 
         var sa = entry.Sa;
-        var result = sa.Open(espPacket, ipOut, out var length, out var nextHeader);
+        var transport = entry.Policies.Length > 0 && entry.Policies[0].TransportMode ? entry.Policies[0] : null;
+        var headerRoom = transport is null ? 0 : transport.Local.Ipv6 ? 40 : 20;
+        if (ipOut.Length < headerRoom)
+        {
+            Counters.MalformedDrop();
+            return -1;
+        }
+
+        var result = sa.Open(espPacket, ipOut[headerRoom..], out var length, out var nextHeader);
         if (result != EspOpenResult.Ok)
         {
             Counters.Count(result);
             return -1;
         }
 
-        if (nextHeader is not (NextHeaderIpv4 or NextHeaderIpv6) || !FlowKey.TryParse(ipOut[..length], out var inner))
+        if (transport is not null)
+        {
+            if (!RebuildTransportHeader(transport, ipOut[..(headerRoom + length)], nextHeader))
+            {
+                Counters.MalformedDrop();
+                return -1;
+            }
+
+            length += headerRoom;
+        }
+        else if (nextHeader is not (NextHeaderIpv4 or NextHeaderIpv6))
+        {
+            Counters.MalformedDrop();
+            return -1;
+        }
+
+        if (!FlowKey.TryParse(ipOut[..length], out var inner))
         {
             Counters.MalformedDrop();
             return -1;
@@ -185,5 +213,69 @@ public sealed class EspDataPlane(SecurityDatabases databases)
         }
 
         return ipLength;
+    }
+
+    /// <summary>
+    /// Transport mode: puts an IP header from the peer to us in front of the decrypted upper-layer payload and
+    /// recomputes the TCP/UDP/ICMPv6 checksum, whose pseudo-header may name addresses a NAT rewrote (RFC 3948 §3.1.2).
+    /// </summary>
+    private static bool RebuildTransportHeader(Policy policy, Span<byte> packet, byte protocol)
+    {
+        if (policy.Peer is not { } peer || policy.LocalAddress is not { } local)
+        {
+            return false;
+        }
+
+        var ipv6 = policy.Local.Ipv6;
+        var header = ipv6 ? 40 : 20;
+        var payload = packet[header..];
+        if (ipv6)
+        {
+            packet[..8].Clear();
+            packet[0] = 0x60;
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(packet[4..], (ushort)payload.Length);
+            packet[6] = protocol;
+            packet[7] = 64;
+            if (!peer.Address.TryWriteBytes(packet[8..24], out var n1) || n1 != 16 || !local.TryWriteBytes(packet[24..40], out var n2) || n2 != 16)
+            {
+                return false;
+            }
+        }
+        else
+        {
+            if (packet.Length > 65535)
+            {
+                return false;
+            }
+
+            packet[..20].Clear();
+            packet[0] = 0x45;
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(packet[2..], (ushort)packet.Length);
+            packet[8] = 64;
+            packet[9] = protocol;
+            if (!peer.Address.TryWriteBytes(packet[12..16], out var n1) || n1 != 4 || !local.TryWriteBytes(packet[16..20], out var n2) || n2 != 4)
+            {
+                return false;
+            }
+
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(packet[10..], (ushort)~TcpOffload.Fold(packet[..20]));
+        }
+
+        var checksumAt = protocol switch
+        {
+            6 when payload.Length >= 20 => 16,
+            17 when payload.Length >= 8 && (ipv6 || payload[6] != 0 || payload[7] != 0) => 6, // IPv4 UDP may have no checksum
+            58 when payload.Length >= 4 => 2,
+            _ => -1,
+        };
+        if (checksumAt >= 0)
+        {
+            payload[checksumAt] = 0;
+            payload[checksumAt + 1] = 0;
+            var sum = (ushort)~TcpOffload.Fold(payload, TcpOffload.PseudoHeader(packet, ipv6, protocol, payload.Length));
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(payload[checksumAt..], protocol == 17 && sum == 0 ? (ushort)0xFFFF : sum);
+        }
+
+        return true;
     }
 }

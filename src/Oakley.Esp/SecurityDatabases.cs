@@ -29,6 +29,12 @@ public sealed record Policy(Selector Local, Selector Remote, EspSa? Outbound, st
 
     public bool UdpEncapsulation { get; init; }
 
+    /// <summary>Transport mode (RFC 4303 §3.1.1): only the upper-layer payload travels; the host pair is the tunnel.</summary>
+    public bool TransportMode { get; init; }
+
+    /// <summary>Our address of the IKE SA (the destination of rebuilt transport-mode packets).</summary>
+    public IPAddress? LocalAddress { get; init; }
+
     /// <summary>For a trap: the connection and child the engine initiates on an acquire.</summary>
     public string? Connection { get; init; }
 

@@ -201,7 +201,7 @@ public sealed class Daemon : IAsyncDisposable
         var localTs = local is null ? child.LocalTs : child.EffectiveLocalTs(local);
         var remoteTs = child.EffectiveRemoteTs(remote);
         _installer.AddTrap(ike.Name, childName, localTs, remoteTs);
-        _dataPath.AddTrapRoutes(0, localTs, remoteTs, remote);
+        _dataPath.AddTrapRoutes(0, localTs, remoteTs);
         _log.LogInformation("connection {Name}: child {Child} trapped: {Local} === {Remote}", ike.Name, childName, string.Join(" ", localTs), string.Join(" ", remoteTs));
         return true;
     }

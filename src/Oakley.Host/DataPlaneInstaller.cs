@@ -91,6 +91,8 @@ public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow 
                 {
                     Peer = c.Remote,
                     UdpEncapsulation = c.UdpEncapsulation,
+                    TransportMode = c.TransportMode,
+                    LocalAddress = c.Local.Address,
                     Connection = c.IkeName,
                 });
             }

@@ -70,6 +70,7 @@ public sealed class EspDataPath : IDisposable
         if (fd >= 0)
         {
             LinuxIo.SetBuffers(fd, SocketBuffer);
+            LinuxIo.SetBypassMark(fd);
         }
         else
         {
@@ -454,7 +455,7 @@ public sealed class EspDataPath : IDisposable
     public void Installed(ChildSaInstall c)
     {
         ArgumentNullException.ThrowIfNull(c);
-        AddRoutes(c.InboundSpi, c.LocalTs, c.RemoteTs, c.Remote.Address);
+        AddRoutes(c.InboundSpi, c.LocalTs, c.RemoteTs);
         List<byte[]> held = [];
         lock (_acquires)
         {
@@ -485,43 +486,16 @@ public sealed class EspDataPath : IDisposable
     }
 
     /// <summary>Routes for a trap's remote selectors (held for the daemon's life, or until the traps are replaced).</summary>
-    public void AddTrapRoutes(uint key, IEnumerable<TrafficSelectorRange> localTs, IEnumerable<TrafficSelectorRange> remoteTs, IPAddress peer) =>
-        AddRoutes(key, localTs, remoteTs, peer);
+    public void AddTrapRoutes(uint key, IEnumerable<TrafficSelectorRange> localTs, IEnumerable<TrafficSelectorRange> remoteTs) =>
+        AddRoutes(key, localTs, remoteTs);
 
-    private const string PinPrefix = "pin ";
-
-    private void AddRoutes(uint key, IEnumerable<TrafficSelectorRange> localTs, IEnumerable<TrafficSelectorRange> remoteTs, IPAddress peer)
+    private void AddRoutes(uint key, IEnumerable<TrafficSelectorRange> localTs, IEnumerable<TrafficSelectorRange> remoteTs)
     {
         var locals = localTs.ToList();
         var owned = LocalAddresses();
         var added = new List<string>();
         foreach (var ts in remoteTs)
         {
-            if (ts.Contains(peer))
-            {
-                // The tunnel covers the peer itself: keep the peer on its current path first.
-                var pin = PinPrefix + peer;
-                if (_routes.TryGetValue(pin, out var pins))
-                {
-                    _routes[pin] = pins + 1;
-                    added.Add(pin);
-                }
-                else
-                {
-                    try
-                    {
-                        _tun.PinHostRoute(peer);
-                        _routes[pin] = 1;
-                        added.Add(pin);
-                    }
-                    catch (IOException e)
-                    {
-                        _log.LogWarning("cannot keep {Peer} outside the tunnel ({Error}): selector {Ts} is not routed", peer, e.Message, ts);
-                        continue;
-                    }
-                }
-            }
-
             // The route's source is one of our addresses inside the local selectors (as strongSwan picks it),
             // so that traffic this host originates matches the policy.
             var source = owned.FirstOrDefault(a => a.AddressFamily == (ts.IsIpv6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork)
@@ -580,19 +554,7 @@ public sealed class EspDataPath : IDisposable
         }
 
         _routes.Remove(cidr);
-        RemoveRoute(cidr);
-    }
-
-    private void RemoveRoute(string key)
-    {
-        if (key.StartsWith(PinPrefix, StringComparison.Ordinal))
-        {
-            TunDevice.UnpinHostRoute(IPAddress.Parse(key[PinPrefix.Length..]));
-        }
-        else
-        {
-            _tun.RemoveRoute(key);
-        }
+        _tun.RemoveRoute(cidr);
     }
 
     private static List<IPAddress> LocalAddresses()
@@ -658,9 +620,9 @@ public sealed class EspDataPath : IDisposable
             t.Join();
         }
 
-        foreach (var key in _routes.Keys.ToList())
+        foreach (var cidr in _routes.Keys.ToList())
         {
-            RemoveRoute(key);
+            _tun.RemoveRoute(cidr);
         }
 
         if (_raw4 >= 0)

@@ -79,6 +79,7 @@ public sealed class IkeHost : IAsyncDisposable
         }
 
         socket.Bind(local);
+        LinuxIo.SetBypassMark((int)socket.SafeHandle.DangerousGetHandle()); // IKE and ESP in UDP never enter the tunnel
         _sockets.Add((socket, natT));
         if (natT)
         {

@@ -79,6 +79,21 @@ internal static unsafe partial class LinuxIo
         return SetSockOpt(fd, solUdp, udpGro, &on, sizeof(int)) == 0;
     }
 
+    /// <summary>
+    /// The firewall mark of Oakley's own IKE and ESP sockets. A routing rule sends marked packets past the tunnel
+    /// table, so that traffic to the peer itself never loops into the TUN device (a 0.0.0.0/0 or transport-mode
+    /// selector covers the peer's address).
+    /// </summary>
+    public const uint BypassMark = 0x4f414b; // "OAK"
+
+    /// <summary>Marks a socket with <see cref="BypassMark"/> (needs CAP_NET_ADMIN); false when refused.</summary>
+    public static bool SetBypassMark(int fd)
+    {
+        const int solSocket = 1, soMark = 36;
+        var mark = (int)BypassMark;
+        return SetSockOpt(fd, solSocket, soMark, &mark, sizeof(int)) == 0;
+    }
+
     /// <summary>Whether this kernel takes UDP_SEGMENT (UDP GSO, Linux 4.18) on the socket.</summary>
     public static bool SupportsUdpGso(int fd)
     {

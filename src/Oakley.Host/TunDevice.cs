@@ -88,6 +88,10 @@ public sealed unsafe partial class TunDevice : IDisposable
             Ip($"link set dev {name} mtu {mtu} txqueuelen 4096 up");
             if (!Ip("rule show", capture: true).Contains($"lookup {RouteTable}", StringComparison.Ordinal))
             {
+                // Oakley's own sockets (marked) use the main table; everything else sees the tunnel routes first.
+                var mark = $"0x{LinuxIo.BypassMark:x}";
+                Ip($"rule add priority {RouteTable - 1} fwmark {mark} lookup main");
+                Ip($"-6 rule add priority {RouteTable - 1} fwmark {mark} lookup main", ignoreErrors: true);
                 Ip($"rule add priority {RouteTable} table {RouteTable}");
                 Ip($"-6 rule add priority {RouteTable} table {RouteTable}", ignoreErrors: true);
                 device._ruleAdded = true;
@@ -133,28 +137,6 @@ public sealed unsafe partial class TunDevice : IDisposable
 
     public void RemoveRoute(string cidr) => Ip($"route del {cidr} dev {Name} table {RouteTable}", ignoreErrors: true);
 
-    /// <summary>
-    /// Keeps the peer itself reachable the way it is now when a remote selector covers its address (a 0.0.0.0/0
-    /// tunnel, say): copies the current route to the peer into the tunnel table, so IKE and ESP do not loop into
-    /// the device.
-    /// </summary>
-    public void PinHostRoute(IPAddress peer)
-    {
-        ArgumentNullException.ThrowIfNull(peer);
-        var words = Ip($"-o route get {peer}", capture: true).Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        string? Word(string key) => words.SkipWhile(w => w != key).Skip(1).FirstOrDefault();
-        var dev = Word("dev") ?? throw new IOException($"no route to {peer}");
-        var via = Word("via");
-        var host = $"{peer}/{(peer.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 128 : 32)}";
-        Ip(via is null ? $"route replace {host} dev {dev} table {RouteTable}" : $"route replace {host} via {via} dev {dev} table {RouteTable}");
-    }
-
-    public static void UnpinHostRoute(IPAddress peer)
-    {
-        ArgumentNullException.ThrowIfNull(peer);
-        Ip($"route del {peer}/{(peer.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 128 : 32)} table {RouteTable}", ignoreErrors: true);
-    }
-
     private static string Ip(string arguments, bool ignoreErrors = false, bool capture = false)
     {
         using var p = Process.Start(new ProcessStartInfo("ip", arguments) { RedirectStandardError = true, RedirectStandardOutput = capture, UseShellExecute = false })
@@ -178,6 +160,8 @@ public sealed unsafe partial class TunDevice : IDisposable
             {
                 Ip($"rule del priority {RouteTable} table {RouteTable}", ignoreErrors: true);
                 Ip($"-6 rule del priority {RouteTable} table {RouteTable}", ignoreErrors: true);
+                Ip($"rule del priority {RouteTable - 1}", ignoreErrors: true);
+                Ip($"-6 rule del priority {RouteTable - 1}", ignoreErrors: true);
             }
 
             foreach (var fd in _queues)

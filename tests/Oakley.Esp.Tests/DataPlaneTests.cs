@@ -86,6 +86,64 @@ public class DataPlaneTests
         Assert.Equal(0, moon.Plane.Counters.BadIcv + moon.Plane.Counters.Replay + sun.Plane.Counters.NoPolicy);
     }
 
+    /// <summary>A UDP datagram with a valid checksum (so the test can tell a recomputed one from a wrong one).</summary>
+    private static byte[] Udp(string src, string dst, int payload)
+    {
+        var p = new byte[28 + payload];
+        p[0] = 0x45;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(2), (ushort)p.Length);
+        p[8] = 64;
+        p[9] = 17;
+        IPAddress.Parse(src).GetAddressBytes().CopyTo(p, 12);
+        IPAddress.Parse(dst).GetAddressBytes().CopyTo(p, 16);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(10), (ushort)~TcpOffload.Fold(p.AsSpan(0, 20)));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(20), 4000);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(22), 53);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(24), (ushort)(8 + payload));
+        for (var i = 0; i < payload; i++)
+        {
+            p[28 + i] = (byte)i;
+        }
+
+        var sum = (ushort)~TcpOffload.Fold(p.AsSpan(20), TcpOffload.PseudoHeader(p, false, 17, 8 + payload));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(26), sum);
+        return p;
+    }
+
+    [Fact]
+    public void TransportMode_CarriesOnlyThePayload_AndTheReceiverRebuildsTheHeader()
+    {
+        var encryption = TransformRegistry.GetEncryption(EncrId.AesGcm16, 128)!;
+        var key = Enumerable.Range(0, 20).Select(i => (byte)i).ToArray();
+        using var tx = new EspSa(0x3333, encryption, key, null, default, false, 128, new Seeded(1));
+        using var rx = new EspSa(0x3333, encryption, key, null, default, false, 128, new Seeded(2));
+        var moonHost = Net("192.0.2.1", "192.0.2.1");
+        var sunHost = Net("192.0.2.2", "192.0.2.2");
+        var moonPolicy = new Policy(moonHost, sunHost, tx, "host") { TransportMode = true, Peer = new IPEndPoint(IPAddress.Parse("192.0.2.2"), 500), LocalAddress = IPAddress.Parse("192.0.2.1") };
+        var sunPolicy = new Policy(sunHost, moonHost, null, "host") { TransportMode = true, Peer = new IPEndPoint(IPAddress.Parse("192.0.2.1"), 500), LocalAddress = IPAddress.Parse("192.0.2.2") };
+        var moonDb = new SecurityDatabases();
+        moonDb.Publish(new SecuritySnapshot([moonPolicy], []));
+        var sunDb = new SecurityDatabases();
+        sunDb.Publish(new SecuritySnapshot([], [new InboundSa(rx, [sunPolicy])]));
+        var moon = new EspDataPlane(moonDb);
+        var sun = new EspDataPlane(sunDb);
+
+        var datagram = Udp("192.0.2.1", "192.0.2.2", 100);
+        var esp = new byte[512];
+        Assert.Equal(OutboundResult.Send, moon.Outbound(datagram, esp, out var n, out _));
+        // SPI, sequence, IV, then 108 bytes of UDP + 2 of trailer (+ padding to 4) + 16 of ICV: no IP header inside.
+        Assert.Equal(8 + 8 + 108 + 2 + 2 + 16, n);
+
+        var ip = new byte[512];
+        var length = sun.Inbound(esp.AsSpan(0, n), ip);
+        Assert.Equal(datagram.Length, length);
+        var rebuilt = ip.AsSpan(0, length);
+        Assert.Equal(datagram.AsSpan(20).ToArray(), rebuilt[20..].ToArray()); // the UDP datagram, checksum included
+        Assert.Equal(datagram.AsSpan(12, 8).ToArray(), rebuilt.Slice(12, 8).ToArray()); // addresses from the SA
+        Assert.Equal(17, rebuilt[9]);
+        Assert.Equal(0xFFFF, TcpOffload.Fold(rebuilt[..20]));
+    }
+
     [Fact]
     public void EveryBadPacket_IsDroppedAndCounted()
     {

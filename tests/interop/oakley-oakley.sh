@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Oakley <-> Oakley in two network namespaces: IKEv2 PSK, traffic through TUN devices on both sides, in three
-# modes: ESP in UDP (encap = yes), raw ESP (IP protocol 50, no NAT) and a trap policy (start_action = trap) whose
-# first packet triggers the negotiation. Prints "PASS name" / "FAIL name" lines; exits non-zero if any failed.
+# Oakley <-> Oakley in two network namespaces: IKEv2 PSK, traffic through TUN devices on both sides, in four
+# setups: ESP in UDP (encap = yes), raw ESP (IP protocol 50, no NAT), a trap policy (start_action = trap) whose
+# first packet triggers the negotiation, and transport mode between the two hosts. Prints "PASS name" / "FAIL name" lines; exits non-zero if any failed.
 set -uo pipefail
 OAKLEY_DLL=${1:-$(cd "$(dirname "$0")/../.." && pwd)/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
 ID=$$
@@ -35,7 +35,7 @@ ip -n "$NA" addr add 192.0.2.1/24 dev "oA$ID"; ip -n "$NB" addr add 192.0.2.2/24
 ip -n "$NA" addr add 198.51.100.1/32 dev lo; ip -n "$NB" addr add 203.0.113.1/32 dev lo
 ip -n "$NA" link set "oA$ID" up; ip -n "$NB" link set "oB$ID" up
 
-conf() { # local remote localid remoteid local_ts remote_ts encap start_action
+conf() { # local remote localid remoteid local_ts remote_ts encap start_action [mode]; "-" selectors: the hosts (dynamic)
   cat <<CONF
 connections {
   tunnel {
@@ -54,10 +54,10 @@ connections {
     }
     children {
       net {
-        local_ts = $5
-        remote_ts = $6
+$( [[ $5 != - ]] && printf '        local_ts = %s\n        remote_ts = %s\n' "$5" "$6" )
         esp_proposals = aes256gcm16
         start_action = $8
+        mode = ${9:-tunnel}
       }
     }
   }
@@ -72,9 +72,14 @@ secrets {
 CONF
 }
 
-start_daemons() { # encap start_action_of_A
-  conf 192.0.2.1 192.0.2.2 a.example b.example 198.51.100.0/24 203.0.113.0/24 "$1" "$2" >"$RUN/a.conf"
-  conf 192.0.2.2 192.0.2.1 b.example a.example 203.0.113.0/24 198.51.100.0/24 "$1" none >"$RUN/b.conf"
+start_daemons() { # encap start_action_of_A label [mode]
+  if [[ ${4:-tunnel} == transport ]]; then
+    conf 192.0.2.1 192.0.2.2 a.example b.example - - "$1" "$2" transport >"$RUN/a.conf"
+    conf 192.0.2.2 192.0.2.1 b.example a.example - - "$1" none transport >"$RUN/b.conf"
+  else
+    conf 192.0.2.1 192.0.2.2 a.example b.example 198.51.100.0/24 203.0.113.0/24 "$1" "$2" >"$RUN/a.conf"
+    conf 192.0.2.2 192.0.2.1 b.example a.example 203.0.113.0/24 198.51.100.0/24 "$1" none >"$RUN/b.conf"
+  fi
   rm -f "$RUN/a.ctl" "$RUN/b.ctl"
   ip netns exec "$NA" dotnet "$OAKLEY_DLL" daemon --config "$RUN/a.conf" --control "$RUN/a.ctl" >"$RUN/a-$3.log" 2>&1 &
   PID_A=$!
@@ -126,7 +131,8 @@ result "oakley-oakley raw: CHILD SA is not encapsulated" $?
 ip netns exec "$NB" tshark -i "oB$ID" -f "ip proto 50" -w "$RUN/raw.pcap" >"$RUN/tshark-raw.log" 2>&1 &
 CAPTURE_PID=$!
 for _ in $(seq 50); do grep -q "Capturing on" "$RUN/tshark-raw.log" 2>/dev/null && break; sleep 0.1; done
-ip netns exec "$NA" ping -c 2 -i 0.2 -W 2 -I 198.51.100.1 203.0.113.1 >/dev/null 2>&1
+sleep 0.5 # "Capturing on" is printed a moment before the capture is live
+ip netns exec "$NA" ping -c 3 -i 0.2 -W 2 -I 198.51.100.1 203.0.113.1 >/dev/null 2>&1
 sleep 0.5
 kill -INT "$CAPTURE_PID" 2>/dev/null; wait "$CAPTURE_PID" 2>/dev/null; CAPTURE_PID=
 esp=$(tshark -r "$RUN/raw.pcap" -Y "esp && !udp" 2>/dev/null | wc -l)
@@ -147,6 +153,37 @@ OAK "$NA" "$RUN/a.ctl" stats --json 2>/dev/null | grep -q '"acquires": [1-9]'
 result "oakley-oakley trap: the acquire is counted" $?
 ip netns exec "$NB" ping -c 2 -i 0.2 -W 2 -I 203.0.113.1 198.51.100.1 >/dev/null 2>&1
 result "oakley-oakley trap: ping B -> A over the triggered SA" $?
+stop_daemons
+
+# ---- 4. transport mode between the two hosts (raw ESP): only the payload is protected ----
+start_daemons no none transport transport
+OAK "$NA" "$RUN/a.ctl" initiate --child net --timeout 20 >/dev/null 2>&1
+result "oakley-oakley transport: IKE and CHILD SA up" $?
+OAK "$NA" "$RUN/a.ctl" list-sas --json 2>/dev/null | grep -q '"mode": "TRANSPORT"'
+result "oakley-oakley transport: CHILD SA is in transport mode" $?
+ip netns exec "$NB" tshark -i "oB$ID" -f "ip proto 50" -w "$RUN/transport.pcap" >"$RUN/tshark-transport.log" 2>&1 &
+CAPTURE_PID=$!
+for _ in $(seq 50); do grep -q "Capturing on" "$RUN/tshark-transport.log" 2>/dev/null && break; sleep 0.1; done
+sleep 0.5
+ip netns exec "$NA" ping -c 3 -i 0.2 -W 2 192.0.2.2 >/dev/null 2>&1
+result "oakley-oakley transport: ping A -> B (host to host)" $?
+ip netns exec "$NB" ping -c 3 -i 0.2 -W 2 192.0.2.1 >/dev/null 2>&1
+result "oakley-oakley transport: ping B -> A (host to host)" $?
+sleep 0.5
+kill -INT "$CAPTURE_PID" 2>/dev/null; wait "$CAPTURE_PID" 2>/dev/null; CAPTURE_PID=
+esp=$(tshark -r "$RUN/transport.pcap" -Y "esp" 2>/dev/null | wc -l)
+echo "  transport-mode ESP packets captured: $esp"
+[[ $esp -ge 12 ]]
+result "oakley-oakley transport: the pings travel as ESP" $?
+ip netns exec "$NB" iperf3 -s -1 -B 192.0.2.2 >/dev/null 2>&1 &
+IPERF_PID=$!
+sleep 0.5
+timeout 20 ip netns exec "$NA" iperf3 -c 192.0.2.2 -t 3 -f m >"$RUN/iperf.out" 2>&1
+rc=$?
+kill "$IPERF_PID" 2>/dev/null; wait "$IPERF_PID" 2>/dev/null; IPERF_PID=
+grep -E "receiver" "$RUN/iperf.out" | sed "s/^/  iperf3 oakley-oakley transport: /"
+[[ $rc -eq 0 ]] && grep -q receiver "$RUN/iperf.out"
+result "oakley-oakley transport: iperf3 TCP 3 s host to host" $?
 stop_daemons
 
 if ((failures > 0)); then tail -n 20 "$RUN"/*.log; fi
