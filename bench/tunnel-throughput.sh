@@ -9,6 +9,7 @@
 # Usage: bench/tunnel-throughput.sh [path to oakley.dll]   (builds nothing; needs root, iperf3, strongSwan)
 set -uo pipefail
 OAKLEY_DLL=${1:-$(cd "$(dirname "$0")/.." && pwd)/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
+source "$(dirname "$0")/../tests/interop/lib.sh"
 DURATION=${DURATION:-10}
 PAIRS=${PAIRS:-oakley-oakley strongswan-strongswan oakley-strongswan}
 ID=$$
@@ -101,37 +102,11 @@ start_oakley() { # NS NAME CONFTEXT
 }
 start_charon() { # NS NAME CONFTEXT
   local d=$RUN/$2
-  rm -rf "$d"; mkdir -p "$d/swanctl" "$d/run"
-  cat >"$d/strongswan.conf" <<CONF
-charon {
-  load_modular = no
-  load = random nonce openssl aes sha1 sha2 hmac gcm kdf pem pkcs1 pubkey x509 curve25519 kernel-libipsec kernel-netlink socket-default vici updown counters
-  install_routes = yes
-  filelog {
-    log {
-      path = $d/charon.log
-      time_format = %b %e %T
-      ike_name = yes
-      append = no
-      flush_line = yes
-      default = 1
-    }
-  }
-  plugins {
-    vici {
-      socket = unix://$d/run/charon.vici
-    }
-    kernel-libipsec {
-      allow_peer_ts = no
-    }
-  }
-}
-CONF
+  rm -rf "$d"; mkdir -p "$d/swanctl"
   printf '%s\n' "$3" >"$d/swanctl/swanctl.conf"
-  ip netns exec "$1" env STRONGSWAN_CONF="$d/strongswan.conf" sh -c "mount --bind '$d/run' /run && exec /usr/lib/ipsec/charon" >"$d/charon.out" 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 50); do [[ -S $d/run/charon.vici ]] && break; sleep 0.1; done
-  ip netns exec "$1" env SWANCTL_DIR="$d/swanctl" swanctl --load-all --uri "unix://$d/run/charon.vici" >"$d/load.out" 2>&1 \
+  launch_charon "$1" "$d"
+  PIDS+=("$CHARON_STARTED")
+  swanctl_in "$1" "$d" --load-all >"$d/load.out" 2>&1 \
     || { echo "tunnel-throughput: swanctl --load-all failed in $1"; cat "$d/load.out"; return 1; }
 }
 
@@ -154,7 +129,7 @@ measure() { # PAIR: bring up, ping, iperf both ways, tear down
         && ip netns exec "$NA" dotnet "$OAKLEY_DLL" initiate --child net --timeout 20 --control "$RUN/a.ctl" >/dev/null || up=0 ;;
     strongswan-strongswan)
       start_charon "$NA" swa "$(conf_a '')" && start_charon "$NB" swb "$(conf_b '')" \
-        && ip netns exec "$NA" env SWANCTL_DIR="$RUN/swa/swanctl" swanctl --initiate --child net --timeout 20 --uri "unix://$RUN/swa/run/charon.vici" >/dev/null || up=0 ;;
+        && swanctl_in "$NA" "$RUN/swa" --initiate --child net --timeout 20 >/dev/null || up=0 ;;
     oakley-strongswan)
       start_oakley "$NA" a "$(conf_a '')" && start_charon "$NB" swb "$(conf_b '')" \
         && ip netns exec "$NA" dotnet "$OAKLEY_DLL" initiate --child net --timeout 20 --control "$RUN/a.ctl" >/dev/null || up=0 ;;

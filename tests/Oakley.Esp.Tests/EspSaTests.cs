@@ -152,6 +152,44 @@ public class EspSaTests
         Assert.Equal((4, 4), (length, (int)nh));
     }
 
+    /// <summary>
+    /// The packet path must not allocate once warm (issue: "nothing is allocated per packet in steady state").
+    /// Allocation counts are exact, so this is a test and not a benchmark; the BenchmarkDotNet figures are in
+    /// docs/benchmarks.md.
+    /// </summary>
+    [Theory]
+    [InlineData("aes128gcm16", false)]
+    [InlineData("aes256gcm16", true)]
+    [InlineData("chacha20poly1305", false)]
+    [InlineData("aes128-sha256", false)]
+    [InlineData("aes256-sha512", true)]
+    [InlineData("aes128ctr-sha256", false)]
+    public void SealAndOpen_AllocateNothingOnceWarm(string esp, bool esn)
+    {
+        using var tx = Sa(esp, 0x42, esn);
+        using var rx = Sa(esp, 0x42, esn);
+        var payload = new byte[1400];
+        var packet = new byte[1600];
+        var back = new byte[1600];
+        for (var i = 0; i < 20; i++)
+        {
+            tx.Seal(payload, 4, packet, out var n);
+            rx.Open(packet.AsSpan(0, n), back, out _, out _);
+        }
+
+        var ok = 0;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 200; i++)
+        {
+            tx.Seal(payload, 4, packet, out var n);
+            ok += rx.Open(packet.AsSpan(0, n), back, out _, out _) == EspOpenResult.Ok ? 1 : 0;
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(200, ok);
+        Assert.Equal(0, allocated);
+    }
+
     [Fact]
     public void SequenceNumber_NeverWraps()
     {

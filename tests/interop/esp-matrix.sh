@@ -14,6 +14,7 @@
 # Prints one "PASS name" / "FAIL name" line per check and exits non-zero if any failed.
 set -uo pipefail
 OAKLEY_DLL=${1:-$(cd "$(dirname "$0")/../.." && pwd)/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
+source "$(dirname "$0")/lib.sh"
 ID=$$
 RUN=$(mktemp -d /tmp/oakley-esp-matrix.XXXXXX)
 NSES=()
@@ -118,43 +119,18 @@ CONF
 start_peers() {
   local a=$1 b=$2; shift 2
   local sw=$RUN/$NB
-  mkdir -p "$sw/swanctl" "$sw/run"
-  cat >"$sw/strongswan.conf" <<CONF
-charon {
-  load_modular = no
-  load = random nonce openssl aes sha1 sha2 hmac gcm chapoly kdf pem pkcs1 pubkey x509 curve25519 kernel-libipsec kernel-netlink socket-default vici updown counters
-  install_routes = yes
-  filelog {
-    log {
-      path = $sw/charon.log
-      time_format = %b %e %T
-      ike_name = yes
-      append = no
-      flush_line = yes
-      default = 1
-    }
-  }
-  plugins {
-    vici {
-      socket = unix://$sw/run/charon.vici
-    }
-    kernel-libipsec {
-      allow_peer_ts = no
-    }
-  }
-}
-CONF
+  mkdir -p "$sw/swanctl"
   conf "$b" "$a" b.example a.example b "$@" >"$sw/swanctl/swanctl.conf"
   conf "$a" "$b" a.example b.example a "$@" >"$RUN/$NA.conf"
-  ip netns exec "$NB" env STRONGSWAN_CONF="$sw/strongswan.conf" sh -c "mount --bind '$sw/run' /run && exec /usr/lib/ipsec/charon" >"$sw/charon.out" 2>&1 &
-  CHARON_PID=$!
+  launch_charon "$NB" "$sw"
+  CHARON_PID=$CHARON_STARTED
   ip netns exec "$NA" dotnet "$OAKLEY_DLL" daemon --config "$RUN/$NA.conf" --control "$RUN/$NA.ctl" --tun oakley0 --mtu 1400 >"$RUN/$NA.log" 2>&1 &
   OAKLEY_PID=$!
   for _ in $(seq 100); do [[ -S $sw/run/charon.vici && -S $RUN/$NA.ctl ]] && break; sleep 0.1; done
   SW --load-all >"$sw/load.out" 2>&1 || { echo "FAIL setup: swanctl --load-all"; cat "$sw/load.out" "$sw/charon.out"; exit 1; }
   [[ -S $RUN/$NA.ctl ]] || { echo "FAIL setup: the Oakley daemon did not start"; cat "$RUN/$NA.log"; exit 1; }
 }
-SW() { ip netns exec "$NB" env SWANCTL_DIR="$RUN/$NB/swanctl" swanctl "$@" --uri "unix://$RUN/$NB/run/charon.vici"; }
+SW() { swanctl_in "$NB" "$RUN/$NB" "$@"; }
 OK() { ip netns exec "$NA" dotnet "$OAKLEY_DLL" "$@" --control "$RUN/$NA.ctl"; }
 clear_sas() {
   OK terminate >/dev/null 2>&1

@@ -4,6 +4,7 @@
 # Prints one "PASS name" / "FAIL name" line per scenario and exits non-zero if any failed.
 set -uo pipefail
 OAKLEY_DLL=${1:-$(cd "$(dirname "$0")/../.." && pwd)/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
+source "$(dirname "$0")/lib.sh"
 ID=$$
 NA=oakA$ID
 NB=oakB$ID
@@ -41,32 +42,7 @@ ip -n "$NA" addr add 198.51.100.1/32 dev lo; ip -n "$NB" addr add 203.0.113.1/32
 ip -n "$NA" link set "vA$ID" up; ip -n "$NB" link set "vB$ID" up
 
 # ---- strongSwan in B ----
-mkdir -p "$RUN/sw/swanctl/conf.d" "$RUN/swrun"
-cat >"$RUN/sw/strongswan.conf" <<CONF
-charon {
-  load_modular = no
-  load = random nonce openssl aes sha1 sha2 hmac gcm kdf pem pkcs1 pubkey x509 curve25519 kernel-libipsec kernel-netlink socket-default vici updown counters
-  install_routes = yes
-  filelog {
-    log {
-      path = $RUN/charon.log
-      time_format = %b %e %T
-      ike_name = yes
-      append = no
-      flush_line = yes
-      default = 1
-    }
-  }
-  plugins {
-    vici {
-      socket = unix://$RUN/swrun/charon.vici
-    }
-    kernel-libipsec {
-      allow_peer_ts = no
-    }
-  }
-}
-CONF
+mkdir -p "$RUN/sw/swanctl/conf.d"
 cat >"$RUN/sw/swanctl/swanctl.conf" <<CONF
 connections {
   tunnel {
@@ -109,11 +85,10 @@ secrets {
   }
 }
 CONF
-ip netns exec "$NB" env STRONGSWAN_CONF="$RUN/sw/strongswan.conf" sh -c "mount --bind '$RUN/swrun' /run && exec /usr/lib/ipsec/charon" >"$RUN/charon.out" 2>&1 &
-CHARON_PID=$!
-for _ in $(seq 50); do [[ -S $RUN/swrun/charon.vici ]] && break; sleep 0.1; done
-SW() { ip netns exec "$NB" env SWANCTL_DIR="$RUN/sw/swanctl" swanctl "$@" --uri "unix://$RUN/swrun/charon.vici"; }
-SW --load-all >"$RUN/load.out" 2>&1 || { echo "FAIL setup: swanctl --load-all"; cat "$RUN/load.out" "$RUN/charon.out"; exit 1; }
+launch_charon "$NB" "$RUN/sw"
+CHARON_PID=$CHARON_STARTED
+SW() { swanctl_in "$NB" "$RUN/sw" "$@"; }
+SW --load-all >"$RUN/load.out" 2>&1 || { echo "FAIL setup: swanctl --load-all"; cat "$RUN/load.out" "$RUN/sw/charon.out"; exit 1; }
 
 # ---- Oakley in A: the mirror image of the same file ----
 sed -e 's/192.0.2.2/X/; s/192.0.2.1/192.0.2.2/; s/X/192.0.2.1/' \
@@ -305,6 +280,6 @@ result "psk-absent-from-oakley-log" $?
 
 if ((failures > 0)); then
   echo "--- oakley.log"; tail -40 "$RUN/oakley.log"
-  echo "--- charon.log"; tail -60 "$RUN/charon.log"
+  echo "--- charon.log"; tail -60 "$RUN/sw/charon.log"
 fi
 exit $((failures > 0))

@@ -89,6 +89,18 @@ start_daemons() { # encap start_action_of_A label [mode]
 }
 OAK() { local ns=$1 ctl=$2; shift 2; ip netns exec "$ns" dotnet "$OAKLEY_DLL" "$@" --control "$ctl"; }
 
+# start_capture FILE: raw ESP (IP protocol 50) on B's link into FILE; stop_capture ends it.
+start_capture() {
+  ip netns exec "$NB" tshark -i "oB$ID" -f "ip proto 50" -w "$1" >"$1.log" 2>&1 &
+  CAPTURE_PID=$!
+  for _ in $(seq 50); do grep -q "Capturing on" "$1.log" 2>/dev/null && break; sleep 0.1; done
+  sleep 0.5 # "Capturing on" is printed a moment before the capture is live
+}
+stop_capture() {
+  sleep 0.5
+  kill -INT "$CAPTURE_PID" 2>/dev/null; wait "$CAPTURE_PID" 2>/dev/null; CAPTURE_PID=
+}
+
 traffic() { # label
   ip netns exec "$NA" ping -c 3 -i 0.2 -W 2 -I 198.51.100.1 203.0.113.1 >/dev/null 2>&1
   result "oakley-oakley $1: ping A -> B" $?
@@ -128,13 +140,9 @@ OAK "$NA" "$RUN/a.ctl" initiate --child net --timeout 20 >/dev/null 2>&1
 result "oakley-oakley raw: IKE and CHILD SA up (no NAT)" $?
 OAK "$NA" "$RUN/a.ctl" list-sas --json 2>/dev/null | grep -q '"encap": false'
 result "oakley-oakley raw: CHILD SA is not encapsulated" $?
-ip netns exec "$NB" tshark -i "oB$ID" -f "ip proto 50" -w "$RUN/raw.pcap" >"$RUN/tshark-raw.log" 2>&1 &
-CAPTURE_PID=$!
-for _ in $(seq 50); do grep -q "Capturing on" "$RUN/tshark-raw.log" 2>/dev/null && break; sleep 0.1; done
-sleep 0.5 # "Capturing on" is printed a moment before the capture is live
+start_capture "$RUN/raw.pcap"
 ip netns exec "$NA" ping -c 3 -i 0.2 -W 2 -I 198.51.100.1 203.0.113.1 >/dev/null 2>&1
-sleep 0.5
-kill -INT "$CAPTURE_PID" 2>/dev/null; wait "$CAPTURE_PID" 2>/dev/null; CAPTURE_PID=
+stop_capture
 esp=$(tshark -r "$RUN/raw.pcap" -Y "esp && !udp" 2>/dev/null | wc -l)
 echo "  raw ESP packets captured: $esp"
 [[ $esp -ge 4 ]]
@@ -161,16 +169,12 @@ OAK "$NA" "$RUN/a.ctl" initiate --child net --timeout 20 >/dev/null 2>&1
 result "oakley-oakley transport: IKE and CHILD SA up" $?
 OAK "$NA" "$RUN/a.ctl" list-sas --json 2>/dev/null | grep -q '"mode": "TRANSPORT"'
 result "oakley-oakley transport: CHILD SA is in transport mode" $?
-ip netns exec "$NB" tshark -i "oB$ID" -f "ip proto 50" -w "$RUN/transport.pcap" >"$RUN/tshark-transport.log" 2>&1 &
-CAPTURE_PID=$!
-for _ in $(seq 50); do grep -q "Capturing on" "$RUN/tshark-transport.log" 2>/dev/null && break; sleep 0.1; done
-sleep 0.5
+start_capture "$RUN/transport.pcap"
 ip netns exec "$NA" ping -c 3 -i 0.2 -W 2 192.0.2.2 >/dev/null 2>&1
 result "oakley-oakley transport: ping A -> B (host to host)" $?
 ip netns exec "$NB" ping -c 3 -i 0.2 -W 2 192.0.2.1 >/dev/null 2>&1
 result "oakley-oakley transport: ping B -> A (host to host)" $?
-sleep 0.5
-kill -INT "$CAPTURE_PID" 2>/dev/null; wait "$CAPTURE_PID" 2>/dev/null; CAPTURE_PID=
+stop_capture
 esp=$(tshark -r "$RUN/transport.pcap" -Y "esp" 2>/dev/null | wc -l)
 echo "  transport-mode ESP packets captured: $esp"
 [[ $esp -ge 12 ]]

@@ -20,7 +20,15 @@ public sealed class AesCbc(int keyLengthBits) : EncryptionAlgorithm
 
     public override int IcvSize => 0;
 
-    public override CipherContext CreateContext(ReadOnlySpan<byte> keyMaterial) => new BlockCipherContext(BlockCipherContext.CreateAes(keyMaterial, KeyMaterialSize), 16);
+    public override CipherContext CreateContext(ReadOnlySpan<byte> keyMaterial)
+    {
+        if (keyMaterial.Length == KeyMaterialSize && OpenSslAeadContext.Cipher($"aes-{KeyLengthBits}-cbc") is var evp && evp != IntPtr.Zero)
+        {
+            return new OpenSslBlockContext(evp, keyMaterial, default, 16, 16);
+        }
+
+        return new BlockCipherContext(BlockCipherContext.CreateAes(keyMaterial, KeyMaterialSize), 16);
+    }
 }
 
 /// <summary>ENCR_3DES (RFC 2451): 24-byte key, 8-byte IV, CBC.</summary>

@@ -32,6 +32,11 @@ public sealed class AesCtr(int keyLengthBits) : EncryptionAlgorithm
             throw new ArgumentException($"AES-CTR needs {KeyMaterialSize} bytes of keying material", nameof(keyMaterial));
         }
 
+        if (OpenSslAeadContext.Cipher($"aes-{KeyLengthBits}-ctr") is var evp && evp != IntPtr.Zero)
+        {
+            return new OpenSslBlockContext(evp, keyMaterial[..^4], keyMaterial[^4..], 8, 1);
+        }
+
         return new AesCtrContext(keyMaterial[..^4], keyMaterial[^4..]);
     }
 }

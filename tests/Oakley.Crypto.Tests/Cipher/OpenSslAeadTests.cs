@@ -52,4 +52,36 @@ public class OpenSslAeadTests
             Assert.All(back, b => Assert.Equal(0, b));
         }
     }
+
+    [Theory]
+    [InlineData("aes-128-cbc", 16)]
+    [InlineData("aes-256-cbc", 32)]
+    [InlineData("aes-128-ctr", 16)]
+    [InlineData("aes-192-ctr", 24)]
+    public void BlockModes_AgreeWithTheReferenceImplementation(string name, int keySize)
+    {
+        var ctr = name.EndsWith("ctr", StringComparison.Ordinal);
+        var random = new Random(keySize);
+        var key = new byte[keySize];
+        var nonce = new byte[4];
+        random.NextBytes(key);
+        random.NextBytes(nonce);
+        using var fast = new OpenSslBlockContext(OpenSslAeadContext.Cipher(name), key, ctr ? nonce : default, ctr ? 8 : 16, ctr ? 1 : 16);
+        using CipherContext reference = ctr ? new AesCtrContext(key, nonce) : new BlockCipherContext(BlockCipherContext.CreateAes(key, keySize), 16);
+        for (var n = 0; n < 50; n++)
+        {
+            var iv = new byte[ctr ? 8 : 16];
+            var plain = new byte[random.Next(0, 90) * 16 + (ctr ? random.Next(0, 16) : 0)];
+            random.NextBytes(iv);
+            random.NextBytes(plain);
+            var c1 = new byte[plain.Length];
+            var c2 = new byte[plain.Length];
+            fast.Encrypt(iv, default, plain, c1, default);
+            reference.Encrypt(iv, default, plain, c2, default);
+            Assert.Equal(c2, c1);
+            var back = new byte[plain.Length];
+            Assert.True(fast.Decrypt(iv, default, c1, default, back));
+            Assert.Equal(plain, back);
+        }
+    }
 }

@@ -1,0 +1,51 @@
+# Shared by the interop scripts and bench/tunnel-throughput.sh (sourced, not run; test.sh skips it).
+# strongSwan runs as charon itself (no starter) inside a network namespace, with kernel-libipsec for its
+# userspace ESP (the kernel here has no ESP) and its own /run bind-mounted from DIR/run.
+
+# strongswan_conf DIR: prints strongswan.conf for a charon whose files live in DIR (log DIR/charon.log,
+# vici socket DIR/run/charon.vici).
+strongswan_conf() {
+  cat <<CONF
+charon {
+  load_modular = no
+  load = random nonce openssl aes sha1 sha2 hmac gcm chapoly kdf pem pkcs1 pubkey x509 curve25519 kernel-libipsec kernel-netlink socket-default vici updown counters
+  install_routes = yes
+  filelog {
+    log {
+      path = $1/charon.log
+      time_format = %b %e %T
+      ike_name = yes
+      append = no
+      flush_line = yes
+      default = 1
+    }
+  }
+  plugins {
+    vici {
+      socket = unix://$1/run/charon.vici
+    }
+    kernel-libipsec {
+      allow_peer_ts = no
+    }
+  }
+}
+CONF
+}
+
+# launch_charon NS DIR: writes DIR/strongswan.conf, starts charon in NS and waits for its vici socket.
+# Sets CHARON_STARTED to charon's PID (the caller owns it and must stop it); returns 1 if vici never appeared.
+launch_charon() {
+  mkdir -p "$2/swanctl" "$2/run"
+  strongswan_conf "$2" >"$2/strongswan.conf"
+  ip netns exec "$1" env STRONGSWAN_CONF="$2/strongswan.conf" sh -c "mount --bind '$2/run' /run && exec /usr/lib/ipsec/charon" >"$2/charon.out" 2>&1 &
+  CHARON_STARTED=$!
+  for _ in $(seq 100); do [[ -S $2/run/charon.vici ]] && return 0; sleep 0.1; done
+  return 1
+}
+
+# swanctl_in NS DIR ARGS...: runs swanctl against the charon of launch_charon NS DIR.
+swanctl_in() {
+  local ns=$1 dir=$2
+  shift 2
+  ip netns exec "$ns" env SWANCTL_DIR="$dir/swanctl" swanctl "$@" --uri "unix://$dir/run/charon.vici"
+}
