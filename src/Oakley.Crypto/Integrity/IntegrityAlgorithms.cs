@@ -36,6 +36,11 @@ public sealed class HmacIntegrity : IntegrityAlgorithm
             throw new ArgumentException($"{Id} needs a {KeySize}-byte key", nameof(key));
         }
 
+        if (OpenSslHmacContext.Digest(Hash) is var digest && digest != IntPtr.Zero)
+        {
+            return new OpenSslHmacContext(digest, key, IcvSize);
+        }
+
         return new HmacContext(IncrementalHash.CreateHMAC(Hash, key), IcvSize);
     }
 

@@ -84,4 +84,33 @@ public class OpenSslAeadTests
             Assert.Equal(plain, back);
         }
     }
+
+    [Theory]
+    [InlineData("SHA1", 20, 12)]
+    [InlineData("SHA256", 32, 16)]
+    [InlineData("SHA384", 48, 24)]
+    [InlineData("SHA512", 64, 32)]
+    public void Hmac_AgreesWithTheBcl(string hash, int keySize, int icvSize)
+    {
+        var name = new System.Security.Cryptography.HashAlgorithmName(hash);
+        var digest = Oakley.Crypto.Integrity.OpenSslHmacContext.Digest(name);
+        Assert.NotEqual(IntPtr.Zero, digest);
+        var random = new Random(keySize);
+        var key = new byte[keySize];
+        random.NextBytes(key);
+        using var mac = new Oakley.Crypto.Integrity.OpenSslHmacContext(digest, key, icvSize);
+        using var reference = System.Security.Cryptography.IncrementalHash.CreateHMAC(name, key);
+        for (var n = 0; n < 50; n++)
+        {
+            var data = new byte[random.Next(0, 1500)];
+            random.NextBytes(data);
+            var icv = new byte[icvSize];
+            mac.Compute(data, icv);
+            reference.AppendData(data);
+            Assert.Equal(reference.GetHashAndReset().AsSpan(0, icvSize).ToArray(), icv);
+            Assert.True(mac.Verify(data, icv));
+            icv[^1] ^= 1;
+            Assert.False(mac.Verify(data, icv));
+        }
+    }
 }
