@@ -33,7 +33,8 @@ internal static class EspBench
         var p = ProposalString.Parse(suite, ProtocolId.Esp);
         var encr = p.OfType(TransformType.Encryption).Single();
         var encryption = TransformRegistry.GetEncryption((EncrId)encr.Id, encr.KeyLengthBits)!;
-        return new EspSa(0x2000, encryption, new byte[encryption.KeyMaterialSize], null, default, false, 4096, new SystemEntropy());
+        var integrity = p.OfType(TransformType.Integrity).Select(t => TransformRegistry.GetIntegrity((IntegId)t.Id)).FirstOrDefault();
+        return new EspSa(0x2000, encryption, new byte[encryption.KeyMaterialSize], integrity, new byte[integrity?.KeySize ?? 0], false, 4096, new SystemEntropy());
     }
 
     private static (double Seal, double Open) Measure(string suite, int size, TimeSpan duration)

@@ -48,6 +48,34 @@ public sealed class EspSa : IDisposable
     private readonly byte[] _encryptionKey;
     private readonly byte[] _integrityKey;
     private readonly IEntropySource _entropy;
+
+    /// <summary>
+    /// CBC IVs come from the entropy source in 4 KiB draws, handed out 16 bytes at a time: one system RNG call
+    /// per packet cost more than the AES and HMAC of a full-size packet. Per thread, so sealing threads never
+    /// share (or reuse) IV bytes; used bytes are zeroed.
+    /// </summary>
+    private sealed class IvPool
+    {
+        private readonly byte[] _bytes = new byte[4096];
+        private int _next = 4096;
+
+        public void Take(IEntropySource entropy, Span<byte> iv)
+        {
+            if (_next + iv.Length > _bytes.Length)
+            {
+                entropy.Fill(_bytes);
+                _next = 0;
+            }
+
+            var slice = _bytes.AsSpan(_next, iv.Length);
+            slice.CopyTo(iv);
+            slice.Clear();
+            _next += iv.Length;
+        }
+    }
+
+    [ThreadStatic]
+    private static IvPool? _ivPool;
     private readonly EncryptionAlgorithm _encryption;
     private readonly int _icvSize;
     private readonly int _align;
@@ -148,7 +176,7 @@ public sealed class EspSa : IDisposable
         }
         else if (ivSize > 0)
         {
-            _entropy.Fill(iv); // CBC IVs must be unpredictable
+            (_ivPool ??= new IvPool()).Take(_entropy, iv); // CBC IVs must be unpredictable
         }
 
         // The plaintext is assembled in place: payload | 1, 2, 3, ... | pad length | next header.
