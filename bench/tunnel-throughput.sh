@@ -152,12 +152,14 @@ fmt() { if [[ -n $1 ]]; then printf '%.0f' "$1"; else printf 'n/a'; fi; }
 echo
 echo "tunnel-throughput: iperf3 TCP ${DURATION} s per direction, IKE aes256gcm16-prfsha256-x25519, ESP aes256gcm16 in UDP 4500,"
 echo "198.51.100.1 (A) <-> 203.0.113.1 (B), veth 192.0.2.1 <-> 192.0.2.2, $(nproc) CPUs, $(date -u +%Y-%m-%d)"
-printf '%-26s %14s %14s\n' "pair (A <-> B)" "A->B Mbit/s" "B->A Mbit/s"
+printf '%-30s %14s %14s\n' "pair (A <-> B)" "A->B Mbit/s" "B->A Mbit/s"
 for pair in $PAIRS; do
-  printf '%-26s %14s %14s\n' "$pair" "$(fmt "${MBPS[$pair,ab]:-}")" "$(fmt "${MBPS[$pair,ba]:-}")"
+  printf '%-30s %14s %14s\n' "$pair" "$(fmt "${MBPS[$pair,ab]:-}")" "$(fmt "${MBPS[$pair,ba]:-}")"
 done
-if [[ " $PAIRS " == *" oakley-oakley "* && " $PAIRS " == *" strongswan-strongswan "* ]]; then
-  printf '%-26s %14s %14s\n' "ratio Oakley/strongSwan" "$(ratio "${MBPS[oakley-oakley,ab]:-}" "${MBPS[strongswan-strongswan,ab]:-}")" \
-    "$(ratio "${MBPS[oakley-oakley,ba]:-}" "${MBPS[strongswan-strongswan,ba]:-}")"
-fi
-echo "($((SECONDS - START)) s; load average before $LOAD_BEFORE, after $(cut -d' ' -f1-3 /proc/loadavg): other work on the machine skews the figures)"
+for pair in oakley-oakley oakley-strongswan; do
+  if [[ " $PAIRS " == *" $pair "* && " $PAIRS " == *" strongswan-strongswan "* ]]; then
+    printf '%-30s %14s %14s\n' "ratio $pair/sw-sw" "$(ratio "${MBPS[$pair,ab]:-}" "${MBPS[strongswan-strongswan,ab]:-}")" \
+      "$(ratio "${MBPS[$pair,ba]:-}" "${MBPS[strongswan-strongswan,ba]:-}")"
+  fi
+done
+echo "($((SECONDS - START)) s; load average before $LOAD_BEFORE, after $(cut -d' ' -f1-3 /proc/loadavg); the run itself raises it, other work on the machine would skew the figures)"
