@@ -201,10 +201,33 @@ public sealed class Daemon : IAsyncDisposable
         var localTs = local is null ? child.LocalTs : child.EffectiveLocalTs(local);
         var remoteTs = child.EffectiveRemoteTs(remote);
         _installer.AddTrap(ike.Name, childName, localTs, remoteTs);
-        _dataPath.AddTrapRoutes(0, localTs, remoteTs);
+        _dataPath.AddTrapRoutes(TrapRouteKey, localTs, remoteTs);
         _log.LogInformation("connection {Name}: child {Child} trapped: {Local} === {Remote}", ike.Name, childName, string.Join(" ", localTs), string.Join(" ", remoteTs));
         return true;
     }
+
+    /// <summary>Engine thread, on load-all: the traps (and their routes) of the new configuration replace the old ones.</summary>
+    private int ReinstallTraps(SwanctlConfig config)
+    {
+        _installer.ClearTraps();
+        _dataPath?.Removed(TrapRouteKey);
+        var count = 0;
+        foreach (var conn in config.Connections)
+        {
+            foreach (var (child, policy) in conn.ChildPolicies)
+            {
+                if (policy.StartAction == ChildAction.Trap && InstallTrap(conn.Ike, child))
+                {
+                    count++;
+                }
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>The route owner key of all traps (never an SPI: SPI 0 is reserved).</summary>
+    private const uint TrapRouteKey = 0;
 
     private void Track(EngineEvent e)
     {
@@ -346,6 +369,7 @@ public sealed class Daemon : IAsyncDisposable
                 var config = LoadConfig(_configPath);
                 _config = config;
                 var deleted = await _host.Invoke((e, now) => e.Reconfigure(now, config.Connections.Select(c => c.Ike), config.Secrets)).ConfigureAwait(false);
+                await _host.Invoke((_, _) => ReinstallTraps(config)).ConfigureAwait(false);
                 return new JsonObject
                 {
                     ["ok"] = true,

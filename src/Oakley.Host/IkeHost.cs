@@ -261,6 +261,15 @@ public sealed class IkeHost : IAsyncDisposable
 
     private void Flush()
     {
+        // Events first: a responder's CHILD SA (keys, policies, routes) is installed before the IKE_AUTH or
+        // CREATE_CHILD_SA response that lets the initiator send traffic leaves, so the first ESP packet never
+        // finds the route missing.
+        while (Endpoint.TryPollEvent(out var e))
+        {
+            Log(e);
+            EventRaised?.Invoke(e);
+        }
+
         while (Endpoint.TryPollTransmit(out var t))
         {
             var target = _sockets.FirstOrDefault(s => ((IPEndPoint)s.Socket.LocalEndPoint!).Port == t.Local.Port && s.Socket.AddressFamily == t.Remote.AddressFamily);
@@ -284,12 +293,6 @@ public sealed class IkeHost : IAsyncDisposable
             {
                 _log.LogDebug("send to {Remote} failed: {Error}", t.Remote, e.SocketErrorCode);
             }
-        }
-
-        while (Endpoint.TryPollEvent(out var e))
-        {
-            Log(e);
-            EventRaised?.Invoke(e);
         }
     }
 

@@ -161,6 +161,13 @@ OAK "$NA" "$RUN/a.ctl" stats --json 2>/dev/null | grep -q '"acquires": [1-9]'
 result "oakley-oakley trap: the acquire is counted" $?
 ip netns exec "$NB" ping -c 2 -i 0.2 -W 2 -I 203.0.113.1 198.51.100.1 >/dev/null 2>&1
 result "oakley-oakley trap: ping B -> A over the triggered SA" $?
+# The trap outlives its SA and a reload: after terminate and load-all, the next packet negotiates again.
+OAK "$NA" "$RUN/a.ctl" terminate --ike tunnel >/dev/null 2>&1
+sleep 1
+OAK "$NA" "$RUN/a.ctl" load-all >/dev/null 2>&1 \
+  && ip netns exec "$NA" ping -c 1 -W 5 -I 198.51.100.1 203.0.113.1 >/dev/null 2>&1 \
+  && OAK "$NA" "$RUN/a.ctl" stats --json 2>/dev/null | grep -q '"acquires": [2-9]'
+result "oakley-oakley trap: after terminate and load-all the next packet triggers a new SA" $?
 stop_daemons
 
 # ---- 4. transport mode between the two hosts (raw ESP): only the payload is protected ----
