@@ -341,7 +341,33 @@ internal sealed unsafe class DatagramBatch : IDisposable
                 continue;
             }
 
-            done++; // skip the datagram the kernel refused
+            if (_messages[first + done].Header.ControlLength != 0)
+            {
+                // A GSO train the kernel refused (a segment larger than the path MTU, or a kernel without UDP GSO
+                // for this socket): send its datagrams one by one, so that they fragment like any other.
+                sent += SendSegments(fd, first + done);
+            }
+
+            done++; // skip the message the kernel refused
+        }
+
+        return sent;
+    }
+
+    /// <summary>Sends the datagrams of GSO slot <paramref name="i"/> separately; returns how many left.</summary>
+    private int SendSegments(int fd, int i)
+    {
+        var segment = (int)BinaryPrimitives.ReadUInt16LittleEndian(new ReadOnlySpan<byte>(_control + (i * ControlSize) + 16, 2));
+        var total = (int)_iov[i].Length;
+        var sent = 0;
+        for (var offset = 0; segment > 0 && offset < total; offset += segment)
+        {
+            var iov = new LinuxIo.IoVec { Base = _iov[i].Base + offset, Length = (nuint)Math.Min(segment, total - offset) };
+            var message = _messages[i];
+            message.Header.Iov = &iov;
+            message.Header.Control = null;
+            message.Header.ControlLength = 0;
+            sent += LinuxIo.SendMmsg(fd, &message, 1, 0) == 1 ? 1 : 0;
         }
 
         return sent;

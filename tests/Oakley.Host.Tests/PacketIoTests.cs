@@ -77,6 +77,41 @@ public class PacketIoTests
         }
     }
 
+    [Fact]
+    public void AGsoTrainTheKernelRefuses_IsSentDatagramByDatagram()
+    {
+        using var rx = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        using var tx = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        rx.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        tx.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var rxFd = (int)rx.SafeHandle.DangerousGetHandle();
+        var txFd = (int)tx.SafeHandle.DangerousGetHandle();
+        Assert.True(LinuxIo.SupportsUdpGso(txFd));
+        LinuxIo.SetBuffers(rxFd, 4 << 20); // 200 small datagrams outgrow the default receive buffer
+        using var send = new DatagramBatch(1, 4096);
+        using var receive = new DatagramBatch(64, 256);
+        // 200 segments of 8 bytes: more than any kernel's UDP_MAX_SEGMENTS (64, 128 since 6.x), so the GSO send fails.
+        for (var k = 0; k < 200; k++)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(send.Slot(0)[(k * 8)..], (ulong)k);
+        }
+
+        send.Prepare(0, 1600, IPAddress.Loopback, ((IPEndPoint)rx.LocalEndPoint!).Port, ipv6Socket: false, segmentSize: 8);
+        Assert.Equal(200, send.Send(txFd, 0, 1));
+        var got = new List<ulong>();
+        for (var tries = 0; tries < 50 && got.Count < 200; tries++)
+        {
+            LinuxIo.WaitReadable(rxFd, 100);
+            var n = receive.Receive(rxFd);
+            for (var i = 0; i < n; i++)
+            {
+                got.Add(System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(receive.Data(i)));
+            }
+        }
+
+        Assert.Equal(Enumerable.Range(0, 200).Select(k => (ulong)k), got);
+    }
+
     [Theory]
     [InlineData("198.51.100.0-198.51.100.255", "198.51.100.0/24")]
     [InlineData("192.0.2.1-192.0.2.1", "192.0.2.1/32")]
