@@ -78,7 +78,7 @@ public static class SwanctlLoader
     private static readonly HashSet<string> ConnectionKeys = ["version", "local_addrs", "remote_addrs", "local_port", "remote_port", "proposals", "dpd_delay", "rekey_time", "over_time", "keyingtries", "unique", "reauth_time", "rand_time", "send_certreq", "send_cert", "mobike", "fragmentation", "encap", "dpd_timeout"];
     private static readonly HashSet<string> ChildKeys = ["mode", "local_ts", "remote_ts", "esp_proposals", "start_action", "close_action", "dpd_action", "rekey_time", "life_time", "rand_time", "updown", "hostaccess", "policies", "ipcomp", "inactivity", "rekey_bytes", "life_bytes", "rekey_packets", "life_packets", "mark_in", "mark_out", "reqid", "priority", "interface", "copy_df", "copy_ecn", "copy_dscp", "hw_offload"];
     private static readonly HashSet<string> ImplementedConnectionKeys = ["version", "local_addrs", "remote_addrs", "local_port", "remote_port", "proposals", "dpd_delay", "rekey_time", "over_time", "keyingtries", "unique", "encap"];
-    private static readonly HashSet<string> ImplementedChildKeys = ["mode", "local_ts", "remote_ts", "esp_proposals", "start_action", "close_action", "dpd_action", "rekey_time", "life_time"];
+    private static readonly HashSet<string> ImplementedChildKeys = ["mode", "local_ts", "remote_ts", "esp_proposals", "start_action", "close_action", "dpd_action", "rekey_time", "life_time", "rand_time"];
 
     public static SwanctlConfig Load(SettingsSection root)
     {
@@ -223,6 +223,7 @@ public static class SwanctlLoader
                 RekeyTime = rekey,
                 // swanctl: life_time defaults to rekey_time + 10%.
                 LifeTime = Duration(child, "life_time", rekey * 1.1),
+                RandTime = child.Value("rand_time") is null ? null : Duration(child, "rand_time", TimeSpan.Zero),
             });
             policies[child.Name] = new ChildPolicy(
                 Action(child, "start_action", ChildAction.None, ChildAction.None, ChildAction.Start, ChildAction.Trap),

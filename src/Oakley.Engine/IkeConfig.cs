@@ -70,6 +70,9 @@ public sealed class ChildConfig
     public TimeSpan RekeyTime { get; init; } = TimeSpan.FromHours(1);
 
     public TimeSpan LifeTime { get; init; } = TimeSpan.FromHours(1.1);
+
+    /// <summary>swanctl rand_time: up to this much is subtracted at random from rekey_time; null means life_time - rekey_time.</summary>
+    public TimeSpan? RandTime { get; init; }
 }
 
 /// <summary>An IKE SA's configuration (swanctl <c>connections.&lt;name&gt;</c>) as the engine consumes it.</summary>
@@ -108,7 +111,7 @@ public sealed class IkeConfig
     public string Fingerprint() => string.Join("|",
         Name, string.Join(",", LocalAddresses), string.Join(",", RemoteAddresses), RemotePort, ProposalString.FormatList(Proposals),
         LocalId, RemoteId?.ToString() ?? "%any", SendInitialContact, RekeyTime, ForceEncapsulation,
-        string.Join(";", Children.Select(c => $"{c.Name}:{string.Join(",", c.LocalTs)}:{c.LocalTsDynamic}:{string.Join(",", c.RemoteTs)}:{c.RemoteTsDynamic}:{ProposalString.FormatList(c.EspProposals)}:{c.TransportMode}:{c.RekeyTime}:{c.LifeTime}")));
+        string.Join(";", Children.Select(c => $"{c.Name}:{string.Join(",", c.LocalTs)}:{c.LocalTsDynamic}:{string.Join(",", c.RemoteTs)}:{c.RemoteTsDynamic}:{ProposalString.FormatList(c.EspProposals)}:{c.TransportMode}:{c.RekeyTime}:{c.LifeTime}:{c.RandTime}")));
 }
 
 /// <summary>Looks up a pre-shared key for a pair of identities (swanctl <c>secrets.ike*</c>).</summary>

@@ -91,7 +91,18 @@ public sealed class IkeSa : IDisposable
         get
         {
             var d = _pending?.Deadline ?? DateTimeOffset.MaxValue;
-            return d < _halfOpenDeadline ? d : _halfOpenDeadline;
+            d = d < _halfOpenDeadline ? d : _halfOpenDeadline;
+            if (State == IkeSaState.Established)
+            {
+                foreach (var c in _children)
+                {
+                    // A rekey waits for the window; it is due again when the pending exchange ends.
+                    var next = c.Replaced || (_pending is not null && c.RekeyAt <= d) ? c.ExpireAt : (c.RekeyAt < c.ExpireAt ? c.RekeyAt : c.ExpireAt);
+                    d = next < d ? next : d;
+                }
+            }
+
+            return d;
         }
     }
 
@@ -614,7 +625,7 @@ public sealed class IkeSa : IDisposable
         return result;
     }
 
-    private void InstallChild(DateTimeOffset now, ChildConfig child, uint inboundSpi, uint outboundSpi, AlgorithmProposal selected,
+    private ChildSa InstallChild(DateTimeOffset now, ChildConfig child, uint inboundSpi, uint outboundSpi, AlgorithmProposal selected,
         IReadOnlyList<TrafficSelectorRange> localTs, IReadOnlyList<TrafficSelectorRange> remoteTs, bool transport,
         byte[]? exchangeNonceI = null, byte[]? exchangeNonceR = null, byte[]? pfsSecret = null, bool? weInitiatedExchange = null)
     {
@@ -639,6 +650,8 @@ public sealed class IkeSa : IDisposable
             RemoteTs = remoteTs,
             TransportMode = transport,
             Installed = now,
+            RekeyAt = child.RekeyTime > TimeSpan.Zero ? now + child.RekeyTime - Jitter(child) : DateTimeOffset.MaxValue,
+            ExpireAt = child.LifeTime > TimeSpan.Zero ? now + child.LifeTime : DateTimeOffset.MaxValue,
         };
         _children.Add(childSa);
         var encr = selected.OfType(TransformType.Encryption).Single();
@@ -646,6 +659,25 @@ public sealed class IkeSa : IDisposable
             (EncrId)encr.Id, encr.KeyLengthBits, suite.Integrity?.Id ?? IntegId.None, suite.Esn,
             (byte[])inEnc.Clone(), (byte[])inInt.Clone(), (byte[])outEnc.Clone(), (byte[])outInt.Clone(),
             localTs, remoteTs, Local, Remote, child.RekeyTime, child.LifeTime));
+        return childSa;
+    }
+
+    /// <summary>
+    /// swanctl rand_time: a random part of it is taken off rekey_time so that two peers with the same settings
+    /// rarely rekey at once (default: life_time - rekey_time).
+    /// </summary>
+    private TimeSpan Jitter(ChildConfig child)
+    {
+        var range = child.RandTime ?? (child.LifeTime - child.RekeyTime);
+        if (range <= TimeSpan.Zero)
+        {
+            return TimeSpan.Zero;
+        }
+
+        Span<byte> r = stackalloc byte[4];
+        _endpoint.Entropy.Fill(r);
+        var jitter = range * (BinaryPrimitives.ReadUInt32BigEndian(r) / (double)uint.MaxValue);
+        return jitter < child.RekeyTime ? jitter : TimeSpan.Zero;
     }
 
     private void Establish(DateTimeOffset now)
@@ -675,7 +707,13 @@ public sealed class IkeSa : IDisposable
         public Crypto.KeyExchange.KeyExchange? Ke { get; set; }
 
         public bool RetriedKe { get; set; }
+
+        /// <summary>The CHILD SA this exchange rekeys (REKEY_SA, RFC 7296 §1.3.3); null for a new one.</summary>
+        public ChildSa? Rekey { get; init; }
     }
+
+    private readonly Queue<ChildSa> _rekeyQueue = new();
+    private readonly Queue<ChildSa> _deleteQueue = new();
 
     /// <summary>Creates another CHILD SA on this established IKE SA (queued while another exchange is pending).</summary>
     public void CreateChild(DateTimeOffset now, ChildConfig child)
@@ -688,11 +726,36 @@ public sealed class IkeSa : IDisposable
     /// <summary>Starts the next queued CHILD SA if the window is free (RFC 7296 §2.3: one request at a time).</summary>
     private void StartNextChild(DateTimeOffset now)
     {
-        if (State == IkeSaState.Established && _pending is null && _childQueue.TryDequeue(out var child))
+        if (State != IkeSaState.Established || _pending is not null)
+        {
+            return;
+        }
+
+        if (_deleteQueue.TryDequeue(out var gone))
+        {
+            // §1.4.1: we list our inbound SPI; the CHILD SA leaves when the peer answers with its half.
+            _deletingChild = gone;
+            SendInformational(now, [DeletePayload.ForChildSas(ProtocolId.Esp, [gone.InboundSpi])]);
+            return;
+        }
+
+        while (_rekeyQueue.TryDequeue(out var old))
+        {
+            if (_children.Contains(old) && !old.Replaced)
+            {
+                old.Replaced = true;
+                SendCreateChild(now, new ChildExchange { Config = old.Config, Spi = _endpoint.NewChildSpi(), Nonce = _endpoint.NewNonce(), Rekey = old }, null);
+                return;
+            }
+        }
+
+        if (_childQueue.TryDequeue(out var child))
         {
             SendCreateChild(now, new ChildExchange { Config = child, Spi = _endpoint.NewChildSpi(), Nonce = _endpoint.NewNonce() }, null);
         }
     }
+
+    private ChildSa? _deletingChild;
 
     /// <summary>Sends (or, after INVALID_KE_PAYLOAD, resends with <paramref name="forcedGroup"/>) a CREATE_CHILD_SA request.</summary>
     private void SendCreateChild(DateTimeOffset now, ChildExchange exchange, KeId? forcedGroup)
@@ -704,6 +767,12 @@ public sealed class IkeSa : IDisposable
         _childExchange = exchange;
 
         var payloads = new List<IkePayload>();
+        if (exchange.Rekey is { } old)
+        {
+            // §1.3.3: the notify names the SA being rekeyed by the SPI the peer sends to us.
+            payloads.Add(new NotifyPayload(ProtocolId.Esp, SpiBytes(old.InboundSpi), NotifyType.RekeySa, default));
+        }
+
         if (child.TransportMode)
         {
             payloads.Add(new NotifyPayload(NotifyType.UseTransportMode));
@@ -716,8 +785,11 @@ public sealed class IkeSa : IDisposable
             payloads.Add(new KeyExchangePayload(ke.Method, ke.GetPublicKey()));
         }
 
-        payloads.Add(new TrafficSelectorPayload(true, child.EffectiveLocalTs(Local.Address).Select(t => t.ToPayload()).ToList()));
-        payloads.Add(new TrafficSelectorPayload(false, child.EffectiveRemoteTs(Remote.Address).Select(t => t.ToPayload()).ToList()));
+        // A rekey proposes the selectors the old SA ended up with (§2.8), a new SA those of its configuration.
+        var tsi = exchange.Rekey?.LocalTs ?? child.EffectiveLocalTs(Local.Address);
+        var tsr = exchange.Rekey?.RemoteTs ?? child.EffectiveRemoteTs(Remote.Address);
+        payloads.Add(new TrafficSelectorPayload(true, tsi.Select(t => t.ToPayload()).ToList()));
+        payloads.Add(new TrafficSelectorPayload(false, tsr.Select(t => t.ToPayload()).ToList()));
         SendProtectedRequest(now, ExchangeType.CreateChildSa, payloads);
     }
 
@@ -748,6 +820,12 @@ public sealed class IkeSa : IDisposable
             var tsr = payloads.OfType<TrafficSelectorPayload>().FirstOrDefault(t => !t.IsInitiator);
             if (error is not null || sa is null || nonce is null || tsi is null || tsr is null)
             {
+                if (exchange.Rekey is { } failed)
+                {
+                    RekeyFailed(now, failed, error?.NotifyType);
+                    return;
+                }
+
                 _endpoint.EmitAlert(now, Id, $"CHILD SA '{child.Name}' was not created: {error?.NotifyType.ToString() ?? "incomplete response"}");
                 return;
             }
@@ -758,6 +836,11 @@ public sealed class IkeSa : IDisposable
             if (selected is null || sa.Proposals[0].Spi.Length != 4 || selectedGroup != exchange.Ke?.Method || (exchange.Ke is not null && ke?.Group != exchange.Ke.Method))
             {
                 _endpoint.EmitAlert(now, Id, $"CHILD SA '{child.Name}': responder chose a proposal we did not offer");
+                if (exchange.Rekey is { } failed)
+                {
+                    RekeyFailed(now, failed, NotifyType.NoProposalChosen);
+                }
+
                 return;
             }
 
@@ -769,10 +852,15 @@ public sealed class IkeSa : IDisposable
             }
 
             var transport = payloads.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.UseTransportMode);
-            InstallChild(now, child, exchange.Spi, BinaryPrimitives.ReadUInt32BigEndian(sa.Proposals[0].Spi.Span), selected,
+            var nonceR = nonce.Nonce.ToArray();
+            var installed = InstallChild(now, child, exchange.Spi, BinaryPrimitives.ReadUInt32BigEndian(sa.Proposals[0].Spi.Span), selected,
                 tsi.Selectors.Where(t => t.IsIp).Select(TrafficSelectorRange.FromPayload).ToList(),
                 tsr.Selectors.Where(t => t.IsIp).Select(TrafficSelectorRange.FromPayload).ToList(),
-                transport, exchange.Nonce, nonce.Nonce.ToArray(), shared, weInitiatedExchange: true);
+                transport, exchange.Nonce, nonceR, shared, weInitiatedExchange: true);
+            if (exchange.Rekey is { } old)
+            {
+                FinishRekey(old, installed, exchange.Nonce, nonceR);
+            }
         }
         finally
         {
@@ -784,13 +872,76 @@ public sealed class IkeSa : IDisposable
         }
     }
 
+    /// <summary>
+    /// Our rekey of <paramref name="old"/> produced <paramref name="successor"/>. Without a collision the old SA is
+    /// deleted now (its inbound half stays installed until the peer confirms). If the peer rekeyed the same SA at the
+    /// same time (§2.8.1), the new SA created with the lowest of the four nonces is redundant and its creator deletes
+    /// it; the creator of the surviving one deletes the old SA.
+    /// </summary>
+    private void FinishRekey(ChildSa old, ChildSa successor, byte[] nonceI, byte[] nonceR)
+    {
+        if (!_children.Contains(old))
+        {
+            return; // it expired or the peer deleted it meanwhile: nothing left to delete
+        }
+
+        if (old.PeerRekey is { } theirs && _children.Contains(theirs.NewSa))
+        {
+            var oursLowest = Lowest(nonceI, nonceR);
+            var theirsLowest = Lowest(theirs.NonceI, theirs.NonceR);
+            if (oursLowest.AsSpan().SequenceCompareTo(theirsLowest) < 0)
+            {
+                successor.Replaced = true;
+                _deleteQueue.Enqueue(successor); // ours is redundant; the peer deletes the old SA
+                return;
+            }
+        }
+
+        _deleteQueue.Enqueue(old);
+    }
+
+    private static byte[] Lowest(byte[] a, byte[] b) => a.AsSpan().SequenceCompareTo(b) <= 0 ? a : b;
+
+    /// <summary>A rekey the peer refused: try again later (TEMPORARY_FAILURE, errors) or start over (CHILD_SA_NOT_FOUND).</summary>
+    private void RekeyFailed(DateTimeOffset now, ChildSa old, NotifyType? error)
+    {
+        if (!_children.Contains(old))
+        {
+            return;
+        }
+
+        if (error == NotifyType.ChildSaNotFound)
+        {
+            // §2.25: the peer has no such SA; ours is useless. Replace it with a fresh one.
+            _endpoint.EmitAlert(now, Id, $"CHILD SA '{old.Config.Name}' unknown to the peer: creating a new one");
+            RemoveChild(now, old);
+            _childQueue.Enqueue(old.Config);
+            return;
+        }
+
+        // §2.25: TEMPORARY_FAILURE (a collision, or an exchange in progress) means "retry in a few seconds".
+        old.Replaced = false;
+        var retry = error == NotifyType.TemporaryFailure ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(30);
+        old.RekeyAt = now + retry + TimeSpan.FromMilliseconds(RandomMilliseconds(5000));
+        if (error != NotifyType.TemporaryFailure)
+        {
+            _endpoint.EmitAlert(now, Id, $"rekeying CHILD SA '{old.Config.Name}' failed ({error?.ToString() ?? "incomplete response"}): retrying");
+        }
+    }
+
+    private int RandomMilliseconds(int max)
+    {
+        Span<byte> r = stackalloc byte[4];
+        _endpoint.Entropy.Fill(r);
+        return (int)(BinaryPrimitives.ReadUInt32BigEndian(r) % (uint)max);
+    }
+
     private List<IkePayload> RespondCreateChild(DateTimeOffset now, List<IkePayload> request)
     {
-        if (request.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.RekeySa)
-            || request.OfType<SecurityAssociationPayload>().FirstOrDefault()?.Proposals.Any(p => p.Protocol == ProtocolId.Ike) == true)
+        if (request.OfType<SecurityAssociationPayload>().FirstOrDefault()?.Proposals.Any(p => p.Protocol == ProtocolId.Ike) == true)
         {
-            // Rekeying CHILD and IKE SAs is not built yet: refuse so that the peer keeps its old SA (RFC 7296 §1.3).
-            _endpoint.EmitAlert(now, Id, "peer asked to rekey, which is not supported yet");
+            // Rekeying the IKE SA is not built yet: refuse so that the peer keeps the old one (RFC 7296 §1.3).
+            _endpoint.EmitAlert(now, Id, "peer asked to rekey the IKE SA, which is not supported yet");
             return [new NotifyPayload(NotifyType.NoAdditionalSas)];
         }
 
@@ -800,9 +951,48 @@ public sealed class IkeSa : IDisposable
             throw IkeProtocolException.InvalidSyntax("CREATE_CHILD_SA request without a nonce");
         }
 
+        ChildSa? old = null;
+        if (request.OfType<NotifyPayload>().FirstOrDefault(n => n.NotifyType == NotifyType.RekeySa) is { } rekey)
+        {
+            if (rekey.Protocol is not (ProtocolId.Esp or ProtocolId.Ah) || rekey.Spi.Length != 4)
+            {
+                throw IkeProtocolException.InvalidSyntax("REKEY_SA without an ESP/AH SPI");
+            }
+
+            // The SPI is the one the peer receives on: our outbound SPI of that SA.
+            var spi = BinaryPrimitives.ReadUInt32BigEndian(rekey.Spi.Span);
+            old = _children.FirstOrDefault(c => c.OutboundSpi == spi);
+            if (old is null)
+            {
+                return [new NotifyPayload(rekey.Protocol, rekey.Spi, NotifyType.ChildSaNotFound, default)];
+            }
+
+            if (old.Replaced && _childExchange?.Rekey != old)
+            {
+                // We already replaced it (our delete is on its way) or are deleting it: §2.25, try later.
+                return [new NotifyPayload(NotifyType.TemporaryFailure)];
+            }
+        }
+
+        var nonceI = nonce.Nonce.ToArray();
         var nonceR = _endpoint.NewNonce();
         var ke = request.OfType<KeyExchangePayload>().FirstOrDefault();
-        return RespondChild(now, request, nonce.Nonce.ToArray(), nonceR, ke, createChild: true);
+        var before = _children.Count;
+        var response = RespondChild(now, request, nonceI, nonceR, ke, createChild: true);
+        if (old is not null && _children.Count > before)
+        {
+            var successor = _children[^1];
+            if (old.Replaced)
+            {
+                old.PeerRekey = (nonceI, nonceR, successor); // we are rekeying it too: resolved when our response comes
+            }
+            else
+            {
+                old.Replaced = true; // the peer deletes it once it has the new one
+            }
+        }
+
+        return response;
     }
 
         // ------------------------------------------------------------------------------------------------
@@ -952,14 +1142,22 @@ public sealed class IkeSa : IDisposable
                 {
                     Destroy(now, "deleted");
                 }
+                else if (_deletingChild is { } deleted)
+                {
+                    _deletingChild = null;
+                    if (_children.Contains(deleted))
+                    {
+                        RemoveChild(now, deleted);
+                    }
+                }
 
                 break;
             default:
                 throw IkeProtocolException.Drop($"response to unsupported exchange {_pending.Exchange}");
         }
 
-        // Window size 1 (RFC 7296 §2.3): CHILD SAs queued behind this exchange start now.
-        if (_pending is null && _childQueue.Count > 0)
+        // Window size 1 (RFC 7296 §2.3): CHILD SA work queued behind this exchange starts now.
+        if (_pending is null)
         {
             StartNextChild(now);
         }
@@ -1026,22 +1224,51 @@ public sealed class IkeSa : IDisposable
             return;
         }
 
-        if (_pending is not { } p || now < p.Deadline)
+        if (_pending is { } p && now >= p.Deadline)
         {
-            return;
+            var settings = _endpoint.Settings;
+            if (p.Retransmits >= settings.RetransmitTries)
+            {
+                Destroy(now, $"giving up after {p.Retransmits} retransmissions of {p.Exchange}");
+                return;
+            }
+
+            p.Retransmits++;
+            // strongSwan's schedule: timeout * base^n.
+            p.Deadline = now + (settings.RetransmitTimeout * Math.Pow(settings.RetransmitBase, p.Retransmits));
+            _endpoint.Send(Local, Remote, p.Datagram);
         }
 
-        var settings = _endpoint.Settings;
-        if (p.Retransmits >= settings.RetransmitTries)
+        if (State == IkeSaState.Established)
         {
-            Destroy(now, $"giving up after {p.Retransmits} retransmissions of {p.Exchange}");
-            return;
+            CheckChildLifetimes(now);
+        }
+    }
+
+    /// <summary>
+    /// CHILD SA lifetimes (swanctl rekey_time, life_time, rand_time): a soft expiry queues a rekey; a hard expiry
+    /// removes the SA at once (its keys must not be used any longer) and tells the peer.
+    /// </summary>
+    private void CheckChildLifetimes(DateTimeOffset now)
+    {
+        foreach (var child in _children.ToList())
+        {
+            if (now >= child.ExpireAt)
+            {
+                _endpoint.EmitAlert(now, Id, $"CHILD SA '{child.Config.Name}' {child.InboundSpi:x8}_i reached its hard lifetime");
+                RemoveChild(now, child);
+                if (_deletingChild != child && !_deleteQueue.Contains(child))
+                {
+                    _deleteQueue.Enqueue(child);
+                }
+            }
+            else if (now >= child.RekeyAt && !child.Replaced && !_rekeyQueue.Contains(child))
+            {
+                _rekeyQueue.Enqueue(child);
+            }
         }
 
-        p.Retransmits++;
-        // strongSwan's schedule: timeout * base^n.
-        p.Deadline = now + (settings.RetransmitTimeout * Math.Pow(settings.RetransmitBase, p.Retransmits));
-        _endpoint.Send(Local, Remote, p.Datagram);
+        StartNextChild(now);
     }
 
     private void Fail(DateTimeOffset now, string reason)

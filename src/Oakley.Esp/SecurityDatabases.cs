@@ -35,6 +35,9 @@ public sealed record Policy(Selector Local, Selector Remote, EspSa? Outbound, st
     /// <summary>Our address of the IKE SA (the destination of rebuilt transport-mode packets).</summary>
     public IPAddress? LocalAddress { get; init; }
 
+    /// <summary>Install order: during a rekey the old and the new SA share selectors, and the newer one carries the traffic.</summary>
+    public long Generation { get; init; }
+
     /// <summary>For a trap: the connection and child the engine initiates on an acquire.</summary>
     public string? Connection { get; init; }
 
@@ -55,12 +58,12 @@ public readonly record struct InboundSa(EspSa Sa, Policy[] Policies);
 /// </summary>
 public sealed class SecuritySnapshot
 {
-    private readonly Policy[] _policies; // most specific first; at equal breadth an installed SA before a trap
+    private readonly Policy[] _policies; // most specific first; at equal breadth an installed SA before a trap, the newest first
     private readonly FrozenDictionary<uint, InboundSa> _inbound;
 
     public SecuritySnapshot(IEnumerable<Policy> policies, IEnumerable<InboundSa> inbound)
     {
-        _policies = [.. policies.OrderBy(p => p.Breadth).ThenBy(p => p.Outbound is null)];
+        _policies = [.. policies.OrderBy(p => p.Breadth).ThenBy(p => p.Outbound is null).ThenByDescending(p => p.Generation)];
         _inbound = inbound.ToFrozenDictionary(e => e.Sa.Spi);
     }
 

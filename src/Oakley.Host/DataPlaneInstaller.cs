@@ -17,6 +17,7 @@ public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow 
 {
     private readonly Dictionary<uint, Installed> _byInboundSpi = [];
     private readonly List<Policy> _traps = [];
+    private long _generation;
 
     private sealed record Installed(ChildSaInstall Event, EspSa Inbound, EspSa Outbound, Policy[] Policies);
 
@@ -83,6 +84,7 @@ public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow 
         var inbound = new EspSa(c.InboundSpi, encryption, c.InboundEncryptionKey, integrity, c.InboundIntegrityKey, c.Esn, replayWindow, entropy);
         var outbound = new EspSa(c.OutboundSpi, encryption, c.OutboundEncryptionKey, integrity, c.OutboundIntegrityKey, c.Esn, replayWindow, entropy);
         var policies = new List<Policy>();
+        var generation = ++_generation;
         foreach (var local in c.LocalTs)
         {
             foreach (var remote in c.RemoteTs.Where(r => r.IsIpv6 == local.IsIpv6))
@@ -94,6 +96,7 @@ public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow 
                     TransportMode = c.TransportMode,
                     LocalAddress = c.Local.Address,
                     Connection = c.IkeName,
+                    Generation = generation,
                 });
             }
         }

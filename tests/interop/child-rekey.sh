@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Interop: CHILD SA rekeying between Oakley and strongSwan 5.9 (charon + kernel-libipsec) under continuous ping.
+#   phase 1: Oakley's rekey_time is 8 s (strongSwan's 1 h): Oakley rekeys twice, strongSwan answers;
+#   phase 2: strongSwan's rekey_time is 8 s (Oakley's 1 h): strongSwan rekeys twice, Oakley answers.
+# Each phase checks that the SPIs changed, both sides hold exactly one CHILD SA with crosswise-equal SPIs, the
+# IKE SA was not replaced, and the ping (5 per second for 20 s) lost at most 2 packets.
+# Usage: tests/interop/child-rekey.sh [path to oakley.dll]. Needs root, iproute2, strongSwan (test.sh installs them).
+set -uo pipefail
+OAKLEY_DLL=${1:-$(cd "$(dirname "$0")/../.." && pwd)/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
+source "$(dirname "$0")/lib.sh"
+ID=$$
+NA=crA$ID
+NB=crB$ID
+RUN=$(mktemp -d /tmp/oakley-rekey.XXXXXX)
+CHARON_PID= OAKLEY_PID= PING_PID=
+failures=0
+cleanup() {
+  for p in $PING_PID $OAKLEY_PID $CHARON_PID; do kill -TERM "$p" 2>/dev/null; done
+  sleep 0.5
+  for p in $PING_PID $OAKLEY_PID $CHARON_PID; do kill -KILL "$p" 2>/dev/null; done
+  ip netns del "$NA" 2>/dev/null; ip netns del "$NB" 2>/dev/null
+  rm -rf "$RUN"
+}
+trap cleanup EXIT
+result() { if [[ $2 -eq 0 ]]; then echo "PASS $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi; }
+for tool in ip /usr/lib/ipsec/charon swanctl dotnet ping; do command -v "$tool" >/dev/null || { echo "FAIL setup: $tool is missing"; exit 1; }; done
+
+ip netns add "$NA" && ip netns add "$NB" || { echo "FAIL setup: cannot create namespaces"; exit 1; }
+ip link add "rA$ID" type veth peer name "rB$ID"
+ip link set "rA$ID" netns "$NA"; ip link set "rB$ID" netns "$NB"
+ip -n "$NA" link set lo up; ip -n "$NB" link set lo up
+ip -n "$NA" addr add 192.0.2.1/24 dev "rA$ID"; ip -n "$NB" addr add 192.0.2.2/24 dev "rB$ID"
+ip -n "$NA" addr add 198.51.100.1/32 dev lo; ip -n "$NB" addr add 203.0.113.1/32 dev lo
+ip -n "$NA" link set "rA$ID" up; ip -n "$NB" link set "rB$ID" up
+
+conf() { # local remote localid remoteid local_ts remote_ts rekey_time
+  cat <<CONF
+connections {
+  tunnel {
+    version = 2
+    local_addrs = $1
+    remote_addrs = $2
+    proposals = aes256gcm16-prfsha256-x25519
+    local {
+      auth = psk
+      id = $3
+    }
+    remote {
+      auth = psk
+      id = $4
+    }
+    children {
+      net {
+        local_ts = $5
+        remote_ts = $6
+        esp_proposals = aes256gcm16
+        rekey_time = $7
+        life_time = 2h
+        rand_time = 0
+      }
+    }
+  }
+}
+secrets {
+  ike {
+    id-a = a.example
+    id-b = b.example
+    secret = "rekey-interop-psk"
+  }
+}
+CONF
+}
+SW() { swanctl_in "$NB" "$RUN/sw" "$@"; }
+OK() { ip netns exec "$NA" dotnet "$OAKLEY_DLL" "$@" --control "$RUN/a.ctl"; }
+configure() { # oakley_rekey strongswan_rekey
+  conf 192.0.2.1 192.0.2.2 a.example b.example 198.51.100.0/24 203.0.113.0/24 "$1" >"$RUN/a.conf"
+  conf 192.0.2.2 192.0.2.1 b.example a.example 203.0.113.0/24 198.51.100.0/24 "$2" >"$RUN/sw/swanctl/swanctl.conf"
+}
+
+mkdir -p "$RUN/sw/swanctl"
+configure 8s 1h
+launch_charon "$NB" "$RUN/sw" || { echo "FAIL setup: charon did not start"; exit 1; }
+CHARON_PID=$CHARON_STARTED
+SW --load-all >"$RUN/load.out" 2>&1 || { echo "FAIL setup: swanctl --load-all"; cat "$RUN/load.out"; exit 1; }
+ip netns exec "$NA" dotnet "$OAKLEY_DLL" daemon --config "$RUN/a.conf" --control "$RUN/a.ctl" >"$RUN/oakley.log" 2>&1 &
+OAKLEY_PID=$!
+for _ in $(seq 100); do [[ -S $RUN/a.ctl ]] && break; sleep 0.1; done
+
+ok_spis() { OK list-sas 2>/dev/null | grep "^  net: " | sed -E 's/.*SPIs: ([0-9a-f]+)_i ([0-9a-f]+)_o.*/\1 \2/'; }
+# strongSwan lists a rekeyed SA as DELETED for a few seconds (delete_rekeyed_delay): count INSTALLED ones.
+sw_spis() { SW --list-sas 2>/dev/null | awk '$1 == "net:" {f = /INSTALLED/; next} f && $1 == "in" {i=$2} f && $1 == "out" {print i " " $2; exit}' | tr -d ','; }
+ok_children() { OK list-sas 2>/dev/null | grep -c "^  net: "; }
+sw_children() { SW --list-sas 2>/dev/null | grep "^  net: " | grep -c INSTALLED; }
+ike_spi() { OK list-sas --json 2>/dev/null | grep -m1 '"initiator-spi"'; }
+
+phase() { # label initiate-command
+  local label=$1
+  shift
+  "$@" >/dev/null 2>&1
+  result "$label: CHILD SA up" $?
+  local before ike
+  before=$(ok_spis); ike=$(ike_spi)
+  ip netns exec "$NA" ping -i 0.2 -c 100 -W 1 -I 198.51.100.1 203.0.113.1 >"$RUN/ping-$label.out" 2>&1 &
+  PING_PID=$!
+  wait "$PING_PID"; PING_PID=
+  local after sw lost
+  after=$(ok_spis); sw=$(sw_spis)
+  echo "  $label: Oakley SPIs before '$before', after '$after'; strongSwan '$sw'"
+  [[ -n $before && -n $after && $before != "$after" ]]
+  result "$label: the CHILD SA was rekeyed (new SPIs)" $?
+  [[ -n $sw && "${after%% *}" == "${sw##* }" && "${after##* }" == "${sw%% *}" ]] && [[ $(ok_children) -eq 1 && $(sw_children) -eq 1 ]]
+  result "$label: one CHILD SA on each side, SPIs crosswise equal (the old ones were deleted)" $?
+  [[ $(ike_spi) == "$ike" ]]
+  result "$label: the IKE SA stayed the same" $?
+  lost=$(awk '/packets transmitted/ {print $1 - $4}' "$RUN/ping-$label.out")
+  echo "  $label: $(grep 'packets transmitted' "$RUN/ping-$label.out")"
+  [[ -n $lost && $lost -le 2 ]]
+  result "$label: continuous ping lost at most 2 of 100 packets across the rekeys" $?
+    OK terminate --ike tunnel >/dev/null 2>&1
+  for _ in $(seq 30); do [[ $(sw_children) -eq 0 ]] && break; sleep 0.1; done
+}
+
+phase "oakley-rekeys" OK initiate --child net --timeout 20
+configure 1h 8s
+SW --load-all >"$RUN/load2.out" 2>&1 && OK load-all >/dev/null 2>&1
+result "reload both configurations" $?
+phase "strongswan-rekeys" SW --initiate --child net --timeout 20
+
+if ((failures > 0)); then
+  echo "--- oakley.log"; tail -40 "$RUN/oakley.log"
+  echo "--- charon.log"; grep -E "rekey|CHILD_SA|DELETE|CREATE" "$RUN/sw/charon.log" | tail -40
+fi
+exit $((failures > 0))
