@@ -244,8 +244,9 @@ public static class SwanctlLoader
             SendInitialContact = (conn.Value("unique")?.Value ?? "no") != "never",
             ForceEncapsulation = Enum(conn, "encap", "no", "yes", "no") == "yes",
             RekeyTime = Duration(conn, "rekey_time", TimeSpan.FromHours(4)),
+            DpdDelay = Duration(conn, "dpd_delay", TimeSpan.Zero),
         };
-        return new LoadedConnection(ike, version, Duration(conn, "dpd_delay", TimeSpan.Zero), Duration(conn, "over_time", ike.RekeyTime * 0.1),
+        return new LoadedConnection(ike, version, ike.DpdDelay, Duration(conn, "over_time", ike.RekeyTime * 0.1),
             Int(conn, "keyingtries", 1, 0, int.MaxValue), Enum(conn, "unique", "no", "no", "never", "keep", "replace"), policies, conn.Location);
     }
 

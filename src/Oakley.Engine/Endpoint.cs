@@ -128,6 +128,22 @@ public sealed class Endpoint
     }
 
     /// <summary>Deletes every IKE SA of a connection (or the one with that unique ID). Returns how many were found.</summary>
+    /// <summary>
+    /// The host saw ESP arrive on the CHILD SA with this inbound SPI (its packet counter moved): the IKE SA's peer is
+    /// alive, so dead peer detection need not ask (swanctl dpd_delay counts from the last sign of life).
+    /// </summary>
+    public void NoteInboundTraffic(DateTimeOffset now, uint inboundSpi)
+    {
+        foreach (var sa in _sas.Values)
+        {
+            if (sa.Children.Any(c => c.InboundSpi == inboundSpi))
+            {
+                sa.NoteInboundTraffic(now);
+                return;
+            }
+        }
+    }
+
     public int Terminate(DateTimeOffset now, string? configName = null, long? ikeSaId = null)
     {
         var targets = _sas.Values.Where(s => (configName is null || s.Config.Name == configName) && (ikeSaId is null || s.Id == ikeSaId)).ToList();

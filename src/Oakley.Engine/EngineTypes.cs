@@ -22,7 +22,12 @@ public abstract record EngineEvent(DateTimeOffset Time);
 public sealed record IkeSaUp(DateTimeOffset Time, long IkeSaId, string Name, ulong SpiI, ulong SpiR, bool IsInitiator,
     IPEndPoint Local, IPEndPoint Remote, string Algorithms, string LocalId, string RemoteId) : EngineEvent(Time);
 
-public sealed record IkeSaDown(DateTimeOffset Time, long IkeSaId, string Name, string Reason) : EngineEvent(Time);
+/// <summary>
+/// The IKE SA is gone. <paramref name="PeerDead"/>: an established SA whose peer stopped answering (DPD or any
+/// exchange retransmitted to exhaustion; swanctl dpd_action applies). <paramref name="ClosedByPeer"/>: the peer
+/// deleted it (swanctl close_action applies).
+/// </summary>
+public sealed record IkeSaDown(DateTimeOffset Time, long IkeSaId, string Name, string Reason, bool PeerDead = false, bool ClosedByPeer = false) : EngineEvent(Time);
 
 /// <summary>What an ESP data plane needs to install one CHILD SA pair (keys are secrets: never log them).</summary>
 public sealed record ChildSaInstall(DateTimeOffset Time, long IkeSaId, string IkeName, string ChildName, uint InboundSpi, uint OutboundSpi,

@@ -107,10 +107,16 @@ public sealed class IkeConfig
 
     public TimeSpan RekeyTime { get; init; } = TimeSpan.FromHours(4);
 
+    /// <summary>
+    /// swanctl dpd_delay: after this long without anything from the peer (IKE, or ESP reported by the host with
+    /// <see cref="Endpoint.NoteInboundTraffic"/>) an empty INFORMATIONAL checks that it is alive; zero disables.
+    /// </summary>
+    public TimeSpan DpdDelay { get; init; }
+
     /// <summary>A canonical description of everything negotiation depends on, to tell whether a reload changed it.</summary>
     public string Fingerprint() => string.Join("|",
         Name, string.Join(",", LocalAddresses), string.Join(",", RemoteAddresses), RemotePort, ProposalString.FormatList(Proposals),
-        LocalId, RemoteId?.ToString() ?? "%any", SendInitialContact, RekeyTime, ForceEncapsulation,
+        LocalId, RemoteId?.ToString() ?? "%any", SendInitialContact, RekeyTime, ForceEncapsulation, DpdDelay,
         string.Join(";", Children.Select(c => $"{c.Name}:{string.Join(",", c.LocalTs)}:{c.LocalTsDynamic}:{string.Join(",", c.RemoteTs)}:{c.RemoteTsDynamic}:{ProposalString.FormatList(c.EspProposals)}:{c.TransportMode}:{c.RekeyTime}:{c.LifeTime}:{c.RandTime}")));
 }
 

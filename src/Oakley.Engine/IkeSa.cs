@@ -41,6 +41,20 @@ public sealed class IkeSa : IDisposable
     private (uint MessageId, byte[] Datagram)? _lastResponse;
     private DateTimeOffset _halfOpenDeadline = DateTimeOffset.MaxValue;
 
+    /// <summary>The last time something authentic came from the peer (an IKE message, or ESP the host reported).</summary>
+    private DateTimeOffset _lastInbound;
+
+    /// <summary>The host saw ESP from the peer on one of this SA's CHILD SAs: the peer is alive (no DPD needed).</summary>
+    internal void NoteInboundTraffic(DateTimeOffset now)
+    {
+        if (now > _lastInbound)
+        {
+            _lastInbound = now;
+        }
+    }
+
+    private DateTimeOffset DpdDue => Config.DpdDelay > TimeSpan.Zero ? _lastInbound + Config.DpdDelay : DateTimeOffset.MaxValue;
+
     internal IkeSa(Endpoint endpoint, long id, IkeConfig config, bool initiator, ulong spiI, ulong spiR, IPEndPoint local, IPEndPoint remote, DateTimeOffset now)
     {
         _endpoint = endpoint;
@@ -94,6 +108,11 @@ public sealed class IkeSa : IDisposable
             d = d < _halfOpenDeadline ? d : _halfOpenDeadline;
             if (State == IkeSaState.Established)
             {
+                if (_pending is null && DpdDue < d)
+                {
+                    d = DpdDue;
+                }
+
                 foreach (var c in _children)
                 {
                     // A rekey waits for the window; it is due again when the pending exchange ends.
@@ -684,6 +703,7 @@ public sealed class IkeSa : IDisposable
     {
         State = IkeSaState.Established;
         EstablishedAt = now;
+        _lastInbound = now;
         _halfOpenDeadline = DateTimeOffset.MaxValue;
         _endpoint.Emit(new IkeSaUp(now, Id, Config.Name, SpiI, SpiR, IsOriginalInitiator, Local, Remote,
             ProposalString.Format(_ikeSelected!), Config.LocalId.ToString(), RemoteIdentity?.ToString() ?? string.Empty));
@@ -1122,6 +1142,7 @@ public sealed class IkeSa : IDisposable
             {
                 var inner = _keys!.Unprotect(datagram, m, !IsOriginalInitiator);
                 FollowPeer(local, remote);
+                NoteInboundTraffic(now);
                 ProcessAuthResponse(now, inner);
                 break;
             }
@@ -1130,6 +1151,7 @@ public sealed class IkeSa : IDisposable
             {
                 var inner = _keys!.Unprotect(datagram, m, !IsOriginalInitiator);
                 FollowPeer(local, remote);
+                NoteInboundTraffic(now);
                 ProcessCreateChildResponse(now, inner);
                 break;
             }
@@ -1137,6 +1159,7 @@ public sealed class IkeSa : IDisposable
             case ExchangeType.Informational:
                 _keys!.Unprotect(datagram, m, !IsOriginalInitiator);
                 FollowPeer(local, remote);
+                NoteInboundTraffic(now);
                 _pending = null;
                 if (State == IkeSaState.Deleting)
                 {
@@ -1179,6 +1202,7 @@ public sealed class IkeSa : IDisposable
 
         var request = _keys.Unprotect(datagram, m, !IsOriginalInitiator);
         FollowPeer(local, remote);
+        NoteInboundTraffic(now);
         bool destroy;
         List<IkePayload> response;
         switch (m.ExchangeType)
@@ -1212,7 +1236,7 @@ public sealed class IkeSa : IDisposable
         if (destroy)
         {
             // A delete crossing our own (both ends shutting down) is a delete too, not a failed authentication.
-            Destroy(now, State is IkeSaState.Established or IkeSaState.Deleting ? "deleted by peer" : "authentication failed");
+            Destroy(now, State is IkeSaState.Established or IkeSaState.Deleting ? "deleted by peer" : "authentication failed", closedByPeer: State == IkeSaState.Established);
         }
     }
 
@@ -1229,7 +1253,7 @@ public sealed class IkeSa : IDisposable
             var settings = _endpoint.Settings;
             if (p.Retransmits >= settings.RetransmitTries)
             {
-                Destroy(now, $"giving up after {p.Retransmits} retransmissions of {p.Exchange}");
+                Destroy(now, $"giving up after {p.Retransmits} retransmissions of {p.Exchange}", peerDead: State == IkeSaState.Established);
                 return;
             }
 
@@ -1242,6 +1266,11 @@ public sealed class IkeSa : IDisposable
         if (State == IkeSaState.Established)
         {
             CheckChildLifetimes(now);
+            if (_pending is null && now >= DpdDue)
+            {
+                // RFC 7296 §2.4: an empty INFORMATIONAL; if its retransmissions run out, the peer is dead.
+                SendInformational(now, []);
+            }
         }
     }
 
@@ -1277,7 +1306,7 @@ public sealed class IkeSa : IDisposable
         Destroy(now, reason);
     }
 
-    internal void Destroy(DateTimeOffset now, string reason)
+    internal void Destroy(DateTimeOffset now, string reason, bool peerDead = false, bool closedByPeer = false)
     {
         if (State == IkeSaState.Destroyed)
         {
@@ -1294,7 +1323,7 @@ public sealed class IkeSa : IDisposable
         _pending = null;
         if (wasUp || IsOriginalInitiator)
         {
-            _endpoint.Emit(new IkeSaDown(now, Id, Config.Name, reason));
+            _endpoint.Emit(new IkeSaDown(now, Id, Config.Name, reason, peerDead, closedByPeer));
         }
 
         _endpoint.Remove(this);

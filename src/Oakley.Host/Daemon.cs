@@ -130,9 +130,51 @@ public sealed class Daemon : IAsyncDisposable
         _log.LogInformation("ESP data plane on TUN device {Tun} (mtu {Mtu}, {Queues} queues, raw ESP {Raw})", tunName, mtu, _tun.Queues.Count, _dataPath.RawEsp ? "on" : "off");
     }
 
+    /// <summary>
+    /// Once a second (engine thread): CHILD SAs whose inbound packet counter moved are reported to the engine, so
+    /// that dead peer detection only asks a peer that has gone quiet.
+    /// </summary>
+    private async Task FeedTrafficAsync()
+    {
+        var seen = new Dictionary<uint, long>();
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                await _host.Invoke((e, now) =>
+                {
+                    foreach (var spi in _installer.InboundSpis)
+                    {
+                        var packets = _installer.Counters(spi)?.PacketsIn ?? 0;
+                        if (!seen.TryGetValue(spi, out var before) || packets != before)
+                        {
+                            seen[spi] = packets;
+                            if (packets > 0)
+                            {
+                                e.NoteInboundTraffic(now, spi);
+                            }
+                        }
+                    }
+
+                    foreach (var gone in seen.Keys.Where(k => _installer.Counters(k) is null).ToList())
+                    {
+                        seen.Remove(gone);
+                    }
+
+                    return 0;
+                }).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
     public async Task<int> RunAsync(CancellationToken cancel)
     {
         _host.Start();
+        _ = Task.Run(FeedTrafficAsync);
         _log.LogInformation("oakley daemon listening on {Endpoints}; control socket {Control}", string.Join(", ", _host.LocalEndpoints), _controlPath);
         StartControl();
         await StartActionsAsync().ConfigureAwait(false);
@@ -226,12 +268,45 @@ public sealed class Daemon : IAsyncDisposable
         return count;
     }
 
+    /// <summary>
+    /// swanctl dpd_action (the peer stopped answering) and close_action (the peer deleted the IKE SA): "restart" /
+    /// "start" negotiate the children again at once; "trap" relies on the child's trap policy, which stays installed
+    /// (a child without start_action = trap gets one now); "clear"/"none" leave it down. Engine thread.
+    /// </summary>
+    private void ActOnDown(IkeSaDown down)
+    {
+        var conn = _config.Connections.FirstOrDefault(c => c.Ike.Name == down.Name);
+        if (conn is null)
+        {
+            return;
+        }
+
+        foreach (var (child, policy) in conn.ChildPolicies)
+        {
+            var action = down.PeerDead ? policy.DpdAction : policy.CloseAction;
+            if (action is ChildAction.Restart or ChildAction.Start)
+            {
+                _log.LogInformation("connection {Name}: {Why}, restarting child {Child}", conn.Ike.Name, down.PeerDead ? "peer is dead" : "peer closed the SA", child);
+                _host.Post((e, now) => e.Initiate(now, conn.Ike.Name, child));
+            }
+            else if (action == ChildAction.Trap && policy.StartAction != ChildAction.Trap && !_installer.Traps.Any(t => t.Connection == conn.Ike.Name && t.Name == child))
+            {
+                InstallTrap(conn.Ike, child);
+            }
+        }
+    }
+
     /// <summary>The route owner key of all traps (never an SPI: SPI 0 is reserved).</summary>
     private const uint TrapRouteKey = 0;
 
     private void Track(EngineEvent e)
     {
         _installer.Handle(e);
+        if (e is IkeSaDown down && (down.PeerDead || down.ClosedByPeer))
+        {
+            ActOnDown(down);
+        }
+
         if (e is ChildSaRemove gone)
         {
             _dataPath?.Removed(gone.InboundSpi);

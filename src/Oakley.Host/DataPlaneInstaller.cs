@@ -32,6 +32,9 @@ public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow 
             ? (i.Inbound.Bytes, i.Inbound.Packets, i.Outbound.Bytes, i.Outbound.Packets, i.Inbound.Replay.Highest)
             : null;
 
+    /// <summary>The inbound SPIs of every installed CHILD SA (engine thread).</summary>
+    public IEnumerable<uint> InboundSpis => _byInboundSpi.Keys;
+
     /// <summary>The installed CHILD SA with this inbound SPI, if any.</summary>
     public ChildSaInstall? Child(uint inboundSpi) => _byInboundSpi.TryGetValue(inboundSpi, out var i) ? i.Event : null;
 

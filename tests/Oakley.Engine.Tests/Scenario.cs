@@ -43,6 +43,9 @@ internal sealed class Scenario
 
     public int Seed { get; set; } = 1;
 
+    /// <summary>Moon's dpd_delay (zero: no dead peer detection).</summary>
+    public TimeSpan MoonDpdDelay { get; set; }
+
     /// <summary>ESP proposals of the second child, "net2" (UDP only), created with CREATE_CHILD_SA.</summary>
     public string MoonEsp2 { get; set; } = "aes128gcm16";
 
@@ -52,7 +55,7 @@ internal sealed class Scenario
     {
         var moonId = Identity.Parse("moon.example");
         var sunId = Identity.Parse("sun.example");
-        var moon = Config("moon-sun", MoonAddress, SunAddress, moonId, sunId, MoonIke, MoonEsp, MoonLocalTs, MoonRemoteTs, MoonTransport, MoonEsp2);
+        var moon = Config("moon-sun", MoonAddress, SunAddress, moonId, sunId, MoonIke, MoonEsp, MoonLocalTs, MoonRemoteTs, MoonTransport, MoonEsp2, MoonDpdDelay);
         var sun = Config("sun-moon", SunAddress, MoonAddress, sunId, moonId, SunIke, SunEsp, SunLocalTs, SunRemoteTs, SunTransport, SunEsp2);
         var a = new Endpoint([moon], new InMemorySecrets().Add(System.Text.Encoding.UTF8.GetBytes(MoonPsk), moonId, sunId), new SeededEntropy(Seed), MoonSettings);
         var b = new Endpoint([sun], new InMemorySecrets().Add(System.Text.Encoding.UTF8.GetBytes(SunPsk), moonId, sunId), new SeededEntropy(Seed + 1000), SunSettings);
@@ -60,9 +63,10 @@ internal sealed class Scenario
     }
 
     private static IkeConfig Config(string name, IPEndPoint local, IPEndPoint remote, Identity localId, Identity remoteId,
-        string ike, string esp, string[] localTs, string[] remoteTs, bool transport, string esp2) => new()
+        string ike, string esp, string[] localTs, string[] remoteTs, bool transport, string esp2, TimeSpan dpdDelay = default) => new()
     {
         Name = name,
+        DpdDelay = dpdDelay,
         LocalAddresses = [local.Address],
         RemoteAddresses = [remote.Address],
         Proposals = ProposalString.ParseList(ike, ProtocolId.Ike),

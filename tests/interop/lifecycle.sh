@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Interop: CHILD SA rekeying between Oakley and strongSwan 5.9 (charon + kernel-libipsec) under continuous ping.
+# Interop: the SA lifecycle between Oakley and strongSwan 5.9 (charon + kernel-libipsec) under continuous ping.
 #   phase 1: Oakley's rekey_time is 8 s (strongSwan's 1 h): Oakley rekeys twice, strongSwan answers;
 #   phase 2: strongSwan's rekey_time is 8 s (Oakley's 1 h): strongSwan rekeys twice, Oakley answers.
-# Each phase checks that the SPIs changed, both sides hold exactly one CHILD SA with crosswise-equal SPIs, the
-# IKE SA was not replaced, and the ping (5 per second for 20 s) lost at most 2 packets.
+#   Each checks that the SPIs changed, both sides hold exactly one CHILD SA with crosswise-equal SPIs, the IKE SA
+#   was not replaced, and the ping (5 per second for 20 s) lost at most 2 packets.
+#   phase 3: dead peer detection: strongSwan is killed and restarted; Oakley (dpd_delay 2 s, dpd_action = restart)
+#   declares the peer dead and negotiates again by itself, and traffic passes without any manual action.
 # Usage: tests/interop/child-rekey.sh [path to oakley.dll]. Needs root, iproute2, strongSwan (test.sh installs them).
 set -uo pipefail
 OAKLEY_DLL=${1:-$(cd "$(dirname "$0")/../.." && pwd)/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
@@ -33,11 +35,12 @@ ip -n "$NA" addr add 192.0.2.1/24 dev "rA$ID"; ip -n "$NB" addr add 192.0.2.2/24
 ip -n "$NA" addr add 198.51.100.1/32 dev lo; ip -n "$NB" addr add 203.0.113.1/32 dev lo
 ip -n "$NA" link set "rA$ID" up; ip -n "$NB" link set "rB$ID" up
 
-conf() { # local remote localid remoteid local_ts remote_ts rekey_time
+conf() { # local remote localid remoteid local_ts remote_ts rekey_time [dpd_delay]
   cat <<CONF
 connections {
   tunnel {
     version = 2
+    dpd_delay = ${8:-0s}
     local_addrs = $1
     remote_addrs = $2
     proposals = aes256gcm16-prfsha256-x25519
@@ -57,6 +60,7 @@ connections {
         rekey_time = $7
         life_time = 2h
         rand_time = 0
+        dpd_action = restart
       }
     }
   }
@@ -72,8 +76,8 @@ CONF
 }
 SW() { swanctl_in "$NB" "$RUN/sw" "$@"; }
 OK() { ip netns exec "$NA" dotnet "$OAKLEY_DLL" "$@" --control "$RUN/a.ctl"; }
-configure() { # oakley_rekey strongswan_rekey
-  conf 192.0.2.1 192.0.2.2 a.example b.example 198.51.100.0/24 203.0.113.0/24 "$1" >"$RUN/a.conf"
+configure() { # oakley_rekey strongswan_rekey [oakley_dpd_delay]
+  conf 192.0.2.1 192.0.2.2 a.example b.example 198.51.100.0/24 203.0.113.0/24 "$1" "${3:-0s}" >"$RUN/a.conf"
   conf 192.0.2.2 192.0.2.1 b.example a.example 203.0.113.0/24 198.51.100.0/24 "$2" >"$RUN/sw/swanctl/swanctl.conf"
 }
 
@@ -82,7 +86,9 @@ configure 8s 1h
 launch_charon "$NB" "$RUN/sw" || { echo "FAIL setup: charon did not start"; exit 1; }
 CHARON_PID=$CHARON_STARTED
 SW --load-all >"$RUN/load.out" 2>&1 || { echo "FAIL setup: swanctl --load-all"; cat "$RUN/load.out"; exit 1; }
-ip netns exec "$NA" dotnet "$OAKLEY_DLL" daemon --config "$RUN/a.conf" --control "$RUN/a.ctl" >"$RUN/oakley.log" 2>&1 &
+# Short retransmissions (0.5 s, base 1.8, 2 retries: about 3 s) so that a dead peer is found quickly.
+ip netns exec "$NA" dotnet "$OAKLEY_DLL" daemon --config "$RUN/a.conf" --control "$RUN/a.ctl" \
+  --retransmit-timeout 0.5 --retransmit-tries 2 >"$RUN/oakley.log" 2>&1 &
 OAKLEY_PID=$!
 for _ in $(seq 100); do [[ -S $RUN/a.ctl ]] && break; sleep 0.1; done
 
@@ -125,6 +131,26 @@ configure 1h 8s
 SW --load-all >"$RUN/load2.out" 2>&1 && OK load-all >/dev/null 2>&1
 result "reload both configurations" $?
 phase "strongswan-rekeys" SW --initiate --child net --timeout 20
+
+# ---- phase 3: strongSwan dies and comes back; Oakley's DPD notices and re-negotiates on its own ----
+OK terminate --ike tunnel >/dev/null 2>&1
+configure 1h 1h 2s
+SW --load-all >"$RUN/load3.out" 2>&1 && OK load-all >/dev/null 2>&1
+OK initiate --child net --timeout 20 >/dev/null 2>&1
+result "dpd: CHILD SA up (Oakley dpd_delay 2 s, dpd_action restart)" $?
+before=$(ike_spi)
+kill -KILL "$CHARON_PID" 2>/dev/null; wait "$CHARON_PID" 2>/dev/null
+launch_charon "$NB" "$RUN/sw" && SW --load-all >"$RUN/load4.out" 2>&1
+CHARON_PID=$CHARON_STARTED
+result "dpd: strongSwan killed (no delete sent) and restarted without the old SA" $?
+up=1
+for _ in $(seq 40); do
+  if ip netns exec "$NA" ping -c 1 -W 1 -I 198.51.100.1 203.0.113.1 >/dev/null 2>&1; then up=0; break; fi
+  sleep 0.5
+done
+result "dpd: the tunnel came back by itself (traffic passes within 40 s)" $up
+[[ -n $before && $(ike_spi) != "$before" ]] && grep -q "peer is dead, restarting child net" "$RUN/oakley.log"
+result "dpd: Oakley declared the peer dead and negotiated a new IKE SA" $?
 
 if ((failures > 0)); then
   echo "--- oakley.log"; tail -40 "$RUN/oakley.log"
