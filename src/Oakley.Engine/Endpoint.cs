@@ -425,6 +425,9 @@ public sealed class Endpoint
         }
     }
 
+    /// <summary>Adds an IKE SA made by a rekey (its SPIs are new; it shares the unique ID of the SA it replaces).</summary>
+    internal void Register(IkeSa sa) => _sas[sa.LocalSpi] = sa;
+
     internal void Remove(IkeSa sa)
     {
         _sas.Remove(sa.LocalSpi);

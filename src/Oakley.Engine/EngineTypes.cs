@@ -22,12 +22,16 @@ public abstract record EngineEvent(DateTimeOffset Time);
 public sealed record IkeSaUp(DateTimeOffset Time, long IkeSaId, string Name, ulong SpiI, ulong SpiR, bool IsInitiator,
     IPEndPoint Local, IPEndPoint Remote, string Algorithms, string LocalId, string RemoteId) : EngineEvent(Time);
 
+/// <summary>The IKE SA was rekeyed (RFC 7296 §2.18): same unique ID and CHILD SAs, new SPIs and keys.</summary>
+public sealed record IkeSaRekeyed(DateTimeOffset Time, long IkeSaId, string Name, ulong OldSpiI, ulong OldSpiR, ulong SpiI, ulong SpiR) : EngineEvent(Time);
+
 /// <summary>
 /// The IKE SA is gone. <paramref name="PeerDead"/>: an established SA whose peer stopped answering (DPD or any
 /// exchange retransmitted to exhaustion; swanctl dpd_action applies). <paramref name="ClosedByPeer"/>: the peer
-/// deleted it (swanctl close_action applies).
+/// deleted it (swanctl close_action applies). <paramref name="WasEstablished"/> false: an initiation that failed
+/// (swanctl keyingtries counts these).
 /// </summary>
-public sealed record IkeSaDown(DateTimeOffset Time, long IkeSaId, string Name, string Reason, bool PeerDead = false, bool ClosedByPeer = false) : EngineEvent(Time);
+public sealed record IkeSaDown(DateTimeOffset Time, long IkeSaId, string Name, string Reason, bool PeerDead = false, bool ClosedByPeer = false, bool WasEstablished = true) : EngineEvent(Time);
 
 /// <summary>What an ESP data plane needs to install one CHILD SA pair (keys are secrets: never log them).</summary>
 public sealed record ChildSaInstall(DateTimeOffset Time, long IkeSaId, string IkeName, string ChildName, uint InboundSpi, uint OutboundSpi,

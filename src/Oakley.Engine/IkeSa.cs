@@ -53,7 +53,7 @@ public sealed class IkeSa : IDisposable
         }
     }
 
-    private DateTimeOffset DpdDue => Config.DpdDelay > TimeSpan.Zero ? _lastInbound + Config.DpdDelay : DateTimeOffset.MaxValue;
+    private DateTimeOffset DpdDue => Config.DpdDelay > TimeSpan.Zero && _rekeyedAway is null ? _lastInbound + Config.DpdDelay : DateTimeOffset.MaxValue;
 
     internal IkeSa(Endpoint endpoint, long id, IkeConfig config, bool initiator, ulong spiI, ulong spiR, IPEndPoint local, IPEndPoint remote, DateTimeOffset now)
     {
@@ -106,11 +106,20 @@ public sealed class IkeSa : IDisposable
         {
             var d = _pending?.Deadline ?? DateTimeOffset.MaxValue;
             d = d < _halfOpenDeadline ? d : _halfOpenDeadline;
+            if (_rekeyedAway is { } since && _pending is null && since + TimeSpan.FromMinutes(1) < d)
+            {
+                d = since + TimeSpan.FromMinutes(1);
+            }
             if (State == IkeSaState.Established)
             {
                 if (_pending is null && DpdDue < d)
                 {
                     d = DpdDue;
+                }
+
+                if (_pending is null && _ikeRekey is null && IkeRekeyAt < d)
+                {
+                    d = IkeRekeyAt;
                 }
 
                 foreach (var c in _children)
@@ -705,8 +714,217 @@ public sealed class IkeSa : IDisposable
         EstablishedAt = now;
         _lastInbound = now;
         _halfOpenDeadline = DateTimeOffset.MaxValue;
+        ScheduleIkeRekey(now);
         _endpoint.Emit(new IkeSaUp(now, Id, Config.Name, SpiI, SpiR, IsOriginalInitiator, Local, Remote,
             ProposalString.Format(_ikeSelected!), Config.LocalId.ToString(), RemoteIdentity?.ToString() ?? string.Empty));
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Rekeying the IKE SA (RFC 7296 §1.3.2, §2.18): a CREATE_CHILD_SA with an IKE proposal makes a successor
+    // with new SPIs and keys from SK_d; the CHILD SAs move over; the rekey's initiator deletes the old SA.
+    // ------------------------------------------------------------------------------------------------
+
+    private sealed class IkeRekeyExchange : IDisposable
+    {
+        public required ulong Spi { get; init; }
+
+        public required byte[] Nonce { get; init; }
+
+        public required Crypto.KeyExchange.KeyExchange Ke { get; set; }
+
+        public bool RetriedKe { get; set; }
+
+        public void Dispose() => Ke.Dispose();
+    }
+
+    private IkeRekeyExchange? _ikeRekey;
+
+    /// <summary>When this side rekeys the IKE SA (swanctl rekey_time minus up to 10% at random); MaxValue: never.</summary>
+    public DateTimeOffset IkeRekeyAt { get; private set; } = DateTimeOffset.MaxValue;
+
+    /// <summary>This SA was replaced by a rekey: its CHILD SAs live in the successor; it only waits to be deleted.</summary>
+    private DateTimeOffset? _rekeyedAway;
+
+    private void ScheduleIkeRekey(DateTimeOffset now)
+    {
+        if (Config.RekeyTime <= TimeSpan.Zero)
+        {
+            IkeRekeyAt = DateTimeOffset.MaxValue;
+            return;
+        }
+
+        // swanctl's rand_time for IKE defaults to over_time, 10% of rekey_time.
+        var jitter = Config.RekeyTime * 0.1 * (RandomMilliseconds(10000) / 10000.0);
+        IkeRekeyAt = now + Config.RekeyTime - jitter;
+    }
+
+    private bool IkeRekeyDue(DateTimeOffset now) => State == IkeSaState.Established && _rekeyedAway is null && _ikeRekey is null && now >= IkeRekeyAt;
+
+    private void StartIkeRekey(DateTimeOffset now, KeId? forcedGroup = null, IkeRekeyExchange? retry = null)
+    {
+        var group = forcedGroup ?? _ikeSelected!.OfType(TransformType.KeyExchange).Select(t => (KeId)t.Id).First();
+        var exchange = retry ?? new IkeRekeyExchange { Spi = _endpoint.NewIkeSpi(), Nonce = _endpoint.NewNonce(), Ke = KeyExchangeMethods.Create(group, _endpoint.Entropy) };
+        if (retry is not null)
+        {
+            retry.Ke.Dispose();
+            retry.Ke = KeyExchangeMethods.Create(group, _endpoint.Entropy);
+        }
+
+        _ikeRekey = exchange;
+        var spi = new byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(spi, exchange.Spi);
+        SendProtectedRequest(now, ExchangeType.CreateChildSa,
+        [
+            ProposalNegotiation.ToPayload(Config.Proposals, spi, group),
+            new NoncePayload(exchange.Nonce),
+            new KeyExchangePayload(group, exchange.Ke.GetPublicKey()),
+        ]);
+    }
+
+    private void ProcessIkeRekeyResponse(DateTimeOffset now, List<IkePayload> payloads)
+    {
+        _pending = null;
+        var exchange = _ikeRekey!;
+        _ikeRekey = null;
+        var keep = false;
+        try
+        {
+            if (payloads.OfType<NotifyPayload>().FirstOrDefault(n => n.NotifyType == NotifyType.InvalidKePayload) is { Data.Length: 2 } invalidKe && !exchange.RetriedKe)
+            {
+                var wanted = (KeId)BinaryPrimitives.ReadUInt16BigEndian(invalidKe.Data.Span);
+                if (Config.Proposals.Any(p => p.OfType(TransformType.KeyExchange).Any(t => t.Id == (ushort)wanted)))
+                {
+                    exchange.RetriedKe = true;
+                    keep = true;
+                    StartIkeRekey(now, wanted, exchange);
+                    return;
+                }
+            }
+
+            var error = payloads.OfType<NotifyPayload>().FirstOrDefault(n => n.NotifyType.IsError());
+            var sa = payloads.OfType<SecurityAssociationPayload>().FirstOrDefault();
+            var nonce = payloads.OfType<NoncePayload>().FirstOrDefault();
+            var ke = payloads.OfType<KeyExchangePayload>().FirstOrDefault();
+            var selected = sa is null ? null : ProposalNegotiation.ValidateResponse(Config.Proposals, sa, ProtocolId.Ike);
+            if (error is not null || selected is null || nonce is null || ke is null || sa!.Proposals[0].Spi.Length != 8
+                || selected.OfType(TransformType.KeyExchange).Select(t => (KeId?)t.Id).FirstOrDefault() != ke.Group || ke.Group != exchange.Ke.Method)
+            {
+                // §2.25: TEMPORARY_FAILURE (e.g. a collision) means "retry shortly"; anything else, later.
+                var retry = error?.NotifyType == NotifyType.TemporaryFailure ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(60);
+                IkeRekeyAt = now + retry + TimeSpan.FromMilliseconds(RandomMilliseconds(5000));
+                if (error?.NotifyType != NotifyType.TemporaryFailure)
+                {
+                    _endpoint.EmitAlert(now, Id, $"rekeying the IKE SA failed ({error?.NotifyType.ToString() ?? "unacceptable response"}): retrying");
+                }
+
+                return;
+            }
+
+            exchange.Ke.SetPeerPublicKey(ke.Data.Span);
+            var shared = exchange.Ke.GetSharedSecret();
+            var peerSpi = BinaryPrimitives.ReadUInt64BigEndian(sa.Proposals[0].Spi.Span);
+            CreateSuccessor(now, initiator: true, exchange.Spi, peerSpi, selected, exchange.Nonce, nonce.Nonce.ToArray(), shared);
+            // The initiator of the rekey deletes the old IKE SA (§2.18), with the old keys.
+            State = IkeSaState.Deleting;
+            SendInformational(now, [DeletePayload.ForIke()]);
+        }
+        finally
+        {
+            if (!keep)
+            {
+                exchange.Dispose();
+            }
+        }
+    }
+
+    /// <summary>The peer rekeys the IKE SA: answer with our SPI, nonce and KE, and hand everything to the successor.</summary>
+    private List<IkePayload> RespondIkeRekey(DateTimeOffset now, List<IkePayload> request, SecurityAssociationPayload sa)
+    {
+        if (_ikeRekey is not null || _rekeyedAway is not null)
+        {
+            return [new NotifyPayload(NotifyType.TemporaryFailure)]; // ours is in flight (or done): the peer retries
+        }
+
+        var nonce = request.OfType<NoncePayload>().FirstOrDefault();
+        var ke = request.OfType<KeyExchangePayload>().FirstOrDefault();
+        if (nonce is null || ke is null)
+        {
+            throw IkeProtocolException.InvalidSyntax("IKE SA rekey without nonce or KE");
+        }
+
+        if (ProposalNegotiation.Select(Config.Proposals, sa.Proposals, ProtocolId.Ike) is not { } selection || selection.PeerProposal.Spi.Length != 8)
+        {
+            _endpoint.EmitAlert(now, Id, "peer's IKE SA rekey proposals are not acceptable");
+            return [new NotifyPayload(NotifyType.NoProposalChosen)];
+        }
+
+        var group = selection.Selected.OfType(TransformType.KeyExchange).Select(t => (KeId)t.Id).First();
+        if (ke.Group != group)
+        {
+            var data = new byte[2];
+            BinaryPrimitives.WriteUInt16BigEndian(data, (ushort)group);
+            return [new NotifyPayload(NotifyType.InvalidKePayload, data)];
+        }
+
+        using var ours = KeyExchangeMethods.Create(group, _endpoint.Entropy);
+        ours.SetPeerPublicKey(ke.Data.Span);
+        var shared = ours.GetSharedSecret();
+        var nonceR = _endpoint.NewNonce();
+        var spiR = _endpoint.NewIkeSpi();
+        var peerSpi = BinaryPrimitives.ReadUInt64BigEndian(selection.PeerProposal.Spi.Span);
+        CreateSuccessor(now, initiator: false, peerSpi, spiR, selection.Selected, nonce.Nonce.ToArray(), nonceR, shared);
+        State = IkeSaState.Deleting; // the peer deletes this one
+        var spi = new byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(spi, spiR);
+        return [ProposalNegotiation.Accepted(selection.Selected, selection.PeerProposal.Number, spi), new NoncePayload(nonceR), new KeyExchangePayload(group, ours.GetPublicKey())];
+    }
+
+    /// <summary>
+    /// Builds the rekeyed IKE SA: SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr), SK_* = prf+(SKEYSEED, Ni | Nr |
+    /// SPIi | SPIr) with the new SPIs (§2.18); message IDs restart at 0; the CHILD SAs and queued work move over.
+    /// The successor keeps this SA's unique ID, so that the host sees one IKE SA whose SPIs changed.
+    /// </summary>
+    private void CreateSuccessor(DateTimeOffset now, bool initiator, ulong spiI, ulong spiR, AlgorithmProposal selected, byte[] nonceI, byte[] nonceR, byte[] shared)
+    {
+        var suite = ProposalNegotiation.Resolve(selected);
+        var skeyseed = Ikev2KeySchedule.DeriveRekeySkeyseed(_keys!.Suite.Prf!, _keys.Keys.SK_d, shared, nonceI, nonceR);
+        var keys = Ikev2KeySchedule.DeriveKeys(suite.Prf!, skeyseed, nonceI, nonceR, spiI, spiR, suite.Encryption.KeyMaterialSize, suite.Integrity?.KeySize ?? 0);
+        CryptographicOperations.ZeroMemory(skeyseed);
+        CryptographicOperations.ZeroMemory(shared);
+        var next = new IkeSa(_endpoint, Id, Config, initiator, spiI, spiR, Local, Remote, now)
+        {
+            _keys = new IkeSaKeys(suite, keys),
+            _ikeSelected = selected,
+            State = IkeSaState.Established,
+            EstablishedAt = now,
+            RemoteIdentity = RemoteIdentity,
+            NatDetected = NatDetected,
+            _lastInbound = now,
+            _nonceI = nonceI,
+            _nonceR = nonceR,
+        };
+        next._children.AddRange(_children);
+        _children.Clear();
+        while (_childQueue.TryDequeue(out var queued))
+        {
+            next._childQueue.Enqueue(queued);
+        }
+
+        while (_rekeyQueue.TryDequeue(out var rekey))
+        {
+            next._rekeyQueue.Enqueue(rekey);
+        }
+
+        while (_deleteQueue.TryDequeue(out var delete))
+        {
+            next._deleteQueue.Enqueue(delete);
+        }
+
+        next.ScheduleIkeRekey(now);
+        _rekeyedAway = now;
+        _endpoint.Register(next);
+        _endpoint.Keylog?.Invoke(next, keys);
+        _endpoint.Emit(new IkeSaRekeyed(now, Id, Config.Name, SpiI, SpiR, spiI, spiR));
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -748,6 +966,12 @@ public sealed class IkeSa : IDisposable
     {
         if (State != IkeSaState.Established || _pending is not null)
         {
+            return;
+        }
+
+        if (IkeRekeyDue(now))
+        {
+            StartIkeRekey(now);
             return;
         }
 
@@ -958,11 +1182,9 @@ public sealed class IkeSa : IDisposable
 
     private List<IkePayload> RespondCreateChild(DateTimeOffset now, List<IkePayload> request)
     {
-        if (request.OfType<SecurityAssociationPayload>().FirstOrDefault()?.Proposals.Any(p => p.Protocol == ProtocolId.Ike) == true)
+        if (request.OfType<SecurityAssociationPayload>().FirstOrDefault() is { } ikeSa && ikeSa.Proposals.Any(p => p.Protocol == ProtocolId.Ike))
         {
-            // Rekeying the IKE SA is not built yet: refuse so that the peer keeps the old one (RFC 7296 §1.3).
-            _endpoint.EmitAlert(now, Id, "peer asked to rekey the IKE SA, which is not supported yet");
-            return [new NotifyPayload(NotifyType.NoAdditionalSas)];
+            return RespondIkeRekey(now, request, ikeSa);
         }
 
         var nonce = request.OfType<NoncePayload>().FirstOrDefault();
@@ -1152,7 +1374,15 @@ public sealed class IkeSa : IDisposable
                 var inner = _keys!.Unprotect(datagram, m, !IsOriginalInitiator);
                 FollowPeer(local, remote);
                 NoteInboundTraffic(now);
-                ProcessCreateChildResponse(now, inner);
+                if (_ikeRekey is not null)
+                {
+                    ProcessIkeRekeyResponse(now, inner);
+                }
+                else
+                {
+                    ProcessCreateChildResponse(now, inner);
+                }
+
                 break;
             }
 
@@ -1242,6 +1472,12 @@ public sealed class IkeSa : IDisposable
 
     internal void HandleTimeout(DateTimeOffset now)
     {
+        if (_rekeyedAway is { } since && State == IkeSaState.Deleting && _pending is null && now >= since + TimeSpan.FromMinutes(1))
+        {
+            Destroy(now, "rekeyed");
+            return;
+        }
+
         if (now >= _halfOpenDeadline && State == IkeSaState.Connecting)
         {
             Destroy(now, "half-open SA timed out");
@@ -1270,6 +1506,10 @@ public sealed class IkeSa : IDisposable
             {
                 // RFC 7296 §2.4: an empty INFORMATIONAL; if its retransmissions run out, the peer is dead.
                 SendInformational(now, []);
+            }
+            else if (_pending is null && IkeRekeyDue(now))
+            {
+                StartIkeRekey(now);
             }
         }
     }
@@ -1321,9 +1561,9 @@ public sealed class IkeSa : IDisposable
 
         State = IkeSaState.Destroyed;
         _pending = null;
-        if (wasUp || IsOriginalInitiator)
+        if ((wasUp || IsOriginalInitiator) && _rekeyedAway is null)
         {
-            _endpoint.Emit(new IkeSaDown(now, Id, Config.Name, reason, peerDead, closedByPeer));
+            _endpoint.Emit(new IkeSaDown(now, Id, Config.Name, reason, peerDead, closedByPeer, wasUp));
         }
 
         _endpoint.Remove(this);

@@ -209,7 +209,11 @@ public sealed class Daemon : IAsyncDisposable
             {
                 if (policy.StartAction == ChildAction.Start)
                 {
-                    await _host.Invoke((e, now) => e.Initiate(now, conn.Ike.Name, child)).ConfigureAwait(false);
+                    await _host.Invoke((e, now) =>
+                    {
+                        _keyingAttempts[conn.Ike.Name] = (1, child);
+                        return e.Initiate(now, conn.Ike.Name, child);
+                    }).ConfigureAwait(false);
                 }
                 else if (policy.StartAction == ChildAction.Trap)
                 {
@@ -287,6 +291,7 @@ public sealed class Daemon : IAsyncDisposable
             if (action is ChildAction.Restart or ChildAction.Start)
             {
                 _log.LogInformation("connection {Name}: {Why}, restarting child {Child}", conn.Ike.Name, down.PeerDead ? "peer is dead" : "peer closed the SA", child);
+                _keyingAttempts[conn.Ike.Name] = (1, child);
                 _host.Post((e, now) => e.Initiate(now, conn.Ike.Name, child));
             }
             else if (action == ChildAction.Trap && policy.StartAction != ChildAction.Trap && !_installer.Traps.Any(t => t.Connection == conn.Ike.Name && t.Name == child))
@@ -296,15 +301,52 @@ public sealed class Daemon : IAsyncDisposable
         }
     }
 
+    /// <summary>Automatic (re)connections in progress: attempts made so far and the child to bring up.</summary>
+    private readonly Dictionary<string, (int Attempts, string Child)> _keyingAttempts = [];
+
+    /// <summary>
+    /// swanctl keyingtries for automatic connections (start_action = start, dpd_action = restart, close_action =
+    /// start): a failed attempt is repeated after a second until keyingtries attempts were made (0: forever).
+    /// Engine thread.
+    /// </summary>
+    private void RetryKeying(IkeSaDown failed)
+    {
+        if (!_keyingAttempts.TryGetValue(failed.Name, out var state)
+            || _config.Connections.FirstOrDefault(c => c.Ike.Name == failed.Name) is not { } conn)
+        {
+            return;
+        }
+
+        if (conn.KeyingTries != 0 && state.Attempts >= conn.KeyingTries)
+        {
+            _keyingAttempts.Remove(failed.Name);
+            _log.LogWarning("connection {Name}: giving up after {Attempts} keying attempt(s) (keyingtries)", failed.Name, state.Attempts);
+            return;
+        }
+
+        _keyingAttempts[failed.Name] = (state.Attempts + 1, state.Child);
+        _log.LogInformation("connection {Name}: keying attempt {Attempt} failed ({Reason}); trying again", failed.Name, state.Attempts, failed.Reason);
+        _ = Task.Delay(TimeSpan.FromSeconds(1), _stop.Token).ContinueWith(
+            _ => _host.Post((e, now) => e.Initiate(now, failed.Name, state.Child)), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+    }
+
     /// <summary>The route owner key of all traps (never an SPI: SPI 0 is reserved).</summary>
     private const uint TrapRouteKey = 0;
 
     private void Track(EngineEvent e)
     {
         _installer.Handle(e);
-        if (e is IkeSaDown down && (down.PeerDead || down.ClosedByPeer))
+        switch (e)
         {
-            ActOnDown(down);
+            case IkeSaDown down when down.PeerDead || down.ClosedByPeer:
+                ActOnDown(down);
+                break;
+            case IkeSaDown failed when !failed.WasEstablished:
+                RetryKeying(failed);
+                break;
+            case IkeSaUp up:
+                _keyingAttempts.Remove(up.Name);
+                break;
         }
 
         if (e is ChildSaRemove gone)

@@ -304,6 +304,10 @@ public sealed class IkeHost : IAsyncDisposable
                 _log.LogInformation("[{Name}|{Id}] IKE_SA established between {Local}[{LocalId}]...{Remote}[{RemoteId}], {Algorithms}",
                     up.Name, up.IkeSaId, up.Local, up.LocalId, up.Remote, up.RemoteId, up.Algorithms);
                 break;
+            case IkeSaRekeyed r:
+                _log.LogInformation("[{Name}|{Id}] IKE_SA rekeyed: {OldI:x16}_i {OldR:x16}_r -> {SpiI:x16}_i {SpiR:x16}_r",
+                    r.Name, r.IkeSaId, r.OldSpiI, r.OldSpiR, r.SpiI, r.SpiR);
+                break;
             case IkeSaDown down:
                 _log.LogInformation("[{Name}|{Id}] IKE_SA deleted: {Reason}", down.Name, down.IkeSaId, down.Reason);
                 break;

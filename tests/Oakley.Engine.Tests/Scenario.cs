@@ -43,6 +43,11 @@ internal sealed class Scenario
 
     public int Seed { get; set; } = 1;
 
+    /// <summary>IKE SA rekey_time of each side (swanctl default 4 h).</summary>
+    public TimeSpan MoonIkeRekey { get; set; } = TimeSpan.FromHours(4);
+
+    public TimeSpan SunIkeRekey { get; set; } = TimeSpan.FromHours(4);
+
     /// <summary>Moon's dpd_delay (zero: no dead peer detection).</summary>
     public TimeSpan MoonDpdDelay { get; set; }
 
@@ -55,18 +60,19 @@ internal sealed class Scenario
     {
         var moonId = Identity.Parse("moon.example");
         var sunId = Identity.Parse("sun.example");
-        var moon = Config("moon-sun", MoonAddress, SunAddress, moonId, sunId, MoonIke, MoonEsp, MoonLocalTs, MoonRemoteTs, MoonTransport, MoonEsp2, MoonDpdDelay);
-        var sun = Config("sun-moon", SunAddress, MoonAddress, sunId, moonId, SunIke, SunEsp, SunLocalTs, SunRemoteTs, SunTransport, SunEsp2);
+        var moon = Config("moon-sun", MoonAddress, SunAddress, moonId, sunId, MoonIke, MoonEsp, MoonLocalTs, MoonRemoteTs, MoonTransport, MoonEsp2, MoonDpdDelay, MoonIkeRekey);
+        var sun = Config("sun-moon", SunAddress, MoonAddress, sunId, moonId, SunIke, SunEsp, SunLocalTs, SunRemoteTs, SunTransport, SunEsp2, default, SunIkeRekey);
         var a = new Endpoint([moon], new InMemorySecrets().Add(System.Text.Encoding.UTF8.GetBytes(MoonPsk), moonId, sunId), new SeededEntropy(Seed), MoonSettings);
         var b = new Endpoint([sun], new InMemorySecrets().Add(System.Text.Encoding.UTF8.GetBytes(SunPsk), moonId, sunId), new SeededEntropy(Seed + 1000), SunSettings);
         return new EnginePair(a, b, MoonAddress, SunAddress, Start);
     }
 
     private static IkeConfig Config(string name, IPEndPoint local, IPEndPoint remote, Identity localId, Identity remoteId,
-        string ike, string esp, string[] localTs, string[] remoteTs, bool transport, string esp2, TimeSpan dpdDelay = default) => new()
+        string ike, string esp, string[] localTs, string[] remoteTs, bool transport, string esp2, TimeSpan dpdDelay = default, TimeSpan? ikeRekey = null) => new()
     {
         Name = name,
         DpdDelay = dpdDelay,
+        RekeyTime = ikeRekey ?? TimeSpan.FromHours(4),
         LocalAddresses = [local.Address],
         RemoteAddresses = [remote.Address],
         Proposals = ProposalString.ParseList(ike, ProtocolId.Ike),

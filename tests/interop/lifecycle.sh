@@ -4,8 +4,11 @@
 #   phase 2: strongSwan's rekey_time is 8 s (Oakley's 1 h): strongSwan rekeys twice, Oakley answers.
 #   Each checks that the SPIs changed, both sides hold exactly one CHILD SA with crosswise-equal SPIs, the IKE SA
 #   was not replaced, and the ping (5 per second for 20 s) lost at most 2 packets.
-#   phase 3: dead peer detection: strongSwan is killed and restarted; Oakley (dpd_delay 2 s, dpd_action = restart)
-#   declares the peer dead and negotiates again by itself, and traffic passes without any manual action.
+#   phases 3 and 4: the IKE SA is rekeyed by Oakley, then by strongSwan, under ping: new IKE SPIs on both sides,
+#   the CHILD SA unchanged, at most one ping lost.
+#   phase 5: dead peer detection: strongSwan is killed and restarted; Oakley (dpd_delay 2 s, dpd_action = restart,
+#   keyingtries = 0) declares the peer dead and negotiates again by itself, retrying until strongSwan is back, and
+#   traffic passes without any manual action.
 # Usage: tests/interop/child-rekey.sh [path to oakley.dll]. Needs root, iproute2, strongSwan (test.sh installs them).
 set -uo pipefail
 OAKLEY_DLL=${1:-$(cd "$(dirname "$0")/../.." && pwd)/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
@@ -21,6 +24,7 @@ cleanup() {
   sleep 0.5
   for p in $PING_PID $OAKLEY_PID $CHARON_PID; do kill -KILL "$p" 2>/dev/null; done
   ip netns del "$NA" 2>/dev/null; ip netns del "$NB" 2>/dev/null
+  [[ -n ${KEEP_LOGS:-} ]] && rm -rf "$KEEP_LOGS" && cp -r "$RUN" "$KEEP_LOGS"
   rm -rf "$RUN"
 }
 trap cleanup EXIT
@@ -35,12 +39,15 @@ ip -n "$NA" addr add 192.0.2.1/24 dev "rA$ID"; ip -n "$NB" addr add 192.0.2.2/24
 ip -n "$NA" addr add 198.51.100.1/32 dev lo; ip -n "$NB" addr add 203.0.113.1/32 dev lo
 ip -n "$NA" link set "rA$ID" up; ip -n "$NB" link set "rB$ID" up
 
-conf() { # local remote localid remoteid local_ts remote_ts rekey_time [dpd_delay]
+conf() { # local remote localid remoteid local_ts remote_ts child_rekey_time [dpd_delay] [ike_rekey_time]
   cat <<CONF
 connections {
   tunnel {
     version = 2
     dpd_delay = ${8:-0s}
+    rekey_time = ${9:-4h}
+    over_time = 30s
+    keyingtries = 0
     local_addrs = $1
     remote_addrs = $2
     proposals = aes256gcm16-prfsha256-x25519
@@ -76,9 +83,9 @@ CONF
 }
 SW() { swanctl_in "$NB" "$RUN/sw" "$@"; }
 OK() { ip netns exec "$NA" dotnet "$OAKLEY_DLL" "$@" --control "$RUN/a.ctl"; }
-configure() { # oakley_rekey strongswan_rekey [oakley_dpd_delay]
-  conf 192.0.2.1 192.0.2.2 a.example b.example 198.51.100.0/24 203.0.113.0/24 "$1" "${3:-0s}" >"$RUN/a.conf"
-  conf 192.0.2.2 192.0.2.1 b.example a.example 203.0.113.0/24 198.51.100.0/24 "$2" >"$RUN/sw/swanctl/swanctl.conf"
+configure() { # oakley_rekey strongswan_rekey [oakley_dpd_delay] [oakley_ike_rekey] [strongswan_ike_rekey]
+  conf 192.0.2.1 192.0.2.2 a.example b.example 198.51.100.0/24 203.0.113.0/24 "$1" "${3:-0s}" "${4:-4h}" >"$RUN/a.conf"
+  conf 192.0.2.2 192.0.2.1 b.example a.example 203.0.113.0/24 198.51.100.0/24 "$2" 0s "${5:-4h}" >"$RUN/sw/swanctl/swanctl.conf"
 }
 
 mkdir -p "$RUN/sw/swanctl"
@@ -132,13 +139,48 @@ SW --load-all >"$RUN/load2.out" 2>&1 && OK load-all >/dev/null 2>&1
 result "reload both configurations" $?
 phase "strongswan-rekeys" SW --initiate --child net --timeout 20
 
-# ---- phase 3: strongSwan dies and comes back; Oakley's DPD notices and re-negotiates on its own ----
+# ---- phases 3 and 4: the IKE SA is rekeyed (by Oakley, then by strongSwan); CHILD SAs and traffic carry on ----
+ike_phase() { # label initiate-command...
+  local label=$1
+  shift
+  "$@" >/dev/null 2>&1
+  result "$label: IKE and CHILD SA up" $?
+  local ike_before child_before sw_ike_before
+  ike_before=$(ike_spi); child_before=$(ok_spis)
+  sw_ike_before=$(SW --list-sas 2>/dev/null | awk '/ESTABLISHED/ {print $5; exit}')
+  ip netns exec "$NA" ping -i 0.2 -c 75 -W 1 -I 198.51.100.1 203.0.113.1 >"$RUN/ping-$label.out" 2>&1
+  local sw_ike lost
+  sw_ike=$(SW --list-sas 2>/dev/null | awk '/ESTABLISHED/ {print $5; exit}')
+  echo "  $label: Oakley IKE $ike_before -> $(ike_spi); strongSwan IKE $sw_ike_before -> $sw_ike"
+  [[ -n $ike_before && $(ike_spi) != "$ike_before" && -n $sw_ike && $sw_ike != "$sw_ike_before" ]] \
+    && [[ $(OK list-sas --json 2>/dev/null | grep -c '"initiator-spi"') -eq 1 ]] \
+    && [[ $(SW --list-sas 2>/dev/null | grep -c ESTABLISHED) -eq 1 ]]
+  result "$label: the IKE SA was rekeyed (new SPIs on both sides, one IKE SA each)" $?
+  [[ $(ok_spis) == "$child_before" && $(sw_children) -eq 1 ]]
+  result "$label: the CHILD SA moved to the new IKE SA unchanged" $?
+  lost=$(awk '/packets transmitted/ {print $1 - $4}' "$RUN/ping-$label.out")
+  echo "  $label: $(grep 'packets transmitted' "$RUN/ping-$label.out")"
+  [[ -n $lost && $lost -le 1 ]]
+  result "$label: continuous ping lost at most 1 of 75 packets across the IKE rekeys" $?
+  OK terminate --ike tunnel >/dev/null 2>&1
+  for _ in $(seq 30); do [[ $(sw_children) -eq 0 ]] && break; sleep 0.1; done
+}
+OK terminate --ike tunnel >/dev/null 2>&1
+configure 1h 1h 0s 6s 4h
+SW --load-all >"$RUN/load5.out" 2>&1 && OK load-all >/dev/null 2>&1
+ike_phase "oakley-rekeys-ike" OK initiate --child net --timeout 20
+configure 1h 1h 0s 4h 6s
+SW --load-all >"$RUN/load6.out" 2>&1 && OK load-all >/dev/null 2>&1
+ike_phase "strongswan-rekeys-ike" SW --initiate --child net --timeout 20
+
+# ---- phase 5: strongSwan dies and comes back; Oakley's DPD notices and re-negotiates on its own ----
 OK terminate --ike tunnel >/dev/null 2>&1
 configure 1h 1h 2s
 SW --load-all >"$RUN/load3.out" 2>&1 && OK load-all >/dev/null 2>&1
 OK initiate --child net --timeout 20 >/dev/null 2>&1
 result "dpd: CHILD SA up (Oakley dpd_delay 2 s, dpd_action restart)" $?
 before=$(ike_spi)
+cp "$RUN/sw/charon.log" "$RUN/charon-before-restart.log" 2>/dev/null
 kill -KILL "$CHARON_PID" 2>/dev/null; wait "$CHARON_PID" 2>/dev/null
 launch_charon "$NB" "$RUN/sw" && SW --load-all >"$RUN/load4.out" 2>&1
 CHARON_PID=$CHARON_STARTED

@@ -1,0 +1,77 @@
+using Oakley.Engine;
+
+namespace Oakley.Engine.Tests;
+
+/// <summary>Rekeying the IKE SA (RFC 7296 §1.3.2, §2.18) through the in-memory pair with simulated time.</summary>
+public class IkeRekeyTests
+{
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(false, false)]
+    public void TheIkeSaIsRekeyed_ChildSasStay_AndTheNewSaWorks(bool moonInitiates, bool moonRekeys)
+    {
+        var pair = new Scenario
+        {
+            MoonIkeRekey = moonRekeys ? TimeSpan.FromMinutes(10) : TimeSpan.FromHours(4),
+            SunIkeRekey = moonRekeys ? TimeSpan.FromHours(4) : TimeSpan.FromMinutes(10),
+        }.Build();
+        pair.Initiate(moonInitiates);
+        var before = Assert.Single(pair.A.IkeSas);
+        var (spiI, spiR, id) = (before.SpiI, before.SpiR, before.Id);
+
+        pair.AdvanceBy(TimeSpan.FromMinutes(10));
+        pair.RunUntilIdle(TimeSpan.FromSeconds(5));
+
+        var a = Assert.Single(pair.A.IkeSas);
+        var b = Assert.Single(pair.B.IkeSas);
+        Assert.Equal((a.SpiI, a.SpiR), (b.SpiI, b.SpiR));
+        Assert.NotEqual(spiI, a.SpiI);
+        Assert.NotEqual(spiR, a.SpiR);
+        Assert.Equal(id, a.Id);
+        Assert.Equal(IkeSaState.Established, a.State);
+        // The rekey's initiator is now the "original initiator" of the new SA (§2.18).
+        Assert.Equal(moonRekeys, a.IsOriginalInitiator);
+        Assert.Single(a.Children);
+        Assert.Empty(pair.EventsA.OfType<ChildSaRemove>());
+        Assert.Empty(pair.EventsA.OfType<IkeSaDown>());
+        Assert.Single(pair.EventsA.OfType<IkeSaRekeyed>());
+        Assert.Single(pair.EventsB.OfType<IkeSaRekeyed>());
+        Assert.Contains(pair.Log, l => l.Contains("CREATE_CHILD_SA request #", StringComparison.Ordinal));
+
+        // The new SA carries exchanges with message IDs from 0 and keys both sides agree on: a new CHILD SA
+        // (its KEYMAT comes from the new SK_d) and a liveness check.
+        pair.A.Initiate(pair.Now, "moon-sun", "net2");
+        pair.Deliver();
+        var net2A = Assert.Single(pair.EventsA.OfType<ChildSaInstall>(), c => c.ChildName == "net2");
+        var net2B = Assert.Single(pair.EventsB.OfType<ChildSaInstall>(), c => c.ChildName == "net2");
+        Assert.Equal(net2A.OutboundEncryptionKey, net2B.InboundEncryptionKey);
+        Assert.True(a.SendLivenessCheck(pair.Now));
+        pair.Deliver();
+        Assert.Single(pair.A.IkeSas);
+        Assert.Empty(pair.EventsB.OfType<IkeSaDown>());
+    }
+
+    [Fact]
+    public void RekeysKeepHappening_AndChildRekeysUseTheNewSkD()
+    {
+        var pair = new Scenario { MoonIkeRekey = TimeSpan.FromMinutes(10) }.Build();
+        pair.Initiate(true);
+        for (var i = 0; i < 3; i++)
+        {
+            pair.AdvanceBy(TimeSpan.FromMinutes(10));
+            pair.RunUntilIdle(TimeSpan.FromSeconds(5));
+        }
+
+        Assert.Equal(3, pair.EventsA.OfType<IkeSaRekeyed>().Count());
+        Assert.Single(pair.A.IkeSas);
+        Assert.Single(pair.B.IkeSas);
+        // A CHILD rekey on the thrice-rekeyed IKE SA: both sides derive the same KEYMAT.
+        pair.A.Initiate(pair.Now, "moon-sun", "net2");
+        pair.Deliver();
+        var a = Assert.Single(pair.EventsA.OfType<ChildSaInstall>(), c => c.ChildName == "net2");
+        var b = Assert.Single(pair.EventsB.OfType<ChildSaInstall>(), c => c.ChildName == "net2");
+        Assert.Equal(a.InboundEncryptionKey, b.OutboundEncryptionKey);
+    }
+}
