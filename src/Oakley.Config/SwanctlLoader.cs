@@ -78,7 +78,7 @@ public static class SwanctlLoader
     private static readonly HashSet<string> ConnectionKeys = ["version", "local_addrs", "remote_addrs", "local_port", "remote_port", "proposals", "dpd_delay", "rekey_time", "over_time", "keyingtries", "unique", "reauth_time", "rand_time", "send_certreq", "send_cert", "mobike", "fragmentation", "encap", "dpd_timeout"];
     private static readonly HashSet<string> ChildKeys = ["mode", "local_ts", "remote_ts", "esp_proposals", "start_action", "close_action", "dpd_action", "rekey_time", "life_time", "rand_time", "updown", "hostaccess", "policies", "ipcomp", "inactivity", "rekey_bytes", "life_bytes", "rekey_packets", "life_packets", "mark_in", "mark_out", "reqid", "priority", "interface", "copy_df", "copy_ecn", "copy_dscp", "hw_offload"];
     private static readonly HashSet<string> ImplementedConnectionKeys = ["version", "local_addrs", "remote_addrs", "local_port", "remote_port", "proposals", "dpd_delay", "rekey_time", "over_time", "keyingtries", "unique", "encap"];
-    private static readonly HashSet<string> ImplementedChildKeys = ["mode", "local_ts", "remote_ts", "esp_proposals", "start_action", "close_action", "dpd_action", "rekey_time", "life_time", "rand_time"];
+    private static readonly HashSet<string> ImplementedChildKeys = ["mode", "local_ts", "remote_ts", "esp_proposals", "start_action", "close_action", "dpd_action", "rekey_time", "life_time", "rand_time", "rekey_bytes", "life_bytes", "rekey_packets", "life_packets"];
 
     public static SwanctlConfig Load(SettingsSection root)
     {
@@ -224,6 +224,11 @@ public static class SwanctlLoader
                 // swanctl: life_time defaults to rekey_time + 10%.
                 LifeTime = Duration(child, "life_time", rekey * 1.1),
                 RandTime = child.Value("rand_time") is null ? null : Duration(child, "rand_time", TimeSpan.Zero),
+                RekeyBytes = Volume(child, "rekey_bytes", 0),
+                // swanctl: life_* default to rekey_* + 10% (0 stays 0: no limit).
+                LifeBytes = Volume(child, "life_bytes", Volume(child, "rekey_bytes", 0) / 10 * 11),
+                RekeyPackets = Volume(child, "rekey_packets", 0),
+                LifePackets = Volume(child, "life_packets", Volume(child, "rekey_packets", 0) / 10 * 11),
             });
             policies[child.Name] = new ChildPolicy(
                 Action(child, "start_action", ChildAction.None, ChildAction.None, ChildAction.Start, ChildAction.Trap),
@@ -398,6 +403,26 @@ public static class SwanctlLoader
             'd' => TimeSpan.FromDays(n),
             _ => throw new ConfigException(v.Location, $"{key}: unknown time unit '{unit}' (s, m, h or d)"),
         };
+    }
+
+    /// <summary>A byte or packet count as swanctl writes it: an integer with an optional k, m or g (binary) suffix.</summary>
+    internal static ulong Volume(SettingsSection s, string key, ulong fallback)
+    {
+        var v = s.Value(key);
+        if (v is null)
+        {
+            return fallback;
+        }
+
+        var text = v.Value.Trim();
+        var multiplier = text.Length > 0 ? char.ToLowerInvariant(text[^1]) switch { 'k' => 1UL << 10, 'm' => 1UL << 20, 'g' => 1UL << 30, _ => 1UL } : 1UL;
+        var digits = multiplier == 1 ? text : text[..^1];
+        if (!ulong.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n > ulong.MaxValue / multiplier)
+        {
+            throw new ConfigException(v.Location, $"{key} = '{v.Value}' is not a count (use e.g. 1000000, 500m, 2g)");
+        }
+
+        return n * multiplier;
     }
 
     private static int Int(SettingsSection s, string key, int fallback, int min, int max)

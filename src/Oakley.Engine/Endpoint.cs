@@ -129,6 +129,22 @@ public sealed class Endpoint
 
     /// <summary>Deletes every IKE SA of a connection (or the one with that unique ID). Returns how many were found.</summary>
     /// <summary>
+    /// The data plane's byte and packet counts of the CHILD SA with this inbound SPI (the larger direction of
+    /// each): volume lifetimes (swanctl rekey_bytes, life_bytes, rekey_packets, life_packets) act on them.
+    /// </summary>
+    public void NoteChildCounters(DateTimeOffset now, uint inboundSpi, ulong bytes, ulong packets)
+    {
+        foreach (var sa in _sas.Values)
+        {
+            if (sa.Children.FirstOrDefault(c => c.InboundSpi == inboundSpi) is { } child)
+            {
+                sa.NoteChildCounters(now, child, bytes, packets);
+                return;
+            }
+        }
+    }
+
+    /// <summary>
     /// The host saw ESP arrive on the CHILD SA with this inbound SPI (its packet counter moved): the IKE SA's peer is
     /// alive, so dead peer detection need not ask (swanctl dpd_delay counts from the last sign of life).
     /// </summary>

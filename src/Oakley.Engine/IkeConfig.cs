@@ -73,6 +73,15 @@ public sealed class ChildConfig
 
     /// <summary>swanctl rand_time: up to this much is subtracted at random from rekey_time; null means life_time - rekey_time.</summary>
     public TimeSpan? RandTime { get; init; }
+
+    /// <summary>swanctl rekey_bytes / life_bytes / rekey_packets / life_packets (per SA direction; 0: no limit).</summary>
+    public ulong RekeyBytes { get; init; }
+
+    public ulong LifeBytes { get; init; }
+
+    public ulong RekeyPackets { get; init; }
+
+    public ulong LifePackets { get; init; }
 }
 
 /// <summary>An IKE SA's configuration (swanctl <c>connections.&lt;name&gt;</c>) as the engine consumes it.</summary>
@@ -117,7 +126,7 @@ public sealed class IkeConfig
     public string Fingerprint() => string.Join("|",
         Name, string.Join(",", LocalAddresses), string.Join(",", RemoteAddresses), RemotePort, ProposalString.FormatList(Proposals),
         LocalId, RemoteId?.ToString() ?? "%any", SendInitialContact, RekeyTime, ForceEncapsulation, DpdDelay,
-        string.Join(";", Children.Select(c => $"{c.Name}:{string.Join(",", c.LocalTs)}:{c.LocalTsDynamic}:{string.Join(",", c.RemoteTs)}:{c.RemoteTsDynamic}:{ProposalString.FormatList(c.EspProposals)}:{c.TransportMode}:{c.RekeyTime}:{c.LifeTime}:{c.RandTime}")));
+        string.Join(";", Children.Select(c => $"{c.Name}:{string.Join(",", c.LocalTs)}:{c.LocalTsDynamic}:{string.Join(",", c.RemoteTs)}:{c.RemoteTsDynamic}:{ProposalString.FormatList(c.EspProposals)}:{c.TransportMode}:{c.RekeyTime}:{c.LifeTime}:{c.RandTime}:{c.RekeyBytes}:{c.LifeBytes}:{c.RekeyPackets}:{c.LifePackets}")));
 }
 
 /// <summary>Looks up a pre-shared key for a pair of identities (swanctl <c>secrets.ike*</c>).</summary>

@@ -44,6 +44,26 @@ public sealed class IkeSa : IDisposable
     /// <summary>The last time something authentic came from the peer (an IKE message, or ESP the host reported).</summary>
     private DateTimeOffset _lastInbound;
 
+    /// <summary>
+    /// The data plane's counters of one CHILD SA (the larger of its two directions). Volume limits (rekey_bytes,
+    /// rekey_packets) bring its rekey forward to now; life_bytes/life_packets its hard expiry. Without ESN the
+    /// 32-bit sequence number must never wrap (RFC 4303 §3.3.3): 2^32 − 2^24 packets force a rekey whatever the
+    /// configuration says.
+    /// </summary>
+    internal void NoteChildCounters(DateTimeOffset now, ChildSa child, ulong bytes, ulong packets)
+    {
+        var c = child.Config;
+        if ((c.LifeBytes > 0 && bytes >= c.LifeBytes) || (c.LifePackets > 0 && packets >= c.LifePackets))
+        {
+            child.ExpireAt = now < child.ExpireAt ? now : child.ExpireAt;
+        }
+        else if ((c.RekeyBytes > 0 && bytes >= c.RekeyBytes) || (c.RekeyPackets > 0 && packets >= c.RekeyPackets)
+            || (!child.Suite.Esn && packets >= 0xFF00_0000UL))
+        {
+            child.RekeyAt = now < child.RekeyAt ? now : child.RekeyAt;
+        }
+    }
+
     /// <summary>The host saw ESP from the peer on one of this SA's CHILD SAs: the peer is alive (no DPD needed).</summary>
     internal void NoteInboundTraffic(DateTimeOffset now)
     {

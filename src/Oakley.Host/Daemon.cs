@@ -132,7 +132,8 @@ public sealed class Daemon : IAsyncDisposable
 
     /// <summary>
     /// Once a second (engine thread): CHILD SAs whose inbound packet counter moved are reported to the engine, so
-    /// that dead peer detection only asks a peer that has gone quiet.
+    /// that dead peer detection only asks a peer that has gone quiet, and every CHILD SA's byte and packet counts
+    /// feed the volume lifetimes (rekey_bytes, life_packets, ...).
     /// </summary>
     private async Task FeedTrafficAsync()
     {
@@ -146,15 +147,21 @@ public sealed class Daemon : IAsyncDisposable
                 {
                     foreach (var spi in _installer.InboundSpis)
                     {
-                        var packets = _installer.Counters(spi)?.PacketsIn ?? 0;
-                        if (!seen.TryGetValue(spi, out var before) || packets != before)
+                        if (_installer.Counters(spi) is not { } c)
                         {
-                            seen[spi] = packets;
-                            if (packets > 0)
+                            continue;
+                        }
+
+                        if (!seen.TryGetValue(spi, out var before) || c.PacketsIn != before)
+                        {
+                            seen[spi] = c.PacketsIn;
+                            if (c.PacketsIn > 0)
                             {
                                 e.NoteInboundTraffic(now, spi);
                             }
                         }
+
+                        e.NoteChildCounters(now, spi, (ulong)Math.Max(c.BytesIn, c.BytesOut), (ulong)Math.Max(c.PacketsIn, c.PacketsOut));
                     }
 
                     foreach (var gone in seen.Keys.Where(k => _installer.Counters(k) is null).ToList())

@@ -141,6 +141,27 @@ public class SwanctlConfigTests
     }
 
     [Fact]
+    public void ChildLifetimes_ParseAsSwanctlWritesThem()
+    {
+        var text = Responder.Replace("        esp_proposals = aes256gcm16\n", "        esp_proposals = aes256gcm16\n        rekey_time = 20m\n        rand_time = 2m\n        rekey_bytes = 500m\n        rekey_packets = 1000000\n        life_packets = 2k\n", StringComparison.Ordinal);
+        var config = SwanctlLoader.Load(Parser().ParseText(text, "swanctl.conf"));
+        var child = Assert.Single(Assert.Single(config.Connections).Ike.Children);
+        Assert.Equal(TimeSpan.FromMinutes(20), child.RekeyTime);
+        Assert.Equal(TimeSpan.FromMinutes(22), child.LifeTime); // rekey_time + 10%
+        Assert.Equal(TimeSpan.FromMinutes(2), child.RandTime);
+        Assert.Equal(500UL << 20, child.RekeyBytes);
+        Assert.Equal((500UL << 20) / 10 * 11, child.LifeBytes);
+        Assert.Equal(1_000_000UL, child.RekeyPackets);
+        Assert.Equal(2048UL, child.LifePackets);
+        Assert.DoesNotContain(config.Warnings, w => w.Message.Contains("bytes", StringComparison.Ordinal) || w.Message.Contains("packets", StringComparison.Ordinal));
+
+        var bad = Responder.Replace("        esp_proposals = aes256gcm16\n", "        esp_proposals = aes256gcm16\n        rekey_bytes = lots\n", StringComparison.Ordinal);
+        var ex = Assert.Throws<ConfigException>(() => SwanctlLoader.Load(Parser().ParseText(bad, "swanctl.conf")));
+        Assert.Contains("swanctl.conf:20", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("is not a count", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void UnsupportedKeys_AreWarningsWithFileAndLine()
     {
         var text = Responder.Replace("    proposals =", "    mobike = no\n    frobnicate = yes\n    proposals =", StringComparison.Ordinal);

@@ -10,16 +10,17 @@ namespace Oakley.Engine.Tests;
 /// </summary>
 public class ChildRekeyTests
 {
-    private static EnginePair Pair(TimeSpan moonRekey, TimeSpan sunRekey, TimeSpan? randTime = null, int seed = 1, TimeSpan? moonLife = null)
+    private static EnginePair Pair(TimeSpan moonRekey, TimeSpan sunRekey, TimeSpan? randTime = null, int seed = 1, TimeSpan? moonLife = null,
+        ulong moonRekeyBytes = 0, ulong moonLifePackets = 0)
     {
         var pair = new Scenario { Seed = seed }.Build();
-        Reconfigure(pair.A, moonRekey, randTime, moonLife);
+        Reconfigure(pair.A, moonRekey, randTime, moonLife, moonRekeyBytes, moonLifePackets);
         Reconfigure(pair.B, sunRekey, randTime, null);
         return pair;
     }
 
     /// <summary>Replaces the "net" child's lifetimes (life_time defaults to rekey_time + 10%, as in swanctl).</summary>
-    private static void Reconfigure(Endpoint e, TimeSpan rekey, TimeSpan? randTime, TimeSpan? life)
+    private static void Reconfigure(Endpoint e, TimeSpan rekey, TimeSpan? randTime, TimeSpan? life, ulong rekeyBytes = 0, ulong lifePackets = 0)
     {
         var config = e.Configs.Single();
         var net = config.Children.Single(c => c.Name == "net");
@@ -37,6 +38,7 @@ public class ChildRekeyTests
                 {
                     Name = net.Name, LocalTs = net.LocalTs, RemoteTs = net.RemoteTs, EspProposals = net.EspProposals,
                     RekeyTime = rekey, LifeTime = life ?? rekey * 1.1, RandTime = randTime,
+                    RekeyBytes = rekeyBytes, LifeBytes = rekeyBytes / 10 * 11, LifePackets = lifePackets,
                 },
                 .. config.Children.Where(c => c.Name != "net"),
             ],
@@ -148,5 +150,38 @@ public class ChildRekeyTests
         Assert.Contains(pair.EventsA.OfType<Alert>(), a => a.Message.Contains("hard lifetime", StringComparison.Ordinal));
         Assert.Single(pair.A.IkeSas); // the IKE SA stays
         Assert.DoesNotContain(pair.Log, l => l.Contains("CREATE_CHILD_SA", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void RekeyBytes_BringsTheRekeyForward_AndLifePacketsEndsTheSa()
+    {
+        var pair = Pair(TimeSpan.FromHours(1), TimeSpan.FromHours(1), TimeSpan.Zero, moonRekeyBytes: 1_000_000, moonLifePackets: 5_000);
+        pair.Initiate(true);
+        var first = AssertOneMatchingChild(pair);
+
+        pair.A.NoteChildCounters(pair.Now, first.InboundSpi, 999_999, 10);
+        pair.AdvanceBy(TimeSpan.FromSeconds(1));
+        Assert.Equal(first.InboundSpi, AssertOneMatchingChild(pair).InboundSpi); // below the limit: nothing
+
+        pair.A.NoteChildCounters(pair.Now, first.InboundSpi, 1_000_000, 11);
+        pair.AdvanceBy(TimeSpan.FromSeconds(1));
+        var second = AssertOneMatchingChild(pair);
+        Assert.NotEqual(first.InboundSpi, second.InboundSpi); // rekeyed at rekey_bytes, long before rekey_time
+
+        pair.A.NoteChildCounters(pair.Now, second.InboundSpi, 10, 5_000);
+        pair.AdvanceBy(TimeSpan.FromSeconds(1));
+        Assert.Empty(Live(pair.EventsA).Values); // life_packets: gone on both sides, not rekeyed
+        Assert.Empty(Live(pair.EventsB).Values);
+    }
+
+    [Fact]
+    public void WithoutEsn_TheSequenceNumberSpaceForcesARekey()
+    {
+        var pair = Pair(TimeSpan.FromHours(1), TimeSpan.FromHours(1), TimeSpan.Zero);
+        pair.Initiate(true);
+        var first = AssertOneMatchingChild(pair);
+        pair.A.NoteChildCounters(pair.Now, first.InboundSpi, 1, 0xFF00_0000UL);
+        pair.AdvanceBy(TimeSpan.FromSeconds(1));
+        Assert.NotEqual(first.InboundSpi, AssertOneMatchingChild(pair).InboundSpi);
     }
 }
