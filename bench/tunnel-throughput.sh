@@ -47,13 +47,7 @@ done
 [[ $DURATION =~ ^[0-9]+$ ]] && ((DURATION >= 1 && DURATION <= 300)) || { echo "tunnel-throughput: DURATION must be 1..300"; exit 1; }
 
 # ---- topology (documentation addresses only) ----
-ip netns add "$NA" && ip netns add "$NB" || { echo "tunnel-throughput: cannot create namespaces"; exit 1; }
-ip link add "tA$ID" type veth peer name "tB$ID"
-ip link set "tA$ID" netns "$NA"; ip link set "tB$ID" netns "$NB"
-ip -n "$NA" link set lo up; ip -n "$NB" link set lo up
-ip -n "$NA" addr add 192.0.2.1/24 dev "tA$ID"; ip -n "$NB" addr add 192.0.2.2/24 dev "tB$ID"
-ip -n "$NA" addr add 198.51.100.1/32 dev lo; ip -n "$NB" addr add 203.0.113.1/32 dev lo
-ip -n "$NA" link set "tA$ID" up; ip -n "$NB" link set "tB$ID" up
+make_pair "$NA" "$NB" "tA$ID" "tB$ID" || { echo "tunnel-throughput: cannot create namespaces"; exit 1; }
 
 conf() { # local remote localid remoteid local_ts remote_ts extra-ike-line
   cat <<CONF

@@ -332,7 +332,11 @@ public sealed class Daemon : IAsyncDisposable
         }
 
         _keyingAttempts[failed.Name] = (state.Attempts + 1, state.Child);
-        _log.LogInformation("connection {Name}: keying attempt {Attempt} failed ({Reason}); trying again", failed.Name, state.Attempts, failed.Reason);
+        if (state.Attempts <= 3 || state.Attempts % 60 == 0)
+        {
+            // Rate-limited: with keyingtries = 0 a peer that stays away would otherwise log every second.
+            _log.LogInformation("connection {Name}: keying attempt {Attempt} failed ({Reason}); trying again", failed.Name, state.Attempts, failed.Reason);
+        }
         _ = Task.Delay(TimeSpan.FromSeconds(1), _stop.Token).ContinueWith(
             _ => _host.Post((e, now) => e.Initiate(now, failed.Name, state.Child)), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
     }

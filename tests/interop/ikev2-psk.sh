@@ -33,13 +33,7 @@ for tool in ip /usr/lib/ipsec/charon swanctl dotnet tshark iperf3 ping; do
 done
 
 # ---- topology (documentation addresses only, shared/interop.md) ----
-ip netns add "$NA" && ip netns add "$NB" || { echo "FAIL setup: cannot create namespaces"; exit 1; }
-ip link add "vA$ID" type veth peer name "vB$ID"
-ip link set "vA$ID" netns "$NA"; ip link set "vB$ID" netns "$NB"
-ip -n "$NA" link set lo up; ip -n "$NB" link set lo up
-ip -n "$NA" addr add 192.0.2.1/24 dev "vA$ID"; ip -n "$NB" addr add 192.0.2.2/24 dev "vB$ID"
-ip -n "$NA" addr add 198.51.100.1/32 dev lo; ip -n "$NB" addr add 203.0.113.1/32 dev lo
-ip -n "$NA" link set "vA$ID" up; ip -n "$NB" link set "vB$ID" up
+make_pair "$NA" "$NB" "vA$ID" "vB$ID" || { echo "FAIL setup: cannot create namespaces"; exit 1; }
 
 # ---- strongSwan in B ----
 mkdir -p "$RUN/sw/swanctl/conf.d"

@@ -36,6 +36,7 @@ CONF
 # Sets CHARON_STARTED to charon's PID (the caller owns it and must stop it); returns 1 if vici never appeared.
 launch_charon() {
   mkdir -p "$2/swanctl" "$2/run"
+  rm -f "$2/run/charon.vici" # a socket left by a killed charon would look ready before the new one is
   strongswan_conf "$2" >"$2/strongswan.conf"
   ip netns exec "$1" env STRONGSWAN_CONF="$2/strongswan.conf" sh -c "mount --bind '$2/run' /run && exec /usr/lib/ipsec/charon" >"$2/charon.out" 2>&1 &
   CHARON_STARTED=$!
@@ -48,4 +49,17 @@ swanctl_in() {
   local ns=$1 dir=$2
   shift 2
   ip netns exec "$ns" env SWANCTL_DIR="$dir/swanctl" swanctl "$@" --uri "unix://$dir/run/charon.vici"
+}
+
+# make_pair NA NB IFA IFB: two network namespaces joined by a veth (IFA in NA, IFB in NB) with the addresses the
+# scripts share: 192.0.2.1/24 and 192.0.2.2/24 on the link, 198.51.100.1 and 203.0.113.1 on the loopbacks as the
+# inner (tunnelled) hosts. Returns 1 if the namespaces cannot be created.
+make_pair() {
+  ip netns add "$1" && ip netns add "$2" || return 1
+  ip link add "$3" type veth peer name "$4"
+  ip link set "$3" netns "$1"; ip link set "$4" netns "$2"
+  ip -n "$1" link set lo up; ip -n "$2" link set lo up
+  ip -n "$1" addr add 192.0.2.1/24 dev "$3"; ip -n "$2" addr add 192.0.2.2/24 dev "$4"
+  ip -n "$1" addr add 198.51.100.1/32 dev lo; ip -n "$2" addr add 203.0.113.1/32 dev lo
+  ip -n "$1" link set "$3" up; ip -n "$2" link set "$4" up
 }

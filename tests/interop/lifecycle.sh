@@ -31,13 +31,7 @@ trap cleanup EXIT
 result() { if [[ $2 -eq 0 ]]; then echo "PASS $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi; }
 for tool in ip /usr/lib/ipsec/charon swanctl dotnet ping; do command -v "$tool" >/dev/null || { echo "FAIL setup: $tool is missing"; exit 1; }; done
 
-ip netns add "$NA" && ip netns add "$NB" || { echo "FAIL setup: cannot create namespaces"; exit 1; }
-ip link add "rA$ID" type veth peer name "rB$ID"
-ip link set "rA$ID" netns "$NA"; ip link set "rB$ID" netns "$NB"
-ip -n "$NA" link set lo up; ip -n "$NB" link set lo up
-ip -n "$NA" addr add 192.0.2.1/24 dev "rA$ID"; ip -n "$NB" addr add 192.0.2.2/24 dev "rB$ID"
-ip -n "$NA" addr add 198.51.100.1/32 dev lo; ip -n "$NB" addr add 203.0.113.1/32 dev lo
-ip -n "$NA" link set "rA$ID" up; ip -n "$NB" link set "rB$ID" up
+make_pair "$NA" "$NB" "rA$ID" "rB$ID" || { echo "FAIL setup: cannot create namespaces"; exit 1; }
 
 conf() { # local remote localid remoteid local_ts remote_ts child_rekey_time [dpd_delay] [ike_rekey_time]
   cat <<CONF
@@ -183,8 +177,9 @@ before=$(ike_spi)
 cp "$RUN/sw/charon.log" "$RUN/charon-before-restart.log" 2>/dev/null
 kill -KILL "$CHARON_PID" 2>/dev/null; wait "$CHARON_PID" 2>/dev/null
 launch_charon "$NB" "$RUN/sw" && SW --load-all >"$RUN/load4.out" 2>&1
+rc=$?
 CHARON_PID=$CHARON_STARTED
-result "dpd: strongSwan killed (no delete sent) and restarted without the old SA" $?
+result "dpd: strongSwan killed (no delete sent) and restarted without the old SA" $rc
 up=1
 for _ in $(seq 40); do
   if ip netns exec "$NA" ping -c 1 -W 1 -I 198.51.100.1 203.0.113.1 >/dev/null 2>&1; then up=0; break; fi

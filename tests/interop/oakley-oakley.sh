@@ -4,6 +4,7 @@
 # first packet triggers the negotiation, and transport mode between the two hosts. Prints "PASS name" / "FAIL name" lines; exits non-zero if any failed.
 set -uo pipefail
 OAKLEY_DLL=${1:-$(cd "$(dirname "$0")/../.." && pwd)/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
+source "$(dirname "$0")/lib.sh"
 ID=$$
 NA=ooA$ID
 NB=ooB$ID
@@ -27,13 +28,7 @@ trap cleanup EXIT
 result() { if [[ $2 -eq 0 ]]; then echo "PASS $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi; }
 for tool in ip dotnet iperf3 ping tshark; do command -v "$tool" >/dev/null || { echo "FAIL setup: $tool is missing"; exit 1; }; done
 
-ip netns add "$NA" && ip netns add "$NB" || { echo "FAIL setup: cannot create namespaces"; exit 1; }
-ip link add "oA$ID" type veth peer name "oB$ID"
-ip link set "oA$ID" netns "$NA"; ip link set "oB$ID" netns "$NB"
-ip -n "$NA" link set lo up; ip -n "$NB" link set lo up
-ip -n "$NA" addr add 192.0.2.1/24 dev "oA$ID"; ip -n "$NB" addr add 192.0.2.2/24 dev "oB$ID"
-ip -n "$NA" addr add 198.51.100.1/32 dev lo; ip -n "$NB" addr add 203.0.113.1/32 dev lo
-ip -n "$NA" link set "oA$ID" up; ip -n "$NB" link set "oB$ID" up
+make_pair "$NA" "$NB" "oA$ID" "oB$ID" || { echo "FAIL setup: cannot create namespaces"; exit 1; }
 
 conf() { # local remote localid remoteid local_ts remote_ts encap start_action [mode]; "-" selectors: the hosts (dynamic)
   cat <<CONF
