@@ -609,10 +609,7 @@ public sealed class IkeSa : IDisposable
             {
                 if (ke is null || ke.Group != group)
                 {
-                    // RFC 7296 §1.3: INVALID_KE_PAYLOAD names the group we selected.
-                    var data = new byte[2];
-                    BinaryPrimitives.WriteUInt16BigEndian(data, (ushort)group);
-                    return [new NotifyPayload(NotifyType.InvalidKePayload, data)];
+                    return [InvalidKe(group)];
                 }
 
                 using var ourKe = KeyExchangeMethods.Create(group, _endpoint.Entropy);
@@ -722,9 +719,7 @@ public sealed class IkeSa : IDisposable
             return TimeSpan.Zero;
         }
 
-        Span<byte> r = stackalloc byte[4];
-        _endpoint.Entropy.Fill(r);
-        var jitter = range * (BinaryPrimitives.ReadUInt32BigEndian(r) / (double)uint.MaxValue);
+        var jitter = range * RandomFraction();
         return jitter < child.RekeyTime ? jitter : TimeSpan.Zero;
     }
 
@@ -774,7 +769,7 @@ public sealed class IkeSa : IDisposable
         }
 
         // swanctl's rand_time for IKE defaults to over_time, 10% of rekey_time.
-        var jitter = Config.RekeyTime * 0.1 * (RandomMilliseconds(10000) / 10000.0);
+        var jitter = Config.RekeyTime * 0.1 * RandomFraction();
         IkeRekeyAt = now + Config.RekeyTime - jitter;
     }
 
@@ -783,11 +778,12 @@ public sealed class IkeSa : IDisposable
     private void StartIkeRekey(DateTimeOffset now, KeId? forcedGroup = null, IkeRekeyExchange? retry = null)
     {
         var group = forcedGroup ?? _ikeSelected!.OfType(TransformType.KeyExchange).Select(t => (KeId)t.Id).First();
-        var exchange = retry ?? new IkeRekeyExchange { Spi = _endpoint.NewIkeSpi(), Nonce = _endpoint.NewNonce(), Ke = KeyExchangeMethods.Create(group, _endpoint.Entropy) };
+        var ke = KeyExchangeMethods.Create(group, _endpoint.Entropy);
+        var exchange = retry ?? new IkeRekeyExchange { Spi = _endpoint.NewIkeSpi(), Nonce = _endpoint.NewNonce(), Ke = ke };
         if (retry is not null)
         {
-            retry.Ke.Dispose();
-            retry.Ke = KeyExchangeMethods.Create(group, _endpoint.Entropy);
+            retry.Ke.Dispose(); // a retry after INVALID_KE_PAYLOAD keeps SPI and nonce, with a key of the wanted group
+            retry.Ke = ke;
         }
 
         _ikeRekey = exchange;
@@ -809,16 +805,12 @@ public sealed class IkeSa : IDisposable
         var keep = false;
         try
         {
-            if (payloads.OfType<NotifyPayload>().FirstOrDefault(n => n.NotifyType == NotifyType.InvalidKePayload) is { Data.Length: 2 } invalidKe && !exchange.RetriedKe)
+            if (!exchange.RetriedKe && RequestedGroup(payloads, Config.Proposals) is { } wanted)
             {
-                var wanted = (KeId)BinaryPrimitives.ReadUInt16BigEndian(invalidKe.Data.Span);
-                if (Config.Proposals.Any(p => p.OfType(TransformType.KeyExchange).Any(t => t.Id == (ushort)wanted)))
-                {
-                    exchange.RetriedKe = true;
-                    keep = true;
-                    StartIkeRekey(now, wanted, exchange);
-                    return;
-                }
+                exchange.RetriedKe = true;
+                keep = true;
+                StartIkeRekey(now, wanted, exchange);
+                return;
             }
 
             var error = payloads.OfType<NotifyPayload>().FirstOrDefault(n => n.NotifyType.IsError());
@@ -831,7 +823,7 @@ public sealed class IkeSa : IDisposable
             {
                 // §2.25: TEMPORARY_FAILURE (e.g. a collision) means "retry shortly"; anything else, later.
                 var retry = error?.NotifyType == NotifyType.TemporaryFailure ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(60);
-                IkeRekeyAt = now + retry + TimeSpan.FromMilliseconds(RandomMilliseconds(5000));
+                IkeRekeyAt = now + retry + TimeSpan.FromSeconds(5 * RandomFraction());
                 if (error?.NotifyType != NotifyType.TemporaryFailure)
                 {
                     _endpoint.EmitAlert(now, Id, $"rekeying the IKE SA failed ({error?.NotifyType.ToString() ?? "unacceptable response"}): retrying");
@@ -881,9 +873,7 @@ public sealed class IkeSa : IDisposable
         var group = selection.Selected.OfType(TransformType.KeyExchange).Select(t => (KeId)t.Id).First();
         if (ke.Group != group)
         {
-            var data = new byte[2];
-            BinaryPrimitives.WriteUInt16BigEndian(data, (ushort)group);
-            return [new NotifyPayload(NotifyType.InvalidKePayload, data)];
+            return [InvalidKe(group)];
         }
 
         using var ours = KeyExchangeMethods.Create(group, _endpoint.Entropy);
@@ -1065,16 +1055,11 @@ public sealed class IkeSa : IDisposable
         var child = exchange.Config;
         try
         {
-            if (payloads.OfType<NotifyPayload>().FirstOrDefault(n => n.NotifyType == NotifyType.InvalidKePayload) is { } invalidKe && !exchange.RetriedKe
-                && invalidKe.Data.Length == 2)
+            if (!exchange.RetriedKe && RequestedGroup(payloads, child.EspProposals) is { } wanted)
             {
-                var wanted = (KeId)BinaryPrimitives.ReadUInt16BigEndian(invalidKe.Data.Span);
-                if (child.EspProposals.Any(p => p.OfType(TransformType.KeyExchange).Any(t => t.Id == (ushort)wanted)))
-                {
-                    exchange.RetriedKe = true;
-                    SendCreateChild(now, exchange, wanted);
-                    return;
-                }
+                exchange.RetriedKe = true;
+                SendCreateChild(now, exchange, wanted);
+                return;
             }
 
             var error = payloads.OfType<NotifyPayload>().FirstOrDefault(n => n.NotifyType.IsError());
@@ -1186,18 +1171,39 @@ public sealed class IkeSa : IDisposable
         // §2.25: TEMPORARY_FAILURE (a collision, or an exchange in progress) means "retry in a few seconds".
         old.Replaced = false;
         var retry = error == NotifyType.TemporaryFailure ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(30);
-        old.RekeyAt = now + retry + TimeSpan.FromMilliseconds(RandomMilliseconds(5000));
+        old.RekeyAt = now + retry + TimeSpan.FromSeconds(5 * RandomFraction());
         if (error != NotifyType.TemporaryFailure)
         {
             _endpoint.EmitAlert(now, Id, $"rekeying CHILD SA '{old.Config.Name}' failed ({error?.ToString() ?? "incomplete response"}): retrying");
         }
     }
 
-    private int RandomMilliseconds(int max)
+    /// <summary>A uniform fraction in [0, 1] from the injected entropy (jitter for rekey and retry times).</summary>
+    private double RandomFraction()
     {
         Span<byte> r = stackalloc byte[4];
         _endpoint.Entropy.Fill(r);
-        return (int)(BinaryPrimitives.ReadUInt32BigEndian(r) % (uint)max);
+        return BinaryPrimitives.ReadUInt32BigEndian(r) / (double)uint.MaxValue;
+    }
+
+    /// <summary>RFC 7296 §1.3 / §1.2: INVALID_KE_PAYLOAD naming the group we selected.</summary>
+    private static NotifyPayload InvalidKe(KeId group)
+    {
+        var data = new byte[2];
+        BinaryPrimitives.WriteUInt16BigEndian(data, (ushort)group);
+        return new NotifyPayload(NotifyType.InvalidKePayload, data);
+    }
+
+    /// <summary>The group an INVALID_KE_PAYLOAD in a response asks for, if it is one we offered (else null: a failure).</summary>
+    private static KeId? RequestedGroup(List<IkePayload> payloads, IEnumerable<AlgorithmProposal> offered)
+    {
+        if (payloads.OfType<NotifyPayload>().FirstOrDefault(n => n.NotifyType == NotifyType.InvalidKePayload) is not { Data.Length: 2 } invalidKe)
+        {
+            return null;
+        }
+
+        var wanted = (KeId)BinaryPrimitives.ReadUInt16BigEndian(invalidKe.Data.Span);
+        return offered.Any(p => p.OfType(TransformType.KeyExchange).Any(t => t.Id == (ushort)wanted)) ? wanted : null;
     }
 
     private List<IkePayload> RespondCreateChild(DateTimeOffset now, List<IkePayload> request)

@@ -19,7 +19,7 @@ public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow 
     private readonly List<Policy> _traps = [];
     private long _generation;
 
-    private sealed record Installed(ChildSaInstall Event, EspSa Inbound, EspSa Outbound, Policy[] Policies);
+    private sealed record Installed(EspSa Inbound, EspSa Outbound, Policy[] Policies);
 
     public SecurityDatabases Databases { get; } = new();
 
@@ -34,9 +34,6 @@ public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow 
 
     /// <summary>The inbound SPIs of every installed CHILD SA (engine thread).</summary>
     public IEnumerable<uint> InboundSpis => _byInboundSpi.Keys;
-
-    /// <summary>The installed CHILD SA with this inbound SPI, if any.</summary>
-    public ChildSaInstall? Child(uint inboundSpi) => _byInboundSpi.TryGetValue(inboundSpi, out var i) ? i.Event : null;
 
     /// <summary>Installs a trap: traffic matching the selectors without an SA makes the data plane ask for one.</summary>
     public void AddTrap(string connection, string child, IEnumerable<TrafficSelectorRange> localTs, IEnumerable<TrafficSelectorRange> remoteTs)
@@ -104,7 +101,7 @@ public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow 
             }
         }
 
-        _byInboundSpi[c.InboundSpi] = new Installed(c, inbound, outbound, [.. policies]);
+        _byInboundSpi[c.InboundSpi] = new Installed(inbound, outbound, [.. policies]);
         Publish();
     }
 

@@ -41,6 +41,8 @@ public sealed class EspDataPath : IDisposable
     private long _noSocket;
     private bool _warnedNoRaw;
     private bool _udpGso;
+    private (int Fd, bool Ipv6)? _natt4;
+    private (int Fd, bool Ipv6)? _natt6;
 
     public EspDataPath(EspDataPlane plane, IkeHost host, TunDevice tun, ILogger log, TimeProvider? time = null)
     {
@@ -84,12 +86,15 @@ public sealed class EspDataPath : IDisposable
     {
         _host.EspReceived = Inbound;
         _host.EspBurstEnd = InboundBurstEnd;
-        foreach (var family in new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 })
+        // The NAT-T sockets are looked up once: the send path only reads these fields.
+        _natt4 = _host.NattSocket(AddressFamily.InterNetwork);
+        _natt6 = _host.NattSocket(AddressFamily.InterNetworkV6);
+        foreach (var natt in new[] { _natt4, _natt6 })
         {
-            if (_host.NattSocket(family) is { } natt)
+            if (natt is { } n)
             {
-                LinuxIo.SetBuffers(natt.Fd, SocketBuffer);
-                _udpGso = LinuxIo.SupportsUdpGso(natt.Fd);
+                LinuxIo.SetBuffers(n.Fd, SocketBuffer);
+                _udpGso |= LinuxIo.SupportsUdpGso(n.Fd); // a property of the kernel, not of the socket
             }
         }
 
@@ -397,7 +402,7 @@ public sealed class EspDataPath : IDisposable
 
         if (policy.UdpEncapsulation)
         {
-            if (_host.NattSocket(peer.AddressFamily) is { } natt)
+            if ((peer.AddressFamily == AddressFamily.InterNetworkV6 ? _natt6 : _natt4) is { } natt)
             {
                 return (natt.Fd, peer.Port, natt.Ipv6);
             }
