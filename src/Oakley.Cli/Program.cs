@@ -28,6 +28,7 @@ public static class Program
         var retransmitTries = new Option<int>("--retransmit-tries") { Description = "retransmissions before giving up (charon.retransmit_tries)", DefaultValueFactory = _ => 5 };
         var tun = new Option<string>("--tun") { Description = "TUN device of the ESP data plane (needs CAP_NET_ADMIN; without it the daemon negotiates but carries no traffic)", DefaultValueFactory = _ => "oakley0" };
         var mtu = new Option<int>("--mtu") { Description = "MTU of the TUN device", DefaultValueFactory = _ => 1400 };
+        var fragmentSize = new Option<int>("--fragment-size") { Description = "largest IP datagram of an IKE fragment (charon.fragment_size; 0: 1280 for IPv4, 1232 for IPv6)", DefaultValueFactory = _ => 0 };
         var cookieThreshold = new Option<int>("--cookie-threshold") { Description = "half-open IKE SAs above which COOKIEs are demanded (charon.cookie_threshold)", DefaultValueFactory = _ => 10 };
         daemon.Options.Add(config);
         daemon.Options.Add(control);
@@ -38,6 +39,7 @@ public static class Program
         daemon.Options.Add(retransmitBase);
         daemon.Options.Add(retransmitTries);
         daemon.Options.Add(cookieThreshold);
+        daemon.Options.Add(fragmentSize);
         daemon.Options.Add(tun);
         daemon.Options.Add(mtu);
         daemon.SetAction(async (pr, cancel) => await RunDaemonAsync(pr.GetValue(config)!, pr.GetValue(control)!, pr.GetValue(port), pr.GetValue(nattPort), pr.GetValue(keylog), pr.GetValue(tun)!, pr.GetValue(mtu),
@@ -47,6 +49,7 @@ public static class Program
                 RetransmitBase = pr.GetValue(retransmitBase),
                 RetransmitTries = pr.GetValue(retransmitTries),
                 CookieThreshold = pr.GetValue(cookieThreshold),
+                FragmentSize = pr.GetValue(fragmentSize),
             }));
         root.Subcommands.Add(daemon);
 

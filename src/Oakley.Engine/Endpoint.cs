@@ -26,6 +26,15 @@ public sealed class EndpointStats
 
     public long NoProposalChosenSent { get; internal set; }
 
+    /// <summary>IKE fragments (RFC 7383 SKF) sent, retransmissions included.</summary>
+    public long FragmentsSent { get; internal set; }
+
+    /// <summary>IKE fragments received that passed their integrity check.</summary>
+    public long FragmentsReceived { get; internal set; }
+
+    /// <summary>Messages reassembled from fragments.</summary>
+    public long MessagesReassembled { get; internal set; }
+
     /// <summary>Dropped or rejected datagrams by reason (the first words of the protocol error).</summary>
     public Dictionary<string, long> Dropped { get; } = [];
 

@@ -122,11 +122,30 @@ public sealed class IkeConfig
     /// </summary>
     public TimeSpan DpdDelay { get; init; }
 
+    /// <summary>swanctl <c>fragmentation</c>: IKE fragmentation (RFC 7383); strongSwan's default is yes.</summary>
+    public Fragmentation Fragmentation { get; init; } = Fragmentation.Yes;
+
     /// <summary>A canonical description of everything negotiation depends on, to tell whether a reload changed it.</summary>
     public string Fingerprint() => string.Join("|",
         Name, string.Join(",", LocalAddresses), string.Join(",", RemoteAddresses), RemotePort, ProposalString.FormatList(Proposals),
-        LocalId, RemoteId?.ToString() ?? "%any", SendInitialContact, RekeyTime, ForceEncapsulation, DpdDelay,
+        LocalId, RemoteId?.ToString() ?? "%any", SendInitialContact, RekeyTime, ForceEncapsulation, DpdDelay, Fragmentation,
         string.Join(";", Children.Select(c => $"{c.Name}:{string.Join(",", c.LocalTs)}:{c.LocalTsDynamic}:{string.Join(",", c.RemoteTs)}:{c.RemoteTsDynamic}:{ProposalString.FormatList(c.EspProposals)}:{c.TransportMode}:{c.RekeyTime}:{c.LifeTime}:{c.RandTime}:{c.RekeyBytes}:{c.LifeBytes}:{c.RekeyPackets}:{c.LifePackets}")));
+}
+
+/// <summary>swanctl <c>fragmentation</c> values (RFC 7383 IKE fragmentation).</summary>
+public enum Fragmentation
+{
+    /// <summary>Do not announce IKEV2_FRAGMENTATION_SUPPORTED; fragments from the peer are dropped.</summary>
+    No,
+
+    /// <summary>Announce support and reassemble the peer's fragments, but never fragment our own messages.</summary>
+    Accept,
+
+    /// <summary>Announce support and fragment oversized messages once the peer announced it too.</summary>
+    Yes,
+
+    /// <summary>strongSwan's IKEv1-only mode (fragment even the first message); for IKEv2 the same as <see cref="Yes"/>.</summary>
+    Force,
 }
 
 /// <summary>Looks up a pre-shared key for a pair of identities (swanctl <c>secrets.ike*</c>).</summary>
@@ -159,4 +178,19 @@ public sealed class EngineSettings
 
     /// <summary>How long a half-open IKE SA may wait for IKE_AUTH (charon.half_open_timeout, 30 s).</summary>
     public TimeSpan HalfOpenTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// charon.fragment_size: the largest IP datagram an IKE fragment may make (RFC 7383 §2.5.1); 0 means strongSwan's
+    /// defaults, 1280 for IPv4 and 1232 for IPv6 (IP, UDP and the non-ESP marker are subtracted from it).
+    /// </summary>
+    public int FragmentSize { get; init; }
+
+    /// <summary>charon.max_packet: the largest IKE message accepted, also the bound on a reassembled message (10000).</summary>
+    public int MaxPacket { get; init; } = 10000;
+
+    /// <summary>The most fragments one message may have (strongSwan's MAX_FRAGMENTS, 255).</summary>
+    public int MaxFragments { get; init; } = 255;
+
+    /// <summary>How long a partly reassembled message is kept waiting for its missing fragments.</summary>
+    public TimeSpan FragmentTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }

@@ -38,7 +38,12 @@ public sealed class IkeSa : IDisposable
     private uint _nextRequestId;
     private uint _expectedPeerRequestId;
     private PendingRequest? _pending;
-    private (uint MessageId, byte[] Datagram)? _lastResponse;
+    private (uint MessageId, List<byte[]> Datagrams)? _lastResponse;
+
+    // RFC 7383: true once both sides announced IKEV2_FRAGMENTATION_SUPPORTED in IKE_SA_INIT (inherited by rekeys).
+    private bool _fragmentation;
+    private FragmentReassembly? _requestFragments;
+    private FragmentReassembly? _responseFragments;
     private DateTimeOffset _halfOpenDeadline = DateTimeOffset.MaxValue;
 
     /// <summary>The last time something authentic came from the peer (an IKE message, or ESP the host reported).</summary>
@@ -126,6 +131,8 @@ public sealed class IkeSa : IDisposable
         {
             var d = _pending?.Deadline ?? DateTimeOffset.MaxValue;
             d = d < _halfOpenDeadline ? d : _halfOpenDeadline;
+            d = _requestFragments is { Deadline: var rq } && rq < d ? rq : d;
+            d = _responseFragments is { Deadline: var rs } && rs < d ? rs : d;
             if (_rekeyedAway is { } since && _pending is null && since + TimeSpan.FromMinutes(1) < d)
             {
                 d = since + TimeSpan.FromMinutes(1);
@@ -158,7 +165,8 @@ public sealed class IkeSa : IDisposable
     {
         public required uint MessageId { get; init; }
 
-        public required byte[] Datagram { get; set; }
+        /// <summary>The request as sent: one datagram, or all its fragments (a retransmission resends them all).</summary>
+        public required List<byte[]> Datagrams { get; set; }
 
         public required ExchangeType Exchange { get; init; }
 
@@ -199,10 +207,15 @@ public sealed class IkeSa : IDisposable
         m.Payloads.Add(new KeyExchangePayload(_keGroup, _ke.GetPublicKey()));
         m.Payloads.Add(new NoncePayload(_nonceI));
         AddNatDetection(m, SpiI, 0);
+        if (Config.Fragmentation != Fragmentation.No)
+        {
+            m.Payloads.Add(new NotifyPayload(NotifyType.Ikev2FragmentationSupported)); // RFC 7383 §2.3
+        }
+
         m.Payloads.Add(new NotifyPayload(NotifyType.SignatureHashAlgorithms, new byte[] { 0, 2, 0, 3, 0, 4 })); // SHA2-256/384/512 (RFC 7427)
         _initRequest = m.Encode();
         _nextRequestId = 0;
-        SendRequest(now, ExchangeType.IkeSaInit, _initRequest);
+        SendRequest(now, ExchangeType.IkeSaInit, [_initRequest]);
         _nextRequestId = 1;
     }
 
@@ -295,6 +308,7 @@ public sealed class IkeSa : IDisposable
         }
 
         _nonceR = nonce.Nonce.ToArray();
+        _fragmentation = Config.Fragmentation != Fragmentation.No && m.Notifies(NotifyType.Ikev2FragmentationSupported).Any();
         _initResponse = datagram;
         _ke!.SetPeerPublicKey(ke.Data.Span);
         DeriveKeys(selected);
@@ -391,7 +405,7 @@ public sealed class IkeSa : IDisposable
         }
 
         var header = new IkeMessage { InitiatorSpi = SpiI, ResponderSpi = SpiR, ExchangeType = ExchangeType.IkeAuth, Flags = IkeHeaderFlags.Initiator, MessageId = 1 };
-        SendRequest(now, ExchangeType.IkeAuth, _keys!.Protect(header, payloads, true, _endpoint.Entropy));
+        SendRequest(now, ExchangeType.IkeAuth, ProtectOutbound(header, payloads));
         _nextRequestId = 2;
     }
 
@@ -505,6 +519,13 @@ public sealed class IkeSa : IDisposable
         response.Payloads.Add(new KeyExchangePayload(ke.Group, _ke.GetPublicKey()));
         response.Payloads.Add(new NoncePayload(_nonceR));
         AddNatDetection(response, SpiI, SpiR);
+        // RFC 7383 §2.3: announce support only in answer to the initiator's announcement.
+        _fragmentation = Config.Fragmentation != Fragmentation.No && m.Notifies(NotifyType.Ikev2FragmentationSupported).Any();
+        if (_fragmentation)
+        {
+            response.Payloads.Add(new NotifyPayload(NotifyType.Ikev2FragmentationSupported));
+        }
+
         if (m.Notifies(NotifyType.SignatureHashAlgorithms).Any())
         {
             response.Payloads.Add(new NotifyPayload(NotifyType.SignatureHashAlgorithms, new byte[] { 0, 2, 0, 3, 0, 4 }));
@@ -513,7 +534,7 @@ public sealed class IkeSa : IDisposable
         _initResponse = response.Encode();
         DeriveKeys(selected);
         _expectedPeerRequestId = 1;
-        _lastResponse = (0, _initResponse);
+        _lastResponse = (0, [_initResponse]);
         return _initResponse;
     }
 
@@ -912,6 +933,7 @@ public sealed class IkeSa : IDisposable
             _lastInbound = now,
             _nonceI = nonceI,
             _nonceR = nonceR,
+            _fragmentation = _fragmentation,
         };
         next._children.AddRange(_children);
         _children.Clear();
@@ -1306,7 +1328,7 @@ public sealed class IkeSa : IDisposable
             Flags = IsOriginalInitiator ? IkeHeaderFlags.Initiator : IkeHeaderFlags.None,
             MessageId = id,
         };
-        SendRequest(now, exchange, _keys!.Protect(header, payloads, IsOriginalInitiator, _endpoint.Entropy));
+        SendRequest(now, exchange, ProtectOutbound(header, payloads));
         _nextRequestId = id + 1;
     }
 
@@ -1356,30 +1378,165 @@ public sealed class IkeSa : IDisposable
     // Message handling, retransmission
     // ------------------------------------------------------------------------------------------------
 
-    private void SendRequest(DateTimeOffset now, ExchangeType exchange, byte[] datagram)
+    private void SendRequest(DateTimeOffset now, ExchangeType exchange, List<byte[]> datagrams)
     {
-        _pending = new PendingRequest { MessageId = _nextRequestId, Datagram = datagram, Exchange = exchange, Deadline = now + _endpoint.Settings.RetransmitTimeout };
-        _endpoint.Send(Local, Remote, datagram);
+        _pending = new PendingRequest { MessageId = _nextRequestId, Datagrams = datagrams, Exchange = exchange, Deadline = now + _endpoint.Settings.RetransmitTimeout };
+        SendAll(Local, Remote, datagrams);
     }
+
+    private void SendAll(IPEndPoint local, IPEndPoint remote, List<byte[]> datagrams)
+    {
+        foreach (var d in datagrams)
+        {
+            _endpoint.Send(local, remote, d);
+        }
+
+        if (datagrams.Count > 1)
+        {
+            _endpoint.Stats.FragmentsSent += datagrams.Count;
+        }
+    }
+
+    /// <summary>
+    /// Protects an outbound message, as SKF fragments if fragmentation was negotiated, our configuration lets us
+    /// fragment (swanctl fragmentation = yes/force, not accept) and the datagram would exceed the fragment size.
+    /// </summary>
+    private List<byte[]> ProtectOutbound(IkeMessage header, List<IkePayload> payloads) =>
+        _keys!.ProtectMessage(header, payloads, IsOriginalInitiator, _endpoint.Entropy, MaxUnfragmentedDatagram);
+
+    /// <summary>
+    /// The largest IKE message we send in one piece: charon.fragment_size (the whole IP datagram; 1280 for IPv4 and
+    /// 1232 for IPv6 by default) minus the IP and UDP headers and, on the NAT-T port, the non-ESP marker.
+    /// </summary>
+    internal int MaxUnfragmentedDatagram
+    {
+        get
+        {
+            if (!_fragmentation || Config.Fragmentation is not (Fragmentation.Yes or Fragmentation.Force))
+            {
+                return int.MaxValue;
+            }
+
+            var v4 = Remote.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork || Remote.Address.IsIPv4MappedToIPv6;
+            var size = _endpoint.Settings.FragmentSize > 0 ? _endpoint.Settings.FragmentSize : (v4 ? 1280 : 1232);
+            size -= (v4 ? 20 : 40) + 8;
+            if (Local.Port == _endpoint.Settings.NattPort)
+            {
+                size -= 4;
+            }
+
+            return Math.Max(size, IkeHeader.Size + 64);
+        }
+    }
+
+    /// <summary>Partly reassembled requests from the peer (tests assert that nothing lingers).</summary>
+    internal FragmentReassembly? RequestFragments => _requestFragments;
+
+    /// <summary>Partly reassembled responses from the peer.</summary>
+    internal FragmentReassembly? ResponseFragments => _responseFragments;
 
     internal void HandleMessage(DateTimeOffset now, IkeMessage m, byte[] datagram, IPEndPoint local, IPEndPoint remote)
     {
-        if (m.IsResponse)
+        if (m.Payloads.Count > 0 && m.Payloads[^1] is EncryptedFragmentPayload skf)
         {
-            HandleResponse(now, m, datagram, local, remote);
+            HandleFragment(now, m, skf, datagram, local, remote);
+        }
+        else if (m.IsResponse)
+        {
+            HandleResponse(now, m, datagram, local, remote, null);
         }
         else
         {
-            HandleRequest(now, m, datagram, local, remote);
+            HandleRequest(now, m, datagram, local, remote, null);
         }
     }
 
-    private void HandleResponse(DateTimeOffset now, IkeMessage m, byte[] datagram, IPEndPoint local, IPEndPoint remote)
+    /// <summary>
+    /// One Encrypted Fragment payload (RFC 7383 §2.6): checked against the message-ID window like a whole message,
+    /// authenticated and decrypted before it is kept, then reassembled; the complete message takes the same path
+    /// as an unfragmented one.
+    /// </summary>
+    private void HandleFragment(DateTimeOffset now, IkeMessage m, EncryptedFragmentPayload skf, byte[] datagram, IPEndPoint local, IPEndPoint remote)
+    {
+        var stats = _endpoint.Stats;
+        if (!_fragmentation || _keys is null || m.ExchangeType == ExchangeType.IkeSaInit)
+        {
+            throw IkeProtocolException.Drop("fragment without negotiated fragmentation");
+        }
+
+        if (m.IsResponse)
+        {
+            if (_pending is null || m.MessageId != _pending.MessageId || m.ExchangeType != _pending.Exchange)
+            {
+                throw IkeProtocolException.Drop($"unexpected {m.ExchangeType} response with message ID {m.MessageId}");
+            }
+        }
+        else
+        {
+            if (_lastResponse is { } last && m.MessageId == last.MessageId)
+            {
+                // RFC 7383 §2.6.1: a retransmitted request is answered with all fragments of the cached response,
+                // once per retransmission (on its first fragment), not once per fragment.
+                if (skf.FragmentNumber == 1)
+                {
+                    SendAll(local, remote, last.Datagrams);
+                }
+                else
+                {
+                    stats.Drop("fragment of a retransmitted request");
+                }
+
+                return;
+            }
+
+            if (m.MessageId != _expectedPeerRequestId)
+            {
+                throw IkeProtocolException.Drop($"request with message ID {m.MessageId}, expected {_expectedPeerRequestId}");
+            }
+        }
+
+        var piece = _keys.UnprotectFragment(datagram, skf, !IsOriginalInitiator);
+        stats.FragmentsReceived++;
+        var settings = _endpoint.Settings;
+        var buffer = m.IsResponse
+            ? _responseFragments ??= new FragmentReassembly(settings.MaxFragments, settings.MaxPacket, settings.FragmentTimeout)
+            : _requestFragments ??= new FragmentReassembly(settings.MaxFragments, settings.MaxPacket, settings.FragmentTimeout);
+        switch (buffer.Add(now, m.MessageId, skf.FragmentNumber, skf.TotalFragments, skf.FirstInnerPayload, piece, out var whole, out var first))
+        {
+            case FragmentOutcome.Kept:
+                return;
+            case FragmentOutcome.Duplicate:
+                stats.Drop("duplicate fragment");
+                return;
+            case FragmentOutcome.Stale:
+                stats.Drop("stale fragment");
+                return;
+            case FragmentOutcome.TooLarge:
+                stats.Drop("fragmented message too large");
+                return;
+        }
+
+        stats.MessagesReassembled++;
+        var inner = IkeMessage.DecodePayloads(first, whole);
+        if (m.IsResponse)
+        {
+            HandleResponse(now, m, datagram, local, remote, inner);
+        }
+        else
+        {
+            HandleRequest(now, m, datagram, local, remote, inner);
+        }
+    }
+
+    private void HandleResponse(DateTimeOffset now, IkeMessage m, byte[] datagram, IPEndPoint local, IPEndPoint remote, List<IkePayload>? reassembled)
     {
         if (_pending is null || m.MessageId != _pending.MessageId || m.ExchangeType != _pending.Exchange)
         {
             throw IkeProtocolException.Drop($"unexpected {m.ExchangeType} response with message ID {m.MessageId}");
         }
+
+        // An SK message, or the payloads of an SKF message reassembled and authenticated fragment by fragment.
+        List<IkePayload> Open() => reassembled ?? _keys!.Unprotect(datagram, m, !IsOriginalInitiator);
 
         switch (_pending.Exchange)
         {
@@ -1388,7 +1545,7 @@ public sealed class IkeSa : IDisposable
                 break;
             case ExchangeType.IkeAuth:
             {
-                var inner = _keys!.Unprotect(datagram, m, !IsOriginalInitiator);
+                var inner = Open();
                 FollowPeer(local, remote);
                 NoteInboundTraffic(now);
                 ProcessAuthResponse(now, inner);
@@ -1397,7 +1554,7 @@ public sealed class IkeSa : IDisposable
 
             case ExchangeType.CreateChildSa:
             {
-                var inner = _keys!.Unprotect(datagram, m, !IsOriginalInitiator);
+                var inner = Open();
                 FollowPeer(local, remote);
                 NoteInboundTraffic(now);
                 if (_ikeRekey is not null)
@@ -1413,7 +1570,7 @@ public sealed class IkeSa : IDisposable
             }
 
             case ExchangeType.Informational:
-                _keys!.Unprotect(datagram, m, !IsOriginalInitiator);
+                Open();
                 FollowPeer(local, remote);
                 NoteInboundTraffic(now);
                 _pending = null;
@@ -1435,6 +1592,9 @@ public sealed class IkeSa : IDisposable
                 throw IkeProtocolException.Drop($"response to unsupported exchange {_pending.Exchange}");
         }
 
+        // Any partial response of this message ID or older is no longer needed.
+        _responseFragments?.DiscardUpTo(m.MessageId);
+
         // Window size 1 (RFC 7296 §2.3): CHILD SA work queued behind this exchange starts now.
         if (_pending is null)
         {
@@ -1442,12 +1602,12 @@ public sealed class IkeSa : IDisposable
         }
     }
 
-    private void HandleRequest(DateTimeOffset now, IkeMessage m, byte[] datagram, IPEndPoint local, IPEndPoint remote)
+    private void HandleRequest(DateTimeOffset now, IkeMessage m, byte[] datagram, IPEndPoint local, IPEndPoint remote, List<IkePayload>? reassembled)
     {
-        // RFC 7296 §2.1/§2.3: a retransmitted request gets the cached response, without reprocessing.
+        // RFC 7296 §2.1/§2.3: a retransmitted request gets the cached response (all its fragments), without reprocessing.
         if (_lastResponse is { } last && m.MessageId == last.MessageId)
         {
-            _endpoint.Send(local, remote, last.Datagram);
+            SendAll(local, remote, last.Datagrams);
             return;
         }
 
@@ -1456,7 +1616,8 @@ public sealed class IkeSa : IDisposable
             throw IkeProtocolException.Drop($"request with message ID {m.MessageId}, expected {_expectedPeerRequestId}");
         }
 
-        var request = _keys.Unprotect(datagram, m, !IsOriginalInitiator);
+        var request = reassembled ?? _keys.Unprotect(datagram, m, !IsOriginalInitiator);
+        _requestFragments?.DiscardUpTo(m.MessageId);
         FollowPeer(local, remote);
         NoteInboundTraffic(now);
         bool destroy;
@@ -1485,10 +1646,10 @@ public sealed class IkeSa : IDisposable
             Flags = IkeHeaderFlags.Response | (IsOriginalInitiator ? IkeHeaderFlags.Initiator : IkeHeaderFlags.None),
             MessageId = m.MessageId,
         };
-        var bytes = _keys.Protect(header, response, IsOriginalInitiator, _endpoint.Entropy);
-        _lastResponse = (m.MessageId, bytes);
+        var datagrams = ProtectOutbound(header, response);
+        _lastResponse = (m.MessageId, datagrams);
         _expectedPeerRequestId = m.MessageId + 1;
-        _endpoint.Send(Local, Remote, bytes);
+        SendAll(Local, Remote, datagrams);
         if (destroy)
         {
             // A delete crossing our own (both ends shutting down) is a delete too, not a failed authentication.
@@ -1498,6 +1659,11 @@ public sealed class IkeSa : IDisposable
 
     internal void HandleTimeout(DateTimeOffset now)
     {
+        if ((_requestFragments?.Expire(now) == true) | (_responseFragments?.Expire(now) == true))
+        {
+            _endpoint.Stats.Drop("fragment reassembly timed out");
+        }
+
         if (_rekeyedAway is { } since && State == IkeSaState.Deleting && _pending is null && now >= since + TimeSpan.FromMinutes(1))
         {
             Destroy(now, "rekeyed");
@@ -1522,7 +1688,7 @@ public sealed class IkeSa : IDisposable
             p.Retransmits++;
             // strongSwan's schedule: timeout * base^n.
             p.Deadline = now + (settings.RetransmitTimeout * Math.Pow(settings.RetransmitBase, p.Retransmits));
-            _endpoint.Send(Local, Remote, p.Datagram);
+            SendAll(Local, Remote, p.Datagrams);
         }
 
         if (State == IkeSaState.Established)
@@ -1587,6 +1753,8 @@ public sealed class IkeSa : IDisposable
 
         State = IkeSaState.Destroyed;
         _pending = null;
+        _requestFragments?.Clear();
+        _responseFragments?.Clear();
         if ((wasUp || IsOriginalInitiator) && _rekeyedAway is null)
         {
             _endpoint.Emit(new IkeSaDown(now, Id, Config.Name, reason, peerDead, closedByPeer, wasUp));

@@ -91,6 +91,10 @@ public sealed class Daemon : IAsyncDisposable
             RetransmitTries = baseSettings.RetransmitTries,
             CookieThreshold = baseSettings.CookieThreshold,
             HalfOpenTimeout = baseSettings.HalfOpenTimeout,
+            FragmentSize = baseSettings.FragmentSize,
+            MaxPacket = baseSettings.MaxPacket,
+            MaxFragments = baseSettings.MaxFragments,
+            FragmentTimeout = baseSettings.FragmentTimeout,
         };
         var daemon = new Daemon(config, configPath, controlPath, engineSettings, logs, keylog);
         var addresses = config.Connections.SelectMany(c => c.Ike.LocalAddresses).Distinct().ToList();
@@ -656,6 +660,9 @@ public sealed class Daemon : IAsyncDisposable
         ["cookies-sent"] = e.Stats.CookiesSent,
         ["invalid-ke-sent"] = e.Stats.InvalidKeSent,
         ["no-proposal-chosen-sent"] = e.Stats.NoProposalChosenSent,
+        ["fragments-sent"] = e.Stats.FragmentsSent,
+        ["fragments-received"] = e.Stats.FragmentsReceived,
+        ["messages-reassembled"] = e.Stats.MessagesReassembled,
         ["dropped"] = new JsonObject(e.Stats.Dropped.Select(kv => new KeyValuePair<string, JsonNode?>(kv.Key, kv.Value))),
     };
 

@@ -161,6 +161,24 @@ public class SwanctlConfigTests
         Assert.Contains("is not a count", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(null, Fragmentation.Yes)]
+    [InlineData("yes", Fragmentation.Yes)]
+    [InlineData("accept", Fragmentation.Accept)]
+    [InlineData("force", Fragmentation.Force)]
+    [InlineData("no", Fragmentation.No)]
+    public void Fragmentation_MapsSwanctlValues_DefaultYes(string? value, Fragmentation expected)
+    {
+        var text = value is null ? Responder : Responder.Replace("    proposals =", $"    fragmentation = {value}\n    proposals =", StringComparison.Ordinal);
+        var config = SwanctlLoader.Load(Parser().ParseText(text, "swanctl.conf"));
+        Assert.Equal(expected, Assert.Single(config.Connections).Ike.Fragmentation);
+        Assert.DoesNotContain(config.Warnings, w => w.Message.Contains("fragmentation", StringComparison.Ordinal));
+
+        var bad = Responder.Replace("    proposals =", "    fragmentation = sometimes\n    proposals =", StringComparison.Ordinal);
+        var ex = Assert.Throws<ConfigException>(() => SwanctlLoader.Load(Parser().ParseText(bad, "swanctl.conf")));
+        Assert.Contains("swanctl.conf:6", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void UnsupportedKeys_AreWarningsWithFileAndLine()
     {
