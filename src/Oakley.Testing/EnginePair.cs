@@ -130,7 +130,12 @@ public sealed class EnginePair
         try
         {
             var m = Protocol.Ikev2.IkeMessage.Decode(datagram);
-            var payloads = string.Join(",", m.Payloads.Select(p => p is Protocol.Ikev2.Payloads.NotifyPayload n ? $"N({n.NotifyType})" : p.Type.ToString()));
+            var payloads = string.Join(",", m.Payloads.Select(p => p switch
+            {
+                Protocol.Ikev2.Payloads.NotifyPayload n => $"N({n.NotifyType})",
+                Protocol.Ikev2.Payloads.EncryptedFragmentPayload f => $"SKF({f.FragmentNumber}/{f.TotalFragments})",
+                _ => p.Type.ToString(),
+            }));
             var exchange = m.ExchangeType switch
             {
                 Protocol.Ikev2.ExchangeType.IkeSaInit => "IKE_SA_INIT",

@@ -29,8 +29,8 @@ public class EstablishmentTests
 
         Assert.Equal(
         [
-            "A->B IKE_SA_INIT request #0 [SecurityAssociation,KeyExchange,Nonce,N(NatDetectionSourceIp),N(NatDetectionDestinationIp),N(SignatureHashAlgorithms)]",
-            "B->A IKE_SA_INIT response #0 [SecurityAssociation,KeyExchange,Nonce,N(NatDetectionSourceIp),N(NatDetectionDestinationIp),N(SignatureHashAlgorithms)]",
+            "A->B IKE_SA_INIT request #0 [SecurityAssociation,KeyExchange,Nonce,N(NatDetectionSourceIp),N(NatDetectionDestinationIp),N(Ikev2FragmentationSupported),N(SignatureHashAlgorithms)]",
+            "B->A IKE_SA_INIT response #0 [SecurityAssociation,KeyExchange,Nonce,N(NatDetectionSourceIp),N(NatDetectionDestinationIp),N(Ikev2FragmentationSupported),N(SignatureHashAlgorithms)]",
             "A->B IKE_AUTH request #1 [EncryptedAndAuthenticated]",
             "B->A IKE_AUTH response #1 [EncryptedAndAuthenticated]",
         ], pair.Log.Select(l => moonInitiates ? l : l.Replace("A->B", "X").Replace("B->A", "A->B").Replace("X", "B->A")));

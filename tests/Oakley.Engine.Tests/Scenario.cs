@@ -56,21 +56,28 @@ internal sealed class Scenario
 
     public string SunEsp2 { get; set; } = "aes128gcm16";
 
+    /// <summary>swanctl fragmentation of each side (RFC 7383; default yes).</summary>
+    public Fragmentation MoonFragmentation { get; set; } = Fragmentation.Yes;
+
+    public Fragmentation SunFragmentation { get; set; } = Fragmentation.Yes;
+
     public EnginePair Build()
     {
         var moonId = Identity.Parse("moon.example");
         var sunId = Identity.Parse("sun.example");
-        var moon = Config("moon-sun", MoonAddress, SunAddress, moonId, sunId, MoonIke, MoonEsp, MoonLocalTs, MoonRemoteTs, MoonTransport, MoonEsp2, MoonDpdDelay, MoonIkeRekey);
-        var sun = Config("sun-moon", SunAddress, MoonAddress, sunId, moonId, SunIke, SunEsp, SunLocalTs, SunRemoteTs, SunTransport, SunEsp2, default, SunIkeRekey);
+        var moon = Config("moon-sun", MoonAddress, SunAddress, moonId, sunId, MoonIke, MoonEsp, MoonLocalTs, MoonRemoteTs, MoonTransport, MoonEsp2, MoonDpdDelay, MoonIkeRekey, MoonFragmentation);
+        var sun = Config("sun-moon", SunAddress, MoonAddress, sunId, moonId, SunIke, SunEsp, SunLocalTs, SunRemoteTs, SunTransport, SunEsp2, default, SunIkeRekey, SunFragmentation);
         var a = new Endpoint([moon], new InMemorySecrets().Add(System.Text.Encoding.UTF8.GetBytes(MoonPsk), moonId, sunId), new SeededEntropy(Seed), MoonSettings);
         var b = new Endpoint([sun], new InMemorySecrets().Add(System.Text.Encoding.UTF8.GetBytes(SunPsk), moonId, sunId), new SeededEntropy(Seed + 1000), SunSettings);
         return new EnginePair(a, b, MoonAddress, SunAddress, Start);
     }
 
     private static IkeConfig Config(string name, IPEndPoint local, IPEndPoint remote, Identity localId, Identity remoteId,
-        string ike, string esp, string[] localTs, string[] remoteTs, bool transport, string esp2, TimeSpan dpdDelay = default, TimeSpan? ikeRekey = null) => new()
+        string ike, string esp, string[] localTs, string[] remoteTs, bool transport, string esp2, TimeSpan dpdDelay = default, TimeSpan? ikeRekey = null,
+        Fragmentation fragmentation = Fragmentation.Yes) => new()
     {
         Name = name,
+        Fragmentation = fragmentation,
         DpdDelay = dpdDelay,
         RekeyTime = ikeRekey ?? TimeSpan.FromHours(4),
         LocalAddresses = [local.Address],
