@@ -23,6 +23,7 @@ public class Ikev2GoldenTests
         { "Notify NAT_DETECTION_SOURCE_IP", 41, "0000001c 00004004" + Repeat("22", 20) },
         { "Notify REKEY_SA with an ESP SPI", 41, "0000000c 03044009 12345678" },
         { "Notify INVALID_KE_PAYLOAD with group 19", 41, "0000000a 00000011 0013" },
+        { "Notify IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383 §2.3)", 41, "00000008 0000402e" },
         { "Delete, two ESP SPIs", 42, "00000010 03040002 11111111 22222222" },
         { "Delete, IKE SA", 42, "00000008 01000000" },
         { "Vendor ID", 43, "0000000a 4f414b4c4559" },
@@ -96,6 +97,16 @@ public class Ikev2GoldenTests
         Assert.Equal(65535, s.EndPort);
         Assert.Equal("c6336400", Of(s.StartAddress.Span));
         Assert.Equal("c63364ff", Of(s.EndAddress.Span));
+    }
+
+    [Fact]
+    public void FragmentationSupported_IsNotify16430WithoutData()
+    {
+        var n = Assert.IsType<NotifyPayload>(Assert.Single(IkeMessage.DecodePayloads(PayloadType.Notify, Parse("00000008 0000402e"))));
+        Assert.Equal(NotifyType.Ikev2FragmentationSupported, n.NotifyType);
+        Assert.Equal(16430, (int)n.NotifyType);
+        Assert.True(n.Data.IsEmpty);
+        Assert.False(n.NotifyType.IsError());
     }
 
     [Fact]
