@@ -2,7 +2,7 @@
 # Interop: IKE fragmentation (RFC 7383) between Oakley and strongSwan 5.9 (charon + kernel-libipsec) over a path
 # that cannot carry IP fragments: nftables in both namespaces drops every IPv4 fragment, so an IKE message larger
 # than the veth MTU (1500) only arrives if IKE itself cut it into fragments.
-# Oakley proposes 100 host selectors for its side, which makes IKE_AUTH about 2 KB in each direction, and the
+# Oakley proposes 100 host selectors for its side, which makes IKE_AUTH about 1.8 KB in each direction, and the
 # CHILD SA uses MODP-8192 PFS (a 1 KB KE payload in every CREATE_CHILD_SA).
 #   control: fragmentation = no on both sides: IKE_AUTH cannot cross the path (nftables counts the drops).
 #   phase 1: fragmentation = yes on both sides, Oakley initiates: IKE_AUTH request and response go as fragments;
