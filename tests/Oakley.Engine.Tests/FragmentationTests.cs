@@ -360,4 +360,26 @@ public class FragmentationTests
         Assert.Equal(120, child.LocalTs.Count);
         Assert.Equal(120, child.RemoteTs.Count);
     }
+
+    [Theory]
+    [InlineData(Fragmentation.No, "fragment without negotiated fragmentation")]
+    [InlineData(Fragmentation.Yes, "SKF payload failed its integrity check")]
+    public void ForgedFragment_IsDroppedAndCounted_NothingIsKept(Fragmentation sun, string reason)
+    {
+        var scenario = Small();
+        scenario.SunFragmentation = sun;
+        var pair = scenario.Build();
+        pair.Initiate(true);
+        AssertUpWithOneChildEach(pair);
+        var sa = OnlySa(pair.B);
+        // A fragment of the next request from moon with a body nobody authenticated: dropped before reassembly.
+        var forged = new IkeMessage { InitiatorSpi = sa.SpiI, ResponderSpi = sa.SpiR, ExchangeType = ExchangeType.Informational, Flags = IkeHeaderFlags.Initiator, MessageId = 2 };
+        forged.Payloads.Add(new EncryptedFragmentPayload(PayloadType.Notify, 1, 2, new byte[64]));
+        var received = pair.B.Stats.FragmentsReceived;
+        pair.B.HandleDatagram(pair.Now, Scenario.SunAddress, Scenario.MoonAddress, forged.Encode());
+        Assert.Equal(1, pair.B.Stats.Dropped.GetValueOrDefault(reason));
+        Assert.Equal(received, pair.B.Stats.FragmentsReceived);
+        AssertNothingBuffered(pair.B);
+        Assert.Equal(IkeSaState.Established, sa.State);
+    }
 }
