@@ -9,6 +9,7 @@
 #            the SAs establish and a ping passes.
 #   phase 2: strongSwan rekeys the CHILD SA (CREATE_CHILD_SA with KE, fragmented both ways); ping passes.
 #   phase 3: Oakley rekeys the CHILD SA (rekey_time 14 s); ping passes.
+#   phase 4: the same IKE_AUTH with an encrypt-then-MAC suite (aes128-sha256) instead of AES-GCM.
 #   Checks: strongSwan's log shows it split and reassembled messages; Oakley's stats count fragments sent,
 #   received and messages reassembled; both sides end with one CHILD SA with crosswise-equal SPIs.
 # Usage: tests/interop/fragmentation.sh [path to oakley.dll]. Needs root, iproute2, nftables, strongSwan.
@@ -65,7 +66,7 @@ hosts() { # prefix count: "prefix.1/32,prefix.2/32,..."
 TS_A=$(hosts 198.51.100 100)
 TS_B=203.0.113.1/32
 
-conf() { # local remote localid remoteid local_ts remote_ts fragmentation child_rekey_time
+conf() { # local remote localid remoteid local_ts remote_ts fragmentation child_rekey_time ike_proposal
   cat <<CONF
 connections {
   tunnel {
@@ -73,7 +74,7 @@ connections {
     fragmentation = $7
     local_addrs = $1
     remote_addrs = $2
-    proposals = aes256gcm16-prfsha256-x25519
+    proposals = ${9:-aes256gcm16-prfsha256-x25519}
     local {
       auth = psk
       id = $3
@@ -105,9 +106,9 @@ CONF
 }
 SW() { swanctl_in "$NB" "$RUN/sw" "$@"; }
 OK() { ip netns exec "$NA" dotnet "$OAKLEY_DLL" "$@" --control "$RUN/a.ctl"; }
-configure() { # fragmentation oakley_child_rekey
-  conf 192.0.2.1 192.0.2.2 a.example b.example "$TS_A" "$TS_B" "$1" "$2" >"$RUN/a.conf"
-  conf 192.0.2.2 192.0.2.1 b.example a.example "$TS_B" "$TS_A" "$1" 1h >"$RUN/sw/swanctl/swanctl.conf"
+configure() { # fragmentation oakley_child_rekey [ike_proposal]
+  conf 192.0.2.1 192.0.2.2 a.example b.example "$TS_A" "$TS_B" "$1" "$2" "${3:-}" >"$RUN/a.conf"
+  conf 192.0.2.2 192.0.2.1 b.example a.example "$TS_B" "$TS_A" "$1" 1h "${3:-}" >"$RUN/sw/swanctl/swanctl.conf"
 }
 stat_of() { OK stats --json 2>/dev/null | grep -o "\"$1\": *[0-9]*" | grep -o '[0-9]*$'; }
 ok_spis() { OK list-sas 2>/dev/null | grep "^  net: " | sed -E 's/.*SPIs: ([0-9a-f]+)_i ([0-9a-f]+)_o.*/\1 \2/'; }
@@ -195,6 +196,19 @@ grep -q "parsed CREATE_CHILD_SA request 2 \[ EF(" "$RUN/sw/charon.log" && grep -
 result "phase 3: Oakley's CREATE_CHILD_SA request and strongSwan's response went as fragments" $?
 ping_ok rekey-ok
 result "phase 3: ping passes after the rekey" $?
+
+# ---- phase 4: encrypt-then-MAC (AES-CBC + HMAC-SHA-256) protects the fragments instead of AES-GCM ----
+OK terminate --ike tunnel >/dev/null 2>&1
+for _ in $(seq 30); do [[ $(sw_children) -eq 0 ]] && break; sleep 0.1; done
+configure yes 1h aes128-sha256-x25519
+SW --load-all >"$RUN/load4.out" 2>&1 && OK load-all >/dev/null 2>&1
+split_before=$(grep -c 'splitting IKE message' "$RUN/sw/charon.log"); reas_before=$(grep -c 'reassembled fragmented IKE message' "$RUN/sw/charon.log")
+OK initiate --child net --timeout 20 >"$RUN/initiate4.out" 2>&1 && ping_ok cbc
+rc=$?
+[[ $rc -eq 0 ]] && grep -aq "selected proposal: IKE:AES_CBC_128/HMAC_SHA2_256_128" "$RUN/sw/charon.log" \
+  && [[ $(grep -c 'splitting IKE message' "$RUN/sw/charon.log") -gt $split_before && $(grep -c 'reassembled fragmented IKE message' "$RUN/sw/charon.log") -gt $reas_before ]]
+result "phase 4: with aes128-sha256 (CBC + HMAC) IKE_AUTH fragments go both ways, SAs up, ping passes" $?
+
 echo "  totals: Oakley fragments sent $(stat_of fragments-sent), received $(stat_of fragments-received), messages reassembled $(stat_of messages-reassembled); strongSwan split $(grep -c 'splitting IKE message' "$RUN/sw/charon.log") messages, reassembled $(grep -c "reassembled fragmented IKE message" "$RUN/sw/charon.log") (elapsed $((SECONDS - T0)) s)"
 
 if ((failures > 0)); then
