@@ -8,10 +8,13 @@ namespace Oakley.Engine.Tests;
 /// </summary>
 public class HostileInputTests
 {
-    [Fact]
-    public void MutatedDatagrams_AreDroppedOrAnswered_NeverThrown()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // a 200-byte fragment size: IKE_AUTH and CREATE_CHILD_SA are SKF fragments (RFC 7383)
+    public void MutatedDatagrams_AreDroppedOrAnswered_NeverThrown(bool fragmented)
     {
-        var recorder = new Scenario().Build();
+        var settings = fragmented ? new EngineSettings { FragmentSize = 200 } : new EngineSettings();
+        var recorder = new Scenario { MoonSettings = settings, SunSettings = settings }.Build();
         var recorded = new List<byte[]>();
         recorder.Filter = (_, t) =>
         {
@@ -22,9 +25,10 @@ public class HostileInputTests
         recorder.A.Initiate(recorder.Now, "moon-sun", "net2");
         recorder.Deliver();
         Assert.True(recorded.Count >= 6);
+        Assert.Equal(fragmented, recorded.Any(d => Protocol.Ikev2.IkeMessage.Decode(d).Payloads[^1] is Protocol.Ikev2.Payloads.EncryptedFragmentPayload));
 
         // A different seed: the recorded messages are well-formed but protected with other keys.
-        var pair = new Scenario { Seed = 2 }.Build();
+        var pair = new Scenario { Seed = 2, MoonSettings = settings, SunSettings = settings }.Build();
         pair.Initiate(true);
         var random = new Random(4303);
         for (var i = 0; i < 20_000; i++)
@@ -60,6 +64,9 @@ public class HostileInputTests
                 // answers to garbage (INVALID_IKE_SPI, ...) are not delivered
             }
         }
+
+        // Nothing unauthenticated was kept for reassembly (the recorded fragments carry other keys).
+        Assert.All(pair.A.IkeSas.Concat(pair.B.IkeSas), sa => Assert.True((sa.RequestFragments?.IsEmpty ?? true) && (sa.ResponseFragments?.IsEmpty ?? true)));
 
         // The established SA still works (replayed IKE_SA_INIT requests may have left half-open SAs, which time out).
         var established = pair.A.IkeSas.Single(s => s.IsOriginalInitiator);
