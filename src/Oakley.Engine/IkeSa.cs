@@ -73,7 +73,7 @@ public sealed class IkeSa : IDisposable
         }
     }
 
-    private DateTimeOffset DpdDue => Config.DpdDelay > TimeSpan.Zero && _rekeyedAway is null ? _lastInbound + Config.DpdDelay : DateTimeOffset.MaxValue;
+    private DateTimeOffset DpdDue => Config.DpdDelay > TimeSpan.Zero && _rekeyedAway is null && !_redundant && _predecessor is null ? _lastInbound + Config.DpdDelay : DateTimeOffset.MaxValue;
 
     internal IkeSa(Endpoint endpoint, long id, IkeConfig config, bool initiator, ulong spiI, ulong spiR, IPEndPoint local, IPEndPoint remote, DateTimeOffset now)
     {
@@ -119,6 +119,9 @@ public sealed class IkeSa : IDisposable
 
     public ulong LocalSpi => IsOriginalInitiator ? SpiI : SpiR;
 
+    /// <summary>The keys (tests decrypt message scripts with them; never logged).</summary>
+    internal IkeSaKeys? Keys => _keys;
+
     /// <summary>The next time this SA needs <see cref="HandleTimeout"/>.</summary>
     public DateTimeOffset NextDeadline
     {
@@ -130,6 +133,12 @@ public sealed class IkeSa : IDisposable
             {
                 d = since + TimeSpan.FromMinutes(1);
             }
+
+            if (_redundantSince is { } r && _pending is null && r + TimeSpan.FromMinutes(1) < d)
+            {
+                d = r + TimeSpan.FromMinutes(1);
+            }
+
             if (State == IkeSaState.Established)
             {
                 if (_pending is null && DpdDue < d)
@@ -821,6 +830,14 @@ public sealed class IkeSa : IDisposable
             if (error is not null || selected is null || nonce is null || ke is null || sa!.Proposals[0].Spi.Length != 8
                 || selected.OfType(TransformType.KeyExchange).Select(t => (KeId?)t.Id).FirstOrDefault() != ke.Group || ke.Group != exchange.Ke.Method)
             {
+                if (_peerIkeRekey is { } only)
+                {
+                    // Ours failed but the peer's rekey of this SA succeeded: its SA is the successor.
+                    _peerIkeRekey = null;
+                    HandOver(now, only);
+                    return;
+                }
+
                 // §2.25: TEMPORARY_FAILURE (e.g. a collision) means "retry shortly"; anything else, later.
                 var retry = error?.NotifyType == NotifyType.TemporaryFailure ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(60);
                 IkeRekeyAt = now + retry + TimeSpan.FromSeconds(5 * RandomFraction());
@@ -835,7 +852,25 @@ public sealed class IkeSa : IDisposable
             exchange.Ke.SetPeerPublicKey(ke.Data.Span);
             var shared = exchange.Ke.GetSharedSecret();
             var peerSpi = BinaryPrimitives.ReadUInt64BigEndian(sa.Proposals[0].Spi.Span);
-            CreateSuccessor(now, initiator: true, exchange.Spi, peerSpi, selected, exchange.Nonce, nonce.Nonce.ToArray(), shared);
+            var ours = NewSuccessor(now, initiator: true, exchange.Spi, peerSpi, selected, exchange.Nonce, nonce.Nonce.ToArray(), shared);
+            if (_peerIkeRekey is { } theirs)
+            {
+                // §2.8.2: both ends rekeyed at once. The new SA made with the lowest of the four nonces is redundant;
+                // its creator deletes it. The creator of the other one deletes the old SA.
+                _peerIkeRekey = null;
+                if (Lowest(exchange.Nonce, ours._nonceR).AsSpan().SequenceCompareTo(Lowest(theirs._nonceI, theirs._nonceR)) < 0)
+                {
+                    HandOver(now, theirs);
+                    ours._redundant = true;
+                    ours.Terminate(now);
+                    return; // the peer deletes this (old) SA
+                }
+
+                theirs._redundant = true; // the peer deletes it
+                theirs._redundantSince = now;
+            }
+
+            HandOver(now, ours);
             // The initiator of the rekey deletes the old IKE SA (§2.18), with the old keys.
             State = IkeSaState.Deleting;
             SendInformational(now, [DeletePayload.ForIke()]);
@@ -852,9 +887,12 @@ public sealed class IkeSa : IDisposable
     /// <summary>The peer rekeys the IKE SA: answer with our SPI, nonce and KE, and hand everything to the successor.</summary>
     private List<IkePayload> RespondIkeRekey(DateTimeOffset now, List<IkePayload> request, SecurityAssociationPayload sa)
     {
-        if (_ikeRekey is not null || _rekeyedAway is not null)
+        if (_rekeyedAway is not null || _peerIkeRekey is not null || _predecessor is not null || State != IkeSaState.Established
+            || _childExchange is not null || _deletingChild is not null)
         {
-            return [new NotifyPayload(NotifyType.TemporaryFailure)]; // ours is in flight (or done): the peer retries
+            // §2.25.1: a CHILD SA of ours is being created, rekeyed or closed, or this SA is already replaced or
+            // being closed: the peer retries shortly.
+            return [new NotifyPayload(NotifyType.TemporaryFailure)];
         }
 
         var nonce = request.OfType<NoncePayload>().FirstOrDefault();
@@ -882,19 +920,28 @@ public sealed class IkeSa : IDisposable
         var nonceR = _endpoint.NewNonce();
         var spiR = _endpoint.NewIkeSpi();
         var peerSpi = BinaryPrimitives.ReadUInt64BigEndian(selection.PeerProposal.Spi.Span);
-        CreateSuccessor(now, initiator: false, peerSpi, spiR, selection.Selected, nonce.Nonce.ToArray(), nonceR, shared);
-        State = IkeSaState.Deleting; // the peer deletes this one
+        var next = NewSuccessor(now, initiator: false, peerSpi, spiR, selection.Selected, nonce.Nonce.ToArray(), nonceR, shared);
+        if (_ikeRekey is not null)
+        {
+            _peerIkeRekey = next; // §2.8.2: ours is in flight too; decided by the nonces when its response comes
+        }
+        else
+        {
+            HandOver(now, next); // the peer deletes this one
+        }
+
         var spi = new byte[8];
         BinaryPrimitives.WriteUInt64BigEndian(spi, spiR);
         return [ProposalNegotiation.Accepted(selection.Selected, selection.PeerProposal.Number, spi), new NoncePayload(nonceR), new KeyExchangePayload(group, ours.GetPublicKey())];
     }
 
     /// <summary>
-    /// Builds the rekeyed IKE SA: SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr), SK_* = prf+(SKEYSEED, Ni | Nr |
-    /// SPIi | SPIr) with the new SPIs (§2.18); message IDs restart at 0; the CHILD SAs and queued work move over.
-    /// The successor keeps this SA's unique ID, so that the host sees one IKE SA whose SPIs changed.
+    /// Builds a rekeyed IKE SA: SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr), SK_* = prf+(SKEYSEED, Ni | Nr |
+    /// SPIi | SPIr) with the new SPIs (§2.18); message IDs restart at 0. It is registered (messages reach it) but
+    /// holds no CHILD SAs until <see cref="HandOver"/> makes it the successor. It keeps this SA's unique ID, so that
+    /// the host sees one IKE SA whose SPIs changed.
     /// </summary>
-    private void CreateSuccessor(DateTimeOffset now, bool initiator, ulong spiI, ulong spiR, AlgorithmProposal selected, byte[] nonceI, byte[] nonceR, byte[] shared)
+    private IkeSa NewSuccessor(DateTimeOffset now, bool initiator, ulong spiI, ulong spiR, AlgorithmProposal selected, byte[] nonceI, byte[] nonceR, byte[] shared)
     {
         var suite = ProposalNegotiation.Resolve(selected);
         var skeyseed = Ikev2KeySchedule.DeriveRekeySkeyseed(_keys!.Suite.Prf!, _keys.Keys.SK_d, shared, nonceI, nonceR);
@@ -912,7 +959,17 @@ public sealed class IkeSa : IDisposable
             _lastInbound = now,
             _nonceI = nonceI,
             _nonceR = nonceR,
+            _predecessor = this,
         };
+        _endpoint.Register(next);
+        _endpoint.Keylog?.Invoke(next, keys);
+        return next;
+    }
+
+    /// <summary>Makes <paramref name="next"/> the successor: the CHILD SAs and queued work move over; this SA waits to be deleted.</summary>
+    private void HandOver(DateTimeOffset now, IkeSa next)
+    {
+        next._predecessor = null;
         next._children.AddRange(_children);
         _children.Clear();
         while (_childQueue.TryDequeue(out var queued))
@@ -931,11 +988,25 @@ public sealed class IkeSa : IDisposable
         }
 
         next.ScheduleIkeRekey(now);
+        _successor = next;
         _rekeyedAway = now;
-        _endpoint.Register(next);
-        _endpoint.Keylog?.Invoke(next, keys);
-        _endpoint.Emit(new IkeSaRekeyed(now, Id, Config.Name, SpiI, SpiR, spiI, spiR));
+        State = IkeSaState.Deleting;
+        _endpoint.Emit(new IkeSaRekeyed(now, Id, Config.Name, SpiI, SpiR, next.SpiI, next.SpiR));
     }
+
+    /// <summary>The peer's rekey of this SA that crossed ours (§2.8.2), until the nonces decide.</summary>
+    private IkeSa? _peerIkeRekey;
+
+    /// <summary>The SA this one replaced, while a rekey collision is undecided (this SA holds no CHILD SAs yet).</summary>
+    private IkeSa? _predecessor;
+
+    /// <summary>The SA that replaced this one (CHILD SA deletes that cross the rekey are applied there).</summary>
+    private IkeSa? _successor;
+
+    /// <summary>A rekey collision made this SA redundant (§2.8.2): it goes away without an IkeSaDown.</summary>
+    private bool _redundant;
+
+    private DateTimeOffset? _redundantSince;
 
     // ------------------------------------------------------------------------------------------------
     // CREATE_CHILD_SA: additional CHILD SAs (RFC 7296 §1.3.1), with optional PFS
@@ -1129,24 +1200,18 @@ public sealed class IkeSa : IDisposable
     /// </summary>
     private void FinishRekey(ChildSa old, ChildSa successor, byte[] nonceI, byte[] nonceR)
     {
-        if (!_children.Contains(old))
+        if (old.PeerRekey is { } theirs && Lowest(nonceI, nonceR).AsSpan().SequenceCompareTo(Lowest(theirs.NonceI, theirs.NonceR)) < 0)
         {
-            return; // it expired or the peer deleted it meanwhile: nothing left to delete
+            // Ours is redundant, even if the peer (the winner) has already deleted the old SA or its own new one.
+            successor.Replaced = true;
+            _deleteQueue.Enqueue(successor);
+            return;
         }
 
-        if (old.PeerRekey is { } theirs && _children.Contains(theirs.NewSa))
+        if (_children.Contains(old) && _deletingChild != old && !_deleteQueue.Contains(old))
         {
-            var oursLowest = Lowest(nonceI, nonceR);
-            var theirsLowest = Lowest(theirs.NonceI, theirs.NonceR);
-            if (oursLowest.AsSpan().SequenceCompareTo(theirsLowest) < 0)
-            {
-                successor.Replaced = true;
-                _deleteQueue.Enqueue(successor); // ours is redundant; the peer deletes the old SA
-                return;
-            }
+            _deleteQueue.Enqueue(old); // else it expired or the peer deleted it meanwhile: nothing left to delete
         }
-
-        _deleteQueue.Enqueue(old);
     }
 
     private static byte[] Lowest(byte[] a, byte[] b) => a.AsSpan().SequenceCompareTo(b) <= 0 ? a : b;
@@ -1166,6 +1231,11 @@ public sealed class IkeSa : IDisposable
             RemoveChild(now, old);
             _childQueue.Enqueue(old.Config);
             return;
+        }
+
+        if (old.PeerRekey is not null)
+        {
+            return; // the peer's rekey of it succeeded: its new SA replaces it and the peer deletes this one
         }
 
         // §2.25: TEMPORARY_FAILURE (a collision, or an exchange in progress) means "retry in a few seconds".
@@ -1219,6 +1289,12 @@ public sealed class IkeSa : IDisposable
             throw IkeProtocolException.InvalidSyntax("CREATE_CHILD_SA request without a nonce");
         }
 
+        if (_ikeRekey is not null || _peerIkeRekey is not null || _predecessor is not null)
+        {
+            // §2.25.2: we are rekeying the IKE SA (or this SA's own rekey collision is undecided): try later.
+            return [new NotifyPayload(NotifyType.TemporaryFailure)];
+        }
+
         ChildSa? old = null;
         if (request.OfType<NotifyPayload>().FirstOrDefault(n => n.NotifyType == NotifyType.RekeySa) is { } rekey)
         {
@@ -1270,6 +1346,13 @@ public sealed class IkeSa : IDisposable
     /// <summary>Starts an INFORMATIONAL exchange deleting this IKE SA (and with it every CHILD SA).</summary>
     public void Terminate(DateTimeOffset now)
     {
+        if (_peerIkeRekey is { } undecided)
+        {
+            _peerIkeRekey = null;
+            undecided._redundant = true;
+            undecided.Terminate(now);
+        }
+
         if (State != IkeSaState.Established || _pending is not null)
         {
             Destroy(now, "terminated");
@@ -1278,6 +1361,52 @@ public sealed class IkeSa : IDisposable
 
         State = IkeSaState.Deleting;
         SendInformational(now, [DeletePayload.ForIke()]);
+    }
+
+    /// <summary>Rekeys this IKE SA now (swanctl --rekey --ike): at once if the window is free, else after the pending exchange.</summary>
+    public bool Rekey(DateTimeOffset now)
+    {
+        if (State != IkeSaState.Established || _rekeyedAway is not null)
+        {
+            return false;
+        }
+
+        IkeRekeyAt = now;
+        StartNextChild(now);
+        return true;
+    }
+
+    /// <summary>Rekeys the CHILD SA with this inbound SPI now (swanctl --rekey --child), queued behind a pending exchange.</summary>
+    public bool RekeyChild(DateTimeOffset now, uint inboundSpi)
+    {
+        if (State != IkeSaState.Established || _children.FirstOrDefault(c => c.InboundSpi == inboundSpi) is not { Replaced: false } child)
+        {
+            return false;
+        }
+
+        child.RekeyAt = now;
+        if (!_rekeyQueue.Contains(child))
+        {
+            _rekeyQueue.Enqueue(child);
+        }
+
+        StartNextChild(now);
+        return true;
+    }
+
+    /// <summary>Deletes the CHILD SA with this inbound SPI (swanctl --terminate --child), queued behind a pending exchange.</summary>
+    public bool DeleteChild(DateTimeOffset now, uint inboundSpi)
+    {
+        if (State != IkeSaState.Established || _children.FirstOrDefault(c => c.InboundSpi == inboundSpi) is not { } child
+            || _deletingChild == child || _deleteQueue.Contains(child))
+        {
+            return false;
+        }
+
+        child.Replaced = true; // on its way out: never rekeyed again; a peer's rekey of it gets TEMPORARY_FAILURE (§2.25.1)
+        _deleteQueue.Enqueue(child);
+        StartNextChild(now);
+        return true;
     }
 
     /// <summary>Sends an empty INFORMATIONAL request (a liveness check, RFC 7296 §1.4).</summary>
@@ -1328,11 +1457,18 @@ public sealed class IkeSa : IDisposable
                 var ours = new List<uint>();
                 foreach (var spi in d.GetSpis32())
                 {
-                    var child = _children.FirstOrDefault(c => c.OutboundSpi == spi);
+                    // A delete that crossed an IKE rekey names a CHILD SA that has moved to the successor.
+                    var owner = _children.Any(c => c.OutboundSpi == spi) ? this : _successor;
+                    var child = owner?._children.FirstOrDefault(c => c.OutboundSpi == spi);
                     if (child is not null)
                     {
-                        ours.Add(child.InboundSpi);
-                        RemoveChild(now, child);
+                        // §2.25.1: closing it ourselves as well? Then the answer carries no Delete for it.
+                        if (owner!._deletingChild != child)
+                        {
+                            ours.Add(child.InboundSpi);
+                        }
+
+                        owner.RemoveChild(now, child);
                     }
                 }
 
@@ -1473,6 +1609,11 @@ public sealed class IkeSa : IDisposable
                 response = RespondCreateChild(now, request);
                 destroy = false;
                 break;
+            case ExchangeType.CreateChildSa when State == IkeSaState.Deleting:
+                // §2.25.2: this SA is being closed or was rekeyed: nothing new is created on it.
+                response = [new NotifyPayload(NotifyType.TemporaryFailure)];
+                destroy = false;
+                break;
             default:
                 throw IkeProtocolException.Drop($"{m.ExchangeType} request not valid in state {State}");
         }
@@ -1501,6 +1642,12 @@ public sealed class IkeSa : IDisposable
         if (_rekeyedAway is { } since && State == IkeSaState.Deleting && _pending is null && now >= since + TimeSpan.FromMinutes(1))
         {
             Destroy(now, "rekeyed");
+            return;
+        }
+
+        if (_redundantSince is { } r && _pending is null && now >= r + TimeSpan.FromMinutes(1))
+        {
+            Destroy(now, "redundant after a rekey collision, not deleted by the peer");
             return;
         }
 
@@ -1580,6 +1727,23 @@ public sealed class IkeSa : IDisposable
         }
 
         var wasUp = EstablishedAt is not null;
+        if (_predecessor is { } predecessor)
+        {
+            // The peer deleted its side of a rekey collision before we decided: the collision is void (§2.8.2).
+            _redundant = true;
+            if (predecessor._peerIkeRekey == this)
+            {
+                predecessor._peerIkeRekey = null;
+            }
+        }
+
+        if (_peerIkeRekey is { } undecided)
+        {
+            // Our rekey lost or never finished, but the peer's rekey of this SA did: its SA carries on.
+            _peerIkeRekey = null;
+            HandOver(now, undecided);
+        }
+
         foreach (var child in _children.ToList())
         {
             RemoveChild(now, child);
@@ -1587,7 +1751,7 @@ public sealed class IkeSa : IDisposable
 
         State = IkeSaState.Destroyed;
         _pending = null;
-        if ((wasUp || IsOriginalInitiator) && _rekeyedAway is null)
+        if ((wasUp || IsOriginalInitiator) && _rekeyedAway is null && !_redundant)
         {
             _endpoint.Emit(new IkeSaDown(now, Id, Config.Name, reason, peerDead, closedByPeer, wasUp));
         }
