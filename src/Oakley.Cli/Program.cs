@@ -62,6 +62,21 @@ public static class Program
         initiate.SetAction(async (pr, cancel) => await ControlAsync(pr.GetValue(control)!, new JsonObject { ["cmd"] = "initiate", ["child"] = pr.GetValue(child), ["ike"] = pr.GetValue(ike), ["timeout"] = pr.GetValue(timeout) }, pr.GetValue(json), cancel));
         root.Subcommands.Add(initiate);
 
+        var rekey = new Command("rekey", "rekey the IKE SAs of a connection, or their CHILD SAs of a name, or reauthenticate them (swanctl --rekey)");
+        var rekeyIke = new Option<string?>("--ike") { Description = "IKE connection name (all when omitted)" };
+        var rekeyChild = new Option<string?>("--child") { Description = "rekey the CHILD SAs of this name instead of the IKE SA" };
+        var rekeyReauth = new Option<bool>("--reauth") { Description = "reauthenticate (a new IKE SA, make-before-break) instead of rekeying" };
+        rekey.Options.Add(rekeyIke);
+        rekey.Options.Add(rekeyChild);
+        rekey.Options.Add(rekeyReauth);
+        rekey.Options.Add(control);
+        rekey.Options.Add(json);
+        rekey.SetAction(async (pr, cancel) => await ControlAsync(pr.GetValue(control)!, new JsonObject
+        {
+            ["cmd"] = "rekey", ["ike"] = pr.GetValue(rekeyIke), ["child"] = pr.GetValue(rekeyChild), ["reauth"] = pr.GetValue(rekeyReauth),
+        }, pr.GetValue(json), cancel));
+        root.Subcommands.Add(rekey);
+
         var terminate = new Command("terminate", "delete the IKE SAs of a connection");
         var terminateIke = new Option<string?>("--ike") { Description = "IKE connection name (all when omitted)" };
         terminate.Options.Add(terminateIke);

@@ -160,6 +160,36 @@ public sealed class Endpoint
         }
     }
 
+    /// <summary>
+    /// swanctl --rekey: rekeys the IKE SAs of a connection, or (with <paramref name="childName"/>) their CHILD SAs of
+    /// that name, or (with <paramref name="reauth"/>) reauthenticates the IKE SAs. Returns how many SAs were started.
+    /// </summary>
+    public int Rekey(DateTimeOffset now, string? configName, string? childName = null, bool reauth = false)
+    {
+        var n = 0;
+        foreach (var sa in _sas.Values.Where(s => s.State == IkeSaState.Established && !s.IsRekeyedAway && (configName is null || s.Config.Name == configName)).ToList())
+        {
+            if (reauth)
+            {
+                Reauthenticate(now, sa);
+                n++;
+            }
+            else if (childName is null)
+            {
+                n += sa.Rekey(now) ? 1 : 0;
+            }
+            else
+            {
+                foreach (var child in sa.Children.Where(c => c.Config.Name == childName).ToList())
+                {
+                    n += sa.RekeyChild(now, child.InboundSpi) ? 1 : 0;
+                }
+            }
+        }
+
+        return n;
+    }
+
     public int Terminate(DateTimeOffset now, string? configName = null, long? ikeSaId = null)
     {
         var targets = _sas.Values.Where(s => (configName is null || s.Config.Name == configName) && (ikeSaId is null || s.Id == ikeSaId)).ToList();
@@ -431,13 +461,73 @@ public sealed class Endpoint
         return Fits(current) ? current : _configs.FirstOrDefault(Fits);
     }
 
-    /// <summary>RFC 7296 §2.4: INITIAL_CONTACT means the peer lost its state: drop our other SAs with it, silently.</summary>
-    internal void HandleInitialContact(DateTimeOffset now, IkeSa fresh)
+    /// <summary>
+    /// swanctl <c>unique</c> and INITIAL_CONTACT (RFC 7296 §2.4), applied when an IKE SA authenticates: its older
+    /// duplicates (same connection, same peer identity) are dropped silently if the peer says it lost its state
+    /// (INITIAL_CONTACT, unless unique = never), deleted with unique = replace; with unique = keep the new SA is
+    /// refused (returns false). A reauthentication's own predecessor is not a duplicate.
+    /// </summary>
+    internal bool EnforceUniqueness(DateTimeOffset now, IkeSa fresh, bool initialContact)
     {
-        foreach (var old in _sas.Values.Where(s => s != fresh && s.Config.Name == fresh.Config.Name && s.RemoteIdentity is { } id
-                     && fresh.RemoteIdentity is { } fid && id.Matches(fid)).ToList())
+        var policy = fresh.Config.Unique;
+        if (policy == UniquePolicy.Never || fresh.RemoteIdentity is not { } fid)
         {
-            old.Destroy(now, "replaced: peer sent INITIAL_CONTACT");
+            return true;
+        }
+
+        var duplicates = _sas.Values.Where(s => s != fresh && s != fresh.ReauthOf && s.State == IkeSaState.Established && !s.IsRekeyedAway
+            && s.Config.Name == fresh.Config.Name && s.RemoteIdentity is { } id && id.Matches(fid)).ToList();
+        if (initialContact)
+        {
+            foreach (var old in duplicates)
+            {
+                old.Destroy(now, "replaced: peer sent INITIAL_CONTACT");
+            }
+
+            return true;
+        }
+
+        switch (policy)
+        {
+            case UniquePolicy.Replace:
+                foreach (var old in duplicates)
+                {
+                    EmitAlert(now, old.Id, $"deleting duplicate IKE SA with '{fid}' (unique = replace)");
+                    old.Terminate(now);
+                }
+
+                return true;
+            case UniquePolicy.Keep:
+                return duplicates.Count == 0;
+            default:
+                return true;
+        }
+    }
+
+    /// <summary>
+    /// Reauthentication (swanctl reauth_time), make-before-break: a new IKE SA to the same peer, without
+    /// INITIAL_CONTACT, that re-creates the old SA's CHILD SAs; the old one is deleted when they are up.
+    /// </summary>
+    internal void Reauthenticate(DateTimeOffset now, IkeSa old)
+    {
+        var config = old.Config;
+        if (config.RemoteAddresses.Count == 0 && old.Remote.Address.Equals(IPAddress.Any))
+        {
+            EmitAlert(now, old.Id, "cannot reauthenticate: no peer address");
+            return;
+        }
+
+        var remote = new IPEndPoint(old.Remote.Address, config.RemotePort);
+        var local = new IPEndPoint(old.Local.Address, Settings.IkePort);
+        var children = old.Children.Select(c => c.Config).Distinct().ToList();
+        var sa = new IkeSa(this, _nextId++, config, true, NewIkeSpi(), 0, local, remote, now);
+        sa.ReauthenticateFor(old);
+        _sas[sa.SpiI] = sa;
+        EmitAlert(now, old.Id, $"reauthenticating: new IKE SA #{sa.Id}");
+        sa.StartInitiator(now, children.FirstOrDefault());
+        foreach (var child in children.Skip(1))
+        {
+            sa.CreateChild(now, child);
         }
     }
 

@@ -116,6 +116,20 @@ public sealed class IkeConfig
 
     public TimeSpan RekeyTime { get; init; } = TimeSpan.FromHours(4);
 
+    /// <summary>swanctl reauth_time: a new IKE SA (IKE_SA_INIT + IKE_AUTH) replaces this one, make-before-break; zero disables.</summary>
+    public TimeSpan ReauthTime { get; init; }
+
+    /// <summary>swanctl over_time: the hard IKE SA lifetime beyond rekey/reauth time (default 10% of the longer of the two).</summary>
+    public TimeSpan? OverTime { get; init; }
+
+    /// <summary>swanctl rand_time: up to this much is taken off rekey/reauth time at random (default over_time).</summary>
+    public TimeSpan? RandTime { get; init; }
+
+    /// <summary>swanctl unique: what to do with an older IKE SA with the same peer identity.</summary>
+    public UniquePolicy Unique { get; init; } = UniquePolicy.No;
+
+    public TimeSpan EffectiveOverTime => OverTime ?? (RekeyTime > ReauthTime ? RekeyTime : ReauthTime) * 0.1;
+
     /// <summary>
     /// swanctl dpd_delay: after this long without anything from the peer (IKE, or ESP reported by the host with
     /// <see cref="Endpoint.NoteInboundTraffic"/>) an empty INFORMATIONAL checks that it is alive; zero disables.
@@ -125,8 +139,20 @@ public sealed class IkeConfig
     /// <summary>A canonical description of everything negotiation depends on, to tell whether a reload changed it.</summary>
     public string Fingerprint() => string.Join("|",
         Name, string.Join(",", LocalAddresses), string.Join(",", RemoteAddresses), RemotePort, ProposalString.FormatList(Proposals),
-        LocalId, RemoteId?.ToString() ?? "%any", SendInitialContact, RekeyTime, ForceEncapsulation, DpdDelay,
+        LocalId, RemoteId?.ToString() ?? "%any", SendInitialContact, RekeyTime, ReauthTime, OverTime, RandTime, Unique, ForceEncapsulation, DpdDelay,
         string.Join(";", Children.Select(c => $"{c.Name}:{string.Join(",", c.LocalTs)}:{c.LocalTsDynamic}:{string.Join(",", c.RemoteTs)}:{c.RemoteTsDynamic}:{ProposalString.FormatList(c.EspProposals)}:{c.TransportMode}:{c.RekeyTime}:{c.LifeTime}:{c.RandTime}:{c.RekeyBytes}:{c.LifeBytes}:{c.RekeyPackets}:{c.LifePackets}")));
+}
+
+/// <summary>
+/// swanctl <c>unique</c>: <c>no</c> keeps duplicates unless the peer sends INITIAL_CONTACT; <c>never</c> keeps them even
+/// then; <c>replace</c> deletes the older IKE SA; <c>keep</c> refuses the newer one.
+/// </summary>
+public enum UniquePolicy
+{
+    No,
+    Never,
+    Keep,
+    Replace,
 }
 
 /// <summary>Looks up a pre-shared key for a pair of identities (swanctl <c>secrets.ike*</c>).</summary>

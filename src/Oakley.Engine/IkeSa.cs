@@ -151,6 +151,13 @@ public sealed class IkeSa : IDisposable
                     d = IkeRekeyAt;
                 }
 
+                if (!_reauthStarted && _rekeyedAway is null && ReauthAt < d)
+                {
+                    d = ReauthAt;
+                }
+
+                d = ExpireAt < d ? ExpireAt : d;
+
                 foreach (var c in _children)
                 {
                     // A rekey waits for the window; it is due again when the pending exchange ends.
@@ -381,7 +388,7 @@ public sealed class IkeSa : IDisposable
         }
 
         payloads.Add(new AuthenticationPayload(AuthMethod.SharedKeyMessageIntegrityCode, ComputeAuth(true, _initRequest, _nonceR, idi, out _)));
-        if (Config.SendInitialContact)
+        if (Config.SendInitialContact && _reauthOf is null)
         {
             payloads.Add(new NotifyPayload(NotifyType.InitialContact));
         }
@@ -458,6 +465,12 @@ public sealed class IkeSa : IDisposable
         {
             // RFC 7296 §2.21.2: the initiator deletes the IKE SA (an INFORMATIONAL with AUTHENTICATION_FAILED is optional).
             Fail(now, "AUTH payload of the responder did not verify");
+            return;
+        }
+
+        if (!_endpoint.EnforceUniqueness(now, this, initialContact: false))
+        {
+            Fail(now, $"an IKE SA with '{RemoteIdentity}' exists (unique = keep): not keeping this one");
             return;
         }
 
@@ -563,11 +576,15 @@ public sealed class IkeSa : IDisposable
             idr,
             new AuthenticationPayload(AuthMethod.SharedKeyMessageIntegrityCode, ComputeAuth(false, _initResponse, _nonceI, idr, out _)),
         };
-        Establish(now);
-        if (request.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.InitialContact))
+        if (!_endpoint.EnforceUniqueness(now, this, request.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.InitialContact)))
         {
-            _endpoint.HandleInitialContact(now, this);
+            // unique = keep: an IKE SA with this peer exists; this one is refused.
+            destroy = true;
+            _endpoint.EmitAlert(now, Id, $"refusing a second IKE SA with '{RemoteIdentity}' (unique = keep)");
+            return [new NotifyPayload(NotifyType.AuthenticationFailed)];
         }
+
+        Establish(now);
 
         response.AddRange(RespondChild(now, request));
         return response;
@@ -769,18 +786,66 @@ public sealed class IkeSa : IDisposable
     /// <summary>This SA was replaced by a rekey: its CHILD SAs live in the successor; it only waits to be deleted.</summary>
     private DateTimeOffset? _rekeyedAway;
 
-    private void ScheduleIkeRekey(DateTimeOffset now)
+    /// <summary>When this side reauthenticates (reauth_time minus up to rand_time); MaxValue: never.</summary>
+    public DateTimeOffset ReauthAt { get; private set; } = DateTimeOffset.MaxValue;
+
+    /// <summary>The hard lifetime (rekey/reauth time + over_time): the IKE SA is deleted then if it was not renewed.</summary>
+    public DateTimeOffset ExpireAt { get; private set; } = DateTimeOffset.MaxValue;
+
+    private DateTimeOffset _reauthExpireAt = DateTimeOffset.MaxValue;
+
+    /// <summary>The IKE SA this one reauthenticates (make-before-break): deleted once this one carries its CHILD SAs.</summary>
+    private IkeSa? _reauthOf;
+
+    /// <summary>A reauthentication of this SA is under way (its replacement is negotiating).</summary>
+    private bool _reauthStarted;
+
+    /// <summary>
+    /// IKE SA lifetimes as swanctl sets them: rekey at rekey_time and reauthenticate at reauth_time, each minus a random
+    /// part of rand_time (default over_time); the SA expires over_time after the earlier of the two. A rekey renews
+    /// the keys (a new rekey schedule) but not the authentication, so the reauthentication time carries over.
+    /// </summary>
+    private void ScheduleIkeRekey(DateTimeOffset now, IkeSa? predecessor = null)
     {
-        if (Config.RekeyTime <= TimeSpan.Zero)
+        var range = Config.RandTime ?? Config.EffectiveOverTime;
+        DateTimeOffset Due(TimeSpan interval)
         {
-            IkeRekeyAt = DateTimeOffset.MaxValue;
-            return;
+            var jitter = range * RandomFraction();
+            return now + interval - (jitter < interval ? jitter : TimeSpan.Zero);
         }
 
-        // swanctl's rand_time for IKE defaults to over_time, 10% of rekey_time.
-        var jitter = Config.RekeyTime * 0.1 * RandomFraction();
-        IkeRekeyAt = now + Config.RekeyTime - jitter;
+        IkeRekeyAt = Config.RekeyTime > TimeSpan.Zero ? Due(Config.RekeyTime) : DateTimeOffset.MaxValue;
+        var rekeyExpiry = Config.RekeyTime > TimeSpan.Zero ? now + Config.RekeyTime + Config.EffectiveOverTime : DateTimeOffset.MaxValue;
+        if (predecessor is not null)
+        {
+            ReauthAt = predecessor.ReauthAt;
+            _reauthExpireAt = predecessor._reauthExpireAt;
+        }
+        else
+        {
+            ReauthAt = Config.ReauthTime > TimeSpan.Zero ? Due(Config.ReauthTime) : DateTimeOffset.MaxValue;
+            _reauthExpireAt = Config.ReauthTime > TimeSpan.Zero ? now + Config.ReauthTime + Config.EffectiveOverTime : DateTimeOffset.MaxValue;
+        }
+
+        ExpireAt = rekeyExpiry < _reauthExpireAt ? rekeyExpiry : _reauthExpireAt;
     }
+
+    private bool ReauthDue(DateTimeOffset now) => State == IkeSaState.Established && _rekeyedAway is null && !_reauthStarted && now >= ReauthAt;
+
+    /// <summary>The replacement from a reauthentication failed before it was up: try again in a while (until the hard lifetime).</summary>
+    internal void ReauthFailed(DateTimeOffset now)
+    {
+        _reauthStarted = false;
+        ReauthAt = now + TimeSpan.FromSeconds(30 + (30 * RandomFraction()));
+        _endpoint.EmitAlert(now, Id, "reauthentication failed: retrying");
+    }
+
+    /// <summary>Makes this (new) IKE SA the replacement of <paramref name="old"/>: no INITIAL_CONTACT; the old SA goes once the CHILD SAs are here.</summary>
+    internal void ReauthenticateFor(IkeSa old) => _reauthOf = old;
+
+    internal IkeSa? ReauthOf => _reauthOf;
+
+    internal bool IsRekeyedAway => _rekeyedAway is not null;
 
     private bool IkeRekeyDue(DateTimeOffset now) => State == IkeSaState.Established && _rekeyedAway is null && _ikeRekey is null && now >= IkeRekeyAt;
 
@@ -987,7 +1052,8 @@ public sealed class IkeSa : IDisposable
             next._deleteQueue.Enqueue(delete);
         }
 
-        next.ScheduleIkeRekey(now);
+        next.ScheduleIkeRekey(now, this);
+        next._reauthStarted = _reauthStarted;
         _successor = next;
         _rekeyedAway = now;
         State = IkeSaState.Deleting;
@@ -1050,6 +1116,12 @@ public sealed class IkeSa : IDisposable
             return;
         }
 
+        if (_terminateRequested)
+        {
+            Terminate(now);
+            return;
+        }
+
         if (IkeRekeyDue(now))
         {
             StartIkeRekey(now);
@@ -1077,6 +1149,15 @@ public sealed class IkeSa : IDisposable
         if (_childQueue.TryDequeue(out var child))
         {
             SendCreateChild(now, new ChildExchange { Config = child, Spi = _endpoint.NewChildSpi(), Nonce = _endpoint.NewNonce() }, null);
+            return;
+        }
+
+        if (_reauthOf is { } replaced)
+        {
+            // Make-before-break: this SA carries the CHILD SAs now; the one it reauthenticated goes.
+            _reauthOf = null;
+            _endpoint.EmitAlert(now, Id, $"reauthenticated IKE SA #{replaced.Id}: deleting it");
+            replaced.Terminate(now);
         }
     }
 
@@ -1353,6 +1434,12 @@ public sealed class IkeSa : IDisposable
             undecided.Terminate(now);
         }
 
+        if (State == IkeSaState.Established && _pending is not null && _ikeRekey is null)
+        {
+            _terminateRequested = true; // the delete follows the pending exchange (window size 1)
+            return;
+        }
+
         if (State != IkeSaState.Established || _pending is not null)
         {
             Destroy(now, "terminated");
@@ -1362,6 +1449,8 @@ public sealed class IkeSa : IDisposable
         State = IkeSaState.Deleting;
         SendInformational(now, [DeletePayload.ForIke()]);
     }
+
+    private bool _terminateRequested;
 
     /// <summary>Rekeys this IKE SA now (swanctl --rekey --ike): at once if the window is free, else after the pending exchange.</summary>
     public bool Rekey(DateTimeOffset now)
@@ -1672,6 +1761,19 @@ public sealed class IkeSa : IDisposable
             _endpoint.Send(Local, Remote, p.Datagram);
         }
 
+        if (State == IkeSaState.Established && now >= ExpireAt && _rekeyedAway is null)
+        {
+            _endpoint.EmitAlert(now, Id, "IKE SA reached its hard lifetime (over_time) without being renewed: deleting it");
+            Terminate(now);
+            return;
+        }
+
+        if (ReauthDue(now))
+        {
+            _reauthStarted = true;
+            _endpoint.Reauthenticate(now, this);
+        }
+
         if (State == IkeSaState.Established)
         {
             CheckChildLifetimes(now);
@@ -1727,6 +1829,12 @@ public sealed class IkeSa : IDisposable
         }
 
         var wasUp = EstablishedAt is not null;
+        if (_reauthOf is { } reauthenticated && reauthenticated.State == IkeSaState.Established)
+        {
+            _reauthOf = null;
+            reauthenticated.ReauthFailed(now);
+        }
+
         if (_predecessor is { } predecessor)
         {
             // The peer deleted its side of a rekey collision before we decided: the collision is void (§2.8.2).

@@ -485,6 +485,15 @@ public sealed class Daemon : IAsyncDisposable
                 return new JsonObject { ["ok"] = n > 0, ["terminated"] = n };
             }
 
+            case "rekey":
+            {
+                var ike = (string?)request["ike"];
+                var child = (string?)request["child"];
+                var reauth = (bool?)request["reauth"] ?? false;
+                var n = await _host.Invoke((e, now) => e.Rekey(now, ike, child, reauth)).ConfigureAwait(false);
+                return new JsonObject { ["ok"] = n > 0, ["started"] = n };
+            }
+
             case "list-sas":
                 return await _host.Invoke((e, now) => ListSas(e, now)).ConfigureAwait(false);
             case "list-conns":

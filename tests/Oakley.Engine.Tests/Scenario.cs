@@ -48,6 +48,15 @@ internal sealed class Scenario
 
     public TimeSpan SunIkeRekey { get; set; } = TimeSpan.FromHours(4);
 
+    /// <summary>Moon's reauth_time, over_time and unique; sun's unique.</summary>
+    public TimeSpan MoonReauth { get; set; }
+
+    public TimeSpan? MoonOverTime { get; set; }
+
+    public UniquePolicy MoonUnique { get; set; }
+
+    public UniquePolicy SunUnique { get; set; }
+
     /// <summary>Moon's dpd_delay (zero: no dead peer detection).</summary>
     public TimeSpan MoonDpdDelay { get; set; }
 
@@ -60,17 +69,24 @@ internal sealed class Scenario
     {
         var moonId = Identity.Parse("moon.example");
         var sunId = Identity.Parse("sun.example");
-        var moon = Config("moon-sun", MoonAddress, SunAddress, moonId, sunId, MoonIke, MoonEsp, MoonLocalTs, MoonRemoteTs, MoonTransport, MoonEsp2, MoonDpdDelay, MoonIkeRekey);
-        var sun = Config("sun-moon", SunAddress, MoonAddress, sunId, moonId, SunIke, SunEsp, SunLocalTs, SunRemoteTs, SunTransport, SunEsp2, default, SunIkeRekey);
+        var moon = Config("moon-sun", MoonAddress, SunAddress, moonId, sunId, MoonIke, MoonEsp, MoonLocalTs, MoonRemoteTs, MoonTransport, MoonEsp2, MoonDpdDelay, MoonIkeRekey,
+            MoonReauth, MoonOverTime, MoonUnique);
+        var sun = Config("sun-moon", SunAddress, MoonAddress, sunId, moonId, SunIke, SunEsp, SunLocalTs, SunRemoteTs, SunTransport, SunEsp2, default, SunIkeRekey,
+            unique: SunUnique);
         var a = new Endpoint([moon], new InMemorySecrets().Add(System.Text.Encoding.UTF8.GetBytes(MoonPsk), moonId, sunId), new SeededEntropy(Seed), MoonSettings);
         var b = new Endpoint([sun], new InMemorySecrets().Add(System.Text.Encoding.UTF8.GetBytes(SunPsk), moonId, sunId), new SeededEntropy(Seed + 1000), SunSettings);
         return new EnginePair(a, b, MoonAddress, SunAddress, Start);
     }
 
     private static IkeConfig Config(string name, IPEndPoint local, IPEndPoint remote, Identity localId, Identity remoteId,
-        string ike, string esp, string[] localTs, string[] remoteTs, bool transport, string esp2, TimeSpan dpdDelay = default, TimeSpan? ikeRekey = null) => new()
+        string ike, string esp, string[] localTs, string[] remoteTs, bool transport, string esp2, TimeSpan dpdDelay = default, TimeSpan? ikeRekey = null,
+        TimeSpan reauth = default, TimeSpan? overTime = null, UniquePolicy unique = UniquePolicy.No) => new()
     {
         Name = name,
+        ReauthTime = reauth,
+        OverTime = overTime,
+        Unique = unique,
+        SendInitialContact = unique != UniquePolicy.Never,
         DpdDelay = dpdDelay,
         RekeyTime = ikeRekey ?? TimeSpan.FromHours(4),
         LocalAddresses = [local.Address],
