@@ -529,7 +529,9 @@ public sealed class Daemon : IAsyncDisposable
             List<ChildSaInstall> children;
             lock (_children)
             {
-                children = _children.TryGetValue(sa.Id, out var l) ? [.. l] : [];
+                // An IKE SA and its rekeyed predecessor (still waiting for its delete) share the unique ID: list
+                // each CHILD SA under the one that holds it.
+                children = _children.TryGetValue(sa.Id, out var l) ? [.. l.Where(c => sa.Children.Any(h => h.InboundSpi == c.InboundSpi))] : [];
             }
 
             sas.Add(new JsonObject
@@ -658,6 +660,9 @@ public sealed class Daemon : IAsyncDisposable
         ["acquires"] = _plane.Counters.Acquires,
         ["ok"] = true,
         ["ike-sas"] = e.IkeSas.Count,
+        ["child-sas"] = e.IkeSas.Sum(s => s.Children.Count),
+        ["sad-inbound"] = _installer.Databases.Current.InboundCount,
+        ["spd-policies"] = _installer.Databases.Current.PolicyCount,
         ["half-open"] = e.HalfOpenCount,
         ["established-total"] = e.Stats.IkeSasEstablished,
         ["datagrams-in"] = e.Stats.DatagramsReceived,
