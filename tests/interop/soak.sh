@@ -7,7 +7,7 @@
 # Then Oakley is killed (no delete sent) and started again: start_action = start brings the tunnel back and its
 # INITIAL_CONTACT makes strongSwan drop the stale SA.
 # Checked: ping loss (at most 3 of 375 during the rekeys; at most 40 of 200 across the restart), the SA counts sampled
-# every 5 s on both sides (1 or 2 IKE SAs, 1 to 3 CHILD SAs while rekeys overlap), collisions actually detected, and at
+# about every 10 s on both sides (1 or 2 IKE SAs, 1 to 3 CHILD SAs while rekeys overlap), collisions actually detected, and at
 # the end exactly one IKE and one CHILD SA on each side with crosswise-equal SPIs and no orphaned data-plane SA.
 # Usage: tests/interop/soak.sh [path to oakley.dll]. Needs root, iproute2, strongSwan (test.sh installs them).
 set -uo pipefail
