@@ -96,6 +96,23 @@ public static class Program
             root.Subcommands.Add(cmd);
         }
 
+        // Hidden: a spoofing IKE_SA_INIT flooder for the DoS interop test (documentation networks only).
+        var flood = new Command("flood", "send forged IKE_SA_INIT requests with spoofed sources (tests only)") { Hidden = true };
+        var floodTarget = new Option<string>("--target") { Description = "responder IPv4 address", Required = true };
+        var floodPort = new Option<int>("--port") { Description = "responder IKE port", DefaultValueFactory = _ => 500 };
+        var floodSources = new Option<string>("--sources") { Description = "spoofed source networks", DefaultValueFactory = _ => "198.51.100.0/24,203.0.113.0/24" };
+        var floodCount = new Option<int>("--count") { Description = "requests to send", DefaultValueFactory = _ => 50_000 };
+        var floodSeconds = new Option<double>("--seconds") { Description = "stop after this long even if not all were sent", DefaultValueFactory = _ => 60 };
+        var floodRate = new Option<int>("--rate") { Description = "requests per second (0 = as fast as possible)", DefaultValueFactory = _ => 0 };
+        foreach (var o in new Option[] { floodTarget, floodPort, floodSources, floodCount, floodSeconds, floodRate })
+        {
+            flood.Options.Add(o);
+        }
+
+        flood.SetAction(pr => Flood.Run(System.Net.IPAddress.Parse(pr.GetValue(floodTarget)!), pr.GetValue(floodPort), Flood.ParseNetworks(pr.GetValue(floodSources)!),
+            pr.GetValue(floodCount), TimeSpan.FromSeconds(pr.GetValue(floodSeconds)), pr.GetValue(floodRate)));
+        root.Subcommands.Add(flood);
+
         var demo = new Command("demo", "two Oakley peers on loopback negotiate IKE and CHILD SAs");
         demo.SetAction(async (pr, cancel) =>
         {
