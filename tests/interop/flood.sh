@@ -87,19 +87,29 @@ secrets {
   }
 }
 CONF
-cat >"$RUN/strongswan.conf" <<CONF
+start_oakley() { # dos_protection init_limit_half_open log
+  cat >"$RUN/strongswan.conf" <<CONF
 charon {
+  dos_protection = $1
   cookie_threshold = $COOKIE_THRESHOLD
   cookie_threshold_ip = $COOKIE_THRESHOLD_IP
   block_threshold = $BLOCK_THRESHOLD
-  init_limit_half_open = $INIT_LIMIT_HALF_OPEN
+  init_limit_half_open = $2
   half_open_timeout = $HALF_OPEN_TIMEOUT
 }
 CONF
-ip netns exec "$NR" dotnet "$OAKLEY_DLL" daemon --config "$RUN/oakley.conf" --settings "$RUN/strongswan.conf" --control "$RUN/oakley.ctl" --tun "ofl$ID" >"$RUN/oakley.log" 2>&1 &
-OAKLEY_PID=$!
-for _ in $(seq 100); do [[ -S $RUN/oakley.ctl ]] && break; sleep 0.1; done
-[[ -S $RUN/oakley.ctl ]] || { echo "FAIL setup: oakley did not start"; cat "$RUN/oakley.log"; exit 1; }
+  rm -f "$RUN/oakley.ctl"
+  ip netns exec "$NR" dotnet "$OAKLEY_DLL" daemon --config "$RUN/oakley.conf" --settings "$RUN/strongswan.conf" --control "$RUN/oakley.ctl" --tun "ofl$ID" >"$RUN/$3" 2>&1 &
+  OAKLEY_PID=$!
+  for _ in $(seq 100); do [[ -S $RUN/oakley.ctl ]] && break; sleep 0.1; done
+  [[ -S $RUN/oakley.ctl ]] || { echo "FAIL setup: oakley did not start"; cat "$RUN/$3"; exit 1; }
+}
+stop_oakley() {
+  kill -TERM "$OAKLEY_PID" 2>/dev/null
+  for _ in $(seq 50); do kill -0 "$OAKLEY_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$OAKLEY_PID" 2>/dev/null; wait "$OAKLEY_PID" 2>/dev/null; OAKLEY_PID=
+}
+start_oakley yes "$INIT_LIMIT_HALF_OPEN" oakley.log
 OK() { ip netns exec "$NR" dotnet "$OAKLEY_DLL" "$@" --control "$RUN/oakley.ctl"; }
 stat_of() { jq -r --arg k "$2" '.[$k] // 0' "$1" 2>/dev/null || echo 0; }
 rss_kb() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$OAKLEY_PID/status"; }
@@ -185,7 +195,11 @@ echo "flood: responder RSS before ${rss_before} kB, peak (VmHWM) ${rss_peak} kB,
 
 result "flood: $COUNT forged IKE_SA_INIT requests sent within 60 s" $(( flood_rc == 0 && ${sent:-0} == COUNT ? 0 : 1 ))
 cookies=$(stat_of "$RUN/stats-flood.json" cookies-sent)
-result "flood: the responder answered with COOKIEs (at least 90% of the requests)" $(( cookies * 10 >= COUNT * 9 ? 0 : 1 ))
+received=$(stat_of "$RUN/stats-flood.json" datagrams-in)
+result "flood: the responder answered with COOKIEs (at least 90% of the $received requests it received)" $(( cookies * 10 >= received * 9 && received > 0 ? 0 : 1 ))
+if (( RATE > 0 )); then # paced: the responder keeps up; unpaced, the socket buffer overflows and the kernel drops
+  result "flood: the responder received at least 90% of the requests at $RATE/s" $(( received * 10 >= COUNT * 9 ? 0 : 1 ))
+fi
 peak=$(stat_of "$RUN/stats-flood.json" half-open-peak)
 result "flood: half-open IKE SAs never exceeded init_limit_half_open ($INIT_LIMIT_HALF_OPEN): peak $peak" $(( peak <= INIT_LIMIT_HALF_OPEN && max_half_open <= INIT_LIMIT_HALF_OPEN ? 0 : 1 ))
 result "flood: half-open IKE SAs stayed within cookie_threshold + the legitimate peer: peak $peak" $(( peak <= COOKIE_THRESHOLD + 1 ? 0 : 1 ))
@@ -204,6 +218,31 @@ rss_after=$(rss_kb VmRSS)
 echo "flood: after half_open_timeout: half-open $(stat_of "$RUN/stats-after.json" half-open), IKE SAs $(stat_of "$RUN/stats-after.json" ike-sas), RSS ${rss_after} kB"
 result "flood: no half-open SA left after half_open_timeout, only the legitimate IKE SA" \
   $(( $(stat_of "$RUN/stats-after.json" half-open) == 0 && $(stat_of "$RUN/stats-after.json" ike-sas) == 1 ? 0 : 1 ))
+
+# ---- worst case: no cookies (dos_protection = no), only the hard limit init_limit_half_open keeps state bounded
+HARD_LIMIT=1000 COUNT2=${FLOOD_COUNT2:-20000}
+stop_oakley
+start_oakley no "$HARD_LIMIT" oakley-nodos.log
+sleep 1
+rss2_before=$(rss_kb VmRSS)
+ip netns exec "$NX" dotnet "$OAKLEY_DLL" flood --target 192.0.2.2 --count "$COUNT2" --rate "$RATE" --seconds 60 \
+  --sources 198.51.100.0/24,203.0.113.0/24 >"$RUN/flood2.out" 2>&1 &
+FLOOD_PID=$!
+max2=0 start=$SECONDS
+while kill -0 "$FLOOD_PID" 2>/dev/null && (( SECONDS - start < 75 )); do
+  OK stats --json >"$RUN/stats-now.json" 2>/dev/null && h=$(stat_of "$RUN/stats-now.json" half-open) && (( h > max2 )) && max2=$h
+  sleep 1
+done
+wait "$FLOOD_PID"; FLOOD_PID=
+OK stats --json >"$RUN/stats-nodos.json" 2>/dev/null
+rss2_peak=$(rss_kb VmHWM)
+peak2=$(stat_of "$RUN/stats-nodos.json" half-open-peak)
+echo "flood (dos_protection = no, init_limit_half_open = $HARD_LIMIT): $(cat "$RUN/flood2.out")"
+echo "flood (dos_protection = no): half-open peak $peak2 (max polled $max2), cookies sent $(stat_of "$RUN/stats-nodos.json" cookies-sent), dropped by init_limit_half_open $(stat_of "$RUN/stats-nodos.json" init-dropped-half-open-limit)"
+echo "flood (dos_protection = no): responder RSS before ${rss2_before} kB, peak (VmHWM) ${rss2_peak} kB: $(( (rss2_peak - rss2_before) / (peak2 > 0 ? peak2 : 1) )) kB per half-open SA at most"
+result "flood, no cookies: half-open IKE SAs never exceeded init_limit_half_open ($HARD_LIMIT): peak $peak2" $(( peak2 <= HARD_LIMIT && max2 <= HARD_LIMIT && peak2 > 0 ? 0 : 1 ))
+result "flood, no cookies: requests over the limit were dropped" $(( $(stat_of "$RUN/stats-nodos.json" init-dropped-half-open-limit) > 0 ? 0 : 1 ))
+result "flood, no cookies: responder memory bounded: peak RSS - RSS before = $(( rss2_peak - rss2_before )) kB <= $RSS_BOUND_KB kB" $(( rss2_peak - rss2_before <= RSS_BOUND_KB ? 0 : 1 ))
 
 if (( failures > 0 )); then
   echo "--- oakley.log (tail)"; tail -20 "$RUN/oakley.log"
