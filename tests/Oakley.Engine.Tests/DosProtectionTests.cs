@@ -333,4 +333,77 @@ public class DosProtectionTests
         Assert.True(pair.B.IkeSas.Count <= settings.CookieThreshold + 1);
         AssertCountsConsistent(pair.B);
     }
+
+    [Fact]
+    public void AuthenticationFailure_ReleasesTheHalfOpenSlot()
+    {
+        var pair = new Scenario { SunAcceptsAnyPeer = true, SunPsk = "not the same secret" }.Build();
+        pair.Initiate(true);
+        Assert.Equal(1, pair.B.Stats.HalfOpenPeak);
+        Assert.Equal(0, pair.B.HalfOpenCount);
+        Assert.Equal(0, pair.B.HalfOpenSources);
+        Assert.Empty(pair.B.IkeSas);
+    }
+
+    /// <summary>
+    /// A random mix of forged requests (some returning their cookies), legitimate establishments, terminations and
+    /// time passing: after every step the maintained counts equal a scan, and no limit is ever exceeded.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void RandomTraffic_CountsStayExact_AndLimitsHold(int seed)
+    {
+        var settings = new EngineSettings { CookieThreshold = 12, CookieThresholdIp = 2, BlockThreshold = 4, InitLimitHalfOpen = 16, HalfOpenTimeout = TimeSpan.FromSeconds(20) };
+        var pair = new Scenario { SunAcceptsAnyPeer = true, SunSettings = settings, Seed = seed }.Build();
+        var attacker = new Attacker(pair.B, seed);
+        var random = new Random(seed);
+        var sources = Enumerable.Range(0, 6).Select(Ip).ToArray();
+        var now = pair.Now;
+        for (var step = 0; step < 3000; step++)
+        {
+            switch (random.Next(10))
+            {
+                case < 5:
+                    attacker.SendNew(now, sources[random.Next(sources.Length)]);
+                    break;
+                case < 8:
+                    var request = attacker.NewRequest(sources[random.Next(sources.Length)]);
+                    if (attacker.Send(now, request) is { } answer && IsCookie(answer))
+                    {
+                        attacker.Send(now, request, CookieOf(answer));
+                    }
+
+                    break;
+                case 8:
+                    now += TimeSpan.FromSeconds(random.Next(6));
+                    pair.B.HandleTimeout(now);
+                    while (pair.B.TryPollTransmit(out _))
+                    {
+                    }
+
+                    break;
+                default:
+                    if (random.Next(4) == 0)
+                    {
+                        pair.B.Terminate(now);
+                        while (pair.B.TryPollTransmit(out _))
+                        {
+                        }
+                    }
+
+                    break;
+            }
+
+            Assert.True(pair.B.HalfOpenCount <= settings.InitLimitHalfOpen);
+            Assert.All(sources, s => Assert.True(pair.B.HalfOpenCountOf(s) <= settings.BlockThreshold));
+            AssertCountsConsistent(pair.B);
+        }
+
+        Assert.True(pair.B.Stats.InitBlockedPerIp > 0);
+        Assert.True(pair.B.Stats.CookiesAccepted > 0);
+        Assert.True(pair.B.Stats.HalfOpenPeak > settings.CookieThreshold);
+        Assert.True(pair.B.Stats.InitDroppedHalfOpenLimit > 0);
+    }
 }
