@@ -162,7 +162,7 @@ public interface ISecretStore
 }
 
 /// <summary>Engine-wide settings (strongSwan's charon.* equivalents).</summary>
-public sealed class EngineSettings
+public sealed record EngineSettings
 {
     /// <summary>strongSwan's retransmit_timeout (4 s), retransmit_base (1.8) and retransmit_tries (5).</summary>
     public TimeSpan RetransmitTimeout { get; init; } = TimeSpan.FromSeconds(4);
@@ -171,8 +171,35 @@ public sealed class EngineSettings
 
     public int RetransmitTries { get; init; } = 5;
 
-    /// <summary>Half-open IKE SAs above which a COOKIE is demanded (charon.cookie_threshold, default 10).</summary>
+    /// <summary>
+    /// charon.dos_protection: when false, none of the half-open checks below apply (no COOKIE, nothing blocked), except
+    /// the hard limit <see cref="InitLimitHalfOpen"/>, which strongSwan applies regardless.
+    /// </summary>
+    public bool DosProtection { get; init; } = true;
+
+    /// <summary>Responder half-open IKE SAs from which on a COOKIE is demanded of everyone (charon.cookie_threshold, 10; 0 = never).</summary>
     public int CookieThreshold { get; init; } = 10;
+
+    /// <summary>Half-open IKE SAs of one source IP from which on a COOKIE is demanded of that IP (charon.cookie_threshold_ip, 3; 0 = never).</summary>
+    public int CookieThresholdIp { get; init; } = 3;
+
+    /// <summary>Half-open IKE SAs of one source IP from which on its IKE_SA_INIT requests are dropped (charon.block_threshold, 5; 0 = never).</summary>
+    public int BlockThreshold { get; init; } = 5;
+
+    /// <summary>Global half-open IKE SAs from which on every new IKE_SA_INIT is dropped (charon.init_limit_half_open, 0 = no limit).</summary>
+    public int InitLimitHalfOpen { get; init; }
+
+    /// <summary>
+    /// How long COOKIEs stay required after the last request that needed one (strongSwan's COOKIE_CALMDOWN_DELAY, 10 s),
+    /// so that a legitimate initiator's retransmissions are not answered once with and once without a cookie.
+    /// </summary>
+    public TimeSpan CookieCalmdown { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A new cookie secret after this long (of the engine's <c>now</c>); cookies of the previous one are still accepted.</summary>
+    public TimeSpan CookieSecretLifetime { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>A new cookie secret after this many cookies were made with it (strongSwan's COOKIE_REUSE, 10000).</summary>
+    public int CookieReuse { get; init; } = 10_000;
 
     /// <summary>Nonce length in bytes (RFC 7296 §2.10: at least half the PRF key size and 16).</summary>
     public int NonceSize { get; init; } = 32;

@@ -40,6 +40,8 @@ public sealed class IkeSa : IDisposable
     private PendingRequest? _pending;
     private (uint MessageId, byte[] Datagram)? _lastResponse;
     private DateTimeOffset _halfOpenDeadline = DateTimeOffset.MaxValue;
+    private IkeSaState _state = IkeSaState.Created;
+    private IPAddress? _halfOpenFrom;
 
     /// <summary>The last time something authentic came from the peer (an IKE message, or ESP the host reported).</summary>
     private DateTimeOffset _lastInbound;
@@ -105,7 +107,37 @@ public sealed class IkeSa : IDisposable
 
     public IPEndPoint Remote { get; private set; }
 
-    public IkeSaState State { get; private set; } = IkeSaState.Created;
+    public IkeSaState State
+    {
+        get => _state;
+        private set
+        {
+            _state = value;
+            if (value != IkeSaState.Connecting)
+            {
+                EndHalfOpen(); // established, deleting or destroyed: no longer half-open
+            }
+        }
+    }
+
+    /// <summary>The key under which the endpoint finds this SA for a retransmitted IKE_SA_INIT (responders only).</summary>
+    internal (IPEndPoint Remote, ulong SpiI)? InitRequestKey { get; set; }
+
+    /// <summary>Counts this responder SA as half-open (against the source of its IKE_SA_INIT) until it leaves Connecting.</summary>
+    internal void BeginHalfOpen()
+    {
+        _halfOpenFrom = Remote.Address;
+        _endpoint.HalfOpenBegun(_halfOpenFrom);
+    }
+
+    private void EndHalfOpen()
+    {
+        if (_halfOpenFrom is { } source)
+        {
+            _halfOpenFrom = null;
+            _endpoint.HalfOpenEnded(source);
+        }
+    }
 
     public DateTimeOffset Created { get; }
 

@@ -60,6 +60,16 @@ public sealed class Daemon : IAsyncDisposable
         return SwanctlLoader.Load(parser.ParseFile(path));
     }
 
+    /// <summary>
+    /// Reads the charon.* settings of a strongswan.conf (<c>--settings</c>) over <paramref name="baseline"/>; throws
+    /// <see cref="ConfigException"/> with file:line.
+    /// </summary>
+    public static EngineSettings LoadEngineSettings(string path, EngineSettings baseline)
+    {
+        var parser = new SettingsParser(File.ReadAllText, Glob);
+        return CharonSettings.Apply(parser.ParseFile(path), baseline);
+    }
+
     public static IEnumerable<string> Glob(string pattern)
     {
         var dir = Path.GetDirectoryName(pattern) ?? ".";
@@ -81,17 +91,7 @@ public sealed class Daemon : IAsyncDisposable
             log.LogWarning("{Warning}", w.ToString());
         }
 
-        var baseSettings = settings ?? new EngineSettings();
-        var engineSettings = new EngineSettings
-        {
-            IkePort = port,
-            NattPort = nattPort,
-            RetransmitTimeout = baseSettings.RetransmitTimeout,
-            RetransmitBase = baseSettings.RetransmitBase,
-            RetransmitTries = baseSettings.RetransmitTries,
-            CookieThreshold = baseSettings.CookieThreshold,
-            HalfOpenTimeout = baseSettings.HalfOpenTimeout,
-        };
+        var engineSettings = (settings ?? new EngineSettings()) with { IkePort = port, NattPort = nattPort };
         var daemon = new Daemon(config, configPath, controlPath, engineSettings, logs, keylog);
         var addresses = config.Connections.SelectMany(c => c.Ike.LocalAddresses).Distinct().ToList();
         if (addresses.Count == 0 || config.Connections.Any(c => c.Ike.LocalAddresses.Count == 0))
@@ -667,7 +667,14 @@ public sealed class Daemon : IAsyncDisposable
         ["established-total"] = e.Stats.IkeSasEstablished,
         ["datagrams-in"] = e.Stats.DatagramsReceived,
         ["datagrams-out"] = e.Stats.DatagramsSent,
+        ["half-open-peak"] = e.Stats.HalfOpenPeak,
+        ["half-open-sources"] = e.HalfOpenSources,
         ["cookies-sent"] = e.Stats.CookiesSent,
+        ["cookies-accepted"] = e.Stats.CookiesAccepted,
+        ["cookies-rejected"] = e.Stats.CookiesRejected,
+        ["cookie-secret-rotations"] = e.Stats.CookieSecretRotations,
+        ["init-blocked-per-ip"] = e.Stats.InitBlockedPerIp,
+        ["init-dropped-half-open-limit"] = e.Stats.InitDroppedHalfOpenLimit,
         ["invalid-ke-sent"] = e.Stats.InvalidKeSent,
         ["no-proposal-chosen-sent"] = e.Stats.NoProposalChosenSent,
         ["dropped"] = new JsonObject(e.Stats.Dropped.Select(kv => new KeyValuePair<string, JsonNode?>(kv.Key, kv.Value))),
