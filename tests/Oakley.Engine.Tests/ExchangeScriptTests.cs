@@ -29,6 +29,15 @@ public class ExchangeScriptTests
         return wire;
     }
 
+    /// <summary>Neither side holds an IKE SA or a CHILD SA any more.</summary>
+    private static void AssertAllGone(Wire w)
+    {
+        Assert.Empty(w.A.IkeSas);
+        Assert.Empty(w.B.IkeSas);
+        Assert.Empty(Wire.Live(w.Events(true)));
+        Assert.Empty(Wire.Live(w.Events(false)));
+    }
+
     private static uint ChildOf(Wire w, bool a) => w.Ike(a).Children.Single().InboundSpi;
 
     private static void AssertNoCreateChildAfter(Wire w, int logIndex) =>
@@ -336,10 +345,7 @@ public class ExchangeScriptTests
         w.Flush();
         w.Deliver(refusal); // arrives after the SA is gone: dropped
         w.Run(TimeSpan.FromMinutes(2));
-        Assert.Empty(w.A.IkeSas);
-        Assert.Empty(w.B.IkeSas);
-        Assert.Empty(Wire.Live(w.Events(true)));
-        Assert.Empty(Wire.Live(w.Events(false)));
+        AssertAllGone(w);
         Assert.True(Assert.Single(w.Events(aActs).OfType<IkeSaDown>()).ClosedByPeer);
     }
 
@@ -434,10 +440,7 @@ public class ExchangeScriptTests
         w.Deliver(ikeDelete);
         w.Flush();
         w.Run(TimeSpan.FromMinutes(2));
-        Assert.Empty(w.A.IkeSas);
-        Assert.Empty(w.B.IkeSas);
-        Assert.Empty(Wire.Live(w.Events(true)));
-        Assert.Empty(Wire.Live(w.Events(false)));
+        AssertAllGone(w);
     }
 
     // ================================================================================= IKE SA rekeying
@@ -600,8 +603,7 @@ public class ExchangeScriptTests
         w.Flush();
         w.Deliver(refusal);
         w.Run(TimeSpan.FromMinutes(2));
-        Assert.Empty(w.A.IkeSas);
-        Assert.Empty(w.B.IkeSas);
+        AssertAllGone(w);
         Assert.Empty(w.Events(true).OfType<IkeSaRekeyed>());
         Assert.Empty(w.Events(false).OfType<IkeSaRekeyed>());
         Assert.True(Assert.Single(w.Events(aActs).OfType<IkeSaDown>()).ClosedByPeer);
@@ -665,11 +667,8 @@ public class ExchangeScriptTests
         w.Deliver(fromB);
         w.Flush();
         w.Run(TimeSpan.FromMinutes(2));
-        Assert.Empty(w.A.IkeSas);
-        Assert.Empty(w.B.IkeSas);
+        AssertAllGone(w);
         Assert.Single(w.Events(true).OfType<IkeSaDown>());
         Assert.Single(w.Events(false).OfType<IkeSaDown>());
-        Assert.Empty(Wire.Live(w.Events(true)));
-        Assert.Empty(Wire.Live(w.Events(false)));
     }
 }
