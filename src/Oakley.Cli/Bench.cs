@@ -41,7 +41,7 @@ internal static class Bench
         var ra = new IPEndPoint(IPAddress.Parse("192.0.2.2"), 500);
         var (ic, rc) = Configs(proposal, ia, ra);
         var secrets = new Psk("benchmark pre-shared key"u8.ToArray());
-        var settings = new EngineSettings { CookieThreshold = int.MaxValue };
+        var settings = new EngineSettings { DosProtection = false };
         var initiator = new Endpoint([ic], secrets, new SystemEntropy(), settings);
         var responder = new Endpoint([rc], secrets, new SystemEntropy(), settings);
         var now = DateTimeOffset.UnixEpoch;
@@ -112,7 +112,7 @@ internal static class Bench
     {
         var (ic0, rc) = Configs(proposal, new IPEndPoint(IPAddress.Loopback, 0), new IPEndPoint(IPAddress.Loopback, 0));
         var secrets = new Psk("benchmark pre-shared key"u8.ToArray());
-        var responderEndpoint = new Endpoint([rc], secrets, new SystemEntropy(), new EngineSettings { CookieThreshold = int.MaxValue, IkePort = 0 });
+        var responderEndpoint = new Endpoint([rc], secrets, new SystemEntropy(), new EngineSettings { DosProtection = false, IkePort = 0 });
         await using var responder = new IkeHost(responderEndpoint, log);
         var rPort = responder.Bind(new IPEndPoint(IPAddress.Loopback, 0), natT: false).Port;
         var iPort = IkeHost.FreeUdpPort(IPAddress.Loopback);

@@ -29,7 +29,11 @@ public static class Program
         var tun = new Option<string>("--tun") { Description = "TUN device of the ESP data plane (needs CAP_NET_ADMIN; without it the daemon negotiates but carries no traffic)", DefaultValueFactory = _ => "oakley0" };
         var mtu = new Option<int>("--mtu") { Description = "MTU of the TUN device", DefaultValueFactory = _ => 1400 };
         var fragmentSize = new Option<int>("--fragment-size") { Description = "largest IP datagram of an IKE fragment (charon.fragment_size; 0: 1280 for IPv4, 1232 for IPv6)", DefaultValueFactory = _ => 0 };
-        var cookieThreshold = new Option<int>("--cookie-threshold") { Description = "half-open IKE SAs above which COOKIEs are demanded (charon.cookie_threshold)", DefaultValueFactory = _ => 10 };
+        var cookieThreshold = new Option<int>("--cookie-threshold") { Description = "half-open IKE SAs from which on COOKIEs are demanded (charon.cookie_threshold, 10; 0 = never)", DefaultValueFactory = _ => 10 };
+        var cookieThresholdIp = new Option<int>("--cookie-threshold-ip") { Description = "half-open IKE SAs of one IP from which on it must return COOKIEs (charon.cookie_threshold_ip, 3; 0 = never)", DefaultValueFactory = _ => 3 };
+        var blockThreshold = new Option<int>("--block-threshold") { Description = "half-open IKE SAs of one IP from which on its IKE_SA_INITs are dropped (charon.block_threshold, 5; 0 = never)", DefaultValueFactory = _ => 5 };
+        var initLimitHalfOpen = new Option<int>("--init-limit-half-open") { Description = "half-open IKE SAs from which on every IKE_SA_INIT is dropped (charon.init_limit_half_open, 0 = no limit)", DefaultValueFactory = _ => 0 };
+        var settingsFile = new Option<string?>("--settings") { Description = "strongswan.conf whose charon.* settings to use (dos_protection, cookie_threshold, cookie_threshold_ip, block_threshold, init_limit_half_open, half_open_timeout, retransmit_*, fragment_size, max_packet); options given on the command line win" };
         daemon.Options.Add(config);
         daemon.Options.Add(control);
         daemon.Options.Add(port);
@@ -39,18 +43,31 @@ public static class Program
         daemon.Options.Add(retransmitBase);
         daemon.Options.Add(retransmitTries);
         daemon.Options.Add(cookieThreshold);
+        daemon.Options.Add(cookieThresholdIp);
+        daemon.Options.Add(blockThreshold);
+        daemon.Options.Add(initLimitHalfOpen);
+        daemon.Options.Add(settingsFile);
         daemon.Options.Add(fragmentSize);
         daemon.Options.Add(tun);
         daemon.Options.Add(mtu);
-        daemon.SetAction(async (pr, cancel) => await RunDaemonAsync(pr.GetValue(config)!, pr.GetValue(control)!, pr.GetValue(port), pr.GetValue(nattPort), pr.GetValue(keylog), pr.GetValue(tun)!, pr.GetValue(mtu),
-            new Engine.EngineSettings
+        daemon.SetAction(async (pr, cancel) =>
+        {
+            // Precedence: built-in defaults, then --settings (strongswan.conf charon.*), then options given explicitly.
+            bool Given(Option o) => pr.GetResult(o) is { Implicit: false };
+            Engine.EngineSettings Overrides(Engine.EngineSettings s) => s with
             {
-                RetransmitTimeout = TimeSpan.FromSeconds(pr.GetValue(retransmitTimeout)),
-                RetransmitBase = pr.GetValue(retransmitBase),
-                RetransmitTries = pr.GetValue(retransmitTries),
-                CookieThreshold = pr.GetValue(cookieThreshold),
-                FragmentSize = pr.GetValue(fragmentSize),
-            }));
+                RetransmitTimeout = Given(retransmitTimeout) ? TimeSpan.FromSeconds(pr.GetValue(retransmitTimeout)) : s.RetransmitTimeout,
+                RetransmitBase = Given(retransmitBase) ? pr.GetValue(retransmitBase) : s.RetransmitBase,
+                RetransmitTries = Given(retransmitTries) ? pr.GetValue(retransmitTries) : s.RetransmitTries,
+                CookieThreshold = Given(cookieThreshold) ? pr.GetValue(cookieThreshold) : s.CookieThreshold,
+                CookieThresholdIp = Given(cookieThresholdIp) ? pr.GetValue(cookieThresholdIp) : s.CookieThresholdIp,
+                BlockThreshold = Given(blockThreshold) ? pr.GetValue(blockThreshold) : s.BlockThreshold,
+                InitLimitHalfOpen = Given(initLimitHalfOpen) ? pr.GetValue(initLimitHalfOpen) : s.InitLimitHalfOpen,
+                FragmentSize = Given(fragmentSize) ? pr.GetValue(fragmentSize) : s.FragmentSize,
+            };
+            return await RunDaemonAsync(pr.GetValue(config)!, pr.GetValue(control)!, pr.GetValue(port), pr.GetValue(nattPort), pr.GetValue(keylog), pr.GetValue(tun)!, pr.GetValue(mtu),
+                pr.GetValue(settingsFile), Overrides);
+        });
         root.Subcommands.Add(daemon);
 
         var initiate = new Command("initiate", "bring up a CHILD SA (and its IKE SA); waits until it is up or failed");
@@ -64,6 +81,21 @@ public static class Program
         initiate.Options.Add(json);
         initiate.SetAction(async (pr, cancel) => await ControlAsync(pr.GetValue(control)!, new JsonObject { ["cmd"] = "initiate", ["child"] = pr.GetValue(child), ["ike"] = pr.GetValue(ike), ["timeout"] = pr.GetValue(timeout) }, pr.GetValue(json), cancel));
         root.Subcommands.Add(initiate);
+
+        var rekey = new Command("rekey", "rekey the IKE SAs of a connection, or their CHILD SAs of a name, or reauthenticate them (swanctl --rekey)");
+        var rekeyIke = new Option<string?>("--ike") { Description = "IKE connection name (all when omitted)" };
+        var rekeyChild = new Option<string?>("--child") { Description = "rekey the CHILD SAs of this name instead of the IKE SA" };
+        var rekeyReauth = new Option<bool>("--reauth") { Description = "reauthenticate (a new IKE SA, make-before-break) instead of rekeying" };
+        rekey.Options.Add(rekeyIke);
+        rekey.Options.Add(rekeyChild);
+        rekey.Options.Add(rekeyReauth);
+        rekey.Options.Add(control);
+        rekey.Options.Add(json);
+        rekey.SetAction(async (pr, cancel) => await ControlAsync(pr.GetValue(control)!, new JsonObject
+        {
+            ["cmd"] = "rekey", ["ike"] = pr.GetValue(rekeyIke), ["child"] = pr.GetValue(rekeyChild), ["reauth"] = pr.GetValue(rekeyReauth),
+        }, pr.GetValue(json), cancel));
+        root.Subcommands.Add(rekey);
 
         var terminate = new Command("terminate", "delete the IKE SAs of a connection");
         var terminateIke = new Option<string?>("--ike") { Description = "IKE connection name (all when omitted)" };
@@ -81,6 +113,23 @@ public static class Program
             cmd.SetAction(async (pr, cancel) => await ControlAsync(pr.GetValue(control)!, new JsonObject { ["cmd"] = name }, pr.GetValue(json), cancel));
             root.Subcommands.Add(cmd);
         }
+
+        // Hidden: a spoofing IKE_SA_INIT flooder for the DoS interop test (documentation networks only).
+        var flood = new Command("flood", "send forged IKE_SA_INIT requests with spoofed sources (tests only)") { Hidden = true };
+        var floodTarget = new Option<string>("--target") { Description = "responder IPv4 address", Required = true };
+        var floodPort = new Option<int>("--port") { Description = "responder IKE port", DefaultValueFactory = _ => 500 };
+        var floodSources = new Option<string>("--sources") { Description = "spoofed source networks", DefaultValueFactory = _ => "198.51.100.0/24,203.0.113.0/24" };
+        var floodCount = new Option<int>("--count") { Description = "requests to send", DefaultValueFactory = _ => 50_000 };
+        var floodSeconds = new Option<double>("--seconds") { Description = "stop after this long even if not all were sent", DefaultValueFactory = _ => 60 };
+        var floodRate = new Option<int>("--rate") { Description = "requests per second (0 = as fast as possible)", DefaultValueFactory = _ => 0 };
+        foreach (var o in new Option[] { floodTarget, floodPort, floodSources, floodCount, floodSeconds, floodRate })
+        {
+            flood.Options.Add(o);
+        }
+
+        flood.SetAction(pr => Flood.Run(System.Net.IPAddress.Parse(pr.GetValue(floodTarget)!), pr.GetValue(floodPort), Flood.ParseNetworks(pr.GetValue(floodSources)!),
+            pr.GetValue(floodCount), TimeSpan.FromSeconds(pr.GetValue(floodSeconds)), pr.GetValue(floodRate)));
+        root.Subcommands.Add(flood);
 
         var demo = new Command("demo", "two Oakley peers on loopback negotiate IKE and CHILD SAs");
         demo.SetAction(async (pr, cancel) =>
@@ -125,13 +174,20 @@ public static class Program
         o.TimestampFormat = "HH:mm:ss.fff ";
     }));
 
-    private static async Task<int> RunDaemonAsync(string configPath, string controlPath, int port, int nattPort, string? keylog, string tun, int mtu, Engine.EngineSettings settings)
+    private static async Task<int> RunDaemonAsync(string configPath, string controlPath, int port, int nattPort, string? keylog, string tun, int mtu,
+        string? settingsPath, Func<Engine.EngineSettings, Engine.EngineSettings> overrides)
     {
         using var logs = Logs(LogLevel.Information);
         Daemon daemon;
         try
         {
-            daemon = Daemon.Create(configPath, controlPath, port, nattPort, logs, keylog, settings);
+            var settings = new Engine.EngineSettings();
+            if (settingsPath is not null)
+            {
+                settings = Daemon.LoadEngineSettings(settingsPath, settings);
+            }
+
+            daemon = Daemon.Create(configPath, controlPath, port, nattPort, logs, keylog, overrides(settings));
         }
         catch (ConfigException e)
         {

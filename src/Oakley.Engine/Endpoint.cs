@@ -22,6 +22,24 @@ public sealed class EndpointStats
 
     public long CookiesSent { get; internal set; }
 
+    /// <summary>IKE_SA_INIT requests that returned a valid COOKIE while cookies were required.</summary>
+    public long CookiesAccepted { get; internal set; }
+
+    /// <summary>IKE_SA_INIT requests whose COOKIE was wrong or stale (answered with a fresh one).</summary>
+    public long CookiesRejected { get; internal set; }
+
+    /// <summary>How often the cookie secret was replaced (by age or by use).</summary>
+    public long CookieSecretRotations { get; internal set; }
+
+    /// <summary>IKE_SA_INIT requests dropped because their source IP had block_threshold half-open SAs.</summary>
+    public long InitBlockedPerIp { get; internal set; }
+
+    /// <summary>IKE_SA_INIT requests dropped because init_limit_half_open half-open SAs existed.</summary>
+    public long InitDroppedHalfOpenLimit { get; internal set; }
+
+    /// <summary>The highest number of responder half-open IKE SAs seen at once.</summary>
+    public int HalfOpenPeak { get; internal set; }
+
     public long InvalidKeSent { get; internal set; }
 
     public long NoProposalChosenSent { get; internal set; }
@@ -57,9 +75,16 @@ public sealed class Endpoint
 {
     private readonly Dictionary<ulong, IkeSa> _sas = [];
     private readonly Dictionary<(IPEndPoint, ulong), IkeSa> _halfOpenByInitiator = [];
+    private readonly Dictionary<IPAddress, int> _halfOpenPerIp = [];
     private readonly Queue<Transmit> _transmits = new();
     private readonly Queue<EngineEvent> _events = new();
-    private readonly byte[] _cookieSecret = new byte[32];
+    private int _halfOpen;
+    private byte[] _cookieSecret = new byte[32];
+    private byte[]? _previousCookieSecret;
+    private byte _cookieVersion;
+    private DateTimeOffset? _cookieSecretSince;
+    private int _cookieSecretUses;
+    private DateTimeOffset? _lastCookieRequired;
     private long _nextId = 1;
     private List<IkeConfig> _configs;
 
@@ -87,7 +112,14 @@ public sealed class Endpoint
 
     public IReadOnlyList<IkeConfig> Configs => _configs;
 
-    public int HalfOpenCount => _sas.Values.Count(s => s.State == IkeSaState.Connecting && !s.IsOriginalInitiator);
+    /// <summary>Responder IKE SAs that answered IKE_SA_INIT and wait for IKE_AUTH (a maintained count, not a scan).</summary>
+    public int HalfOpenCount => _halfOpen;
+
+    /// <summary>Responder half-open IKE SAs whose IKE_SA_INIT came from <paramref name="address"/>.</summary>
+    public int HalfOpenCountOf(IPAddress address) => _halfOpenPerIp.GetValueOrDefault(address);
+
+    /// <summary>Source IPs with at least one half-open IKE SA.</summary>
+    public int HalfOpenSources => _halfOpenPerIp.Count;
 
     /// <summary>
     /// Replaces the configuration (load-all). IKE SAs whose connection is unchanged keep running; those whose
@@ -167,6 +199,36 @@ public sealed class Endpoint
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// swanctl --rekey: rekeys the IKE SAs of a connection, or (with <paramref name="childName"/>) their CHILD SAs of
+    /// that name, or (with <paramref name="reauth"/>) reauthenticates the IKE SAs. Returns how many SAs were started.
+    /// </summary>
+    public int Rekey(DateTimeOffset now, string? configName, string? childName = null, bool reauth = false)
+    {
+        var n = 0;
+        foreach (var sa in _sas.Values.Where(s => s.State == IkeSaState.Established && !s.IsRekeyedAway && (configName is null || s.Config.Name == configName)).ToList())
+        {
+            if (reauth)
+            {
+                Reauthenticate(now, sa);
+                n++;
+            }
+            else if (childName is null)
+            {
+                n += sa.Rekey(now) ? 1 : 0;
+            }
+            else
+            {
+                foreach (var child in sa.Children.Where(c => c.Config.Name == childName).ToList())
+                {
+                    n += sa.RekeyChild(now, child.InboundSpi) ? 1 : 0;
+                }
+            }
+        }
+
+        return n;
     }
 
     public int Terminate(DateTimeOffset now, string? configName = null, long? ikeSaId = null)
@@ -264,17 +326,9 @@ public sealed class Endpoint
             throw IkeProtocolException.InvalidSyntax("IKE_SA_INIT request lacks SA, KE or Nonce");
         }
 
-        // RFC 7296 §2.6: above the half-open threshold, demand a cookie before keeping any state.
-        if (HalfOpenCount >= Settings.CookieThreshold)
+        if (!AdmitInit(now, local, remote, m, nonce))
         {
-            var expected = Cookie(nonce.Nonce.Span, remote, m.InitiatorSpi);
-            var offered = m.Notifies(NotifyType.Cookie).FirstOrDefault();
-            if (offered is null || !CryptographicOperations.FixedTimeEquals(offered.Data.Span, expected))
-            {
-                Stats.CookiesSent++;
-                AnswerUnprotected(local, remote, HeaderOf(m), NotifyType.Cookie, expected);
-                return;
-            }
+            return;
         }
 
         var config = _configs.FirstOrDefault(c => AddressMatches(c.LocalAddresses, local.Address) && AddressMatches(c.RemoteAddresses, remote.Address))
@@ -311,6 +365,8 @@ public sealed class Endpoint
             var response = ikeSa.RespondInit(now, datagram, m, s.Selected, s.PeerProposal.Number, ke, nonce);
             _sas[ikeSa.SpiR] = ikeSa;
             _halfOpenByInitiator[(remote, m.InitiatorSpi)] = ikeSa;
+            ikeSa.InitRequestKey = (remote, m.InitiatorSpi);
+            ikeSa.BeginHalfOpen();
             Send(local, remote, response);
         }
         catch
@@ -323,16 +379,129 @@ public sealed class Endpoint
     private static bool AddressMatches(IReadOnlyList<IPAddress> configured, IPAddress actual) =>
         configured.Count == 0 || configured.Any(a => a.Equals(actual) || a.Equals(IPAddress.Any) || a.Equals(IPAddress.IPv6Any));
 
-    /// <summary>RFC 7296 §2.6: Cookie = VersionIDofSecret | Hash(Ni | IPi | SPIi | secret).</summary>
-    private byte[] Cookie(ReadOnlySpan<byte> nonce, IPEndPoint remote, ulong spiI)
+    /// <summary>
+    /// RFC 7296 §2.6 DoS protection, in strongSwan's order (charon's receiver): a COOKIE is demanded when the global
+    /// half-open count reached cookie_threshold or the source's reached cookie_threshold_ip (and for cookie_calmdown
+    /// after that); then a source with block_threshold half-open SAs is ignored; then, above init_limit_half_open,
+    /// everyone is. Returns false when the request was answered with a COOKIE or dropped; no state is kept either way.
+    /// </summary>
+    private bool AdmitInit(DateTimeOffset now, IPEndPoint local, IPEndPoint remote, IkeMessage m, NoncePayload nonce)
     {
-        var addr = remote.Address.GetAddressBytes();
-        var data = new byte[nonce.Length + addr.Length + 8 + _cookieSecret.Length];
+        var fromSource = HalfOpenCountOf(remote.Address);
+        if (Settings.DosProtection && CookieRequired(now, fromSource))
+        {
+            RotateCookieSecretIfDue(now);
+            var offered = m.Notifies(NotifyType.Cookie).FirstOrDefault();
+            if (offered is null || !CookieValid(offered.Data.Span, nonce.Nonce.Span, remote.Address, m.InitiatorSpi))
+            {
+                if (offered is not null)
+                {
+                    Stats.CookiesRejected++;
+                }
+
+                Stats.CookiesSent++;
+                _cookieSecretUses++;
+                AnswerUnprotected(local, remote, HeaderOf(m), NotifyType.Cookie, Cookie(_cookieVersion, _cookieSecret, nonce.Nonce.Span, remote.Address, m.InitiatorSpi));
+                return false;
+            }
+
+            Stats.CookiesAccepted++;
+        }
+
+        if (Settings.DosProtection && Settings.BlockThreshold > 0 && fromSource >= Settings.BlockThreshold)
+        {
+            Stats.InitBlockedPerIp++;
+            Stats.Drop("IKE_SA_INIT blocked (block_threshold)");
+            return false;
+        }
+
+        if (Settings.InitLimitHalfOpen > 0 && _halfOpen >= Settings.InitLimitHalfOpen)
+        {
+            Stats.InitDroppedHalfOpenLimit++;
+            Stats.Drop("IKE_SA_INIT dropped (init_limit_half_open)");
+            return false;
+        }
+
+        return true;
+    }
+
+    private bool CookieRequired(DateTimeOffset now, int fromSource)
+    {
+        if ((Settings.CookieThreshold > 0 && _halfOpen >= Settings.CookieThreshold)
+            || (Settings.CookieThresholdIp > 0 && fromSource >= Settings.CookieThresholdIp))
+        {
+            _lastCookieRequired = now;
+            return true;
+        }
+
+        // Keep demanding cookies until requests have been calm for a while: an initiator whose retransmissions were
+        // answered once with and once without a cookie could not tell which IKE_SA_INIT response its AUTH must sign.
+        if (_lastCookieRequired is { } last && now < last + Settings.CookieCalmdown)
+        {
+            _lastCookieRequired = now;
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// RFC 7296 §2.6: the responder should change its secret periodically and accept cookies of the previous one
+    /// for a while; the cookie's first byte names the secret. Time is the engine's <c>now</c>. A secret older than
+    /// two lifetimes is forgotten, so a cookie is never valid for more than two lifetimes.
+    /// </summary>
+    private void RotateCookieSecretIfDue(DateTimeOffset now)
+    {
+        _cookieSecretSince ??= now;
+        var age = now - _cookieSecretSince.Value;
+        if (age < Settings.CookieSecretLifetime && _cookieSecretUses < Settings.CookieReuse)
+        {
+            return;
+        }
+
+        if (_previousCookieSecret is not null)
+        {
+            CryptographicOperations.ZeroMemory(_previousCookieSecret);
+        }
+
+        _previousCookieSecret = age >= Settings.CookieSecretLifetime * 2 ? null : _cookieSecret;
+        if (_previousCookieSecret is null)
+        {
+            CryptographicOperations.ZeroMemory(_cookieSecret);
+        }
+
+        _cookieSecret = new byte[32];
+        Entropy.Fill(_cookieSecret);
+        _cookieVersion++;
+        _cookieSecretSince = now;
+        _cookieSecretUses = 0;
+        Stats.CookieSecretRotations++;
+    }
+
+    private bool CookieValid(ReadOnlySpan<byte> offered, ReadOnlySpan<byte> nonce, IPAddress address, ulong spiI)
+    {
+        if (offered.Length != 1 + HMACSHA256.HashSizeInBytes)
+        {
+            return false;
+        }
+
+        var secret = offered[0] == _cookieVersion ? _cookieSecret
+            : offered[0] == (byte)(_cookieVersion - 1) ? _previousCookieSecret
+            : null;
+        return secret is not null && CryptographicOperations.FixedTimeEquals(offered, Cookie(offered[0], secret, nonce, address, spiI));
+    }
+
+    /// <summary>RFC 7296 §2.6: Cookie = VersionIDofSecret | Hash(Ni | IPi | SPIi | secret), the hash keyed: HMAC-SHA-256.</summary>
+    private static byte[] Cookie(byte version, byte[] secret, ReadOnlySpan<byte> nonce, IPAddress address, ulong spiI)
+    {
+        Span<byte> data = stackalloc byte[nonce.Length + 16 + 8];
         nonce.CopyTo(data);
-        addr.CopyTo(data, nonce.Length);
-        BinaryPrimitives.WriteUInt64BigEndian(data.AsSpan(nonce.Length + addr.Length), spiI);
-        _cookieSecret.CopyTo(data, nonce.Length + addr.Length + 8);
-        return [1, .. SHA256.HashData(data)];
+        address.TryWriteBytes(data[nonce.Length..], out var written);
+        BinaryPrimitives.WriteUInt64BigEndian(data[(nonce.Length + written)..], spiI);
+        var cookie = new byte[1 + HMACSHA256.HashSizeInBytes];
+        cookie[0] = version;
+        HMACSHA256.HashData(secret, data[..(nonce.Length + written + 8)], cookie.AsSpan(1));
+        return cookie;
     }
 
     private void AnswerUnprotected(IPEndPoint local, IPEndPoint remote, IkeHeader request, NotifyType notify, ReadOnlyMemory<byte> data)
@@ -440,13 +609,73 @@ public sealed class Endpoint
         return Fits(current) ? current : _configs.FirstOrDefault(Fits);
     }
 
-    /// <summary>RFC 7296 §2.4: INITIAL_CONTACT means the peer lost its state: drop our other SAs with it, silently.</summary>
-    internal void HandleInitialContact(DateTimeOffset now, IkeSa fresh)
+    /// <summary>
+    /// swanctl <c>unique</c> and INITIAL_CONTACT (RFC 7296 §2.4), applied when an IKE SA authenticates: its older
+    /// duplicates (same connection, same peer identity) are dropped silently if the peer says it lost its state
+    /// (INITIAL_CONTACT, unless unique = never), deleted with unique = replace; with unique = keep the new SA is
+    /// refused (returns false). A reauthentication's own predecessor is not a duplicate.
+    /// </summary>
+    internal bool EnforceUniqueness(DateTimeOffset now, IkeSa fresh, bool initialContact)
     {
-        foreach (var old in _sas.Values.Where(s => s != fresh && s.Config.Name == fresh.Config.Name && s.RemoteIdentity is { } id
-                     && fresh.RemoteIdentity is { } fid && id.Matches(fid)).ToList())
+        var policy = fresh.Config.Unique;
+        if (policy == UniquePolicy.Never || fresh.RemoteIdentity is not { } fid)
         {
-            old.Destroy(now, "replaced: peer sent INITIAL_CONTACT");
+            return true;
+        }
+
+        var duplicates = _sas.Values.Where(s => s != fresh && s != fresh.ReauthOf && s.State == IkeSaState.Established && !s.IsRekeyedAway
+            && s.Config.Name == fresh.Config.Name && s.RemoteIdentity is { } id && id.Matches(fid)).ToList();
+        if (initialContact)
+        {
+            foreach (var old in duplicates)
+            {
+                old.Destroy(now, "replaced: peer sent INITIAL_CONTACT");
+            }
+
+            return true;
+        }
+
+        switch (policy)
+        {
+            case UniquePolicy.Replace:
+                foreach (var old in duplicates)
+                {
+                    EmitAlert(now, old.Id, $"deleting duplicate IKE SA with '{fid}' (unique = replace)");
+                    old.Terminate(now);
+                }
+
+                return true;
+            case UniquePolicy.Keep:
+                return duplicates.Count == 0;
+            default:
+                return true;
+        }
+    }
+
+    /// <summary>
+    /// Reauthentication (swanctl reauth_time), make-before-break: a new IKE SA to the same peer, without
+    /// INITIAL_CONTACT, that re-creates the old SA's CHILD SAs; the old one is deleted when they are up.
+    /// </summary>
+    internal void Reauthenticate(DateTimeOffset now, IkeSa old)
+    {
+        var config = old.Config;
+        if (config.RemoteAddresses.Count == 0 && old.Remote.Address.Equals(IPAddress.Any))
+        {
+            EmitAlert(now, old.Id, "cannot reauthenticate: no peer address");
+            return;
+        }
+
+        var remote = new IPEndPoint(old.Remote.Address, config.RemotePort);
+        var local = new IPEndPoint(old.Local.Address, Settings.IkePort);
+        var children = old.Children.Select(c => c.Config).Distinct().ToList();
+        var sa = new IkeSa(this, _nextId++, config, true, NewIkeSpi(), 0, local, remote, now);
+        sa.ReauthenticateFor(old);
+        _sas[sa.SpiI] = sa;
+        EmitAlert(now, old.Id, $"reauthenticating: new IKE SA #{sa.Id}");
+        sa.StartInitiator(now, children.FirstOrDefault());
+        foreach (var child in children.Skip(1))
+        {
+            sa.CreateChild(now, child);
         }
     }
 
@@ -456,9 +685,33 @@ public sealed class Endpoint
     internal void Remove(IkeSa sa)
     {
         _sas.Remove(sa.LocalSpi);
-        foreach (var key in _halfOpenByInitiator.Where(kv => kv.Value == sa).Select(kv => kv.Key).ToList())
+        if (sa.InitRequestKey is { } key && _halfOpenByInitiator.TryGetValue(key, out var owner) && owner == sa)
         {
             _halfOpenByInitiator.Remove(key);
+        }
+    }
+
+    internal void HalfOpenBegun(IPAddress source)
+    {
+        _halfOpen++;
+        _halfOpenPerIp[source] = _halfOpenPerIp.GetValueOrDefault(source) + 1;
+        if (_halfOpen > Stats.HalfOpenPeak)
+        {
+            Stats.HalfOpenPeak = _halfOpen;
+        }
+    }
+
+    internal void HalfOpenEnded(IPAddress source)
+    {
+        _halfOpen--;
+        var n = _halfOpenPerIp.GetValueOrDefault(source) - 1;
+        if (n > 0)
+        {
+            _halfOpenPerIp[source] = n;
+        }
+        else
+        {
+            _halfOpenPerIp.Remove(source);
         }
     }
 }

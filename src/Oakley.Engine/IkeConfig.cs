@@ -116,6 +116,20 @@ public sealed class IkeConfig
 
     public TimeSpan RekeyTime { get; init; } = TimeSpan.FromHours(4);
 
+    /// <summary>swanctl reauth_time: a new IKE SA (IKE_SA_INIT + IKE_AUTH) replaces this one, make-before-break; zero disables.</summary>
+    public TimeSpan ReauthTime { get; init; }
+
+    /// <summary>swanctl over_time: the hard IKE SA lifetime beyond rekey/reauth time (default 10% of the longer of the two).</summary>
+    public TimeSpan? OverTime { get; init; }
+
+    /// <summary>swanctl rand_time: up to this much is taken off rekey/reauth time at random (default over_time).</summary>
+    public TimeSpan? RandTime { get; init; }
+
+    /// <summary>swanctl unique: what to do with an older IKE SA with the same peer identity.</summary>
+    public UniquePolicy Unique { get; init; } = UniquePolicy.No;
+
+    public TimeSpan EffectiveOverTime => OverTime ?? (RekeyTime > ReauthTime ? RekeyTime : ReauthTime) * 0.1;
+
     /// <summary>
     /// swanctl dpd_delay: after this long without anything from the peer (IKE, or ESP reported by the host with
     /// <see cref="Endpoint.NoteInboundTraffic"/>) an empty INFORMATIONAL checks that it is alive; zero disables.
@@ -128,8 +142,20 @@ public sealed class IkeConfig
     /// <summary>A canonical description of everything negotiation depends on, to tell whether a reload changed it.</summary>
     public string Fingerprint() => string.Join("|",
         Name, string.Join(",", LocalAddresses), string.Join(",", RemoteAddresses), RemotePort, ProposalString.FormatList(Proposals),
-        LocalId, RemoteId?.ToString() ?? "%any", SendInitialContact, RekeyTime, ForceEncapsulation, DpdDelay, Fragmentation,
+        LocalId, RemoteId?.ToString() ?? "%any", SendInitialContact, RekeyTime, ReauthTime, OverTime, RandTime, Unique, ForceEncapsulation, DpdDelay, Fragmentation,
         string.Join(";", Children.Select(c => $"{c.Name}:{string.Join(",", c.LocalTs)}:{c.LocalTsDynamic}:{string.Join(",", c.RemoteTs)}:{c.RemoteTsDynamic}:{ProposalString.FormatList(c.EspProposals)}:{c.TransportMode}:{c.RekeyTime}:{c.LifeTime}:{c.RandTime}:{c.RekeyBytes}:{c.LifeBytes}:{c.RekeyPackets}:{c.LifePackets}")));
+}
+
+/// <summary>
+/// swanctl <c>unique</c>: <c>no</c> keeps duplicates unless the peer sends INITIAL_CONTACT; <c>never</c> keeps them even
+/// then; <c>replace</c> deletes the older IKE SA; <c>keep</c> refuses the newer one.
+/// </summary>
+public enum UniquePolicy
+{
+    No,
+    Never,
+    Keep,
+    Replace,
 }
 
 /// <summary>swanctl <c>fragmentation</c> values (RFC 7383 IKE fragmentation).</summary>
@@ -155,7 +181,7 @@ public interface ISecretStore
 }
 
 /// <summary>Engine-wide settings (strongSwan's charon.* equivalents).</summary>
-public sealed class EngineSettings
+public sealed record EngineSettings
 {
     /// <summary>strongSwan's retransmit_timeout (4 s), retransmit_base (1.8) and retransmit_tries (5).</summary>
     public TimeSpan RetransmitTimeout { get; init; } = TimeSpan.FromSeconds(4);
@@ -164,8 +190,35 @@ public sealed class EngineSettings
 
     public int RetransmitTries { get; init; } = 5;
 
-    /// <summary>Half-open IKE SAs above which a COOKIE is demanded (charon.cookie_threshold, default 10).</summary>
+    /// <summary>
+    /// charon.dos_protection: when false, none of the half-open checks below apply (no COOKIE, nothing blocked), except
+    /// the hard limit <see cref="InitLimitHalfOpen"/>, which strongSwan applies regardless.
+    /// </summary>
+    public bool DosProtection { get; init; } = true;
+
+    /// <summary>Responder half-open IKE SAs from which on a COOKIE is demanded of everyone (charon.cookie_threshold, 10; 0 = never).</summary>
     public int CookieThreshold { get; init; } = 10;
+
+    /// <summary>Half-open IKE SAs of one source IP from which on a COOKIE is demanded of that IP (charon.cookie_threshold_ip, 3; 0 = never).</summary>
+    public int CookieThresholdIp { get; init; } = 3;
+
+    /// <summary>Half-open IKE SAs of one source IP from which on its IKE_SA_INIT requests are dropped (charon.block_threshold, 5; 0 = never).</summary>
+    public int BlockThreshold { get; init; } = 5;
+
+    /// <summary>Global half-open IKE SAs from which on every new IKE_SA_INIT is dropped (charon.init_limit_half_open, 0 = no limit).</summary>
+    public int InitLimitHalfOpen { get; init; }
+
+    /// <summary>
+    /// How long COOKIEs stay required after the last request that needed one (strongSwan's COOKIE_CALMDOWN_DELAY, 10 s),
+    /// so that a legitimate initiator's retransmissions are not answered once with and once without a cookie.
+    /// </summary>
+    public TimeSpan CookieCalmdown { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A new cookie secret after this long (of the engine's <c>now</c>); cookies of the previous one are still accepted.</summary>
+    public TimeSpan CookieSecretLifetime { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>A new cookie secret after this many cookies were made with it (strongSwan's COOKIE_REUSE, 10000).</summary>
+    public int CookieReuse { get; init; } = 10_000;
 
     /// <summary>Nonce length in bytes (RFC 7296 §2.10: at least half the PRF key size and 16).</summary>
     public int NonceSize { get; init; } = 32;

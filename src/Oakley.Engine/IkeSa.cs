@@ -45,6 +45,8 @@ public sealed class IkeSa : IDisposable
     private FragmentReassembly? _requestFragments;
     private FragmentReassembly? _responseFragments;
     private DateTimeOffset _halfOpenDeadline = DateTimeOffset.MaxValue;
+    private IkeSaState _state = IkeSaState.Created;
+    private IPAddress? _halfOpenFrom;
 
     /// <summary>The last time something authentic came from the peer (an IKE message, or ESP the host reported).</summary>
     private DateTimeOffset _lastInbound;
@@ -78,7 +80,7 @@ public sealed class IkeSa : IDisposable
         }
     }
 
-    private DateTimeOffset DpdDue => Config.DpdDelay > TimeSpan.Zero && _rekeyedAway is null ? _lastInbound + Config.DpdDelay : DateTimeOffset.MaxValue;
+    private DateTimeOffset DpdDue => Config.DpdDelay > TimeSpan.Zero && _rekeyedAway is null && !_redundant && _predecessor is null ? _lastInbound + Config.DpdDelay : DateTimeOffset.MaxValue;
 
     internal IkeSa(Endpoint endpoint, long id, IkeConfig config, bool initiator, ulong spiI, ulong spiR, IPEndPoint local, IPEndPoint remote, DateTimeOffset now)
     {
@@ -110,7 +112,37 @@ public sealed class IkeSa : IDisposable
 
     public IPEndPoint Remote { get; private set; }
 
-    public IkeSaState State { get; private set; } = IkeSaState.Created;
+    public IkeSaState State
+    {
+        get => _state;
+        private set
+        {
+            _state = value;
+            if (value != IkeSaState.Connecting)
+            {
+                EndHalfOpen(); // established, deleting or destroyed: no longer half-open
+            }
+        }
+    }
+
+    /// <summary>The key under which the endpoint finds this SA for a retransmitted IKE_SA_INIT (responders only).</summary>
+    internal (IPEndPoint Remote, ulong SpiI)? InitRequestKey { get; set; }
+
+    /// <summary>Counts this responder SA as half-open (against the source of its IKE_SA_INIT) until it leaves Connecting.</summary>
+    internal void BeginHalfOpen()
+    {
+        _halfOpenFrom = Remote.Address;
+        _endpoint.HalfOpenBegun(_halfOpenFrom);
+    }
+
+    private void EndHalfOpen()
+    {
+        if (_halfOpenFrom is { } source)
+        {
+            _halfOpenFrom = null;
+            _endpoint.HalfOpenEnded(source);
+        }
+    }
 
     public DateTimeOffset Created { get; }
 
@@ -123,6 +155,9 @@ public sealed class IkeSa : IDisposable
     public IReadOnlyList<ChildSa> Children => _children;
 
     public ulong LocalSpi => IsOriginalInitiator ? SpiI : SpiR;
+
+    /// <summary>The keys (tests decrypt message scripts with them; never logged).</summary>
+    internal IkeSaKeys? Keys => _keys;
 
     /// <summary>The next time this SA needs <see cref="HandleTimeout"/>.</summary>
     public DateTimeOffset NextDeadline
@@ -137,6 +172,12 @@ public sealed class IkeSa : IDisposable
             {
                 d = since + TimeSpan.FromMinutes(1);
             }
+
+            if (_redundantSince is { } r && _pending is null && r + TimeSpan.FromMinutes(1) < d)
+            {
+                d = r + TimeSpan.FromMinutes(1);
+            }
+
             if (State == IkeSaState.Established)
             {
                 if (_pending is null && DpdDue < d)
@@ -148,6 +189,13 @@ public sealed class IkeSa : IDisposable
                 {
                     d = IkeRekeyAt;
                 }
+
+                if (!_reauthStarted && _rekeyedAway is null && ReauthAt < d)
+                {
+                    d = ReauthAt;
+                }
+
+                d = ExpireAt < d ? ExpireAt : d;
 
                 foreach (var c in _children)
                 {
@@ -386,7 +434,7 @@ public sealed class IkeSa : IDisposable
         }
 
         payloads.Add(new AuthenticationPayload(AuthMethod.SharedKeyMessageIntegrityCode, ComputeAuth(true, _initRequest, _nonceR, idi, out _)));
-        if (Config.SendInitialContact)
+        if (Config.SendInitialContact && _reauthOf is null)
         {
             payloads.Add(new NotifyPayload(NotifyType.InitialContact));
         }
@@ -463,6 +511,12 @@ public sealed class IkeSa : IDisposable
         {
             // RFC 7296 §2.21.2: the initiator deletes the IKE SA (an INFORMATIONAL with AUTHENTICATION_FAILED is optional).
             Fail(now, "AUTH payload of the responder did not verify");
+            return;
+        }
+
+        if (!_endpoint.EnforceUniqueness(now, this, initialContact: false))
+        {
+            Fail(now, $"an IKE SA with '{RemoteIdentity}' exists (unique = keep): not keeping this one");
             return;
         }
 
@@ -575,11 +629,15 @@ public sealed class IkeSa : IDisposable
             idr,
             new AuthenticationPayload(AuthMethod.SharedKeyMessageIntegrityCode, ComputeAuth(false, _initResponse, _nonceI, idr, out _)),
         };
-        Establish(now);
-        if (request.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.InitialContact))
+        if (!_endpoint.EnforceUniqueness(now, this, request.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.InitialContact)))
         {
-            _endpoint.HandleInitialContact(now, this);
+            // unique = keep: an IKE SA with this peer exists; this one is refused.
+            destroy = true;
+            _endpoint.EmitAlert(now, Id, $"refusing a second IKE SA with '{RemoteIdentity}' (unique = keep)");
+            return [new NotifyPayload(NotifyType.AuthenticationFailed)];
         }
+
+        Establish(now);
 
         response.AddRange(RespondChild(now, request));
         return response;
@@ -781,18 +839,66 @@ public sealed class IkeSa : IDisposable
     /// <summary>This SA was replaced by a rekey: its CHILD SAs live in the successor; it only waits to be deleted.</summary>
     private DateTimeOffset? _rekeyedAway;
 
-    private void ScheduleIkeRekey(DateTimeOffset now)
+    /// <summary>When this side reauthenticates (reauth_time minus up to rand_time); MaxValue: never.</summary>
+    public DateTimeOffset ReauthAt { get; private set; } = DateTimeOffset.MaxValue;
+
+    /// <summary>The hard lifetime (rekey/reauth time + over_time): the IKE SA is deleted then if it was not renewed.</summary>
+    public DateTimeOffset ExpireAt { get; private set; } = DateTimeOffset.MaxValue;
+
+    private DateTimeOffset _reauthExpireAt = DateTimeOffset.MaxValue;
+
+    /// <summary>The IKE SA this one reauthenticates (make-before-break): deleted once this one carries its CHILD SAs.</summary>
+    private IkeSa? _reauthOf;
+
+    /// <summary>A reauthentication of this SA is under way (its replacement is negotiating).</summary>
+    private bool _reauthStarted;
+
+    /// <summary>
+    /// IKE SA lifetimes as swanctl sets them: rekey at rekey_time and reauthenticate at reauth_time, each minus a random
+    /// part of rand_time (default over_time); the SA expires over_time after the earlier of the two. A rekey renews
+    /// the keys (a new rekey schedule) but not the authentication, so the reauthentication time carries over.
+    /// </summary>
+    private void ScheduleIkeRekey(DateTimeOffset now, IkeSa? predecessor = null)
     {
-        if (Config.RekeyTime <= TimeSpan.Zero)
+        var range = Config.RandTime ?? Config.EffectiveOverTime;
+        DateTimeOffset Due(TimeSpan interval)
         {
-            IkeRekeyAt = DateTimeOffset.MaxValue;
-            return;
+            var jitter = range * RandomFraction();
+            return now + interval - (jitter < interval ? jitter : TimeSpan.Zero);
         }
 
-        // swanctl's rand_time for IKE defaults to over_time, 10% of rekey_time.
-        var jitter = Config.RekeyTime * 0.1 * RandomFraction();
-        IkeRekeyAt = now + Config.RekeyTime - jitter;
+        IkeRekeyAt = Config.RekeyTime > TimeSpan.Zero ? Due(Config.RekeyTime) : DateTimeOffset.MaxValue;
+        var rekeyExpiry = Config.RekeyTime > TimeSpan.Zero ? now + Config.RekeyTime + Config.EffectiveOverTime : DateTimeOffset.MaxValue;
+        if (predecessor is not null)
+        {
+            ReauthAt = predecessor.ReauthAt;
+            _reauthExpireAt = predecessor._reauthExpireAt;
+        }
+        else
+        {
+            ReauthAt = Config.ReauthTime > TimeSpan.Zero ? Due(Config.ReauthTime) : DateTimeOffset.MaxValue;
+            _reauthExpireAt = Config.ReauthTime > TimeSpan.Zero ? now + Config.ReauthTime + Config.EffectiveOverTime : DateTimeOffset.MaxValue;
+        }
+
+        ExpireAt = rekeyExpiry < _reauthExpireAt ? rekeyExpiry : _reauthExpireAt;
     }
+
+    private bool ReauthDue(DateTimeOffset now) => State == IkeSaState.Established && _rekeyedAway is null && !_reauthStarted && now >= ReauthAt;
+
+    /// <summary>The replacement from a reauthentication failed before it was up: try again in a while (until the hard lifetime).</summary>
+    internal void ReauthFailed(DateTimeOffset now)
+    {
+        _reauthStarted = false;
+        ReauthAt = now + TimeSpan.FromSeconds(30 + (30 * RandomFraction()));
+        _endpoint.EmitAlert(now, Id, "reauthentication failed: retrying");
+    }
+
+    /// <summary>Makes this (new) IKE SA the replacement of <paramref name="old"/>: no INITIAL_CONTACT; the old SA goes once the CHILD SAs are here.</summary>
+    internal void ReauthenticateFor(IkeSa old) => _reauthOf = old;
+
+    internal IkeSa? ReauthOf => _reauthOf;
+
+    internal bool IsRekeyedAway => _rekeyedAway is not null;
 
     private bool IkeRekeyDue(DateTimeOffset now) => State == IkeSaState.Established && _rekeyedAway is null && _ikeRekey is null && now >= IkeRekeyAt;
 
@@ -842,6 +948,14 @@ public sealed class IkeSa : IDisposable
             if (error is not null || selected is null || nonce is null || ke is null || sa!.Proposals[0].Spi.Length != 8
                 || selected.OfType(TransformType.KeyExchange).Select(t => (KeId?)t.Id).FirstOrDefault() != ke.Group || ke.Group != exchange.Ke.Method)
             {
+                if (_peerIkeRekey is { } only)
+                {
+                    // Ours failed but the peer's rekey of this SA succeeded: its SA is the successor.
+                    _peerIkeRekey = null;
+                    HandOver(now, only);
+                    return;
+                }
+
                 // §2.25: TEMPORARY_FAILURE (e.g. a collision) means "retry shortly"; anything else, later.
                 var retry = error?.NotifyType == NotifyType.TemporaryFailure ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(60);
                 IkeRekeyAt = now + retry + TimeSpan.FromSeconds(5 * RandomFraction());
@@ -856,7 +970,25 @@ public sealed class IkeSa : IDisposable
             exchange.Ke.SetPeerPublicKey(ke.Data.Span);
             var shared = exchange.Ke.GetSharedSecret();
             var peerSpi = BinaryPrimitives.ReadUInt64BigEndian(sa.Proposals[0].Spi.Span);
-            CreateSuccessor(now, initiator: true, exchange.Spi, peerSpi, selected, exchange.Nonce, nonce.Nonce.ToArray(), shared);
+            var ours = NewSuccessor(now, initiator: true, exchange.Spi, peerSpi, selected, exchange.Nonce, nonce.Nonce.ToArray(), shared);
+            if (_peerIkeRekey is { } theirs)
+            {
+                // §2.8.2: both ends rekeyed at once. The new SA made with the lowest of the four nonces is redundant;
+                // its creator deletes it. The creator of the other one deletes the old SA.
+                _peerIkeRekey = null;
+                if (Lowest(exchange.Nonce, ours._nonceR).AsSpan().SequenceCompareTo(Lowest(theirs._nonceI, theirs._nonceR)) < 0)
+                {
+                    HandOver(now, theirs);
+                    ours._redundant = true;
+                    ours.Terminate(now);
+                    return; // the peer deletes this (old) SA
+                }
+
+                theirs._redundant = true; // the peer deletes it
+                theirs._redundantSince = now;
+            }
+
+            HandOver(now, ours);
             // The initiator of the rekey deletes the old IKE SA (§2.18), with the old keys.
             State = IkeSaState.Deleting;
             SendInformational(now, [DeletePayload.ForIke()]);
@@ -873,9 +1005,12 @@ public sealed class IkeSa : IDisposable
     /// <summary>The peer rekeys the IKE SA: answer with our SPI, nonce and KE, and hand everything to the successor.</summary>
     private List<IkePayload> RespondIkeRekey(DateTimeOffset now, List<IkePayload> request, SecurityAssociationPayload sa)
     {
-        if (_ikeRekey is not null || _rekeyedAway is not null)
+        if (_rekeyedAway is not null || _peerIkeRekey is not null || _predecessor is not null || State != IkeSaState.Established
+            || _childExchange is not null || _deletingChild is not null)
         {
-            return [new NotifyPayload(NotifyType.TemporaryFailure)]; // ours is in flight (or done): the peer retries
+            // §2.25.1: a CHILD SA of ours is being created, rekeyed or closed, or this SA is already replaced or
+            // being closed: the peer retries shortly.
+            return [new NotifyPayload(NotifyType.TemporaryFailure)];
         }
 
         var nonce = request.OfType<NoncePayload>().FirstOrDefault();
@@ -903,19 +1038,28 @@ public sealed class IkeSa : IDisposable
         var nonceR = _endpoint.NewNonce();
         var spiR = _endpoint.NewIkeSpi();
         var peerSpi = BinaryPrimitives.ReadUInt64BigEndian(selection.PeerProposal.Spi.Span);
-        CreateSuccessor(now, initiator: false, peerSpi, spiR, selection.Selected, nonce.Nonce.ToArray(), nonceR, shared);
-        State = IkeSaState.Deleting; // the peer deletes this one
+        var next = NewSuccessor(now, initiator: false, peerSpi, spiR, selection.Selected, nonce.Nonce.ToArray(), nonceR, shared);
+        if (_ikeRekey is not null)
+        {
+            _peerIkeRekey = next; // §2.8.2: ours is in flight too; decided by the nonces when its response comes
+        }
+        else
+        {
+            HandOver(now, next); // the peer deletes this one
+        }
+
         var spi = new byte[8];
         BinaryPrimitives.WriteUInt64BigEndian(spi, spiR);
         return [ProposalNegotiation.Accepted(selection.Selected, selection.PeerProposal.Number, spi), new NoncePayload(nonceR), new KeyExchangePayload(group, ours.GetPublicKey())];
     }
 
     /// <summary>
-    /// Builds the rekeyed IKE SA: SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr), SK_* = prf+(SKEYSEED, Ni | Nr |
-    /// SPIi | SPIr) with the new SPIs (§2.18); message IDs restart at 0; the CHILD SAs and queued work move over.
-    /// The successor keeps this SA's unique ID, so that the host sees one IKE SA whose SPIs changed.
+    /// Builds a rekeyed IKE SA: SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr), SK_* = prf+(SKEYSEED, Ni | Nr |
+    /// SPIi | SPIr) with the new SPIs (§2.18); message IDs restart at 0. It is registered (messages reach it) but
+    /// holds no CHILD SAs until <see cref="HandOver"/> makes it the successor. It keeps this SA's unique ID, so that
+    /// the host sees one IKE SA whose SPIs changed.
     /// </summary>
-    private void CreateSuccessor(DateTimeOffset now, bool initiator, ulong spiI, ulong spiR, AlgorithmProposal selected, byte[] nonceI, byte[] nonceR, byte[] shared)
+    private IkeSa NewSuccessor(DateTimeOffset now, bool initiator, ulong spiI, ulong spiR, AlgorithmProposal selected, byte[] nonceI, byte[] nonceR, byte[] shared)
     {
         var suite = ProposalNegotiation.Resolve(selected);
         var skeyseed = Ikev2KeySchedule.DeriveRekeySkeyseed(_keys!.Suite.Prf!, _keys.Keys.SK_d, shared, nonceI, nonceR);
@@ -934,7 +1078,17 @@ public sealed class IkeSa : IDisposable
             _nonceI = nonceI,
             _nonceR = nonceR,
             _fragmentation = _fragmentation,
+            _predecessor = this,
         };
+        _endpoint.Register(next);
+        _endpoint.Keylog?.Invoke(next, keys);
+        return next;
+    }
+
+    /// <summary>Makes <paramref name="next"/> the successor: the CHILD SAs and queued work move over; this SA waits to be deleted.</summary>
+    private void HandOver(DateTimeOffset now, IkeSa next)
+    {
+        next._predecessor = null;
         next._children.AddRange(_children);
         _children.Clear();
         while (_childQueue.TryDequeue(out var queued))
@@ -952,12 +1106,27 @@ public sealed class IkeSa : IDisposable
             next._deleteQueue.Enqueue(delete);
         }
 
-        next.ScheduleIkeRekey(now);
+        next.ScheduleIkeRekey(now, this);
+        next._reauthStarted = _reauthStarted;
+        _successor = next;
         _rekeyedAway = now;
-        _endpoint.Register(next);
-        _endpoint.Keylog?.Invoke(next, keys);
-        _endpoint.Emit(new IkeSaRekeyed(now, Id, Config.Name, SpiI, SpiR, spiI, spiR));
+        State = IkeSaState.Deleting;
+        _endpoint.Emit(new IkeSaRekeyed(now, Id, Config.Name, SpiI, SpiR, next.SpiI, next.SpiR));
     }
+
+    /// <summary>The peer's rekey of this SA that crossed ours (§2.8.2), until the nonces decide.</summary>
+    private IkeSa? _peerIkeRekey;
+
+    /// <summary>The SA this one replaced, while a rekey collision is undecided (this SA holds no CHILD SAs yet).</summary>
+    private IkeSa? _predecessor;
+
+    /// <summary>The SA that replaced this one (CHILD SA deletes that cross the rekey are applied there).</summary>
+    private IkeSa? _successor;
+
+    /// <summary>A rekey collision made this SA redundant (§2.8.2): it goes away without an IkeSaDown.</summary>
+    private bool _redundant;
+
+    private DateTimeOffset? _redundantSince;
 
     // ------------------------------------------------------------------------------------------------
     // CREATE_CHILD_SA: additional CHILD SAs (RFC 7296 §1.3.1), with optional PFS
@@ -1001,6 +1170,12 @@ public sealed class IkeSa : IDisposable
             return;
         }
 
+        if (_terminateRequested)
+        {
+            Terminate(now);
+            return;
+        }
+
         if (IkeRekeyDue(now))
         {
             StartIkeRekey(now);
@@ -1028,6 +1203,15 @@ public sealed class IkeSa : IDisposable
         if (_childQueue.TryDequeue(out var child))
         {
             SendCreateChild(now, new ChildExchange { Config = child, Spi = _endpoint.NewChildSpi(), Nonce = _endpoint.NewNonce() }, null);
+            return;
+        }
+
+        if (_reauthOf is { } replaced)
+        {
+            // Make-before-break: this SA carries the CHILD SAs now; the one it reauthenticated goes.
+            _reauthOf = null;
+            _endpoint.EmitAlert(now, Id, $"reauthenticated IKE SA #{replaced.Id}: deleting it");
+            replaced.Terminate(now);
         }
     }
 
@@ -1151,24 +1335,18 @@ public sealed class IkeSa : IDisposable
     /// </summary>
     private void FinishRekey(ChildSa old, ChildSa successor, byte[] nonceI, byte[] nonceR)
     {
-        if (!_children.Contains(old))
+        if (old.PeerRekey is { } theirs && Lowest(nonceI, nonceR).AsSpan().SequenceCompareTo(Lowest(theirs.NonceI, theirs.NonceR)) < 0)
         {
-            return; // it expired or the peer deleted it meanwhile: nothing left to delete
+            // Ours is redundant, even if the peer (the winner) has already deleted the old SA or its own new one.
+            successor.Replaced = true;
+            _deleteQueue.Enqueue(successor);
+            return;
         }
 
-        if (old.PeerRekey is { } theirs && _children.Contains(theirs.NewSa))
+        if (_children.Contains(old) && _deletingChild != old && !_deleteQueue.Contains(old))
         {
-            var oursLowest = Lowest(nonceI, nonceR);
-            var theirsLowest = Lowest(theirs.NonceI, theirs.NonceR);
-            if (oursLowest.AsSpan().SequenceCompareTo(theirsLowest) < 0)
-            {
-                successor.Replaced = true;
-                _deleteQueue.Enqueue(successor); // ours is redundant; the peer deletes the old SA
-                return;
-            }
+            _deleteQueue.Enqueue(old); // else it expired or the peer deleted it meanwhile: nothing left to delete
         }
-
-        _deleteQueue.Enqueue(old);
     }
 
     private static byte[] Lowest(byte[] a, byte[] b) => a.AsSpan().SequenceCompareTo(b) <= 0 ? a : b;
@@ -1188,6 +1366,11 @@ public sealed class IkeSa : IDisposable
             RemoveChild(now, old);
             _childQueue.Enqueue(old.Config);
             return;
+        }
+
+        if (old.PeerRekey is not null)
+        {
+            return; // the peer's rekey of it succeeded: its new SA replaces it and the peer deletes this one
         }
 
         // §2.25: TEMPORARY_FAILURE (a collision, or an exchange in progress) means "retry in a few seconds".
@@ -1241,6 +1424,12 @@ public sealed class IkeSa : IDisposable
             throw IkeProtocolException.InvalidSyntax("CREATE_CHILD_SA request without a nonce");
         }
 
+        if (_ikeRekey is not null || _peerIkeRekey is not null || _predecessor is not null)
+        {
+            // §2.25.2: we are rekeying the IKE SA (or this SA's own rekey collision is undecided): try later.
+            return [new NotifyPayload(NotifyType.TemporaryFailure)];
+        }
+
         ChildSa? old = null;
         if (request.OfType<NotifyPayload>().FirstOrDefault(n => n.NotifyType == NotifyType.RekeySa) is { } rekey)
         {
@@ -1292,6 +1481,19 @@ public sealed class IkeSa : IDisposable
     /// <summary>Starts an INFORMATIONAL exchange deleting this IKE SA (and with it every CHILD SA).</summary>
     public void Terminate(DateTimeOffset now)
     {
+        if (_peerIkeRekey is { } undecided)
+        {
+            _peerIkeRekey = null;
+            undecided._redundant = true;
+            undecided.Terminate(now);
+        }
+
+        if (State == IkeSaState.Established && _pending is not null && _ikeRekey is null)
+        {
+            _terminateRequested = true; // the delete follows the pending exchange (window size 1)
+            return;
+        }
+
         if (State != IkeSaState.Established || _pending is not null)
         {
             Destroy(now, "terminated");
@@ -1300,6 +1502,54 @@ public sealed class IkeSa : IDisposable
 
         State = IkeSaState.Deleting;
         SendInformational(now, [DeletePayload.ForIke()]);
+    }
+
+    private bool _terminateRequested;
+
+    /// <summary>Rekeys this IKE SA now (swanctl --rekey --ike): at once if the window is free, else after the pending exchange.</summary>
+    public bool Rekey(DateTimeOffset now)
+    {
+        if (State != IkeSaState.Established || _rekeyedAway is not null)
+        {
+            return false;
+        }
+
+        IkeRekeyAt = now;
+        StartNextChild(now);
+        return true;
+    }
+
+    /// <summary>Rekeys the CHILD SA with this inbound SPI now (swanctl --rekey --child), queued behind a pending exchange.</summary>
+    public bool RekeyChild(DateTimeOffset now, uint inboundSpi)
+    {
+        if (State != IkeSaState.Established || _children.FirstOrDefault(c => c.InboundSpi == inboundSpi) is not { Replaced: false } child)
+        {
+            return false;
+        }
+
+        child.RekeyAt = now;
+        if (!_rekeyQueue.Contains(child))
+        {
+            _rekeyQueue.Enqueue(child);
+        }
+
+        StartNextChild(now);
+        return true;
+    }
+
+    /// <summary>Deletes the CHILD SA with this inbound SPI (swanctl --terminate --child), queued behind a pending exchange.</summary>
+    public bool DeleteChild(DateTimeOffset now, uint inboundSpi)
+    {
+        if (State != IkeSaState.Established || _children.FirstOrDefault(c => c.InboundSpi == inboundSpi) is not { } child
+            || _deletingChild == child || _deleteQueue.Contains(child))
+        {
+            return false;
+        }
+
+        child.Replaced = true; // on its way out: never rekeyed again; a peer's rekey of it gets TEMPORARY_FAILURE (§2.25.1)
+        _deleteQueue.Enqueue(child);
+        StartNextChild(now);
+        return true;
     }
 
     /// <summary>Sends an empty INFORMATIONAL request (a liveness check, RFC 7296 §1.4).</summary>
@@ -1350,11 +1600,18 @@ public sealed class IkeSa : IDisposable
                 var ours = new List<uint>();
                 foreach (var spi in d.GetSpis32())
                 {
-                    var child = _children.FirstOrDefault(c => c.OutboundSpi == spi);
+                    // A delete that crossed an IKE rekey names a CHILD SA that has moved to the successor.
+                    var owner = _children.Any(c => c.OutboundSpi == spi) ? this : _successor;
+                    var child = owner?._children.FirstOrDefault(c => c.OutboundSpi == spi);
                     if (child is not null)
                     {
-                        ours.Add(child.InboundSpi);
-                        RemoveChild(now, child);
+                        // §2.25.1: closing it ourselves as well? Then the answer carries no Delete for it.
+                        if (owner!._deletingChild != child)
+                        {
+                            ours.Add(child.InboundSpi);
+                        }
+
+                        owner.RemoveChild(now, child);
                     }
                 }
 
@@ -1634,6 +1891,11 @@ public sealed class IkeSa : IDisposable
                 response = RespondCreateChild(now, request);
                 destroy = false;
                 break;
+            case ExchangeType.CreateChildSa when State == IkeSaState.Deleting:
+                // §2.25.2: this SA is being closed or was rekeyed: nothing new is created on it.
+                response = [new NotifyPayload(NotifyType.TemporaryFailure)];
+                destroy = false;
+                break;
             default:
                 throw IkeProtocolException.Drop($"{m.ExchangeType} request not valid in state {State}");
         }
@@ -1670,6 +1932,12 @@ public sealed class IkeSa : IDisposable
             return;
         }
 
+        if (_redundantSince is { } r && _pending is null && now >= r + TimeSpan.FromMinutes(1))
+        {
+            Destroy(now, "redundant after a rekey collision, not deleted by the peer");
+            return;
+        }
+
         if (now >= _halfOpenDeadline && State == IkeSaState.Connecting)
         {
             Destroy(now, "half-open SA timed out");
@@ -1689,6 +1957,19 @@ public sealed class IkeSa : IDisposable
             // strongSwan's schedule: timeout * base^n.
             p.Deadline = now + (settings.RetransmitTimeout * Math.Pow(settings.RetransmitBase, p.Retransmits));
             SendAll(Local, Remote, p.Datagrams);
+        }
+
+        if (State == IkeSaState.Established && now >= ExpireAt && _rekeyedAway is null)
+        {
+            _endpoint.EmitAlert(now, Id, "IKE SA reached its hard lifetime (over_time) without being renewed: deleting it");
+            Terminate(now);
+            return;
+        }
+
+        if (ReauthDue(now))
+        {
+            _reauthStarted = true;
+            _endpoint.Reauthenticate(now, this);
         }
 
         if (State == IkeSaState.Established)
@@ -1746,6 +2027,29 @@ public sealed class IkeSa : IDisposable
         }
 
         var wasUp = EstablishedAt is not null;
+        if (_reauthOf is { } reauthenticated && reauthenticated.State == IkeSaState.Established)
+        {
+            _reauthOf = null;
+            reauthenticated.ReauthFailed(now);
+        }
+
+        if (_predecessor is { } predecessor)
+        {
+            // The peer deleted its side of a rekey collision before we decided: the collision is void (§2.8.2).
+            _redundant = true;
+            if (predecessor._peerIkeRekey == this)
+            {
+                predecessor._peerIkeRekey = null;
+            }
+        }
+
+        if (_peerIkeRekey is { } undecided)
+        {
+            // Our rekey lost or never finished, but the peer's rekey of this SA did: its SA carries on.
+            _peerIkeRekey = null;
+            HandOver(now, undecided);
+        }
+
         foreach (var child in _children.ToList())
         {
             RemoveChild(now, child);
@@ -1755,7 +2059,7 @@ public sealed class IkeSa : IDisposable
         _pending = null;
         _requestFragments?.Clear();
         _responseFragments?.Clear();
-        if ((wasUp || IsOriginalInitiator) && _rekeyedAway is null)
+        if ((wasUp || IsOriginalInitiator) && _rekeyedAway is null && !_redundant)
         {
             _endpoint.Emit(new IkeSaDown(now, Id, Config.Name, reason, peerDead, closedByPeer, wasUp));
         }

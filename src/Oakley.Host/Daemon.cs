@@ -60,6 +60,16 @@ public sealed class Daemon : IAsyncDisposable
         return SwanctlLoader.Load(parser.ParseFile(path));
     }
 
+    /// <summary>
+    /// Reads the charon.* settings of a strongswan.conf (<c>--settings</c>) over <paramref name="baseline"/>; throws
+    /// <see cref="ConfigException"/> with file:line.
+    /// </summary>
+    public static EngineSettings LoadEngineSettings(string path, EngineSettings baseline)
+    {
+        var parser = new SettingsParser(File.ReadAllText, Glob);
+        return CharonSettings.Apply(parser.ParseFile(path), baseline);
+    }
+
     public static IEnumerable<string> Glob(string pattern)
     {
         var dir = Path.GetDirectoryName(pattern) ?? ".";
@@ -81,21 +91,7 @@ public sealed class Daemon : IAsyncDisposable
             log.LogWarning("{Warning}", w.ToString());
         }
 
-        var baseSettings = settings ?? new EngineSettings();
-        var engineSettings = new EngineSettings
-        {
-            IkePort = port,
-            NattPort = nattPort,
-            RetransmitTimeout = baseSettings.RetransmitTimeout,
-            RetransmitBase = baseSettings.RetransmitBase,
-            RetransmitTries = baseSettings.RetransmitTries,
-            CookieThreshold = baseSettings.CookieThreshold,
-            HalfOpenTimeout = baseSettings.HalfOpenTimeout,
-            FragmentSize = baseSettings.FragmentSize,
-            MaxPacket = baseSettings.MaxPacket,
-            MaxFragments = baseSettings.MaxFragments,
-            FragmentTimeout = baseSettings.FragmentTimeout,
-        };
+        var engineSettings = (settings ?? new EngineSettings()) with { IkePort = port, NattPort = nattPort };
         var daemon = new Daemon(config, configPath, controlPath, engineSettings, logs, keylog);
         var addresses = config.Connections.SelectMany(c => c.Ike.LocalAddresses).Distinct().ToList();
         if (addresses.Count == 0 || config.Connections.Any(c => c.Ike.LocalAddresses.Count == 0))
@@ -489,6 +485,15 @@ public sealed class Daemon : IAsyncDisposable
                 return new JsonObject { ["ok"] = n > 0, ["terminated"] = n };
             }
 
+            case "rekey":
+            {
+                var ike = (string?)request["ike"];
+                var child = (string?)request["child"];
+                var reauth = (bool?)request["reauth"] ?? false;
+                var n = await _host.Invoke((e, now) => e.Rekey(now, ike, child, reauth)).ConfigureAwait(false);
+                return new JsonObject { ["ok"] = n > 0, ["started"] = n };
+            }
+
             case "list-sas":
                 return await _host.Invoke((e, now) => ListSas(e, now)).ConfigureAwait(false);
             case "list-conns":
@@ -524,7 +529,9 @@ public sealed class Daemon : IAsyncDisposable
             List<ChildSaInstall> children;
             lock (_children)
             {
-                children = _children.TryGetValue(sa.Id, out var l) ? [.. l] : [];
+                // An IKE SA and its rekeyed predecessor (still waiting for its delete) share the unique ID: list
+                // each CHILD SA under the one that holds it.
+                children = _children.TryGetValue(sa.Id, out var l) ? [.. l.Where(c => sa.Children.Any(h => h.InboundSpi == c.InboundSpi))] : [];
             }
 
             sas.Add(new JsonObject
@@ -653,11 +660,21 @@ public sealed class Daemon : IAsyncDisposable
         ["acquires"] = _plane.Counters.Acquires,
         ["ok"] = true,
         ["ike-sas"] = e.IkeSas.Count,
+        ["child-sas"] = e.IkeSas.Sum(s => s.Children.Count),
+        ["sad-inbound"] = _installer.Databases.Current.InboundCount,
+        ["spd-policies"] = _installer.Databases.Current.PolicyCount,
         ["half-open"] = e.HalfOpenCount,
         ["established-total"] = e.Stats.IkeSasEstablished,
         ["datagrams-in"] = e.Stats.DatagramsReceived,
         ["datagrams-out"] = e.Stats.DatagramsSent,
+        ["half-open-peak"] = e.Stats.HalfOpenPeak,
+        ["half-open-sources"] = e.HalfOpenSources,
         ["cookies-sent"] = e.Stats.CookiesSent,
+        ["cookies-accepted"] = e.Stats.CookiesAccepted,
+        ["cookies-rejected"] = e.Stats.CookiesRejected,
+        ["cookie-secret-rotations"] = e.Stats.CookieSecretRotations,
+        ["init-blocked-per-ip"] = e.Stats.InitBlockedPerIp,
+        ["init-dropped-half-open-limit"] = e.Stats.InitDroppedHalfOpenLimit,
         ["invalid-ke-sent"] = e.Stats.InvalidKeSent,
         ["no-proposal-chosen-sent"] = e.Stats.NoProposalChosenSent,
         ["fragments-sent"] = e.Stats.FragmentsSent,

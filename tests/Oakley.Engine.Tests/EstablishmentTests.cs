@@ -87,8 +87,20 @@ public class EstablishmentTests
     [InlineData(false)]
     public void Cookie_RoundTrip_UnderLoad(bool moonInitiates)
     {
-        var s = new Scenario { MoonSettings = new EngineSettings { CookieThreshold = 0 }, SunSettings = new EngineSettings { CookieThreshold = 0 } };
+        var s = new Scenario { MoonSettings = new EngineSettings { CookieThreshold = 1 }, SunSettings = new EngineSettings { CookieThreshold = 1 } };
         var pair = s.Build();
+        // One half-open SA at the responder (a request from the initiator's address that never continues) puts it
+        // at cookie_threshold.
+        var responder = pair.Responder(moonInitiates);
+        var initiatorAddress = moonInitiates ? Scenario.MoonAddress : Scenario.SunAddress;
+        var responderAddress = moonInitiates ? Scenario.SunAddress : Scenario.MoonAddress;
+        responder.HandleDatagram(pair.Now, responderAddress, initiatorAddress,
+            new Oakley.Testing.ForgedIkeSaInit().Build(0x1122334455667788, Enumerable.Range(1, 32).Select(i => (byte)i).ToArray(), Enumerable.Range(9, 32).Select(i => (byte)i).ToArray(), initiatorAddress, responderAddress));
+        while (responder.TryPollTransmit(out _))
+        {
+        }
+
+        Assert.Equal(1, responder.HalfOpenCount);
         pair.Initiate(moonInitiates);
         Assert.Contains("IKE_SA_INIT response #0 [N(Cookie)]", pair.Log[1], StringComparison.Ordinal);
         Assert.StartsWith("IKE_SA_INIT request #0 [N(Cookie),SecurityAssociation", pair.Log[2][5..], StringComparison.Ordinal);

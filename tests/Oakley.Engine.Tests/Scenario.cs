@@ -43,10 +43,22 @@ internal sealed class Scenario
 
     public int Seed { get; set; } = 1;
 
+    /// <summary>Sun answers IKE_SA_INIT from any address (remote_addrs = %any), as a gateway under attack does.</summary>
+    public bool SunAcceptsAnyPeer { get; set; }
+
     /// <summary>IKE SA rekey_time of each side (swanctl default 4 h).</summary>
     public TimeSpan MoonIkeRekey { get; set; } = TimeSpan.FromHours(4);
 
     public TimeSpan SunIkeRekey { get; set; } = TimeSpan.FromHours(4);
+
+    /// <summary>Moon's reauth_time, over_time and unique; sun's unique.</summary>
+    public TimeSpan MoonReauth { get; set; }
+
+    public TimeSpan? MoonOverTime { get; set; }
+
+    public UniquePolicy MoonUnique { get; set; }
+
+    public UniquePolicy SunUnique { get; set; }
 
     /// <summary>Moon's dpd_delay (zero: no dead peer detection).</summary>
     public TimeSpan MoonDpdDelay { get; set; }
@@ -65,23 +77,30 @@ internal sealed class Scenario
     {
         var moonId = Identity.Parse("moon.example");
         var sunId = Identity.Parse("sun.example");
-        var moon = Config("moon-sun", MoonAddress, SunAddress, moonId, sunId, MoonIke, MoonEsp, MoonLocalTs, MoonRemoteTs, MoonTransport, MoonEsp2, MoonDpdDelay, MoonIkeRekey, MoonFragmentation);
-        var sun = Config("sun-moon", SunAddress, MoonAddress, sunId, moonId, SunIke, SunEsp, SunLocalTs, SunRemoteTs, SunTransport, SunEsp2, default, SunIkeRekey, SunFragmentation);
+        var moon = Config("moon-sun", MoonAddress, SunAddress, moonId, sunId, MoonIke, MoonEsp, MoonLocalTs, MoonRemoteTs, MoonTransport, MoonEsp2, MoonDpdDelay, MoonIkeRekey,
+            reauth: MoonReauth, overTime: MoonOverTime, unique: MoonUnique, fragmentation: MoonFragmentation);
+        var sun = Config("sun-moon", SunAddress, MoonAddress, sunId, moonId, SunIke, SunEsp, SunLocalTs, SunRemoteTs, SunTransport, SunEsp2, default, SunIkeRekey, SunAcceptsAnyPeer,
+            unique: SunUnique, fragmentation: SunFragmentation);
         var a = new Endpoint([moon], new InMemorySecrets().Add(System.Text.Encoding.UTF8.GetBytes(MoonPsk), moonId, sunId), new SeededEntropy(Seed), MoonSettings);
         var b = new Endpoint([sun], new InMemorySecrets().Add(System.Text.Encoding.UTF8.GetBytes(SunPsk), moonId, sunId), new SeededEntropy(Seed + 1000), SunSettings);
         return new EnginePair(a, b, MoonAddress, SunAddress, Start);
     }
 
     private static IkeConfig Config(string name, IPEndPoint local, IPEndPoint remote, Identity localId, Identity remoteId,
-        string ike, string esp, string[] localTs, string[] remoteTs, bool transport, string esp2, TimeSpan dpdDelay = default, TimeSpan? ikeRekey = null,
+        string ike, string esp, string[] localTs, string[] remoteTs, bool transport, string esp2, TimeSpan dpdDelay = default, TimeSpan? ikeRekey = null, bool anyRemote = false,
+        TimeSpan reauth = default, TimeSpan? overTime = null, UniquePolicy unique = UniquePolicy.No,
         Fragmentation fragmentation = Fragmentation.Yes) => new()
     {
         Name = name,
+        ReauthTime = reauth,
+        OverTime = overTime,
+        Unique = unique,
         Fragmentation = fragmentation,
+        SendInitialContact = unique != UniquePolicy.Never,
         DpdDelay = dpdDelay,
         RekeyTime = ikeRekey ?? TimeSpan.FromHours(4),
         LocalAddresses = [local.Address],
-        RemoteAddresses = [remote.Address],
+        RemoteAddresses = anyRemote ? [] : [remote.Address],
         Proposals = ProposalString.ParseList(ike, ProtocolId.Ike),
         LocalId = localId,
         RemoteId = remoteId,

@@ -6,7 +6,9 @@
 #   was not replaced, and the ping (5 per second for 20 s) lost at most 2 packets.
 #   phases 3 and 4: the IKE SA is rekeyed by Oakley, then by strongSwan, under ping: new IKE SPIs on both sides,
 #   the CHILD SA unchanged, at most one ping lost.
-#   phase 5: dead peer detection: strongSwan is killed and restarted; Oakley (dpd_delay 2 s, dpd_action = restart,
+#   phase 5: Oakley reauthenticates (reauth_time 8 s): a new IKE SA and CHILD SA are made before the old ones are
+#   deleted; one of each on both sides afterwards, at most one ping lost.
+#   phase 6: dead peer detection: strongSwan is killed and restarted; Oakley (dpd_delay 2 s, dpd_action = restart,
 #   keyingtries = 0) declares the peer dead and negotiates again by itself, retrying until strongSwan is back, and
 #   traffic passes without any manual action.
 # Usage: tests/interop/child-rekey.sh [path to oakley.dll]. Needs root, iproute2, strongSwan (test.sh installs them).
@@ -33,13 +35,15 @@ for tool in ip /usr/lib/ipsec/charon swanctl dotnet ping; do command -v "$tool" 
 
 make_pair "$NA" "$NB" "rA$ID" "rB$ID" || { echo "FAIL setup: cannot create namespaces"; exit 1; }
 
-conf() { # local remote localid remoteid local_ts remote_ts child_rekey_time [dpd_delay] [ike_rekey_time]
+conf() { # local remote localid remoteid local_ts remote_ts child_rekey_time [dpd_delay] [ike_rekey_time] [reauth_time]
   cat <<CONF
 connections {
   tunnel {
     version = 2
     dpd_delay = ${8:-0s}
     rekey_time = ${9:-4h}
+    reauth_time = ${10:-0s}
+    rand_time = 1s
     over_time = 30s
     keyingtries = 0
     local_addrs = $1
@@ -77,8 +81,8 @@ CONF
 }
 SW() { swanctl_in "$NB" "$RUN/sw" "$@"; }
 OK() { ip netns exec "$NA" dotnet "$OAKLEY_DLL" "$@" --control "$RUN/a.ctl"; }
-configure() { # oakley_rekey strongswan_rekey [oakley_dpd_delay] [oakley_ike_rekey] [strongswan_ike_rekey]
-  conf 192.0.2.1 192.0.2.2 a.example b.example 198.51.100.0/24 203.0.113.0/24 "$1" "${3:-0s}" "${4:-4h}" >"$RUN/a.conf"
+configure() { # oakley_rekey strongswan_rekey [oakley_dpd_delay] [oakley_ike_rekey] [strongswan_ike_rekey] [oakley_reauth]
+  conf 192.0.2.1 192.0.2.2 a.example b.example 198.51.100.0/24 203.0.113.0/24 "$1" "${3:-0s}" "${4:-4h}" "${6:-0s}" >"$RUN/a.conf"
   conf 192.0.2.2 192.0.2.1 b.example a.example 203.0.113.0/24 198.51.100.0/24 "$2" 0s "${5:-4h}" >"$RUN/sw/swanctl/swanctl.conf"
 }
 
@@ -167,7 +171,26 @@ configure 1h 1h 0s 4h 6s
 SW --load-all >"$RUN/load6.out" 2>&1 && OK load-all >/dev/null 2>&1
 ike_phase "strongswan-rekeys-ike" SW --initiate --child net --timeout 20
 
-# ---- phase 5: strongSwan dies and comes back; Oakley's DPD notices and re-negotiates on its own ----
+# ---- phase 5: Oakley reauthenticates (reauth_time 8 s): a new IKE SA, make-before-break, under ping ----------
+OK terminate --ike tunnel >/dev/null 2>&1
+for _ in $(seq 30); do [[ $(sw_children) -eq 0 ]] && break; sleep 0.1; done
+configure 1h 1h 0s 0s 4h 8s
+SW --load-all >"$RUN/load7.out" 2>&1 && OK load-all >/dev/null 2>&1
+OK initiate --child net --timeout 20 >/dev/null 2>&1
+result "reauth: IKE and CHILD SA up (Oakley reauth_time 8 s)" $?
+ike_before=$(ike_spi); child_before=$(ok_spis)
+ip netns exec "$NA" ping -i 0.2 -c 75 -W 1 -I 198.51.100.1 203.0.113.1 >"$RUN/ping-reauth.out" 2>&1
+lost=$(awk '/packets transmitted/ {print $1 - $4}' "$RUN/ping-reauth.out")
+inits=$(grep -c "parsed IKE_SA_INIT request" "$RUN/sw/charon.log")
+echo "  reauth: Oakley IKE $ike_before -> $(ike_spi), CHILD '$child_before' -> '$(ok_spis)'; $(grep 'packets transmitted' "$RUN/ping-reauth.out")"
+[[ -n $ike_before && $(ike_spi) != "$ike_before" && $(ok_spis) != "$child_before" ]] \
+  && [[ $(OK list-sas --json 2>/dev/null | grep -c '"initiator-spi"') -eq 1 && $(SW --list-sas 2>/dev/null | grep -c ESTABLISHED) -eq 1 ]] \
+  && [[ $(sw_children) -eq 1 ]] && grep -q "reauthenticated IKE SA" "$RUN/oakley.log"
+result "reauth: a new IKE SA (IKE_SA_INIT + IKE_AUTH) replaced the old one; one IKE and one CHILD SA on each side afterwards" $?
+[[ -n $lost && $lost -le 1 ]]
+result "reauth: make-before-break: continuous ping lost at most 1 of 75 packets" $?
+
+# ---- phase 6: strongSwan dies and comes back; Oakley's DPD notices and re-negotiates on its own ----
 OK terminate --ike tunnel >/dev/null 2>&1
 configure 1h 1h 2s
 SW --load-all >"$RUN/load3.out" 2>&1 && OK load-all >/dev/null 2>&1
