@@ -40,6 +40,8 @@ public static class Program
         daemon.Options.Add(cookieThreshold);
         daemon.Options.Add(tun);
         daemon.Options.Add(mtu);
+        var keepAlive = new Option<double>("--keep-alive") { Description = "seconds between NAT keepalives while behind a NAT (strongSwan charon.keep_alive; 0 disables)", DefaultValueFactory = _ => 20 };
+        daemon.Options.Add(keepAlive);
         daemon.SetAction(async (pr, cancel) => await RunDaemonAsync(pr.GetValue(config)!, pr.GetValue(control)!, pr.GetValue(port), pr.GetValue(nattPort), pr.GetValue(keylog), pr.GetValue(tun)!, pr.GetValue(mtu),
             new Engine.EngineSettings
             {
@@ -47,6 +49,7 @@ public static class Program
                 RetransmitBase = pr.GetValue(retransmitBase),
                 RetransmitTries = pr.GetValue(retransmitTries),
                 CookieThreshold = pr.GetValue(cookieThreshold),
+                KeepAliveInterval = TimeSpan.FromSeconds(Math.Max(0, pr.GetValue(keepAlive))),
             }));
         root.Subcommands.Add(daemon);
 

@@ -122,10 +122,13 @@ public sealed class IkeConfig
     /// </summary>
     public TimeSpan DpdDelay { get; init; }
 
+    /// <summary>swanctl <c>mobike</c> (default yes): offer MOBIKE (RFC 4555) in IKE_AUTH; as initiator, move to the NAT-T port after IKE_SA_INIT.</summary>
+    public bool Mobike { get; init; } = true;
+
     /// <summary>A canonical description of everything negotiation depends on, to tell whether a reload changed it.</summary>
     public string Fingerprint() => string.Join("|",
         Name, string.Join(",", LocalAddresses), string.Join(",", RemoteAddresses), RemotePort, ProposalString.FormatList(Proposals),
-        LocalId, RemoteId?.ToString() ?? "%any", SendInitialContact, RekeyTime, ForceEncapsulation, DpdDelay,
+        LocalId, RemoteId?.ToString() ?? "%any", SendInitialContact, RekeyTime, ForceEncapsulation, DpdDelay, Mobike,
         string.Join(";", Children.Select(c => $"{c.Name}:{string.Join(",", c.LocalTs)}:{c.LocalTsDynamic}:{string.Join(",", c.RemoteTs)}:{c.RemoteTsDynamic}:{ProposalString.FormatList(c.EspProposals)}:{c.TransportMode}:{c.RekeyTime}:{c.LifeTime}:{c.RandTime}:{c.RekeyBytes}:{c.LifeBytes}:{c.RekeyPackets}:{c.LifePackets}")));
 }
 
@@ -159,4 +162,10 @@ public sealed class EngineSettings
 
     /// <summary>How long a half-open IKE SA may wait for IKE_AUTH (charon.half_open_timeout, 30 s).</summary>
     public TimeSpan HalfOpenTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// charon.keep_alive (20 s): when this side is behind a NAT, a NAT keepalive (RFC 3948 §2.3) goes to the peer
+    /// after this long without anything else sent on the IKE SA (IKE, or ESP reported by the host); zero disables.
+    /// </summary>
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(20);
 }

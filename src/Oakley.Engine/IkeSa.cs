@@ -100,8 +100,49 @@ public sealed class IkeSa : IDisposable
 
     public IPEndPoint Local { get; private set; }
 
-    /// <summary>True once NAT detection (RFC 7296 §2.23) found a NAT, or the peer floated to the NAT-T port.</summary>
+    /// <summary>True once NAT detection (RFC 7296 §2.23) found a NAT (or <c>encap = yes</c> faked one).</summary>
     public bool NatDetected { get; private set; }
+
+    /// <summary>NAT detection found a NAT in front of us (our NAT_DETECTION_DESTINATION_IP hash did not match): we send keepalives.</summary>
+    public bool LocalBehindNat { get; private set; }
+
+    /// <summary>NAT detection found a NAT in front of the peer (or the peer fakes one).</summary>
+    public bool RemoteBehindNat { get; private set; }
+
+    /// <summary>Both sides sent MOBIKE_SUPPORTED in IKE_AUTH (RFC 4555 §3.1): addresses change only with UPDATE_SA_ADDRESSES.</summary>
+    public bool MobikeNegotiated { get; private set; }
+
+    /// <summary>The peer's additional addresses (RFC 4555 §3.6: ADDITIONAL_IP4/6_ADDRESS; empty after NO_ADDITIONAL_ADDRESSES).</summary>
+    public IReadOnlyList<IPAddress> PeerAdditionalAddresses { get; private set; } = [];
+
+    /// <summary>ESP is UDP-encapsulated: a NAT was detected, or IKE floated to the NAT-T port without MOBIKE (a peer floats only for a NAT then).</summary>
+    public bool UdpEncapsulation => NatDetected || (Local.Port == _endpoint.Settings.NattPort && !MobikeNegotiated);
+
+    /// <summary>The last time we sent anything on this SA (IKE, a keepalive, or ESP the host reported): keepalives fill the gaps.</summary>
+    private DateTimeOffset _lastSent;
+
+    /// <summary>The local address the host last reported as the source towards the peer (MOBIKE path tracking).</summary>
+    private IPAddress? _pathSource;
+
+    private DateTimeOffset KeepAliveDue =>
+        State == IkeSaState.Established && LocalBehindNat && _rekeyedAway is null && _endpoint.Settings.KeepAliveInterval > TimeSpan.Zero
+            ? _lastSent + _endpoint.Settings.KeepAliveInterval
+            : DateTimeOffset.MaxValue;
+
+    /// <summary>The host sent ESP on one of this SA's CHILD SAs: it refreshes the NAT mapping as a keepalive would.</summary>
+    internal void NoteOutboundTraffic(DateTimeOffset now)
+    {
+        if (now > _lastSent)
+        {
+            _lastSent = now;
+        }
+    }
+
+    private void Send(DateTimeOffset now, IPEndPoint local, IPEndPoint remote, byte[] datagram)
+    {
+        _lastSent = now;
+        _endpoint.Send(local, remote, datagram);
+    }
 
     public IPEndPoint Remote { get; private set; }
 
@@ -135,6 +176,11 @@ public sealed class IkeSa : IDisposable
                 if (_pending is null && DpdDue < d)
                 {
                     d = DpdDue;
+                }
+
+                if (KeepAliveDue < d)
+                {
+                    d = KeepAliveDue;
                 }
 
                 if (_pending is null && _ikeRekey is null && IkeRekeyAt < d)
@@ -287,9 +333,10 @@ public sealed class IkeSa : IDisposable
         _pending = null;
         SpiR = m.ResponderSpi;
         DetectNat(now, m, SpiI, SpiR);
-        if (NatDetected && Remote.Port != _endpoint.Settings.NattPort)
+        if ((NatDetected || Config.Mobike) && Remote.Port != _endpoint.Settings.NattPort)
         {
-            // RFC 7296 §2.23: with a NAT in the path the initiator moves to port 4500 for IKE_AUTH onwards.
+            // RFC 7296 §2.23: with a NAT in the path the initiator moves to port 4500 for IKE_AUTH onwards;
+            // RFC 4555 §3.3: so does an initiator that offers MOBIKE, NAT or not (a later move may meet one).
             Local = new IPEndPoint(Local.Address, _endpoint.Settings.NattPort);
             Remote = new IPEndPoint(Remote.Address, _endpoint.Settings.NattPort);
         }
@@ -316,30 +363,62 @@ public sealed class IkeSa : IDisposable
             return;
         }
 
-        var peerSeen = NatHash(spiI, spiR, Remote);
-        var usSeen = NatHash(spiI, spiR, Local);
-        var peerBehindNat = !source.Any(n => n.Data.Span.SequenceEqual(peerSeen));
-        var weBehindNat = !destination.Data.Span.SequenceEqual(usSeen) && !Local.Address.Equals(IPAddress.Any) && !Local.Address.Equals(IPAddress.IPv6Any);
+        var (peerBehindNat, weBehindNat) = CompareNatHashes(source, destination, spiI, spiR, Local, Remote, _pathSource);
+        LocalBehindNat = weBehindNat;
+        RemoteBehindNat = peerBehindNat;
         if (peerBehindNat || weBehindNat)
         {
             NatDetected = true;
-            _endpoint.EmitAlert(now, Id, peerBehindNat ? "remote host is behind NAT" : "local host is behind NAT");
+            _endpoint.EmitAlert(now, Id, weBehindNat ? "local host is behind NAT, sending keep alives" : "remote host is behind NAT");
         }
     }
 
-    /// <summary>RFC 7296 §2.23: once authenticated, the latest valid message's addresses are the ones to use.</summary>
-    private void FollowPeer(IPEndPoint local, IPEndPoint remote)
+    /// <summary>
+    /// RFC 7296 §2.23: the peer is behind a NAT if no NAT_DETECTION_SOURCE_IP matches the address it came from, we
+    /// are if its NAT_DETECTION_DESTINATION_IP does not match ours. A wildcard local address (no source known) is
+    /// never called NATed.
+    /// </summary>
+    private static (bool PeerBehindNat, bool WeBehindNat) CompareNatHashes(List<NotifyPayload> source, NotifyPayload destination,
+        ulong spiI, ulong spiR, IPEndPoint local, IPEndPoint remote, IPAddress? knownSource)
     {
-        if (!local.Equals(Local) || !remote.Equals(Remote))
-        {
-            if (local.Port == _endpoint.Settings.NattPort)
-            {
-                NatDetected = true;
-            }
+        var peerSeen = NatHash(spiI, spiR, remote);
+        var peerBehindNat = !source.Any(n => n.Data.Span.SequenceEqual(peerSeen));
+        var ourAddress = IsWildcard(local.Address) ? knownSource : local.Address;
+        var weBehindNat = ourAddress is not null
+            && !destination.Data.Span.SequenceEqual(NatHash(spiI, spiR, new IPEndPoint(ourAddress, local.Port)));
+        return (peerBehindNat, weBehindNat);
+    }
 
+    private static bool IsWildcard(IPAddress a) => a.Equals(IPAddress.Any) || a.Equals(IPAddress.IPv6Any);
+
+    /// <summary>
+    /// RFC 7296 §2.23: the latest authenticated message's addresses are the ones to use. Before the SA is
+    /// established that is the float to the NAT-T port. Afterwards a changed peer address or port (a NAT that
+    /// remapped) is followed only by a side that is not itself behind a NAT (a host behind one "SHOULD NOT": one
+    /// forged packet would redirect it), and never with MOBIKE, whose UPDATE_SA_ADDRESSES replaces implicit
+    /// updates (RFC 4555 §3.5). The caller only passes new messages (retransmitted requests are answered from the
+    /// cache before this), so an old replayed message cannot move the SA back.
+    /// </summary>
+    private void FollowPeer(DateTimeOffset now, IPEndPoint local, IPEndPoint remote)
+    {
+        if (State != IkeSaState.Established)
+        {
             Local = local;
             Remote = remote;
+            return;
         }
+
+        if (remote.Equals(Remote) || MobikeNegotiated || LocalBehindNat)
+        {
+            return;
+        }
+
+        var old = Remote;
+        Local = local;
+        Remote = remote;
+        RemoteBehindNat = true;
+        NatDetected |= Remote.Port == _endpoint.Settings.NattPort;
+        _endpoint.Emit(new IkeSaAddressesChanged(now, Id, Config.Name, Local, Remote, UdpEncapsulation, $"remote address changed from {old} to {remote}"));
     }
 
     private void DeriveKeys(AlgorithmProposal selected)
@@ -375,6 +454,11 @@ public sealed class IkeSa : IDisposable
         if (Config.SendInitialContact)
         {
             payloads.Add(new NotifyPayload(NotifyType.InitialContact));
+        }
+
+        if (Config.Mobike)
+        {
+            payloads.Add(new NotifyPayload(NotifyType.MobikeSupported));
         }
 
         if (_pendingChild is { } child)
@@ -452,6 +536,8 @@ public sealed class IkeSa : IDisposable
             return;
         }
 
+        MobikeNegotiated = Config.Mobike && payloads.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.MobikeSupported);
+        StoreAdditionalAddresses(payloads);
         Establish(now);
         if (_pendingChild is { } child)
         {
@@ -554,6 +640,14 @@ public sealed class IkeSa : IDisposable
             idr,
             new AuthenticationPayload(AuthMethod.SharedKeyMessageIntegrityCode, ComputeAuth(false, _initResponse, _nonceI, idr, out _)),
         };
+        // RFC 4555 §3.1: MOBIKE is used when both sides say MOBIKE_SUPPORTED in IKE_AUTH.
+        if (Config.Mobike && request.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.MobikeSupported))
+        {
+            MobikeNegotiated = true;
+            response.Add(new NotifyPayload(NotifyType.MobikeSupported));
+        }
+
+        StoreAdditionalAddresses(request);
         Establish(now);
         if (request.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.InitialContact))
         {
@@ -700,7 +794,7 @@ public sealed class IkeSa : IDisposable
         };
         _children.Add(childSa);
         var encr = selected.OfType(TransformType.Encryption).Single();
-        _endpoint.Emit(new ChildSaInstall(now, Id, Config.Name, child.Name, inboundSpi, outboundSpi, transport, NatDetected || Local.Port == _endpoint.Settings.NattPort,
+        _endpoint.Emit(new ChildSaInstall(now, Id, Config.Name, child.Name, inboundSpi, outboundSpi, transport, UdpEncapsulation,
             (EncrId)encr.Id, encr.KeyLengthBits, suite.Integrity?.Id ?? IntegId.None, suite.Esn,
             (byte[])inEnc.Clone(), (byte[])inInt.Clone(), (byte[])outEnc.Clone(), (byte[])outInt.Clone(),
             localTs, remoteTs, Local, Remote, child.RekeyTime, child.LifeTime));
@@ -909,7 +1003,13 @@ public sealed class IkeSa : IDisposable
             EstablishedAt = now,
             RemoteIdentity = RemoteIdentity,
             NatDetected = NatDetected,
+            LocalBehindNat = LocalBehindNat,
+            RemoteBehindNat = RemoteBehindNat,
+            MobikeNegotiated = MobikeNegotiated,
+            PeerAdditionalAddresses = PeerAdditionalAddresses,
+            _pathSource = _pathSource,
             _lastInbound = now,
+            _lastSent = now,
             _nonceI = nonceI,
             _nonceR = nonceR,
         };
@@ -976,6 +1076,13 @@ public sealed class IkeSa : IDisposable
     {
         if (State != IkeSaState.Established || _pending is not null)
         {
+            return;
+        }
+
+        if (_updateWanted && _rekeyedAway is null)
+        {
+            _updateWanted = false;
+            SendUpdateSaAddresses(now);
             return;
         }
 
@@ -1263,7 +1370,172 @@ public sealed class IkeSa : IDisposable
         return response;
     }
 
-        // ------------------------------------------------------------------------------------------------
+    // ------------------------------------------------------------------------------------------------
+    // MOBIKE (RFC 4555): the initiator moves the IKE SA and its CHILD SAs to a new address of its own
+    // ------------------------------------------------------------------------------------------------
+
+    private sealed record UpdateExchange(byte[] Cookie2, IPAddress? Source);
+
+    private UpdateExchange? _update;
+    private bool _updateWanted;
+
+    /// <summary>
+    /// The host's view of our addresses changed (or is reported for the first time). As MOBIKE initiator, if the
+    /// address this SA uses is gone, or the route to the peer now leaves from another one, move there with
+    /// UPDATE_SA_ADDRESSES (RFC 4555 §3.5; queued behind an exchange in flight, window size 1).
+    /// </summary>
+    internal void LocalAddressesChanged(DateTimeOffset now, IReadOnlyCollection<IPAddress> addresses, IPAddress? routeSource)
+    {
+        if (State != IkeSaState.Established || _rekeyedAway is not null)
+        {
+            return;
+        }
+
+        var current = IsWildcard(Local.Address) ? _pathSource : Local.Address;
+        var family = Remote.Address.AddressFamily;
+        var wanted = routeSource is not null && routeSource.AddressFamily == family && addresses.Contains(routeSource) ? routeSource
+            : current is not null && addresses.Contains(current) ? current
+            : addresses.FirstOrDefault(a => a.AddressFamily == family && !IPAddress.IsLoopback(a) && !a.IsIPv6LinkLocal);
+        if (current is null || !IsOriginalInitiator || !MobikeNegotiated)
+        {
+            _pathSource ??= wanted; // learn where we are; only a MOBIKE initiator moves (§3.2)
+            return;
+        }
+
+        if (wanted is null || wanted.Equals(current))
+        {
+            return; // no better address (if ours is gone, DPD or the next exchange decides)
+        }
+
+        _endpoint.EmitAlert(now, Id, $"MOBIKE: local address {current} -> {wanted}, requesting address change");
+        _pathSource = wanted;
+        if (!IsWildcard(Local.Address))
+        {
+            Local = new IPEndPoint(wanted, Local.Port);
+        }
+
+        _updateWanted = true;
+        StartNextChild(now);
+    }
+
+    /// <summary>RFC 4555 §3.5: INFORMATIONAL with UPDATE_SA_ADDRESSES, NAT_DETECTION_* for the new path and COOKIE2.</summary>
+    private void SendUpdateSaAddresses(DateTimeOffset now)
+    {
+        var cookie2 = new byte[16];
+        _endpoint.Entropy.Fill(cookie2);
+        var source = IsWildcard(Local.Address) ? _pathSource : Local.Address;
+        _update = new UpdateExchange(cookie2, source);
+        var nat = new IkeMessage();
+        if (Config.ForceEncapsulation || source is null)
+        {
+            var fake = new byte[20];
+            _endpoint.Entropy.Fill(fake);
+            nat.Payloads.Add(new NotifyPayload(NotifyType.NatDetectionSourceIp, fake));
+        }
+        else
+        {
+            nat.Payloads.Add(new NotifyPayload(NotifyType.NatDetectionSourceIp, NatHash(SpiI, SpiR, new IPEndPoint(source, Local.Port))));
+        }
+
+        nat.Payloads.Add(new NotifyPayload(NotifyType.NatDetectionDestinationIp, NatHash(SpiI, SpiR, Remote)));
+        SendInformational(now, [new NotifyPayload(NotifyType.UpdateSaAddresses), .. nat.Payloads, new NotifyPayload(NotifyType.Cookie2, cookie2)]);
+    }
+
+    private void ProcessUpdateSaAddressesResponse(DateTimeOffset now, List<IkePayload> response)
+    {
+        var notifies = response.OfType<NotifyPayload>().ToList();
+        if (notifies.FirstOrDefault(n => n.NotifyType.IsError()) is { } error)
+        {
+            // UNEXPECTED_NAT_DETECTED (we sent no NO_NATS_ALLOWED, so unlikely) or anything else: the peer kept the old path.
+            _endpoint.EmitAlert(now, Id, $"MOBIKE: peer refused the address update: {error.NotifyType}");
+            return;
+        }
+
+        var source = notifies.Where(n => n.NotifyType == NotifyType.NatDetectionSourceIp).ToList();
+        var destination = notifies.FirstOrDefault(n => n.NotifyType == NotifyType.NatDetectionDestinationIp);
+        if (source.Count > 0 && destination is not null)
+        {
+            (RemoteBehindNat, LocalBehindNat) = CompareNatHashes(source, destination, SpiI, SpiR, Local, Remote, _pathSource);
+            NatDetected = LocalBehindNat || RemoteBehindNat || Config.ForceEncapsulation;
+        }
+
+        StoreAdditionalAddresses(response);
+        _endpoint.Emit(new IkeSaAddressesChanged(now, Id, Config.Name, Local, Remote, UdpEncapsulation,
+            $"MOBIKE: moved to {_pathSource ?? Local.Address}{(LocalBehindNat ? " (behind NAT)" : string.Empty)}"));
+    }
+
+    /// <summary>
+    /// The responder's side of UPDATE_SA_ADDRESSES (RFC 4555 §3.5): the request is authenticated and new (old
+    /// and retransmitted message IDs never get here), so its addresses become the SA's; NAT detection runs again
+    /// on the new path; COOKIE2 is echoed. With NO_NATS_ALLOWED and a NAT on the path the update is refused
+    /// with UNEXPECTED_NAT_DETECTED (§3.9).
+    /// </summary>
+    private List<IkePayload> RespondUpdateSaAddresses(DateTimeOffset now, List<IkePayload> request, IPEndPoint local, IPEndPoint remote)
+    {
+        var notifies = request.OfType<NotifyPayload>().ToList();
+        var response = new List<IkePayload>();
+        if (!MobikeNegotiated || IsOriginalInitiator)
+        {
+            return response; // not negotiated, or the wrong side: an update we must not act on
+        }
+
+        var source = notifies.Where(n => n.NotifyType == NotifyType.NatDetectionSourceIp).ToList();
+        var destination = notifies.FirstOrDefault(n => n.NotifyType == NotifyType.NatDetectionDestinationIp);
+        var (peerBehindNat, weBehindNat) = source.Count > 0 && destination is not null
+            ? CompareNatHashes(source, destination, SpiI, SpiR, local, remote, null)
+            : (false, false);
+        if (notifies.Any(n => n.NotifyType == NotifyType.NoNatsAllowed) && (peerBehindNat || weBehindNat))
+        {
+            response.Add(new NotifyPayload(NotifyType.UnexpectedNatDetected));
+        }
+        else
+        {
+            var old = Remote;
+            Local = local;
+            Remote = remote;
+            RemoteBehindNat = peerBehindNat;
+            LocalBehindNat = weBehindNat;
+            NatDetected = peerBehindNat || weBehindNat || Config.ForceEncapsulation;
+            _endpoint.Emit(new IkeSaAddressesChanged(now, Id, Config.Name, Local, Remote, UdpEncapsulation, $"MOBIKE: remote address changed from {old} to {remote}"));
+            var nat = new IkeMessage();
+            AddNatDetection(nat, SpiI, SpiR);
+            response.AddRange(nat.Payloads);
+        }
+
+        if (notifies.FirstOrDefault(n => n.NotifyType == NotifyType.Cookie2) is { } cookie2)
+        {
+            response.Add(new NotifyPayload(NotifyType.Cookie2, cookie2.Data));
+        }
+
+        return response;
+    }
+
+    /// <summary>RFC 4555 §3.6: ADDITIONAL_IP4/6_ADDRESS lists replace the stored ones; NO_ADDITIONAL_ADDRESSES empties them.</summary>
+    private void StoreAdditionalAddresses(List<IkePayload> payloads)
+    {
+        if (!MobikeNegotiated)
+        {
+            return;
+        }
+
+        var notifies = payloads.OfType<NotifyPayload>().ToList();
+        var listed = notifies
+            .Where(n => (n.NotifyType == NotifyType.AdditionalIp4Address && n.Data.Length == 4) || (n.NotifyType == NotifyType.AdditionalIp6Address && n.Data.Length == 16))
+            .Select(n => new IPAddress(n.Data.Span))
+            .Distinct()
+            .Take(16) // bounded: a peer cannot make us store an arbitrary list
+            .ToList();
+        if (listed.Count > 0)
+        {
+            PeerAdditionalAddresses = listed;
+        }
+        else if (notifies.Any(n => n.NotifyType == NotifyType.NoAdditionalAddresses))
+        {
+            PeerAdditionalAddresses = [];
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
     // Delete and liveness
     // ------------------------------------------------------------------------------------------------
 
@@ -1310,10 +1582,20 @@ public sealed class IkeSa : IDisposable
         _nextRequestId = id + 1;
     }
 
-    private List<IkePayload> RespondInformational(DateTimeOffset now, List<IkePayload> request, out bool destroy)
+    private List<IkePayload> RespondInformational(DateTimeOffset now, List<IkePayload> request, IPEndPoint local, IPEndPoint remote, out bool destroy)
     {
         destroy = false;
         var response = new List<IkePayload>();
+        StoreAdditionalAddresses(request);
+        if (request.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.UpdateSaAddresses))
+        {
+            response.AddRange(RespondUpdateSaAddresses(now, request, local, remote));
+        }
+        else if (request.OfType<NotifyPayload>().FirstOrDefault(n => n.NotifyType == NotifyType.Cookie2) is { } cookie2)
+        {
+            response.Add(new NotifyPayload(NotifyType.Cookie2, cookie2.Data)); // RFC 4555 §3.8: a return routability check
+        }
+
         foreach (var d in request.OfType<DeletePayload>())
         {
             if (d.Protocol == ProtocolId.Ike)
@@ -1359,7 +1641,7 @@ public sealed class IkeSa : IDisposable
     private void SendRequest(DateTimeOffset now, ExchangeType exchange, byte[] datagram)
     {
         _pending = new PendingRequest { MessageId = _nextRequestId, Datagram = datagram, Exchange = exchange, Deadline = now + _endpoint.Settings.RetransmitTimeout };
-        _endpoint.Send(Local, Remote, datagram);
+        Send(now, Local, Remote, datagram);
     }
 
     internal void HandleMessage(DateTimeOffset now, IkeMessage m, byte[] datagram, IPEndPoint local, IPEndPoint remote)
@@ -1389,7 +1671,7 @@ public sealed class IkeSa : IDisposable
             case ExchangeType.IkeAuth:
             {
                 var inner = _keys!.Unprotect(datagram, m, !IsOriginalInitiator);
-                FollowPeer(local, remote);
+                FollowPeer(now, local, remote);
                 NoteInboundTraffic(now);
                 ProcessAuthResponse(now, inner);
                 break;
@@ -1398,7 +1680,7 @@ public sealed class IkeSa : IDisposable
             case ExchangeType.CreateChildSa:
             {
                 var inner = _keys!.Unprotect(datagram, m, !IsOriginalInitiator);
-                FollowPeer(local, remote);
+                FollowPeer(now, local, remote);
                 NoteInboundTraffic(now);
                 if (_ikeRekey is not null)
                 {
@@ -1413,9 +1695,26 @@ public sealed class IkeSa : IDisposable
             }
 
             case ExchangeType.Informational:
-                _keys!.Unprotect(datagram, m, !IsOriginalInitiator);
-                FollowPeer(local, remote);
+            {
+                var inner = _keys!.Unprotect(datagram, m, !IsOriginalInitiator);
+                if (_update is { } update)
+                {
+                    // RFC 4555 §3.5: the responder echoes COOKIE2; a response without it is not the answer to ours.
+                    if (!inner.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.Cookie2 && n.Data.Span.SequenceEqual(update.Cookie2)))
+                    {
+                        throw IkeProtocolException.Drop("UPDATE_SA_ADDRESSES response without our COOKIE2");
+                    }
+
+                    _pending = null;
+                    _update = null;
+                    NoteInboundTraffic(now);
+                    ProcessUpdateSaAddressesResponse(now, inner);
+                    break;
+                }
+
+                FollowPeer(now, local, remote);
                 NoteInboundTraffic(now);
+                StoreAdditionalAddresses(inner);
                 _pending = null;
                 if (State == IkeSaState.Deleting)
                 {
@@ -1431,6 +1730,8 @@ public sealed class IkeSa : IDisposable
                 }
 
                 break;
+            }
+
             default:
                 throw IkeProtocolException.Drop($"response to unsupported exchange {_pending.Exchange}");
         }
@@ -1447,7 +1748,7 @@ public sealed class IkeSa : IDisposable
         // RFC 7296 §2.1/§2.3: a retransmitted request gets the cached response, without reprocessing.
         if (_lastResponse is { } last && m.MessageId == last.MessageId)
         {
-            _endpoint.Send(local, remote, last.Datagram);
+            Send(now, local, remote, last.Datagram);
             return;
         }
 
@@ -1457,7 +1758,7 @@ public sealed class IkeSa : IDisposable
         }
 
         var request = _keys.Unprotect(datagram, m, !IsOriginalInitiator);
-        FollowPeer(local, remote);
+        FollowPeer(now, local, remote);
         NoteInboundTraffic(now);
         bool destroy;
         List<IkePayload> response;
@@ -1467,7 +1768,7 @@ public sealed class IkeSa : IDisposable
                 response = RespondAuth(now, request, out destroy);
                 break;
             case ExchangeType.Informational when State is IkeSaState.Established or IkeSaState.Deleting:
-                response = RespondInformational(now, request, out destroy);
+                response = RespondInformational(now, request, local, remote, out destroy);
                 break;
             case ExchangeType.CreateChildSa when State == IkeSaState.Established:
                 response = RespondCreateChild(now, request);
@@ -1488,7 +1789,7 @@ public sealed class IkeSa : IDisposable
         var bytes = _keys.Protect(header, response, IsOriginalInitiator, _endpoint.Entropy);
         _lastResponse = (m.MessageId, bytes);
         _expectedPeerRequestId = m.MessageId + 1;
-        _endpoint.Send(Local, Remote, bytes);
+        Send(now, Local, Remote, bytes);
         if (destroy)
         {
             // A delete crossing our own (both ends shutting down) is a delete too, not a failed authentication.
@@ -1522,7 +1823,14 @@ public sealed class IkeSa : IDisposable
             p.Retransmits++;
             // strongSwan's schedule: timeout * base^n.
             p.Deadline = now + (settings.RetransmitTimeout * Math.Pow(settings.RetransmitBase, p.Retransmits));
-            _endpoint.Send(Local, Remote, p.Datagram);
+            Send(now, Local, Remote, p.Datagram);
+        }
+
+        if (now >= KeepAliveDue)
+        {
+            // RFC 3948 §2.3 / RFC 7296 §2.23: behind a NAT, keep its mapping alive when nothing else went out.
+            _lastSent = now;
+            _endpoint.SendKeepalive(Local, Remote);
         }
 
         if (State == IkeSaState.Established)

@@ -56,25 +56,35 @@ internal sealed class Scenario
 
     public string SunEsp2 { get; set; } = "aes128gcm16";
 
+    /// <summary>swanctl mobike of each side (default yes, as in strongSwan).</summary>
+    public bool MoonMobike { get; set; } = true;
+
+    public bool SunMobike { get; set; } = true;
+
+    /// <summary>Sun accepts moon from any address (remote_addrs = %any): moon may sit behind a NAT or move.</summary>
+    public bool SunRemoteAny { get; set; }
+
     public EnginePair Build()
     {
         var moonId = Identity.Parse("moon.example");
         var sunId = Identity.Parse("sun.example");
-        var moon = Config("moon-sun", MoonAddress, SunAddress, moonId, sunId, MoonIke, MoonEsp, MoonLocalTs, MoonRemoteTs, MoonTransport, MoonEsp2, MoonDpdDelay, MoonIkeRekey);
-        var sun = Config("sun-moon", SunAddress, MoonAddress, sunId, moonId, SunIke, SunEsp, SunLocalTs, SunRemoteTs, SunTransport, SunEsp2, default, SunIkeRekey);
+        var moon = Config("moon-sun", MoonAddress, SunAddress, moonId, sunId, MoonIke, MoonEsp, MoonLocalTs, MoonRemoteTs, MoonTransport, MoonEsp2, MoonDpdDelay, MoonIkeRekey, MoonMobike);
+        var sun = Config("sun-moon", SunAddress, MoonAddress, sunId, moonId, SunIke, SunEsp, SunLocalTs, SunRemoteTs, SunTransport, SunEsp2, default, SunIkeRekey, SunMobike, SunRemoteAny);
         var a = new Endpoint([moon], new InMemorySecrets().Add(System.Text.Encoding.UTF8.GetBytes(MoonPsk), moonId, sunId), new SeededEntropy(Seed), MoonSettings);
         var b = new Endpoint([sun], new InMemorySecrets().Add(System.Text.Encoding.UTF8.GetBytes(SunPsk), moonId, sunId), new SeededEntropy(Seed + 1000), SunSettings);
         return new EnginePair(a, b, MoonAddress, SunAddress, Start);
     }
 
     private static IkeConfig Config(string name, IPEndPoint local, IPEndPoint remote, Identity localId, Identity remoteId,
-        string ike, string esp, string[] localTs, string[] remoteTs, bool transport, string esp2, TimeSpan dpdDelay = default, TimeSpan? ikeRekey = null) => new()
+        string ike, string esp, string[] localTs, string[] remoteTs, bool transport, string esp2, TimeSpan dpdDelay = default, TimeSpan? ikeRekey = null,
+        bool mobike = true, bool remoteAny = false) => new()
     {
         Name = name,
+        Mobike = mobike,
         DpdDelay = dpdDelay,
         RekeyTime = ikeRekey ?? TimeSpan.FromHours(4),
         LocalAddresses = [local.Address],
-        RemoteAddresses = [remote.Address],
+        RemoteAddresses = remoteAny ? [] : [remote.Address],
         Proposals = ProposalString.ParseList(ike, ProtocolId.Ike),
         LocalId = localId,
         RemoteId = remoteId,
