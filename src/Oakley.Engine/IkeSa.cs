@@ -160,6 +160,9 @@ public sealed class IkeSa : IDisposable
 
     public ulong LocalSpi => IsOriginalInitiator ? SpiI : SpiR;
 
+    /// <summary>The SA's message protection (tests read and forge protected messages with it).</summary>
+    internal IkeSaKeys? Keys => _keys;
+
     /// <summary>The next time this SA needs <see cref="HandleTimeout"/>.</summary>
     public DateTimeOffset NextDeadline
     {
