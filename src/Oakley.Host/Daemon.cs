@@ -191,6 +191,7 @@ public sealed class Daemon : IAsyncDisposable
     {
         _host.Start();
         _ = Task.Run(FeedTrafficAsync);
+        _ = Task.Run(() => new LocalAddressMonitor(_host, _log).RunAsync(_stop.Token));
         _log.LogInformation("oakley daemon listening on {Endpoints}; control socket {Control}", string.Join(", ", _host.LocalEndpoints), _controlPath);
         StartControl();
         await StartActionsAsync().ConfigureAwait(false);

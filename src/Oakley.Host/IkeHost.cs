@@ -272,7 +272,9 @@ public sealed class IkeHost : IAsyncDisposable
 
         while (Endpoint.TryPollTransmit(out var t))
         {
-            var target = _sockets.FirstOrDefault(s => ((IPEndPoint)s.Socket.LocalEndPoint!).Port == t.Local.Port && s.Socket.AddressFamily == t.Remote.AddressFamily);
+            // The socket of the SA's port: of the peer's family, or a dual-stack one (local_addrs = %any binds [::]).
+            var target = _sockets.FirstOrDefault(s => ((IPEndPoint)s.Socket.LocalEndPoint!).Port == t.Local.Port
+                && (s.Socket.AddressFamily == t.Remote.AddressFamily || s.Socket.DualMode));
             if (target.Socket is null)
             {
                 target = _sockets.FirstOrDefault(s => s.Socket.AddressFamily == t.Remote.AddressFamily || s.Socket.DualMode);
