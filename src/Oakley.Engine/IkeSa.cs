@@ -109,10 +109,10 @@ public sealed class IkeSa : IDisposable
     /// <summary>NAT detection found a NAT in front of the peer (or the peer fakes one).</summary>
     public bool RemoteBehindNat { get; private set; }
 
-    /// <summary>Both sides sent MOBIKE_SUPPORTED in IKE_AUTH (RFC 4555 §3.1): addresses change only with UPDATE_SA_ADDRESSES.</summary>
+    /// <summary>Both sides sent MOBIKE_SUPPORTED in IKE_AUTH (RFC 4555): addresses change only with UPDATE_SA_ADDRESSES.</summary>
     public bool MobikeNegotiated { get; private set; }
 
-    /// <summary>The peer's additional addresses (RFC 4555 §3.6: ADDITIONAL_IP4/6_ADDRESS; empty after NO_ADDITIONAL_ADDRESSES).</summary>
+    /// <summary>The peer's additional addresses (RFC 4555: ADDITIONAL_IP4/6_ADDRESS; empty after NO_ADDITIONAL_ADDRESSES).</summary>
     public IReadOnlyList<IPAddress> PeerAdditionalAddresses { get; private set; } = [];
 
     /// <summary>ESP is UDP-encapsulated: a NAT was detected, or IKE floated to the NAT-T port without MOBIKE (a peer floats only for a NAT then).</summary>
@@ -643,7 +643,7 @@ public sealed class IkeSa : IDisposable
             idr,
             new AuthenticationPayload(AuthMethod.SharedKeyMessageIntegrityCode, ComputeAuth(false, _initResponse, _nonceI, idr, out _)),
         };
-        // RFC 4555 §3.1: MOBIKE is used when both sides say MOBIKE_SUPPORTED in IKE_AUTH.
+        // RFC 4555: MOBIKE is used when both sides say MOBIKE_SUPPORTED in IKE_AUTH.
         if (Config.Mobike && request.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.MobikeSupported))
         {
             MobikeNegotiated = true;
@@ -1011,6 +1011,7 @@ public sealed class IkeSa : IDisposable
             MobikeNegotiated = MobikeNegotiated,
             PeerAdditionalAddresses = PeerAdditionalAddresses,
             _pathSource = _pathSource,
+            _observedMapping = _observedMapping,
             _lastInbound = now,
             _lastSent = now,
             _nonceI = nonceI,
@@ -1401,7 +1402,7 @@ public sealed class IkeSa : IDisposable
             : addresses.FirstOrDefault(a => a.AddressFamily == family && !IPAddress.IsLoopback(a) && !a.IsIPv6LinkLocal);
         if (current is null || !IsOriginalInitiator || !MobikeNegotiated)
         {
-            _pathSource ??= wanted; // learn where we are; only a MOBIKE initiator moves (§3.2)
+            _pathSource ??= wanted; // learn where we are; only a MOBIKE initiator moves (RFC 4555)
             return;
         }
 
@@ -1459,6 +1460,7 @@ public sealed class IkeSa : IDisposable
         if (source.Count > 0 && destination is not null)
         {
             (RemoteBehindNat, LocalBehindNat) = CompareNatHashes(source, destination, SpiI, SpiR, Local, Remote, _pathSource);
+            _observedMapping = destination.Data.ToArray();
             NatDetected = LocalBehindNat || RemoteBehindNat || Config.ForceEncapsulation;
         }
 
@@ -1471,7 +1473,7 @@ public sealed class IkeSa : IDisposable
     /// The responder's side of UPDATE_SA_ADDRESSES (RFC 4555 §3.5): the request is authenticated and new (old
     /// and retransmitted message IDs never get here), so its addresses become the SA's; NAT detection runs again
     /// on the new path; COOKIE2 is echoed. With NO_NATS_ALLOWED and a NAT on the path the update is refused
-    /// with UNEXPECTED_NAT_DETECTED (§3.9).
+    /// with UNEXPECTED_NAT_DETECTED (RFC 4555).
     /// </summary>
     private List<IkePayload> RespondUpdateSaAddresses(DateTimeOffset now, List<IkePayload> request, IPEndPoint local, IPEndPoint remote)
     {
@@ -1513,7 +1515,57 @@ public sealed class IkeSa : IDisposable
         return response;
     }
 
-    /// <summary>RFC 4555 §3.6: ADDITIONAL_IP4/6_ADDRESS lists replace the stored ones; NO_ADDITIONAL_ADDRESSES empties them.</summary>
+    /// <summary>The hash of our address and port as the responder last saw it (NAT_DETECTION_DESTINATION_IP of its answers).</summary>
+    private byte[]? _observedMapping;
+
+    private bool _natCheckPending;
+
+    /// <summary>
+    /// A liveness check's payloads. A MOBIKE initiator behind a NAT adds NAT_DETECTION_* (as strongSwan does), so
+    /// that the responder's answer shows whether the NAT mapped us to a new address or port: with MOBIKE the
+    /// responder does not follow such a change by itself (no implicit updates), so we must send an update.
+    /// </summary>
+    private List<IkePayload> DpdPayloads()
+    {
+        _natCheckPending = MobikeNegotiated && IsOriginalInitiator && LocalBehindNat;
+        if (!_natCheckPending)
+        {
+            return [];
+        }
+
+        var source = IsWildcard(Local.Address) ? _pathSource ?? Local.Address : Local.Address;
+        return
+        [
+            new NotifyPayload(NotifyType.NatDetectionSourceIp, NatHash(SpiI, SpiR, new IPEndPoint(source, Local.Port))),
+            new NotifyPayload(NotifyType.NatDetectionDestinationIp, NatHash(SpiI, SpiR, Remote)),
+        ];
+    }
+
+    /// <summary>The answer to a NAT-checking liveness check: a new (or first) mapping of ours means UPDATE_SA_ADDRESSES.</summary>
+    private void CheckNatMapping(DateTimeOffset now, List<IkePayload> response)
+    {
+        if (!_natCheckPending)
+        {
+            return;
+        }
+
+        _natCheckPending = false;
+        if (response.OfType<NotifyPayload>().FirstOrDefault(n => n.NotifyType == NotifyType.NatDetectionDestinationIp) is not { } seen)
+        {
+            return;
+        }
+
+        if (_observedMapping is { } known && seen.Data.Span.SequenceEqual(known))
+        {
+            return;
+        }
+
+        _observedMapping = seen.Data.ToArray();
+        _endpoint.EmitAlert(now, Id, "MOBIKE: the NAT mapping may have changed, requesting address update");
+        _updateWanted = true;
+    }
+
+    /// <summary>RFC 4555: ADDITIONAL_IP4/6_ADDRESS lists replace the stored ones; NO_ADDITIONAL_ADDRESSES empties them.</summary>
     private void StoreAdditionalAddresses(List<IkePayload> payloads)
     {
         if (!MobikeNegotiated)
@@ -1594,9 +1646,18 @@ public sealed class IkeSa : IDisposable
         {
             response.AddRange(RespondUpdateSaAddresses(now, request, local, remote));
         }
-        else if (request.OfType<NotifyPayload>().FirstOrDefault(n => n.NotifyType == NotifyType.Cookie2) is { } cookie2)
+        else if (MobikeNegotiated && request.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.NatDetectionSourceIp))
         {
-            response.Add(new NotifyPayload(NotifyType.Cookie2, cookie2.Data)); // RFC 4555 §3.8: a return routability check
+            // A MOBIKE initiator's liveness check with NAT detection: tell it the address and port its request
+            // came from, so that it notices a NAT that changed its mapping and updates the SA.
+            response.Add(new NotifyPayload(NotifyType.NatDetectionSourceIp, NatHash(SpiI, SpiR, Local)));
+            response.Add(new NotifyPayload(NotifyType.NatDetectionDestinationIp, NatHash(SpiI, SpiR, remote)));
+        }
+
+        if (request.OfType<NotifyPayload>().FirstOrDefault(n => n.NotifyType == NotifyType.Cookie2) is { } cookie2
+            && !request.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.UpdateSaAddresses))
+        {
+            response.Add(new NotifyPayload(NotifyType.Cookie2, cookie2.Data)); // RFC 4555: a return routability check
         }
 
         foreach (var d in request.OfType<DeletePayload>())
@@ -1719,6 +1780,7 @@ public sealed class IkeSa : IDisposable
                 NoteInboundTraffic(now);
                 StoreAdditionalAddresses(inner);
                 _pending = null;
+                CheckNatMapping(now, inner);
                 if (State == IkeSaState.Deleting)
                 {
                     Destroy(now, "deleted");
@@ -1792,7 +1854,9 @@ public sealed class IkeSa : IDisposable
         var bytes = _keys.Protect(header, response, IsOriginalInitiator, _endpoint.Entropy);
         _lastResponse = (m.MessageId, bytes);
         _expectedPeerRequestId = m.MessageId + 1;
-        Send(now, Local, Remote, bytes);
+        // RFC 7296 §2.11: a response goes back to the address and port the request came from (a side that does
+        // not follow a peer's new address, e.g. with MOBIKE or behind a NAT, still answers where it asked from).
+        Send(now, local, remote, bytes);
         if (destroy)
         {
             // A delete crossing our own (both ends shutting down) is a delete too, not a failed authentication.
@@ -1842,7 +1906,7 @@ public sealed class IkeSa : IDisposable
             if (_pending is null && now >= DpdDue)
             {
                 // RFC 7296 §2.4: an empty INFORMATIONAL; if its retransmissions run out, the peer is dead.
-                SendInformational(now, []);
+                SendInformational(now, DpdPayloads());
             }
             else if (_pending is null && IkeRekeyDue(now))
             {

@@ -146,6 +146,34 @@ public class MobikeTests
     }
 
     [Fact]
+    public void BehindANat_ARemappingIsFoundByTheLivenessCheck_AndRepairedWithAnUpdate()
+    {
+        var pair = new Scenario { MoonDpdDelay = TimeSpan.FromSeconds(30), SunRemoteAny = true }.Build();
+        var nat = new SimulatedNat(IPAddress.Parse("198.51.100.1"));
+        pair.Route = nat.Route(Scenario.MoonAddress.Address, Scenario.SunAddress.Address);
+        pair.Initiate(true);
+        var sun = pair.B.IkeSas.Single();
+        Assert.True(sun.MobikeNegotiated);
+        Assert.True(pair.A.IkeSas.Single().LocalBehindNat);
+        pair.AdvanceBy(TimeSpan.FromSeconds(30)); // the first check learns the mapping
+        var before = sun.Remote;
+        var updates = pair.EventsB.OfType<IkeSaAddressesChanged>().Count();
+
+        nat.Flush(); // the NAT forgets moon: its next packet gets a new external port
+        pair.AdvanceBy(TimeSpan.FromSeconds(31));
+
+        Assert.NotEqual(before, sun.Remote);
+        Assert.Equal(nat.PublicAddress, sun.Remote.Address);
+        Assert.Equal(sun.Remote, pair.EventsB.OfType<IkeSaAddressesChanged>().Last().Remote);
+        Assert.Equal(updates + 1, pair.EventsB.OfType<IkeSaAddressesChanged>().Count());
+        Assert.DoesNotContain(pair.Log, l => l.EndsWith("(lost)", StringComparison.Ordinal)); // the answers went where the requests came from
+        Assert.Empty(pair.EventsA.OfType<IkeSaDown>());
+
+        pair.AdvanceBy(TimeSpan.FromSeconds(31)); // nothing changed since: the next check sends no update
+        Assert.Equal(updates + 1, pair.EventsB.OfType<IkeSaAddressesChanged>().Count());
+    }
+
+    [Fact]
     public void AResponseWithoutOurCookie2_IsIgnored_AndTheRetransmissionCompletesTheUpdate()
     {
         var pair = Established();
