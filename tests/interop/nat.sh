@@ -12,8 +12,10 @@
 # Each case: CHILD SA up, ping through the tunnel, NAT detected as expected (Oakley's list-sas and charon.log),
 # and, where Oakley is behind a NAT, its keepalives (--keep-alive 2) seen both in its counter and by an nft
 # counter on the router for one-byte UDP datagrams from Oakley's address and port 4500 (none where it is not).
-# Cases 1 and 2 also flush R1's conntrack table: the NATed side's next packets leave from a new external port,
-# the side not behind the NAT follows it (RFC 7296 §2.23) and the tunnel recovers with the same IKE SA.
+# Cases 1, 2 and 3a also flush R1's conntrack table: the NATed side's next packets leave from a new external
+# port; without MOBIKE the side not behind the NAT follows it (RFC 7296 §2.23); with MOBIKE (3a) Oakley's
+# liveness check (NAT_DETECTION_* inside, dpd_delay 10 s) shows the new mapping and Oakley sends
+# UPDATE_SA_ADDRESSES. Either way the tunnel recovers with the same IKE SA.
 # Cases 1 and 2 run with mobike = no (implicit address updates, RFC 7296 §2.23); 3a and 3b with the default
 # mobike = yes (MOBIKE negotiated, no implicit updates; see mobike.sh).
 # Usage: tests/interop/nat.sh [path to oakley.dll]. Needs root, iproute2, nftables, conntrack, strongSwan.
@@ -195,6 +197,9 @@ run_case() {
     if [[ $ons == "$NB" ]]; then
       grep -q "remote address changed" "$dir/oakley.log"
       result "$label: Oakley logged the peer's address change and moved its CHILD SA" $?
+    elif [[ $oakley_args == *yes ]]; then
+      grep -q "N(UPD_SA_ADDR)" "$dir/sw/charon.log" && grep -q "MOBIKE: the NAT mapping may have changed" "$dir/oakley.log"
+      result "$label: with MOBIKE, Oakley's liveness check found the new mapping and sent UPDATE_SA_ADDRESSES" $?
     fi
   fi
   OK terminate --ike tunnel >/dev/null 2>&1
@@ -204,7 +209,7 @@ run_case() {
 #        label  oakley-ns initiator  oakley conf                                                                   strongSwan conf                                                               nated router flush
 run_case case1 "$NA"     oakley "192.0.2.1 192.0.2.65 a.example b.example 203.0.113.1/32 203.0.113.129/32 no"   "192.0.2.65 %any b.example a.example 203.0.113.129/32 203.0.113.1/32 no"      1 "$NR1" 1
 run_case case2 "$NB"     sw     "192.0.2.65 %any b.example a.example 203.0.113.129/32 203.0.113.1/32 no"        "192.0.2.1 192.0.2.65 a.example b.example 203.0.113.1/32 203.0.113.129/32 no" 0 "$NR2" 1
-run_case case3a "$NA"    oakley "192.0.2.1 198.51.100.2 a.example b.example 203.0.113.1/32 203.0.113.129/32 yes" "192.0.2.65 %any b.example a.example 203.0.113.129/32 203.0.113.1/32 yes"    1 "$NR1" 0
+run_case case3a "$NA"    oakley "192.0.2.1 198.51.100.2 a.example b.example 203.0.113.1/32 203.0.113.129/32 yes" "192.0.2.65 %any b.example a.example 203.0.113.129/32 203.0.113.1/32 yes"    1 "$NR1" 1
 run_case case3b "$NB"    sw     "192.0.2.65 %any b.example a.example 203.0.113.129/32 203.0.113.1/32 yes"       "192.0.2.1 198.51.100.2 a.example b.example 203.0.113.1/32 203.0.113.129/32 yes" 1 "$NR2" 0
 
 if ((failures > 0)); then
