@@ -50,6 +50,8 @@ public static class Program
         daemon.Options.Add(fragmentSize);
         daemon.Options.Add(tun);
         daemon.Options.Add(mtu);
+        var keepAlive = new Option<double>("--keep-alive") { Description = "seconds between NAT keepalives while behind a NAT (strongSwan charon.keep_alive; 0 disables)", DefaultValueFactory = _ => 20 };
+        daemon.Options.Add(keepAlive);
         daemon.SetAction(async (pr, cancel) =>
         {
             // Precedence: built-in defaults, then --settings (strongswan.conf charon.*), then options given explicitly.
@@ -64,6 +66,7 @@ public static class Program
                 BlockThreshold = Given(blockThreshold) ? pr.GetValue(blockThreshold) : s.BlockThreshold,
                 InitLimitHalfOpen = Given(initLimitHalfOpen) ? pr.GetValue(initLimitHalfOpen) : s.InitLimitHalfOpen,
                 FragmentSize = Given(fragmentSize) ? pr.GetValue(fragmentSize) : s.FragmentSize,
+                KeepAliveInterval = Given(keepAlive) ? TimeSpan.FromSeconds(Math.Max(0, pr.GetValue(keepAlive))) : s.KeepAliveInterval,
             };
             return await RunDaemonAsync(pr.GetValue(config)!, pr.GetValue(control)!, pr.GetValue(port), pr.GetValue(nattPort), pr.GetValue(keylog), pr.GetValue(tun)!, pr.GetValue(mtu),
                 pr.GetValue(settingsFile), Overrides);

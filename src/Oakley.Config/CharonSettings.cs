@@ -15,6 +15,7 @@ public static class CharonSettings
     [
         "dos_protection", "cookie_threshold", "cookie_threshold_ip", "block_threshold", "init_limit_half_open",
         "half_open_timeout", "retransmit_timeout", "retransmit_base", "retransmit_tries", "fragment_size", "max_packet",
+        "keep_alive",
     ];
 
     /// <summary>Returns <paramref name="baseline"/> with every key set in <c>charon { }</c> applied.</summary>
@@ -40,6 +41,7 @@ public static class CharonSettings
             RetransmitTries = Count(charon, "retransmit_tries", baseline.RetransmitTries),
             FragmentSize = Count(charon, "fragment_size", baseline.FragmentSize),
             MaxPacket = Count(charon, "max_packet", baseline.MaxPacket),
+            KeepAliveInterval = Seconds(charon, "keep_alive", baseline.KeepAliveInterval),
         };
     }
 

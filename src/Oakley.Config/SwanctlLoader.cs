@@ -77,7 +77,7 @@ public static class SwanctlLoader
 {
     private static readonly HashSet<string> ConnectionKeys = ["version", "local_addrs", "remote_addrs", "local_port", "remote_port", "proposals", "dpd_delay", "rekey_time", "over_time", "keyingtries", "unique", "reauth_time", "rand_time", "send_certreq", "send_cert", "mobike", "fragmentation", "encap", "dpd_timeout"];
     private static readonly HashSet<string> ChildKeys = ["mode", "local_ts", "remote_ts", "esp_proposals", "start_action", "close_action", "dpd_action", "rekey_time", "life_time", "rand_time", "updown", "hostaccess", "policies", "ipcomp", "inactivity", "rekey_bytes", "life_bytes", "rekey_packets", "life_packets", "mark_in", "mark_out", "reqid", "priority", "interface", "copy_df", "copy_ecn", "copy_dscp", "hw_offload"];
-    private static readonly HashSet<string> ImplementedConnectionKeys = ["version", "local_addrs", "remote_addrs", "local_port", "remote_port", "proposals", "dpd_delay", "rekey_time", "over_time", "keyingtries", "unique", "encap", "reauth_time", "rand_time", "fragmentation"];
+    private static readonly HashSet<string> ImplementedConnectionKeys = ["version", "local_addrs", "remote_addrs", "local_port", "remote_port", "proposals", "dpd_delay", "rekey_time", "over_time", "keyingtries", "unique", "encap", "reauth_time", "rand_time", "fragmentation", "mobike"];
     private static readonly HashSet<string> ImplementedChildKeys = ["mode", "local_ts", "remote_ts", "esp_proposals", "start_action", "close_action", "dpd_action", "rekey_time", "life_time", "rand_time", "rekey_bytes", "life_bytes", "rekey_packets", "life_packets"];
 
     public static SwanctlConfig Load(SettingsSection root)
@@ -248,6 +248,7 @@ public static class SwanctlLoader
             Children = children,
             SendInitialContact = (conn.Value("unique")?.Value ?? "no") != "never",
             ForceEncapsulation = Enum(conn, "encap", "no", "yes", "no") == "yes",
+            Mobike = Enum(conn, "mobike", "yes", "yes", "no", "true", "false") is "yes" or "true",
             RekeyTime = Duration(conn, "rekey_time", TimeSpan.FromHours(4)),
             ReauthTime = Duration(conn, "reauth_time", TimeSpan.Zero),
             OverTime = conn.Value("over_time") is null ? null : Duration(conn, "over_time", TimeSpan.Zero),

@@ -53,6 +53,9 @@ public sealed class EndpointStats
     /// <summary>Messages reassembled from fragments.</summary>
     public long MessagesReassembled { get; internal set; }
 
+    /// <summary>NAT keepalives sent (RFC 3948 §2.3; only while this side is behind a NAT).</summary>
+    public long KeepalivesSent { get; internal set; }
+
     /// <summary>Dropped or rejected datagrams by reason (the first words of the protocol error).</summary>
     public Dictionary<string, long> Dropped { get; } = [];
 
@@ -230,6 +233,45 @@ public sealed class Endpoint
 
         return n;
     }
+
+    /// <summary>
+    /// The host sent ESP on the CHILD SA with this inbound SPI (its outbound counter moved): that refreshes a NAT
+    /// mapping, so no keepalive is due for that long (as strongSwan counts outbound ESP).
+    /// </summary>
+    public void NoteOutboundTraffic(DateTimeOffset now, uint inboundSpi)
+    {
+        foreach (var sa in _sas.Values)
+        {
+            if (sa.Children.Any(c => c.InboundSpi == inboundSpi))
+            {
+                sa.NoteOutboundTraffic(now);
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The host's local addresses now (all of them), and optionally for some peer addresses the source address the
+    /// routing table picks towards them. MOBIKE initiators whose address disappeared or whose route now leaves
+    /// from another address send UPDATE_SA_ADDRESSES (RFC 4555 §3.5); other SAs only learn their source address.
+    /// </summary>
+    public void LocalAddressesChanged(DateTimeOffset now, IReadOnlyCollection<IPAddress> addresses, IReadOnlyDictionary<IPAddress, IPAddress>? routeSources = null)
+    {
+        ArgumentNullException.ThrowIfNull(addresses);
+        var normalised = addresses.Select(Unmap).ToHashSet();
+        foreach (var sa in _sas.Values.ToList())
+        {
+            IPAddress? source = null;
+            if (routeSources is not null && routeSources.TryGetValue(Unmap(sa.Remote.Address), out var s))
+            {
+                source = Unmap(s);
+            }
+
+            sa.LocalAddressesChanged(now, normalised, source);
+        }
+    }
+
+    private static IPAddress Unmap(IPAddress a) => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a;
 
     public int Terminate(DateTimeOffset now, string? configName = null, long? ikeSaId = null)
     {
@@ -554,6 +596,13 @@ public sealed class Endpoint
     {
         Stats.DatagramsSent++;
         _transmits.Enqueue(new Transmit(local, remote, datagram));
+    }
+
+    /// <summary>One NAT keepalive byte (RFC 3948 §2.3); the host sends it without the non-ESP marker.</summary>
+    internal void SendKeepalive(IPEndPoint local, IPEndPoint remote)
+    {
+        Stats.KeepalivesSent++;
+        _transmits.Enqueue(new Transmit(local, remote, [0xFF]) { NatKeepalive = true });
     }
 
     internal void Emit(EngineEvent e)

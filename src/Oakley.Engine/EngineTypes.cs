@@ -4,7 +4,13 @@ using Oakley.Protocol.Ikev2;
 namespace Oakley.Engine;
 
 /// <summary>A datagram the host must send (non-ESP-marker framing on port 4500 is the host's job).</summary>
-public sealed record Transmit(IPEndPoint Local, IPEndPoint Remote, byte[] Datagram);
+public sealed record Transmit(IPEndPoint Local, IPEndPoint Remote, byte[] Datagram)
+{
+    /// <summary>
+    /// A NAT keepalive (RFC 3948 §2.3): the one byte 0xFF, sent as-is on the NAT-T port, without the non-ESP marker.
+    /// </summary>
+    public bool NatKeepalive { get; init; }
+}
 
 /// <summary>IKE SA states, as <c>list-sas</c> shows them.</summary>
 public enum IkeSaState
@@ -39,6 +45,14 @@ public sealed record ChildSaInstall(DateTimeOffset Time, long IkeSaId, string Ik
     byte[] InboundEncryptionKey, byte[] InboundIntegrityKey, byte[] OutboundEncryptionKey, byte[] OutboundIntegrityKey,
     IReadOnlyList<TrafficSelectorRange> LocalTs, IReadOnlyList<TrafficSelectorRange> RemoteTs,
     IPEndPoint Local, IPEndPoint Remote, TimeSpan RekeyTime, TimeSpan LifeTime) : EngineEvent(Time);
+
+/// <summary>
+/// The IKE SA's addresses changed: a NATed peer's new address/port (RFC 7296 §2.23) or a MOBIKE update (RFC 4555
+/// §3.5). Every CHILD SA of the IKE SA must send ESP to <paramref name="Remote"/> from now on, UDP-encapsulated if
+/// <paramref name="UdpEncapsulation"/>; the SAs themselves (SPIs, keys, sequence numbers) stay as they are.
+/// </summary>
+public sealed record IkeSaAddressesChanged(DateTimeOffset Time, long IkeSaId, string Name, IPEndPoint Local, IPEndPoint Remote,
+    bool UdpEncapsulation, string Reason) : EngineEvent(Time);
 
 public sealed record ChildSaRemove(DateTimeOffset Time, long IkeSaId, string ChildName, uint InboundSpi, uint OutboundSpi) : EngineEvent(Time);
 

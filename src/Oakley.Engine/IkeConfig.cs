@@ -139,10 +139,13 @@ public sealed class IkeConfig
     /// <summary>swanctl <c>fragmentation</c>: IKE fragmentation (RFC 7383); strongSwan's default is yes.</summary>
     public Fragmentation Fragmentation { get; init; } = Fragmentation.Yes;
 
+    /// <summary>swanctl <c>mobike</c> (default yes): offer MOBIKE (RFC 4555) in IKE_AUTH; as initiator, move to the NAT-T port after IKE_SA_INIT.</summary>
+    public bool Mobike { get; init; } = true;
+
     /// <summary>A canonical description of everything negotiation depends on, to tell whether a reload changed it.</summary>
     public string Fingerprint() => string.Join("|",
         Name, string.Join(",", LocalAddresses), string.Join(",", RemoteAddresses), RemotePort, ProposalString.FormatList(Proposals),
-        LocalId, RemoteId?.ToString() ?? "%any", SendInitialContact, RekeyTime, ReauthTime, OverTime, RandTime, Unique, ForceEncapsulation, DpdDelay, Fragmentation,
+        LocalId, RemoteId?.ToString() ?? "%any", SendInitialContact, RekeyTime, ReauthTime, OverTime, RandTime, Unique, ForceEncapsulation, DpdDelay, Fragmentation, Mobike,
         string.Join(";", Children.Select(c => $"{c.Name}:{string.Join(",", c.LocalTs)}:{c.LocalTsDynamic}:{string.Join(",", c.RemoteTs)}:{c.RemoteTsDynamic}:{ProposalString.FormatList(c.EspProposals)}:{c.TransportMode}:{c.RekeyTime}:{c.LifeTime}:{c.RandTime}:{c.RekeyBytes}:{c.LifeBytes}:{c.RekeyPackets}:{c.LifePackets}")));
 }
 
@@ -246,4 +249,10 @@ public sealed record EngineSettings
 
     /// <summary>How long a partly reassembled message is kept waiting for its missing fragments.</summary>
     public TimeSpan FragmentTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// charon.keep_alive (20 s): when this side is behind a NAT, a NAT keepalive (RFC 3948 §2.3) goes to the peer
+    /// after this long without anything else sent on the IKE SA (IKE, or ESP reported by the host); zero disables.
+    /// </summary>
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(20);
 }

@@ -107,8 +107,49 @@ public sealed class IkeSa : IDisposable
 
     public IPEndPoint Local { get; private set; }
 
-    /// <summary>True once NAT detection (RFC 7296 §2.23) found a NAT, or the peer floated to the NAT-T port.</summary>
+    /// <summary>True once NAT detection (RFC 7296 §2.23) found a NAT (or <c>encap = yes</c> faked one).</summary>
     public bool NatDetected { get; private set; }
+
+    /// <summary>NAT detection found a NAT in front of us (our NAT_DETECTION_DESTINATION_IP hash did not match): we send keepalives.</summary>
+    public bool LocalBehindNat { get; private set; }
+
+    /// <summary>NAT detection found a NAT in front of the peer (or the peer fakes one).</summary>
+    public bool RemoteBehindNat { get; private set; }
+
+    /// <summary>Both sides sent MOBIKE_SUPPORTED in IKE_AUTH (RFC 4555): addresses change only with UPDATE_SA_ADDRESSES.</summary>
+    public bool MobikeNegotiated { get; private set; }
+
+    /// <summary>The peer's additional addresses (RFC 4555: ADDITIONAL_IP4/6_ADDRESS; empty after NO_ADDITIONAL_ADDRESSES).</summary>
+    public IReadOnlyList<IPAddress> PeerAdditionalAddresses { get; private set; } = [];
+
+    /// <summary>ESP is UDP-encapsulated: a NAT was detected, or IKE floated to the NAT-T port without MOBIKE (a peer floats only for a NAT then).</summary>
+    public bool UdpEncapsulation => NatDetected || (Local.Port == _endpoint.Settings.NattPort && !MobikeNegotiated);
+
+    /// <summary>The last time we sent anything on this SA (IKE, a keepalive, or ESP the host reported): keepalives fill the gaps.</summary>
+    private DateTimeOffset _lastSent;
+
+    /// <summary>The local address the host last reported as the source towards the peer (MOBIKE path tracking).</summary>
+    private IPAddress? _pathSource;
+
+    private DateTimeOffset KeepAliveDue =>
+        State == IkeSaState.Established && LocalBehindNat && _rekeyedAway is null && _endpoint.Settings.KeepAliveInterval > TimeSpan.Zero
+            ? _lastSent + _endpoint.Settings.KeepAliveInterval
+            : DateTimeOffset.MaxValue;
+
+    /// <summary>The host sent ESP on one of this SA's CHILD SAs: it refreshes the NAT mapping as a keepalive would.</summary>
+    internal void NoteOutboundTraffic(DateTimeOffset now)
+    {
+        if (now > _lastSent)
+        {
+            _lastSent = now;
+        }
+    }
+
+    private void Send(DateTimeOffset now, IPEndPoint local, IPEndPoint remote, byte[] datagram)
+    {
+        _lastSent = now;
+        _endpoint.Send(local, remote, datagram);
+    }
 
     public IPEndPoint Remote { get; private set; }
 
@@ -156,7 +197,7 @@ public sealed class IkeSa : IDisposable
 
     public ulong LocalSpi => IsOriginalInitiator ? SpiI : SpiR;
 
-    /// <summary>The keys (tests decrypt message scripts with them; never logged).</summary>
+    /// <summary>The SA's message protection (tests read, decrypt and forge protected messages with it; never logged).</summary>
     internal IkeSaKeys? Keys => _keys;
 
     /// <summary>The next time this SA needs <see cref="HandleTimeout"/>.</summary>
@@ -183,6 +224,11 @@ public sealed class IkeSa : IDisposable
                 if (_pending is null && DpdDue < d)
                 {
                     d = DpdDue;
+                }
+
+                if (KeepAliveDue < d)
+                {
+                    d = KeepAliveDue;
                 }
 
                 if (_pending is null && _ikeRekey is null && IkeRekeyAt < d)
@@ -348,9 +394,10 @@ public sealed class IkeSa : IDisposable
         _pending = null;
         SpiR = m.ResponderSpi;
         DetectNat(now, m, SpiI, SpiR);
-        if (NatDetected && Remote.Port != _endpoint.Settings.NattPort)
+        if ((NatDetected || Config.Mobike) && Remote.Port != _endpoint.Settings.NattPort)
         {
-            // RFC 7296 §2.23: with a NAT in the path the initiator moves to port 4500 for IKE_AUTH onwards.
+            // RFC 7296 §2.23: with a NAT in the path the initiator moves to port 4500 for IKE_AUTH onwards;
+            // RFC 4555 §3.3: so does an initiator that offers MOBIKE, NAT or not (a later move may meet one).
             Local = new IPEndPoint(Local.Address, _endpoint.Settings.NattPort);
             Remote = new IPEndPoint(Remote.Address, _endpoint.Settings.NattPort);
         }
@@ -378,30 +425,62 @@ public sealed class IkeSa : IDisposable
             return;
         }
 
-        var peerSeen = NatHash(spiI, spiR, Remote);
-        var usSeen = NatHash(spiI, spiR, Local);
-        var peerBehindNat = !source.Any(n => n.Data.Span.SequenceEqual(peerSeen));
-        var weBehindNat = !destination.Data.Span.SequenceEqual(usSeen) && !Local.Address.Equals(IPAddress.Any) && !Local.Address.Equals(IPAddress.IPv6Any);
+        var (peerBehindNat, weBehindNat) = CompareNatHashes(source, destination, spiI, spiR, Local, Remote, _pathSource);
+        LocalBehindNat = weBehindNat;
+        RemoteBehindNat = peerBehindNat;
         if (peerBehindNat || weBehindNat)
         {
             NatDetected = true;
-            _endpoint.EmitAlert(now, Id, peerBehindNat ? "remote host is behind NAT" : "local host is behind NAT");
+            _endpoint.EmitAlert(now, Id, weBehindNat ? "local host is behind NAT, sending keep alives" : "remote host is behind NAT");
         }
     }
 
-    /// <summary>RFC 7296 §2.23: once authenticated, the latest valid message's addresses are the ones to use.</summary>
-    private void FollowPeer(IPEndPoint local, IPEndPoint remote)
+    /// <summary>
+    /// RFC 7296 §2.23: the peer is behind a NAT if no NAT_DETECTION_SOURCE_IP matches the address it came from, we
+    /// are if its NAT_DETECTION_DESTINATION_IP does not match ours. A wildcard local address (no source known) is
+    /// never called NATed.
+    /// </summary>
+    private static (bool PeerBehindNat, bool WeBehindNat) CompareNatHashes(List<NotifyPayload> source, NotifyPayload destination,
+        ulong spiI, ulong spiR, IPEndPoint local, IPEndPoint remote, IPAddress? knownSource)
     {
-        if (!local.Equals(Local) || !remote.Equals(Remote))
-        {
-            if (local.Port == _endpoint.Settings.NattPort)
-            {
-                NatDetected = true;
-            }
+        var peerSeen = NatHash(spiI, spiR, remote);
+        var peerBehindNat = !source.Any(n => n.Data.Span.SequenceEqual(peerSeen));
+        var ourAddress = IsWildcard(local.Address) ? knownSource : local.Address;
+        var weBehindNat = ourAddress is not null
+            && !destination.Data.Span.SequenceEqual(NatHash(spiI, spiR, new IPEndPoint(ourAddress, local.Port)));
+        return (peerBehindNat, weBehindNat);
+    }
 
+    private static bool IsWildcard(IPAddress a) => a.Equals(IPAddress.Any) || a.Equals(IPAddress.IPv6Any);
+
+    /// <summary>
+    /// RFC 7296 §2.23: the latest authenticated message's addresses are the ones to use. Before the SA is
+    /// established that is the float to the NAT-T port. Afterwards a changed peer address or port (a NAT that
+    /// remapped) is followed only by a side that is not itself behind a NAT (a host behind one "SHOULD NOT": one
+    /// forged packet would redirect it), and never with MOBIKE, whose UPDATE_SA_ADDRESSES replaces implicit
+    /// updates (RFC 4555 §3.5). The caller only passes new messages (retransmitted requests are answered from the
+    /// cache before this), so an old replayed message cannot move the SA back.
+    /// </summary>
+    private void FollowPeer(DateTimeOffset now, IPEndPoint local, IPEndPoint remote)
+    {
+        if (State != IkeSaState.Established)
+        {
             Local = local;
             Remote = remote;
+            return;
         }
+
+        if (remote.Equals(Remote) || MobikeNegotiated || LocalBehindNat)
+        {
+            return;
+        }
+
+        var old = Remote;
+        Local = local;
+        Remote = remote;
+        RemoteBehindNat = true;
+        NatDetected |= Remote.Port == _endpoint.Settings.NattPort;
+        _endpoint.Emit(new IkeSaAddressesChanged(now, Id, Config.Name, Local, Remote, UdpEncapsulation, $"remote address changed from {old} to {remote}"));
     }
 
     private void DeriveKeys(AlgorithmProposal selected)
@@ -437,6 +516,11 @@ public sealed class IkeSa : IDisposable
         if (Config.SendInitialContact && _reauthOf is null)
         {
             payloads.Add(new NotifyPayload(NotifyType.InitialContact));
+        }
+
+        if (Config.Mobike)
+        {
+            payloads.Add(new NotifyPayload(NotifyType.MobikeSupported));
         }
 
         if (_pendingChild is { } child)
@@ -520,6 +604,8 @@ public sealed class IkeSa : IDisposable
             return;
         }
 
+        MobikeNegotiated = Config.Mobike && payloads.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.MobikeSupported);
+        StoreAdditionalAddresses(payloads);
         Establish(now);
         if (_pendingChild is { } child)
         {
@@ -637,6 +723,14 @@ public sealed class IkeSa : IDisposable
             return [new NotifyPayload(NotifyType.AuthenticationFailed)];
         }
 
+        // RFC 4555: MOBIKE is used when both sides say MOBIKE_SUPPORTED in IKE_AUTH.
+        if (Config.Mobike && request.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.MobikeSupported))
+        {
+            MobikeNegotiated = true;
+            response.Add(new NotifyPayload(NotifyType.MobikeSupported));
+        }
+
+        StoreAdditionalAddresses(request);
         Establish(now);
 
         response.AddRange(RespondChild(now, request));
@@ -779,7 +873,7 @@ public sealed class IkeSa : IDisposable
         };
         _children.Add(childSa);
         var encr = selected.OfType(TransformType.Encryption).Single();
-        _endpoint.Emit(new ChildSaInstall(now, Id, Config.Name, child.Name, inboundSpi, outboundSpi, transport, NatDetected || Local.Port == _endpoint.Settings.NattPort,
+        _endpoint.Emit(new ChildSaInstall(now, Id, Config.Name, child.Name, inboundSpi, outboundSpi, transport, UdpEncapsulation,
             (EncrId)encr.Id, encr.KeyLengthBits, suite.Integrity?.Id ?? IntegId.None, suite.Esn,
             (byte[])inEnc.Clone(), (byte[])inInt.Clone(), (byte[])outEnc.Clone(), (byte[])outInt.Clone(),
             localTs, remoteTs, Local, Remote, child.RekeyTime, child.LifeTime));
@@ -1074,7 +1168,14 @@ public sealed class IkeSa : IDisposable
             EstablishedAt = now,
             RemoteIdentity = RemoteIdentity,
             NatDetected = NatDetected,
+            LocalBehindNat = LocalBehindNat,
+            RemoteBehindNat = RemoteBehindNat,
+            MobikeNegotiated = MobikeNegotiated,
+            PeerAdditionalAddresses = PeerAdditionalAddresses,
+            _pathSource = _pathSource,
+            _observedMapping = _observedMapping,
             _lastInbound = now,
+            _lastSent = now,
             _nonceI = nonceI,
             _nonceR = nonceR,
             _fragmentation = _fragmentation,
@@ -1173,6 +1274,13 @@ public sealed class IkeSa : IDisposable
         if (_terminateRequested)
         {
             Terminate(now);
+            return;
+        }
+
+        if (_updateWanted && _rekeyedAway is null)
+        {
+            _updateWanted = false;
+            SendUpdateSaAddresses(now);
             return;
         }
 
@@ -1474,7 +1582,223 @@ public sealed class IkeSa : IDisposable
         return response;
     }
 
-        // ------------------------------------------------------------------------------------------------
+    // ------------------------------------------------------------------------------------------------
+    // MOBIKE (RFC 4555): the initiator moves the IKE SA and its CHILD SAs to a new address of its own
+    // ------------------------------------------------------------------------------------------------
+
+    private sealed record UpdateExchange(byte[] Cookie2, IPAddress? Source);
+
+    private UpdateExchange? _update;
+    private bool _updateWanted;
+
+    /// <summary>
+    /// The host's view of our addresses changed (or is reported for the first time). As MOBIKE initiator, if the
+    /// address this SA uses is gone, or the route to the peer now leaves from another one, move there with
+    /// UPDATE_SA_ADDRESSES (RFC 4555 §3.5; queued behind an exchange in flight, window size 1).
+    /// </summary>
+    internal void LocalAddressesChanged(DateTimeOffset now, IReadOnlyCollection<IPAddress> addresses, IPAddress? routeSource)
+    {
+        if (State != IkeSaState.Established || _rekeyedAway is not null)
+        {
+            return;
+        }
+
+        var current = IsWildcard(Local.Address) ? _pathSource : Local.Address;
+        var family = Remote.Address.AddressFamily;
+        var wanted = routeSource is not null && routeSource.AddressFamily == family && addresses.Contains(routeSource) ? routeSource
+            : current is not null && addresses.Contains(current) ? current
+            : addresses.FirstOrDefault(a => a.AddressFamily == family && !IPAddress.IsLoopback(a) && !a.IsIPv6LinkLocal);
+        if (current is null || !IsOriginalInitiator || !MobikeNegotiated)
+        {
+            _pathSource ??= wanted; // learn where we are; only a MOBIKE initiator moves (RFC 4555)
+            return;
+        }
+
+        if (wanted is null || wanted.Equals(current))
+        {
+            return; // no better address (if ours is gone, DPD or the next exchange decides)
+        }
+
+        _endpoint.EmitAlert(now, Id, $"MOBIKE: local address {current} -> {wanted}, requesting address change");
+        _pathSource = wanted;
+        if (!IsWildcard(Local.Address))
+        {
+            Local = new IPEndPoint(wanted, Local.Port);
+        }
+
+        _updateWanted = true;
+        StartNextChild(now);
+    }
+
+    /// <summary>RFC 4555 §3.5: INFORMATIONAL with UPDATE_SA_ADDRESSES, NAT_DETECTION_* for the new path and COOKIE2.</summary>
+    private void SendUpdateSaAddresses(DateTimeOffset now)
+    {
+        var cookie2 = new byte[16];
+        _endpoint.Entropy.Fill(cookie2);
+        var source = IsWildcard(Local.Address) ? _pathSource : Local.Address;
+        _update = new UpdateExchange(cookie2, source);
+        var nat = new IkeMessage();
+        if (Config.ForceEncapsulation || source is null)
+        {
+            var fake = new byte[20];
+            _endpoint.Entropy.Fill(fake);
+            nat.Payloads.Add(new NotifyPayload(NotifyType.NatDetectionSourceIp, fake));
+        }
+        else
+        {
+            nat.Payloads.Add(new NotifyPayload(NotifyType.NatDetectionSourceIp, NatHash(SpiI, SpiR, new IPEndPoint(source, Local.Port))));
+        }
+
+        nat.Payloads.Add(new NotifyPayload(NotifyType.NatDetectionDestinationIp, NatHash(SpiI, SpiR, Remote)));
+        SendInformational(now, [new NotifyPayload(NotifyType.UpdateSaAddresses), .. nat.Payloads, new NotifyPayload(NotifyType.Cookie2, cookie2)]);
+    }
+
+    private void ProcessUpdateSaAddressesResponse(DateTimeOffset now, List<IkePayload> response)
+    {
+        var notifies = response.OfType<NotifyPayload>().ToList();
+        if (notifies.FirstOrDefault(n => n.NotifyType.IsError()) is { } error)
+        {
+            // UNEXPECTED_NAT_DETECTED (we sent no NO_NATS_ALLOWED, so unlikely) or anything else: the peer kept the old path.
+            _endpoint.EmitAlert(now, Id, $"MOBIKE: peer refused the address update: {error.NotifyType}");
+            return;
+        }
+
+        var source = notifies.Where(n => n.NotifyType == NotifyType.NatDetectionSourceIp).ToList();
+        var destination = notifies.FirstOrDefault(n => n.NotifyType == NotifyType.NatDetectionDestinationIp);
+        if (source.Count > 0 && destination is not null)
+        {
+            (RemoteBehindNat, LocalBehindNat) = CompareNatHashes(source, destination, SpiI, SpiR, Local, Remote, _pathSource);
+            _observedMapping = destination.Data.ToArray();
+            NatDetected = LocalBehindNat || RemoteBehindNat || Config.ForceEncapsulation;
+        }
+
+        StoreAdditionalAddresses(response);
+        _endpoint.Emit(new IkeSaAddressesChanged(now, Id, Config.Name, Local, Remote, UdpEncapsulation,
+            $"MOBIKE: moved to {_pathSource ?? Local.Address}{(LocalBehindNat ? " (behind NAT)" : string.Empty)}"));
+    }
+
+    /// <summary>
+    /// The responder's side of UPDATE_SA_ADDRESSES (RFC 4555 §3.5): the request is authenticated and new (old
+    /// and retransmitted message IDs never get here), so its addresses become the SA's; NAT detection runs again
+    /// on the new path; COOKIE2 is echoed. With NO_NATS_ALLOWED and a NAT on the path the update is refused
+    /// with UNEXPECTED_NAT_DETECTED (RFC 4555).
+    /// </summary>
+    private List<IkePayload> RespondUpdateSaAddresses(DateTimeOffset now, List<IkePayload> request, IPEndPoint local, IPEndPoint remote)
+    {
+        var notifies = request.OfType<NotifyPayload>().ToList();
+        var response = new List<IkePayload>();
+        if (!MobikeNegotiated || IsOriginalInitiator)
+        {
+            return response; // not negotiated, or the wrong side: an update we must not act on
+        }
+
+        var source = notifies.Where(n => n.NotifyType == NotifyType.NatDetectionSourceIp).ToList();
+        var destination = notifies.FirstOrDefault(n => n.NotifyType == NotifyType.NatDetectionDestinationIp);
+        var (peerBehindNat, weBehindNat) = source.Count > 0 && destination is not null
+            ? CompareNatHashes(source, destination, SpiI, SpiR, local, remote, null)
+            : (false, false);
+        if (notifies.Any(n => n.NotifyType == NotifyType.NoNatsAllowed) && (peerBehindNat || weBehindNat))
+        {
+            response.Add(new NotifyPayload(NotifyType.UnexpectedNatDetected));
+        }
+        else
+        {
+            var old = Remote;
+            Local = local;
+            Remote = remote;
+            RemoteBehindNat = peerBehindNat;
+            LocalBehindNat = weBehindNat;
+            NatDetected = peerBehindNat || weBehindNat || Config.ForceEncapsulation;
+            _endpoint.Emit(new IkeSaAddressesChanged(now, Id, Config.Name, Local, Remote, UdpEncapsulation, $"MOBIKE: remote address changed from {old} to {remote}"));
+            var nat = new IkeMessage();
+            AddNatDetection(nat, SpiI, SpiR);
+            response.AddRange(nat.Payloads);
+        }
+
+        if (notifies.FirstOrDefault(n => n.NotifyType == NotifyType.Cookie2) is { } cookie2)
+        {
+            response.Add(new NotifyPayload(NotifyType.Cookie2, cookie2.Data));
+        }
+
+        return response;
+    }
+
+    /// <summary>The hash of our address and port as the responder last saw it (NAT_DETECTION_DESTINATION_IP of its answers).</summary>
+    private byte[]? _observedMapping;
+
+    private bool _natCheckPending;
+
+    /// <summary>
+    /// A liveness check's payloads. A MOBIKE initiator behind a NAT adds NAT_DETECTION_* (as strongSwan does), so
+    /// that the responder's answer shows whether the NAT mapped us to a new address or port: with MOBIKE the
+    /// responder does not follow such a change by itself (no implicit updates), so we must send an update.
+    /// </summary>
+    private List<IkePayload> DpdPayloads()
+    {
+        _natCheckPending = MobikeNegotiated && IsOriginalInitiator && LocalBehindNat;
+        if (!_natCheckPending)
+        {
+            return [];
+        }
+
+        var source = IsWildcard(Local.Address) ? _pathSource ?? Local.Address : Local.Address;
+        return
+        [
+            new NotifyPayload(NotifyType.NatDetectionSourceIp, NatHash(SpiI, SpiR, new IPEndPoint(source, Local.Port))),
+            new NotifyPayload(NotifyType.NatDetectionDestinationIp, NatHash(SpiI, SpiR, Remote)),
+        ];
+    }
+
+    /// <summary>The answer to a NAT-checking liveness check: a new (or first) mapping of ours means UPDATE_SA_ADDRESSES.</summary>
+    private void CheckNatMapping(DateTimeOffset now, List<IkePayload> response)
+    {
+        if (!_natCheckPending)
+        {
+            return;
+        }
+
+        _natCheckPending = false;
+        if (response.OfType<NotifyPayload>().FirstOrDefault(n => n.NotifyType == NotifyType.NatDetectionDestinationIp) is not { } seen)
+        {
+            return;
+        }
+
+        if (_observedMapping is { } known && seen.Data.Span.SequenceEqual(known))
+        {
+            return;
+        }
+
+        _observedMapping = seen.Data.ToArray();
+        _endpoint.EmitAlert(now, Id, "MOBIKE: the NAT mapping may have changed, requesting address update");
+        _updateWanted = true;
+    }
+
+    /// <summary>RFC 4555: ADDITIONAL_IP4/6_ADDRESS lists replace the stored ones; NO_ADDITIONAL_ADDRESSES empties them.</summary>
+    private void StoreAdditionalAddresses(List<IkePayload> payloads)
+    {
+        if (!MobikeNegotiated)
+        {
+            return;
+        }
+
+        var notifies = payloads.OfType<NotifyPayload>().ToList();
+        var listed = notifies
+            .Where(n => (n.NotifyType == NotifyType.AdditionalIp4Address && n.Data.Length == 4) || (n.NotifyType == NotifyType.AdditionalIp6Address && n.Data.Length == 16))
+            .Select(n => new IPAddress(n.Data.Span))
+            .Distinct()
+            .Take(16) // bounded: a peer cannot make us store an arbitrary list
+            .ToList();
+        if (listed.Count > 0)
+        {
+            PeerAdditionalAddresses = listed;
+        }
+        else if (notifies.Any(n => n.NotifyType == NotifyType.NoAdditionalAddresses))
+        {
+            PeerAdditionalAddresses = [];
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
     // Delete and liveness
     // ------------------------------------------------------------------------------------------------
 
@@ -1582,10 +1906,29 @@ public sealed class IkeSa : IDisposable
         _nextRequestId = id + 1;
     }
 
-    private List<IkePayload> RespondInformational(DateTimeOffset now, List<IkePayload> request, out bool destroy)
+    private List<IkePayload> RespondInformational(DateTimeOffset now, List<IkePayload> request, IPEndPoint local, IPEndPoint remote, out bool destroy)
     {
         destroy = false;
         var response = new List<IkePayload>();
+        StoreAdditionalAddresses(request);
+        if (request.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.UpdateSaAddresses))
+        {
+            response.AddRange(RespondUpdateSaAddresses(now, request, local, remote));
+        }
+        else if (MobikeNegotiated && request.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.NatDetectionSourceIp))
+        {
+            // A MOBIKE initiator's liveness check with NAT detection: tell it the address and port its request
+            // came from, so that it notices a NAT that changed its mapping and updates the SA.
+            response.Add(new NotifyPayload(NotifyType.NatDetectionSourceIp, NatHash(SpiI, SpiR, Local)));
+            response.Add(new NotifyPayload(NotifyType.NatDetectionDestinationIp, NatHash(SpiI, SpiR, remote)));
+        }
+
+        if (request.OfType<NotifyPayload>().FirstOrDefault(n => n.NotifyType == NotifyType.Cookie2) is { } cookie2
+            && !request.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.UpdateSaAddresses))
+        {
+            response.Add(new NotifyPayload(NotifyType.Cookie2, cookie2.Data)); // RFC 4555: a return routability check
+        }
+
         foreach (var d in request.OfType<DeletePayload>())
         {
             if (d.Protocol == ProtocolId.Ike)
@@ -1638,11 +1981,12 @@ public sealed class IkeSa : IDisposable
     private void SendRequest(DateTimeOffset now, ExchangeType exchange, List<byte[]> datagrams)
     {
         _pending = new PendingRequest { MessageId = _nextRequestId, Datagrams = datagrams, Exchange = exchange, Deadline = now + _endpoint.Settings.RetransmitTimeout };
-        SendAll(Local, Remote, datagrams);
+        SendAll(now, Local, Remote, datagrams);
     }
 
-    private void SendAll(IPEndPoint local, IPEndPoint remote, List<byte[]> datagrams)
+    private void SendAll(DateTimeOffset now, IPEndPoint local, IPEndPoint remote, List<byte[]> datagrams)
     {
+        _lastSent = now;
         foreach (var d in datagrams)
         {
             _endpoint.Send(local, remote, d);
@@ -1736,7 +2080,7 @@ public sealed class IkeSa : IDisposable
                 // once per retransmission (on its first fragment), not once per fragment.
                 if (skf.FragmentNumber == 1)
                 {
-                    SendAll(local, remote, last.Datagrams);
+                    SendAll(now, local, remote, last.Datagrams);
                 }
                 else
                 {
@@ -1803,7 +2147,7 @@ public sealed class IkeSa : IDisposable
             case ExchangeType.IkeAuth:
             {
                 var inner = Open();
-                FollowPeer(local, remote);
+                FollowPeer(now, local, remote);
                 NoteInboundTraffic(now);
                 ProcessAuthResponse(now, inner);
                 break;
@@ -1812,7 +2156,7 @@ public sealed class IkeSa : IDisposable
             case ExchangeType.CreateChildSa:
             {
                 var inner = Open();
-                FollowPeer(local, remote);
+                FollowPeer(now, local, remote);
                 NoteInboundTraffic(now);
                 if (_ikeRekey is not null)
                 {
@@ -1827,10 +2171,28 @@ public sealed class IkeSa : IDisposable
             }
 
             case ExchangeType.Informational:
-                Open();
-                FollowPeer(local, remote);
+            {
+                var inner = Open();
+                if (_update is { } update)
+                {
+                    // RFC 4555 §3.5: the responder echoes COOKIE2; a response without it is not the answer to ours.
+                    if (!inner.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.Cookie2 && n.Data.Span.SequenceEqual(update.Cookie2)))
+                    {
+                        throw IkeProtocolException.Drop("UPDATE_SA_ADDRESSES response without our COOKIE2");
+                    }
+
+                    _pending = null;
+                    _update = null;
+                    NoteInboundTraffic(now);
+                    ProcessUpdateSaAddressesResponse(now, inner);
+                    break;
+                }
+
+                FollowPeer(now, local, remote);
                 NoteInboundTraffic(now);
+                StoreAdditionalAddresses(inner);
                 _pending = null;
+                CheckNatMapping(now, inner);
                 if (State == IkeSaState.Deleting)
                 {
                     Destroy(now, "deleted");
@@ -1845,6 +2207,8 @@ public sealed class IkeSa : IDisposable
                 }
 
                 break;
+            }
+
             default:
                 throw IkeProtocolException.Drop($"response to unsupported exchange {_pending.Exchange}");
         }
@@ -1864,7 +2228,7 @@ public sealed class IkeSa : IDisposable
         // RFC 7296 §2.1/§2.3: a retransmitted request gets the cached response (all its fragments), without reprocessing.
         if (_lastResponse is { } last && m.MessageId == last.MessageId)
         {
-            SendAll(local, remote, last.Datagrams);
+            SendAll(now, local, remote, last.Datagrams);
             return;
         }
 
@@ -1875,7 +2239,7 @@ public sealed class IkeSa : IDisposable
 
         var request = reassembled ?? _keys.Unprotect(datagram, m, !IsOriginalInitiator);
         _requestFragments?.DiscardUpTo(m.MessageId);
-        FollowPeer(local, remote);
+        FollowPeer(now, local, remote);
         NoteInboundTraffic(now);
         bool destroy;
         List<IkePayload> response;
@@ -1885,7 +2249,7 @@ public sealed class IkeSa : IDisposable
                 response = RespondAuth(now, request, out destroy);
                 break;
             case ExchangeType.Informational when State is IkeSaState.Established or IkeSaState.Deleting:
-                response = RespondInformational(now, request, out destroy);
+                response = RespondInformational(now, request, local, remote, out destroy);
                 break;
             case ExchangeType.CreateChildSa when State == IkeSaState.Established:
                 response = RespondCreateChild(now, request);
@@ -1911,7 +2275,9 @@ public sealed class IkeSa : IDisposable
         var datagrams = ProtectOutbound(header, response);
         _lastResponse = (m.MessageId, datagrams);
         _expectedPeerRequestId = m.MessageId + 1;
-        SendAll(Local, Remote, datagrams);
+        // RFC 7296 §2.11: a response goes back to the address and port the request came from (a side that does
+        // not follow a peer's new address, e.g. with MOBIKE or behind a NAT, still answers where it asked from).
+        SendAll(now, local, remote, datagrams);
         if (destroy)
         {
             // A delete crossing our own (both ends shutting down) is a delete too, not a failed authentication.
@@ -1956,7 +2322,7 @@ public sealed class IkeSa : IDisposable
             p.Retransmits++;
             // strongSwan's schedule: timeout * base^n.
             p.Deadline = now + (settings.RetransmitTimeout * Math.Pow(settings.RetransmitBase, p.Retransmits));
-            SendAll(Local, Remote, p.Datagrams);
+            SendAll(now, Local, Remote, p.Datagrams);
         }
 
         if (State == IkeSaState.Established && now >= ExpireAt && _rekeyedAway is null)
@@ -1972,13 +2338,20 @@ public sealed class IkeSa : IDisposable
             _endpoint.Reauthenticate(now, this);
         }
 
+        if (now >= KeepAliveDue)
+        {
+            // RFC 3948 §2.3 / RFC 7296 §2.23: behind a NAT, keep its mapping alive when nothing else went out.
+            _lastSent = now;
+            _endpoint.SendKeepalive(Local, Remote);
+        }
+
         if (State == IkeSaState.Established)
         {
             CheckChildLifetimes(now);
             if (_pending is null && now >= DpdDue)
             {
                 // RFC 7296 §2.4: an empty INFORMATIONAL; if its retransmissions run out, the peer is dead.
-                SendInformational(now, []);
+                SendInformational(now, DpdPayloads());
             }
             else if (_pending is null && IkeRekeyDue(now))
             {

@@ -138,6 +138,7 @@ public sealed class Daemon : IAsyncDisposable
     private async Task FeedTrafficAsync()
     {
         var seen = new Dictionary<uint, long>();
+        var seenOut = new Dictionary<uint, long>();
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
         try
         {
@@ -161,12 +162,19 @@ public sealed class Daemon : IAsyncDisposable
                             }
                         }
 
+                        if (c.PacketsOut > 0 && (!seenOut.TryGetValue(spi, out var sent) || c.PacketsOut != sent))
+                        {
+                            seenOut[spi] = c.PacketsOut;
+                            e.NoteOutboundTraffic(now, spi); // outbound ESP refreshes a NAT mapping: no keepalive needed
+                        }
+
                         e.NoteChildCounters(now, spi, (ulong)Math.Max(c.BytesIn, c.BytesOut), (ulong)Math.Max(c.PacketsIn, c.PacketsOut));
                     }
 
                     foreach (var gone in seen.Keys.Where(k => _installer.Counters(k) is null).ToList())
                     {
                         seen.Remove(gone);
+                        seenOut.Remove(gone);
                     }
 
                     return 0;
@@ -182,6 +190,7 @@ public sealed class Daemon : IAsyncDisposable
     {
         _host.Start();
         _ = Task.Run(FeedTrafficAsync);
+        _ = Task.Run(() => new LocalAddressMonitor(_host, _log).RunAsync(_stop.Token));
         _log.LogInformation("oakley daemon listening on {Endpoints}; control socket {Control}", string.Join(", ", _host.LocalEndpoints), _controlPath);
         StartControl();
         await StartActionsAsync().ConfigureAwait(false);
@@ -380,6 +389,13 @@ public sealed class Daemon : IAsyncDisposable
                 case ChildSaRemove r when _children.TryGetValue(r.IkeSaId, out var l):
                     l.RemoveAll(c => c.InboundSpi == r.InboundSpi);
                     break;
+                case IkeSaAddressesChanged moved when _children.TryGetValue(moved.IkeSaId, out var l):
+                    for (var i = 0; i < l.Count; i++)
+                    {
+                        l[i] = l[i] with { Local = moved.Local, Remote = moved.Remote, UdpEncapsulation = moved.UdpEncapsulation };
+                    }
+
+                    break;
                 case IkeSaDown d:
                     _children.Remove(d.IkeSaId);
                     break;
@@ -546,6 +562,10 @@ public sealed class Daemon : IAsyncDisposable
                 ["remote-port"] = sa.Remote.Port,
                 ["remote-id"] = sa.RemoteIdentity?.ToString(),
                 ["initiator"] = sa.IsOriginalInitiator,
+                ["nat-local"] = sa.LocalBehindNat,
+                ["nat-remote"] = sa.RemoteBehindNat,
+                ["encap"] = sa.UdpEncapsulation,
+                ["mobike"] = sa.MobikeNegotiated,
                 ["initiator-spi"] = sa.SpiI.ToString("x16", System.Globalization.CultureInfo.InvariantCulture),
                 ["responder-spi"] = sa.SpiR.ToString("x16", System.Globalization.CultureInfo.InvariantCulture),
                 ["proposal"] = sa.Suite?.ToString(),
@@ -680,6 +700,7 @@ public sealed class Daemon : IAsyncDisposable
         ["fragments-sent"] = e.Stats.FragmentsSent,
         ["fragments-received"] = e.Stats.FragmentsReceived,
         ["messages-reassembled"] = e.Stats.MessagesReassembled,
+        ["keepalives-sent"] = e.Stats.KeepalivesSent,
         ["dropped"] = new JsonObject(e.Stats.Dropped.Select(kv => new KeyValuePair<string, JsonNode?>(kv.Key, kv.Value))),
     };
 

@@ -19,7 +19,7 @@ public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow 
     private readonly List<Policy> _traps = [];
     private long _generation;
 
-    private sealed record Installed(EspSa Inbound, EspSa Outbound, Policy[] Policies);
+    private sealed record Installed(long IkeSaId, EspSa Inbound, EspSa Outbound, Policy[] Policies);
 
     public SecurityDatabases Databases { get; } = new();
 
@@ -68,6 +68,9 @@ public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow 
                 Install(c);
                 ChildInstalled?.Invoke(c);
                 break;
+            case IkeSaAddressesChanged moved:
+                Move(moved);
+                break;
             case ChildSaRemove r when _byInboundSpi.Remove(r.InboundSpi, out var gone):
                 Publish();
                 gone.Inbound.Dispose();
@@ -101,9 +104,36 @@ public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow 
             }
         }
 
-        _byInboundSpi[c.InboundSpi] = new Installed(inbound, outbound, [.. policies]);
+        _byInboundSpi[c.InboundSpi] = new Installed(c.IkeSaId, inbound, outbound, [.. policies]);
         Publish();
     }
+
+    /// <summary>
+    /// The IKE SA moved (a NATed peer's new port, MOBIKE): its CHILD SAs keep their keys, SPIs and sequence numbers;
+    /// only the policies' peer, encapsulation and local address change, published as one new snapshot.
+    /// </summary>
+    private void Move(IkeSaAddressesChanged moved)
+    {
+        var any = false;
+        foreach (var (spi, installed) in _byInboundSpi.Where(kv => kv.Value.IkeSaId == moved.IkeSaId).ToList())
+        {
+            var policies = installed.Policies.Select(p => p with
+            {
+                Peer = moved.Remote,
+                UdpEncapsulation = moved.UdpEncapsulation,
+                LocalAddress = IsWildcard(moved.Local.Address) ? p.LocalAddress : moved.Local.Address,
+            }).ToArray();
+            _byInboundSpi[spi] = installed with { Policies = policies };
+            any = true;
+        }
+
+        if (any)
+        {
+            Publish();
+        }
+    }
+
+    private static bool IsWildcard(IPAddress a) => a.Equals(IPAddress.Any) || a.Equals(IPAddress.IPv6Any);
 
     private void Publish() =>
         Databases.Publish(new SecuritySnapshot(

@@ -272,7 +272,9 @@ public sealed class IkeHost : IAsyncDisposable
 
         while (Endpoint.TryPollTransmit(out var t))
         {
-            var target = _sockets.FirstOrDefault(s => ((IPEndPoint)s.Socket.LocalEndPoint!).Port == t.Local.Port && s.Socket.AddressFamily == t.Remote.AddressFamily);
+            // The socket of the SA's port: of the peer's family, or a dual-stack one (local_addrs = %any binds [::]).
+            var target = _sockets.FirstOrDefault(s => ((IPEndPoint)s.Socket.LocalEndPoint!).Port == t.Local.Port
+                && (s.Socket.AddressFamily == t.Remote.AddressFamily || s.Socket.DualMode));
             if (target.Socket is null)
             {
                 target = _sockets.FirstOrDefault(s => s.Socket.AddressFamily == t.Remote.AddressFamily || s.Socket.DualMode);
@@ -286,7 +288,8 @@ public sealed class IkeHost : IAsyncDisposable
 
             try
             {
-                var payload = target.NatT ? [0, 0, 0, 0, .. t.Datagram] : t.Datagram;
+                // RFC 3948 §2.2/§2.3: IKE on the NAT-T port gets the non-ESP marker; a NAT keepalive goes as-is.
+                var payload = target.NatT && !t.NatKeepalive ? [0, 0, 0, 0, .. t.Datagram] : t.Datagram;
                 target.Socket.SendTo(payload, t.Remote);
             }
             catch (SocketException e)
@@ -315,6 +318,10 @@ public sealed class IkeHost : IAsyncDisposable
                 // Never log keys.
                 _log.LogInformation("[{Name}|{Id}] CHILD_SA {Child} established with SPIs {In:x8}_i {Out:x8}_o and TS {LocalTs} === {RemoteTs}",
                     c.IkeName, c.IkeSaId, c.ChildName, c.InboundSpi, c.OutboundSpi, string.Join(" ", c.LocalTs), string.Join(" ", c.RemoteTs));
+                break;
+            case IkeSaAddressesChanged moved:
+                _log.LogInformation("[{Name}|{Id}] IKE_SA and its CHILD_SAs now {Local}...{Remote}{Encap}: {Reason}",
+                    moved.Name, moved.IkeSaId, moved.Local, moved.Remote, moved.UdpEncapsulation ? " (ESP in UDP)" : string.Empty, moved.Reason);
                 break;
             case ChildSaRemove r:
                 _log.LogInformation("[{Id}] CHILD_SA {Child} with SPIs {In:x8}_i {Out:x8}_o deleted", r.IkeSaId, r.ChildName, r.InboundSpi, r.OutboundSpi);

@@ -36,6 +36,16 @@ public sealed class EnginePair
 
     public List<string> Log { get; } = [];
 
+    /// <summary>
+    /// Where a datagram appears at the receiver, as (source, destination). By default it arrives from the address
+    /// and port it was sent from (a wildcard local address becomes the sender's address) at the address and port
+    /// it was sent to. A test rewrites it to put a NAT in the path or to move a host; returning null loses it.
+    /// </summary>
+    public Func<bool, Transmit, (IPEndPoint Source, IPEndPoint Destination)?>? Route { get; set; }
+
+    /// <summary>NAT keepalives sent by each side (the host drops them on receipt, so they are counted, not delivered).</summary>
+    public List<(bool FromA, DateTimeOffset Time, Transmit Transmit)> Keepalives { get; } = [];
+
     public List<EngineEvent> EventsA { get; } = [];
 
     public List<EngineEvent> EventsB { get; } = [];
@@ -55,17 +65,32 @@ public sealed class EnginePair
             _inFlight.Clear();
             foreach (var (fromA, t) in batch)
             {
-                var copies = Filter(fromA, t);
+                if (t.NatKeepalive)
+                {
+                    Keepalives.Add((fromA, Now, t));
+                    Log.Add($"{(fromA ? "A->B" : "B->A")} NAT keepalive {t.Local} -> {t.Remote}");
+                    continue;
+                }
+
+                var route = Route is null ? DefaultRoute(fromA, t) : Route(fromA, t);
+                var copies = route is null ? 0 : Filter(fromA, t);
                 Log.Add($"{(fromA ? "A->B" : "B->A")} {Describe(t.Datagram)}{(copies == 0 ? " (lost)" : copies > 1 ? $" (x{copies})" : string.Empty)}");
                 for (var i = 0; i < copies; i++)
                 {
                     var target = fromA ? B : A;
-                    target.HandleDatagram(Now, fromA ? AddressB : AddressA, fromA ? AddressA : AddressB, t.Datagram);
+                    target.HandleDatagram(Now, route!.Value.Destination, route.Value.Source, t.Datagram);
                 }
             }
         }
 
         throw new InvalidOperationException("the endpoints did not settle");
+    }
+
+    private (IPEndPoint Source, IPEndPoint Destination)? DefaultRoute(bool fromA, Transmit t)
+    {
+        var sender = fromA ? AddressA : AddressB;
+        var source = t.Local.Address.Equals(IPAddress.Any) || t.Local.Address.Equals(IPAddress.IPv6Any) ? new IPEndPoint(sender.Address, t.Local.Port) : t.Local;
+        return (source, t.Remote);
     }
 
     /// <summary>Advances simulated time to the next deadline of either side (at most <paramref name="limit"/>) and delivers.</summary>

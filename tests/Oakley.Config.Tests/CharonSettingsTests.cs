@@ -49,6 +49,16 @@ public class CharonSettingsTests
     }
 
     [Fact]
+    public void KeepAlive_IsRead_DefaultIsTwentySeconds()
+    {
+        var s = CharonSettings.Apply(Parser().ParseText("charon {\n  keep_alive = 5\n}\n", "strongswan.conf"), new EngineSettings());
+        Assert.Equal(TimeSpan.FromSeconds(5), s.KeepAliveInterval);
+        Assert.Equal(TimeSpan.FromSeconds(20), CharonSettings.Apply(Parser().ParseText("charon {\n}\n", "strongswan.conf"), new EngineSettings()).KeepAliveInterval);
+        var ex = Assert.Throws<ConfigException>(() => CharonSettings.Apply(Parser().ParseText("charon {\n  keep_alive = often\n}\n", "strongswan.conf"), new EngineSettings()));
+        Assert.Contains("strongswan.conf:2", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void FragmentSizeAndMaxPacket_AreRead_DefaultsAreStrongSwans()
     {
         var s = CharonSettings.Apply(Parser().ParseText("charon {\n  fragment_size = 1400\n  max_packet = 20000\n}\n", "strongswan.conf"), new EngineSettings());

@@ -182,10 +182,13 @@ public class SwanctlConfigTests
     [Fact]
     public void UnsupportedKeys_AreWarningsWithFileAndLine()
     {
-        var text = Responder.Replace("    proposals =", "    mobike = no\n    frobnicate = yes\n    proposals =", StringComparison.Ordinal);
+        var text = Responder.Replace("    proposals =", "    send_certreq = no\n    frobnicate = yes\n    mobike = no\n    proposals =", StringComparison.Ordinal);
         var config = SwanctlLoader.Load(Parser().ParseText(text, "swanctl.conf"));
         Assert.Single(config.Connections);
-        Assert.Contains(config.Warnings, w => w.ToString().StartsWith("swanctl.conf:6: warning", StringComparison.Ordinal) && w.Message.Contains("mobike", StringComparison.Ordinal));
+        Assert.False(config.Connections[0].Ike.Mobike);
+        Assert.True(SwanctlLoader.Load(Parser().ParseText(Responder, "swanctl.conf")).Connections[0].Ike.Mobike); // strongSwan's default
+        Assert.DoesNotContain(config.Warnings, w => w.Message.Contains("mobike", StringComparison.Ordinal));
+        Assert.Contains(config.Warnings, w => w.ToString().StartsWith("swanctl.conf:6: warning", StringComparison.Ordinal) && w.Message.Contains("send_certreq", StringComparison.Ordinal));
         Assert.Contains(config.Warnings, w => w.ToString().StartsWith("swanctl.conf:7: warning", StringComparison.Ordinal) && w.Message.Contains("unknown key", StringComparison.Ordinal));
     }
 

@@ -73,14 +73,22 @@ internal sealed class Scenario
 
     public Fragmentation SunFragmentation { get; set; } = Fragmentation.Yes;
 
+    /// <summary>swanctl mobike of each side (default yes, as in strongSwan).</summary>
+    public bool MoonMobike { get; set; } = true;
+
+    public bool SunMobike { get; set; } = true;
+
+    /// <summary>Sun accepts moon from any address (remote_addrs = %any): moon may sit behind a NAT or move.</summary>
+    public bool SunRemoteAny { get; set; }
+
     public EnginePair Build()
     {
         var moonId = Identity.Parse("moon.example");
         var sunId = Identity.Parse("sun.example");
         var moon = Config("moon-sun", MoonAddress, SunAddress, moonId, sunId, MoonIke, MoonEsp, MoonLocalTs, MoonRemoteTs, MoonTransport, MoonEsp2, MoonDpdDelay, MoonIkeRekey,
-            reauth: MoonReauth, overTime: MoonOverTime, unique: MoonUnique, fragmentation: MoonFragmentation);
-        var sun = Config("sun-moon", SunAddress, MoonAddress, sunId, moonId, SunIke, SunEsp, SunLocalTs, SunRemoteTs, SunTransport, SunEsp2, default, SunIkeRekey, SunAcceptsAnyPeer,
-            unique: SunUnique, fragmentation: SunFragmentation);
+            reauth: MoonReauth, overTime: MoonOverTime, unique: MoonUnique, fragmentation: MoonFragmentation, mobike: MoonMobike);
+        var sun = Config("sun-moon", SunAddress, MoonAddress, sunId, moonId, SunIke, SunEsp, SunLocalTs, SunRemoteTs, SunTransport, SunEsp2, default, SunIkeRekey, SunAcceptsAnyPeer || SunRemoteAny,
+            unique: SunUnique, fragmentation: SunFragmentation, mobike: SunMobike);
         var a = new Endpoint([moon], new InMemorySecrets().Add(System.Text.Encoding.UTF8.GetBytes(MoonPsk), moonId, sunId), new SeededEntropy(Seed), MoonSettings);
         var b = new Endpoint([sun], new InMemorySecrets().Add(System.Text.Encoding.UTF8.GetBytes(SunPsk), moonId, sunId), new SeededEntropy(Seed + 1000), SunSettings);
         return new EnginePair(a, b, MoonAddress, SunAddress, Start);
@@ -89,13 +97,14 @@ internal sealed class Scenario
     private static IkeConfig Config(string name, IPEndPoint local, IPEndPoint remote, Identity localId, Identity remoteId,
         string ike, string esp, string[] localTs, string[] remoteTs, bool transport, string esp2, TimeSpan dpdDelay = default, TimeSpan? ikeRekey = null, bool anyRemote = false,
         TimeSpan reauth = default, TimeSpan? overTime = null, UniquePolicy unique = UniquePolicy.No,
-        Fragmentation fragmentation = Fragmentation.Yes) => new()
+        Fragmentation fragmentation = Fragmentation.Yes, bool mobike = true) => new()
     {
         Name = name,
         ReauthTime = reauth,
         OverTime = overTime,
         Unique = unique,
         Fragmentation = fragmentation,
+        Mobike = mobike,
         SendInitialContact = unique != UniquePolicy.Never,
         DpdDelay = dpdDelay,
         RekeyTime = ikeRekey ?? TimeSpan.FromHours(4),

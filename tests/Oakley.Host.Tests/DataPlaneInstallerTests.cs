@@ -58,7 +58,7 @@ public class DataPlaneInstallerTests
 
         var request = Packet("198.51.100.9", "203.0.113.9");
         Assert.Equal(OutboundResult.Send, moonPlane.Outbound(request, esp1, out var n, out var policy));
-        Assert.Equal(Sun, policy!.Peer);
+        Assert.Equal(Sun.Address, policy!.Peer!.Address); // IKE moved to port 4500 (MOBIKE), which raw ESP does not use
         Assert.False(policy.UdpEncapsulation); // no NAT between the two: raw ESP
         var length = sunPlane.Inbound(esp1.AsSpan(0, n), inner);
         Assert.Equal(request, inner.AsSpan(0, length).ToArray());
@@ -75,5 +75,38 @@ public class DataPlaneInstallerTests
         Assert.Equal(OutboundResult.Dropped, moonPlane.Outbound(request, esp1, out _, out _));
         Assert.Equal(1, moonPlane.Counters.NoPolicy);
         Assert.Equal(0, moon.Databases.Current.InboundCount);
+    }
+
+    [Fact]
+    public void AnAddressChange_MovesTheChildSasPeer_WithoutReplacingTheSas()
+    {
+        var psk = "k"u8.ToArray();
+        var a = new Endpoint([Config("a", Moon, Sun, "moon", "sun", "198.51.100.0/24", "203.0.113.0/24", "aes256gcm16")], new InMemorySecrets().Add(psk, Identity.Parse("moon"), Identity.Parse("sun")), new SeededEntropy(1));
+        var b = new Endpoint([Config("b", Sun, Moon, "sun", "moon", "203.0.113.0/24", "198.51.100.0/24", "aes256gcm16")], new InMemorySecrets().Add(psk, Identity.Parse("moon"), Identity.Parse("sun")), new SeededEntropy(2));
+        var pair = new EnginePair(a, b, Moon, Sun, DateTimeOffset.UnixEpoch);
+        a.Initiate(pair.Now, "a");
+        pair.Deliver();
+        var sun = new DataPlaneInstaller(new SeededEntropy(4));
+        pair.EventsB.ForEach(sun.Handle);
+        var sunPlane = new EspDataPlane(sun.Databases);
+        var install = pair.EventsB.OfType<ChildSaInstall>().Single();
+        var counters = sun.Counters(install.InboundSpi);
+        var esp = new byte[256];
+        var reply = Packet("203.0.113.9", "198.51.100.9");
+        Assert.Equal(OutboundResult.Send, sunPlane.Outbound(reply, esp, out _, out var before));
+        Assert.False(before!.UdpEncapsulation);
+
+        var moved = new IPEndPoint(IPAddress.Parse("198.51.100.77"), 40001);
+        sun.Handle(new IkeSaAddressesChanged(pair.Now, install.IkeSaId, "b", new IPEndPoint(Sun.Address, 4500), moved, true, "test"));
+        Assert.Equal(OutboundResult.Send, sunPlane.Outbound(reply, esp, out _, out var after));
+        Assert.Equal(moved, after!.Peer);
+        Assert.True(after.UdpEncapsulation);
+        Assert.Same(before.Outbound, after.Outbound); // same SA: keys and sequence numbers carry on
+        Assert.Equal(counters!.Value.PacketsOut + 2, sun.Counters(install.InboundSpi)!.Value.PacketsOut);
+
+        // Another IKE SA's change leaves these policies alone.
+        sun.Handle(new IkeSaAddressesChanged(pair.Now, install.IkeSaId + 1, "b", new IPEndPoint(Sun.Address, 4500), Moon, false, "other"));
+        Assert.Equal(OutboundResult.Send, sunPlane.Outbound(reply, esp, out _, out var unchanged));
+        Assert.Equal(moved, unchanged!.Peer);
     }
 }

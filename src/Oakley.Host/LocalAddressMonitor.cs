@@ -1,0 +1,103 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Oakley.Engine;
+
+namespace Oakley.Host;
+
+/// <summary>
+/// Tells the engine where this host is (MOBIKE, RFC 4555): once a second it reads the host's unicast addresses
+/// and, for the peer of each established IKE SA, the source address the kernel would pick towards it (a UDP
+/// socket connected to the peer sends nothing but learns its route; it carries Oakley's bypass mark so that the
+/// main table answers, not a tunnel route). When either changed since the last look, the engine gets
+/// <see cref="Endpoint.LocalAddressesChanged"/>; a MOBIKE initiator whose address went away or whose route now
+/// leaves from another address then sends UPDATE_SA_ADDRESSES. Bounded: at most <see cref="MaxPeers"/> probes a
+/// second, no processes spawned.
+/// </summary>
+internal sealed class LocalAddressMonitor(IkeHost host, ILogger log)
+{
+    private const int MaxPeers = 256;
+    private HashSet<IPAddress> _addresses = [];
+    private Dictionary<IPAddress, IPAddress> _routes = [];
+
+    public async Task RunAsync(CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
+            {
+                var peers = await host.Invoke((e, _) => e.IkeSas.Where(s => s.State == IkeSaState.Established)
+                    .Select(s => s.Remote.Address).Distinct().Take(MaxPeers).ToList()).ConfigureAwait(false);
+                var addresses = LocalAddresses();
+                var routes = new Dictionary<IPAddress, IPAddress>();
+                foreach (var peer in peers)
+                {
+                    if (RouteSource(peer) is { } source)
+                    {
+                        routes[peer] = source;
+                    }
+                }
+
+                if (addresses.SetEquals(_addresses) && routes.Count == _routes.Count && routes.All(kv => _routes.TryGetValue(kv.Key, out var v) && v.Equals(kv.Value)))
+                {
+                    continue;
+                }
+
+                if (_addresses.Count > 0 && !addresses.SetEquals(_addresses))
+                {
+                    log.LogInformation("local addresses changed: {Addresses}", string.Join(", ", addresses));
+                }
+
+                _addresses = addresses;
+                _routes = routes;
+                host.Post((e, now) => e.LocalAddressesChanged(now, addresses, routes));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static HashSet<IPAddress> LocalAddresses()
+    {
+        var result = new HashSet<IPAddress>();
+        try
+        {
+            foreach (var nic in NetworkInterface.GetAllNetworkInterfaces())
+            {
+                if (nic.OperationalStatus is OperationalStatus.Down)
+                {
+                    continue;
+                }
+
+                foreach (var a in nic.GetIPProperties().UnicastAddresses)
+                {
+                    result.Add(a.Address.IsIPv6LinkLocal ? new IPAddress(a.Address.GetAddressBytes()) : a.Address);
+                }
+            }
+        }
+        catch (NetworkInformationException)
+        {
+        }
+
+        return result;
+    }
+
+    /// <summary>The source address the kernel picks towards <paramref name="peer"/> (like <c>ip route get</c>), or null without a route.</summary>
+    private static IPAddress? RouteSource(IPAddress peer)
+    {
+        try
+        {
+            using var probe = new Socket(peer.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+            LinuxIo.SetBypassMark((int)probe.SafeHandle.DangerousGetHandle());
+            probe.Connect(new IPEndPoint(peer, 4500)); // UDP connect: a route lookup, no packet
+            return ((IPEndPoint)probe.LocalEndPoint!).Address;
+        }
+        catch (SocketException)
+        {
+            return null;
+        }
+    }
+}
