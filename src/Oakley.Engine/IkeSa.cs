@@ -755,7 +755,7 @@ public sealed class IkeSa : IDisposable
     private IkeRekeyExchange? _ikeRekey;
 
     /// <summary>When this side rekeys the IKE SA (swanctl rekey_time minus up to 10% at random); MaxValue: never.</summary>
-    public DateTimeOffset IkeRekeyAt { get; private set; } = DateTimeOffset.MaxValue;
+    public DateTimeOffset IkeRekeyAt { get; internal set; } = DateTimeOffset.MaxValue;
 
     /// <summary>This SA was replaced by a rekey: its CHILD SAs live in the successor; it only waits to be deleted.</summary>
     private DateTimeOffset? _rekeyedAway;
