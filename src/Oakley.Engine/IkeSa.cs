@@ -1412,6 +1412,14 @@ public sealed class IkeSa : IDisposable
                 break;
             }
 
+            case ExchangeType.Informational when State == IkeSaState.Deleting && m.Find<EncryptedPayload>() is null
+                && m.Notifies(NotifyType.InvalidIkeSpi).Any():
+                // Our delete was processed but its response lost: the peer no longer knows the SA and answers a
+                // retransmission with an unprotected INVALID_IKE_SPI (§2.21.4). Unauthenticated, but it can only
+                // hasten a deletion we started anyway; otherwise the SA would linger for the whole retransmission schedule.
+                _pending = null;
+                Destroy(now, "deleted (the peer had already removed it)");
+                break;
             case ExchangeType.Informational:
                 _keys!.Unprotect(datagram, m, !IsOriginalInitiator);
                 FollowPeer(local, remote);
