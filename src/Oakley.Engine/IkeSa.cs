@@ -1129,11 +1129,8 @@ public sealed class IkeSa : IDisposable
     /// </summary>
     private void FinishRekey(ChildSa old, ChildSa successor, byte[] nonceI, byte[] nonceR)
     {
-        if (!_children.Contains(old))
-        {
-            return; // it expired or the peer deleted it meanwhile: nothing left to delete
-        }
-
+        // The collision is resolved even if the old SA is already gone: when our response was delayed, the peer
+        // may have finished its rekey and deleted the old SA before we learn our new SA is the redundant one.
         if (old.PeerRekey is { } theirs && _children.Contains(theirs.NewSa))
         {
             var oursLowest = Lowest(nonceI, nonceR);
@@ -1146,7 +1143,10 @@ public sealed class IkeSa : IDisposable
             }
         }
 
-        _deleteQueue.Enqueue(old);
+        if (_children.Contains(old))
+        {
+            _deleteQueue.Enqueue(old); // (if it expired or the peer deleted it meanwhile, nothing is left to delete)
+        }
     }
 
     private static byte[] Lowest(byte[] a, byte[] b) => a.AsSpan().SequenceCompareTo(b) <= 0 ? a : b;

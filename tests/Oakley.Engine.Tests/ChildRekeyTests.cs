@@ -137,6 +137,32 @@ public class ChildRekeyTests
         Assert.NotEqual(first.InboundSpi, survivor.InboundSpi);
     }
 
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(1, false)]
+    [InlineData(2, true)]
+    [InlineData(2, false)]
+    [InlineData(3, true)]
+    [InlineData(3, false)]
+    [InlineData(4, true)]
+    [InlineData(4, false)]
+    public void SimultaneousRekeys_WhereOneResponseIsLost_StillLeaveExactlyOneSa(int seed, bool loseMoonsResponse)
+    {
+        // Both rekey at once; one side's response is lost, so the other side finishes first and (if its SA won) deletes
+        // the old one. The late side learns the outcome only from its retransmission: if its new SA has the lowest
+        // nonce it is redundant and must still be deleted, although the old SA is already gone (§2.8.1).
+        var pair = Pair(TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(10), TimeSpan.Zero, seed);
+        pair.Initiate(seed % 2 == 0);
+        var first = AssertOneMatchingChild(pair);
+        var seen = 0;
+        pair.Filter = (fromA, t) => fromA == loseMoonsResponse && EnginePair.Describe(t.Datagram).StartsWith("CREATE_CHILD_SA response", StringComparison.Ordinal) && seen++ == 0 ? 0 : 1;
+
+        pair.AdvanceBy(TimeSpan.FromMinutes(10));
+        pair.RunUntilIdle(TimeSpan.FromSeconds(30));
+        var survivor = AssertOneMatchingChild(pair);
+        Assert.NotEqual(first.InboundSpi, survivor.InboundSpi);
+    }
+
     [Fact]
     public void HardLifetime_WithoutRekeying_DeletesTheSaOnBothSides()
     {
