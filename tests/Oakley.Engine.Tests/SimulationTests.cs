@@ -51,6 +51,7 @@ public class SimulationTests(ITestOutputHelper output)
         var clock = Stopwatch.StartNew();
         var failures = new List<(int Seed, string Report)>();
         var runs = 0;
+        var retried = 0;
         var worst = new Dictionary<string, TimeSpan>();
         long lost = 0, duplicated = 0, delivered = 0;
         foreach (var seed in Seeds())
@@ -68,12 +69,14 @@ public class SimulationTests(ITestOutputHelper output)
                 worst[action] = worst.TryGetValue(action, out var w) && w > time ? w : time;
             }
 
+            retried += run.Retried ? 1 : 0;
             lost += run.Net.Lost;
             duplicated += run.Net.Duplicated;
             delivered += run.Net.Delivered;
         }
 
         output.WriteLine($"{scenario}/{profileName}: {runs} seeds in {clock.ElapsedMilliseconds} ms; {delivered} delivered, {lost} lost, {duplicated} duplicated; "
+            + $"{retried} initiations failed legitimately (half-open timeout) and were repeated; "
             + $"slowest convergence: {string.Join(", ", worst.Select(kv => $"{kv.Key} {kv.Value.TotalSeconds:F1} s"))}");
         Assert.True(failures.Count == 0,
             $"{failures.Count} of {runs} seeds failed ({string.Join(", ", failures.Take(20).Select(f => f.Seed))}); the first:\n{failures.FirstOrDefault().Report}");
