@@ -165,6 +165,9 @@ public sealed class IkeSa : IDisposable
         public int Retransmits { get; set; }
 
         public DateTimeOffset Deadline { get; set; }
+
+        /// <summary>This request deletes the IKE SA: its response (or the peer's INVALID_IKE_SPI) ends the SA.</summary>
+        public bool DeletesIkeSa { get; set; }
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -1292,7 +1295,11 @@ public sealed class IkeSa : IDisposable
         return true;
     }
 
-    private void SendInformational(DateTimeOffset now, List<IkePayload> payloads) => SendProtectedRequest(now, ExchangeType.Informational, payloads);
+    private void SendInformational(DateTimeOffset now, List<IkePayload> payloads)
+    {
+        SendProtectedRequest(now, ExchangeType.Informational, payloads);
+        _pending!.DeletesIkeSa = payloads.OfType<DeletePayload>().Any(d => d.Protocol == ProtocolId.Ike);
+    }
 
     /// <summary>Sends a request of an established SA with the next message ID of ours (RFC 7296 §2.3).</summary>
     private void SendProtectedRequest(DateTimeOffset now, ExchangeType exchange, List<IkePayload> payloads)
@@ -1412,7 +1419,7 @@ public sealed class IkeSa : IDisposable
                 break;
             }
 
-            case ExchangeType.Informational when State == IkeSaState.Deleting && m.Find<EncryptedPayload>() is null
+            case ExchangeType.Informational when _pending.DeletesIkeSa && m.Find<EncryptedPayload>() is null
                 && m.Notifies(NotifyType.InvalidIkeSpi).Any():
                 // Our delete was processed but its response lost: the peer no longer knows the SA and answers a
                 // retransmission with an unprotected INVALID_IKE_SPI (§2.21.4). Unauthenticated, but it can only
@@ -1424,8 +1431,9 @@ public sealed class IkeSa : IDisposable
                 _keys!.Unprotect(datagram, m, !IsOriginalInitiator);
                 FollowPeer(local, remote);
                 NoteInboundTraffic(now);
+                var ikeDeleted = _pending.DeletesIkeSa;
                 _pending = null;
-                if (State == IkeSaState.Deleting)
+                if (ikeDeleted)
                 {
                     Destroy(now, "deleted");
                 }
