@@ -137,6 +137,11 @@ public sealed class IkeSa : IDisposable
                     d = DpdDue;
                 }
 
+                if (_pending is null && _deleteQueued && Created < d)
+                {
+                    d = Created; // due at once
+                }
+
                 if (_pending is null && _ikeRekey is null && IkeRekeyAt < d)
                 {
                     d = IkeRekeyAt;
@@ -938,6 +943,12 @@ public sealed class IkeSa : IDisposable
         _endpoint.Register(next);
         _endpoint.Keylog?.Invoke(next, keys);
         _endpoint.Emit(new IkeSaRekeyed(now, Id, Config.Name, SpiI, SpiR, spiI, spiR));
+        // A terminate that waited for the rekey applies to the SA that lives on. It goes out from the successor's
+        // next timeout, after the rekey's response (a rekey responder's delete must not overtake it).
+        next._deleteQueued = _deleteQueued;
+        _deleteQueued = false;
+        // The rekey's initiator has the peer's response: the peer holds the new SA. Its responder waits for proof.
+        next._peerKnowsSa = initiator;
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -982,6 +993,13 @@ public sealed class IkeSa : IDisposable
             return;
         }
 
+        if (_deleteQueued)
+        {
+            _deleteQueued = false;
+            Terminate(now);
+            return;
+        }
+
         if (IkeRekeyDue(now))
         {
             StartIkeRekey(now);
@@ -1013,6 +1031,12 @@ public sealed class IkeSa : IDisposable
     }
 
     private ChildSa? _deletingChild;
+
+    /// <summary>Terminate was asked for while an exchange was pending: the delete follows when the window frees.</summary>
+    private bool _deleteQueued;
+
+    /// <summary>An authenticated message of the peer showed that it holds this SA (not yet true of a fresh rekey successor).</summary>
+    private bool _peerKnowsSa;
 
     /// <summary>Sends (or, after INVALID_KE_PAYLOAD, resends with <paramref name="forcedGroup"/>) a CREATE_CHILD_SA request.</summary>
     private void SendCreateChild(DateTimeOffset now, ChildExchange exchange, KeId? forcedGroup)
@@ -1273,6 +1297,14 @@ public sealed class IkeSa : IDisposable
     /// <summary>Starts an INFORMATIONAL exchange deleting this IKE SA (and with it every CHILD SA).</summary>
     public void Terminate(DateTimeOffset now)
     {
+        if (State == IkeSaState.Established && _pending is not null && _rekeyedAway is null)
+        {
+            // Window size 1 (RFC 7296 §2.3): the delete goes out when the pending exchange ends. Destroying the SA
+            // here would leave the peer holding it until its own DPD gave up on us.
+            _deleteQueued = true;
+            return;
+        }
+
         if (State != IkeSaState.Established || _pending is not null)
         {
             Destroy(now, "terminated");
@@ -1397,6 +1429,7 @@ public sealed class IkeSa : IDisposable
             {
                 var inner = _keys!.Unprotect(datagram, m, !IsOriginalInitiator);
                 FollowPeer(local, remote);
+                _peerKnowsSa = true;
                 NoteInboundTraffic(now);
                 ProcessAuthResponse(now, inner);
                 break;
@@ -1406,6 +1439,7 @@ public sealed class IkeSa : IDisposable
             {
                 var inner = _keys!.Unprotect(datagram, m, !IsOriginalInitiator);
                 FollowPeer(local, remote);
+                _peerKnowsSa = true;
                 NoteInboundTraffic(now);
                 if (_ikeRekey is not null)
                 {
@@ -1419,17 +1453,19 @@ public sealed class IkeSa : IDisposable
                 break;
             }
 
-            case ExchangeType.Informational when _pending.DeletesIkeSa && m.Find<EncryptedPayload>() is null
+            case ExchangeType.Informational when _pending.DeletesIkeSa && _peerKnowsSa && m.Find<EncryptedPayload>() is null
                 && m.Notifies(NotifyType.InvalidIkeSpi).Any():
-                // Our delete was processed but its response lost: the peer no longer knows the SA and answers a
-                // retransmission with an unprotected INVALID_IKE_SPI (§2.21.4). Unauthenticated, but it can only
-                // hasten a deletion we started anyway; otherwise the SA would linger for the whole retransmission schedule.
+                // Our delete was processed but its response lost: the peer, which did hold the SA, no longer knows it
+                // and answers a retransmission with an unprotected INVALID_IKE_SPI (§2.21.4). Unauthenticated, but it
+                // can only hasten a deletion we started anyway; otherwise the SA would linger for the whole
+                // retransmission schedule.
                 _pending = null;
                 Destroy(now, "deleted (the peer had already removed it)");
                 break;
             case ExchangeType.Informational:
                 _keys!.Unprotect(datagram, m, !IsOriginalInitiator);
                 FollowPeer(local, remote);
+                _peerKnowsSa = true;
                 NoteInboundTraffic(now);
                 var ikeDeleted = _pending.DeletesIkeSa;
                 _pending = null;
@@ -1474,6 +1510,7 @@ public sealed class IkeSa : IDisposable
 
         var request = _keys.Unprotect(datagram, m, !IsOriginalInitiator);
         FollowPeer(local, remote);
+        _peerKnowsSa = true;
         NoteInboundTraffic(now);
         bool destroy;
         List<IkePayload> response;

@@ -117,6 +117,26 @@ public class ReliabilityTests
     }
 
     [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Terminate_WhileAnExchangeIsPending_DeletesAfterIt_AndThePeerIsTold(bool moonInitiates)
+    {
+        var pair = new Scenario().Build();
+        pair.Initiate(moonInitiates);
+        Assert.True(Assert.Single(pair.A.IkeSas).SendLivenessCheck(pair.Now)); // in flight, not yet answered
+        Assert.Equal(1, pair.A.Terminate(pair.Now));
+        Assert.Single(pair.A.IkeSas); // waits for the window (RFC 7296 §2.3)
+        pair.Deliver();
+        pair.RunUntilIdle(TimeSpan.FromSeconds(1));
+
+        Assert.Empty(pair.A.IkeSas);
+        Assert.Empty(pair.B.IkeSas);
+        Assert.Contains(pair.Log, l => l.StartsWith("A->B INFORMATIONAL request", StringComparison.Ordinal) && l.Contains((moonInitiates ? "#3" : "#1"), StringComparison.Ordinal));
+        Assert.True(Assert.Single(pair.EventsB.OfType<IkeSaDown>()).ClosedByPeer);
+        Assert.Single(pair.EventsA.OfType<IkeSaDown>());
+    }
+
+    [Theory]
     [InlineData(true, true)]
     [InlineData(true, false)]
     [InlineData(false, true)]
