@@ -18,6 +18,8 @@ public enum SimScenario
     CreateThenDeleteChildSun,
     DeleteIkeMoon,
     DeleteIkeSun,
+    DeleteIkeCrossingPeerChildRekey,
+    DeleteIkeWhileOwnChildRekeyPending,
     DeadPeerSunSilent,
     DeadPeerMoonSilent,
 }
@@ -234,6 +236,20 @@ internal sealed class SimulationRun
             {
                 var moon = ScenarioKind == SimScenario.DeleteIkeMoon;
                 failure = Act("delete IKE SA", RecoveryBound, () => Side(moon).Terminate(Net.Now, ConfigName(moon)), () => Expect(ike: 0, children: []));
+                return failure ?? Settle(() => Expect(ike: 0, children: []) ?? DownOnce(Net.EventsA) ?? DownOnce(Net.EventsB));
+            }
+
+            case SimScenario.DeleteIkeCrossingPeerChildRekey or SimScenario.DeleteIkeWhileOwnChildRekeyPending:
+            {
+                // Moon deletes the IKE SA while a CHILD rekey is in flight: sun's (the requests cross) or its own
+                // (the delete has to wait for the window).
+                var rekeyer = ScenarioKind == SimScenario.DeleteIkeWhileOwnChildRekeyPending;
+                failure = Act("delete IKE SA during a CHILD rekey", RecoveryBound, () =>
+                {
+                    Side(rekeyer).IkeSas.Single().Children.Single().RekeyAt = Net.Now;
+                    Side(rekeyer).HandleTimeout(Net.Now);
+                    Net.A.Terminate(Net.Now, ConfigName(true));
+                }, () => Expect(ike: 0, children: []));
                 return failure ?? Settle(() => Expect(ike: 0, children: []) ?? DownOnce(Net.EventsA) ?? DownOnce(Net.EventsB));
             }
 

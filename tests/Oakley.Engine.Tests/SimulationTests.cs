@@ -9,7 +9,8 @@ namespace Oakley.Engine.Tests;
 /// The IKE SA lifecycle over a seeded, deterministic simulated network (<see cref="SimulatedNetwork"/>): every
 /// scenario of <see cref="SimScenario"/> under every profile, over many seeds, with the invariants of
 /// <see cref="SimulationRun"/> checked after each run. A failure names the scenario, profile and seed;
-/// <c>OAKLEY_SIM_SEED=n</c> reruns only that seed, <c>OAKLEY_SIM_SEEDS=n</c> changes how many seeds each case runs.
+/// <c>OAKLEY_SIM_SEED=n</c> reruns only that seed, <c>OAKLEY_SIM_SEEDS=n</c> changes how many seeds each case runs
+/// and <c>OAKLEY_SIM_FIRST_SEED=n</c> where they start (for longer soak runs outside CI).
 /// </summary>
 public class SimulationTests(ITestOutputHelper output)
 {
@@ -40,7 +41,8 @@ public class SimulationTests(ITestOutputHelper output)
         }
 
         var count = Environment.GetEnvironmentVariable("OAKLEY_SIM_SEEDS") is { Length: > 0 } n ? int.Parse(n, CultureInfo.InvariantCulture) : DefaultSeeds;
-        return Enumerable.Range(1, count);
+        var first = Environment.GetEnvironmentVariable("OAKLEY_SIM_FIRST_SEED") is { Length: > 0 } f ? int.Parse(f, CultureInfo.InvariantCulture) : 1;
+        return Enumerable.Range(first, count);
     }
 
     [Theory]
