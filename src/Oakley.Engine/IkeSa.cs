@@ -865,6 +865,14 @@ public sealed class IkeSa : IDisposable
             return [new NotifyPayload(NotifyType.TemporaryFailure)]; // ours is in flight (or done): the peer retries
         }
 
+        if (_childExchange is not null || _deletingChild is not null)
+        {
+            // Our CHILD rekey/create or CHILD delete is in flight on this SA: its response would land on an SA whose
+            // CHILD SAs had moved to the successor, and the two sides would disagree about them (RFC 7296 §2.25;
+            // strongSwan refuses an IKE rekey while a CHILD SA is half-open, too). The peer retries shortly.
+            return [new NotifyPayload(NotifyType.TemporaryFailure)];
+        }
+
         var nonce = request.OfType<NoncePayload>().FirstOrDefault();
         var ke = request.OfType<KeyExchangePayload>().FirstOrDefault();
         if (nonce is null || ke is null)
@@ -1183,6 +1191,13 @@ public sealed class IkeSa : IDisposable
     {
         if (!_children.Contains(old))
         {
+            if (error != NotifyType.ChildSaNotFound)
+            {
+                // The CHILD SA moved to the successor of a rekeyed IKE SA meanwhile: it still needs its rekey there.
+                old.Replaced = false;
+                old.RekeyAt = now + TimeSpan.FromSeconds(5 + (5 * RandomFraction()));
+            }
+
             return;
         }
 
@@ -1244,6 +1259,13 @@ public sealed class IkeSa : IDisposable
         if (nonce is null)
         {
             throw IkeProtocolException.InvalidSyntax("CREATE_CHILD_SA request without a nonce");
+        }
+
+        if (_ikeRekey is not null || _rekeyedAway is not null)
+        {
+            // RFC 7296 §2.25.2: a request to create or rekey a CHILD SA while we rekey the IKE SA (or after it was
+            // rekeyed away) gets TEMPORARY_FAILURE; the SA would otherwise be made on keys about to go.
+            return [new NotifyPayload(NotifyType.TemporaryFailure)];
         }
 
         ChildSa? old = null;

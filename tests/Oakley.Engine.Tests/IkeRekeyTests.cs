@@ -88,6 +88,37 @@ public class IkeRekeyTests
         Assert.Empty(pair.EventsB.OfType<IkeSaDown>());
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void AnIkeRekeyCrossingAChildRekey_EndsWithBothDone_AndTheSidesAgree(bool moonRekeysIke)
+    {
+        // §2.25: each side refuses the other's request with TEMPORARY_FAILURE while its own is in flight, and both
+        // retry a few seconds later. Before, the IKE rekey's responder moved its CHILD SAs to the new IKE SA and the
+        // CHILD rekey's response then landed on the old one: the new CHILD SA existed on one side only.
+        var pair = new Scenario().Build();
+        pair.Initiate(true);
+        var first = pair.EventsA.OfType<ChildSaInstall>().Single();
+        var before = Assert.Single(pair.A.IkeSas);
+        var (ikeSide, childSide) = moonRekeysIke ? (pair.A, pair.B) : (pair.B, pair.A);
+        ikeSide.IkeSas.Single().IkeRekeyAt = pair.Now;
+        childSide.IkeSas.Single().Children.Single().RekeyAt = pair.Now;
+        pair.AdvanceBy(TimeSpan.Zero);
+        pair.RunUntilIdle(TimeSpan.FromSeconds(30));
+
+        var a = Assert.Single(pair.A.IkeSas);
+        var b = Assert.Single(pair.B.IkeSas);
+        Assert.Equal((a.SpiI, a.SpiR), (b.SpiI, b.SpiR));
+        Assert.NotEqual(before.SpiI, a.SpiI);
+        var childA = Assert.Single(a.Children);
+        var childB = Assert.Single(b.Children);
+        Assert.NotEqual(first.InboundSpi, childA.InboundSpi);
+        Assert.Equal(childA.InboundSpi, childB.OutboundSpi);
+        Assert.Equal(childA.OutboundSpi, childB.InboundSpi);
+        Assert.Equal(pair.EventsA.OfType<ChildSaInstall>().Count() - 1, pair.EventsA.OfType<ChildSaRemove>().Count());
+        Assert.Equal(pair.EventsB.OfType<ChildSaInstall>().Count() - 1, pair.EventsB.OfType<ChildSaRemove>().Count());
+    }
+
     [Fact]
     public void RekeysKeepHappening_AndChildRekeysUseTheNewSkD()
     {
