@@ -14,6 +14,7 @@ public enum SimScenario
     IkeRekeySun,
     SimultaneousChildRekey,
     SimultaneousIkeRekey,
+    IkeRekeyCrossingChildRekey,
     CreateThenDeleteChildMoon,
     CreateThenDeleteChildSun,
     DeleteIkeMoon,
@@ -217,6 +218,19 @@ internal sealed class SimulationRun
                     {
                         Side(moon).IkeSas.Single().IkeRekeyAt = Net.Now;
                     }
+                }, Why);
+                return failure ?? Settle(Why);
+            }
+
+            case SimScenario.IkeRekeyCrossingChildRekey:
+            {
+                // Moon rekeys the IKE SA while sun rekeys the CHILD SA (RFC 7296 §2.25): both must happen in the end.
+                string? Why() => Expect(ike: 1, children: ["net"]) ?? (SameIke(spiI, spiR) ? "the IKE SA was not rekeyed" : null)
+                    ?? (Net.A.IkeSas.Single().Children.Single().InboundSpi == firstChild ? "the CHILD SA was not rekeyed" : null);
+                failure = Act("IKE rekey crossing a CHILD rekey", RecoveryBound, () =>
+                {
+                    Net.A.IkeSas.Single().IkeRekeyAt = Net.Now;
+                    Net.B.IkeSas.Single().Children.Single().RekeyAt = Net.Now;
                 }, Why);
                 return failure ?? Settle(Why);
             }

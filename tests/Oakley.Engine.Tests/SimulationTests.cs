@@ -14,8 +14,8 @@ namespace Oakley.Engine.Tests;
 /// </summary>
 public class SimulationTests(ITestOutputHelper output)
 {
-    /// <summary>Seeds per scenario and profile in CI (13 scenarios × 4 profiles).</summary>
-    private const int DefaultSeeds = 60;
+    /// <summary>Seeds per scenario and profile in CI (every scenario × 4 profiles).</summary>
+    private const int DefaultSeeds = 200;
 
     public static readonly NetworkProfile[] Profiles = [NetworkProfile.Clean, NetworkProfile.Lossy, NetworkProfile.Hostile, NetworkProfile.Shuffled];
 
