@@ -403,10 +403,13 @@ internal sealed class SimulationRun
     }
 
     /// <summary>Same SPIs, message ID, direction and sender must mean the same bytes: a retransmission, never a new message.</summary>
-    private string? WireInvariant()
+    private string? WireInvariant() => FindMessageIdReuse(Net.Wire, Net.Start);
+
+    /// <summary>The first protected message whose sender, SPIs, message ID and direction repeat with different bytes.</summary>
+    internal static string? FindMessageIdReuse(IEnumerable<WireRecord> wire, DateTimeOffset start)
     {
         var seen = new Dictionary<(bool, ulong, ulong, uint, bool), byte[]>();
-        foreach (var w in Net.Wire)
+        foreach (var w in wire)
         {
             if (w.ProtectedIdentity is not { } id)
             {
@@ -415,7 +418,7 @@ internal sealed class SimulationRun
 
             if (seen.TryGetValue(id, out var earlier) && !earlier.AsSpan().SequenceEqual(w.Datagram))
             {
-                return $"message ID {id.Item4} reused by {(id.Item1 ? "moon" : "sun")} for a different {(id.Item5 ? "response" : "request")} under SPIs {id.Item2:x16}_{id.Item3:x16} at +{(w.Time - Net.Start).TotalSeconds:F3}s";
+                return $"message ID {id.Item4} reused by {(id.Item1 ? "moon" : "sun")} for a different {(id.Item5 ? "response" : "request")} under SPIs {id.Item2:x16}_{id.Item3:x16} at +{(w.Time - start).TotalSeconds:F3}s";
             }
 
             seen[id] = w.Datagram;

@@ -106,6 +106,23 @@ public class SimulationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void TheWireCheck_AcceptsRetransmissions_AndFlagsAMessageIdReusedForOtherBytes()
+    {
+        static byte[] Protected(uint messageId, byte fill)
+        {
+            var m = new Protocol.Ikev2.IkeMessage { InitiatorSpi = 1, ResponderSpi = 2, ExchangeType = Protocol.Ikev2.ExchangeType.Informational, MessageId = messageId };
+            m.Payloads.Add(new Protocol.Ikev2.Payloads.EncryptedPayload(Protocol.Ikev2.PayloadType.None, Enumerable.Repeat(fill, 32).ToArray()));
+            return m.Encode();
+        }
+
+        var t = Scenario.Start;
+        WireRecord[] retransmission = [new(t, true, Protected(3, 1), null), new(t, true, Protected(3, 1), null), new(t, false, Protected(3, 2), null), new(t, true, Protected(4, 2), null)];
+        Assert.Null(SimulationRun.FindMessageIdReuse(retransmission, t)); // same bytes, or another sender, or another ID
+        WireRecord[] reuse = [new(t, true, Protected(3, 1), null), new(t, true, Protected(3, 2), null)];
+        Assert.Contains("message ID 3 reused by moon", SimulationRun.FindMessageIdReuse(reuse, t), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void APathWhoseMtuIsBelowIkeAuth_FailsWithinTheRetransmissionBound_AndLeavesNothing()
     {
         // Unrecoverable by design (no IKE fragmentation yet): IKE_SA_INIT fits, IKE_AUTH does not. The bound checked
