@@ -629,7 +629,8 @@ public sealed class IkeSa : IDisposable
             var useTransport = transport && child.TransportMode;
             var inbound = _endpoint.NewChildSpi();
             var outbound = BinaryPrimitives.ReadUInt32BigEndian(s.PeerProposal.Spi.Span);
-            InstallChild(now, child, inbound, outbound, s.Selected, local, remote, useTransport, nonceI, nonceR, pfsSecret, weInitiatedExchange: createChild ? false : null);
+            var installed = InstallChild(now, child, inbound, outbound, s.Selected, local, remote, useTransport, nonceI, nonceR, pfsSecret, weInitiatedExchange: createChild ? false : null);
+            installed.UnconfirmedSinceRequest = createChild ? _expectedPeerRequestId : null;
             var reply = new List<IkePayload>();
             if (useTransport)
             {
@@ -930,6 +931,13 @@ public sealed class IkeSa : IDisposable
             _nonceR = nonceR,
         };
         next._children.AddRange(_children);
+        foreach (var c in _children)
+        {
+            // Message IDs restart with the new SA. The rekey could only complete with no CHILD exchange of the peer's
+            // pending (it would have answered TEMPORARY_FAILURE), so the peer has every answer we sent.
+            c.UnconfirmedSinceRequest = null;
+        }
+
         _children.Clear();
         while (_childQueue.TryDequeue(out var queued))
         {
@@ -1201,9 +1209,11 @@ public sealed class IkeSa : IDisposable
             return;
         }
 
-        if (error == NotifyType.ChildSaNotFound)
+        if (error == NotifyType.ChildSaNotFound && old.UnconfirmedSinceRequest is null)
         {
-            // §2.25: the peer has no such SA; ours is useless. Replace it with a fresh one.
+            // §2.25: the peer has no such SA; ours is useless. Replace it with a fresh one. (Not for an SA we created
+            // answering the peer and that the peer may not have installed yet: our answer may still be on its way,
+            // and dropping our half now would orphan the peer's once it arrives. That one is retried below.)
             _endpoint.EmitAlert(now, Id, $"CHILD SA '{old.Config.Name}' unknown to the peer: creating a new one");
             RemoveChild(now, old);
             _childQueue.Enqueue(old.Config);
@@ -1212,9 +1222,10 @@ public sealed class IkeSa : IDisposable
 
         // §2.25: TEMPORARY_FAILURE (a collision, or an exchange in progress) means "retry in a few seconds".
         old.Replaced = false;
-        var retry = error == NotifyType.TemporaryFailure ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(30);
+        var soon = error is NotifyType.TemporaryFailure or NotifyType.ChildSaNotFound;
+        var retry = soon ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(30);
         old.RekeyAt = now + retry + TimeSpan.FromSeconds(5 * RandomFraction());
-        if (error != NotifyType.TemporaryFailure)
+        if (!soon)
         {
             _endpoint.EmitAlert(now, Id, $"rekeying CHILD SA '{old.Config.Name}' failed ({error?.ToString() ?? "incomplete response"}): retrying");
         }
@@ -1534,6 +1545,14 @@ public sealed class IkeSa : IDisposable
         FollowPeer(local, remote);
         _peerKnowsSa = true;
         NoteInboundTraffic(now);
+        foreach (var c in _children)
+        {
+            if (c.UnconfirmedSinceRequest is { } id && m.MessageId > id)
+            {
+                c.UnconfirmedSinceRequest = null; // the peer moved past the request that created it: it has our answer
+            }
+        }
+
         bool destroy;
         List<IkePayload> response;
         switch (m.ExchangeType)
