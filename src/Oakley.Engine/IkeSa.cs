@@ -988,6 +988,9 @@ public sealed class IkeSa : IDisposable
 
         /// <summary>The CHILD SA this exchange rekeys (REKEY_SA, RFC 7296 §1.3.3); null for a new one.</summary>
         public ChildSa? Rekey { get; init; }
+
+        /// <summary>When the rekey was sent, the peer had not yet shown it holds the SA (see <see cref="ChildSa.UnconfirmedSinceRequest"/>).</summary>
+        public bool RekeyOfUnconfirmed { get; init; }
     }
 
     private readonly Queue<ChildSa> _rekeyQueue = new();
@@ -1035,7 +1038,7 @@ public sealed class IkeSa : IDisposable
             if (_children.Contains(old) && !old.Replaced)
             {
                 old.Replaced = true;
-                SendCreateChild(now, new ChildExchange { Config = old.Config, Spi = _endpoint.NewChildSpi(), Nonce = _endpoint.NewNonce(), Rekey = old }, null);
+                SendCreateChild(now, new ChildExchange { Config = old.Config, Spi = _endpoint.NewChildSpi(), Nonce = _endpoint.NewNonce(), Rekey = old, RekeyOfUnconfirmed = old.UnconfirmedSinceRequest is not null }, null);
                 return;
             }
         }
@@ -1114,7 +1117,7 @@ public sealed class IkeSa : IDisposable
             {
                 if (exchange.Rekey is { } failed)
                 {
-                    RekeyFailed(now, failed, error?.NotifyType);
+                    RekeyFailed(now, failed, error?.NotifyType, exchange.RekeyOfUnconfirmed);
                     return;
                 }
 
@@ -1130,7 +1133,7 @@ public sealed class IkeSa : IDisposable
                 _endpoint.EmitAlert(now, Id, $"CHILD SA '{child.Name}': responder chose a proposal we did not offer");
                 if (exchange.Rekey is { } failed)
                 {
-                    RekeyFailed(now, failed, NotifyType.NoProposalChosen);
+                    RekeyFailed(now, failed, NotifyType.NoProposalChosen, exchange.RekeyOfUnconfirmed);
                 }
 
                 return;
@@ -1173,8 +1176,10 @@ public sealed class IkeSa : IDisposable
     private void FinishRekey(ChildSa old, ChildSa successor, byte[] nonceI, byte[] nonceR)
     {
         // The collision is resolved even if the old SA is already gone: when our response was delayed, the peer
-        // may have finished its rekey and deleted the old SA before we learn our new SA is the redundant one.
-        if (old.PeerRekey is { } theirs && _children.Contains(theirs.NewSa))
+        // may have finished its rekey and deleted the old SA before we learn our new SA is the redundant one. The
+        // nonces alone decide (both sides compute the same answer), also when the peer's new SA has since been
+        // rekeyed or deleted in turn.
+        if (old.PeerRekey is { } theirs)
         {
             var oursLowest = Lowest(nonceI, nonceR);
             var theirsLowest = Lowest(theirs.NonceI, theirs.NonceR);
@@ -1195,7 +1200,7 @@ public sealed class IkeSa : IDisposable
     private static byte[] Lowest(byte[] a, byte[] b) => a.AsSpan().SequenceCompareTo(b) <= 0 ? a : b;
 
     /// <summary>A rekey the peer refused: try again later (TEMPORARY_FAILURE, errors) or start over (CHILD_SA_NOT_FOUND).</summary>
-    private void RekeyFailed(DateTimeOffset now, ChildSa old, NotifyType? error)
+    private void RekeyFailed(DateTimeOffset now, ChildSa old, NotifyType? error, bool peerMayNotHaveIt)
     {
         if (!_children.Contains(old))
         {
@@ -1209,7 +1214,7 @@ public sealed class IkeSa : IDisposable
             return;
         }
 
-        if (error == NotifyType.ChildSaNotFound && old.UnconfirmedSinceRequest is null)
+        if (error == NotifyType.ChildSaNotFound && old.UnconfirmedSinceRequest is null && !peerMayNotHaveIt)
         {
             // §2.25: the peer has no such SA; ours is useless. Replace it with a fresh one. (Not for an SA we created
             // answering the peer and that the peer may not have installed yet: our answer may still be on its way,
