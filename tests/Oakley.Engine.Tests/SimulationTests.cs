@@ -88,6 +88,21 @@ public class SimulationTests(ITestOutputHelper output)
             $"{failures.Count} of {runs} seeds failed ({string.Join(", ", failures.Take(20).Select(f => f.Seed))}); the first:\n{failures.FirstOrDefault().Report}");
     }
 
+    /// <summary>Seeds that found engine bugs, kept as fixed rows (the fixes' commits name them).</summary>
+    [Theory]
+    [InlineData(SimScenario.IkeRekeyMoon, "hostile", 518)]
+    [InlineData(SimScenario.DeleteIkeSun, "hostile", 3)]
+    [InlineData(SimScenario.SimultaneousChildRekey, "hostile", 1)]
+    [InlineData(SimScenario.Storm, "hostile", 24)]
+    [InlineData(SimScenario.Storm, "hostile", 524)]
+    [InlineData(SimScenario.Storm, "lossy", 160)]
+    public void SeedsThatFoundBugs_StayFixed(SimScenario scenario, string profileName, int seed)
+    {
+        var run = new SimulationRun(scenario, Profiles.Single(p => p.Name == profileName), seed);
+        var failure = run.Execute();
+        Assert.True(failure is null, failure is null ? null : run.Describe(failure));
+    }
+
     [Theory]
     [InlineData(SimScenario.SimultaneousChildRekey)]
     [InlineData(SimScenario.IkeRekeySun)]
