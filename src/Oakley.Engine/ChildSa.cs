@@ -30,4 +30,11 @@ public sealed class ChildSa
 
     /// <summary>The nonces of a rekey of this SA that the peer started (to resolve a simultaneous rekey, RFC 7296 §2.8.1).</summary>
     internal (byte[] NonceI, byte[] NonceR, ChildSa NewSa)? PeerRekey { get; set; }
+
+    /// <summary>
+    /// We created this SA answering the peer's CREATE_CHILD_SA request with this message ID, and the peer has not
+    /// yet shown that our answer arrived (its next request does: window size 1). Until then a CHILD_SA_NOT_FOUND
+    /// for it means "not yet", not "gone".
+    /// </summary>
+    internal uint? UnconfirmedSinceRequest { get; set; }
 }

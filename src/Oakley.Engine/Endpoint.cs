@@ -553,7 +553,10 @@ public sealed class Endpoint
             InitiatorSpi = request.InitiatorSpi,
             ResponderSpi = request.ExchangeType == ExchangeType.IkeSaInit ? 0 : request.ResponderSpi,
             ExchangeType = request.ExchangeType == ExchangeType.IkeSaInit ? ExchangeType.IkeSaInit : ExchangeType.Informational,
-            Flags = IkeHeaderFlags.Response,
+            // RFC 7296 §3.1: the I flag marks the original initiator's messages. Outside IKE_SA_INIT we answer a
+            // request of the peer's SA, so we stand in for the other role: without it, an answer to the original
+            // responder would carry its own SPI in the wrong place and never reach its SA.
+            Flags = IkeHeaderFlags.Response | (request.ExchangeType != ExchangeType.IkeSaInit && !request.IsInitiator ? IkeHeaderFlags.Initiator : IkeHeaderFlags.None),
             MessageId = request.MessageId,
         };
         response.Payloads.Add(new NotifyPayload(notify, data));

@@ -231,6 +231,11 @@ public sealed class IkeSa : IDisposable
                     d = KeepAliveDue;
                 }
 
+                if (_pending is null && _deleteQueued && Created < d)
+                {
+                    d = Created; // due at once
+                }
+
                 if (_pending is null && _ikeRekey is null && IkeRekeyAt < d)
                 {
                     d = IkeRekeyAt;
@@ -267,6 +272,9 @@ public sealed class IkeSa : IDisposable
         public int Retransmits { get; set; }
 
         public DateTimeOffset Deadline { get; set; }
+
+        /// <summary>This request deletes the IKE SA: its response (or the peer's INVALID_IKE_SPI) ends the SA.</summary>
+        public bool DeletesIkeSa { get; set; }
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -794,7 +802,8 @@ public sealed class IkeSa : IDisposable
             var useTransport = transport && child.TransportMode;
             var inbound = _endpoint.NewChildSpi();
             var outbound = BinaryPrimitives.ReadUInt32BigEndian(s.PeerProposal.Spi.Span);
-            InstallChild(now, child, inbound, outbound, s.Selected, local, remote, useTransport, nonceI, nonceR, pfsSecret, weInitiatedExchange: createChild ? false : null);
+            var installed = InstallChild(now, child, inbound, outbound, s.Selected, local, remote, useTransport, nonceI, nonceR, pfsSecret, weInitiatedExchange: createChild ? false : null);
+            installed.UnconfirmedSinceRequest = createChild ? _expectedPeerRequestId : null;
             var reply = new List<IkePayload>();
             if (useTransport)
             {
@@ -928,7 +937,7 @@ public sealed class IkeSa : IDisposable
     private IkeRekeyExchange? _ikeRekey;
 
     /// <summary>When this side rekeys the IKE SA (swanctl rekey_time minus up to 10% at random); MaxValue: never.</summary>
-    public DateTimeOffset IkeRekeyAt { get; private set; } = DateTimeOffset.MaxValue;
+    public DateTimeOffset IkeRekeyAt { get; internal set; } = DateTimeOffset.MaxValue;
 
     /// <summary>This SA was replaced by a rekey: its CHILD SAs live in the successor; it only waits to be deleted.</summary>
     private DateTimeOffset? _rekeyedAway;
@@ -1107,6 +1116,14 @@ public sealed class IkeSa : IDisposable
             return [new NotifyPayload(NotifyType.TemporaryFailure)];
         }
 
+        if (_childExchange is not null || _deletingChild is not null)
+        {
+            // Our CHILD rekey/create or CHILD delete is in flight on this SA: its response would land on an SA whose
+            // CHILD SAs had moved to the successor, and the two sides would disagree about them (RFC 7296 §2.25;
+            // strongSwan refuses an IKE rekey while a CHILD SA is half-open, too). The peer retries shortly.
+            return [new NotifyPayload(NotifyType.TemporaryFailure)];
+        }
+
         var nonce = request.OfType<NoncePayload>().FirstOrDefault();
         var ke = request.OfType<KeyExchangePayload>().FirstOrDefault();
         if (nonce is null || ke is null)
@@ -1180,6 +1197,9 @@ public sealed class IkeSa : IDisposable
             _nonceR = nonceR,
             _fragmentation = _fragmentation,
             _predecessor = this,
+
+            // The rekey's initiator has the peer's response: the peer holds the new SA. Its responder waits for proof.
+            _peerKnowsSa = initiator,
         };
         _endpoint.Register(next);
         _endpoint.Keylog?.Invoke(next, keys);
@@ -1191,6 +1211,13 @@ public sealed class IkeSa : IDisposable
     {
         next._predecessor = null;
         next._children.AddRange(_children);
+        foreach (var c in _children)
+        {
+            // Message IDs restart with the new SA. The rekey could only complete with no CHILD exchange of the peer's
+            // pending (it would have answered TEMPORARY_FAILURE), so the peer has every answer we sent.
+            c.UnconfirmedSinceRequest = null;
+        }
+
         _children.Clear();
         while (_childQueue.TryDequeue(out var queued))
         {
@@ -1213,6 +1240,10 @@ public sealed class IkeSa : IDisposable
         _rekeyedAway = now;
         State = IkeSaState.Deleting;
         _endpoint.Emit(new IkeSaRekeyed(now, Id, Config.Name, SpiI, SpiR, next.SpiI, next.SpiR));
+        // A terminate that waited for the rekey applies to the SA that lives on. It goes out from the successor's
+        // next timeout, after the rekey's response (a rekey responder's delete must not overtake it).
+        next._deleteQueued = _deleteQueued;
+        _deleteQueued = false;
     }
 
     /// <summary>The peer's rekey of this SA that crossed ours (§2.8.2), until the nonces decide.</summary>
@@ -1250,6 +1281,9 @@ public sealed class IkeSa : IDisposable
 
         /// <summary>The CHILD SA this exchange rekeys (REKEY_SA, RFC 7296 §1.3.3); null for a new one.</summary>
         public ChildSa? Rekey { get; init; }
+
+        /// <summary>When the rekey was sent, the peer had not yet shown it holds the SA (see <see cref="ChildSa.UnconfirmedSinceRequest"/>).</summary>
+        public bool RekeyOfUnconfirmed { get; init; }
     }
 
     private readonly Queue<ChildSa> _rekeyQueue = new();
@@ -1271,8 +1305,9 @@ public sealed class IkeSa : IDisposable
             return;
         }
 
-        if (_terminateRequested)
+        if (_deleteQueued)
         {
+            _deleteQueued = false;
             Terminate(now);
             return;
         }
@@ -1303,7 +1338,7 @@ public sealed class IkeSa : IDisposable
             if (_children.Contains(old) && !old.Replaced)
             {
                 old.Replaced = true;
-                SendCreateChild(now, new ChildExchange { Config = old.Config, Spi = _endpoint.NewChildSpi(), Nonce = _endpoint.NewNonce(), Rekey = old }, null);
+                SendCreateChild(now, new ChildExchange { Config = old.Config, Spi = _endpoint.NewChildSpi(), Nonce = _endpoint.NewNonce(), Rekey = old, RekeyOfUnconfirmed = old.UnconfirmedSinceRequest is not null }, null);
                 return;
             }
         }
@@ -1324,6 +1359,12 @@ public sealed class IkeSa : IDisposable
     }
 
     private ChildSa? _deletingChild;
+
+    /// <summary>Terminate was asked for while an exchange was pending: the delete follows when the window frees.</summary>
+    private bool _deleteQueued;
+
+    /// <summary>An authenticated message of the peer showed that it holds this SA (not yet true of a fresh rekey successor).</summary>
+    private bool _peerKnowsSa;
 
     /// <summary>Sends (or, after INVALID_KE_PAYLOAD, resends with <paramref name="forcedGroup"/>) a CREATE_CHILD_SA request.</summary>
     private void SendCreateChild(DateTimeOffset now, ChildExchange exchange, KeId? forcedGroup)
@@ -1385,7 +1426,7 @@ public sealed class IkeSa : IDisposable
             {
                 if (exchange.Rekey is { } failed)
                 {
-                    RekeyFailed(now, failed, error?.NotifyType);
+                    RekeyFailed(now, failed, error?.NotifyType, exchange.RekeyOfUnconfirmed);
                     return;
                 }
 
@@ -1401,7 +1442,7 @@ public sealed class IkeSa : IDisposable
                 _endpoint.EmitAlert(now, Id, $"CHILD SA '{child.Name}': responder chose a proposal we did not offer");
                 if (exchange.Rekey is { } failed)
                 {
-                    RekeyFailed(now, failed, NotifyType.NoProposalChosen);
+                    RekeyFailed(now, failed, NotifyType.NoProposalChosen, exchange.RekeyOfUnconfirmed);
                 }
 
                 return;
@@ -1460,16 +1501,25 @@ public sealed class IkeSa : IDisposable
     private static byte[] Lowest(byte[] a, byte[] b) => a.AsSpan().SequenceCompareTo(b) <= 0 ? a : b;
 
     /// <summary>A rekey the peer refused: try again later (TEMPORARY_FAILURE, errors) or start over (CHILD_SA_NOT_FOUND).</summary>
-    private void RekeyFailed(DateTimeOffset now, ChildSa old, NotifyType? error)
+    private void RekeyFailed(DateTimeOffset now, ChildSa old, NotifyType? error, bool peerMayNotHaveIt)
     {
         if (!_children.Contains(old))
         {
+            if (error != NotifyType.ChildSaNotFound)
+            {
+                // The CHILD SA moved to the successor of a rekeyed IKE SA meanwhile: it still needs its rekey there.
+                old.Replaced = false;
+                old.RekeyAt = now + TimeSpan.FromSeconds(5 + (5 * RandomFraction()));
+            }
+
             return;
         }
 
-        if (error == NotifyType.ChildSaNotFound)
+        if (error == NotifyType.ChildSaNotFound && old.UnconfirmedSinceRequest is null && !peerMayNotHaveIt)
         {
-            // §2.25: the peer has no such SA; ours is useless. Replace it with a fresh one.
+            // §2.25: the peer has no such SA; ours is useless. Replace it with a fresh one. (Not for an SA we created
+            // answering the peer and that the peer may not have installed yet: our answer may still be on its way,
+            // and dropping our half now would orphan the peer's once it arrives. That one is retried below.)
             _endpoint.EmitAlert(now, Id, $"CHILD SA '{old.Config.Name}' unknown to the peer: creating a new one");
             RemoveChild(now, old);
             _childQueue.Enqueue(old.Config);
@@ -1483,9 +1533,10 @@ public sealed class IkeSa : IDisposable
 
         // §2.25: TEMPORARY_FAILURE (a collision, or an exchange in progress) means "retry in a few seconds".
         old.Replaced = false;
-        var retry = error == NotifyType.TemporaryFailure ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(30);
+        var soon = error is NotifyType.TemporaryFailure or NotifyType.ChildSaNotFound;
+        var retry = soon ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(30);
         old.RekeyAt = now + retry + TimeSpan.FromSeconds(5 * RandomFraction());
-        if (error != NotifyType.TemporaryFailure)
+        if (!soon)
         {
             _endpoint.EmitAlert(now, Id, $"rekeying CHILD SA '{old.Config.Name}' failed ({error?.ToString() ?? "incomplete response"}): retrying");
         }
@@ -1532,9 +1583,11 @@ public sealed class IkeSa : IDisposable
             throw IkeProtocolException.InvalidSyntax("CREATE_CHILD_SA request without a nonce");
         }
 
-        if (_ikeRekey is not null || _peerIkeRekey is not null || _predecessor is not null)
+        if (_ikeRekey is not null || _rekeyedAway is not null || _peerIkeRekey is not null || _predecessor is not null)
         {
-            // §2.25.2: we are rekeying the IKE SA (or this SA's own rekey collision is undecided): try later.
+            // RFC 7296 §2.25.2: a request to create or rekey a CHILD SA while we rekey the IKE SA (or after it was
+            // rekeyed away, or while this SA's own rekey collision is undecided) gets TEMPORARY_FAILURE; the SA would
+            // otherwise be made on keys about to go.
             return [new NotifyPayload(NotifyType.TemporaryFailure)];
         }
 
@@ -1812,9 +1865,11 @@ public sealed class IkeSa : IDisposable
             undecided.Terminate(now);
         }
 
-        if (State == IkeSaState.Established && _pending is not null && _ikeRekey is null)
+        if (State == IkeSaState.Established && _pending is not null && _rekeyedAway is null)
         {
-            _terminateRequested = true; // the delete follows the pending exchange (window size 1)
+            // Window size 1 (RFC 7296 §2.3): the delete goes out when the pending exchange ends. Destroying the SA
+            // here would leave the peer holding it until its own DPD gave up on us.
+            _deleteQueued = true;
             return;
         }
 
@@ -1828,7 +1883,6 @@ public sealed class IkeSa : IDisposable
         SendInformational(now, [DeletePayload.ForIke()]);
     }
 
-    private bool _terminateRequested;
 
     /// <summary>Rekeys this IKE SA now (swanctl --rekey --ike): at once if the window is free, else after the pending exchange.</summary>
     public bool Rekey(DateTimeOffset now)
@@ -1888,7 +1942,11 @@ public sealed class IkeSa : IDisposable
         return true;
     }
 
-    private void SendInformational(DateTimeOffset now, List<IkePayload> payloads) => SendProtectedRequest(now, ExchangeType.Informational, payloads);
+    private void SendInformational(DateTimeOffset now, List<IkePayload> payloads)
+    {
+        SendProtectedRequest(now, ExchangeType.Informational, payloads);
+        _pending!.DeletesIkeSa = payloads.OfType<DeletePayload>().Any(d => d.Protocol == ProtocolId.Ike);
+    }
 
     /// <summary>Sends a request of an established SA with the next message ID of ours (RFC 7296 §2.3).</summary>
     private void SendProtectedRequest(DateTimeOffset now, ExchangeType exchange, List<IkePayload> payloads)
@@ -2148,6 +2206,7 @@ public sealed class IkeSa : IDisposable
             {
                 var inner = Open();
                 FollowPeer(now, local, remote);
+                _peerKnowsSa = true;
                 NoteInboundTraffic(now);
                 ProcessAuthResponse(now, inner);
                 break;
@@ -2157,6 +2216,7 @@ public sealed class IkeSa : IDisposable
             {
                 var inner = Open();
                 FollowPeer(now, local, remote);
+                _peerKnowsSa = true;
                 NoteInboundTraffic(now);
                 if (_ikeRekey is not null)
                 {
@@ -2170,6 +2230,15 @@ public sealed class IkeSa : IDisposable
                 break;
             }
 
+            case ExchangeType.Informational when _pending.DeletesIkeSa && _peerKnowsSa && m.Find<EncryptedPayload>() is null
+                && m.Notifies(NotifyType.InvalidIkeSpi).Any():
+                // Our delete was processed but its response lost: the peer, which did hold the SA, no longer knows it
+                // and answers a retransmission with an unprotected INVALID_IKE_SPI (§2.21.4). Unauthenticated, but it
+                // can only hasten a deletion we started anyway; otherwise the SA would linger for the whole
+                // retransmission schedule.
+                _pending = null;
+                Destroy(now, "deleted (the peer had already removed it)");
+                break;
             case ExchangeType.Informational:
             {
                 var inner = Open();
@@ -2183,17 +2252,20 @@ public sealed class IkeSa : IDisposable
 
                     _pending = null;
                     _update = null;
+                    _peerKnowsSa = true;
                     NoteInboundTraffic(now);
                     ProcessUpdateSaAddressesResponse(now, inner);
                     break;
                 }
 
                 FollowPeer(now, local, remote);
+                _peerKnowsSa = true;
                 NoteInboundTraffic(now);
                 StoreAdditionalAddresses(inner);
+                var ikeDeleted = _pending.DeletesIkeSa;
                 _pending = null;
                 CheckNatMapping(now, inner);
-                if (State == IkeSaState.Deleting)
+                if (ikeDeleted)
                 {
                     Destroy(now, "deleted");
                 }
@@ -2240,7 +2312,16 @@ public sealed class IkeSa : IDisposable
         var request = reassembled ?? _keys.Unprotect(datagram, m, !IsOriginalInitiator);
         _requestFragments?.DiscardUpTo(m.MessageId);
         FollowPeer(now, local, remote);
+        _peerKnowsSa = true;
         NoteInboundTraffic(now);
+        foreach (var c in _children)
+        {
+            if (c.UnconfirmedSinceRequest is { } id && m.MessageId > id)
+            {
+                c.UnconfirmedSinceRequest = null; // the peer moved past the request that created it: it has our answer
+            }
+        }
+
         bool destroy;
         List<IkePayload> response;
         switch (m.ExchangeType)
@@ -2328,7 +2409,15 @@ public sealed class IkeSa : IDisposable
         if (State == IkeSaState.Established && now >= ExpireAt && _rekeyedAway is null)
         {
             _endpoint.EmitAlert(now, Id, "IKE SA reached its hard lifetime (over_time) without being renewed: deleting it");
-            Terminate(now);
+            if (_pending is not null)
+            {
+                Destroy(now, "hard lifetime reached"); // its keys must not be used any longer; a delete would wait for the window
+            }
+            else
+            {
+                Terminate(now);
+            }
+
             return;
         }
 

@@ -137,6 +137,64 @@ public class ChildRekeyTests
         Assert.NotEqual(first.InboundSpi, survivor.InboundSpi);
     }
 
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(1, false)]
+    [InlineData(2, true)]
+    [InlineData(2, false)]
+    [InlineData(3, true)]
+    [InlineData(3, false)]
+    [InlineData(4, true)]
+    [InlineData(4, false)]
+    public void SimultaneousRekeys_WhereOneResponseIsLost_StillLeaveExactlyOneSa(int seed, bool loseMoonsResponse)
+    {
+        // Both rekey at once; one side's response is lost, so the other side finishes first and (if its SA won) deletes
+        // the old one. The late side learns the outcome only from its retransmission: if its new SA has the lowest
+        // nonce it is redundant and must still be deleted, although the old SA is already gone (§2.8.1).
+        var pair = Pair(TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(10), TimeSpan.Zero, seed);
+        pair.Initiate(seed % 2 == 0);
+        var first = AssertOneMatchingChild(pair);
+        var seen = 0;
+        pair.Filter = (fromA, t) => fromA == loseMoonsResponse && EnginePair.Describe(t.Datagram).StartsWith("CREATE_CHILD_SA response", StringComparison.Ordinal) && seen++ == 0 ? 0 : 1;
+
+        pair.AdvanceBy(TimeSpan.FromMinutes(10));
+        pair.RunUntilIdle(TimeSpan.FromSeconds(30));
+        var survivor = AssertOneMatchingChild(pair);
+        Assert.NotEqual(first.InboundSpi, survivor.InboundSpi);
+    }
+
+    [Fact]
+    public void ARekeyOfAnSaThePeerHasNotInstalledYet_IsRetried_NotReplaced()
+    {
+        // Moon creates "net2" answering sun's CREATE_CHILD_SA; the answer is lost and moon rekeys the new SA at once.
+        // Sun answers CHILD_SA_NOT_FOUND (it has no such SA yet). Moon must not drop its half and start over: sun's
+        // retransmission gets the cached answer and installs the SA, which would then have no peer half.
+        var pair = Pair(TimeSpan.FromHours(1), TimeSpan.FromHours(1), TimeSpan.Zero);
+        pair.Initiate(true);
+        var seen = 0;
+        pair.Filter = (fromA, t) => fromA && EnginePair.Describe(t.Datagram).StartsWith("CREATE_CHILD_SA response", StringComparison.Ordinal) && seen++ == 0 ? 0 : 1;
+        pair.B.Initiate(pair.Now, "sun-moon", "net2");
+        pair.Deliver();
+        Assert.Equal(2, Assert.Single(pair.A.IkeSas).Children.Count);
+        Assert.Single(Assert.Single(pair.B.IkeSas).Children);
+        pair.A.IkeSas.Single().Children.Single(c => c.Config.Name == "net2").RekeyAt = pair.Now;
+        pair.AdvanceBy(TimeSpan.Zero);
+        Assert.Contains(pair.Log, l => l.StartsWith("A->B CREATE_CHILD_SA request", StringComparison.Ordinal));
+
+        pair.RunUntilIdle(TimeSpan.FromSeconds(30));
+        var liveA = Live(pair.EventsA);
+        var liveB = Live(pair.EventsB);
+        Assert.Equal(["net", "net2"], liveA.Values.Select(c => c.ChildName).Order());
+        Assert.Equal(["net", "net2"], liveB.Values.Select(c => c.ChildName).Order());
+        foreach (var a in liveA.Values)
+        {
+            Assert.Equal(a.InboundSpi, liveB[a.OutboundSpi].OutboundSpi);
+            Assert.Equal(a.OutboundEncryptionKey, liveB[a.OutboundSpi].InboundEncryptionKey);
+        }
+
+        Assert.DoesNotContain(pair.EventsA.OfType<Alert>(), e => e.Message.Contains("unknown to the peer", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void HardLifetime_WithoutRekeying_DeletesTheSaOnBothSides()
     {

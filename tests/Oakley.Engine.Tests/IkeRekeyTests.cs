@@ -1,4 +1,5 @@
 using Oakley.Engine;
+using Oakley.Testing;
 
 namespace Oakley.Engine.Tests;
 
@@ -51,6 +52,71 @@ public class IkeRekeyTests
         pair.Deliver();
         Assert.Single(pair.A.IkeSas);
         Assert.Empty(pair.EventsB.OfType<IkeSaDown>());
+    }
+
+    [Fact]
+    public void TheResponderKeepsItsOldSa_WhenALateLivenessResponseArrives_UntilThePeerDeletesIt()
+    {
+        // Sun (responder of the rekey) has a liveness check pending on the old IKE SA when moon's rekey request
+        // arrives; sun's rekey response is lost. The late answer to sun's check must not be taken for the answer to a
+        // delete: the old SA has to stay to answer moon's retransmitted rekey request from its cache.
+        var pair = new Scenario { SunDpdDelay = TimeSpan.FromSeconds(30) }.Build();
+        pair.Initiate(true);
+        var (lostCheck, lostRekeyResponse, lostRekeyRetransmission) = (0, 0, 0);
+        pair.Filter = (fromA, t) => EnginePair.Describe(t.Datagram) switch
+        {
+            var d when fromA && d.StartsWith("INFORMATIONAL response", StringComparison.Ordinal) && lostCheck++ == 0 => 0,
+            var d when !fromA && d.StartsWith("CREATE_CHILD_SA response", StringComparison.Ordinal) && lostRekeyResponse++ == 0 => 0,
+            var d when fromA && d.StartsWith("CREATE_CHILD_SA request", StringComparison.Ordinal) && lostRekeyRetransmission++ == 1 => 0,
+            _ => 1,
+        };
+        pair.AdvanceBy(TimeSpan.FromSeconds(30)); // sun's liveness check; its answer is lost
+        var moonSa = Assert.Single(pair.A.IkeSas);
+        moonSa.IkeRekeyAt = pair.Now;
+        pair.AdvanceBy(TimeSpan.Zero); // moon's rekey; sun answers, the answer is lost
+        Assert.Equal(2, pair.B.IkeSas.Count); // old (waiting for moon's delete) and new
+
+        pair.RunUntilIdle(TimeSpan.FromSeconds(30));
+        var a = Assert.Single(pair.A.IkeSas);
+        var b = Assert.Single(pair.B.IkeSas);
+        Assert.Equal((a.SpiI, a.SpiR), (b.SpiI, b.SpiR));
+        Assert.NotEqual(moonSa.SpiI, a.SpiI);
+        Assert.Single(a.Children);
+        Assert.Single(b.Children);
+        Assert.DoesNotContain(pair.Log, l => l.Contains("N(InvalidIkeSpi)", StringComparison.Ordinal));
+        Assert.Empty(pair.EventsA.OfType<IkeSaDown>());
+        Assert.Empty(pair.EventsB.OfType<IkeSaDown>());
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void AnIkeRekeyCrossingAChildRekey_EndsWithBothDone_AndTheSidesAgree(bool moonRekeysIke)
+    {
+        // §2.25: each side refuses the other's request with TEMPORARY_FAILURE while its own is in flight, and both
+        // retry a few seconds later. Before, the IKE rekey's responder moved its CHILD SAs to the new IKE SA and the
+        // CHILD rekey's response then landed on the old one: the new CHILD SA existed on one side only.
+        var pair = new Scenario().Build();
+        pair.Initiate(true);
+        var first = pair.EventsA.OfType<ChildSaInstall>().Single();
+        var before = Assert.Single(pair.A.IkeSas);
+        var (ikeSide, childSide) = moonRekeysIke ? (pair.A, pair.B) : (pair.B, pair.A);
+        ikeSide.IkeSas.Single().IkeRekeyAt = pair.Now;
+        childSide.IkeSas.Single().Children.Single().RekeyAt = pair.Now;
+        pair.AdvanceBy(TimeSpan.Zero);
+        pair.RunUntilIdle(TimeSpan.FromSeconds(30));
+
+        var a = Assert.Single(pair.A.IkeSas);
+        var b = Assert.Single(pair.B.IkeSas);
+        Assert.Equal((a.SpiI, a.SpiR), (b.SpiI, b.SpiR));
+        Assert.NotEqual(before.SpiI, a.SpiI);
+        var childA = Assert.Single(a.Children);
+        var childB = Assert.Single(b.Children);
+        Assert.NotEqual(first.InboundSpi, childA.InboundSpi);
+        Assert.Equal(childA.InboundSpi, childB.OutboundSpi);
+        Assert.Equal(childA.OutboundSpi, childB.InboundSpi);
+        Assert.Equal(pair.EventsA.OfType<ChildSaInstall>().Count() - 1, pair.EventsA.OfType<ChildSaRemove>().Count());
+        Assert.Equal(pair.EventsB.OfType<ChildSaInstall>().Count() - 1, pair.EventsB.OfType<ChildSaRemove>().Count());
     }
 
     [Fact]

@@ -119,6 +119,52 @@ public class ReliabilityTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
+    public void Terminate_WhileAnExchangeIsPending_DeletesAfterIt_AndThePeerIsTold(bool moonInitiates)
+    {
+        var pair = new Scenario().Build();
+        pair.Initiate(moonInitiates);
+        Assert.True(Assert.Single(pair.A.IkeSas).SendLivenessCheck(pair.Now)); // in flight, not yet answered
+        Assert.Equal(1, pair.A.Terminate(pair.Now));
+        Assert.Single(pair.A.IkeSas); // waits for the window (RFC 7296 §2.3)
+        pair.Deliver();
+        pair.RunUntilIdle(TimeSpan.FromSeconds(1));
+
+        Assert.Empty(pair.A.IkeSas);
+        Assert.Empty(pair.B.IkeSas);
+        Assert.Contains(pair.Log, l => l.StartsWith("A->B INFORMATIONAL request", StringComparison.Ordinal) && l.Contains((moonInitiates ? "#3" : "#1"), StringComparison.Ordinal));
+        Assert.True(Assert.Single(pair.EventsB.OfType<IkeSaDown>()).ClosedByPeer);
+        Assert.Single(pair.EventsA.OfType<IkeSaDown>());
+    }
+
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(false, false)]
+    public void Delete_WhoseResponseIsLost_EndsAtTheFirstRetransmission(bool moonInitiates, bool moonDeletes)
+    {
+        var pair = new Scenario().Build();
+        pair.Initiate(moonInitiates);
+        var seen = 0;
+        pair.Filter = (fromA, t) => DropNth(ref seen, 0, "INFORMATIONAL response", fromA, t, !moonDeletes);
+        var deleter = moonDeletes ? pair.A : pair.B;
+        deleter.Terminate(pair.Now);
+        pair.Deliver();
+        Assert.Single(deleter.IkeSas); // the peer has deleted its SA; our delete's response was lost
+
+        // The retransmitted delete reaches a peer without the SA, which answers INVALID_IKE_SPI with the I flag of
+        // the role it stands in for (RFC 7296 §3.1, §2.21.4); the deleting side takes that as the end of the SA.
+        pair.AdvanceBy(TimeSpan.FromSeconds(4));
+        Assert.Contains(pair.Log, l => l.Contains("INFORMATIONAL response", StringComparison.Ordinal) && l.Contains("N(InvalidIkeSpi)", StringComparison.Ordinal));
+        Assert.Empty(pair.A.IkeSas);
+        Assert.Empty(pair.B.IkeSas);
+        var down = Assert.Single((moonDeletes ? pair.EventsA : pair.EventsB).OfType<IkeSaDown>());
+        Assert.False(down.PeerDead);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
     public void LivenessCheck_IsAnswered(bool moonInitiates)
     {
         var pair = new Scenario().Build();

@@ -63,6 +63,9 @@ internal sealed class Scenario
     /// <summary>Moon's dpd_delay (zero: no dead peer detection).</summary>
     public TimeSpan MoonDpdDelay { get; set; }
 
+    /// <summary>Sun's dpd_delay (zero: no dead peer detection).</summary>
+    public TimeSpan SunDpdDelay { get; set; }
+
     /// <summary>ESP proposals of the second child, "net2" (UDP only), created with CREATE_CHILD_SA.</summary>
     public string MoonEsp2 { get; set; } = "aes128gcm16";
 
@@ -87,7 +90,7 @@ internal sealed class Scenario
         var sunId = Identity.Parse("sun.example");
         var moon = Config("moon-sun", MoonAddress, SunAddress, moonId, sunId, MoonIke, MoonEsp, MoonLocalTs, MoonRemoteTs, MoonTransport, MoonEsp2, MoonDpdDelay, MoonIkeRekey,
             reauth: MoonReauth, overTime: MoonOverTime, unique: MoonUnique, fragmentation: MoonFragmentation, mobike: MoonMobike);
-        var sun = Config("sun-moon", SunAddress, MoonAddress, sunId, moonId, SunIke, SunEsp, SunLocalTs, SunRemoteTs, SunTransport, SunEsp2, default, SunIkeRekey, SunAcceptsAnyPeer || SunRemoteAny,
+        var sun = Config("sun-moon", SunAddress, MoonAddress, sunId, moonId, SunIke, SunEsp, SunLocalTs, SunRemoteTs, SunTransport, SunEsp2, SunDpdDelay, SunIkeRekey, SunAcceptsAnyPeer || SunRemoteAny,
             unique: SunUnique, fragmentation: SunFragmentation, mobike: SunMobike);
         var a = new Endpoint([moon], new InMemorySecrets().Add(System.Text.Encoding.UTF8.GetBytes(MoonPsk), moonId, sunId), new SeededEntropy(Seed), MoonSettings);
         var b = new Endpoint([sun], new InMemorySecrets().Add(System.Text.Encoding.UTF8.GetBytes(SunPsk), moonId, sunId), new SeededEntropy(Seed + 1000), SunSettings);
