@@ -24,6 +24,7 @@ public sealed class Daemon : IAsyncDisposable
     private Socket? _control;
     private readonly DataPlaneInstaller _installer = new(new SystemEntropy());
     private readonly Esp.EspDataPlane _plane;
+    private readonly LocalAddressMonitor _addressMonitor;
     private TunDevice? _tun;
     private EspDataPath? _dataPath;
 
@@ -36,6 +37,7 @@ public sealed class Daemon : IAsyncDisposable
         var endpoint = new Endpoint(config.Connections.Select(c => c.Ike), config.Secrets, new SystemEntropy(), settings);
         _host = new IkeHost(endpoint, logs.CreateLogger("ike"));
         _plane = new Esp.EspDataPlane(_installer.Databases);
+        _addressMonitor = new LocalAddressMonitor(_host, _log);
         _host.EventRaised += Track;
         if (keylog is not null)
         {
@@ -190,7 +192,7 @@ public sealed class Daemon : IAsyncDisposable
     {
         _host.Start();
         _ = Task.Run(FeedTrafficAsync);
-        _ = Task.Run(() => new LocalAddressMonitor(_host, _log).RunAsync(_stop.Token));
+        _ = Task.Run(() => _addressMonitor.RunAsync(_stop.Token));
         _log.LogInformation("oakley daemon listening on {Endpoints}; control socket {Control}", string.Join(", ", _host.LocalEndpoints), _controlPath);
         StartControl();
         await StartActionsAsync().ConfigureAwait(false);
@@ -366,6 +368,7 @@ public sealed class Daemon : IAsyncDisposable
                 break;
             case IkeSaUp up:
                 _keyingAttempts.Remove(up.Name);
+                _addressMonitor.Wake(); // learn the new SA's path (source address) now, not within the next second
                 break;
         }
 

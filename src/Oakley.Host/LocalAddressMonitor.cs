@@ -21,12 +21,50 @@ internal sealed class LocalAddressMonitor(IkeHost host, ILogger log)
     private HashSet<IPAddress> _addresses = [];
     private Dictionary<IPAddress, IPAddress> _routes = [];
 
+    private readonly SemaphoreSlim _wake = new(0, 1);
+
+    /// <summary>Look now rather than at the next second (an IKE SA just came up: learn the path it uses at once).</summary>
+    public void Wake()
+    {
+        if (_wake.CurrentCount == 0)
+        {
+            try
+            {
+                _wake.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+            }
+        }
+    }
+
     public async Task RunAsync(CancellationToken stop)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
         try
         {
-            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await PollAsync().ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // One failed look must not end the watch (MOBIKE would silently stop following the host).
+                    log.LogWarning("address monitor: {Error}", e.Message);
+                }
+
+                await _wake.WaitAsync(TimeSpan.FromSeconds(1), stop).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task PollAsync()
+    {
+        {
             {
                 var peers = await host.Invoke((e, _) => e.IkeSas.Where(s => s.State == IkeSaState.Established)
                     .Select(s => s.Remote.Address).Distinct().Take(MaxPeers).ToList()).ConfigureAwait(false);
@@ -42,7 +80,7 @@ internal sealed class LocalAddressMonitor(IkeHost host, ILogger log)
 
                 if (addresses.SetEquals(_addresses) && routes.Count == _routes.Count && routes.All(kv => _routes.TryGetValue(kv.Key, out var v) && v.Equals(kv.Value)))
                 {
-                    continue;
+                    return;
                 }
 
                 if (_addresses.Count > 0 && !addresses.SetEquals(_addresses))
@@ -54,9 +92,6 @@ internal sealed class LocalAddressMonitor(IkeHost host, ILogger log)
                 _routes = routes;
                 host.Post((e, now) => e.LocalAddressesChanged(now, addresses, routes));
             }
-        }
-        catch (OperationCanceledException)
-        {
         }
     }
 
