@@ -116,7 +116,7 @@ internal static class Bench
         await using var responder = new IkeHost(responderEndpoint, log);
         var rPort = responder.Bind(new IPEndPoint(IPAddress.Loopback, 0), natT: false).Port;
         var iPort = IkeHost.FreeUdpPort(IPAddress.Loopback);
-        var ic = new IkeConfig { Name = ic0.Name, LocalAddresses = ic0.LocalAddresses, RemoteAddresses = [IPAddress.Loopback], RemotePort = rPort, Proposals = ic0.Proposals, LocalId = ic0.LocalId, Children = ic0.Children, SendInitialContact = false };
+        var ic = new IkeConfig { Name = ic0.Name, LocalAddresses = ic0.LocalAddresses, RemoteAddresses = [IPAddress.Loopback], RemotePort = rPort, Proposals = ic0.Proposals, LocalId = ic0.LocalId, Children = ic0.Children, SendInitialContact = false, Mobike = false }; // ephemeral ports, no NAT-T socket: no MOBIKE move to 4500
         await using var initiator = new IkeHost(new Endpoint([ic], secrets, new SystemEntropy(), new EngineSettings { IkePort = iPort }), log);
         initiator.Bind(new IPEndPoint(IPAddress.Loopback, iPort), natT: false);
         var done = 0;

@@ -76,6 +76,9 @@ internal static class Demo
             LocalId = moonIke.LocalId,
             RemoteId = moonIke.RemoteId,
             Children = moonIke.Children,
+
+            // The peers speak from ephemeral ports without a NAT-T socket: MOBIKE's move to port 4500 has nowhere to go.
+            Mobike = false,
         };
         await using var moonHost = BuildWith([moonWithPort], moonConfig.Secrets, IPAddress.Loopback, logs.CreateLogger("moon"), moonEvents, out var moonPort);
         Console.WriteLine($"peers: moon 127.0.0.1:{moonPort} (initiator, id moon.example)  <->  sun 127.0.0.1:{sunPort} (responder, id sun.example)");
