@@ -1079,7 +1079,9 @@ public sealed class IkeSa : IDisposable
                 // §2.8.2: both ends rekeyed at once. The new SA made with the lowest of the four nonces is redundant;
                 // its creator deletes it. The creator of the other one deletes the old SA.
                 _peerIkeRekey = null;
-                if (Lowest(exchange.Nonce, ours._nonceR).AsSpan().SequenceCompareTo(Lowest(theirs._nonceI, theirs._nonceR)) < 0)
+                var lost = Lowest(exchange.Nonce, ours._nonceR).AsSpan().SequenceCompareTo(Lowest(theirs._nonceI, theirs._nonceR)) < 0;
+                _endpoint.EmitAlert(now, Id, lost ? "IKE SA rekey collision lost: deleting our redundant IKE SA" : "IKE SA rekey collision won: deleting the old IKE SA");
+                if (lost)
                 {
                     HandOver(now, theirs);
                     ours._redundant = true;
@@ -1153,6 +1155,7 @@ public sealed class IkeSa : IDisposable
         if (_ikeRekey is not null)
         {
             _peerIkeRekey = next; // §2.8.2: ours is in flight too; decided by the nonces when its response comes
+            _endpoint.EmitAlert(now, Id, "IKE SA rekey collision: the peer rekeys it too; the nonces decide (RFC 7296 §2.8.2)");
         }
         else
         {
@@ -1463,7 +1466,7 @@ public sealed class IkeSa : IDisposable
                 transport, exchange.Nonce, nonceR, shared, weInitiatedExchange: true);
             if (exchange.Rekey is { } old)
             {
-                FinishRekey(old, installed, exchange.Nonce, nonceR);
+                FinishRekey(now, old, installed, exchange.Nonce, nonceR);
             }
         }
         finally
@@ -1482,14 +1485,20 @@ public sealed class IkeSa : IDisposable
     /// same time (§2.8.1), the new SA created with the lowest of the four nonces is redundant and its creator deletes
     /// it; the creator of the surviving one deletes the old SA.
     /// </summary>
-    private void FinishRekey(ChildSa old, ChildSa successor, byte[] nonceI, byte[] nonceR)
+    private void FinishRekey(DateTimeOffset now, ChildSa old, ChildSa successor, byte[] nonceI, byte[] nonceR)
     {
         if (old.PeerRekey is { } theirs && Lowest(nonceI, nonceR).AsSpan().SequenceCompareTo(Lowest(theirs.NonceI, theirs.NonceR)) < 0)
         {
             // Ours is redundant, even if the peer (the winner) has already deleted the old SA or its own new one.
+            _endpoint.EmitAlert(now, Id, $"CHILD SA '{old.Config.Name}' rekey collision lost: deleting our redundant {successor.InboundSpi:x8}_i");
             successor.Replaced = true;
             _deleteQueue.Enqueue(successor);
             return;
+        }
+
+        if (old.PeerRekey is not null)
+        {
+            _endpoint.EmitAlert(now, Id, $"CHILD SA '{old.Config.Name}' rekey collision won: deleting the old {old.InboundSpi:x8}_i");
         }
 
         if (_children.Contains(old) && _deletingChild != old && !_deleteQueue.Contains(old))
@@ -1625,6 +1634,7 @@ public sealed class IkeSa : IDisposable
             if (old.Replaced)
             {
                 old.PeerRekey = (nonceI, nonceR, successor); // we are rekeying it too: resolved when our response comes
+                _endpoint.EmitAlert(now, Id, $"CHILD SA '{old.Config.Name}' rekey collision: the peer rekeys it too; the nonces decide (RFC 7296 §2.8.1)");
             }
             else
             {

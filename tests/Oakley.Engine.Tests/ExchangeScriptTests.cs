@@ -140,6 +140,9 @@ public class ExchangeScriptTests
                 // A's request offered A's inbound SPI: if that one survived, A's rekey won.
                 var aSpi = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(fromA.Inner.OfType<SecurityAssociationPayload>().Single().Proposals[0].Spi.Span);
                 winners.Add(survivor.InboundSpi == aSpi);
+                // Each side tells the operator it saw the collision and how it ended.
+                Assert.Contains(w.Events(true).OfType<Alert>(), a => a.Message.Contains("rekey collision won", StringComparison.Ordinal) || a.Message.Contains("rekey collision lost", StringComparison.Ordinal));
+                Assert.Contains(w.Events(false).OfType<Alert>(), a => a.Message.Contains("rekey collision: the peer rekeys it too", StringComparison.Ordinal));
                 w.AssertNoIkeSaDown();
             }
         }
@@ -521,6 +524,7 @@ public class ExchangeScriptTests
                 Assert.Equal(child.InboundSpi, w.AssertAgree(1).Single().InboundSpi);
                 var aSpi = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(fromA.Inner.OfType<SecurityAssociationPayload>().Single().Proposals[0].Spi.Span);
                 winners.Add(w.Ike(true).SpiI == aSpi);
+                Assert.Contains(w.Events(true).OfType<Alert>(), a => a.Message.StartsWith(w.Ike(true).SpiI == aSpi ? "IKE SA rekey collision won" : "IKE SA rekey collision lost", StringComparison.Ordinal));
                 static byte[] N(WireMessage m) => m.Inner.OfType<NoncePayload>().Single().Nonce.ToArray();
                 static byte[] Low(byte[] x, byte[] y) => x.AsSpan().SequenceCompareTo(y) <= 0 ? x : y;
                 var aLoses = Low(N(fromA), N(toA)).AsSpan().SequenceCompareTo(Low(N(fromB), N(toB))) < 0;

@@ -67,42 +67,11 @@ TS_A=$(hosts 198.51.100 100)
 TS_B=203.0.113.1/32
 
 conf() { # local remote localid remoteid local_ts remote_ts fragmentation child_rekey_time ike_proposal
-  cat <<CONF
-connections {
-  tunnel {
-    version = 2
-    fragmentation = $7
-    local_addrs = $1
-    remote_addrs = $2
-    proposals = ${9:-aes256gcm16-prfsha256-x25519}
-    local {
-      auth = psk
-      id = $3
-    }
-    remote {
-      auth = psk
-      id = $4
-    }
-    children {
-      net {
-        local_ts = $5
-        remote_ts = $6
-        esp_proposals = aes256gcm16-modp8192
-        rekey_time = $8
-        life_time = 2h
-        rand_time = 0
-      }
-    }
-  }
-}
-secrets {
-  ike {
-    id-a = a.example
-    id-b = b.example
-    secret = "fragmentation-interop-psk"
-  }
-}
-CONF
+  psk_conf "$1" "$2" "$3" "$4" "$5" "$6" fragmentation-interop-psk "fragmentation = $7
+proposals = ${9:-aes256gcm16-prfsha256-x25519}" "esp_proposals = aes256gcm16-modp8192
+rekey_time = $8
+life_time = 2h
+rand_time = 0"
 }
 SW() { swanctl_in "$NB" "$RUN/sw" "$@"; }
 OK() { ip netns exec "$NA" dotnet "$OAKLEY_DLL" "$@" --control "$RUN/a.ctl"; }

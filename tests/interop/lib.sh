@@ -63,3 +63,45 @@ make_pair() {
   ip -n "$1" addr add 198.51.100.1/32 dev lo; ip -n "$2" addr add 203.0.113.1/32 dev lo
   ip -n "$1" link set "$3" up; ip -n "$2" link set "$4" up
 }
+
+# psk_conf LOCAL_ADDRS REMOTE_ADDRS LOCAL_ID REMOTE_ID LOCAL_TS REMOTE_TS SECRET [CONNECTION_KEYS] [CHILD_KEYS]: prints a
+# swanctl.conf with one IKEv2 connection "tunnel" (PSK both ways) with one child "net", and SECRET for the identities
+# a.example and b.example. CONNECTION_KEYS and CHILD_KEYS are extra "key = value" lines (one per line) for the
+# connection and the child; proposals and esp_proposals default to aes256gcm16-prfsha256-x25519 and aes256gcm16.
+psk_conf() {
+  local conn=${8:-} child=${9:-}
+  [[ $conn == *proposals* ]] || conn+=$'\n'"proposals = aes256gcm16-prfsha256-x25519"
+  [[ $child == *esp_proposals* ]] || child+=$'\n'"esp_proposals = aes256gcm16"
+  cat <<CONF
+connections {
+  tunnel {
+    version = 2
+    local_addrs = $1
+    remote_addrs = $2
+$(sed '/^$/d; s/^/    /' <<<"$conn")
+    local {
+      auth = psk
+      id = $3
+    }
+    remote {
+      auth = psk
+      id = $4
+    }
+    children {
+      net {
+        local_ts = $5
+        remote_ts = $6
+$(sed '/^$/d; s/^/        /' <<<"$child")
+      }
+    }
+  }
+}
+secrets {
+  ike {
+    id-a = a.example
+    id-b = b.example
+    secret = "$7"
+  }
+}
+CONF
+}

@@ -36,48 +36,15 @@ for tool in ip /usr/lib/ipsec/charon swanctl dotnet ping; do command -v "$tool" 
 make_pair "$NA" "$NB" "rA$ID" "rB$ID" || { echo "FAIL setup: cannot create namespaces"; exit 1; }
 
 conf() { # local remote localid remoteid local_ts remote_ts child_rekey_time [dpd_delay] [ike_rekey_time] [reauth_time]
-  cat <<CONF
-connections {
-  tunnel {
-    version = 2
-    dpd_delay = ${8:-0s}
-    rekey_time = ${9:-4h}
-    reauth_time = ${10:-0s}
-    rand_time = 1s
-    over_time = 30s
-    keyingtries = 0
-    local_addrs = $1
-    remote_addrs = $2
-    proposals = aes256gcm16-prfsha256-x25519
-    local {
-      auth = psk
-      id = $3
-    }
-    remote {
-      auth = psk
-      id = $4
-    }
-    children {
-      net {
-        local_ts = $5
-        remote_ts = $6
-        esp_proposals = aes256gcm16
-        rekey_time = $7
-        life_time = 2h
-        rand_time = 0
-        dpd_action = restart
-      }
-    }
-  }
-}
-secrets {
-  ike {
-    id-a = a.example
-    id-b = b.example
-    secret = "rekey-interop-psk"
-  }
-}
-CONF
+  psk_conf "$1" "$2" "$3" "$4" "$5" "$6" rekey-interop-psk "dpd_delay = ${8:-0s}
+rekey_time = ${9:-4h}
+reauth_time = ${10:-0s}
+rand_time = 1s
+over_time = 30s
+keyingtries = 0" "rekey_time = $7
+life_time = 2h
+rand_time = 0
+dpd_action = restart"
 }
 SW() { swanctl_in "$NB" "$RUN/sw" "$@"; }
 OK() { ip netns exec "$NA" dotnet "$OAKLEY_DLL" "$@" --control "$RUN/a.ctl"; }

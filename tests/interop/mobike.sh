@@ -44,38 +44,7 @@ make_pair "$NA" "$NB" "$IFA" "mB$ID" || { echo "FAIL setup: cannot create namesp
 ip netns exec "$NA" sysctl -qw "net.ipv4.conf.$IFA.promote_secondaries=1"
 
 conf() { # local_addrs remote_addrs local_id remote_id local_ts remote_ts
-  cat <<CONF
-connections {
-  tunnel {
-    version = 2
-    local_addrs = $1
-    remote_addrs = $2
-    proposals = aes256gcm16-prfsha256-x25519
-    local {
-      auth = psk
-      id = $3
-    }
-    remote {
-      auth = psk
-      id = $4
-    }
-    children {
-      net {
-        local_ts = $5
-        remote_ts = $6
-        esp_proposals = aes256gcm16
-      }
-    }
-  }
-}
-secrets {
-  ike {
-    id-a = a.example
-    id-b = b.example
-    secret = "mobike-interop-psk"
-  }
-}
-CONF
+  psk_conf "$1" "$2" "$3" "$4" "$5" "$6" mobike-interop-psk
 }
 SW() { swanctl_in "$SW_NS" "$CASE/sw" "$@"; }
 OK() { ip netns exec "$OK_NS" dotnet "$OAKLEY_DLL" "$@" --control "$CASE/ok.ctl"; }

@@ -84,40 +84,8 @@ NFT
 setup || { echo "FAIL setup: cannot build the namespaces and NATs"; exit 1; }
 
 conf() { # local_addrs remote_addrs local_id remote_id local_ts remote_ts mobike
-  cat <<CONF
-connections {
-  tunnel {
-    version = 2
-    local_addrs = $1
-    remote_addrs = $2
-    mobike = $7
-    dpd_delay = 10s
-    proposals = aes256gcm16-prfsha256-x25519
-    local {
-      auth = psk
-      id = $3
-    }
-    remote {
-      auth = psk
-      id = $4
-    }
-    children {
-      net {
-        local_ts = $5
-        remote_ts = $6
-        esp_proposals = aes256gcm16
-      }
-    }
-  }
-}
-secrets {
-  ike {
-    id-a = a.example
-    id-b = b.example
-    secret = "nat-interop-psk"
-  }
-}
-CONF
+  psk_conf "$1" "$2" "$3" "$4" "$5" "$6" nat-interop-psk "mobike = $7
+dpd_delay = 10s"
 }
 
 # start_case DIR OAKLEY_NS: launches charon in the other namespace and Oakley in OAKLEY_NS (configs written by the caller).
