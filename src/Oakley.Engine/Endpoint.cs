@@ -80,6 +80,10 @@ public sealed class Endpoint
     private readonly Dictionary<(IPEndPoint, ulong), IkeSa> _halfOpenByInitiator = [];
     private readonly Dictionary<IPAddress, int> _halfOpenPerIp = [];
     private readonly Queue<Transmit> _transmits = new();
+
+    // Which IKE SA holds the CHILD SA with an inbound SPI: the host reports traffic per SPI every second for every
+    // CHILD SA, so a scan of all SAs there would cost O(SAs²) a second.
+    private readonly Dictionary<uint, IkeSa> _childOwners = [];
     private readonly Queue<EngineEvent> _events = new();
     private int _halfOpen;
     private byte[] _cookieSecret = new byte[32];
@@ -171,20 +175,15 @@ public sealed class Endpoint
         return sa.Id;
     }
 
-    /// <summary>Deletes every IKE SA of a connection (or the one with that unique ID). Returns how many were found.</summary>
     /// <summary>
     /// The data plane's byte and packet counts of the CHILD SA with this inbound SPI (the larger direction of
     /// each): volume lifetimes (swanctl rekey_bytes, life_bytes, rekey_packets, life_packets) act on them.
     /// </summary>
     public void NoteChildCounters(DateTimeOffset now, uint inboundSpi, ulong bytes, ulong packets)
     {
-        foreach (var sa in _sas.Values)
+        if (_childOwners.TryGetValue(inboundSpi, out var sa) && sa.Children.FirstOrDefault(c => c.InboundSpi == inboundSpi) is { } child)
         {
-            if (sa.Children.FirstOrDefault(c => c.InboundSpi == inboundSpi) is { } child)
-            {
-                sa.NoteChildCounters(now, child, bytes, packets);
-                return;
-            }
+            sa.NoteChildCounters(now, child, bytes, packets);
         }
     }
 
@@ -192,17 +191,7 @@ public sealed class Endpoint
     /// The host saw ESP arrive on the CHILD SA with this inbound SPI (its packet counter moved): the IKE SA's peer is
     /// alive, so dead peer detection need not ask (swanctl dpd_delay counts from the last sign of life).
     /// </summary>
-    public void NoteInboundTraffic(DateTimeOffset now, uint inboundSpi)
-    {
-        foreach (var sa in _sas.Values)
-        {
-            if (sa.Children.Any(c => c.InboundSpi == inboundSpi))
-            {
-                sa.NoteInboundTraffic(now);
-                return;
-            }
-        }
-    }
+    public void NoteInboundTraffic(DateTimeOffset now, uint inboundSpi) => _childOwners.GetValueOrDefault(inboundSpi)?.NoteInboundTraffic(now);
 
     /// <summary>
     /// swanctl --rekey: rekeys the IKE SAs of a connection, or (with <paramref name="childName"/>) their CHILD SAs of
@@ -238,17 +227,7 @@ public sealed class Endpoint
     /// The host sent ESP on the CHILD SA with this inbound SPI (its outbound counter moved): that refreshes a NAT
     /// mapping, so no keepalive is due for that long (as strongSwan counts outbound ESP).
     /// </summary>
-    public void NoteOutboundTraffic(DateTimeOffset now, uint inboundSpi)
-    {
-        foreach (var sa in _sas.Values)
-        {
-            if (sa.Children.Any(c => c.InboundSpi == inboundSpi))
-            {
-                sa.NoteOutboundTraffic(now);
-                return;
-            }
-        }
-    }
+    public void NoteOutboundTraffic(DateTimeOffset now, uint inboundSpi) => _childOwners.GetValueOrDefault(inboundSpi)?.NoteOutboundTraffic(now);
 
     /// <summary>
     /// The host's local addresses now (all of them), and optionally for some peer addresses the source address the
@@ -650,7 +629,7 @@ public sealed class Endpoint
             Entropy.Fill(b);
             spi = BinaryPrimitives.ReadUInt32BigEndian(b);
         }
-        while (spi < 256 || _sas.Values.Any(s => s.Children.Any(c => c.InboundSpi == spi))); // SPIs 1..255 are reserved (RFC 4303 §2.1)
+        while (spi < 256 || _childOwners.ContainsKey(spi)); // SPIs 1..255 are reserved (RFC 4303 §2.1)
 
         return spi;
     }
@@ -728,6 +707,23 @@ public sealed class Endpoint
         foreach (var child in children.Skip(1))
         {
             sa.CreateChild(now, child);
+        }
+    }
+
+    /// <summary>Whether the SPI index agrees with the CHILD SAs the IKE SAs hold (tests check it after every script).</summary>
+    internal bool ChildIndexConsistent =>
+        _childOwners.Count == _sas.Values.Sum(s => s.Children.Count) && _sas.Values.All(s => s.Children.All(c => _childOwners.GetValueOrDefault(c.InboundSpi) == s));
+
+    /// <summary>Records that <paramref name="owner"/> holds the CHILD SA with this inbound SPI (null: it is gone).</summary>
+    internal void SetChildOwner(uint inboundSpi, IkeSa? owner)
+    {
+        if (owner is null)
+        {
+            _childOwners.Remove(inboundSpi);
+        }
+        else
+        {
+            _childOwners[inboundSpi] = owner;
         }
     }
 

@@ -881,6 +881,7 @@ public sealed class IkeSa : IDisposable
             ExpireAt = child.LifeTime > TimeSpan.Zero ? now + child.LifeTime : DateTimeOffset.MaxValue,
         };
         _children.Add(childSa);
+        _endpoint.SetChildOwner(inboundSpi, this);
         var encr = selected.OfType(TransformType.Encryption).Single();
         _endpoint.Emit(new ChildSaInstall(now, Id, Config.Name, child.Name, inboundSpi, outboundSpi, transport, UdpEncapsulation,
             (EncrId)encr.Id, encr.KeyLengthBits, suite.Integrity?.Id ?? IntegId.None, suite.Esn,
@@ -1216,6 +1217,8 @@ public sealed class IkeSa : IDisposable
         next._children.AddRange(_children);
         foreach (var c in _children)
         {
+            _endpoint.SetChildOwner(c.InboundSpi, next);
+
             // Message IDs restart with the new SA. The rekey could only complete with no CHILD exchange of the peer's
             // pending (it would have answered TEMPORARY_FAILURE), so the peer has every answer we sent.
             c.UnconfirmedSinceRequest = null;
@@ -2039,6 +2042,7 @@ public sealed class IkeSa : IDisposable
     private void RemoveChild(DateTimeOffset now, ChildSa child)
     {
         _children.Remove(child);
+        _endpoint.SetChildOwner(child.InboundSpi, null);
         _endpoint.Emit(new ChildSaRemove(now, Id, child.Config.Name, child.InboundSpi, child.OutboundSpi));
     }
 

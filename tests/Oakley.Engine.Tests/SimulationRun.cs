@@ -110,7 +110,8 @@ internal sealed class SimulationRun
     {
         try
         {
-            return Script() ?? WireInvariant();
+            return Script() ?? WireInvariant()
+                ?? (Net.A.ChildIndexConsistent && Net.B.ChildIndexConsistent ? null : "an endpoint's SPI index differs from the CHILD SAs its IKE SAs hold");
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
