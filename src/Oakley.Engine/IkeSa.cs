@@ -145,12 +145,6 @@ public sealed class IkeSa : IDisposable
         }
     }
 
-    private void Send(DateTimeOffset now, IPEndPoint local, IPEndPoint remote, byte[] datagram)
-    {
-        _lastSent = now;
-        _endpoint.Send(local, remote, datagram);
-    }
-
     public IPEndPoint Remote { get; private set; }
 
     public IkeSaState State
