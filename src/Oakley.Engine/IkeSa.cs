@@ -5,6 +5,7 @@ using Oakley.Crypto;
 using Oakley.Crypto.KeyDerivation;
 using Oakley.Crypto.KeyExchange;
 using Oakley.Crypto.Registry;
+using Oakley.Engine.Authentication;
 using Oakley.Protocol;
 using Oakley.Protocol.Ikev2;
 using Oakley.Protocol.Ikev2.Payloads;
@@ -514,7 +515,15 @@ public sealed class IkeSa : IDisposable
             payloads.Add(new IdentificationPayload(false, rid.Type, rid.Value));
         }
 
-        payloads.Add(new AuthenticationPayload(AuthMethod.SharedKeyMessageIntegrityCode, ComputeAuth(true, _initRequest, _nonceR, idi, out _)));
+        // No IKE_AUTH without our credential: a missing or empty key fails the SA here, before anything is sent.
+        var found = Authenticator(Config.RemoteId ?? RemoteIdentity);
+        if (found.Authenticator is not { } authenticator)
+        {
+            Fail(now, found.Error!);
+            return;
+        }
+
+        payloads.Add(authenticator.Build(AuthInputOf(true, _initRequest, _nonceR, idi)));
         if (Config.SendInitialContact && _reauthOf is null)
         {
             payloads.Add(new NotifyPayload(NotifyType.InitialContact));
@@ -554,19 +563,20 @@ public sealed class IkeSa : IDisposable
         return b;
     }
 
-    /// <summary>RFC 7296 §2.15 shared-key AUTH over RealMessage | peer's nonce | prf(SK_p, ID').</summary>
-    private byte[] ComputeAuth(bool initiatorSide, byte[] realMessage, byte[] peerNonce, IdentificationPayload id, out bool haveSecret)
+    /// <summary>RFC 7296 §2.15: what one side's AUTH covers, RealMessage | peer's nonce | prf(SK_p, ID body).</summary>
+    private AuthInput AuthInputOf(bool initiatorSide, byte[] realMessage, byte[] peerNonce, IdentificationPayload id)
     {
         var keys = _keys!;
         var prf = keys.Suite.Prf!;
-        var localSide = initiatorSide == IsOriginalInitiator;
-        var secret = localSide
-            ? _endpoint.Secrets.FindSharedKey(Config.LocalId, Config.RemoteId ?? RemoteIdentity)
-            : _endpoint.Secrets.FindSharedKey(Config.LocalId, RemoteIdentity);
-        haveSecret = secret is not null;
-        var octets = Ikev2Auth.SignedOctets(prf, realMessage, peerNonce, initiatorSide ? keys.Keys.SK_pi : keys.Keys.SK_pr, id.GetBodyBytes());
-        return Ikev2Auth.SharedKeyAuth(prf, secret ?? [], octets);
+        return new AuthInput(prf, Ikev2Auth.SignedOctets(prf, realMessage, peerNonce, initiatorSide ? keys.Keys.SK_pi : keys.Keys.SK_pr, id.GetBodyBytes()));
     }
+
+    private string AuthMismatch(IIkeAuthenticator ours, AuthenticationPayload theirs) => theirs.Method == ours.Method
+        ? $"AUTH of '{RemoteIdentity}' did not verify (wrong pre-shared key?)"
+        : $"'{RemoteIdentity}' authenticates with AUTH method {theirs.Method}; this connection expects {ours.Method}";
+
+    /// <summary>The authenticator for our identity and <paramref name="remote"/> (null: %any), or why there is none.</summary>
+    private AuthenticatorResult Authenticator(Identity? remote) => PskAuthenticator.Create(_endpoint.Secrets, Config.LocalId, remote);
 
     private void ProcessAuthResponse(DateTimeOffset now, List<IkePayload> payloads)
     {
@@ -592,8 +602,14 @@ public sealed class IkeSa : IDisposable
             return;
         }
 
-        var mine = ComputeAuth(false, _initResponse, _nonceI, idr, out _);
-        if (auth.Method != AuthMethod.SharedKeyMessageIntegrityCode || !Ikev2Auth.Verify(mine, auth.Data.Span))
+        var verifier = Authenticator(RemoteIdentity);
+        if (verifier.Authenticator is null)
+        {
+            Fail(now, verifier.Error!);
+            return;
+        }
+
+        if (!verifier.Authenticator.Verify(AuthInputOf(false, _initResponse, _nonceI, idr), auth))
         {
             // RFC 7296 §2.21.2: the initiator deletes the IKE SA (an INFORMATIONAL with AUTHENTICATION_FAILED is optional).
             Fail(now, "AUTH payload of the responder did not verify");
@@ -703,20 +719,20 @@ public sealed class IkeSa : IDisposable
         }
 
         Config = config;
-        var expected = ComputeAuth(true, _initRequest, _nonceR, idi, out var haveSecret);
-        if (!haveSecret || auth.Method != AuthMethod.SharedKeyMessageIntegrityCode || !Ikev2Auth.Verify(expected, auth.Data.Span))
+        // One authenticator verifies the peer and builds our AUTH: without a key for the pair there is neither.
+        var found = Authenticator(RemoteIdentity);
+        var authenticator = found.Authenticator;
+        var refusal = authenticator is null ? found.Error
+            : authenticator.Verify(AuthInputOf(true, _initRequest, _nonceR, idi), auth) ? null : AuthMismatch(authenticator, auth);
+        if (authenticator is null || refusal is not null)
         {
             destroy = true;
-            _endpoint.EmitAlert(now, Id, haveSecret ? $"AUTH of '{RemoteIdentity}' did not verify (wrong pre-shared key?)" : $"no pre-shared key for '{RemoteIdentity}'");
+            _endpoint.EmitAlert(now, Id, refusal!);
             return [new NotifyPayload(NotifyType.AuthenticationFailed)];
         }
 
         var idr = new IdentificationPayload(false, Config.LocalId.Type, Config.LocalId.Value);
-        var response = new List<IkePayload>
-        {
-            idr,
-            new AuthenticationPayload(AuthMethod.SharedKeyMessageIntegrityCode, ComputeAuth(false, _initResponse, _nonceI, idr, out _)),
-        };
+        var response = new List<IkePayload> { idr, authenticator.Build(AuthInputOf(false, _initResponse, _nonceI, idr)) };
         if (!_endpoint.EnforceUniqueness(now, this, request.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.InitialContact)))
         {
             // unique = keep: an IKE SA with this peer exists; this one is refused.

@@ -21,9 +21,10 @@ internal sealed class Scenario
 
     public string SunEsp { get; set; } = "aes256gcm16";
 
-    public string MoonPsk { get; set; } = "a shared secret of some length";
+    /// <summary>Moon's PSK for (moon, sun); null: moon's secrets have no entry at all.</summary>
+    public string? MoonPsk { get; set; } = "a shared secret of some length";
 
-    public string SunPsk { get; set; } = "a shared secret of some length";
+    public string? SunPsk { get; set; } = "a shared secret of some length";
 
     public string[] MoonLocalTs { get; set; } = ["198.51.100.0/24"];
 
@@ -92,10 +93,13 @@ internal sealed class Scenario
             reauth: MoonReauth, overTime: MoonOverTime, unique: MoonUnique, fragmentation: MoonFragmentation, mobike: MoonMobike);
         var sun = Config("sun-moon", SunAddress, MoonAddress, sunId, moonId, SunIke, SunEsp, SunLocalTs, SunRemoteTs, SunTransport, SunEsp2, SunDpdDelay, SunIkeRekey, SunAcceptsAnyPeer || SunRemoteAny,
             unique: SunUnique, fragmentation: SunFragmentation, mobike: SunMobike);
-        var a = new Endpoint([moon], new InMemorySecrets().Add(System.Text.Encoding.UTF8.GetBytes(MoonPsk), moonId, sunId), new SeededEntropy(Seed), MoonSettings);
-        var b = new Endpoint([sun], new InMemorySecrets().Add(System.Text.Encoding.UTF8.GetBytes(SunPsk), moonId, sunId), new SeededEntropy(Seed + 1000), SunSettings);
+        var a = new Endpoint([moon], Secrets(MoonPsk, moonId, sunId), new SeededEntropy(Seed), MoonSettings);
+        var b = new Endpoint([sun], Secrets(SunPsk, moonId, sunId), new SeededEntropy(Seed + 1000), SunSettings);
         return new EnginePair(a, b, MoonAddress, SunAddress, Start);
     }
+
+    private static InMemorySecrets Secrets(string? psk, params Identity[] ids) =>
+        psk is null ? new InMemorySecrets() : new InMemorySecrets().Add(System.Text.Encoding.UTF8.GetBytes(psk), ids);
 
     private static IkeConfig Config(string name, IPEndPoint local, IPEndPoint remote, Identity localId, Identity remoteId,
         string ike, string esp, string[] localTs, string[] remoteTs, bool transport, string esp2, TimeSpan dpdDelay = default, TimeSpan? ikeRekey = null, bool anyRemote = false,

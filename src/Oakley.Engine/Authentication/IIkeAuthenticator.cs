@@ -1,0 +1,36 @@
+using Oakley.Crypto.Prf;
+using Oakley.Protocol.Ikev2;
+using Oakley.Protocol.Ikev2.Payloads;
+
+namespace Oakley.Engine.Authentication;
+
+/// <summary>
+/// What an AUTH payload covers (RFC 7296 §2.15): the negotiated PRF and the signed octets of one side,
+/// RealMessage | peer's nonce | prf(SK_p, ID body).
+/// </summary>
+public readonly record struct AuthInput(Prf Prf, byte[] SignedOctets);
+
+/// <summary>
+/// One way of authenticating in IKE_AUTH: builds our AUTH payload and verifies the peer's. An authenticator holds
+/// its credential from construction on, so one that exists can always do both; a missing credential is reported
+/// by the factory that would have built it (<see cref="AuthenticatorResult"/>), never papered over with a default.
+/// PSK is the first; certificates and EAP's MSK join later behind the same interface.
+/// </summary>
+public interface IIkeAuthenticator
+{
+    /// <summary>The AUTH method this authenticator sends and accepts.</summary>
+    AuthMethod Method { get; }
+
+    AuthenticationPayload Build(AuthInput input);
+
+    /// <summary>True only when <paramref name="received"/> uses <see cref="Method"/> and its data verifies.</summary>
+    bool Verify(AuthInput input, AuthenticationPayload received);
+}
+
+/// <summary>Either an authenticator or the reason none could be built (names what is missing, never a secret).</summary>
+public readonly record struct AuthenticatorResult(IIkeAuthenticator? Authenticator, string? Error)
+{
+    public static AuthenticatorResult Missing(string error) => new(null, error);
+
+    public static AuthenticatorResult Of(IIkeAuthenticator authenticator) => new(authenticator, null);
+}
