@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Oakley <-> Oakley in two network namespaces: IKEv2 PSK, traffic through TUN devices on both sides, in four
+# Oakley <-> Oakley in two network namespaces: IKEv2 PSK, traffic through TUN devices on both sides, in five
 # setups: ESP in UDP (encap = yes), raw ESP (IP protocol 50, no NAT), a trap policy (start_action = trap) whose
 # first packet triggers the negotiation, and transport mode between the two hosts. Prints "PASS name" / "FAIL name" lines; exits non-zero if any failed.
 set -uo pipefail
@@ -84,9 +84,9 @@ start_daemons() { # encap start_action_of_A label [mode]
 }
 OAK() { local ns=$1 ctl=$2; shift 2; ip netns exec "$ns" dotnet "$OAKLEY_DLL" "$@" --control "$ctl"; }
 
-# start_capture FILE: raw ESP (IP protocol 50) on B's link into FILE; stop_capture ends it.
-start_capture() {
-  ip netns exec "$NB" tshark -i "oB$ID" -f "ip proto 50" -w "$1" >"$1.log" 2>&1 &
+# start_capture FILE [FILTER]: raw ESP (IP protocol 50), or what FILTER selects, on B's link into FILE; stop_capture ends it.
+start_capture() { # FILE [capture filter, default raw ESP]
+  ip netns exec "$NB" tshark -i "oB$ID" -f "${2:-ip proto 50}" -w "$1" >"$1.log" 2>&1 &
   CAPTURE_PID=$!
   for _ in $(seq 50); do grep -q "Capturing on" "$1.log" 2>/dev/null && break; sleep 0.1; done
   sleep 0.5 # "Capturing on" is printed a moment before the capture is live
@@ -190,6 +190,31 @@ kill "$IPERF_PID" 2>/dev/null; wait "$IPERF_PID" 2>/dev/null; IPERF_PID=
 grep -E "receiver" "$RUN/iperf.out" | sed "s/^/  iperf3 oakley-oakley transport: /"
 [[ $rc -eq 0 ]] && grep -q receiver "$RUN/iperf.out"
 result "oakley-oakley transport: iperf3 TCP 3 s host to host" $?
+stop_daemons
+
+# ---- 5. no pre-shared key on the initiator: it fails locally and never sends IKE_AUTH (issue 12's auth hole) ----
+conf 192.0.2.1 192.0.2.2 a.example b.example 198.51.100.0/24 203.0.113.0/24 no none | sed '/^secrets {/,$d' >"$RUN/a.conf"
+conf 192.0.2.2 192.0.2.1 b.example a.example 203.0.113.0/24 198.51.100.0/24 no none >"$RUN/b.conf"
+rm -f "$RUN/a.ctl" "$RUN/b.ctl"
+ip netns exec "$NA" dotnet "$OAKLEY_DLL" daemon --config "$RUN/a.conf" --control "$RUN/a.ctl" >"$RUN/a-nokey.log" 2>&1 &
+PID_A=$!
+ip netns exec "$NB" dotnet "$OAKLEY_DLL" daemon --config "$RUN/b.conf" --control "$RUN/b.ctl" >"$RUN/b-nokey.log" 2>&1 &
+PID_B=$!
+for _ in $(seq 100); do [[ -S $RUN/a.ctl && -S $RUN/b.ctl ]] && break; sleep 0.1; done
+start_capture "$RUN/nokey.pcap" "udp port 500 or udp port 4500"
+out=$(OAK "$NA" "$RUN/a.ctl" initiate --child net --timeout 10 2>&1)
+rc=$?
+stop_capture
+echo "  initiate without a key: $out"
+[[ $rc -ne 0 ]] && grep -q "no shared key found for 'a.example' - 'b.example'" <<<"$out"
+result "oakley-oakley nokey: initiate fails naming both identities" $?
+init=$(tshark -r "$RUN/nokey.pcap" -Y "isakmp.exchangetype == 34" 2>/dev/null | wc -l)
+auth=$(tshark -r "$RUN/nokey.pcap" -Y "isakmp.exchangetype == 35" 2>/dev/null | wc -l)
+echo "  without a key: $init IKE_SA_INIT and $auth IKE_AUTH messages on the wire"
+[[ $init -ge 2 && $auth -eq 0 ]] \
+  && ! OAK "$NB" "$RUN/b.ctl" list-sas --json 2>/dev/null | grep -q '"state": "ESTABLISHED"' \
+  && ! OAK "$NA" "$RUN/a.ctl" list-sas --json 2>/dev/null | grep -q '"state": "ESTABLISHED"'
+result "oakley-oakley nokey: IKE_SA_INIT only, no IKE_AUTH on the wire, no IKE SA on either side" $?
 stop_daemons
 
 if ((failures > 0)); then tail -n 20 "$RUN"/*.log; fi
