@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Oakley <-> Oakley in two network namespaces: IKEv2 PSK, traffic through TUN devices on both sides, in five
 # setups: ESP in UDP (encap = yes), raw ESP (IP protocol 50, no NAT), a trap policy (start_action = trap) whose
-# first packet triggers the negotiation, and transport mode between the two hosts. Prints "PASS name" / "FAIL name" lines; exits non-zero if any failed.
+# first packet triggers the negotiation, and transport mode between the two hosts; and an initiator without a pre-shared key, which must fail
+# before IKE_AUTH. Prints "PASS name" / "FAIL name" lines; exits non-zero if any failed.
 set -uo pipefail
 OAKLEY_DLL=${1:-$(cd "$(dirname "$0")/../.." && pwd)/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
 source "$(dirname "$0")/lib.sh"
