@@ -9,12 +9,18 @@ namespace Oakley.Benchmarks;
 /// A short, in-process job: enough iterations for stable medians on this 2-core machine without spending an
 /// hour on 27 key-exchange groups. MemoryDiagnoser reports allocations per operation.
 /// </summary>
-public sealed class BenchConfig : ManualConfig
+public class BenchConfig : ManualConfig
 {
     public BenchConfig()
+        : this(null)
+    {
+    }
+
+    /// <summary>With <paramref name="timeout"/>: room for a long setup (the in-process default gives up after 5 minutes).</summary>
+    protected BenchConfig(TimeSpan? timeout)
     {
         AddJob(Job.Default
-            .WithToolchain(InProcessEmitToolchain.Instance)
+            .WithToolchain(timeout is { } t ? new InProcessEmitToolchain(t, logOutput: false) : InProcessEmitToolchain.Instance)
             .WithLaunchCount(1)
             .WithWarmupCount(3)
             .WithIterationCount(8)

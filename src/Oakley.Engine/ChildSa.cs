@@ -20,13 +20,44 @@ public sealed class ChildSa
     public required DateTimeOffset Installed { get; init; }
 
     /// <summary>When this side starts rekeying (rekey_time minus a random part of rand_time); MaxValue: never.</summary>
-    public DateTimeOffset RekeyAt { get; internal set; } = DateTimeOffset.MaxValue;
+    public DateTimeOffset RekeyAt
+    {
+        get => _rekeyAt;
+        internal set
+        {
+            _rekeyAt = value;
+            Owner?.Touch();
+        }
+    }
 
     /// <summary>The hard lifetime (life_time): the SA is deleted then, rekeyed or not.</summary>
-    public DateTimeOffset ExpireAt { get; internal set; } = DateTimeOffset.MaxValue;
+    public DateTimeOffset ExpireAt
+    {
+        get => _expireAt;
+        internal set
+        {
+            _expireAt = value;
+            Owner?.Touch();
+        }
+    }
 
     /// <summary>A successor exists (or is being negotiated): no further rekey of this one; it is on its way out.</summary>
-    public bool Replaced { get; internal set; }
+    public bool Replaced
+    {
+        get => _replaced;
+        internal set
+        {
+            _replaced = value;
+            Owner?.Touch();
+        }
+    }
+
+    /// <summary>The IKE SA that holds this CHILD SA: its deadline depends on the times above.</summary>
+    internal IkeSa? Owner { get; set; }
+
+    private DateTimeOffset _rekeyAt = DateTimeOffset.MaxValue;
+    private DateTimeOffset _expireAt = DateTimeOffset.MaxValue;
+    private bool _replaced;
 
     /// <summary>The nonces of a rekey of this SA that the peer started (to resolve a simultaneous rekey, RFC 7296 §2.8.1).</summary>
     internal (byte[] NonceI, byte[] NonceR, ChildSa NewSa)? PeerRekey { get; set; }

@@ -11,61 +11,6 @@ using Oakley.Protocol.Ikev2.Payloads;
 
 namespace Oakley.Engine;
 
-/// <summary>Counters an operator reads with <c>oakley stats</c>.</summary>
-public sealed class EndpointStats
-{
-    public long DatagramsReceived { get; internal set; }
-
-    public long DatagramsSent { get; internal set; }
-
-    public long IkeSasEstablished { get; internal set; }
-
-    public long CookiesSent { get; internal set; }
-
-    /// <summary>IKE_SA_INIT requests that returned a valid COOKIE while cookies were required.</summary>
-    public long CookiesAccepted { get; internal set; }
-
-    /// <summary>IKE_SA_INIT requests whose COOKIE was wrong or stale (answered with a fresh one).</summary>
-    public long CookiesRejected { get; internal set; }
-
-    /// <summary>How often the cookie secret was replaced (by age or by use).</summary>
-    public long CookieSecretRotations { get; internal set; }
-
-    /// <summary>IKE_SA_INIT requests dropped because their source IP had block_threshold half-open SAs.</summary>
-    public long InitBlockedPerIp { get; internal set; }
-
-    /// <summary>IKE_SA_INIT requests dropped because init_limit_half_open half-open SAs existed.</summary>
-    public long InitDroppedHalfOpenLimit { get; internal set; }
-
-    /// <summary>The highest number of responder half-open IKE SAs seen at once.</summary>
-    public int HalfOpenPeak { get; internal set; }
-
-    public long InvalidKeSent { get; internal set; }
-
-    public long NoProposalChosenSent { get; internal set; }
-
-    /// <summary>IKE fragments (RFC 7383 SKF) sent, retransmissions included.</summary>
-    public long FragmentsSent { get; internal set; }
-
-    /// <summary>IKE fragments received that passed their integrity check.</summary>
-    public long FragmentsReceived { get; internal set; }
-
-    /// <summary>Messages reassembled from fragments.</summary>
-    public long MessagesReassembled { get; internal set; }
-
-    /// <summary>NAT keepalives sent (RFC 3948 §2.3; only while this side is behind a NAT).</summary>
-    public long KeepalivesSent { get; internal set; }
-
-    /// <summary>Dropped or rejected datagrams by reason (the first words of the protocol error).</summary>
-    public Dictionary<string, long> Dropped { get; } = [];
-
-    internal void Drop(string reason)
-    {
-        Dropped.TryGetValue(reason, out var n);
-        Dropped[reason] = n + 1;
-    }
-}
-
 /// <summary>
 /// The sans-IO IKEv2 endpoint: routes datagrams to IKE SAs by SPI and answers statelessly where RFC 7296
 /// allows (COOKIE under load, INVALID_KE_PAYLOAD, NO_PROPOSAL_CHOSEN, INVALID_MAJOR_VERSION, INVALID_IKE_SPI),
@@ -77,6 +22,8 @@ public sealed class EndpointStats
 public sealed class Endpoint
 {
     private readonly Dictionary<ulong, IkeSa> _sas = [];
+    private readonly TimerQueue _timers = new();
+    private readonly CookieJar _cookies;
     private readonly Dictionary<(IPEndPoint, ulong), IkeSa> _halfOpenByInitiator = [];
     private readonly Dictionary<IPAddress, int> _halfOpenPerIp = [];
     private readonly Queue<Transmit> _transmits = new();
@@ -86,12 +33,6 @@ public sealed class Endpoint
     private readonly Dictionary<uint, IkeSa> _childOwners = [];
     private readonly Queue<EngineEvent> _events = new();
     private int _halfOpen;
-    private byte[] _cookieSecret = new byte[32];
-    private byte[]? _previousCookieSecret;
-    private byte _cookieVersion;
-    private DateTimeOffset? _cookieSecretSince;
-    private int _cookieSecretUses;
-    private DateTimeOffset? _lastCookieRequired;
     private long _nextId = 1;
     private List<IkeConfig> _configs;
 
@@ -101,7 +42,7 @@ public sealed class Endpoint
         Secrets = secrets;
         Entropy = entropy;
         Settings = settings ?? new EngineSettings();
-        entropy.Fill(_cookieSecret);
+        _cookies = new CookieJar(Settings, entropy, Stats);
     }
 
     public ISecretStore Secrets { get; private set; }
@@ -170,7 +111,7 @@ public sealed class Endpoint
         var remote = new IPEndPoint(config.RemoteAddresses[0], config.RemotePort);
         var local = new IPEndPoint(config.LocalAddresses.Count > 0 ? config.LocalAddresses[0] : (remote.Address.GetAddressBytes().Length == 4 ? IPAddress.Any : IPAddress.IPv6Any), Settings.IkePort);
         var sa = new IkeSa(this, _nextId++, config, true, NewIkeSpi(), 0, local, remote, now);
-        _sas[sa.SpiI] = sa;
+        Register(sa);
         sa.StartInitiator(now, child);
         return sa.Id;
     }
@@ -384,7 +325,7 @@ public sealed class Endpoint
         try
         {
             var response = ikeSa.RespondInit(now, datagram, m, s.Selected, s.PeerProposal.Number, ke, nonce);
-            _sas[ikeSa.SpiR] = ikeSa;
+            Register(ikeSa);
             _halfOpenByInitiator[(remote, m.InitiatorSpi)] = ikeSa;
             ikeSa.InitRequestKey = (remote, m.InitiatorSpi);
             ikeSa.BeginHalfOpen();
@@ -409,11 +350,11 @@ public sealed class Endpoint
     private bool AdmitInit(DateTimeOffset now, IPEndPoint local, IPEndPoint remote, IkeMessage m, NoncePayload nonce)
     {
         var fromSource = HalfOpenCountOf(remote.Address);
-        if (Settings.DosProtection && CookieRequired(now, fromSource))
+        if (Settings.DosProtection && _cookies.Required(now, _halfOpen, fromSource))
         {
-            RotateCookieSecretIfDue(now);
+            _cookies.RotateIfDue(now);
             var offered = m.Notifies(NotifyType.Cookie).FirstOrDefault();
-            if (offered is null || !CookieValid(offered.Data.Span, nonce.Nonce.Span, remote.Address, m.InitiatorSpi))
+            if (offered is null || !_cookies.Valid(offered.Data.Span, nonce.Nonce.Span, remote.Address, m.InitiatorSpi))
             {
                 if (offered is not null)
                 {
@@ -421,8 +362,7 @@ public sealed class Endpoint
                 }
 
                 Stats.CookiesSent++;
-                _cookieSecretUses++;
-                AnswerUnprotected(local, remote, HeaderOf(m), NotifyType.Cookie, Cookie(_cookieVersion, _cookieSecret, nonce.Nonce.Span, remote.Address, m.InitiatorSpi));
+                AnswerUnprotected(local, remote, HeaderOf(m), NotifyType.Cookie, _cookies.Issue(nonce.Nonce.Span, remote.Address, m.InitiatorSpi));
                 return false;
             }
 
@@ -446,85 +386,6 @@ public sealed class Endpoint
         return true;
     }
 
-    private bool CookieRequired(DateTimeOffset now, int fromSource)
-    {
-        if ((Settings.CookieThreshold > 0 && _halfOpen >= Settings.CookieThreshold)
-            || (Settings.CookieThresholdIp > 0 && fromSource >= Settings.CookieThresholdIp))
-        {
-            _lastCookieRequired = now;
-            return true;
-        }
-
-        // Keep demanding cookies until requests have been calm for a while: an initiator whose retransmissions were
-        // answered once with and once without a cookie could not tell which IKE_SA_INIT response its AUTH must sign.
-        if (_lastCookieRequired is { } last && now < last + Settings.CookieCalmdown)
-        {
-            _lastCookieRequired = now;
-            return true;
-        }
-
-        return false;
-    }
-
-    /// <summary>
-    /// RFC 7296 §2.6: the responder should change its secret periodically and accept cookies of the previous one
-    /// for a while; the cookie's first byte names the secret. Time is the engine's <c>now</c>. A secret older than
-    /// two lifetimes is forgotten, so a cookie is never valid for more than two lifetimes.
-    /// </summary>
-    private void RotateCookieSecretIfDue(DateTimeOffset now)
-    {
-        _cookieSecretSince ??= now;
-        var age = now - _cookieSecretSince.Value;
-        if (age < Settings.CookieSecretLifetime && _cookieSecretUses < Settings.CookieReuse)
-        {
-            return;
-        }
-
-        if (_previousCookieSecret is not null)
-        {
-            CryptographicOperations.ZeroMemory(_previousCookieSecret);
-        }
-
-        _previousCookieSecret = age >= Settings.CookieSecretLifetime * 2 ? null : _cookieSecret;
-        if (_previousCookieSecret is null)
-        {
-            CryptographicOperations.ZeroMemory(_cookieSecret);
-        }
-
-        _cookieSecret = new byte[32];
-        Entropy.Fill(_cookieSecret);
-        _cookieVersion++;
-        _cookieSecretSince = now;
-        _cookieSecretUses = 0;
-        Stats.CookieSecretRotations++;
-    }
-
-    private bool CookieValid(ReadOnlySpan<byte> offered, ReadOnlySpan<byte> nonce, IPAddress address, ulong spiI)
-    {
-        if (offered.Length != 1 + HMACSHA256.HashSizeInBytes)
-        {
-            return false;
-        }
-
-        var secret = offered[0] == _cookieVersion ? _cookieSecret
-            : offered[0] == (byte)(_cookieVersion - 1) ? _previousCookieSecret
-            : null;
-        return secret is not null && CryptographicOperations.FixedTimeEquals(offered, Cookie(offered[0], secret, nonce, address, spiI));
-    }
-
-    /// <summary>RFC 7296 §2.6: Cookie = VersionIDofSecret | Hash(Ni | IPi | SPIi | secret), the hash keyed: HMAC-SHA-256.</summary>
-    private static byte[] Cookie(byte version, byte[] secret, ReadOnlySpan<byte> nonce, IPAddress address, ulong spiI)
-    {
-        Span<byte> data = stackalloc byte[nonce.Length + 16 + 8];
-        nonce.CopyTo(data);
-        address.TryWriteBytes(data[nonce.Length..], out var written);
-        BinaryPrimitives.WriteUInt64BigEndian(data[(nonce.Length + written)..], spiI);
-        var cookie = new byte[1 + HMACSHA256.HashSizeInBytes];
-        cookie[0] = version;
-        HMACSHA256.HashData(secret, data[..(nonce.Length + written + 8)], cookie.AsSpan(1));
-        return cookie;
-    }
-
     private void AnswerUnprotected(IPEndPoint local, IPEndPoint remote, IkeHeader request, NotifyType notify, ReadOnlyMemory<byte> data)
     {
         var response = new IkeMessage
@@ -544,9 +405,17 @@ public sealed class Endpoint
 
     public void HandleTimeout(DateTimeOffset now)
     {
-        foreach (var sa in _sas.Values.Where(s => s.NextDeadline <= now).ToList())
+        var due = _timers.TakeDue(now);
+        if (due.Count == 0)
+        {
+            return;
+        }
+
+        // Handling one SA may add or remove others (or the list, reused by the queue): work on a copy.
+        foreach (var sa in due.ToArray())
         {
             sa.HandleTimeout(now);
+            _timers.Touch(sa);
         }
     }
 
@@ -559,14 +428,26 @@ public sealed class Endpoint
     /// <summary>The earliest deadline at which <see cref="HandleTimeout"/> must be called, or null for none.</summary>
     public DateTimeOffset? PollTimeout()
     {
+        var next = _timers.Next();
+        if (VerifyTimers && next != ScanTimeout())
+        {
+            throw new InvalidOperationException($"timer queue says {next}, the SAs say {ScanTimeout()}: an SA's state changed without Touch");
+        }
+
+        return next;
+    }
+
+    /// <summary>Tests: check every <see cref="PollTimeout"/> against a scan of all SAs (a missed <see cref="Touch"/> throws).</summary>
+    internal bool VerifyTimers { get; set; }
+
+    /// <summary>The same as <see cref="PollTimeout"/>, by a scan of every SA (tests check the queue against it).</summary>
+    internal DateTimeOffset? ScanTimeout()
+    {
         var min = DateTimeOffset.MaxValue;
         foreach (var sa in _sas.Values)
         {
             var d = sa.NextDeadline;
-            if (d < min)
-            {
-                min = d;
-            }
+            min = d < min ? d : min;
         }
 
         return min == DateTimeOffset.MaxValue ? null : min;
@@ -701,7 +582,7 @@ public sealed class Endpoint
         var children = old.Children.Select(c => c.Config).Distinct().ToList();
         var sa = new IkeSa(this, _nextId++, config, true, NewIkeSpi(), 0, local, remote, now);
         sa.ReauthenticateFor(old);
-        _sas[sa.SpiI] = sa;
+        Register(sa);
         EmitAlert(now, old.Id, $"reauthenticating: new IKE SA #{sa.Id}");
         sa.StartInitiator(now, children.FirstOrDefault());
         foreach (var child in children.Skip(1))
@@ -728,11 +609,19 @@ public sealed class Endpoint
     }
 
     /// <summary>Adds an IKE SA made by a rekey (its SPIs are new; it shares the unique ID of the SA it replaces).</summary>
-    internal void Register(IkeSa sa) => _sas[sa.LocalSpi] = sa;
+    internal void Register(IkeSa sa)
+    {
+        _sas[sa.LocalSpi] = sa;
+        _timers.Add(sa);
+    }
+
+    /// <summary>The SA's state changed in a way that may move its deadline (see <see cref="TimerQueue"/>).</summary>
+    internal void Touch(IkeSa sa) => _timers.Touch(sa);
 
     internal void Remove(IkeSa sa)
     {
         _sas.Remove(sa.LocalSpi);
+        _timers.Remove(sa);
         if (sa.InitRequestKey is { } key && _halfOpenByInitiator.TryGetValue(key, out var owner) && owner == sa)
         {
             _halfOpenByInitiator.Remove(key);

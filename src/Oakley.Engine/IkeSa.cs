@@ -60,6 +60,7 @@ public sealed class IkeSa : IDisposable
     /// </summary>
     internal void NoteChildCounters(DateTimeOffset now, ChildSa child, ulong bytes, ulong packets)
     {
+        Touch();
         var c = child.Config;
         if ((c.LifeBytes > 0 && bytes >= c.LifeBytes) || (c.LifePackets > 0 && packets >= c.LifePackets))
         {
@@ -97,6 +98,17 @@ public sealed class IkeSa : IDisposable
     }
 
     public long Id { get; }
+
+    // TimerQueue's bookkeeping: the deadline of this SA's live queue entry, whether it is in the queue at all, and
+    // whether its deadline must be recomputed before the queue is read.
+    internal DateTimeOffset TimerAt { get; set; } = DateTimeOffset.MaxValue;
+
+    internal bool TimerLive { get; set; }
+
+    internal bool TimerDirty { get; set; }
+
+    /// <summary>Marks this SA's deadline for recomputation: every entry point that changes state calls it.</summary>
+    internal void Touch() => _endpoint.Touch(this);
 
     public IkeConfig Config { get; private set; }
 
@@ -167,6 +179,7 @@ public sealed class IkeSa : IDisposable
     /// <summary>Counts this responder SA as half-open (against the source of its IKE_SA_INIT) until it leaves Connecting.</summary>
     internal void BeginHalfOpen()
     {
+        Touch();
         _halfOpenFrom = Remote.Address;
         _endpoint.HalfOpenBegun(_halfOpenFrom);
     }
@@ -278,6 +291,7 @@ public sealed class IkeSa : IDisposable
 
     internal void StartInitiator(DateTimeOffset now, ChildConfig? child)
     {
+        Touch();
         _pendingChild = child;
         _keGroup = Config.Proposals.SelectMany(p => p.OfType(TransformType.KeyExchange)).Select(t => (KeId)t.Id).First();
         State = IkeSaState.Connecting;
@@ -663,6 +677,7 @@ public sealed class IkeSa : IDisposable
 
     internal byte[] RespondInit(DateTimeOffset now, byte[] request, IkeMessage m, AlgorithmProposal selected, byte proposalNumber, KeyExchangePayload ke, NoncePayload nonce)
     {
+        Touch();
         State = IkeSaState.Connecting;
         _halfOpenDeadline = now + _endpoint.Settings.HalfOpenTimeout;
         _initRequest = request;
@@ -890,6 +905,7 @@ public sealed class IkeSa : IDisposable
             RekeyAt = child.RekeyTime > TimeSpan.Zero ? now + child.RekeyTime - Jitter(child) : DateTimeOffset.MaxValue,
             ExpireAt = child.LifeTime > TimeSpan.Zero ? now + child.LifeTime : DateTimeOffset.MaxValue,
         };
+        childSa.Owner = this;
         _children.Add(childSa);
         _endpoint.SetChildOwner(inboundSpi, this);
         var encr = selected.OfType(TransformType.Encryption).Single();
@@ -948,7 +964,17 @@ public sealed class IkeSa : IDisposable
     private IkeRekeyExchange? _ikeRekey;
 
     /// <summary>When this side rekeys the IKE SA (swanctl rekey_time minus up to 10% at random); MaxValue: never.</summary>
-    public DateTimeOffset IkeRekeyAt { get; internal set; } = DateTimeOffset.MaxValue;
+    public DateTimeOffset IkeRekeyAt
+    {
+        get => _ikeRekeyAt;
+        internal set
+        {
+            _ikeRekeyAt = value;
+            Touch();
+        }
+    }
+
+    private DateTimeOffset _ikeRekeyAt = DateTimeOffset.MaxValue;
 
     /// <summary>This SA was replaced by a rekey: its CHILD SAs live in the successor; it only waits to be deleted.</summary>
     private DateTimeOffset? _rekeyedAway;
@@ -1002,13 +1028,18 @@ public sealed class IkeSa : IDisposable
     /// <summary>The replacement from a reauthentication failed before it was up: try again in a while (until the hard lifetime).</summary>
     internal void ReauthFailed(DateTimeOffset now)
     {
+        Touch();
         _reauthStarted = false;
         ReauthAt = now + TimeSpan.FromSeconds(30 + (30 * RandomFraction()));
         _endpoint.EmitAlert(now, Id, "reauthentication failed: retrying");
     }
 
     /// <summary>Makes this (new) IKE SA the replacement of <paramref name="old"/>: no INITIAL_CONTACT; the old SA goes once the CHILD SAs are here.</summary>
-    internal void ReauthenticateFor(IkeSa old) => _reauthOf = old;
+    internal void ReauthenticateFor(IkeSa old)
+    {
+        Touch();
+        _reauthOf = old;
+    }
 
     internal IkeSa? ReauthOf => _reauthOf;
 
@@ -1096,12 +1127,14 @@ public sealed class IkeSa : IDisposable
                 {
                     HandOver(now, theirs);
                     ours._redundant = true;
+                    ours.Touch();
                     ours.Terminate(now);
                     return; // the peer deletes this (old) SA
                 }
 
                 theirs._redundant = true; // the peer deletes it
                 theirs._redundantSince = now;
+                theirs.Touch();
             }
 
             HandOver(now, ours);
@@ -1223,11 +1256,13 @@ public sealed class IkeSa : IDisposable
     /// <summary>Makes <paramref name="next"/> the successor: the CHILD SAs and queued work move over; this SA waits to be deleted.</summary>
     private void HandOver(DateTimeOffset now, IkeSa next)
     {
+        next.Touch();
         next._predecessor = null;
         next._children.AddRange(_children);
         foreach (var c in _children)
         {
             _endpoint.SetChildOwner(c.InboundSpi, next);
+            c.Owner = next;
 
             // Message IDs restart with the new SA. The rekey could only complete with no CHILD exchange of the peer's
             // pending (it would have answered TEMPORARY_FAILURE), so the peer has every answer we sent.
@@ -1308,6 +1343,7 @@ public sealed class IkeSa : IDisposable
     /// <summary>Creates another CHILD SA on this established IKE SA (queued while another exchange is pending).</summary>
     public void CreateChild(DateTimeOffset now, ChildConfig child)
     {
+        Touch();
         ArgumentNullException.ThrowIfNull(child);
         _childQueue.Enqueue(child);
         StartNextChild(now);
@@ -1674,6 +1710,7 @@ public sealed class IkeSa : IDisposable
     /// </summary>
     internal void LocalAddressesChanged(DateTimeOffset now, IReadOnlyCollection<IPAddress> addresses, IPAddress? routeSource)
     {
+        Touch();
         if (State != IkeSaState.Established || _rekeyedAway is not null)
         {
             return;
@@ -1881,10 +1918,12 @@ public sealed class IkeSa : IDisposable
     /// <summary>Starts an INFORMATIONAL exchange deleting this IKE SA (and with it every CHILD SA).</summary>
     public void Terminate(DateTimeOffset now)
     {
+        Touch();
         if (_peerIkeRekey is { } undecided)
         {
             _peerIkeRekey = null;
             undecided._redundant = true;
+            undecided.Touch();
             undecided.Terminate(now);
         }
 
@@ -1910,6 +1949,7 @@ public sealed class IkeSa : IDisposable
     /// <summary>Rekeys this IKE SA now (swanctl --rekey --ike): at once if the window is free, else after the pending exchange.</summary>
     public bool Rekey(DateTimeOffset now)
     {
+        Touch();
         if (State != IkeSaState.Established || _rekeyedAway is not null)
         {
             return false;
@@ -1923,6 +1963,7 @@ public sealed class IkeSa : IDisposable
     /// <summary>Rekeys the CHILD SA with this inbound SPI now (swanctl --rekey --child), queued behind a pending exchange.</summary>
     public bool RekeyChild(DateTimeOffset now, uint inboundSpi)
     {
+        Touch();
         if (State != IkeSaState.Established || _children.FirstOrDefault(c => c.InboundSpi == inboundSpi) is not { Replaced: false } child)
         {
             return false;
@@ -1941,6 +1982,7 @@ public sealed class IkeSa : IDisposable
     /// <summary>Deletes the CHILD SA with this inbound SPI (swanctl --terminate --child), queued behind a pending exchange.</summary>
     public bool DeleteChild(DateTimeOffset now, uint inboundSpi)
     {
+        Touch();
         if (State != IkeSaState.Established || _children.FirstOrDefault(c => c.InboundSpi == inboundSpi) is not { } child
             || _deletingChild == child || _deleteQueue.Contains(child))
         {
@@ -1956,6 +1998,7 @@ public sealed class IkeSa : IDisposable
     /// <summary>Sends an empty INFORMATIONAL request (a liveness check, RFC 7296 §1.4).</summary>
     public bool SendLivenessCheck(DateTimeOffset now)
     {
+        Touch();
         if (State != IkeSaState.Established || _pending is not null)
         {
             return false;
@@ -2120,6 +2163,7 @@ public sealed class IkeSa : IDisposable
 
     internal void HandleMessage(DateTimeOffset now, IkeMessage m, byte[] datagram, IPEndPoint local, IPEndPoint remote)
     {
+        Touch();
         if (m.Payloads.Count > 0 && m.Payloads[^1] is EncryptedFragmentPayload skf)
         {
             HandleFragment(now, m, skf, datagram, local, remote);
@@ -2392,6 +2436,7 @@ public sealed class IkeSa : IDisposable
 
     internal void HandleTimeout(DateTimeOffset now)
     {
+        Touch();
         if ((_requestFragments?.Expire(now) == true) | (_responseFragments?.Expire(now) == true))
         {
             _endpoint.Stats.Drop("fragment reassembly timed out");
@@ -2507,6 +2552,7 @@ public sealed class IkeSa : IDisposable
 
     internal void Destroy(DateTimeOffset now, string reason, bool peerDead = false, bool closedByPeer = false)
     {
+        Touch();
         if (State == IkeSaState.Destroyed)
         {
             return;
@@ -2526,6 +2572,7 @@ public sealed class IkeSa : IDisposable
             if (predecessor._peerIkeRekey == this)
             {
                 predecessor._peerIkeRekey = null;
+                predecessor.Touch();
             }
         }
 

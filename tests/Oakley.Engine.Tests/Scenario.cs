@@ -95,6 +95,7 @@ internal sealed class Scenario
             unique: SunUnique, fragmentation: SunFragmentation, mobike: SunMobike);
         var a = new Endpoint([moon], Secrets(MoonPsk, moonId, sunId), new SeededEntropy(Seed), MoonSettings);
         var b = new Endpoint([sun], Secrets(SunPsk, moonId, sunId), new SeededEntropy(Seed + 1000), SunSettings);
+        a.VerifyTimers = b.VerifyTimers = true;
         return new EnginePair(a, b, MoonAddress, SunAddress, Start);
     }
 
