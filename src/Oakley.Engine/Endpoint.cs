@@ -24,6 +24,10 @@ public sealed class Endpoint
     private readonly Dictionary<ulong, IkeSa> _sas = [];
     private readonly TimerQueue _timers = new();
     private readonly CookieJar _cookies;
+
+    // The IKE SAs by the peer's authenticated identity: unique and INITIAL_CONTACT look for duplicates on every
+    // IKE_AUTH, which must not scan every SA.
+    private readonly Dictionary<Identity, List<IkeSa>> _byRemoteId = [];
     private readonly Dictionary<(IPEndPoint, ulong), IkeSa> _halfOpenByInitiator = [];
     private readonly Dictionary<IPAddress, int> _halfOpenPerIp = [];
     private readonly Queue<Transmit> _transmits = new();
@@ -535,8 +539,9 @@ public sealed class Endpoint
             return true;
         }
 
-        var duplicates = _sas.Values.Where(s => s != fresh && s != fresh.ReauthOf && s.State == IkeSaState.Established && !s.IsRekeyedAway
-            && s.Config.Name == fresh.Config.Name && s.RemoteIdentity is { } id && id.Matches(fid)).ToList();
+        var duplicates = _byRemoteId.TryGetValue(fid, out var same)
+            ? same.Where(s => s != fresh && s != fresh.ReauthOf && s.State == IkeSaState.Established && !s.IsRekeyedAway && s.Config.Name == fresh.Config.Name).ToList()
+            : [];
         if (initialContact)
         {
             foreach (var old in duplicates)
@@ -591,9 +596,11 @@ public sealed class Endpoint
         }
     }
 
-    /// <summary>Whether the SPI index agrees with the CHILD SAs the IKE SAs hold (tests check it after every script).</summary>
-    internal bool ChildIndexConsistent =>
-        _childOwners.Count == _sas.Values.Sum(s => s.Children.Count) && _sas.Values.All(s => s.Children.All(c => _childOwners.GetValueOrDefault(c.InboundSpi) == s));
+    /// <summary>Whether the SPI index agrees with the CHILD SAs the IKE SAs hold, and the identity index with their peers (tests check it after every script).</summary>
+    internal bool IndexesConsistent =>
+        _childOwners.Count == _sas.Values.Sum(s => s.Children.Count) && _sas.Values.All(s => s.Children.All(c => _childOwners.GetValueOrDefault(c.InboundSpi) == s))
+        && _byRemoteId.Values.Sum(l => l.Count) == _sas.Values.Count(s => s.RemoteIdentity is not null)
+        && _sas.Values.All(s => s.RemoteIdentity is null || _byRemoteId.GetValueOrDefault(s.RemoteIdentity)?.Contains(s) == true);
 
     /// <summary>Records that <paramref name="owner"/> holds the CHILD SA with this inbound SPI (null: it is gone).</summary>
     internal void SetChildOwner(uint inboundSpi, IkeSa? owner)
@@ -613,13 +620,46 @@ public sealed class Endpoint
     {
         _sas[sa.LocalSpi] = sa;
         _timers.Add(sa);
+        RemoteIdentityChanged(sa, null, sa.RemoteIdentity);
     }
 
     /// <summary>The SA's state changed in a way that may move its deadline (see <see cref="TimerQueue"/>).</summary>
     internal void Touch(IkeSa sa) => _timers.Touch(sa);
 
+    /// <summary>
+    /// Keeps <see cref="_byRemoteId"/> current: IkeSa calls it whenever its RemoteIdentity changes; only registered
+    /// SAs are indexed (<see cref="Register"/> indexes one that already has an identity, <see cref="Remove"/> drops it).
+    /// </summary>
+    internal void RemoteIdentityChanged(IkeSa sa, Identity? old, Identity? now)
+    {
+        if (!_sas.TryGetValue(sa.LocalSpi, out var registered) || registered != sa)
+        {
+            return;
+        }
+
+        if (old is not null && _byRemoteId.TryGetValue(old, out var list))
+        {
+            list.Remove(sa);
+            if (list.Count == 0)
+            {
+                _byRemoteId.Remove(old);
+            }
+        }
+
+        if (now is not null)
+        {
+            if (!_byRemoteId.TryGetValue(now, out var bucket))
+            {
+                _byRemoteId[now] = bucket = [];
+            }
+
+            bucket.Add(sa);
+        }
+    }
+
     internal void Remove(IkeSa sa)
     {
+        RemoteIdentityChanged(sa, sa.RemoteIdentity, null);
         _sas.Remove(sa.LocalSpi);
         _timers.Remove(sa);
         if (sa.InitRequestKey is { } key && _halfOpenByInitiator.TryGetValue(key, out var owner) && owner == sa)

@@ -32,7 +32,18 @@ public sealed record Identity(IdentificationType Type, byte[] Value)
             : new Identity(IdentificationType.Fqdn, System.Text.Encoding.ASCII.GetBytes(text));
     }
 
-    public bool Matches(Identity other) => other is not null && other.Type == Type && other.Value.AsSpan().SequenceEqual(Value);
+    public bool Matches(Identity other) => Equals(other);
+
+    /// <summary>Identities are equal when type and value bytes are (the record default would compare the arrays by reference).</summary>
+    public bool Equals(Identity? other) => other is not null && other.Type == Type && other.Value.AsSpan().SequenceEqual(Value);
+
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        hash.Add(Type);
+        hash.AddBytes(Value);
+        return hash.ToHashCode();
+    }
 
     public override string ToString() => Type switch
     {

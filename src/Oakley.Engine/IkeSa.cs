@@ -197,7 +197,17 @@ public sealed class IkeSa : IDisposable
 
     public DateTimeOffset? EstablishedAt { get; private set; }
 
-    public Identity? RemoteIdentity { get; private set; }
+    public Identity? RemoteIdentity
+    {
+        get => _remoteIdentity;
+        private set
+        {
+            _endpoint.RemoteIdentityChanged(this, _remoteIdentity, value);
+            _remoteIdentity = value;
+        }
+    }
+
+    private Identity? _remoteIdentity;
 
     public NegotiatedSuite? Suite => _keys?.Suite;
 

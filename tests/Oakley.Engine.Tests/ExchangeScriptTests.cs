@@ -36,7 +36,7 @@ public class ExchangeScriptTests
         Assert.Empty(w.B.IkeSas);
         Assert.Empty(Wire.Live(w.Events(true)));
         Assert.Empty(Wire.Live(w.Events(false)));
-        Assert.True(w.A.ChildIndexConsistent && w.B.ChildIndexConsistent);
+        Assert.True(w.A.IndexesConsistent && w.B.IndexesConsistent);
     }
 
     private static uint ChildOf(Wire w, bool a) => w.Ike(a).Children.Single().InboundSpi;

@@ -111,7 +111,7 @@ internal sealed class SimulationRun
         try
         {
             return Script() ?? WireInvariant()
-                ?? (Net.A.ChildIndexConsistent && Net.B.ChildIndexConsistent ? null : "an endpoint's SPI index differs from the CHILD SAs its IKE SAs hold");
+                ?? (Net.A.IndexesConsistent && Net.B.IndexesConsistent ? null : "an endpoint's SPI or identity index differs from its IKE SAs");
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

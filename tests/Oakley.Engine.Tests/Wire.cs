@@ -240,7 +240,7 @@ internal sealed class Wire
         var liveB = Live(Pair.EventsB);
         Assert.Equal(children, liveA.Count);
         Assert.Equal(children, liveB.Count);
-        Assert.True(A.ChildIndexConsistent && B.ChildIndexConsistent, "the endpoints' SPI index differs from the CHILD SAs their IKE SAs hold");
+        Assert.True(A.IndexesConsistent && B.IndexesConsistent, "the endpoints' SPI or identity index differs from their IKE SAs");
         Assert.Equal(liveA.Keys.Order(), a.Children.Select(c => c.InboundSpi).Order());
         Assert.Equal(liveB.Keys.Order(), b.Children.Select(c => c.InboundSpi).Order());
         foreach (var c in liveA.Values)
