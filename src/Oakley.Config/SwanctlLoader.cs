@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Net;
-using Oakley.Crypto.Registry;
 using Oakley.Engine;
 using Oakley.Protocol.Ikev2;
 using static Oakley.Config.SwanctlValues;
