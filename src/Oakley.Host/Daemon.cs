@@ -56,11 +56,7 @@ public sealed class Daemon : IAsyncDisposable
     }
 
     /// <summary>Reads and validates the configuration; throws <see cref="ConfigException"/> with file:line.</summary>
-    public static SwanctlConfig LoadConfig(string path)
-    {
-        var parser = new SettingsParser(File.ReadAllText, Glob);
-        return SwanctlLoader.Load(parser.ParseFile(path));
-    }
+    public static SwanctlConfig LoadConfig(string path) => SwanctlFile.Load(path);
 
     /// <summary>
     /// Reads the charon.* settings of a strongswan.conf (<c>--settings</c>) over <paramref name="baseline"/>; throws
