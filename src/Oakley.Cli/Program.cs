@@ -20,9 +20,17 @@ public static class Program
         var root = new RootCommand("Oakley: an IKEv2 daemon with a userspace ESP data plane (strongSwan-compatible configuration)");
         var control = new Option<string>("--control") { Description = "control socket path", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("OAKLEY_CONTROL") ?? DefaultControl };
         var json = new Option<bool>("--json") { Description = "print JSON (stable; see docs/cli.md)" };
+        root.Subcommands.Add(DaemonCommand(control));
+        AddClientVerbs(root, control, json);
+        AddTools(root);
+        return root;
+    }
 
+    /// <summary><c>oakley daemon</c> and its options.</summary>
+    private static Command DaemonCommand(Option<string> control)
+    {
         var daemon = new Command("daemon", "run the IKE daemon in the foreground");
-        var config = new Option<string>("--config") { Description = $"swanctl.conf to load (default {DefaultConfig})", DefaultValueFactory = _ => DefaultConfig };
+        var config = new Option<string>("--config") { Description = "swanctl.conf to load", DefaultValueFactory = _ => DefaultConfig };
         var port = new Option<int>("--port") { Description = "IKE port", DefaultValueFactory = _ => 500 };
         var nattPort = new Option<int>("--natt-port") { Description = "NAT-T port (non-ESP marker)", DefaultValueFactory = _ => 4500 };
         var keylog = new Option<string?>("--keylog") { Description = "write Wireshark IKEv2/ESP decryption tables (ikev2_decryption_table, esp_sa) into this directory; contains keys" };
@@ -36,7 +44,7 @@ public static class Program
         var cookieThresholdIp = new Option<int>("--cookie-threshold-ip") { Description = "half-open IKE SAs of one IP from which on it must return COOKIEs (charon.cookie_threshold_ip, 3; 0 = never)", DefaultValueFactory = _ => 3 };
         var blockThreshold = new Option<int>("--block-threshold") { Description = "half-open IKE SAs of one IP from which on its IKE_SA_INITs are dropped (charon.block_threshold, 5; 0 = never)", DefaultValueFactory = _ => 5 };
         var initLimitHalfOpen = new Option<int>("--init-limit-half-open") { Description = "half-open IKE SAs from which on every IKE_SA_INIT is dropped (charon.init_limit_half_open, 0 = no limit)", DefaultValueFactory = _ => 0 };
-        var settingsFile = new Option<string?>("--settings") { Description = "strongswan.conf whose charon.* settings to use (dos_protection, cookie_threshold, cookie_threshold_ip, block_threshold, init_limit_half_open, half_open_timeout, retransmit_*, fragment_size, max_packet); options given on the command line win" };
+        var settingsFile = new Option<string?>("--settings") { Description = "strongswan.conf whose charon.* settings to use (dos_protection, cookie_threshold, cookie_threshold_ip, block_threshold, init_limit_half_open, half_open_timeout, retransmit_*, fragment_size, max_packet, keep_alive) and the levels of its charon.filelog and charon.syslog loggers; options given on the command line win" };
         daemon.Options.Add(config);
         daemon.Options.Add(control);
         daemon.Options.Add(port);
@@ -83,8 +91,12 @@ public static class Program
             return await RunDaemonAsync(pr.GetValue(config)!, pr.GetValue(control)!, pr.GetValue(port), pr.GetValue(nattPort), pr.GetValue(keylog), pr.GetValue(tun)!, pr.GetValue(mtu),
                 pr.GetValue(settingsFile), Overrides, logSetup);
         });
-        root.Subcommands.Add(daemon);
+        return daemon;
+    }
 
+    /// <summary>The verbs that talk to a running daemon over its control socket.</summary>
+    private static void AddClientVerbs(RootCommand root, Option<string> control, Option<bool> json)
+    {
         var initiate = new Command("initiate", "bring up a CHILD SA (and its IKE SA); waits until it is up or failed");
         var child = new Option<string?>("--child") { Description = "CHILD SA name" };
         var ike = new Option<string?>("--ike") { Description = "IKE connection name" };
@@ -128,7 +140,11 @@ public static class Program
             cmd.SetAction(async (pr, cancel) => await ControlClient.RunAsync(pr.GetValue(control)!, new JsonObject { ["cmd"] = name }, pr.GetValue(json), Console.Out, Console.Error, cancel));
             root.Subcommands.Add(cmd);
         }
+    }
 
+    /// <summary>The demo, the benchmarks and the hidden test tools.</summary>
+    private static void AddTools(RootCommand root)
+    {
         // Hidden: a spoofing IKE_SA_INIT flooder for the DoS interop test (documentation networks only).
         var flood = new Command("flood", "send forged IKE_SA_INIT requests with spoofed sources (tests only)") { Hidden = true };
         var floodTarget = new Option<string>("--target") { Description = "responder IPv4 address", Required = true };
@@ -179,8 +195,6 @@ public static class Program
         esp.SetAction(pr => EspBench.Run(TimeSpan.FromSeconds(pr.GetValue(seconds))));
         bench.Subcommands.Add(esp);
         root.Subcommands.Add(bench);
-
-        return root;
     }
 
     private static ILoggerFactory Logs(LogLevel level) => LoggerFactory.Create(b => b.SetMinimumLevel(level).AddSimpleConsole(o =>
@@ -232,6 +246,7 @@ public static class Program
     /// <summary>--log-level: a name (trace, debug, info, warning, error) or strongSwan's numeric level (-1..4).</summary>
     private static Option<LogLevel?> LogLevelOption() => new("--log-level")
     {
+        HelpName = "level",
         Description = "trace, debug, info, warning, error or none, or strongSwan's levels -1..4 (default: the charon.filelog/syslog levels of --settings, else info)",
         CustomParser = r =>
         {
