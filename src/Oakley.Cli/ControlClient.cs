@@ -26,41 +26,54 @@ internal static class ControlClient
     }
 
     /// <summary>
-    /// <c>oakley initiate</c>: without --child and --ike there is nothing to initiate; the message lists the
-    /// connections and children the daemon has loaded (from its list-conns) instead of sending the request.
+    /// <c>oakley initiate</c>: the names are checked against the daemon's list-conns first. Without --child and
+    /// --ike there is nothing to initiate, and a name that is not loaded (a typo) would fail; either way the
+    /// message lists the connections and children the daemon has loaded, and no initiate request is sent.
     /// </summary>
     public static async Task<int> InitiateAsync(string controlPath, string? child, string? ike, double timeout, bool json, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
     {
-        if (child is null && ike is null)
+        var conns = await TryRequestAsync(controlPath, new JsonObject { ["cmd"] = "list-conns" }, stderr, cancel).ConfigureAwait(false);
+        if (conns is null)
         {
-            var conns = await TryRequestAsync(controlPath, new JsonObject { ["cmd"] = "list-conns" }, stderr, cancel).ConfigureAwait(false);
-            if (conns is null)
-            {
-                return 2;
-            }
+            return 2;
+        }
 
-            var error = (bool?)conns["ok"] == true ? MissingName(conns) : (string?)conns["error"] ?? "failed";
-            return Print("initiate", new JsonObject { ["ok"] = false, ["error"] = error }, json, stdout, stderr);
+        if ((bool?)conns["ok"] == true && NameProblem(conns, child, ike) is { } problem)
+        {
+            return Print("initiate", new JsonObject { ["ok"] = false, ["error"] = problem }, json, stdout, stderr);
         }
 
         var request = new JsonObject { ["cmd"] = "initiate", ["child"] = child, ["ike"] = ike, ["timeout"] = timeout };
         return await RunAsync(controlPath, request, json, stdout, stderr, cancel).ConfigureAwait(false);
     }
 
-    /// <summary>The message for an initiate without names, from a list-conns response.</summary>
-    public static string MissingName(JsonObject listConns)
+    /// <summary>What is wrong with initiate's names, given a list-conns response; null if the daemon has them.</summary>
+    public static string? NameProblem(JsonObject listConns, string? child, string? ike)
     {
-        var conns = listConns["connections"]?.AsArray() ?? [];
-        if (conns.Count == 0)
+        var conns = listConns["connections"]?.AsArray().Select(c => (Name: (string?)c!["name"], Children: c["children"]?.AsArray().Select(ch => (string?)ch!["name"]).ToList() ?? [])).ToList() ?? [];
+        var conn = conns.FirstOrDefault(c => c.Name == ike);
+        var problem = (child, ike) switch
         {
-            return "initiate needs --child NAME or --ike NAME, but the daemon has no connections loaded (see its log, fix the config, then `oakley load-all`)";
+            (null, null) => "initiate needs --child NAME (a CHILD SA, with its IKE SA) or --ike NAME (an IKE SA and its first child)",
+            (_, not null) when conn.Name is null => $"no connection named '{ike}'",
+            (not null, not null) when !conn.Children.Contains(child) => $"connection '{ike}' has no child '{child}'",
+            (not null, null) when !conns.Any(c => c.Children.Contains(child)) => $"no connection has a child '{child}'",
+            _ => null,
+        };
+        if (problem is null)
+        {
+            return null;
         }
 
-        var sb = new StringBuilder("initiate needs --child NAME (a CHILD SA, with its IKE SA) or --ike NAME (an IKE SA and its first child); the loaded connections are:");
-        foreach (var c in conns)
+        if (conns.Count == 0)
         {
-            var children = c!["children"]?.AsArray().Select(ch => (string?)ch!["name"]).ToList() ?? [];
-            sb.Append('\n').Append($"  --ike {c["name"]}: ").Append(children.Count == 0 ? "no children" : "--child " + string.Join(", ", children));
+            return problem + ", but the daemon has no connections loaded (see its log, fix the config, then `oakley load-all`)";
+        }
+
+        var sb = new StringBuilder(problem).Append("; the loaded connections are:");
+        foreach (var (name, children) in conns)
+        {
+            sb.Append('\n').Append($"  --ike {name}: ").Append(children.Count == 0 ? "no children" : "--child " + string.Join(", ", children));
         }
 
         return sb.ToString();

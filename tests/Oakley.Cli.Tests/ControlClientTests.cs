@@ -151,20 +151,48 @@ public class ControlClientTests
     [Fact]
     public void InitiateWithoutNames_NoConnectionsLoaded()
     {
-        var message = ControlClient.MissingName(new JsonObject { ["ok"] = true, ["connections"] = new JsonArray() });
-        Assert.Equal("initiate needs --child NAME or --ike NAME, but the daemon has no connections loaded (see its log, fix the config, then `oakley load-all`)", message);
+        var message = ControlClient.NameProblem(new JsonObject { ["ok"] = true, ["connections"] = new JsonArray() }, null, null);
+        Assert.Equal("initiate needs --child NAME (a CHILD SA, with its IKE SA) or --ike NAME (an IKE SA and its first child), but the daemon has no connections loaded (see its log, fix the config, then `oakley load-all`)", message);
+    }
+
+    private static readonly JsonObject TwoConnections = JsonNode.Parse("""
+        {"ok":true,"connections":[
+          {"name":"a","children":[{"name":"x"},{"name":"y"}]},
+          {"name":"b","children":[]}]}
+        """)!.AsObject();
+
+    private const string TwoListed = "; the loaded connections are:\n  --ike a: --child x, y\n  --ike b: no children";
+
+    [Theory]
+    [InlineData(null, null, "initiate needs --child NAME (a CHILD SA, with its IKE SA) or --ike NAME (an IKE SA and its first child)")]
+    [InlineData("z", null, "no connection has a child 'z'")]
+    [InlineData(null, "c", "no connection named 'c'")]
+    [InlineData("x", "c", "no connection named 'c'")]
+    [InlineData("x", "b", "connection 'b' has no child 'x'")]
+    public void InitiateWithNamesTheDaemonDoesNotHave_ListsEveryConnection(string? child, string? ike, string problem)
+    {
+        Assert.Equal(problem + TwoListed, ControlClient.NameProblem(TwoConnections, child, ike));
+    }
+
+    [Theory]
+    [InlineData("x", null)]
+    [InlineData("y", "a")]
+    [InlineData(null, "a")]
+    [InlineData(null, "b")]
+    public void InitiateWithLoadedNames_HasNoProblem(string? child, string? ike)
+    {
+        Assert.Null(ControlClient.NameProblem(TwoConnections, child, ike));
     }
 
     [Fact]
-    public void InitiateWithoutNames_ListsEveryConnection()
+    public async Task InitiateWithATypo_ListsTheLoadedNames_WithoutInitiating()
     {
-        var conns = JsonNode.Parse("""
-            {"ok":true,"connections":[
-              {"name":"a","children":[{"name":"x"},{"name":"y"}]},
-              {"name":"b","children":[]}]}
-            """)!.AsObject();
-        Assert.Equal(
-            "initiate needs --child NAME (a CHILD SA, with its IKE SA) or --ike NAME (an IKE SA and its first child); the loaded connections are:\n"
-            + "  --ike a: --child x, y\n  --ike b: no children", ControlClient.MissingName(conns));
+        using var dir = new TempDir();
+        var ports = TestDaemon.FreePorts(3);
+        await using var daemon = await TestDaemon.StartAsync(dir.Path, "moon", TestDaemon.Config("gw", "moon.example", "sun.example", ports[2], mirror: false), ports[0], ports[1]);
+        var (code, _, stderr) = await Run((o, e) => ControlClient.InitiateAsync(daemon.Control, "nte", null, 5, false, o, e, CancellationToken.None));
+        Assert.Equal(1, code);
+        Assert.Equal("oakley: no connection has a child 'nte'; the loaded connections are:\n  --ike gw: --child net, host\n", stderr);
+        Assert.Equal("no IKE SAs\n", (await Verb(daemon.Control, "list-sas")).Out);
     }
 }
