@@ -53,6 +53,7 @@ public class LogSetupTests
         Assert.Equal(LogLevel.Debug, Level("daemon --debug"));
         Assert.Equal(LogLevel.Trace, Level("daemon --log-level trace"));
         Assert.Equal(LogLevel.Debug, Level("daemon --log-level 2"));
+        Assert.Equal(LogLevel.None, Level("daemon --log-level -1"));
         Assert.Equal(LogLevel.Warning, Level("daemon --debug --log-level warning"));
 
         var bad = Program.Commands().Parse("daemon --log-level loud");
