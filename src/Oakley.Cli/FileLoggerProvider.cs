@@ -14,10 +14,13 @@ internal sealed class FileLoggerProvider : ILoggerProvider
 
     public FileLoggerProvider(string path, LogLevel level, bool append)
     {
+        Path = path;
         Level = level;
         var stream = new FileStream(path, append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.ReadWrite);
         _writer = new StreamWriter(stream) { AutoFlush = true };
     }
+
+    public string Path { get; }
 
     public LogLevel Level { get; }
 

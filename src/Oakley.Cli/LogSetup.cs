@@ -103,7 +103,7 @@ internal sealed record LogSetup(LogLevel Console, bool ConsoleToStderr, IReadOnl
         }
 
         var minimum = files.Select(f => f.Level).Append(Console).Min();
-        return LoggerFactory.Create(b =>
+        var factory = LoggerFactory.Create(b =>
         {
             b.SetMinimumLevel(minimum);
             b.AddSimpleConsole(o =>
@@ -118,5 +118,12 @@ internal sealed record LogSetup(LogLevel Console, bool ConsoleToStderr, IReadOnl
                 b.AddProvider(f);
             }
         });
+        var log = factory.CreateLogger("oakley");
+        foreach (var f in files)
+        {
+            log.LogInformation("logging to {Path} at level {Level} (charon.filelog)", f.Path, f.Level);
+        }
+
+        return factory;
     }
 }

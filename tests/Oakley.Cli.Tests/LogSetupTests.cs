@@ -160,12 +160,14 @@ public class LogSetupTests
         WriteAll(LogSetup.FromSettingsFile(null, settings));
         var lines = File.ReadAllLines(log);
         Assert.Equal("from before", lines[0]); // append = yes is the default
-        Assert.Equal(["info ike: up", "warn ike: careful"], lines[1..].Select(l => Regex.Replace(l, @"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} ", string.Empty)));
+        Assert.Equal(
+            [$"info oakley: logging to {log} at level Information (charon.filelog)", "info ike: up", "warn ike: careful"],
+            lines[1..].Select(l => Regex.Replace(l, @"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} ", string.Empty)));
 
         // --debug (the command line) wins over default = 1.
         File.Delete(log);
         WriteAll(LogSetup.FromSettingsFile(LogLevel.Debug, settings));
-        Assert.Equal(["dbug ike: details", "info ike: up", "warn ike: careful"], File.ReadAllLines(log).Select(l => l[24..]));
+        Assert.Equal([$"info oakley: logging to {log} at level Debug (charon.filelog)", "dbug ike: details", "info ike: up", "warn ike: careful"], File.ReadAllLines(log).Select(l => l[24..]));
     }
 
     [Fact]
