@@ -80,6 +80,22 @@ public class DaemonOutputTests
         Assert.Equal(["net", "host"], response["ike-sa"]!["child-sas"]!.AsArray().Select(c => (string)c!["name"]!));
     }
 
+    [Fact]
+    public async Task InitiateIkeOnly_PrintsTheIkeSaWithItsFirstChild()
+    {
+        using var dir = new TempDir();
+        var ports = TestDaemon.FreePorts(4);
+        await using var sun = await TestDaemon.StartAsync(dir.Path, "sun", TestDaemon.Config("peer", "sun.example", "moon.example", ports[0], mirror: true), ports[2], ports[3]);
+        await using var moon = await TestDaemon.StartAsync(dir.Path, "moon", TestDaemon.Config("gw", "moon.example", "sun.example", ports[2], mirror: false), ports[0], ports[1]);
+
+        var (code, stdout, stderr) = await ControlClientTests.Run((o, e) => ControlClient.InitiateAsync(moon.Control, null, "gw", 20, false, o, e, CancellationToken.None));
+        Assert.Equal((0, string.Empty), (code, stderr));
+        var lines = stdout.TrimEnd('\n').Split('\n');
+        Assert.Matches(@"^gw: #1, ESTABLISHED, IKEv2, ", lines[0]);
+        Assert.Single(lines, l => l.StartsWith("  net: TUNNEL, ESP, SPIs: ", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.StartsWith("  host: ", StringComparison.Ordinal));
+    }
+
     /// <summary>The JSON text of a node with the time-dependent fields taken out (at every depth).</summary>
     private static string Without(JsonNode node, params string[] keys)
     {
