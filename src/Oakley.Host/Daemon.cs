@@ -483,9 +483,15 @@ public sealed class Daemon : IAsyncDisposable
                 {
                     id = await _host.Invoke((e, now) => e.Initiate(now, ike, child)).ConfigureAwait(false);
                     var done = await Task.WhenAny(up.Task, Task.Delay(timeout)).ConfigureAwait(false);
-                    return done == up.Task && up.Task.Result is not IkeSaDown
-                        ? new JsonObject { ["ok"] = true, ["ike-sa-id"] = id }
-                        : new JsonObject { ["ok"] = false, ["error"] = done == up.Task ? ((IkeSaDown)up.Task.Result).Reason : "timed out" };
+                    if (done != up.Task || up.Task.Result is IkeSaDown)
+                    {
+                        return new JsonObject { ["ok"] = false, ["error"] = done == up.Task ? ((IkeSaDown)up.Task.Result).Reason : "timed out" };
+                    }
+
+                    // What was established, in list-sas's shape (null if the SA went down again meanwhile).
+                    var sas = await _host.Invoke((e, now) => ListSas(e, now)).ConfigureAwait(false);
+                    var view = sas["ike-sas"]!.AsArray().LastOrDefault(s => (long?)s!["uniqueid"] == id);
+                    return new JsonObject { ["ok"] = true, ["ike-sa-id"] = id, ["ike-sa"] = view?.DeepClone() };
                 }
                 finally
                 {
