@@ -17,10 +17,9 @@ public sealed class SharedKeyStore : ISecretStore
         var bestScore = -1;
         foreach (var (ids, secret) in _entries)
         {
-            var matchLocal = ids.Any(i => i.Matches(local));
-            var matchRemote = remote is not null && ids.Any(i => i.Matches(remote));
-            // An entry naming identities must match at least one of ours; an entry without ids is a wildcard.
-            var score = ids.Length == 0 ? 0 : (matchLocal ? 2 : 0) + (matchRemote ? 2 : 0);
+            // An entry naming identities must match at least one of ours; an entry without ids is a wildcard, and
+            // an id of %any matches any identity, but less well than the identity itself (strongSwan's ID_MATCH_ANY).
+            var score = ids.Length == 0 ? 0 : Score(ids, local) + (remote is null ? 0 : Score(ids, remote));
             if (ids.Length > 0 && score == 0)
             {
                 continue;
@@ -35,6 +34,10 @@ public sealed class SharedKeyStore : ISecretStore
 
         return best;
     }
+
+    private static readonly Identity Any = Identity.Parse("%any");
+
+    private static int Score(Identity[] ids, Identity id) => ids.Any(i => i.Matches(id)) ? 2 : ids.Any(i => i.Matches(Any)) ? 1 : 0;
 }
 
 /// <summary>

@@ -80,6 +80,18 @@ public class SwanctlConfigTests
     }
 
     [Fact]
+    public void Secrets_PercentAnyIsAWildcard_ThatTheIdentityItselfBeats()
+    {
+        var config = SwanctlLoader.Load(Parser().ParseText(
+            "secrets {\n ike-any {\n id = %any\n secret = for-anyone\n }\n"
+            + " ike-a {\n id-1 = gw.example\n id-2 = a.example\n secret = for-a\n }\n}\n"));
+        var gw = Identity.Parse("gw.example");
+        Assert.Equal("for-anyone"u8.ToArray(), config.Secrets.FindSharedKey(gw, Identity.Parse("roadwarrior.example")));
+        Assert.Equal("for-a"u8.ToArray(), config.Secrets.FindSharedKey(gw, Identity.Parse("a.example")));
+        Assert.Null(new SharedKeyStore().FindSharedKey(gw, Identity.Parse("a.example")));
+    }
+
+    [Fact]
     public void Defaults_FollowStrongSwan()
     {
         var text = "connections { c { remote_addrs = 192.0.2.1\n local_addrs = 192.0.2.2\n local { auth = psk } remote { auth = psk } children { x { } } } }";
