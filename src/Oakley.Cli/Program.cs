@@ -181,40 +181,7 @@ public static class Program
         string? settingsPath, Func<Engine.EngineSettings, Engine.EngineSettings> overrides)
     {
         using var logs = Logs(LogLevel.Information);
-        Daemon daemon;
-        try
-        {
-            var settings = new Engine.EngineSettings();
-            if (settingsPath is not null)
-            {
-                settings = Daemon.LoadEngineSettings(settingsPath, settings);
-            }
-
-            daemon = Daemon.Create(configPath, controlPath, port, nattPort, logs, keylog, overrides(settings));
-        }
-        catch (ConfigException e)
-        {
-            Console.Error.WriteLine(e.Message);
-            Console.Error.WriteLine("oakley: configuration invalid, not starting");
-            return 1;
-        }
-
-        await using (daemon)
-        {
-            daemon.StartDataPlane(tun, mtu);
-            using var stop = new CancellationTokenSource();
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
-            {
-                ctx.Cancel = true;
-                stop.Cancel();
-            });
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx =>
-            {
-                ctx.Cancel = true;
-                stop.Cancel();
-            });
-            return await daemon.RunAsync(stop.Token);
-        }
+        return await DaemonRunner.RunAsync(new DaemonOptions(configPath, controlPath, port, nattPort, keylog, tun, mtu, settingsPath, overrides), logs);
     }
 
     private static async Task<int> ControlAsync(string controlPath, JsonObject request, bool json, CancellationToken cancel)
