@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
 using Oakley.Config;
 
 namespace Oakley.Host;
@@ -16,17 +17,92 @@ internal sealed class ControlServer(string path, Func<JsonObject, Task<JsonObjec
 
     public string Path => path;
 
-    public void Start(CancellationToken stop)
+    /// <summary>
+    /// Creates the socket (before anything else is installed, so that a second daemon stops here): a missing
+    /// directory is created (mode 0755, as for /run); a socket a live daemon answers on is refused; a stale one
+    /// (its daemon was killed) is removed; anything else at the path is left alone. Throws <see cref="StartupException"/>.
+    /// </summary>
+    public void Claim(ILogger log)
     {
-        if (File.Exists(path))
+        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        if (directory is not null && !Directory.Exists(directory))
         {
+            try
+            {
+                if (OperatingSystem.IsWindows())
+                {
+                    Directory.CreateDirectory(directory);
+                }
+                else
+                {
+                    Directory.CreateDirectory(directory, DirectoryMode);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new StartupException($"cannot create the directory {directory} for the control socket {path}: {e.Message}", e);
+            }
+
+            log.LogInformation("created the directory {Directory} for the control socket", directory);
+        }
+
+        if (LinuxIo.FileType(path) is { } type)
+        {
+            if (type != LinuxIo.FileTypeSocket)
+            {
+                throw new StartupException($"{path} exists and is not a socket: not replacing it (--control chooses another path)");
+            }
+
+            if (Answers(path))
+            {
+                throw new StartupException($"another daemon is listening on the control socket {path}: stop it first, or give this one another --control");
+            }
+
             File.Delete(path);
+            log.LogInformation("removed the stale control socket {Path} (left by a daemon that did not exit cleanly)", path);
         }
 
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        socket.Bind(new UnixDomainSocketEndPoint(path));
-        socket.Listen(16);
+        try
+        {
+            socket.Bind(new UnixDomainSocketEndPoint(path));
+            socket.Listen(16);
+        }
+        catch (Exception e) when (e is SocketException or ArgumentException or IOException)
+        {
+            socket.Dispose();
+            throw new StartupException($"cannot create the control socket {path}: {e.Message}", e);
+        }
+
         _socket = socket;
+    }
+
+    private const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+        | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+
+    /// <summary>Whether a process accepts connections on the socket file (a refused connection: it is stale).</summary>
+    private static bool Answers(string socketPath)
+    {
+        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            probe.Connect(new UnixDomainSocketEndPoint(socketPath));
+            return true;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
+        {
+            return false;
+        }
+        catch (SocketException e)
+        {
+            throw new StartupException($"cannot check whether a daemon is listening on the control socket {socketPath}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Accepts requests until <paramref name="stop"/> (after <see cref="Claim"/>).</summary>
+    public void Serve(CancellationToken stop)
+    {
+        var socket = _socket ?? throw new InvalidOperationException("the control socket was not claimed");
         _ = Task.Run(async () =>
         {
             while (!stop.IsCancellationRequested)
@@ -68,6 +144,11 @@ internal sealed class ControlServer(string path, Func<JsonObject, Task<JsonObjec
         {
             response = new JsonObject { ["ok"] = false, ["error"] = e.Message };
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A bug, not the request's fault: the client still gets an answer and the daemon keeps running.
+            response = new JsonObject { ["ok"] = false, ["error"] = $"internal error: {e.GetType().Name}: {e.Message}" };
+        }
 
         await writer.WriteLineAsync(response.ToJsonString()).ConfigureAwait(false);
     }
@@ -85,13 +166,33 @@ internal sealed class ControlServer(string path, Func<JsonObject, Task<JsonObjec
         return JsonNode.Parse(line)!.AsObject();
     }
 
-    /// <summary>Closes the socket and removes its file.</summary>
+    /// <summary>Closes the socket and removes its file (only if this daemon created it: never another daemon's).</summary>
     public void Dispose()
     {
-        _socket?.Dispose();
-        if (File.Exists(path))
+        if (Interlocked.Exchange(ref _socket, null) is { } socket)
+        {
+            socket.Dispose();
+            DeleteFile();
+        }
+    }
+
+    /// <summary>Removes the socket file if this daemon created it, without closing anything (a crash).</summary>
+    public void RemoveAfterCrash()
+    {
+        if (Volatile.Read(ref _socket) is not null)
+        {
+            DeleteFile();
+        }
+    }
+
+    private void DeleteFile()
+    {
+        try
         {
             File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
         }
     }
 }

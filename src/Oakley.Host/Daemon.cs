@@ -19,6 +19,8 @@ public sealed class Daemon : IAsyncDisposable
     private readonly LocalAddressMonitor _addressMonitor;
     private readonly ConnectionActions _actions;
     private readonly ControlServer _control;
+    private readonly LocalBindings _bindings;
+    private readonly SemaphoreSlim _reloading = new(1, 1);
     private SwanctlConfig _config;
     private TunDevice? _tun;
 
@@ -33,6 +35,7 @@ public sealed class Daemon : IAsyncDisposable
         _addressMonitor = new LocalAddressMonitor(Host, _log);
         _actions = new ConnectionActions(Host, Installer, () => _config, _log, _stop.Token);
         _control = new ControlServer(controlPath, new ControlCommands(this).HandleAsync);
+        _bindings = new LocalBindings(Host, settings.IkePort, settings.NattPort, _log);
         Host.EventRaised += Track;
         if (keylog is not null)
         {
@@ -101,20 +104,25 @@ public sealed class Daemon : IAsyncDisposable
         }
 
         var engineSettings = (settings ?? new EngineSettings()) with { IkePort = port, NattPort = nattPort };
-        var daemon = new Daemon(config, configPath, controlPath, engineSettings, logs, keylog);
+        return new Daemon(config, configPath, controlPath, engineSettings, logs, keylog);
+    }
+
+    /// <summary>
+    /// Creates the control socket: first, so that a second daemon stops before it touches anything; throws
+    /// <see cref="StartupException"/> (another daemon listens there, the directory cannot be created, ...).
+    /// </summary>
+    public void ClaimControlSocket() => _control.Claim(_log);
+
+    /// <summary>
+    /// Binds the IKE and NAT-T ports on the local_addrs (all addresses when a connection has none); an address not
+    /// on the host is waited for. Throws <see cref="StartupException"/> for any other bind failure.
+    /// </summary>
+    public void BindSockets() => _bindings.BindAll(LocalAddresses(_config));
+
+    private static List<IPAddress> LocalAddresses(SwanctlConfig config)
+    {
         var addresses = config.Connections.SelectMany(c => c.Ike.LocalAddresses).Distinct().ToList();
-        if (addresses.Count == 0 || config.Connections.Any(c => c.Ike.LocalAddresses.Count == 0))
-        {
-            addresses = [IPAddress.IPv6Any];
-        }
-
-        foreach (var a in addresses)
-        {
-            daemon.Host.Bind(new IPEndPoint(a, port), natT: false);
-            daemon.Host.Bind(new IPEndPoint(a, nattPort), natT: true);
-        }
-
-        return daemon;
+        return addresses.Count == 0 || config.Connections.Any(c => c.Ike.LocalAddresses.Count == 0) ? [IPAddress.IPv6Any] : addresses;
     }
 
     /// <summary>
@@ -123,38 +131,53 @@ public sealed class Daemon : IAsyncDisposable
     /// </summary>
     public void StartDataPlane(string tunName, int mtu)
     {
+        // What a killed or crashed Oakley left (its rules and routes carry Oakley's protocol number; the TUN
+        // device went with the process, the control socket was handled by ClaimControlSocket).
+        if (TunDevice.RemoveStale() is var stale and > 0)
+        {
+            _log.LogInformation("removed {Count} routing rule(s)/route table(s) left by an Oakley that did not exit cleanly", stale);
+        }
+
         try
         {
             _tun = TunDevice.Open(tunName, mtu, Environment.ProcessorCount);
         }
+        catch (ArgumentException e)
+        {
+            throw new StartupException($"--tun {tunName}: {e.Message}", e);
+        }
         catch (IOException e)
         {
-            _log.LogWarning("no ESP data plane: {Error}", e.Message);
+            _log.LogWarning("no ESP data plane: {Error}; IKE and CHILD SAs are negotiated but carry no traffic", e.Message);
             return;
         }
 
         DataPath = new EspDataPath(Plane, Host, _tun, _log);
         _actions.DataPath = DataPath;
         Installer.ChildInstalled += DataPath.Installed;
+        _bindings.Bound += _ => DataPath.RefreshSockets();
         DataPath.Start();
         _log.LogInformation("ESP data plane on TUN device {Tun} (mtu {Mtu}, {Queues} queues, raw ESP {Raw})", tunName, mtu, _tun.Queues.Count, DataPath.RawEsp ? "on" : "off");
     }
 
     public async Task<int> RunAsync(CancellationToken cancel)
     {
+        var endpoints = string.Join(", ", Host.LocalEndpoints.Select(e => e.ToString())
+            .Concat(_bindings.Waiting.Select(a => $"{new IPEndPoint(a, _bindings.Port)} (waiting for the address)")));
         Host.Start();
         _ = Task.Run(() => TrafficReport.RunAsync(Host, Installer, _stop.Token));
         _ = Task.Run(() => _addressMonitor.RunAsync(_stop.Token));
-        _log.LogInformation("oakley daemon listening on {Endpoints}; control socket {Control}", string.Join(", ", Host.LocalEndpoints), _control.Path);
-        _control.Start(_stop.Token);
+        _ = Task.Run(() => _bindings.WaitAsync(_stop.Token));
+        _log.LogInformation("oakley daemon listening on {Endpoints}; control socket {Control}", endpoints, _control.Path);
+        _control.Serve(_stop.Token);
         await _actions.StartAsync().ConfigureAwait(false);
         using var registration = cancel.Register(() => _stop.Cancel());
-        try
+        var stopped = Task.Delay(Timeout.Infinite, _stop.Token);
+        if (await Task.WhenAny(stopped, Host.Completion).ConfigureAwait(false) == Host.Completion)
         {
-            await Task.Delay(Timeout.Infinite, _stop.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
+            // The engine loop ended without being asked to: a bug. No DELETE can be sent; the caller cleans up.
+            var cause = Host.Completion.Exception?.InnerException;
+            throw new InvalidOperationException($"the engine thread stopped: {cause?.GetType().Name}: {cause?.Message}", cause);
         }
 
         // SIGTERM: delete our SAs with the peers, and give the deletes a moment to leave (bounded).
@@ -178,17 +201,63 @@ public sealed class Daemon : IAsyncDisposable
     /// </summary>
     internal async Task<JsonObject> ReloadAsync()
     {
-        var config = LoadConfig(_configPath);
-        _config = config;
-        var deleted = await Host.Invoke((e, now) => e.Reconfigure(now, config.Connections.Select(c => c.Ike), config.Secrets)).ConfigureAwait(false);
-        await Host.Invoke((_, _) => _actions.ReinstallTraps(config)).ConfigureAwait(false);
-        return new JsonObject
+        await _reloading.WaitAsync().ConfigureAwait(false); // load-all and SIGHUP one at a time
+        try
         {
-            ["ok"] = true,
-            ["connections"] = config.Connections.Count,
-            ["deleted-sas"] = deleted,
-            ["warnings"] = new JsonArray(config.Warnings.Select(w => (JsonNode)w.ToString()).ToArray()),
-        };
+            var config = LoadConfig(_configPath);
+            _config = config;
+            var deleted = await Host.Invoke((e, now) => e.Reconfigure(now, config.Connections.Select(c => c.Ike), config.Secrets)).ConfigureAwait(false);
+            await Host.Invoke((_, _) => _actions.ReinstallTraps(config)).ConfigureAwait(false);
+            await Host.Invoke((_, _) =>
+            {
+                _bindings.Ensure(LocalAddresses(config));
+                return 0;
+            }).ConfigureAwait(false);
+            return new JsonObject
+            {
+                ["ok"] = true,
+                ["connections"] = config.Connections.Count,
+                ["deleted-sas"] = deleted,
+                ["warnings"] = new JsonArray(config.Warnings.Select(w => (JsonNode)w.ToString()).ToArray()),
+            };
+        }
+        finally
+        {
+            _reloading.Release();
+        }
+    }
+
+    /// <summary>SIGHUP: reloads like load-all; a configuration that does not load is logged and the old one kept.</summary>
+    public async Task ReloadOnSignalAsync()
+    {
+        _log.LogInformation("SIGHUP received: reloading {Config}", _configPath);
+        try
+        {
+            var result = await ReloadAsync().ConfigureAwait(false);
+            foreach (var w in result["warnings"]!.AsArray())
+            {
+                _log.LogWarning("{Warning}", (string?)w);
+            }
+
+            _log.LogInformation("reloaded {Config}: {Connections} connection(s), {Deleted} IKE SA(s) deleted", _configPath, result["connections"]?.ToJsonString(), result["deleted-sas"]?.ToJsonString());
+        }
+        catch (Exception e) when (e is ConfigException or IOException or UnauthorizedAccessException)
+        {
+            _log.LogError("reload failed, keeping the old configuration: {Error}", e.Message);
+        }
+    }
+
+    /// <summary>
+    /// A crash (an exception no code expected): removes what this daemon installed without waiting for anything
+    /// (the control socket, its rules and routes); the TUN device goes with the process.
+    /// </summary>
+    public void CleanUpAfterCrash()
+    {
+        _control.RemoveAfterCrash();
+        if (_tun is not null)
+        {
+            TunDevice.RemoveStale();
+        }
     }
 
     private void Track(EngineEvent e)
@@ -212,13 +281,35 @@ public sealed class Daemon : IAsyncDisposable
 
     public static string StrongSwanName(Protocol.Ikev2.IntegId id) => StatusViews.StrongSwanName(id);
 
+    /// <summary>Removes everything the daemon installed; each step runs even if an earlier one failed.</summary>
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
-        _control.Dispose();
-        DataPath?.Dispose();
-        await Host.DisposeAsync().ConfigureAwait(false);
-        _tun?.Dispose();
+        CleanUp(_control.Dispose);
+        CleanUp(() => DataPath?.Dispose());
+        try
+        {
+            await Host.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _log.LogError("cleaning up the IKE sockets: {Error}", e.Message);
+        }
+
+        CleanUp(() => _tun?.Dispose());
         _stop.Dispose();
+        _reloading.Dispose();
+    }
+
+    private void CleanUp(Action step)
+    {
+        try
+        {
+            step();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _log.LogError("cleaning up: {Error}", e.Message);
+        }
     }
 }

@@ -11,47 +11,103 @@ public sealed record DaemonOptions(string ConfigPath, string ControlPath, int Po
     string? SettingsPath, Func<EngineSettings, EngineSettings> Overrides);
 
 /// <summary>
-/// Runs <c>oakley daemon</c> in the foreground: loads the settings and the configuration, starts the daemon, and
-/// wires the signals (SIGTERM, SIGINT: delete the SAs and exit). Returns the process exit code.
+/// Runs <c>oakley daemon</c> in the foreground and turns every way it can end into one line and an exit code:
+/// 0 after SIGTERM/SIGINT/SIGQUIT (the SAs deleted with the peers, everything installed removed), 1 when it
+/// cannot start (an invalid configuration, a bad environment: <see cref="StartupException"/>), 70 (EX_SOFTWARE)
+/// after an unexpected exception, on any thread (what it installed is removed first). SIGHUP reloads the
+/// configuration like load-all. No stack trace reaches the user.
 /// </summary>
 public static class DaemonRunner
 {
+    public const int ExitStartup = 1;
+    public const int ExitInternal = 70;
+
+    private static volatile Daemon? s_running;
+
     public static async Task<int> RunAsync(DaemonOptions options, ILoggerFactory logs)
     {
         ArgumentNullException.ThrowIfNull(options);
-        Daemon daemon;
+        AppDomain.CurrentDomain.UnhandledException += OnCrash;
+        using var stop = new CancellationTokenSource();
+        // Registered first: a signal during start-up must not kill the daemon half-installed.
+        var signals = new[] { PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGQUIT }.Select(s => PosixSignalRegistration.Create(s, ctx =>
+        {
+            ctx.Cancel = true;
+            stop.Cancel();
+        })).Append(PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
+        {
+            ctx.Cancel = true;
+            if (s_running is { } daemon)
+            {
+                _ = Task.Run(daemon.ReloadOnSignalAsync);
+            }
+        })).ToList();
         try
         {
-            var settings = new EngineSettings();
-            if (options.SettingsPath is not null)
-            {
-                settings = Daemon.LoadEngineSettings(options.SettingsPath, settings);
-            }
-
-            daemon = Daemon.Create(options.ConfigPath, options.ControlPath, options.Port, options.NattPort, logs, options.Keylog, options.Overrides(settings));
+            return await RunDaemonAsync(options, logs, stop.Token).ConfigureAwait(false);
         }
         catch (ConfigException e)
         {
             Console.Error.WriteLine(e.Message);
             Console.Error.WriteLine("oakley: configuration invalid, not starting");
-            return 1;
+            return ExitStartup;
+        }
+        catch (StartupException e)
+        {
+            Console.Error.WriteLine($"oakley: {e.Message}");
+            return ExitStartup;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Console.Error.WriteLine($"oakley: internal error, exiting: {e.GetType().Name}: {e.Message}");
+            return ExitInternal;
+        }
+        finally
+        {
+            signals.ForEach(s => s.Dispose());
+            AppDomain.CurrentDomain.UnhandledException -= OnCrash;
+        }
+    }
+
+    private static async Task<int> RunDaemonAsync(DaemonOptions options, ILoggerFactory logs, CancellationToken stop)
+    {
+        var settings = new EngineSettings();
+        if (options.SettingsPath is not null)
+        {
+            settings = Daemon.LoadEngineSettings(options.SettingsPath, settings);
         }
 
+        var daemon = Daemon.Create(options.ConfigPath, options.ControlPath, options.Port, options.NattPort, logs, options.Keylog, options.Overrides(settings));
         await using (daemon)
         {
-            daemon.StartDataPlane(options.Tun, options.Mtu);
-            using var stop = new CancellationTokenSource();
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
+            // Each step undoes itself on failure and DisposeAsync removes what the earlier ones installed.
+            daemon.ClaimControlSocket();
+            daemon.BindSockets();
+            s_running = daemon;
+            try
             {
-                ctx.Cancel = true;
-                stop.Cancel();
-            });
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx =>
+                daemon.StartDataPlane(options.Tun, options.Mtu);
+                return await daemon.RunAsync(stop).ConfigureAwait(false);
+            }
+            finally
             {
-                ctx.Cancel = true;
-                stop.Cancel();
-            });
-            return await daemon.RunAsync(stop.Token).ConfigureAwait(false);
+                s_running = null;
+            }
+        }
+    }
+
+    /// <summary>An exception on a thread nothing catches on: one line, clean up, exit (the runtime would print a stack trace).</summary>
+    private static void OnCrash(object sender, UnhandledExceptionEventArgs args)
+    {
+        var e = args.ExceptionObject as Exception;
+        Console.Error.WriteLine($"oakley: internal error, exiting: {e?.GetType().Name}: {e?.Message}");
+        try
+        {
+            s_running?.CleanUpAfterCrash();
+        }
+        finally
+        {
+            Environment.Exit(ExitInternal);
         }
     }
 }

@@ -41,8 +41,10 @@ public sealed class EspDataPath : IDisposable
     private long _noSocket;
     private bool _warnedNoRaw;
     private bool _udpGso;
-    private (int Fd, bool Ipv6)? _natt4;
-    private (int Fd, bool Ipv6)? _natt6;
+    private NattSockets _natt = new(null, null);
+
+    /// <summary>The NAT-T sockets ESP in UDP leaves from, swapped as one reference (a late-bound address adds one).</summary>
+    private sealed record NattSockets((int Fd, bool Ipv6)? V4, (int Fd, bool Ipv6)? V6);
 
     public EspDataPath(EspDataPlane plane, IkeHost host, TunDevice tun, ILogger log, TimeProvider? time = null)
     {
@@ -86,17 +88,7 @@ public sealed class EspDataPath : IDisposable
     {
         _host.EspReceived = Inbound;
         _host.EspBurstEnd = InboundBurstEnd;
-        // The NAT-T sockets are looked up once: the send path only reads these fields.
-        _natt4 = _host.NattSocket(AddressFamily.InterNetwork);
-        _natt6 = _host.NattSocket(AddressFamily.InterNetworkV6);
-        foreach (var natt in new[] { _natt4, _natt6 })
-        {
-            if (natt is { } n)
-            {
-                LinuxIo.SetBuffers(n.Fd, SocketBuffer);
-                _udpGso |= LinuxIo.SupportsUdpGso(n.Fd); // a property of the kernel, not of the socket
-            }
-        }
+        RefreshSockets();
 
         for (var q = 0; q < _tun.Queues.Count; q++)
         {
@@ -402,7 +394,8 @@ public sealed class EspDataPath : IDisposable
 
         if (policy.UdpEncapsulation)
         {
-            if ((peer.AddressFamily == AddressFamily.InterNetworkV6 ? _natt6 : _natt4) is { } natt)
+            var sockets = Volatile.Read(ref _natt);
+            if ((peer.AddressFamily == AddressFamily.InterNetworkV6 ? sockets.V6 : sockets.V4) is { } natt)
             {
                 return (natt.Fd, peer.Port, natt.Ipv6);
             }
@@ -454,6 +447,25 @@ public sealed class EspDataPath : IDisposable
             _log.LogInformation("acquire for {Child} of {Connection}: initiating", trap.Name, connection);
             _host.Post((e, t) => e.Initiate(t, connection, trap.Name));
         }
+    }
+
+    /// <summary>
+    /// Looks up the host's NAT-T sockets (at start, and on the engine thread when an address that was waited for
+    /// got its sockets): the send path only reads the published reference.
+    /// </summary>
+    public void RefreshSockets()
+    {
+        var sockets = new NattSockets(_host.NattSocket(AddressFamily.InterNetwork), _host.NattSocket(AddressFamily.InterNetworkV6));
+        foreach (var natt in new[] { sockets.V4, sockets.V6 })
+        {
+            if (natt is { } n && !(n == _natt.V4 || n == _natt.V6))
+            {
+                LinuxIo.SetBuffers(n.Fd, SocketBuffer);
+                _udpGso |= LinuxIo.SupportsUdpGso(n.Fd); // a property of the kernel, not of the socket
+            }
+        }
+
+        Volatile.Write(ref _natt, sockets);
     }
 
     /// <summary>Engine thread: a CHILD SA is installed; send what its traps held, and route its remote selectors.</summary>
