@@ -67,6 +67,7 @@ exited() {
   return 1
 }
 OAK() { local ns=$1 ctl=$2; shift 2; timeout 60 ip netns exec "$ns" dotnet "$OAKLEY_DLL" "$@" --control "$ctl"; }
+# (grep -c, not grep -q, after a pipe: grep -q may exit before the writer is done, and pipefail fails the line.)
 oakley_rules() { ip -n "$1" rule show | grep -cE 'proto 79|fwmark 0x4f414b|lookup 220'; }
 
 # ---- local_addrs not on the host: wait, then bind when it appears, and a peer connects -----------------------
@@ -84,7 +85,7 @@ ip -n "$NA" addr add 192.0.2.1/24 dev "hst0a$ID"
 wait_log a "local address 192.0.2.1 appeared: listening on 192.0.2.1:500 and 192.0.2.1:4500" 10
 result address-appears-binds $?
 OAK "$NB" "$RUN/b.ctl" initiate --child net --timeout 20 >"$RUN/initiate.out" 2>&1 \
-  && OAK "$NA" "$RUN/a.ctl" list-sas --json 2>/dev/null | grep -q '"state": "ESTABLISHED"'
+  && OAK "$NA" "$RUN/a.ctl" list-sas --json 2>/dev/null | grep -c '"state": "ESTABLISHED"' >/dev/null
 result address-appeared-peer-connects $?
 
 # ---- the IKE port in use (B's daemon holds 192.0.2.2:500): one line, exit 1, B untouched ----------------------
@@ -107,12 +108,12 @@ result control-socket-in-use-refused $?
 sed "s/^      net {/      lan {/" "$RUN/a.conf" >"$RUN/a.conf.new" && mv "$RUN/a.conf.new" "$RUN/a.conf"
 kill -HUP "$PID_A"
 wait_log a "reloaded $RUN/a.conf: 1 connection" 10 && grep -q "SIGHUP received: reloading" "$RUN/a.log" \
-  && OAK "$NA" "$RUN/a.ctl" list-conns --json | grep -q '"name": "lan"' && kill -0 "$PID_A" 2>/dev/null
+  && OAK "$NA" "$RUN/a.ctl" list-conns --json | grep -c '"name": "lan"' >/dev/null && kill -0 "$PID_A" 2>/dev/null
 result sighup-reloads $?
 echo "connections { broken {" >"$RUN/a.conf"
 kill -HUP "$PID_A"
 wait_log a "reload failed, keeping the old configuration" 10 \
-  && OAK "$NA" "$RUN/a.ctl" list-conns --json | grep -q '"name": "lan"' && kill -0 "$PID_A" 2>/dev/null
+  && OAK "$NA" "$RUN/a.ctl" list-conns --json | grep -c '"name": "lan"' >/dev/null && kill -0 "$PID_A" 2>/dev/null
 result sighup-bad-config-keeps-old $?
 psk_conf 192.0.2.1 192.0.2.2 a.example b.example 198.51.100.1/32 203.0.113.1/32 hst-secret >"$RUN/a.conf"
 
@@ -140,7 +141,7 @@ wait_log a-restart "child net trapped" 20 && grep -q "removed the stale control 
 result restart-after-sigkill-cleans $?
 stop_pid "$PID_A"; exited "$PID_A" 10
 [[ $EXIT_CODE -eq 0 && ! -e $RUN/a.ctl && $(oakley_rules "$NA") -eq 0 ]] && [[ -z $(ip -n "$NA" route show table 220) ]] \
-  && ip -n "$NA" rule show | grep -q "300:.*fwmark 0x1 lookup main"
+  && ip -n "$NA" rule show | grep -c "300:.*fwmark 0x1 lookup main" >/dev/null
 result restart-then-sigterm-clean-others-kept $?
 
 # ---- no CAP_NET_ADMIN: one warning, no TUN, IKE still negotiates -----------------------------------------------
