@@ -40,7 +40,7 @@ public sealed class Daemon : IAsyncDisposable
         if (keylog is not null)
         {
             // Opt-in only: the one place keys are written anywhere (Wireshark decryption tables).
-            var writer = new KeylogWriter(keylog);
+            var writer = new KeylogWriter(keylog) { Failed = error => _log.LogWarning("--keylog: cannot write the key tables: {Error}", error) };
             endpoint.Keylog = writer.WriteIke;
             Host.EventRaised += e =>
             {
@@ -104,6 +104,11 @@ public sealed class Daemon : IAsyncDisposable
         }
 
         var engineSettings = (settings ?? new EngineSettings()) with { IkePort = port, NattPort = nattPort };
+        if (keylog is not null)
+        {
+            KeylogWriter.Check(keylog);
+        }
+
         return new Daemon(config, configPath, controlPath, engineSettings, logs, keylog);
     }
 

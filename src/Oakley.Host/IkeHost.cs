@@ -302,8 +302,10 @@ public sealed class IkeHost : IAsyncDisposable
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
-                    // The engine reports peer errors itself; anything reaching here is a bug: log it, keep running.
-                    _log.LogError(e, "engine error");
+                    // The engine reports peer errors itself; anything reaching here is a bug: log it (one line; the
+                    // stack trace at debug level), keep running.
+                    _log.LogError("engine error: {Type}: {Message}", e.GetType().Name, e.Message);
+                    _log.LogDebug(e, "engine error");
                 }
 
                 Flush();

@@ -286,6 +286,20 @@ public sealed class DaemonRunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task KeylogDirectoryThatCannotBeWritten_ExitsWith1_OneLine()
+    {
+        var blocker = Path.Combine(_dir, "file");
+        File.WriteAllText(blocker, "");
+        var keylog = Path.Combine(blocker, "keys");
+
+        var (code, error) = await RunAsync(new DaemonOptions(Config(), Path.Combine(_dir, "d.ctl"), 0, 0, keylog, "hst-unused", 1400, null, s => s));
+
+        Assert.Equal(DaemonRunner.ExitStartup, code);
+        Assert.StartsWith($"oakley: --keylog {keylog}: ", error, StringComparison.Ordinal);
+        Assert.Single(error.TrimEnd('\n').Split('\n'));
+    }
+
+    [Fact]
     public async Task UnexpectedException_ExitsWith70_OneLineWithoutStackTrace()
     {
         var (code, error) = await RunAsync(new DaemonOptions(Config(), Path.Combine(_dir, "d.ctl"), 0, 0, null, "hst-unused", 1400, null,
