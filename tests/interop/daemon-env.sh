@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The daemon in bad environments and under signals, in two network namespaces (no strongSwan): a local_addrs
 # address that is not there yet (the daemon waits, binds when it appears, and a peer connects), the IKE port in
-# use, the control socket taken by a live daemon, its directory missing (created) or impossible, no CAP_NET_ADMIN
+# use or not permitted, the control socket taken by a live daemon, its directory missing (created) or impossible, no CAP_NET_ADMIN
 # (a warning, no TUN, IKE still works), SIGHUP (reload; a broken config keeps the old one), SIGKILL then a restart
 # (the stale socket, rules and routes are cleaned, other rules are left alone) and SIGTERM (nothing left behind).
 # No output may hold an unhandled exception or a stack trace. Prints "PASS name" / "FAIL name" lines; exits
@@ -96,6 +96,13 @@ exited "$STARTED" 20 && [[ $EXIT_CODE -eq 1 ]] \
   && [[ $(grep -c . "$RUN/b-port.log") -eq 1 ]] && [[ ! -e $RUN/b-port.ctl ]] \
   && [[ $(oakley_rules "$NB") -eq $rules_before ]] && OAK "$NB" "$RUN/b.ctl" list-conns >/dev/null
 result port-in-use-one-line-exit-1 $?
+
+# ---- no permission for port 500 (CAP_NET_BIND_SERVICE dropped): one line, exit 1 --------------------------------
+start "$NB" b-perm "$RUN/b.conf" "$RUN/b-perm.ctl" setpriv --bounding-set -net_bind_service -- --tun "hstc$ID"
+exited "$STARTED" 20 && [[ $EXIT_CODE -eq 1 ]] \
+  && grep -q "^oakley: cannot bind 192.0.2.2:500: Permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)" "$RUN/b-perm.log" \
+  && [[ $(grep -c . "$RUN/b-perm.log") -eq 1 ]] && [[ ! -e $RUN/b-perm.ctl ]]
+result port-permission-one-line-exit-1 $?
 
 # ---- the control socket of a live daemon: refused, the live one keeps its socket ------------------------------
 start "$NB" b-ctl "$RUN/b.conf" "$RUN/b.ctl" -- --port 5500 --natt-port 5501 --tun "hstc$ID"
