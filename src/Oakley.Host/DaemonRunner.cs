@@ -97,17 +97,22 @@ public static class DaemonRunner
     }
 
     /// <summary>An exception on a thread nothing catches on: one line, clean up, exit (the runtime would print a stack trace).</summary>
-    private static void OnCrash(object sender, UnhandledExceptionEventArgs args)
+    private static void OnCrash(object sender, UnhandledExceptionEventArgs args) =>
+        Environment.Exit(ReportCrash(args.ExceptionObject as Exception, s_running));
+
+    /// <summary>Prints the one line of a crash and removes what <paramref name="daemon"/> installed; returns the exit code.</summary>
+    internal static int ReportCrash(Exception? e, Daemon? daemon)
     {
-        var e = args.ExceptionObject as Exception;
         Console.Error.WriteLine($"oakley: internal error, exiting: {e?.GetType().Name}: {e?.Message}");
         try
         {
-            s_running?.CleanUpAfterCrash();
+            daemon?.CleanUpAfterCrash();
         }
-        finally
+        catch (Exception cleanup) when (cleanup is not OutOfMemoryException)
         {
-            Environment.Exit(ExitInternal);
+            Console.Error.WriteLine($"oakley: cleaning up after the error failed: {cleanup.Message}");
         }
+
+        return ExitInternal;
     }
 }

@@ -300,6 +300,31 @@ public sealed class DaemonRunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task CrashOnAnotherThread_IsOneLine_AndRemovesTheControlSocket()
+    {
+        var control = Path.Combine(_dir, "crash.ctl");
+        await using var daemon = Daemon.Create(Config(), control, 0, 0, new ListLogger());
+        daemon.ClaimControlSocket();
+        Assert.True(File.Exists(control));
+        var stderr = new StringWriter();
+        var before = Console.Error;
+        Console.SetError(stderr);
+        int code;
+        try
+        {
+            code = DaemonRunner.ReportCrash(new NullReferenceException("oops"), daemon);
+        }
+        finally
+        {
+            Console.SetError(before);
+        }
+
+        Assert.Equal(DaemonRunner.ExitInternal, code);
+        Assert.Equal("oakley: internal error, exiting: NullReferenceException: oops\n", stderr.ToString().Replace("\r", "", StringComparison.Ordinal));
+        Assert.False(File.Exists(control));
+    }
+
+    [Fact]
     public async Task UnexpectedException_ExitsWith70_OneLineWithoutStackTrace()
     {
         var (code, error) = await RunAsync(new DaemonOptions(Config(), Path.Combine(_dir, "d.ctl"), 0, 0, null, "hst-unused", 1400, null,
