@@ -21,6 +21,7 @@ public sealed class Daemon : IAsyncDisposable
     private readonly ControlServer _control;
     private readonly LocalBindings _bindings;
     private readonly SemaphoreSlim _reloading = new(1, 1);
+    private readonly NamespaceLock _namespace = new();
     private SwanctlConfig _config;
     private TunDevice? _tun;
 
@@ -137,8 +138,13 @@ public sealed class Daemon : IAsyncDisposable
     public void StartDataPlane(string tunName, int mtu)
     {
         // What a killed or crashed Oakley left (its rules and routes carry Oakley's protocol number; the TUN
-        // device went with the process, the control socket was handled by ClaimControlSocket).
-        if (TunDevice.RemoveStale() is var stale and > 0)
+        // device went with the process, the control socket was handled by ClaimControlSocket) - unless another
+        // Oakley is alive in this network namespace: then they are its own.
+        if (!_namespace.TryAcquire())
+        {
+            _log.LogWarning("another Oakley daemon runs in this network namespace: its routing rules are shared, not cleaned up (run one daemon per namespace)");
+        }
+        else if (TunDevice.RemoveStale() is var stale and > 0)
         {
             _log.LogInformation("removed {Count} routing rule(s)/route table(s) left by an Oakley that did not exit cleanly", stale);
         }
@@ -259,9 +265,9 @@ public sealed class Daemon : IAsyncDisposable
     public void CleanUpAfterCrash()
     {
         _control.RemoveAfterCrash();
-        if (_tun is not null)
+        if (_namespace.Held)
         {
-            TunDevice.RemoveStale();
+            TunDevice.RemoveStale(); // everything marked as Oakley's in this namespace is this daemon's
         }
     }
 
@@ -302,6 +308,7 @@ public sealed class Daemon : IAsyncDisposable
         }
 
         CleanUp(() => _tun?.Dispose());
+        _namespace.Dispose();
         _stop.Dispose();
         _reloading.Dispose();
     }

@@ -111,6 +111,16 @@ exited "$STARTED" 20 && [[ $EXIT_CODE -eq 1 ]] \
   && [[ -S $RUN/b.ctl ]] && OAK "$NB" "$RUN/b.ctl" list-conns >/dev/null
 result control-socket-in-use-refused $?
 
+# ---- a second daemon in the same namespace (other ports and socket) leaves the first one's rules alone ----------
+rules_before=$(oakley_rules "$NB")
+start "$NB" b-second "$RUN/b.conf" "$RUN/b-second.ctl" -- --port 5500 --natt-port 5501 --tun "hstc$ID"
+wait_log b-second "another Oakley daemon runs in this network namespace" 20 && wait_log b-second "oakley daemon listening" 20 \
+  && [[ $(oakley_rules "$NB") -eq $rules_before ]]
+ok=$?
+stop_pid "$STARTED"; exited "$STARTED" 10
+[[ $ok -eq 0 && $EXIT_CODE -eq 0 && $(oakley_rules "$NB") -eq $rules_before && $rules_before -ge 2 ]] && OAK "$NB" "$RUN/b.ctl" list-conns >/dev/null
+result second-daemon-same-namespace-keeps-rules $?
+
 # ---- SIGHUP: reload like load-all; a broken config is logged and the old one kept -----------------------------
 sed "s/^      net {/      lan {/" "$RUN/a.conf" >"$RUN/a.conf.new" && mv "$RUN/a.conf.new" "$RUN/a.conf"
 kill -HUP "$PID_A"
