@@ -41,6 +41,10 @@ public static class DaemonRunner
             {
                 _ = Task.Run(daemon.ReloadOnSignalAsync);
             }
+            else
+            {
+                logs.CreateLogger("oakley").LogInformation("SIGHUP during start-up or shutdown: ignored (the configuration is read at start)");
+            }
         })).ToList();
         try
         {
