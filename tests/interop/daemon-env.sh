@@ -29,7 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 result() { if [[ $2 -eq 0 ]]; then echo "PASS $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi; }
-for tool in ip dotnet setpriv; do command -v "$tool" >/dev/null || { echo "FAIL setup: $tool is missing"; exit 1; }; done
+for tool in ip dotnet setpriv ping; do command -v "$tool" >/dev/null || { echo "FAIL setup: $tool is missing"; exit 1; }; done
 
 # Namespaces joined by a veth, but A's link address is NOT added yet (the first test adds it).
 ip netns add "$NA" && ip netns add "$NB" || { echo "FAIL setup: cannot create namespaces"; exit 1; }
@@ -40,8 +40,9 @@ ip -n "$NB" addr add 192.0.2.2/24 dev "hst0b$ID"
 ip -n "$NA" addr add 198.51.100.1/32 dev lo; ip -n "$NB" addr add 203.0.113.1/32 dev lo
 ip -n "$NA" link set "hst0a$ID" up; ip -n "$NB" link set "hst0b$ID" up
 
-psk_conf 192.0.2.1 192.0.2.2 a.example b.example 198.51.100.1/32 203.0.113.1/32 hst-secret >"$RUN/a.conf"
-psk_conf 192.0.2.2 192.0.2.1 b.example a.example 203.0.113.1/32 198.51.100.1/32 hst-secret >"$RUN/b.conf"
+# ESP in UDP (encap = yes): the packets leave from the NAT-T socket that A binds late.
+psk_conf 192.0.2.1 192.0.2.2 a.example b.example 198.51.100.1/32 203.0.113.1/32 hst-secret "encap = yes" >"$RUN/a.conf"
+psk_conf 192.0.2.2 192.0.2.1 b.example a.example 203.0.113.1/32 198.51.100.1/32 hst-secret "encap = yes" >"$RUN/b.conf"
 
 # start NS NAME CONF CONTROL [PREFIX...] -- [DAEMON OPTIONS...]: starts a daemon in the background, output in
 # RUN/NAME.log; sets STARTED to its PID (also remembered for the cleanup).
@@ -87,6 +88,9 @@ result address-appears-binds $?
 OAK "$NB" "$RUN/b.ctl" initiate --child net --timeout 20 >"$RUN/initiate.out" 2>&1 \
   && OAK "$NA" "$RUN/a.ctl" list-sas --json 2>/dev/null | grep -c '"state": "ESTABLISHED"' >/dev/null
 result address-appeared-peer-connects $?
+ip netns exec "$NA" ping -c 2 -i 0.2 -W 2 -I 198.51.100.1 203.0.113.1 >/dev/null 2>&1 \
+  && OAK "$NA" "$RUN/a.ctl" list-sas --json 2>/dev/null | grep -c '"encap": true' >/dev/null
+result address-appeared-esp-in-udp-flows $?
 
 # ---- the IKE port in use (B's daemon holds 192.0.2.2:500): one line, exit 1, B untouched ----------------------
 rules_before=$(oakley_rules "$NB")
