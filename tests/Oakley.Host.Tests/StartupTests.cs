@@ -91,6 +91,40 @@ public sealed class StartupTests : IDisposable
     }
 
     [Fact]
+    public async Task Reload_BindsTheNewAddresses_AndWaitsForAbsentOnes()
+    {
+        await using var host = NewHost();
+        var log = new ListLogger();
+        var port = FreePortPair(out var natt);
+        var bindings = new LocalBindings(host, port, natt, log);
+        bindings.BindAll([IPAddress.Loopback]);
+        var absent = IPAddress.Parse("192.0.2.78");
+        var second = IPAddress.Parse("127.0.0.2"); // on lo with the rest of 127.0.0.0/8
+
+        bindings.Ensure([IPAddress.Loopback, second, absent]);
+        bindings.Ensure([IPAddress.Loopback, second, absent]); // idempotent: nothing bound twice, logged once
+
+        Assert.Equal(4, host.LocalEndpoints.Count);
+        Assert.Contains(new IPEndPoint(second, natt), host.LocalEndpoints);
+        Assert.Equal([absent], bindings.Waiting);
+        Assert.Single(log.Lines, l => l.Message.Contains("192.0.2.78", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Reload_WithWildcardSockets_BindsNothingMore()
+    {
+        await using var host = NewHost();
+        var port = FreePortPair(out var natt);
+        var bindings = new LocalBindings(host, port, natt, new ListLogger());
+        bindings.BindAll([IPAddress.IPv6Any]);
+
+        bindings.Ensure([IPAddress.Loopback, IPAddress.Parse("192.0.2.78")]);
+
+        Assert.Equal(2, host.LocalEndpoints.Count);
+        Assert.Empty(bindings.Waiting);
+    }
+
+    [Fact]
     public async Task PortInUse_IsOneLineNamingAddressPortAndCause()
     {
         await using var host = NewHost();
