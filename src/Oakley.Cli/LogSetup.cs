@@ -79,8 +79,7 @@ internal sealed record LogSetup(LogLevel Console, bool ConsoleToStderr, IReadOnl
             return Resolve(commandLine, []);
         }
 
-        var parser = new SettingsParser(File.ReadAllText, Host.Daemon.Glob);
-        return Resolve(commandLine, LoggerSettings.Read(parser.ParseFile(settingsPath)));
+        return Resolve(commandLine, LoggerSettings.Read(SwanctlFile.ReadSettings(settingsPath, "strongswan.conf")));
     }
 
     /// <summary>

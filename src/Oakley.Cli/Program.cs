@@ -207,40 +207,7 @@ public static class Program
         string? settingsPath, Func<Engine.EngineSettings, Engine.EngineSettings> overrides, LogSetup logSetup)
     {
         using var logs = logSetup.CreateFactory(Console.Error);
-        Daemon daemon;
-        try
-        {
-            var settings = new Engine.EngineSettings();
-            if (settingsPath is not null)
-            {
-                settings = Daemon.LoadEngineSettings(settingsPath, settings);
-            }
-
-            daemon = Daemon.Create(configPath, controlPath, port, nattPort, logs, keylog, overrides(settings));
-        }
-        catch (ConfigException e)
-        {
-            Console.Error.WriteLine(e.Message);
-            Console.Error.WriteLine("oakley: configuration invalid, not starting");
-            return 1;
-        }
-
-        await using (daemon)
-        {
-            daemon.StartDataPlane(tun, mtu);
-            using var stop = new CancellationTokenSource();
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
-            {
-                ctx.Cancel = true;
-                stop.Cancel();
-            });
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx =>
-            {
-                ctx.Cancel = true;
-                stop.Cancel();
-            });
-            return await daemon.RunAsync(stop.Token);
-        }
+        return await DaemonRunner.RunAsync(new DaemonOptions(configPath, controlPath, port, nattPort, keylog, tun, mtu, settingsPath, overrides), logs);
     }
 
     /// <summary>--log-level: a name (trace, debug, info, warning, error) or strongSwan's numeric level (-1..4).</summary>
