@@ -38,7 +38,7 @@ internal sealed class ControlCommands(Daemon daemon)
             case "list-conns":
                 return StatusViews.ListConns(daemon.Config);
             case "stats":
-                return await host.Invoke((e, _) => StatusViews.Stats(e, daemon.Plane, daemon.DataPath, daemon.Installer)).ConfigureAwait(false);
+                return await host.Invoke((e, _) => StatusViews.Stats(e, daemon.Plane, daemon.DataPath, daemon.Installer, host.LogLinesSuppressed)).ConfigureAwait(false);
             case "load-all":
                 return await daemon.ReloadAsync().ConfigureAwait(false);
             default:

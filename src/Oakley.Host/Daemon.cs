@@ -203,7 +203,7 @@ public sealed class Daemon : IAsyncDisposable
             }
             catch (ConfigException e)
             {
-                _log.LogError("reloading {Config} failed, keeping the running configuration:\n{Error}", _configPath, e.Message);
+                _log.LogError("reload failed, keeping the old configuration: {Error}", e.Message);
                 throw;
             }
 

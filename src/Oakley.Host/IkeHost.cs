@@ -17,6 +17,10 @@ public sealed class IkeHost : IAsyncDisposable
     private readonly Channel<Action<DateTimeOffset>> _inbox = Channel.CreateUnbounded<Action<DateTimeOffset>>(new UnboundedChannelOptions { SingleReader = true });
     private readonly List<(Socket Socket, bool NatT)> _sockets = [];
     private readonly ILogger _log;
+
+    // Alerts and send failures can be caused by any peer (a flood of bad IKE_AUTHs, of unacceptable proposals):
+    // 50 lines at once, then 10 a second.
+    private readonly LogRateLimiter _peerLines = new(50, 10);
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _tasks = [];
@@ -342,7 +346,11 @@ public sealed class IkeHost : IAsyncDisposable
 
             if (target.Socket is null)
             {
-                _log.LogWarning("no socket to send to {Remote}", t.Remote);
+                if (_peerLines.TryAcquire(_time.GetUtcNow(), out var held))
+                {
+                    _log.LogWarning("no socket to send to {Remote}{Suppressed}", t.Remote, SuppressedNote(held));
+                }
+
                 continue;
             }
 
@@ -358,6 +366,11 @@ public sealed class IkeHost : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>Log lines held back by <see cref="_peerLines"/> (counted for <c>oakley stats</c>).</summary>
+    public long LogLinesSuppressed => _peerLines.SuppressedTotal;
+
+    private static string SuppressedNote(long held) => held > 0 ? $" ({held} similar lines suppressed before this one)" : string.Empty;
 
     private void Log(EngineEvent e)
     {
@@ -387,7 +400,11 @@ public sealed class IkeHost : IAsyncDisposable
                 _log.LogInformation("[{Id}] CHILD_SA {Child} with SPIs {In:x8}_i {Out:x8}_o deleted", r.IkeSaId, r.ChildName, r.InboundSpi, r.OutboundSpi);
                 break;
             case Alert a:
-                _log.LogWarning("[{Id}] {Message}", a.IkeSaId, a.Message);
+                if (_peerLines.TryAcquire(a.Time, out var held))
+                {
+                    _log.LogWarning("[{Id}] {Message}{Suppressed}", a.IkeSaId, a.Message, SuppressedNote(held));
+                }
+
                 break;
         }
     }

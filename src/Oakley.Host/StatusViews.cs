@@ -129,7 +129,7 @@ internal static class StatusViews
         }).ToArray()),
     };
 
-    public static JsonObject Stats(Endpoint e, EspDataPlane plane, EspDataPath? dataPath, DataPlaneInstaller installer) => new()
+    public static JsonObject Stats(Endpoint e, EspDataPlane plane, EspDataPath? dataPath, DataPlaneInstaller installer, long logLinesSuppressed) => new()
     {
         ["esp-drops"] = new JsonObject
         {
@@ -170,6 +170,7 @@ internal static class StatusViews
         ["fragments-received"] = e.Stats.FragmentsReceived,
         ["messages-reassembled"] = e.Stats.MessagesReassembled,
         ["keepalives-sent"] = e.Stats.KeepalivesSent,
+        ["log-lines-suppressed"] = logLinesSuppressed,
         ["dropped"] = new JsonObject(e.Stats.Dropped.Select(kv => new KeyValuePair<string, JsonNode?>(kv.Key, kv.Value))),
     };
 }

@@ -81,6 +81,26 @@ public class DaemonOutputTests
     }
 
     [Fact]
+    public async Task Initiate_WhenTheChildIsRefused_FailsAtOnceWithThePeersAnswer()
+    {
+        using var dir = new TempDir();
+        var ports = TestDaemon.FreePorts(4);
+        // The responder's children accept only ChaCha20-Poly1305: NO_PROPOSAL_CHOSEN for the CHILD SA, the IKE SA stays up.
+        var sunConfig = TestDaemon.Config("peer", "sun.example", "moon.example", ports[0], mirror: true)
+            .Replace("esp_proposals = aes256gcm16", "esp_proposals = chacha20poly1305")
+            .Replace("remote_ts = 198.51.100.1/32", "remote_ts = 198.51.100.1/32\n        esp_proposals = chacha20poly1305");
+        await using var sun = await TestDaemon.StartAsync(dir.Path, "sun", sunConfig, ports[2], ports[3]);
+        await using var moon = await TestDaemon.StartAsync(dir.Path, "moon", TestDaemon.Config("gw", "moon.example", "sun.example", ports[2], mirror: false), ports[0], ports[1]);
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var (code, stdout, stderr) = await ControlClientTests.Run((o, e) => ControlClient.InitiateAsync(moon.Control, "net", null, 20, false, o, e, CancellationToken.None));
+        Assert.Equal(1, code);
+        Assert.Equal(string.Empty, stdout);
+        Assert.Equal("oakley: CHILD SA 'net' was not created: NoProposalChosen", stderr.TrimEnd('\n'));
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(15), $"initiate took {started.Elapsed}: it waited for its timeout"); // 20 s timeout; the answer comes within milliseconds
+    }
+
+    [Fact]
     public async Task InitiateIkeOnly_PrintsTheIkeSaWithItsFirstChild()
     {
         using var dir = new TempDir();

@@ -29,7 +29,10 @@ internal sealed class TestDaemon : IAsyncDisposable
         var configPath = Path.Combine(dir, name + ".conf");
         await File.WriteAllTextAsync(configPath, config);
         var control = Path.Combine(dir, name + ".ctl");
-        var daemon = new TestDaemon(Daemon.Create(configPath, control, port, nattPort, NullLoggerFactory.Instance), control);
+        var created = Daemon.Create(configPath, control, port, nattPort, NullLoggerFactory.Instance);
+        created.ClaimControlSocket(); // as DaemonRunner does: the control socket, then the IKE ports
+        created.BindSockets();
+        var daemon = new TestDaemon(created, control);
         for (var i = 0; i < 100 && !File.Exists(control); i++)
         {
             await Task.Delay(50);
