@@ -58,7 +58,7 @@ public static class LoggerSettings
                     "stderr" => LogTargetKind.Stderr,
                     _ => LogTargetKind.File,
                 };
-                targets.Add(new LogTarget(kind, s.Name, kind == LogTargetKind.File ? path : null, Level(s, "filelog"), Bool(s, "append", true, "filelog"), s.Location));
+                targets.Add(new LogTarget(kind, s.Name, kind == LogTargetKind.File ? path : null, Level(s, "filelog"), SettingsBool.Read(s, "append", true, $"charon.filelog.{s.Name}.append"), s.Location));
             }
         }
 
@@ -84,21 +84,5 @@ public static class LoggerSettings
         return int.TryParse(v.Value.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) && n is >= -1 and <= 4
             ? n
             : throw new ConfigException(v.Location, $"charon.{group}.{s.Name}.default = '{v.Value}' is not a log level (-1 silent, 0 audit, 1 control, 2 controlmore, 3 raw, 4 private)");
-    }
-
-    private static bool Bool(SettingsSection s, string key, bool fallback, string group)
-    {
-        var v = s.Value(key);
-        if (v is null)
-        {
-            return fallback;
-        }
-
-        return v.Value.Trim().ToLowerInvariant() switch
-        {
-            "yes" or "true" or "enabled" or "1" => true,
-            "no" or "false" or "disabled" or "0" => false,
-            _ => throw new ConfigException(v.Location, $"charon.{group}.{s.Name}.{key} = '{v.Value}' is not yes or no"),
-        };
     }
 }
