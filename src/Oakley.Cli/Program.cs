@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Oakley.Config;
@@ -11,15 +10,27 @@ namespace Oakley.Cli;
 public static class Program
 {
     private const string DefaultControl = "/run/oakley.ctl";
+    private const string DefaultConfig = "/etc/swanctl/swanctl.conf";
 
-    public static int Main(string[] args)
+    public static int Main(string[] args) => Commands().Parse(args).Invoke();
+
+    /// <summary>Every verb and its options (Main parses the command line with them).</summary>
+    internal static RootCommand Commands()
     {
         var root = new RootCommand("Oakley: an IKEv2 daemon with a userspace ESP data plane (strongSwan-compatible configuration)");
         var control = new Option<string>("--control") { Description = "control socket path", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("OAKLEY_CONTROL") ?? DefaultControl };
         var json = new Option<bool>("--json") { Description = "print JSON (stable; see docs/cli.md)" };
+        root.Subcommands.Add(DaemonCommand(control));
+        AddClientVerbs(root, control, json);
+        AddTools(root);
+        return root;
+    }
 
+    /// <summary><c>oakley daemon</c> and its options.</summary>
+    private static Command DaemonCommand(Option<string> control)
+    {
         var daemon = new Command("daemon", "run the IKE daemon in the foreground");
-        var config = new Option<string>("--config") { Description = "swanctl.conf to load", Required = true };
+        var config = new Option<string>("--config") { Description = "swanctl.conf to load", DefaultValueFactory = _ => DefaultConfig };
         var port = new Option<int>("--port") { Description = "IKE port", DefaultValueFactory = _ => 500 };
         var nattPort = new Option<int>("--natt-port") { Description = "NAT-T port (non-ESP marker)", DefaultValueFactory = _ => 4500 };
         var keylog = new Option<string?>("--keylog") { Description = "write Wireshark IKEv2/ESP decryption tables (ikev2_decryption_table, esp_sa) into this directory; contains keys" };
@@ -33,7 +44,7 @@ public static class Program
         var cookieThresholdIp = new Option<int>("--cookie-threshold-ip") { Description = "half-open IKE SAs of one IP from which on it must return COOKIEs (charon.cookie_threshold_ip, 3; 0 = never)", DefaultValueFactory = _ => 3 };
         var blockThreshold = new Option<int>("--block-threshold") { Description = "half-open IKE SAs of one IP from which on its IKE_SA_INITs are dropped (charon.block_threshold, 5; 0 = never)", DefaultValueFactory = _ => 5 };
         var initLimitHalfOpen = new Option<int>("--init-limit-half-open") { Description = "half-open IKE SAs from which on every IKE_SA_INIT is dropped (charon.init_limit_half_open, 0 = no limit)", DefaultValueFactory = _ => 0 };
-        var settingsFile = new Option<string?>("--settings") { Description = "strongswan.conf whose charon.* settings to use (dos_protection, cookie_threshold, cookie_threshold_ip, block_threshold, init_limit_half_open, half_open_timeout, retransmit_*, fragment_size, max_packet); options given on the command line win" };
+        var settingsFile = new Option<string?>("--settings") { Description = "strongswan.conf whose charon.* settings to use (dos_protection, cookie_threshold, cookie_threshold_ip, block_threshold, init_limit_half_open, half_open_timeout, retransmit_*, fragment_size, max_packet, keep_alive) and the levels of its charon.filelog and charon.syslog loggers; options given on the command line win" };
         daemon.Options.Add(config);
         daemon.Options.Add(control);
         daemon.Options.Add(port);
@@ -52,6 +63,10 @@ public static class Program
         daemon.Options.Add(mtu);
         var keepAlive = new Option<double>("--keep-alive") { Description = "seconds between NAT keepalives while behind a NAT (strongSwan charon.keep_alive; 0 disables)", DefaultValueFactory = _ => 20 };
         daemon.Options.Add(keepAlive);
+        var logLevel = LogLevelOption();
+        var debug = new Option<bool>("--debug") { Description = "log at debug level (short for --log-level debug; --log-level wins if both are given)" };
+        daemon.Options.Add(logLevel);
+        daemon.Options.Add(debug);
         daemon.SetAction(async (pr, cancel) =>
         {
             // Precedence: built-in defaults, then --settings (strongswan.conf charon.*), then options given explicitly.
@@ -68,11 +83,20 @@ public static class Program
                 FragmentSize = Given(fragmentSize) ? pr.GetValue(fragmentSize) : s.FragmentSize,
                 KeepAliveInterval = Given(keepAlive) ? TimeSpan.FromSeconds(Math.Max(0, pr.GetValue(keepAlive))) : s.KeepAliveInterval,
             };
-            return await RunDaemonAsync(pr.GetValue(config)!, pr.GetValue(control)!, pr.GetValue(port), pr.GetValue(nattPort), pr.GetValue(keylog), pr.GetValue(tun)!, pr.GetValue(mtu),
-                pr.GetValue(settingsFile), Overrides);
-        });
-        root.Subcommands.Add(daemon);
+            if (DaemonLogs(CommandLineLevel(pr.GetValue(logLevel), pr.GetValue(debug)), pr.GetValue(settingsFile)) is not { } logSetup)
+            {
+                return 1;
+            }
 
+            return await RunDaemonAsync(pr.GetValue(config)!, pr.GetValue(control)!, pr.GetValue(port), pr.GetValue(nattPort), pr.GetValue(keylog), pr.GetValue(tun)!, pr.GetValue(mtu),
+                pr.GetValue(settingsFile), Overrides, logSetup);
+        });
+        return daemon;
+    }
+
+    /// <summary>The verbs that talk to a running daemon over its control socket.</summary>
+    private static void AddClientVerbs(RootCommand root, Option<string> control, Option<bool> json)
+    {
         var initiate = new Command("initiate", "bring up a CHILD SA (and its IKE SA); waits until it is up or failed");
         var child = new Option<string?>("--child") { Description = "CHILD SA name" };
         var ike = new Option<string?>("--ike") { Description = "IKE connection name" };
@@ -82,7 +106,7 @@ public static class Program
         initiate.Options.Add(timeout);
         initiate.Options.Add(control);
         initiate.Options.Add(json);
-        initiate.SetAction(async (pr, cancel) => await ControlAsync(pr.GetValue(control)!, new JsonObject { ["cmd"] = "initiate", ["child"] = pr.GetValue(child), ["ike"] = pr.GetValue(ike), ["timeout"] = pr.GetValue(timeout) }, pr.GetValue(json), cancel));
+        initiate.SetAction(async (pr, cancel) => await ControlClient.InitiateAsync(pr.GetValue(control)!, pr.GetValue(child), pr.GetValue(ike), pr.GetValue(timeout), pr.GetValue(json), Console.Out, Console.Error, cancel));
         root.Subcommands.Add(initiate);
 
         var rekey = new Command("rekey", "rekey the IKE SAs of a connection, or their CHILD SAs of a name, or reauthenticate them (swanctl --rekey)");
@@ -94,10 +118,10 @@ public static class Program
         rekey.Options.Add(rekeyReauth);
         rekey.Options.Add(control);
         rekey.Options.Add(json);
-        rekey.SetAction(async (pr, cancel) => await ControlAsync(pr.GetValue(control)!, new JsonObject
+        rekey.SetAction(async (pr, cancel) => await ControlClient.RunAsync(pr.GetValue(control)!, new JsonObject
         {
             ["cmd"] = "rekey", ["ike"] = pr.GetValue(rekeyIke), ["child"] = pr.GetValue(rekeyChild), ["reauth"] = pr.GetValue(rekeyReauth),
-        }, pr.GetValue(json), cancel));
+        }, pr.GetValue(json), Console.Out, Console.Error, cancel));
         root.Subcommands.Add(rekey);
 
         var terminate = new Command("terminate", "delete the IKE SAs of a connection");
@@ -105,7 +129,7 @@ public static class Program
         terminate.Options.Add(terminateIke);
         terminate.Options.Add(control);
         terminate.Options.Add(json);
-        terminate.SetAction(async (pr, cancel) => await ControlAsync(pr.GetValue(control)!, new JsonObject { ["cmd"] = "terminate", ["ike"] = pr.GetValue(terminateIke) }, pr.GetValue(json), cancel));
+        terminate.SetAction(async (pr, cancel) => await ControlClient.RunAsync(pr.GetValue(control)!, new JsonObject { ["cmd"] = "terminate", ["ike"] = pr.GetValue(terminateIke) }, pr.GetValue(json), Console.Out, Console.Error, cancel));
         root.Subcommands.Add(terminate);
 
         foreach (var (name, description) in new[] { ("list-sas", "list IKE and CHILD SAs"), ("list-conns", "list loaded connections"), ("load-all", "reload the configuration"), ("stats", "show daemon counters") })
@@ -113,10 +137,14 @@ public static class Program
             var cmd = new Command(name, description);
             cmd.Options.Add(control);
             cmd.Options.Add(json);
-            cmd.SetAction(async (pr, cancel) => await ControlAsync(pr.GetValue(control)!, new JsonObject { ["cmd"] = name }, pr.GetValue(json), cancel));
+            cmd.SetAction(async (pr, cancel) => await ControlClient.RunAsync(pr.GetValue(control)!, new JsonObject { ["cmd"] = name }, pr.GetValue(json), Console.Out, Console.Error, cancel));
             root.Subcommands.Add(cmd);
         }
+    }
 
+    /// <summary>The demo, the benchmarks and the hidden test tools.</summary>
+    private static void AddTools(RootCommand root)
+    {
         // Hidden: a spoofing IKE_SA_INIT flooder for the DoS interop test (documentation networks only).
         var flood = new Command("flood", "send forged IKE_SA_INIT requests with spoofed sources (tests only)") { Hidden = true };
         var floodTarget = new Option<string>("--target") { Description = "responder IPv4 address", Required = true };
@@ -167,8 +195,6 @@ public static class Program
         esp.SetAction(pr => EspBench.Run(TimeSpan.FromSeconds(pr.GetValue(seconds))));
         bench.Subcommands.Add(esp);
         root.Subcommands.Add(bench);
-
-        return root.Parse(args).Invoke();
     }
 
     private static ILoggerFactory Logs(LogLevel level) => LoggerFactory.Create(b => b.SetMinimumLevel(level).AddSimpleConsole(o =>
@@ -178,72 +204,45 @@ public static class Program
     }));
 
     private static async Task<int> RunDaemonAsync(string configPath, string controlPath, int port, int nattPort, string? keylog, string tun, int mtu,
-        string? settingsPath, Func<Engine.EngineSettings, Engine.EngineSettings> overrides)
+        string? settingsPath, Func<Engine.EngineSettings, Engine.EngineSettings> overrides, LogSetup logSetup)
     {
-        using var logs = Logs(LogLevel.Information);
-        Daemon daemon;
-        try
+        using var logs = logSetup.CreateFactory(Console.Error);
+        return await DaemonRunner.RunAsync(new DaemonOptions(configPath, controlPath, port, nattPort, keylog, tun, mtu, settingsPath, overrides), logs);
+    }
+
+    /// <summary>--log-level: a name (trace, debug, info, warning, error) or strongSwan's numeric level (-1..4).</summary>
+    private static Option<LogLevel?> LogLevelOption() => new("--log-level")
+    {
+        HelpName = "level",
+        Description = "trace, debug, info, warning, error or none, or strongSwan's levels -1..4 (default: the charon.filelog/syslog levels of --settings, else info)",
+        CustomParser = r =>
         {
-            var settings = new Engine.EngineSettings();
-            if (settingsPath is not null)
+            var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
+            if (LogSetup.Parse(text) is { } level)
             {
-                settings = Daemon.LoadEngineSettings(settingsPath, settings);
+                return level;
             }
 
-            daemon = Daemon.Create(configPath, controlPath, port, nattPort, logs, keylog, overrides(settings));
+            r.AddError($"--log-level '{text}' is not a level: trace, debug, info, warning, error, none, or strongSwan's -1..4");
+            return null;
+        },
+    };
+
+    /// <summary>The level the command line asks for: --log-level, else debug for --debug, else none (the settings decide).</summary>
+    internal static LogLevel? CommandLineLevel(LogLevel? logLevel, bool debug) => logLevel ?? (debug ? LogLevel.Debug : null);
+
+    /// <summary>The daemon's log outputs (the command line's level over the settings' loggers), or null after a config error.</summary>
+    private static LogSetup? DaemonLogs(LogLevel? commandLine, string? settingsPath)
+    {
+        try
+        {
+            return LogSetup.FromSettingsFile(commandLine, settingsPath);
         }
         catch (ConfigException e)
         {
             Console.Error.WriteLine(e.Message);
             Console.Error.WriteLine("oakley: configuration invalid, not starting");
-            return 1;
+            return null;
         }
-
-        await using (daemon)
-        {
-            daemon.StartDataPlane(tun, mtu);
-            using var stop = new CancellationTokenSource();
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
-            {
-                ctx.Cancel = true;
-                stop.Cancel();
-            });
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx =>
-            {
-                ctx.Cancel = true;
-                stop.Cancel();
-            });
-            return await daemon.RunAsync(stop.Token);
-        }
-    }
-
-    private static async Task<int> ControlAsync(string controlPath, JsonObject request, bool json, CancellationToken cancel)
-    {
-        JsonObject response;
-        try
-        {
-            response = await Daemon.RequestAsync(controlPath, request, cancel);
-        }
-        catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException)
-        {
-            Console.Error.WriteLine($"oakley: cannot reach the daemon at {controlPath}: {e.Message}");
-            return 2;
-        }
-
-        var ok = (bool?)response["ok"] == true;
-        if (json)
-        {
-            Console.WriteLine(response.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        }
-        else if (!ok)
-        {
-            Console.Error.WriteLine($"oakley: {(string?)response["error"] ?? "failed"}");
-        }
-        else
-        {
-            Console.WriteLine(TextFormat.Render((string)request["cmd"]!, response));
-        }
-
-        return ok ? 0 : 1;
     }
 }

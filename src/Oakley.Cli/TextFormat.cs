@@ -12,28 +12,38 @@ internal static class TextFormat
         switch (command)
         {
             case "list-sas":
-                foreach (var sa in response["ike-sas"]!.AsArray())
+                var sas = response["ike-sas"]!.AsArray();
+                if (sas.Count == 0)
                 {
-                    sb.AppendLine($"{sa!["name"]}: #{sa["uniqueid"]}, {sa["state"]}, IKEv2, {sa["initiator-spi"]}_i{((bool)sa["initiator"]! ? "*" : string.Empty)} {sa["responder-spi"]}_r{((bool)sa["initiator"]! ? string.Empty : "*")}");
-                    sb.AppendLine($"  local  '{sa["local-id"]}' @ {sa["local-host"]}[{sa["local-port"]}]");
-                    sb.AppendLine($"  remote '{sa["remote-id"]}' @ {sa["remote-host"]}[{sa["remote-port"]}]");
-                    sb.AppendLine($"  {sa["proposal"]}");
-                    sb.AppendLine($"  established {sa["established"]}s ago, rekeying in {sa["rekey-time"]}s");
-                    foreach (var c in sa["child-sas"]!.AsArray())
-                    {
-                        sb.AppendLine($"  {c!["name"]}: {c["mode"]}{((bool?)c["encap"] == true ? "-in-UDP" : string.Empty)}, ESP, SPIs: {c["spi-in"]}_i {c["spi-out"]}_o");
-                        sb.AppendLine($"    {c["encr-alg"]}-{c["encr-keysize"]}{(c["integ-alg"] is { } i ? "/" + i : string.Empty)}{((bool)c["esn"]! ? "/ESN" : string.Empty)}");
-                        sb.AppendLine($"    installed {c["install-time"]}s ago, rekeying in {c["rekey-time"]}s, expires in {c["life-time"]}s");
-                        sb.AppendLine($"    in  {c["spi-in"]}, {c["bytes-in"],9} bytes, {c["packets-in"],7} packets");
-                        sb.AppendLine($"    out {c["spi-out"]}, {c["bytes-out"],9} bytes, {c["packets-out"],7} packets");
-                        sb.AppendLine($"    local  {string.Join(" ", c["local-ts"]!.AsArray())}");
-                        sb.AppendLine($"    remote {string.Join(" ", c["remote-ts"]!.AsArray())}");
-                    }
+                    return "no IKE SAs";
+                }
+
+                foreach (var sa in sas)
+                {
+                    IkeSa(sb, sa!);
                 }
 
                 break;
+            case "initiate":
+                // The daemon returns the established IKE SA in list-sas's shape.
+                if (response["ike-sa"] is not { } established)
+                {
+                    return $"IKE SA #{response["ike-sa-id"]} was established, but it is gone again";
+                }
+
+                IkeSa(sb, established);
+                break;
+            case "stats":
+                Stats(sb, response);
+                break;
             case "list-conns":
-                foreach (var c in response["connections"]!.AsArray())
+                var conns = response["connections"]!.AsArray();
+                if (conns.Count == 0)
+                {
+                    return "no connections loaded";
+                }
+
+                foreach (var c in conns)
                 {
                     sb.AppendLine($"{c!["name"]}: {c["version"]}, {string.Join(",", c["local-addrs"]!.AsArray())}...{string.Join(",", c["remote-addrs"]!.AsArray())}");
                     sb.AppendLine($"  local pre-shared key authentication: id '{c["local-id"]}'");
@@ -63,4 +73,64 @@ internal static class TextFormat
 
         return sb.ToString().TrimEnd();
     }
+
+    /// <summary>One IKE SA and its CHILD SAs, as swanctl --list-sas prints them.</summary>
+    private static void IkeSa(StringBuilder sb, JsonNode sa)
+    {
+        var initiator = (bool)sa["initiator"]!;
+        sb.AppendLine($"{sa["name"]}: #{sa["uniqueid"]}, {sa["state"]}, IKEv2, {sa["initiator-spi"]}_i{(initiator ? "*" : string.Empty)} {sa["responder-spi"]}_r{(initiator ? string.Empty : "*")}");
+        sb.AppendLine($"  local  '{sa["local-id"]}' @ {sa["local-host"]}[{sa["local-port"]}]");
+        sb.AppendLine($"  remote '{sa["remote-id"]}' @ {sa["remote-host"]}[{sa["remote-port"]}]");
+        if (sa["proposal"] is { } proposal)
+        {
+            sb.AppendLine($"  {proposal}");
+        }
+
+        if (sa["established"] is { } established)
+        {
+            sb.AppendLine($"  established {established}s ago, rekeying in {sa["rekey-time"]}s");
+        }
+
+        foreach (var c in sa["child-sas"]!.AsArray())
+        {
+            sb.AppendLine($"  {c!["name"]}: {c["mode"]}{((bool?)c["encap"] == true ? "-in-UDP" : string.Empty)}, ESP, SPIs: {c["spi-in"]}_i {c["spi-out"]}_o");
+            sb.AppendLine($"    {c["encr-alg"]}-{c["encr-keysize"]}{(c["integ-alg"] is { } i ? "/" + i : string.Empty)}{((bool)c["esn"]! ? "/ESN" : string.Empty)}");
+            sb.AppendLine($"    installed {c["install-time"]}s ago, rekeying in {c["rekey-time"]}s, expires in {c["life-time"]}s");
+            sb.AppendLine($"    in  {c["spi-in"]}, {c["bytes-in"],9} bytes, {c["packets-in"],7} packets");
+            sb.AppendLine($"    out {c["spi-out"]}, {c["bytes-out"],9} bytes, {c["packets-out"],7} packets");
+            sb.AppendLine($"    local  {string.Join(" ", c["local-ts"]!.AsArray())}");
+            sb.AppendLine($"    remote {string.Join(" ", c["remote-ts"]!.AsArray())}");
+        }
+    }
+
+    /// <summary>
+    /// The daemon's counters as a two-column table (name, value) in the daemon's order; the counters grouped in an
+    /// object (esp-drops, dropped) follow under a heading, indented.
+    /// </summary>
+    private static void Stats(StringBuilder sb, JsonObject response)
+    {
+        var scalars = response.Where(kv => kv.Key != "ok" && kv.Value is not JsonObject).ToList();
+        var groups = response.Where(kv => kv.Value is JsonObject).Select(kv => (kv.Key, Rows: kv.Value!.AsObject().ToList())).ToList();
+        var width = scalars.Select(kv => kv.Key.Length).Concat(groups.SelectMany(g => g.Rows.Select(r => r.Key.Length + 2))).DefaultIfEmpty(0).Max() + 2;
+        foreach (var (key, value) in scalars)
+        {
+            sb.AppendLine($"{key.PadRight(width)}{Scalar(value),12}");
+        }
+
+        foreach (var (key, rows) in groups)
+        {
+            sb.AppendLine($"{key}:{(rows.Count == 0 ? " none" : string.Empty)}");
+            foreach (var (name, value) in rows)
+            {
+                sb.AppendLine($"  {name.PadRight(width - 2)}{Scalar(value),12}");
+            }
+        }
+    }
+
+    private static string Scalar(JsonNode? value) => value switch
+    {
+        null => "-",
+        JsonValue v when v.TryGetValue<string>(out var s) => s,
+        _ => value.ToJsonString(),
+    };
 }

@@ -30,7 +30,7 @@ public static class CharonSettings
 
         return baseline with
         {
-            DosProtection = Bool(charon, "dos_protection", baseline.DosProtection),
+            DosProtection = SettingsBool.Read(charon, "dos_protection", baseline.DosProtection, "charon.dos_protection"),
             CookieThreshold = Count(charon, "cookie_threshold", baseline.CookieThreshold),
             CookieThresholdIp = Count(charon, "cookie_threshold_ip", baseline.CookieThresholdIp),
             BlockThreshold = Count(charon, "block_threshold", baseline.BlockThreshold),
@@ -83,22 +83,5 @@ public static class CharonSettings
         return double.TryParse(v.Value.Trim(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var n) && n <= TimeSpan.MaxValue.TotalSeconds / 2
             ? TimeSpan.FromSeconds(n)
             : throw new ConfigException(v.Location, $"charon.{key} = '{v.Value}' is not a number of seconds");
-    }
-
-    /// <summary>strongSwan's boolean spellings: yes/no, true/false, enabled/disabled, 1/0.</summary>
-    private static bool Bool(SettingsSection s, string key, bool fallback)
-    {
-        var v = s.Value(key);
-        if (v is null)
-        {
-            return fallback;
-        }
-
-        return v.Value.Trim().ToLowerInvariant() switch
-        {
-            "yes" or "true" or "enabled" or "1" => true,
-            "no" or "false" or "disabled" or "0" => false,
-            _ => throw new ConfigException(v.Location, $"charon.{key} = '{v.Value}' is not yes or no"),
-        };
     }
 }

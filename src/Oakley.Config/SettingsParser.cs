@@ -13,13 +13,16 @@ public sealed class SettingsParser
     private const int MaxIncludeDepth = 10;
     private readonly Func<string, string> _readFile;
     private readonly Func<string, IEnumerable<string>> _glob;
+    private readonly Func<string, bool> _isDirectory;
 
-    /// <param name="readFile">Reads a file (the host passes File.ReadAllText; tests pass a dictionary).</param>
-    /// <param name="glob">Expands an absolute include pattern to sorted file paths.</param>
-    public SettingsParser(Func<string, string> readFile, Func<string, IEnumerable<string>> glob)
+    /// <param name="readFile">Reads a file (<see cref="SwanctlFile"/> passes File.ReadAllText; tests pass a dictionary).</param>
+    /// <param name="glob">Expands an absolute include pattern to the sorted paths of the regular files it matches.</param>
+    /// <param name="isDirectory">Whether a path is a directory (an include naming one is an error); none by default.</param>
+    public SettingsParser(Func<string, string> readFile, Func<string, IEnumerable<string>> glob, Func<string, bool>? isDirectory = null)
     {
         _readFile = readFile;
         _glob = glob;
+        _isDirectory = isDirectory ?? (_ => false);
     }
 
     public SettingsSection ParseFile(string path)
@@ -43,9 +46,13 @@ public sealed class SettingsParser
         {
             text = _readFile(path);
         }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ConfigException(new SourceLocation(path, 0, 0), $"{path}: no such file");
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ConfigException(new SourceLocation(path, 0, 0), $"cannot read file: {e.Message}");
+            throw new ConfigException(new SourceLocation(path, 0, 0), $"{path}: cannot read: {e.Message}");
         }
 
         new Lexer(text, path).ParseBody(section, this, depth, topLevel: true);
@@ -60,8 +67,16 @@ public sealed class SettingsParser
 
         var baseDir = Path.GetDirectoryName(Path.GetFullPath(at.File)) ?? ".";
         var full = Path.IsPathRooted(pattern) ? pattern : Path.Combine(baseDir, pattern);
-        var files = _glob(full).ToList();
-        if (files.Count == 0 && !pattern.Contains('*', StringComparison.Ordinal) && !pattern.Contains('?', StringComparison.Ordinal))
+        var isPattern = pattern.Contains('*', StringComparison.Ordinal) || pattern.Contains('?', StringComparison.Ordinal);
+        if (!isPattern && _isDirectory(full))
+        {
+            throw new ConfigException(at, $"included '{pattern}' is a directory (include its files with a pattern such as '{pattern.TrimEnd('/')}/*.conf')", line);
+        }
+
+        // As in strongSwan, a pattern that matches nothing includes nothing; a plain file name that does not exist is a
+        // typo, so it is an error. Directories a pattern matches are skipped (strongSwan reads regular files only).
+        var files = _glob(full).Where(f => !_isDirectory(f)).ToList();
+        if (files.Count == 0 && !isPattern)
         {
             throw new ConfigException(at, $"included file '{pattern}' does not exist", line);
         }

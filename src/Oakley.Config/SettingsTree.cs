@@ -12,9 +12,15 @@ public sealed record SettingsValue(string Key, string Value, SourceLocation Loca
 /// <summary>A section (<c>name { ... }</c>) of a strongSwan settings file; later definitions of a key override earlier ones.</summary>
 public sealed class SettingsSection(string name, SourceLocation location)
 {
+    private readonly List<SourceLocation> _definitions = [location];
+
     public string Name { get; } = name;
 
+    /// <summary>Where the section was first opened.</summary>
     public SourceLocation Location { get; } = location;
+
+    /// <summary>Every place a section of this name was opened at this path (merged into this one), in parse order.</summary>
+    public IReadOnlyList<SourceLocation> Definitions => _definitions;
 
     public List<SettingsValue> Values { get; } = [];
 
@@ -30,6 +36,7 @@ public sealed class SettingsSection(string name, SourceLocation location)
         var existing = Sections.FirstOrDefault(s => s.Name == name);
         if (existing is not null)
         {
+            existing._definitions.Add(location);
             return existing;
         }
 
@@ -39,7 +46,17 @@ public sealed class SettingsSection(string name, SourceLocation location)
     }
 }
 
-/// <summary>A configuration error: file:line:column, a message and the offending line with a caret.</summary>
+/// <summary>One configuration error: where, and what.</summary>
+public sealed record ConfigError(SourceLocation Location, string Message)
+{
+    /// <summary><c>file:line: error: message</c>; without a line (a whole file), the message alone, which names the file.</summary>
+    public override string ToString() => Location.Line == 0 ? Message : $"{Location.File}:{Location.Line}: error: {Message}";
+}
+
+/// <summary>
+/// A configuration error: file:line:column, a message and the offending line with a caret; or several errors found
+/// together (one per line, in file order), when the whole file is checked before it is refused.
+/// </summary>
 public sealed class ConfigException : Exception
 {
     public ConfigException(SourceLocation location, string message, string? sourceLine = null)
@@ -47,6 +64,20 @@ public sealed class ConfigException : Exception
     {
         Location = location;
         Reason = message;
+        Errors = [new ConfigError(location, message)];
+    }
+
+    public ConfigException(IReadOnlyList<ConfigError> errors)
+        : base(string.Join("\n", (errors ?? throw new ArgumentNullException(nameof(errors))).Select(e => e.ToString())))
+    {
+        if (errors.Count == 0)
+        {
+            throw new ArgumentException("no errors", nameof(errors));
+        }
+
+        Location = errors[0].Location;
+        Reason = errors[0].Message;
+        Errors = errors;
     }
 
     public ConfigException()
@@ -54,6 +85,7 @@ public sealed class ConfigException : Exception
     {
         Location = new SourceLocation("?", 0, 0);
         Reason = Message;
+        Errors = [new ConfigError(Location, Reason)];
     }
 
     public ConfigException(string message)
@@ -61,6 +93,7 @@ public sealed class ConfigException : Exception
     {
         Location = new SourceLocation("?", 0, 0);
         Reason = message;
+        Errors = [new ConfigError(Location, Reason)];
     }
 
     public ConfigException(string message, Exception innerException)
@@ -68,17 +101,21 @@ public sealed class ConfigException : Exception
     {
         Location = new SourceLocation("?", 0, 0);
         Reason = message;
+        Errors = [new ConfigError(Location, Reason)];
     }
 
     public SourceLocation Location { get; }
 
     public string Reason { get; }
 
+    /// <summary>All errors (one for a syntax error; every unknown or unsupported key at once for a refused file).</summary>
+    public IReadOnlyList<ConfigError> Errors { get; }
+
     private static string Format(SourceLocation location, string message, string? sourceLine)
     {
-        if (sourceLine is null)
+        if (sourceLine is null || location.Line == 0)
         {
-            return $"{location.File}:{location.Line}: error: {message}";
+            return new ConfigError(location, message).ToString();
         }
 
         var caret = new string(' ', Math.Max(0, location.Column - 1)) + "^";
@@ -89,5 +126,5 @@ public sealed class ConfigException : Exception
 /// <summary>A problem that does not stop loading (an unsupported key, for example).</summary>
 public sealed record ConfigWarning(SourceLocation Location, string Message)
 {
-    public override string ToString() => $"{Location.File}:{Location.Line}: warning: {Message}";
+    public override string ToString() => Location.Line == 0 ? $"{Location.File}: warning: {Message}" : $"{Location.File}:{Location.Line}: warning: {Message}";
 }

@@ -1,248 +1,161 @@
-using System.Globalization;
 using System.Net;
-using Oakley.Crypto.Registry;
 using Oakley.Engine;
 using Oakley.Protocol.Ikev2;
+using static Oakley.Config.SwanctlValues;
 
 namespace Oakley.Config;
 
-/// <summary>swanctl's start_action / close_action / dpd_action values.</summary>
-public enum ChildAction
-{
-    None,
-    Start,
-    Trap,
-    Clear,
-    Restart,
-}
-
-/// <summary>Per-CHILD policies the host acts on (the engine does not need them).</summary>
-public sealed record ChildPolicy(ChildAction StartAction, ChildAction CloseAction, ChildAction DpdAction);
-
-/// <summary>A loaded connection: the engine's view plus the host-level policies swanctl configures.</summary>
-public sealed record LoadedConnection(IkeConfig Ike, int Version, TimeSpan DpdDelay, TimeSpan OverTime, int KeyingTries, string Unique,
-    IReadOnlyDictionary<string, ChildPolicy> ChildPolicies, SourceLocation Location);
-
-/// <summary>The result of loading a swanctl.conf: connections, secrets and warnings.</summary>
-public sealed class SwanctlConfig
-{
-    public List<LoadedConnection> Connections { get; } = [];
-
-    public SharedKeyStore Secrets { get; } = new();
-
-    public List<ConfigWarning> Warnings { get; } = [];
-}
-
-/// <summary>PSKs from <c>secrets.ike*</c>: the best match has both identities, then one, then none (a wildcard).</summary>
-public sealed class SharedKeyStore : ISecretStore
-{
-    private readonly List<(Identity[] Ids, byte[] Secret)> _entries = [];
-
-    public int Count => _entries.Count;
-
-    public void Add(Identity[] ids, byte[] secret) => _entries.Add((ids, secret));
-
-    public byte[]? FindSharedKey(Identity local, Identity? remote)
-    {
-        byte[]? best = null;
-        var bestScore = -1;
-        foreach (var (ids, secret) in _entries)
-        {
-            var matchLocal = ids.Any(i => i.Matches(local));
-            var matchRemote = remote is not null && ids.Any(i => i.Matches(remote));
-            // An entry naming identities must match at least one of ours; an entry without ids is a wildcard.
-            var score = ids.Length == 0 ? 0 : (matchLocal ? 2 : 0) + (matchRemote ? 2 : 0);
-            if (ids.Length > 0 && score == 0)
-            {
-                continue;
-            }
-
-            if (score > bestScore)
-            {
-                bestScore = score;
-                best = secret;
-            }
-        }
-
-        return best;
-    }
-}
-
 /// <summary>
-/// Maps a parsed swanctl.conf to engine configuration, with strongSwan's defaults
-/// (docs.strongswan.org swanctl.conf reference). Unsupported keys give warnings with file:line; invalid values
-/// are errors with file:line.
+/// Maps a parsed swanctl.conf to engine configuration, with strongSwan's defaults (docs.strongswan.org swanctl.conf
+/// reference). The whole file is checked first (<see cref="SwanctlValidator"/>): an unknown key, a key or value not
+/// supported yet, or a duplicate definition refuses the file with every error at once, each with file:line; an
+/// invalid value is an error with file:line. Keys whose absence cannot matter give warnings.
 /// </summary>
 public static class SwanctlLoader
 {
-    private static readonly HashSet<string> ConnectionKeys = ["version", "local_addrs", "remote_addrs", "local_port", "remote_port", "proposals", "dpd_delay", "rekey_time", "over_time", "keyingtries", "unique", "reauth_time", "rand_time", "send_certreq", "send_cert", "mobike", "fragmentation", "encap", "dpd_timeout"];
-    private static readonly HashSet<string> ChildKeys = ["mode", "local_ts", "remote_ts", "esp_proposals", "start_action", "close_action", "dpd_action", "rekey_time", "life_time", "rand_time", "updown", "hostaccess", "policies", "ipcomp", "inactivity", "rekey_bytes", "life_bytes", "rekey_packets", "life_packets", "mark_in", "mark_out", "reqid", "priority", "interface", "copy_df", "copy_ecn", "copy_dscp", "hw_offload"];
-    private static readonly HashSet<string> ImplementedConnectionKeys = ["version", "local_addrs", "remote_addrs", "local_port", "remote_port", "proposals", "dpd_delay", "rekey_time", "over_time", "keyingtries", "unique", "encap", "reauth_time", "rand_time", "fragmentation", "mobike"];
-    private static readonly HashSet<string> ImplementedChildKeys = ["mode", "local_ts", "remote_ts", "esp_proposals", "start_action", "close_action", "dpd_action", "rekey_time", "life_time", "rand_time", "rekey_bytes", "life_bytes", "rekey_packets", "life_packets"];
-
     public static SwanctlConfig Load(SettingsSection root)
     {
         ArgumentNullException.ThrowIfNull(root);
         var result = new SwanctlConfig();
-        foreach (var section in root.Sections)
+        var errors = new List<ConfigError>();
+        SwanctlValidator.Check(root, errors, result.Warnings);
+        if (errors.Count > 0)
         {
-            switch (section.Name)
-            {
-                case "connections":
-                    foreach (var conn in section.Sections)
-                    {
-                        if (LoadConnection(conn, result.Warnings) is { } c)
-                        {
-                            result.Connections.Add(c);
-                        }
-                    }
-
-                    foreach (var v in section.Values)
-                    {
-                        result.Warnings.Add(new ConfigWarning(v.Location, $"'{v.Key}' directly under 'connections' is ignored"));
-                    }
-
-                    break;
-                case "secrets":
-                    LoadSecrets(section, result);
-                    break;
-                case "pools" or "authorities":
-                    result.Warnings.Add(new ConfigWarning(section.Location, $"'{section.Name}' is not supported yet and is ignored"));
-                    break;
-                default:
-                    result.Warnings.Add(new ConfigWarning(section.Location, $"unknown section '{section.Name}' is ignored"));
-                    break;
-            }
+            throw new ConfigException(errors);
         }
 
+        foreach (var conn in root.Section("connections")?.Sections ?? [])
+        {
+            result.Connections.Add(LoadConnection(conn));
+        }
+
+        if (root.Section("secrets") is { } secrets)
+        {
+            SwanctlSecrets.Load(secrets, result);
+        }
+
+        AddWarnings(root, result);
         return result;
     }
 
-    private static LoadedConnection? LoadConnection(SettingsSection conn, List<ConfigWarning> warnings)
+    /// <summary>What does not stop loading but leaves a daemon that cannot do what was probably meant.</summary>
+    private static void AddWarnings(SettingsSection root, SwanctlConfig result)
     {
-        foreach (var v in conn.Values.Where(v => !ConnectionKeys.Contains(v.Key)))
+        var whole = new SourceLocation(root.Location.File, 0, 0);
+        if (root.Values.Count == 0 && root.Sections.Count == 0)
         {
-            warnings.Add(new ConfigWarning(v.Location, $"unknown key 'connections.{conn.Name}.{v.Key}' is ignored"));
+            result.Warnings.Add(new ConfigWarning(whole, "the configuration is empty: no connections are loaded"));
+        }
+        else if (result.Connections.Count == 0)
+        {
+            result.Warnings.Add(new ConfigWarning(whole, "no connections are defined"));
         }
 
-        foreach (var v in conn.Values.Where(v => ConnectionKeys.Contains(v.Key) && !ImplementedConnectionKeys.Contains(v.Key)))
+        foreach (var c in result.Connections)
         {
-            warnings.Add(new ConfigWarning(v.Location, $"'connections.{conn.Name}.{v.Key}' is not supported yet and is ignored"));
+            // The engine looks the key up with SharedKeyStore.FindSharedKey(local id, remote id); with remote id %any it
+            // uses the peer's identity, which any entry may name, so only an empty store cannot match then.
+            var found = c.Ike.RemoteId is null ? result.Secrets.Count > 0 : result.Secrets.FindSharedKey(c.Ike.LocalId, c.Ike.RemoteId) is not null;
+            if (!found)
+            {
+                result.Warnings.Add(new ConfigWarning(c.Location, $"connection '{c.Ike.Name}': no shared key found for '{c.Ike.LocalId}' - '{c.Ike.RemoteId?.ToString() ?? "%any"}'"));
+            }
         }
+    }
 
+    private static LoadedConnection LoadConnection(SettingsSection conn)
+    {
         var version = Int(conn, "version", 0, 0, 2);
-        if (version == 1)
-        {
-            warnings.Add(new ConfigWarning(conn.Value("version")!.Location, $"connection '{conn.Name}': IKEv1 is not supported yet; the connection is skipped"));
-            return null;
-        }
-
         var localAddrs = Addresses(conn, "local_addrs");
-        var remoteAddrs = Addresses(conn, "remote_addrs");
-        var proposals = Proposals(conn, "proposals", ProtocolId.Ike);
-
-        var local = conn.Sections.Where(s => s.Name.StartsWith("local", StringComparison.Ordinal)).ToList();
-        var remote = conn.Sections.Where(s => s.Name.StartsWith("remote", StringComparison.Ordinal)).ToList();
-        if (local.Count > 1 || remote.Count > 1)
-        {
-            warnings.Add(new ConfigWarning(conn.Location, $"connection '{conn.Name}': multiple authentication rounds are not supported yet; only the first local/remote section is used"));
-        }
-
-        var localAuth = local.FirstOrDefault();
-        var remoteAuth = remote.FirstOrDefault();
-        foreach (var a in new[] { localAuth, remoteAuth })
-        {
-            if (a?.Value("auth") is { } auth && auth.Value != "psk")
-            {
-                warnings.Add(new ConfigWarning(auth.Location, $"connection '{conn.Name}': auth = {auth.Value} is not supported yet (only psk); the connection is skipped"));
-                return null;
-            }
-
-            foreach (var v in a?.Values.Where(v => v.Key is not ("auth" or "id")) ?? [])
-            {
-                warnings.Add(new ConfigWarning(v.Location, $"'{a!.Name}.{v.Key}' is not supported yet and is ignored"));
-            }
-        }
-
-        if (localAuth?.Value("auth") is null || remoteAuth?.Value("auth") is null)
-        {
-            // strongSwan's default auth is pubkey, which Oakley does not implement yet.
-            warnings.Add(new ConfigWarning(conn.Location, $"connection '{conn.Name}': local and remote need 'auth = psk' (pubkey is not supported yet); the connection is skipped"));
-            return null;
-        }
-
-        Identity localId;
-        if (localAuth.Value("id") is { } lid)
-        {
-            localId = ParseId(lid);
-        }
-        else if (localAddrs.FirstOrDefault(a => !a.Equals(IPAddress.Any) && !a.Equals(IPAddress.IPv6Any)) is { } addr)
-        {
-            localId = new Identity(addr.GetAddressBytes().Length == 4 ? IdentificationType.Ipv4Address : IdentificationType.Ipv6Address, addr.GetAddressBytes());
-        }
-        else
-        {
-            throw new ConfigException(localAuth.Location, $"connection '{conn.Name}': set local.id (local_addrs is %any, so there is no address to use as identity)");
-        }
-
+        var localAuth = conn.Sections.First(s => SwanctlValidator.IsRound(s, "local"));
+        var remoteAuth = conn.Sections.First(s => SwanctlValidator.IsRound(s, "remote"));
+        CheckPsk(localAuth);
+        CheckPsk(remoteAuth);
+        var localId = LocalId(conn, localAuth, localAddrs);
         var remoteId = remoteAuth.Value("id") is { } rid && rid.Value is not ("%any" or "") ? ParseId(rid) : null;
-
         var children = new List<ChildConfig>();
         var policies = new Dictionary<string, ChildPolicy>();
         foreach (var child in conn.Section("children")?.Sections ?? [])
         {
-            foreach (var v in child.Values.Where(v => !ChildKeys.Contains(v.Key)))
-            {
-                warnings.Add(new ConfigWarning(v.Location, $"unknown key 'children.{child.Name}.{v.Key}' is ignored"));
-            }
-
-            foreach (var v in child.Values.Where(v => ChildKeys.Contains(v.Key) && !ImplementedChildKeys.Contains(v.Key)))
-            {
-                warnings.Add(new ConfigWarning(v.Location, $"'children.{child.Name}.{v.Key}' is not supported yet and is ignored"));
-            }
-
-            var mode = child.Value("mode");
-            var transport = mode?.Value switch
-            {
-                null or "tunnel" => false,
-                "transport" => true,
-                _ => throw new ConfigException(mode.Location, $"mode '{mode.Value}' is not supported (tunnel or transport)"),
-            };
-            var (localTs, localDynamic) = Selectors(child, "local_ts");
-            var (remoteTs, remoteDynamic) = Selectors(child, "remote_ts");
-            var rekey = Duration(child, "rekey_time", TimeSpan.FromHours(1));
-            children.Add(new ChildConfig
-            {
-                Name = child.Name,
-                LocalTs = localTs,
-                RemoteTs = remoteTs,
-                LocalTsDynamic = localDynamic,
-                RemoteTsDynamic = remoteDynamic,
-                EspProposals = Proposals(child, "esp_proposals", ProtocolId.Esp),
-                TransportMode = transport,
-                RekeyTime = rekey,
-                // swanctl: life_time defaults to rekey_time + 10%.
-                LifeTime = Duration(child, "life_time", rekey * 1.1),
-                RandTime = child.Value("rand_time") is null ? null : Duration(child, "rand_time", TimeSpan.Zero),
-                RekeyBytes = Volume(child, "rekey_bytes", 0),
-                // swanctl: life_* default to rekey_* + 10% (0 stays 0: no limit).
-                LifeBytes = Volume(child, "life_bytes", Volume(child, "rekey_bytes", 0) / 10 * 11),
-                RekeyPackets = Volume(child, "rekey_packets", 0),
-                LifePackets = Volume(child, "life_packets", Volume(child, "rekey_packets", 0) / 10 * 11),
-            });
+            children.Add(LoadChild(child));
             policies[child.Name] = new ChildPolicy(
                 Action(child, "start_action", ChildAction.None, ChildAction.None, ChildAction.Start, ChildAction.Trap),
                 Action(child, "close_action", ChildAction.None, ChildAction.None, ChildAction.Start, ChildAction.Trap),
                 Action(child, "dpd_action", ChildAction.Clear, ChildAction.Clear, ChildAction.Restart, ChildAction.Trap));
         }
 
-        var ike = new IkeConfig
+        var ike = BuildIke(conn, localAddrs, localId, remoteId, children);
+        return new LoadedConnection(ike, version, ike.DpdDelay, ike.EffectiveOverTime,
+            Int(conn, "keyingtries", 1, 0, int.MaxValue), Enum(conn, "unique", "no", "no", "never", "keep", "replace"), policies, conn.Location);
+    }
+
+    /// <summary>The validator refused other strongSwan methods (not supported yet); what is left and is not psk is invalid.</summary>
+    private static void CheckPsk(SettingsSection round)
+    {
+        var auth = round.Value("auth")!;
+        if (!auth.Value.Trim().Equals("psk", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ConfigException(auth.Location, $"invalid value for '{round.Name}.auth': '{auth.Value}' (psk; strongSwan's pubkey, eap-* and xauth-* are not supported yet)");
+        }
+    }
+
+    private static Identity LocalId(SettingsSection conn, SettingsSection localAuth, List<IPAddress> localAddrs)
+    {
+        if (localAuth.Value("id") is { } lid)
+        {
+            return ParseId(lid);
+        }
+
+        if (localAddrs.FirstOrDefault(a => !a.Equals(IPAddress.Any) && !a.Equals(IPAddress.IPv6Any)) is { } addr)
+        {
+            return new Identity(addr.GetAddressBytes().Length == 4 ? IdentificationType.Ipv4Address : IdentificationType.Ipv6Address, addr.GetAddressBytes());
+        }
+
+        throw new ConfigException(localAuth.Location, $"connection '{conn.Name}': set local.id (local_addrs is %any, so there is no address to use as identity)");
+    }
+
+    private static ChildConfig LoadChild(SettingsSection child)
+    {
+        var mode = child.Value("mode");
+        var transport = mode?.Value switch
+        {
+            null or "tunnel" => false,
+            "transport" => true,
+            _ => throw new ConfigException(mode.Location, $"mode = '{mode.Value}' must be one of: tunnel, transport"),
+        };
+        var (localTs, localDynamic) = Selectors(child, "local_ts");
+        var (remoteTs, remoteDynamic) = Selectors(child, "remote_ts");
+        var rekey = Duration(child, "rekey_time", TimeSpan.FromHours(1));
+        return new ChildConfig
+        {
+            Name = child.Name,
+            LocalTs = localTs,
+            RemoteTs = remoteTs,
+            LocalTsDynamic = localDynamic,
+            RemoteTsDynamic = remoteDynamic,
+            EspProposals = Proposals(child, "esp_proposals", ProtocolId.Esp),
+            TransportMode = transport,
+            RekeyTime = rekey,
+            // swanctl: life_time defaults to rekey_time + 10%.
+            LifeTime = Duration(child, "life_time", rekey * 1.1),
+            RandTime = child.Value("rand_time") is null ? null : Duration(child, "rand_time", TimeSpan.Zero),
+            RekeyBytes = Volume(child, "rekey_bytes", 0),
+            // swanctl: life_* default to rekey_* + 10% (0 stays 0: no limit).
+            LifeBytes = Volume(child, "life_bytes", Volume(child, "rekey_bytes", 0) / 10 * 11),
+            RekeyPackets = Volume(child, "rekey_packets", 0),
+            LifePackets = Volume(child, "life_packets", Volume(child, "rekey_packets", 0) / 10 * 11),
+        };
+    }
+
+    private static IkeConfig BuildIke(SettingsSection conn, List<IPAddress> localAddrs, Identity localId, Identity? remoteId, List<ChildConfig> children)
+    {
+        return new IkeConfig
         {
             Name = conn.Name,
             LocalAddresses = localAddrs,
-            RemoteAddresses = remoteAddrs,
+            RemoteAddresses = Addresses(conn, "remote_addrs"),
             RemotePort = Int(conn, "remote_port", 500, 1, 65535),
-            Proposals = proposals,
+            Proposals = Proposals(conn, "proposals", ProtocolId.Ike),
             LocalId = localId,
             RemoteId = remoteId,
             Children = children,
@@ -269,229 +182,5 @@ public static class SwanctlLoader
                 _ => Fragmentation.Yes,
             },
         };
-        return new LoadedConnection(ike, version, ike.DpdDelay, ike.EffectiveOverTime,
-            Int(conn, "keyingtries", 1, 0, int.MaxValue), Enum(conn, "unique", "no", "no", "never", "keep", "replace"), policies, conn.Location);
-    }
-
-    private static void LoadSecrets(SettingsSection secrets, SwanctlConfig result)
-    {
-        foreach (var s in secrets.Sections)
-        {
-            if (!s.Name.StartsWith("ike", StringComparison.Ordinal))
-            {
-                result.Warnings.Add(new ConfigWarning(s.Location, $"secrets of type '{s.Name}' are not supported yet and are ignored"));
-                continue;
-            }
-
-            var secret = s.Value("secret") ?? throw new ConfigException(s.Location, $"secrets.{s.Name} has no 'secret'");
-            var ids = s.Values.Where(v => v.Key.StartsWith("id", StringComparison.Ordinal)).Select(ParseId).ToArray();
-            result.Secrets.Add(ids, DecodeSecret(secret));
-        }
-    }
-
-    /// <summary>swanctl secrets: a plain string, or <c>0x</c> hex, or <c>0s</c> base64.</summary>
-    internal static byte[] DecodeSecret(SettingsValue v)
-    {
-        var text = v.Value;
-        try
-        {
-            if (text.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
-            {
-                return Convert.FromHexString(text[2..]);
-            }
-
-            if (text.StartsWith("0s", StringComparison.Ordinal))
-            {
-                return Convert.FromBase64String(text[2..]);
-            }
-        }
-        catch (FormatException)
-        {
-            throw new ConfigException(v.Location, $"'{v.Key}' is not valid {(text.StartsWith("0s", StringComparison.Ordinal) ? "base64" : "hex")}");
-        }
-
-        return System.Text.Encoding.UTF8.GetBytes(text);
-    }
-
-    private static Identity ParseId(SettingsValue v)
-    {
-        try
-        {
-            return Identity.Parse(v.Value);
-        }
-        catch (FormatException e)
-        {
-            throw new ConfigException(v.Location, $"invalid identity '{v.Value}': {e.Message}");
-        }
-    }
-
-    private static List<IPAddress> Addresses(SettingsSection s, string key)
-    {
-        var v = s.Value(key);
-        if (v is null)
-        {
-            return [];
-        }
-
-        var list = new List<IPAddress>();
-        foreach (var part in v.Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (part is "%any" or "%any4" or "%any6")
-            {
-                return [];
-            }
-
-            if (!IPAddress.TryParse(part, out var a))
-            {
-                throw new ConfigException(v.Location, $"'{part}' in {key} is not an IP address (host names and ranges are not supported yet)");
-            }
-
-            list.Add(a);
-        }
-
-        return list;
-    }
-
-    private static List<AlgorithmProposal> Proposals(SettingsSection s, string key, ProtocolId protocol)
-    {
-        var v = s.Value(key);
-        try
-        {
-            return ProposalString.ParseList(v?.Value ?? "default", protocol);
-        }
-        catch (ProposalParseException e)
-        {
-            throw new ConfigException(v!.Location, $"{key}: {e.Message}");
-        }
-    }
-
-    private static (List<TrafficSelectorRange> Ranges, bool Dynamic) Selectors(SettingsSection s, string key)
-    {
-        var v = s.Value(key);
-        if (v is null)
-        {
-            return ([], true); // swanctl default: dynamic
-        }
-
-        var ranges = new List<TrafficSelectorRange>();
-        var dynamic = false;
-        foreach (var part in v.Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (part == "dynamic")
-            {
-                dynamic = true;
-                continue;
-            }
-
-            try
-            {
-                ranges.Add(TrafficSelectorRange.Parse(part));
-            }
-            catch (Exception e) when (e is FormatException or OverflowException or IndexOutOfRangeException or ArgumentOutOfRangeException)
-            {
-                throw new ConfigException(v.Location, $"invalid traffic selector '{part}' in {key}");
-            }
-        }
-
-        return (ranges, dynamic);
-    }
-
-    /// <summary>strongSwan time values: plain seconds or a number with s, m, h or d.</summary>
-    internal static TimeSpan Duration(SettingsSection s, string key, TimeSpan fallback)
-    {
-        var v = s.Value(key);
-        if (v is null)
-        {
-            return fallback;
-        }
-
-        var text = v.Value.Trim();
-        var unit = text.Length > 0 && char.IsLetter(text[^1]) ? text[^1] : 's';
-        var number = char.IsLetter(unit) && text.Length > 0 && char.IsLetter(text[^1]) ? text[..^1] : text;
-        if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) || n < 0)
-        {
-            throw new ConfigException(v.Location, $"{key} = '{v.Value}' is not a time (use e.g. 30s, 10m, 4h, 1d)");
-        }
-
-        return unit switch
-        {
-            's' => TimeSpan.FromSeconds(n),
-            'm' => TimeSpan.FromMinutes(n),
-            'h' => TimeSpan.FromHours(n),
-            'd' => TimeSpan.FromDays(n),
-            _ => throw new ConfigException(v.Location, $"{key}: unknown time unit '{unit}' (s, m, h or d)"),
-        };
-    }
-
-    /// <summary>A byte or packet count as swanctl writes it: an integer with an optional k, m or g (binary) suffix.</summary>
-    internal static ulong Volume(SettingsSection s, string key, ulong fallback)
-    {
-        var v = s.Value(key);
-        if (v is null)
-        {
-            return fallback;
-        }
-
-        var text = v.Value.Trim();
-        var multiplier = text.Length > 0 ? char.ToLowerInvariant(text[^1]) switch { 'k' => 1UL << 10, 'm' => 1UL << 20, 'g' => 1UL << 30, _ => 1UL } : 1UL;
-        var digits = multiplier == 1 ? text : text[..^1];
-        if (!ulong.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n > ulong.MaxValue / multiplier)
-        {
-            throw new ConfigException(v.Location, $"{key} = '{v.Value}' is not a count (use e.g. 1000000, 500m, 2g)");
-        }
-
-        return n * multiplier;
-    }
-
-    private static int Int(SettingsSection s, string key, int fallback, int min, int max)
-    {
-        var v = s.Value(key);
-        if (v is null)
-        {
-            return fallback;
-        }
-
-        if (!int.TryParse(v.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < min || n > max)
-        {
-            throw new ConfigException(v.Location, $"{key} = '{v.Value}' must be an integer from {min} to {max}");
-        }
-
-        return n;
-    }
-
-    private static string Enum(SettingsSection s, string key, string fallback, params string[] allowed)
-    {
-        var v = s.Value(key);
-        if (v is null)
-        {
-            return fallback;
-        }
-
-        return allowed.Contains(v.Value) ? v.Value : throw new ConfigException(v.Location, $"{key} = '{v.Value}' must be one of: {string.Join(", ", allowed)}");
-    }
-
-    private static ChildAction Action(SettingsSection s, string key, ChildAction fallback, params ChildAction[] allowed)
-    {
-        var v = s.Value(key);
-        if (v is null)
-        {
-            return fallback;
-        }
-
-        var parsed = v.Value switch
-        {
-            "none" => ChildAction.None,
-            "start" => ChildAction.Start,
-            "trap" => ChildAction.Trap,
-            "clear" => ChildAction.Clear,
-            "restart" => ChildAction.Restart,
-            _ => (ChildAction?)null,
-        };
-        if (parsed is not { } a || !allowed.Contains(a))
-        {
-            throw new ConfigException(v.Location, $"{key} = '{v.Value}' must be one of: {string.Join(", ", allowed.Distinct().Select(x => x.ToString().ToLowerInvariant()))}");
-        }
-
-        return a;
     }
 }

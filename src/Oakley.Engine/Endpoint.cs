@@ -297,12 +297,19 @@ public sealed class Endpoint
             return;
         }
 
-        var config = _configs.FirstOrDefault(c => AddressMatches(c.LocalAddresses, local.Address) && AddressMatches(c.RemoteAddresses, remote.Address))
-            ?? throw IkeProtocolException.WithNotify(NotifyType.NoProposalChosen, $"no connection for {remote.Address}");
+        var config = _configs.FirstOrDefault(c => AddressMatches(c.LocalAddresses, local.Address) && AddressMatches(c.RemoteAddresses, remote.Address));
+        if (config is null)
+        {
+            EmitAlert(now, 0, $"no IKE config found for {local.Address}...{remote.Address}, sending NO_PROPOSAL_CHOSEN");
+            throw IkeProtocolException.WithNotify(NotifyType.NoProposalChosen, $"no connection for {remote.Address}");
+        }
+
         var selection = ProposalNegotiation.Select(config.Proposals, sa.Proposals, ProtocolId.Ike);
         if (selection is not { } s)
         {
             Stats.NoProposalChosenSent++;
+            EmitAlert(now, 0, $"no acceptable IKE proposal from {remote.Address} for '{config.Name}', sending NO_PROPOSAL_CHOSEN: received "
+                + $"{ProposalNegotiation.Describe(sa.Proposals, ProtocolId.Ike)}; configured {ProposalString.FormatList(config.Proposals)}");
             throw IkeProtocolException.WithNotify(NotifyType.NoProposalChosen, "no acceptable IKE proposal");
         }
 

@@ -56,5 +56,12 @@ public sealed record IkeSaAddressesChanged(DateTimeOffset Time, long IkeSaId, st
 
 public sealed record ChildSaRemove(DateTimeOffset Time, long IkeSaId, string ChildName, uint InboundSpi, uint OutboundSpi) : EngineEvent(Time);
 
+/// <summary>
+/// A CHILD SA we asked for (in IKE_AUTH or CREATE_CHILD_SA, not a rekey) was not created: the peer refused it
+/// (<paramref name="Reason"/> names its notify, e.g. TS_UNACCEPTABLE) or answered with something we did not offer.
+/// The IKE SA stays up. Also reported as an <see cref="Alert"/>.
+/// </summary>
+public sealed record ChildSaFailed(DateTimeOffset Time, long IkeSaId, string IkeName, string ChildName, string Reason) : EngineEvent(Time);
+
 /// <summary>A condition an operator should see (rate-limited by the host).</summary>
 public sealed record Alert(DateTimeOffset Time, long IkeSaId, string Message) : EngineEvent(Time);

@@ -657,21 +657,21 @@ public sealed class IkeSa : IDisposable
             var tsr = payloads.OfType<TrafficSelectorPayload>().FirstOrDefault(t => !t.IsInitiator);
             if (error is not null || sa is null || tsi is null || tsr is null)
             {
-                _endpoint.EmitAlert(now, Id, $"CHILD SA '{child.Name}' was not created: {error?.NotifyType.ToString() ?? "incomplete response"}");
+                ChildFailed(now, child, $"CHILD SA '{child.Name}' was not created: {error?.NotifyType.ToString() ?? "incomplete response"}");
                 return;
             }
 
             var selected = ProposalNegotiation.ValidateResponse(child.EspProposals.Select(StripKe).ToList(), sa, ProtocolId.Esp);
             if (selected is null || sa.Proposals[0].Spi.Length != 4)
             {
-                _endpoint.EmitAlert(now, Id, $"CHILD SA '{child.Name}': responder chose a proposal we did not offer");
+                ChildFailed(now, child, $"CHILD SA '{child.Name}': responder chose a proposal we did not offer");
                 return;
             }
 
             var transport = payloads.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.UseTransportMode);
             if (child.TransportMode != transport)
             {
-                _endpoint.EmitAlert(now, Id, $"CHILD SA '{child.Name}': mode mismatch (we asked {(child.TransportMode ? "transport" : "tunnel")})");
+                ChildFailed(now, child, $"CHILD SA '{child.Name}': mode mismatch (we asked {(child.TransportMode ? "transport" : "tunnel")})");
                 return;
             }
 
@@ -679,6 +679,13 @@ public sealed class IkeSa : IDisposable
             var remoteTs = tsr.Selectors.Where(s => s.IsIp).Select(TrafficSelectorRange.FromPayload).ToList();
             InstallChild(now, child, _pendingChildSpi, BinaryPrimitives.ReadUInt32BigEndian(sa.Proposals[0].Spi.Span), selected, localTs, remoteTs, transport);
         }
+    }
+
+    /// <summary>A CHILD SA we asked for was refused or answered wrongly: the operator and the host (initiate waits) learn why.</summary>
+    private void ChildFailed(DateTimeOffset now, ChildConfig child, string reason)
+    {
+        _endpoint.EmitAlert(now, Id, reason);
+        _endpoint.Emit(new ChildSaFailed(now, Id, Config.Name, child.Name, reason));
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -862,7 +869,9 @@ public sealed class IkeSa : IDisposable
 
         if (candidates.Count > 0)
         {
-            _endpoint.EmitAlert(now, Id, $"CHILD SA '{candidates[0].Child.Name}': no acceptable ESP proposal");
+            var ours = candidates[0].Child.EspProposals.Select(p => createChild ? p : StripKe(p));
+            _endpoint.EmitAlert(now, Id, $"CHILD SA '{candidates[0].Child.Name}': no acceptable ESP proposal, sending NO_PROPOSAL_CHOSEN: received "
+                + $"{ProposalNegotiation.Describe(sa.Proposals, ProtocolId.Esp)}; configured {ProposalString.FormatList(ours)}");
             return [new NotifyPayload(NotifyType.NoProposalChosen)];
         }
 
@@ -1492,7 +1501,7 @@ public sealed class IkeSa : IDisposable
                     return;
                 }
 
-                _endpoint.EmitAlert(now, Id, $"CHILD SA '{child.Name}' was not created: {error?.NotifyType.ToString() ?? "incomplete response"}");
+                ChildFailed(now, child, $"CHILD SA '{child.Name}' was not created: {error?.NotifyType.ToString() ?? "incomplete response"}");
                 return;
             }
 
@@ -1501,10 +1510,14 @@ public sealed class IkeSa : IDisposable
             var selectedGroup = selected?.OfType(TransformType.KeyExchange).Select(t => (KeId?)t.Id).FirstOrDefault();
             if (selected is null || sa.Proposals[0].Spi.Length != 4 || selectedGroup != exchange.Ke?.Method || (exchange.Ke is not null && ke?.Group != exchange.Ke.Method))
             {
-                _endpoint.EmitAlert(now, Id, $"CHILD SA '{child.Name}': responder chose a proposal we did not offer");
                 if (exchange.Rekey is { } failed)
                 {
+                    _endpoint.EmitAlert(now, Id, $"CHILD SA '{child.Name}': responder chose a proposal we did not offer");
                     RekeyFailed(now, failed, NotifyType.NoProposalChosen, exchange.RekeyOfUnconfirmed);
+                }
+                else
+                {
+                    ChildFailed(now, child, $"CHILD SA '{child.Name}': responder chose a proposal we did not offer");
                 }
 
                 return;

@@ -88,6 +88,19 @@ public static class ProposalNegotiation
         return null;
     }
 
+    /// <summary>
+    /// The peer's proposals of <paramref name="protocol"/> in swanctl syntax, for the log line that explains a
+    /// NO_PROPOSAL_CHOSEN (strongSwan logs "received proposals" and "configured proposals" the same way).
+    /// </summary>
+    public static string Describe(IReadOnlyList<Proposal> theirs, ProtocolId protocol)
+    {
+        ArgumentNullException.ThrowIfNull(theirs);
+        var described = theirs.Where(p => p.Protocol == protocol)
+            .Select(p => ProposalString.Format(new AlgorithmProposal(protocol, p.Transforms.Select(t => new TransformSpec(t.Type, t.Id, t.KeyLength ?? 0)))))
+            .ToList();
+        return described.Count == 0 ? "none" : string.Join(", ", described);
+    }
+
     /// <summary>The peer's single accepted proposal, as a response SA payload carries it (§3.3.6: same number, our SPI).</summary>
     public static SecurityAssociationPayload Accepted(AlgorithmProposal selected, byte number, ReadOnlyMemory<byte> spi) =>
         new([new Proposal(number, selected.Protocol, spi, selected.Transforms.Select(t => Transform.Create(t.Type, t.Id, t.KeyLengthBits)).ToList())]);

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Oakley.Engine;
@@ -34,21 +33,23 @@ public sealed class EspDataPath : IDisposable
     private readonly List<Thread> _threads = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly Dictionary<Policy, (DateTimeOffset Since, Queue<byte[]> Packets)> _acquires = [];
-    private readonly Dictionary<string, int> _routes = [];
-    private readonly Dictionary<uint, List<string>> _routesOf = [];
+    private readonly TunRoutes _routes;
     private readonly DatagramBatch _engineBatch;
     private long _acquireDrops;
     private long _noSocket;
     private bool _warnedNoRaw;
     private bool _udpGso;
-    private (int Fd, bool Ipv6)? _natt4;
-    private (int Fd, bool Ipv6)? _natt6;
+    private NattSockets _natt = new(null, null);
+
+    /// <summary>The NAT-T sockets ESP in UDP leaves from, swapped as one reference (a late-bound address adds one).</summary>
+    private sealed record NattSockets((int Fd, bool Ipv6)? V4, (int Fd, bool Ipv6)? V6);
 
     public EspDataPath(EspDataPlane plane, IkeHost host, TunDevice tun, ILogger log, TimeProvider? time = null)
     {
         _plane = plane;
         _host = host;
         _tun = tun;
+        _routes = new TunRoutes(tun, log);
         _log = log;
         _time = time ?? TimeProvider.System;
         _raw4 = OpenRaw(AddressFamily.InterNetwork);
@@ -86,17 +87,7 @@ public sealed class EspDataPath : IDisposable
     {
         _host.EspReceived = Inbound;
         _host.EspBurstEnd = InboundBurstEnd;
-        // The NAT-T sockets are looked up once: the send path only reads these fields.
-        _natt4 = _host.NattSocket(AddressFamily.InterNetwork);
-        _natt6 = _host.NattSocket(AddressFamily.InterNetworkV6);
-        foreach (var natt in new[] { _natt4, _natt6 })
-        {
-            if (natt is { } n)
-            {
-                LinuxIo.SetBuffers(n.Fd, SocketBuffer);
-                _udpGso |= LinuxIo.SupportsUdpGso(n.Fd); // a property of the kernel, not of the socket
-            }
-        }
+        RefreshSockets();
 
         for (var q = 0; q < _tun.Queues.Count; q++)
         {
@@ -402,7 +393,8 @@ public sealed class EspDataPath : IDisposable
 
         if (policy.UdpEncapsulation)
         {
-            if ((peer.AddressFamily == AddressFamily.InterNetworkV6 ? _natt6 : _natt4) is { } natt)
+            var sockets = Volatile.Read(ref _natt);
+            if ((peer.AddressFamily == AddressFamily.InterNetworkV6 ? sockets.V6 : sockets.V4) is { } natt)
             {
                 return (natt.Fd, peer.Port, natt.Ipv6);
             }
@@ -456,11 +448,30 @@ public sealed class EspDataPath : IDisposable
         }
     }
 
+    /// <summary>
+    /// Looks up the host's NAT-T sockets (at start, and on the engine thread when an address that was waited for
+    /// got its sockets): the send path only reads the published reference.
+    /// </summary>
+    public void RefreshSockets()
+    {
+        var sockets = new NattSockets(_host.NattSocket(AddressFamily.InterNetwork), _host.NattSocket(AddressFamily.InterNetworkV6));
+        foreach (var natt in new[] { sockets.V4, sockets.V6 })
+        {
+            if (natt is { } n && !(n == _natt.V4 || n == _natt.V6))
+            {
+                LinuxIo.SetBuffers(n.Fd, SocketBuffer);
+                _udpGso |= LinuxIo.SupportsUdpGso(n.Fd); // a property of the kernel, not of the socket
+            }
+        }
+
+        Volatile.Write(ref _natt, sockets);
+    }
+
     /// <summary>Engine thread: a CHILD SA is installed; send what its traps held, and route its remote selectors.</summary>
     public void Installed(ChildSaInstall c)
     {
         ArgumentNullException.ThrowIfNull(c);
-        AddRoutes(c.InboundSpi, c.LocalTs, c.RemoteTs);
+        _routes.Add(c.InboundSpi, c.LocalTs, c.RemoteTs);
         List<byte[]> held = [];
         lock (_acquires)
         {
@@ -484,136 +495,12 @@ public sealed class EspDataPath : IDisposable
     /// <summary>Engine thread: a CHILD SA is gone; drop its routes (unless another SA or a trap still uses them).</summary>
     public void Removed(uint inboundSpi)
     {
-        if (_routesOf.Remove(inboundSpi, out var routes))
-        {
-            routes.ForEach(ReleaseRoute);
-        }
+        _routes.Remove(inboundSpi);
     }
 
     /// <summary>Routes for a trap's remote selectors (held for the daemon's life, or until the traps are replaced).</summary>
     public void AddTrapRoutes(uint key, IEnumerable<TrafficSelectorRange> localTs, IEnumerable<TrafficSelectorRange> remoteTs) =>
-        AddRoutes(key, localTs, remoteTs);
-
-    private void AddRoutes(uint key, IEnumerable<TrafficSelectorRange> localTs, IEnumerable<TrafficSelectorRange> remoteTs)
-    {
-        var locals = localTs.ToList();
-        var owned = LocalAddresses();
-        var added = new List<string>();
-        foreach (var ts in remoteTs)
-        {
-            // The route's source is one of our addresses inside the local selectors (as strongSwan picks it),
-            // so that traffic this host originates matches the policy.
-            var source = owned.FirstOrDefault(a => a.AddressFamily == (ts.IsIpv6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork)
-                && locals.Any(l => l.IsIpv6 == ts.IsIpv6 && l.Contains(a)));
-            foreach (var cidr in Prefixes(ts))
-            {
-                if (_routes.TryGetValue(cidr, out var refs))
-                {
-                    _routes[cidr] = refs + 1;
-                    added.Add(cidr);
-                    continue;
-                }
-
-                try
-                {
-                    try
-                    {
-                        _tun.AddRoute(cidr, source);
-                    }
-                    catch (IOException) when (source is not null)
-                    {
-                        _tun.AddRoute(cidr); // the address went away: route without a preferred source
-                    }
-
-                    _routes[cidr] = 1;
-                    added.Add(cidr);
-                }
-                catch (IOException e)
-                {
-                    _log.LogWarning("route {Cidr} via {Tun} failed: {Error}", cidr, _tun.Name, e.Message);
-                }
-            }
-        }
-
-        if (_routesOf.TryGetValue(key, out var existing))
-        {
-            existing.AddRange(added);
-        }
-        else
-        {
-            _routesOf[key] = added;
-        }
-    }
-
-    private void ReleaseRoute(string cidr)
-    {
-        if (!_routes.TryGetValue(cidr, out var refs))
-        {
-            return;
-        }
-
-        if (refs > 1)
-        {
-            _routes[cidr] = refs - 1;
-            return;
-        }
-
-        _routes.Remove(cidr);
-        _tun.RemoveRoute(cidr);
-    }
-
-    private static List<IPAddress> LocalAddresses()
-    {
-        try
-        {
-            return [.. NetworkInterface.GetAllNetworkInterfaces().SelectMany(i => i.GetIPProperties().UnicastAddresses).Select(u => u.Address)];
-        }
-        catch (NetworkInformationException)
-        {
-            return [];
-        }
-    }
-
-    /// <summary>The address range of a selector as the fewest CIDR prefixes (routes carry no protocol or ports).</summary>
-    public static IEnumerable<string> Prefixes(TrafficSelectorRange ts)
-    {
-        ArgumentNullException.ThrowIfNull(ts);
-        var bits = ts.IsIpv6 ? 128 : 32;
-        var start = ToNumber(ts.Start);
-        var end = ToNumber(ts.End);
-        var count = 0;
-        while (start <= end && count++ < 64)
-        {
-            // The largest aligned block that starts here and does not pass the end.
-            var size = start == 0 ? bits : Math.Min(bits, (int)UInt128.TrailingZeroCount(start));
-            while (size > 0 && (size == 128 ? UInt128.MaxValue : (UInt128.One << size) - 1) > end - start)
-            {
-                size--;
-            }
-
-            yield return $"{FromNumber(start, ts.IsIpv6)}/{bits - size}";
-            var next = size == 128 ? UInt128.Zero : start + (UInt128.One << size);
-            if (next == 0 || (!ts.IsIpv6 && next > uint.MaxValue))
-            {
-                yield break;
-            }
-
-            start = next;
-        }
-    }
-
-    private static UInt128 ToNumber(IPAddress a)
-    {
-        var b = a.GetAddressBytes();
-        return b.Length == 4 ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(b) : System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(b);
-    }
-
-    private static IPAddress FromNumber(UInt128 n, bool ipv6)
-    {
-        var b = new byte[16];
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt128BigEndian(b, n);
-        return new IPAddress(ipv6 ? b : b.AsSpan(12));
-    }
+        _routes.Add(key, localTs, remoteTs);
 
     public void Dispose()
     {
@@ -625,10 +512,7 @@ public sealed class EspDataPath : IDisposable
             t.Join();
         }
 
-        foreach (var cidr in _routes.Keys.ToList())
-        {
-            _tun.RemoveRoute(cidr);
-        }
+        _routes.RemoveAll();
 
         if (_raw4 >= 0)
         {

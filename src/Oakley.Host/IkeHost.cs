@@ -17,10 +17,15 @@ public sealed class IkeHost : IAsyncDisposable
     private readonly Channel<Action<DateTimeOffset>> _inbox = Channel.CreateUnbounded<Action<DateTimeOffset>>(new UnboundedChannelOptions { SingleReader = true });
     private readonly List<(Socket Socket, bool NatT)> _sockets = [];
     private readonly ILogger _log;
+
+    // Alerts and send failures can be caused by any peer (a flood of bad IKE_AUTHs, of unacceptable proposals):
+    // 50 lines at once, then 10 a second.
+    private readonly LogRateLimiter _peerLines = new(50, 10);
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _tasks = [];
     private readonly List<Thread> _threads = [];
+    private bool _started;
 
     public IkeHost(Endpoint endpoint, ILogger logger, TimeProvider? time = null)
     {
@@ -72,18 +77,47 @@ public sealed class IkeHost : IAsyncDisposable
     /// <summary>Binds a UDP socket; <paramref name="natT"/> marks the port-4500 style framing.</summary>
     public IPEndPoint Bind(IPEndPoint local, bool natT)
     {
+        var socket = CreateSocket(local);
+        Add(socket, natT);
+        return (IPEndPoint)socket.LocalEndPoint!;
+    }
+
+    /// <summary>A UDP socket bound to <paramref name="local"/> with the bypass mark, not yet in use; throws <see cref="SocketException"/>.</summary>
+    public static Socket CreateSocket(IPEndPoint local)
+    {
+        ArgumentNullException.ThrowIfNull(local);
         var socket = new Socket(local.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        if (local.AddressFamily == AddressFamily.InterNetworkV6)
+        try
         {
-            socket.DualMode = local.Address.Equals(IPAddress.IPv6Any);
+            if (local.AddressFamily == AddressFamily.InterNetworkV6)
+            {
+                socket.DualMode = local.Address.Equals(IPAddress.IPv6Any);
+            }
+
+            socket.Bind(local);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
         }
 
-        socket.Bind(local);
         LinuxIo.SetBypassMark((int)socket.SafeHandle.DangerousGetHandle()); // IKE and ESP in UDP never enter the tunnel
+        return socket;
+    }
+
+    /// <summary>
+    /// Starts using a socket of <see cref="CreateSocket"/>. Before <see cref="Start"/> from any thread; after it
+    /// only on the engine thread (the send path reads the socket list there), and the socket's receive thread
+    /// starts at once.
+    /// </summary>
+    public void Add(Socket socket, bool natT)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
         _sockets.Add((socket, natT));
         if (natT)
         {
-            if (local.AddressFamily == AddressFamily.InterNetworkV6)
+            if (socket.AddressFamily == AddressFamily.InterNetworkV6)
             {
                 _nattV6 ??= socket;
                 _nattV4 ??= socket.DualMode ? socket : null;
@@ -94,19 +128,41 @@ public sealed class IkeHost : IAsyncDisposable
             }
         }
 
-        return (IPEndPoint)socket.LocalEndPoint!;
+        if (_started)
+        {
+            StartReceiving(socket, natT);
+        }
     }
 
     public void Start()
     {
+        _started = true;
         foreach (var (socket, natT) in _sockets)
         {
-            var thread = new Thread(() => ReceiveLoop(socket, natT)) { IsBackground = true, Name = natT ? "oakley-natt" : "oakley-ike" };
-            _threads.Add(thread);
-            thread.Start();
+            StartReceiving(socket, natT);
         }
 
-        _tasks.Add(Task.Run(EngineLoop));
+        Completion = Task.Run(EngineLoop);
+        _tasks.Add(Completion);
+    }
+
+    /// <summary>The engine loop: completes when the host is disposed, faults if the loop itself failed (a bug).</summary>
+    public Task Completion { get; private set; } = Task.CompletedTask;
+
+    private void StartReceiving(Socket socket, bool natT)
+    {
+        var thread = new Thread(() => ReceiveLoop(socket, natT)) { IsBackground = true, Name = natT ? "oakley-natt" : "oakley-ike" };
+        lock (_threads)
+        {
+            if (_stop.IsCancellationRequested)
+            {
+                return; // disposing: the socket is closed with the others
+            }
+
+            _threads.Add(thread);
+        }
+
+        thread.Start();
     }
 
     /// <summary>Runs <paramref name="action"/> on the engine thread and returns its result.</summary>
@@ -250,8 +306,10 @@ public sealed class IkeHost : IAsyncDisposable
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
-                    // The engine reports peer errors itself; anything reaching here is a bug: log it, keep running.
-                    _log.LogError(e, "engine error");
+                    // The engine reports peer errors itself; anything reaching here is a bug: log it (one line; the
+                    // stack trace at debug level), keep running.
+                    _log.LogError("engine error: {Type}: {Message}", e.GetType().Name, e.Message);
+                    _log.LogDebug(e, "engine error");
                 }
 
                 Flush();
@@ -272,9 +330,15 @@ public sealed class IkeHost : IAsyncDisposable
 
         while (Endpoint.TryPollTransmit(out var t))
         {
-            // The socket of the SA's port: of the peer's family, or a dual-stack one (local_addrs = %any binds [::]).
-            var target = _sockets.FirstOrDefault(s => ((IPEndPoint)s.Socket.LocalEndPoint!).Port == t.Local.Port
-                && (s.Socket.AddressFamily == t.Remote.AddressFamily || s.Socket.DualMode));
+            // The socket bound to the SA's own address first (several local_addrs each have their sockets); else the
+            // socket of the SA's port: of the peer's family, or a dual-stack one (local_addrs = %any binds [::]).
+            var target = _sockets.FirstOrDefault(s => ((IPEndPoint)s.Socket.LocalEndPoint!).Equals(t.Local));
+            if (target.Socket is null)
+            {
+                target = _sockets.FirstOrDefault(s => ((IPEndPoint)s.Socket.LocalEndPoint!).Port == t.Local.Port
+                    && (s.Socket.AddressFamily == t.Remote.AddressFamily || s.Socket.DualMode));
+            }
+
             if (target.Socket is null)
             {
                 target = _sockets.FirstOrDefault(s => s.Socket.AddressFamily == t.Remote.AddressFamily || s.Socket.DualMode);
@@ -282,7 +346,11 @@ public sealed class IkeHost : IAsyncDisposable
 
             if (target.Socket is null)
             {
-                _log.LogWarning("no socket to send to {Remote}", t.Remote);
+                if (_peerLines.TryAcquire(_time.GetUtcNow(), out var held))
+                {
+                    _log.LogWarning("no socket to send to {Remote}{Suppressed}", t.Remote, SuppressedNote(held));
+                }
+
                 continue;
             }
 
@@ -298,6 +366,11 @@ public sealed class IkeHost : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>Log lines held back by <see cref="_peerLines"/> (counted for <c>oakley stats</c>).</summary>
+    public long LogLinesSuppressed => _peerLines.SuppressedTotal;
+
+    private static string SuppressedNote(long held) => held > 0 ? $" ({held} similar lines suppressed before this one)" : string.Empty;
 
     private void Log(EngineEvent e)
     {
@@ -327,7 +400,11 @@ public sealed class IkeHost : IAsyncDisposable
                 _log.LogInformation("[{Id}] CHILD_SA {Child} with SPIs {In:x8}_i {Out:x8}_o deleted", r.IkeSaId, r.ChildName, r.InboundSpi, r.OutboundSpi);
                 break;
             case Alert a:
-                _log.LogWarning("[{Id}] {Message}", a.IkeSaId, a.Message);
+                if (_peerLines.TryAcquire(a.Time, out var held))
+                {
+                    _log.LogWarning("[{Id}] {Message}{Suppressed}", a.IkeSaId, a.Message, SuppressedNote(held));
+                }
+
                 break;
         }
     }
@@ -335,7 +412,13 @@ public sealed class IkeHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
-        foreach (var thread in _threads)
+        List<Thread> threads;
+        lock (_threads)
+        {
+            threads = [.. _threads];
+        }
+
+        foreach (var thread in threads)
         {
             thread.Join(); // each wakes within its poll timeout; only then may the descriptors close
         }
@@ -349,8 +432,9 @@ public sealed class IkeHost : IAsyncDisposable
         {
             await Task.WhenAll(_tasks).ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // Cancelled, or a failed engine loop that Completion already reported: disposing goes on.
         }
 
         _stop.Dispose();

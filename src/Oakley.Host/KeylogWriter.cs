@@ -47,12 +47,47 @@ public sealed class KeylogWriter(string directory)
             Quote(c.OutboundIntegrityKey.Length == 0 ? string.Empty : "0x" + Convert.ToHexStringLower(c.OutboundIntegrityKey))));
     }
 
+    /// <summary>Called when a line cannot be written (the first failure after a success): the SA goes on regardless.</summary>
+    public Action<string>? Failed { get; set; }
+
+    private bool _failing;
+
+    /// <summary>At start: the directory and both tables can be written; throws <see cref="StartupException"/>.</summary>
+    public static void Check(string directory)
+    {
+        try
+        {
+            System.IO.Directory.CreateDirectory(directory);
+            foreach (var file in new[] { "ikev2_decryption_table", "esp_sa" })
+            {
+                File.AppendAllText(Path.Combine(directory, file), "");
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StartupException($"--keylog {directory}: {e.Message}", e);
+        }
+    }
+
     private void Append(string file, string line)
     {
         lock (_lock)
         {
-            System.IO.Directory.CreateDirectory(Directory);
-            File.AppendAllText(Path.Combine(Directory, file), line + "\n");
+            try
+            {
+                System.IO.Directory.CreateDirectory(Directory);
+                File.AppendAllText(Path.Combine(Directory, file), line + "\n");
+                _failing = false;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Never into the engine: a full disk must not break the negotiation that is being logged.
+                if (!_failing)
+                {
+                    _failing = true;
+                    Failed?.Invoke(e.Message);
+                }
+            }
         }
     }
 

@@ -195,6 +195,30 @@ internal static unsafe partial class LinuxIo
     }
 
     public static int Errno => Marshal.GetLastPInvokeError();
+
+    /// <summary>The S_IFMT bits of a socket file's mode (S_IFSOCK).</summary>
+    public const int FileTypeSocket = 0xC000;
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Statx(int dirfd, string path, int flags, uint mask, byte* buffer);
+
+    /// <summary>
+    /// The type bits (S_IFMT) of <paramref name="path"/> itself (a symbolic link is not followed), or null when it
+    /// cannot be examined (it does not exist). .NET reports sockets and regular files alike, so statx(2) is asked;
+    /// its layout is the same on every architecture (stx_mode at byte 28).
+    /// </summary>
+    public static int? FileType(string path)
+    {
+        const int atFdCwd = -100, atSymlinkNoFollow = 0x100;
+        const uint statxType = 1;
+        var buffer = stackalloc byte[256];
+        if (Statx(atFdCwd, path, atSymlinkNoFollow, statxType, buffer) != 0)
+        {
+            return null;
+        }
+
+        return *(ushort*)(buffer + 28) & 0xF000;
+    }
 }
 
 /// <summary>

@@ -22,8 +22,16 @@ public sealed unsafe partial class TunDevice : IDisposable
     private const uint TunOffloads = 0x01 | 0x02 | 0x04; // TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6
     private const int ORdWr = 2;
     private const int ONonBlock = 0x800;
+    private const int EPerm = 1;
     /// <summary>The routing table of tunnel routes, consulted by a rule of the same priority (as strongSwan does).</summary>
     public const int RouteTable = 220;
+
+    /// <summary>
+    /// The routing protocol number on Oakley's rules and routes ("proto 79" in <c>ip rule</c>/<c>ip route</c>): what
+    /// carries it was installed by Oakley, so cleaning up never touches another daemon's rules (strongSwan's rule
+    /// for table 220 looks the same otherwise).
+    /// </summary>
+    public const int RouteProtocol = 79;
     private readonly int[] _queues;
     private int _disposed;
     private bool _ruleAdded;
@@ -60,7 +68,7 @@ public sealed unsafe partial class TunDevice : IDisposable
                 var fd = open("/dev/net/tun", ORdWr | ONonBlock);
                 if (fd < 0)
                 {
-                    throw new IOException($"cannot open /dev/net/tun (errno {Marshal.GetLastPInvokeError()}): Oakley needs CAP_NET_ADMIN for its TUN device");
+                    throw new IOException($"cannot open /dev/net/tun: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())} (Oakley needs CAP_NET_ADMIN and the tun module for its TUN device)");
                 }
 
                 fds.Add(fd);
@@ -69,7 +77,8 @@ public sealed unsafe partial class TunDevice : IDisposable
                 BitConverter.TryWriteBytes(ifr.AsSpan(16), (short)(IffTun | IffNoPi | IffMultiQueue | IffVnetHdr));
                 if (ioctl(fd, TunSetIff, ifr) < 0)
                 {
-                    throw new IOException($"TUNSETIFF {name} failed (errno {Marshal.GetLastPInvokeError()})");
+                    var errno = Marshal.GetLastPInvokeError();
+                    throw new IOException($"cannot create the TUN device {name}: {Marshal.GetPInvokeErrorMessage(errno)}{(errno == EPerm ? " (Oakley needs CAP_NET_ADMIN for its TUN device)" : "")}");
                 }
 
                 offload = offload && ioctl(fd, TunSetOffload, (nuint)TunOffloads) == 0;
@@ -88,13 +97,12 @@ public sealed unsafe partial class TunDevice : IDisposable
             Ip($"link set dev {name} mtu {mtu} txqueuelen 4096 up");
             if (!Ip("rule show", capture: true).Contains($"lookup {RouteTable}", StringComparison.Ordinal))
             {
-                // Oakley's own sockets (marked) use the main table; everything else sees the tunnel routes first.
-                var mark = $"0x{LinuxIo.BypassMark:x}";
-                Ip($"rule add priority {RouteTable - 1} fwmark {mark} lookup main");
-                Ip($"-6 rule add priority {RouteTable - 1} fwmark {mark} lookup main", ignoreErrors: true);
-                Ip($"rule add priority {RouteTable} table {RouteTable}");
-                Ip($"-6 rule add priority {RouteTable} table {RouteTable}", ignoreErrors: true);
+                // A rule for table 220 that is not Oakley's (RemoveStale ran first), e.g. strongSwan's, is left alone.
                 device._ruleAdded = true;
+                foreach (var rule in Rules)
+                {
+                    Ip($"{rule.Family} rule add {rule.Spec}", ignoreErrors: rule.Family == "-6");
+                }
             }
         }
         catch
@@ -133,14 +141,75 @@ public sealed unsafe partial class TunDevice : IDisposable
 
     /// <summary>Routes a remote traffic selector into the device, from <paramref name="source"/> when given (replaces an existing route).</summary>
     public void AddRoute(string cidr, IPAddress? source = null) =>
-        Ip(source is null ? $"route replace {cidr} dev {Name} table {RouteTable}" : $"route replace {cidr} dev {Name} src {source} table {RouteTable}");
+        Ip(source is null ? $"route replace {cidr} dev {Name} table {RouteTable} proto {RouteProtocol}" : $"route replace {cidr} dev {Name} src {source} table {RouteTable} proto {RouteProtocol}");
+
+    /// <summary>Oakley's rules: its own (marked) sockets use the main table, everything else sees the tunnel routes first.</summary>
+    private static IEnumerable<(string Family, string Spec)> Rules =>
+        from family in new[] { "-4", "-6" }
+        from spec in new[]
+        {
+            $"priority {RouteTable - 1} fwmark 0x{LinuxIo.BypassMark:x} lookup main protocol {RouteProtocol}",
+            $"priority {RouteTable} table {RouteTable} protocol {RouteProtocol}",
+        }
+        select (family, spec);
+
+    /// <summary>
+    /// Removes the rules and routes an earlier Oakley left behind (killed, crashed): those carrying
+    /// <see cref="RouteProtocol"/>, nothing else. Idempotent; without CAP_NET_ADMIN it removes nothing. Returns how
+    /// many rules and route tables were cleaned.
+    /// </summary>
+    public static int RemoveStale()
+    {
+        var removed = 0;
+        foreach (var family in new[] { "-4", "-6" })
+        {
+            // One rule per call; bounded (Oakley installs two per family).
+            for (var i = 0; i < 8 && TryIp($"{family} rule del protocol {RouteProtocol}"); i++)
+            {
+                removed++;
+            }
+
+            if (TryIp($"{family} route show table {RouteTable} proto {RouteProtocol}", out var routes) && routes.Trim().Length > 0
+                && TryIp($"{family} route flush table {RouteTable} proto {RouteProtocol}"))
+            {
+                removed++;
+            }
+        }
+
+        return removed;
+    }
+
+    private static bool TryIp(string arguments) => TryIp(arguments, out _);
+
+    private static bool TryIp(string arguments, out string output)
+    {
+        try
+        {
+            output = Ip(arguments, capture: true);
+            return true;
+        }
+        catch (IOException)
+        {
+            output = "";
+            return false;
+        }
+    }
 
     public void RemoveRoute(string cidr) => Ip($"route del {cidr} dev {Name} table {RouteTable}", ignoreErrors: true);
 
     private static string Ip(string arguments, bool ignoreErrors = false, bool capture = false)
     {
-        using var p = Process.Start(new ProcessStartInfo("ip", arguments) { RedirectStandardError = true, RedirectStandardOutput = capture, UseShellExecute = false })
-            ?? throw new IOException("cannot run ip");
+        Process? started;
+        try
+        {
+            started = Process.Start(new ProcessStartInfo("ip", arguments) { RedirectStandardError = true, RedirectStandardOutput = capture, UseShellExecute = false });
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new IOException($"cannot run ip (iproute2): {e.Message}", e);
+        }
+
+        using var p = started ?? throw new IOException("cannot run ip (iproute2)");
         var output = capture ? p.StandardOutput.ReadToEnd() : "";
         var error = p.StandardError.ReadToEnd();
         p.WaitForExit();
@@ -158,10 +227,10 @@ public sealed unsafe partial class TunDevice : IDisposable
         {
             if (_ruleAdded)
             {
-                Ip($"rule del priority {RouteTable} table {RouteTable}", ignoreErrors: true);
-                Ip($"-6 rule del priority {RouteTable} table {RouteTable}", ignoreErrors: true);
-                Ip($"rule del priority {RouteTable - 1}", ignoreErrors: true);
-                Ip($"-6 rule del priority {RouteTable - 1}", ignoreErrors: true);
+                foreach (var rule in Rules)
+                {
+                    Ip($"{rule.Family} rule del {rule.Spec}", ignoreErrors: true);
+                }
             }
 
             foreach (var fd in _queues)

@@ -80,6 +80,18 @@ public class SwanctlConfigTests
     }
 
     [Fact]
+    public void Secrets_PercentAnyIsAWildcard_ThatTheIdentityItselfBeats()
+    {
+        var config = SwanctlLoader.Load(Parser().ParseText(
+            "secrets {\n ike-any {\n id = %any\n secret = for-anyone\n }\n"
+            + " ike-a {\n id-1 = gw.example\n id-2 = a.example\n secret = for-a\n }\n}\n"));
+        var gw = Identity.Parse("gw.example");
+        Assert.Equal("for-anyone"u8.ToArray(), config.Secrets.FindSharedKey(gw, Identity.Parse("roadwarrior.example")));
+        Assert.Equal("for-a"u8.ToArray(), config.Secrets.FindSharedKey(gw, Identity.Parse("a.example")));
+        Assert.Null(new SharedKeyStore().FindSharedKey(gw, Identity.Parse("a.example")));
+    }
+
+    [Fact]
     public void Defaults_FollowStrongSwan()
     {
         var text = "connections { c { remote_addrs = 192.0.2.1\n local_addrs = 192.0.2.2\n local { auth = psk } remote { auth = psk } children { x { } } } }";
@@ -103,11 +115,11 @@ public class SwanctlConfigTests
         {
             ["/etc/oakley/swanctl.conf"] = "include conf.d/*.conf\nsecrets {\n ike {\n  secret = x\n }\n}\n",
             ["/etc/oakley/conf.d/a.conf"] = Responder.Replace("tunnel {", "alpha {", StringComparison.Ordinal),
-            ["/etc/oakley/conf.d/b.conf"] = Responder.Replace("tunnel {", "beta {", StringComparison.Ordinal),
+            ["/etc/oakley/conf.d/b.conf"] = Responder.Replace("tunnel {", "beta {", StringComparison.Ordinal).Replace("ike-ab {", "ike-ab2 {", StringComparison.Ordinal),
         };
         var config = SwanctlLoader.Load(Parser(files).ParseFile("/etc/oakley/swanctl.conf"));
         Assert.Equal(["alpha", "beta"], config.Connections.Select(c => c.Ike.Name));
-        Assert.Equal(2, config.Secrets.Count); // both includes define secrets.ike-ab: sections of the same name merge, as in strongSwan
+        Assert.Equal(3, config.Secrets.Count); // the secrets sections of the three files merge into one, as in strongSwan
     }
 
     [Theory]
@@ -180,28 +192,24 @@ public class SwanctlConfigTests
     }
 
     [Fact]
-    public void UnsupportedKeys_AreWarningsWithFileAndLine()
+    public void Mobike_DefaultsToYes_AndHarmlessKeysWarn()
     {
-        var text = Responder.Replace("    proposals =", "    send_certreq = no\n    frobnicate = yes\n    mobike = no\n    proposals =", StringComparison.Ordinal);
+        var text = Responder.Replace("    proposals =", "    send_certreq = no\n    mobike = no\n    proposals =", StringComparison.Ordinal);
         var config = SwanctlLoader.Load(Parser().ParseText(text, "swanctl.conf"));
         Assert.Single(config.Connections);
         Assert.False(config.Connections[0].Ike.Mobike);
         Assert.True(SwanctlLoader.Load(Parser().ParseText(Responder, "swanctl.conf")).Connections[0].Ike.Mobike); // strongSwan's default
         Assert.DoesNotContain(config.Warnings, w => w.Message.Contains("mobike", StringComparison.Ordinal));
         Assert.Contains(config.Warnings, w => w.ToString().StartsWith("swanctl.conf:6: warning", StringComparison.Ordinal) && w.Message.Contains("send_certreq", StringComparison.Ordinal));
-        Assert.Contains(config.Warnings, w => w.ToString().StartsWith("swanctl.conf:7: warning", StringComparison.Ordinal) && w.Message.Contains("unknown key", StringComparison.Ordinal));
     }
 
     [Fact]
-    public void Ikev1AndPubkeyConnections_AreSkippedWithAWarning()
+    public void Ikev1AndPubkeyConnections_RefuseTheFile()
     {
-        var text = Responder.Replace("version = 2", "version = 1", StringComparison.Ordinal);
-        var config = SwanctlLoader.Load(Parser().ParseText(text, "swanctl.conf"));
-        Assert.Empty(config.Connections);
-        Assert.Contains(config.Warnings, w => w.Message.Contains("IKEv1", StringComparison.Ordinal));
-        var pubkey = SwanctlLoader.Load(Parser().ParseText(Responder.Replace("auth = psk\n      id = b.example", "auth = pubkey\n      id = b.example", StringComparison.Ordinal), "swanctl.conf"));
-        Assert.Empty(pubkey.Connections);
-        Assert.Contains(pubkey.Warnings, w => w.Message.Contains("pubkey", StringComparison.Ordinal));
+        var v1 = Assert.Throws<ConfigException>(() => SwanctlLoader.Load(Parser().ParseText(Responder.Replace("version = 2", "version = 1", StringComparison.Ordinal), "swanctl.conf")));
+        Assert.Contains("not supported yet", v1.Message, StringComparison.Ordinal);
+        var pubkey = Assert.Throws<ConfigException>(() => SwanctlLoader.Load(Parser().ParseText(Responder.Replace("auth = psk\n      id = b.example", "auth = pubkey\n      id = b.example", StringComparison.Ordinal), "swanctl.conf")));
+        Assert.Contains("'connections.tunnel.local.auth = pubkey' is not supported yet", pubkey.Message, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -123,6 +123,6 @@ public class PacketIoTests
     {
         var parts = range.Split('-');
         var ts = new TrafficSelectorRange(0, 0, 65535, IPAddress.Parse(parts[0]), IPAddress.Parse(parts[1]));
-        Assert.Equal(expected, string.Join(" ", EspDataPath.Prefixes(ts)));
+        Assert.Equal(expected, string.Join(" ", TunRoutes.Prefixes(ts)));
     }
 }

@@ -76,10 +76,13 @@ start_daemons() { # encap start_action_of_A label [mode]
     conf 192.0.2.1 192.0.2.2 a.example b.example 198.51.100.0/24 203.0.113.0/24 "$1" "$2" >"$RUN/a.conf"
     conf 192.0.2.2 192.0.2.1 b.example a.example 203.0.113.0/24 198.51.100.0/24 "$1" none >"$RUN/b.conf"
   fi
+  launch_daemons "$3"
+}
+launch_daemons() { # label: runs both daemons on $RUN/a.conf and $RUN/b.conf, waits for their control sockets
   rm -f "$RUN/a.ctl" "$RUN/b.ctl"
-  ip netns exec "$NA" dotnet "$OAKLEY_DLL" daemon --config "$RUN/a.conf" --control "$RUN/a.ctl" >"$RUN/a-$3.log" 2>&1 &
+  ip netns exec "$NA" dotnet "$OAKLEY_DLL" daemon --config "$RUN/a.conf" --control "$RUN/a.ctl" >"$RUN/a-$1.log" 2>&1 &
   PID_A=$!
-  ip netns exec "$NB" dotnet "$OAKLEY_DLL" daemon --config "$RUN/b.conf" --control "$RUN/b.ctl" >"$RUN/b-$3.log" 2>&1 &
+  ip netns exec "$NB" dotnet "$OAKLEY_DLL" daemon --config "$RUN/b.conf" --control "$RUN/b.ctl" >"$RUN/b-$1.log" 2>&1 &
   PID_B=$!
   for _ in $(seq 100); do [[ -S $RUN/a.ctl && -S $RUN/b.ctl ]] && break; sleep 0.1; done
 }
@@ -196,12 +199,7 @@ stop_daemons
 # ---- 5. no pre-shared key on the initiator: it fails locally and never sends IKE_AUTH (issue 12's auth hole) ----
 conf 192.0.2.1 192.0.2.2 a.example b.example 198.51.100.0/24 203.0.113.0/24 no none | sed '/^secrets {/,$d' >"$RUN/a.conf"
 conf 192.0.2.2 192.0.2.1 b.example a.example 203.0.113.0/24 198.51.100.0/24 no none >"$RUN/b.conf"
-rm -f "$RUN/a.ctl" "$RUN/b.ctl"
-ip netns exec "$NA" dotnet "$OAKLEY_DLL" daemon --config "$RUN/a.conf" --control "$RUN/a.ctl" >"$RUN/a-nokey.log" 2>&1 &
-PID_A=$!
-ip netns exec "$NB" dotnet "$OAKLEY_DLL" daemon --config "$RUN/b.conf" --control "$RUN/b.ctl" >"$RUN/b-nokey.log" 2>&1 &
-PID_B=$!
-for _ in $(seq 100); do [[ -S $RUN/a.ctl && -S $RUN/b.ctl ]] && break; sleep 0.1; done
+launch_daemons nokey
 start_capture "$RUN/nokey.pcap" "udp port 500 or udp port 4500"
 out=$(OAK "$NA" "$RUN/a.ctl" initiate --child net --timeout 10 2>&1)
 rc=$?

@@ -1,0 +1,30 @@
+using Oakley.Engine;
+
+namespace Oakley.Config;
+
+/// <summary>swanctl's start_action / close_action / dpd_action values.</summary>
+public enum ChildAction
+{
+    None,
+    Start,
+    Trap,
+    Clear,
+    Restart,
+}
+
+/// <summary>Per-CHILD policies the host acts on (the engine does not need them).</summary>
+public sealed record ChildPolicy(ChildAction StartAction, ChildAction CloseAction, ChildAction DpdAction);
+
+/// <summary>A loaded connection: the engine's view plus the host-level policies swanctl configures.</summary>
+public sealed record LoadedConnection(IkeConfig Ike, int Version, TimeSpan DpdDelay, TimeSpan OverTime, int KeyingTries, string Unique,
+    IReadOnlyDictionary<string, ChildPolicy> ChildPolicies, SourceLocation Location);
+
+/// <summary>The result of loading a swanctl.conf: connections, secrets and warnings.</summary>
+public sealed class SwanctlConfig
+{
+    public List<LoadedConnection> Connections { get; } = [];
+
+    public SharedKeyStore Secrets { get; } = new();
+
+    public List<ConfigWarning> Warnings { get; } = [];
+}

@@ -1,0 +1,47 @@
+namespace Oakley.Config;
+
+/// <summary>
+/// Reads configuration files from disk: the checks a user needs before any parsing (the path is missing, or is a
+/// directory) with one clear line each, includes with globs (regular files only, as strongSwan reads them), then the
+/// swanctl.conf loader.
+/// </summary>
+public static class SwanctlFile
+{
+    /// <summary>Reads, parses and loads a swanctl.conf; throws <see cref="ConfigException"/> with file:line.</summary>
+    public static SwanctlConfig Load(string path) => SwanctlLoader.Load(ReadSettings(path, "swanctl.conf"));
+
+    /// <summary>
+    /// Parses a strongSwan settings file (swanctl.conf, strongswan.conf) with its includes. A missing path is
+    /// <c>PATH: no such file</c>, a directory <c>PATH is a directory (expected NAME)</c>.
+    /// </summary>
+    public static SettingsSection ReadSettings(string path, string expectedName)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var whole = new SourceLocation(path, 0, 0);
+        if (Directory.Exists(path))
+        {
+            throw new ConfigException(whole, $"{path} is a directory (expected {expectedName})");
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new ConfigException(whole, $"{path}: no such file");
+        }
+
+        return new SettingsParser(File.ReadAllText, Glob, Directory.Exists).ParseFile(path);
+    }
+
+    /// <summary>Expands a pattern whose file name may hold <c>*</c> and <c>?</c> to the regular files it matches, sorted.</summary>
+    public static IEnumerable<string> Glob(string pattern)
+    {
+        ArgumentNullException.ThrowIfNull(pattern);
+        var dir = Path.GetDirectoryName(pattern) ?? ".";
+        var name = Path.GetFileName(pattern);
+        if (!name.Contains('*', StringComparison.Ordinal) && !name.Contains('?', StringComparison.Ordinal))
+        {
+            return File.Exists(pattern) ? [pattern] : [];
+        }
+
+        return Directory.Exists(dir) ? Directory.GetFiles(dir, name).Order(StringComparer.Ordinal) : [];
+    }
+}

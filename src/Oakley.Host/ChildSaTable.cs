@@ -1,0 +1,56 @@
+using Oakley.Engine;
+
+namespace Oakley.Host;
+
+/// <summary>
+/// The CHILD SAs installed per IKE SA (by the engine's unique ID), kept from the engine's events for
+/// <c>list-sas</c>: the install events carry what the listing shows (selectors, algorithms, times). Written on the
+/// engine thread, read by the control socket, hence the lock.
+/// </summary>
+internal sealed class ChildSaTable
+{
+    private readonly Dictionary<long, List<ChildSaInstall>> _children = [];
+
+    public void Handle(EngineEvent e)
+    {
+        lock (_children)
+        {
+            switch (e)
+            {
+                case ChildSaInstall c:
+                    if (!_children.TryGetValue(c.IkeSaId, out var list))
+                    {
+                        _children[c.IkeSaId] = list = [];
+                    }
+
+                    list.Add(c);
+                    break;
+                case ChildSaRemove r when _children.TryGetValue(r.IkeSaId, out var l):
+                    l.RemoveAll(c => c.InboundSpi == r.InboundSpi);
+                    break;
+                case IkeSaAddressesChanged moved when _children.TryGetValue(moved.IkeSaId, out var l):
+                    for (var i = 0; i < l.Count; i++)
+                    {
+                        l[i] = l[i] with { Local = moved.Local, Remote = moved.Remote, UdpEncapsulation = moved.UdpEncapsulation };
+                    }
+
+                    break;
+                case IkeSaDown d:
+                    _children.Remove(d.IkeSaId);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The CHILD SAs <paramref name="sa"/> holds. An IKE SA and its rekeyed predecessor (still waiting for its
+    /// delete) share the unique ID: each CHILD SA is listed under the one that holds it.
+    /// </summary>
+    public List<ChildSaInstall> Of(IkeSa sa)
+    {
+        lock (_children)
+        {
+            return _children.TryGetValue(sa.Id, out var l) ? [.. l.Where(c => sa.Children.Any(h => h.InboundSpi == c.InboundSpi))] : [];
+        }
+    }
+}

@@ -1,0 +1,176 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Oakley.Config;
+using Oakley.Engine;
+using Oakley.Esp;
+
+namespace Oakley.Host;
+
+/// <summary>
+/// The JSON the control socket answers <c>list-sas</c>, <c>list-conns</c> and <c>stats</c> with (the stable
+/// format of docs/cli.md), built from the engine's SAs, the daemon's CHILD SA table, the configuration and the
+/// data plane's counters. <see cref="ListSas"/> and <see cref="Stats"/> run on the engine thread.
+/// </summary>
+internal static class StatusViews
+{
+    public static JsonObject ListSas(Endpoint e, DateTimeOffset now, ChildSaTable children, DataPlaneInstaller installer)
+    {
+        var sas = new JsonArray();
+        foreach (var sa in e.IkeSas)
+        {
+            var held = children.Of(sa);
+            sas.Add(new JsonObject
+            {
+                ["name"] = sa.Config.Name,
+                ["uniqueid"] = sa.Id,
+                ["state"] = sa.State.ToString().ToUpperInvariant(),
+                ["local-host"] = sa.Local.Address.ToString(),
+                ["local-port"] = sa.Local.Port,
+                ["local-id"] = sa.Config.LocalId.ToString(),
+                ["remote-host"] = sa.Remote.Address.ToString(),
+                ["remote-port"] = sa.Remote.Port,
+                ["remote-id"] = sa.RemoteIdentity?.ToString(),
+                ["initiator"] = sa.IsOriginalInitiator,
+                ["nat-local"] = sa.LocalBehindNat,
+                ["nat-remote"] = sa.RemoteBehindNat,
+                ["encap"] = sa.UdpEncapsulation,
+                ["mobike"] = sa.MobikeNegotiated,
+                ["initiator-spi"] = sa.SpiI.ToString("x16", CultureInfo.InvariantCulture),
+                ["responder-spi"] = sa.SpiR.ToString("x16", CultureInfo.InvariantCulture),
+                ["proposal"] = sa.Suite?.ToString(),
+                ["established"] = sa.EstablishedAt is { } t ? (long)(now - t).TotalSeconds : null,
+                ["rekey-time"] = sa.EstablishedAt is { } t2 ? (long)(t2 + sa.Config.RekeyTime - now).TotalSeconds : null,
+                ["child-sas"] = new JsonArray(held.Select(c => (JsonNode)ChildJson(c, now, installer)).ToArray()),
+            });
+        }
+
+        return new JsonObject { ["ok"] = true, ["ike-sas"] = sas };
+    }
+
+    private static JsonObject ChildJson(ChildSaInstall c, DateTimeOffset now, DataPlaneInstaller installer)
+    {
+        var counters = installer.Counters(c.InboundSpi);
+        return new JsonObject
+        {
+            ["name"] = c.ChildName,
+            ["mode"] = c.TransportMode ? "TRANSPORT" : "TUNNEL",
+            ["protocol"] = "ESP",
+            ["encap"] = c.UdpEncapsulation,
+            ["spi-in"] = c.InboundSpi.ToString("x8", CultureInfo.InvariantCulture),
+            ["spi-out"] = c.OutboundSpi.ToString("x8", CultureInfo.InvariantCulture),
+            ["encr-alg"] = StrongSwanName(c.Encryption),
+            ["encr-keysize"] = c.EncryptionKeyBits,
+            ["integ-alg"] = c.Integrity == Protocol.Ikev2.IntegId.None ? null : StrongSwanName(c.Integrity),
+            ["esn"] = c.Esn,
+            ["install-time"] = (long)(now - c.Time).TotalSeconds,
+            ["rekey-time"] = (long)(c.Time + c.RekeyTime - now).TotalSeconds,
+            ["life-time"] = (long)(c.Time + c.LifeTime - now).TotalSeconds,
+            ["local-ts"] = new JsonArray(c.LocalTs.Select(t => (JsonNode)t.ToString()).ToArray()),
+            ["remote-ts"] = new JsonArray(c.RemoteTs.Select(t => (JsonNode)t.ToString()).ToArray()),
+            ["bytes-in"] = counters?.BytesIn ?? 0,
+            ["packets-in"] = counters?.PacketsIn ?? 0,
+            ["bytes-out"] = counters?.BytesOut ?? 0,
+            ["packets-out"] = counters?.PacketsOut ?? 0,
+            ["replay-highest"] = counters?.ReplayTop ?? 0,
+        };
+    }
+
+    /// <summary>The algorithm names swanctl --list-sas prints, so that both daemons' listings read alike.</summary>
+    public static string StrongSwanName(Protocol.Ikev2.EncrId id) => id switch
+    {
+        Protocol.Ikev2.EncrId.AesCbc => "AES_CBC",
+        Protocol.Ikev2.EncrId.AesCtr => "AES_CTR",
+        Protocol.Ikev2.EncrId.AesGcm8 => "AES_GCM_8",
+        Protocol.Ikev2.EncrId.AesGcm12 => "AES_GCM_12",
+        Protocol.Ikev2.EncrId.AesGcm16 => "AES_GCM_16",
+        Protocol.Ikev2.EncrId.AesCcm8 => "AES_CCM_8",
+        Protocol.Ikev2.EncrId.AesCcm12 => "AES_CCM_12",
+        Protocol.Ikev2.EncrId.AesCcm16 => "AES_CCM_16",
+        Protocol.Ikev2.EncrId.ChaCha20Poly1305 => "CHACHA20_POLY1305",
+        Protocol.Ikev2.EncrId.TripleDes => "3DES_CBC",
+        Protocol.Ikev2.EncrId.NullAuthAesGmac => "NULL_AES_GMAC",
+        Protocol.Ikev2.EncrId.Null => "NULL",
+        _ => id.ToString(),
+    };
+
+    public static string StrongSwanName(Protocol.Ikev2.IntegId id) => id switch
+    {
+        Protocol.Ikev2.IntegId.HmacMd5_96 => "HMAC_MD5_96",
+        Protocol.Ikev2.IntegId.HmacSha1_96 => "HMAC_SHA1_96",
+        Protocol.Ikev2.IntegId.AesXcbc96 => "AES_XCBC_96",
+        Protocol.Ikev2.IntegId.AesCmac96 => "AES_CMAC_96",
+        Protocol.Ikev2.IntegId.HmacSha2_256_128 => "HMAC_SHA2_256_128",
+        Protocol.Ikev2.IntegId.HmacSha2_384_192 => "HMAC_SHA2_384_192",
+        Protocol.Ikev2.IntegId.HmacSha2_512_256 => "HMAC_SHA2_512_256",
+        _ => id.ToString(),
+    };
+
+    public static JsonObject ListConns(SwanctlConfig config) => new()
+    {
+        ["ok"] = true,
+        ["connections"] = new JsonArray(config.Connections.Select(c => (JsonNode)new JsonObject
+        {
+            ["name"] = c.Ike.Name,
+            ["version"] = c.Version == 0 ? "IKEv1/2" : "IKEv2",
+            ["local-addrs"] = new JsonArray(c.Ike.LocalAddresses.Select(a => (JsonNode)a.ToString()).ToArray()),
+            ["remote-addrs"] = new JsonArray(c.Ike.RemoteAddresses.Select(a => (JsonNode)a.ToString()).ToArray()),
+            ["proposals"] = Crypto.Registry.ProposalString.FormatList(c.Ike.Proposals),
+            ["local-id"] = c.Ike.LocalId.ToString(),
+            ["remote-id"] = c.Ike.RemoteId?.ToString() ?? "%any",
+            ["children"] = new JsonArray(c.Ike.Children.Select(ch => (JsonNode)new JsonObject
+            {
+                ["name"] = ch.Name,
+                ["mode"] = ch.TransportMode ? "TRANSPORT" : "TUNNEL",
+                ["local-ts"] = new JsonArray(ch.LocalTs.Select(t => (JsonNode)t.ToString()).Concat(ch.LocalTsDynamic ? [(JsonNode)"dynamic"] : []).ToArray()),
+                ["remote-ts"] = new JsonArray(ch.RemoteTs.Select(t => (JsonNode)t.ToString()).Concat(ch.RemoteTsDynamic ? [(JsonNode)"dynamic"] : []).ToArray()),
+                ["esp-proposals"] = Crypto.Registry.ProposalString.FormatList(ch.EspProposals),
+                ["start-action"] = c.ChildPolicies[ch.Name].StartAction.ToString().ToLowerInvariant(),
+            }).ToArray()),
+        }).ToArray()),
+    };
+
+    public static JsonObject Stats(Endpoint e, EspDataPlane plane, EspDataPath? dataPath, DataPlaneInstaller installer, long logLinesSuppressed) => new()
+    {
+        ["esp-drops"] = new JsonObject
+        {
+            ["no-policy"] = plane.Counters.NoPolicy,
+            ["malformed"] = plane.Counters.Malformed,
+            ["unknown-spi"] = plane.Counters.UnknownSpi,
+            ["replay"] = plane.Counters.Replay,
+            ["bad-icv"] = plane.Counters.BadIcv,
+            ["bad-padding"] = plane.Counters.BadPadding,
+            ["dummy"] = plane.Counters.Dummy,
+            ["policy-mismatch"] = plane.Counters.PolicyMismatch,
+            ["sequence-exhausted"] = plane.Counters.SequenceExhausted,
+            ["sa-gone"] = plane.Counters.SaGone,
+            ["acquire-queue-full"] = dataPath?.AcquireDrops ?? 0,
+            ["no-socket"] = dataPath?.NoSocketDrops ?? 0,
+        },
+        ["acquires"] = plane.Counters.Acquires,
+        ["ok"] = true,
+        ["ike-sas"] = e.IkeSas.Count,
+        ["child-sas"] = e.IkeSas.Sum(s => s.Children.Count),
+        ["sad-inbound"] = installer.Databases.Current.InboundCount,
+        ["spd-policies"] = installer.Databases.Current.PolicyCount,
+        ["half-open"] = e.HalfOpenCount,
+        ["established-total"] = e.Stats.IkeSasEstablished,
+        ["datagrams-in"] = e.Stats.DatagramsReceived,
+        ["datagrams-out"] = e.Stats.DatagramsSent,
+        ["half-open-peak"] = e.Stats.HalfOpenPeak,
+        ["half-open-sources"] = e.HalfOpenSources,
+        ["cookies-sent"] = e.Stats.CookiesSent,
+        ["cookies-accepted"] = e.Stats.CookiesAccepted,
+        ["cookies-rejected"] = e.Stats.CookiesRejected,
+        ["cookie-secret-rotations"] = e.Stats.CookieSecretRotations,
+        ["init-blocked-per-ip"] = e.Stats.InitBlockedPerIp,
+        ["init-dropped-half-open-limit"] = e.Stats.InitDroppedHalfOpenLimit,
+        ["invalid-ke-sent"] = e.Stats.InvalidKeSent,
+        ["no-proposal-chosen-sent"] = e.Stats.NoProposalChosenSent,
+        ["fragments-sent"] = e.Stats.FragmentsSent,
+        ["fragments-received"] = e.Stats.FragmentsReceived,
+        ["messages-reassembled"] = e.Stats.MessagesReassembled,
+        ["keepalives-sent"] = e.Stats.KeepalivesSent,
+        ["log-lines-suppressed"] = logLinesSuppressed,
+        ["dropped"] = new JsonObject(e.Stats.Dropped.Select(kv => new KeyValuePair<string, JsonNode?>(kv.Key, kv.Value))),
+    };
+}

@@ -1,0 +1,161 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Oakley.Engine;
+
+namespace Oakley.Host;
+
+/// <summary>
+/// The routes into the TUN device (table 220): each remote selector becomes the fewest CIDR prefixes, routed
+/// with the host's address inside the local selectors as the source; reference-counted per prefix, since CHILD
+/// SAs and traps may share one, and owned by a key (the CHILD SA's inbound SPI, or the trap key). Engine thread.
+/// </summary>
+internal sealed class TunRoutes(TunDevice tun, ILogger log)
+{
+    private readonly Dictionary<string, int> _routes = [];
+    private readonly Dictionary<uint, List<string>> _routesOf = [];
+
+    /// <summary>Routes the remote selectors into the device for <paramref name="key"/> (an inbound SPI, or the trap key).</summary>
+    public void Add(uint key, IEnumerable<TrafficSelectorRange> localTs, IEnumerable<TrafficSelectorRange> remoteTs)
+    {
+        var locals = localTs.ToList();
+        var owned = LocalAddresses();
+        var added = new List<string>();
+        foreach (var ts in remoteTs)
+        {
+            // The route's source is one of our addresses inside the local selectors (as strongSwan picks it),
+            // so that traffic this host originates matches the policy.
+            var source = owned.FirstOrDefault(a => a.AddressFamily == (ts.IsIpv6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork)
+                && locals.Any(l => l.IsIpv6 == ts.IsIpv6 && l.Contains(a)));
+            foreach (var cidr in Prefixes(ts))
+            {
+                if (_routes.TryGetValue(cidr, out var refs))
+                {
+                    _routes[cidr] = refs + 1;
+                    added.Add(cidr);
+                    continue;
+                }
+
+                try
+                {
+                    try
+                    {
+                        tun.AddRoute(cidr, source);
+                    }
+                    catch (IOException) when (source is not null)
+                    {
+                        tun.AddRoute(cidr); // the address went away: route without a preferred source
+                    }
+
+                    _routes[cidr] = 1;
+                    added.Add(cidr);
+                }
+                catch (IOException e)
+                {
+                    log.LogWarning("route {Cidr} via {Tun} failed: {Error}", cidr, tun.Name, e.Message);
+                }
+            }
+        }
+
+        if (_routesOf.TryGetValue(key, out var existing))
+        {
+            existing.AddRange(added);
+        }
+        else
+        {
+            _routesOf[key] = added;
+        }
+    }
+
+    /// <summary>Drops the routes of <paramref name="key"/> (those no other key still uses).</summary>
+    public void Remove(uint key)
+    {
+        if (_routesOf.Remove(key, out var routes))
+        {
+            routes.ForEach(Release);
+        }
+    }
+
+    /// <summary>Removes every route (the daemon stops).</summary>
+    public void RemoveAll()
+    {
+        foreach (var cidr in _routes.Keys.ToList())
+        {
+            tun.RemoveRoute(cidr);
+        }
+
+        _routes.Clear();
+        _routesOf.Clear();
+    }
+
+    private void Release(string cidr)
+    {
+        if (!_routes.TryGetValue(cidr, out var refs))
+        {
+            return;
+        }
+
+        if (refs > 1)
+        {
+            _routes[cidr] = refs - 1;
+            return;
+        }
+
+        _routes.Remove(cidr);
+        tun.RemoveRoute(cidr);
+    }
+
+    private static List<IPAddress> LocalAddresses()
+    {
+        try
+        {
+            return [.. NetworkInterface.GetAllNetworkInterfaces().SelectMany(i => i.GetIPProperties().UnicastAddresses).Select(u => u.Address)];
+        }
+        catch (NetworkInformationException)
+        {
+            return [];
+        }
+    }
+
+    /// <summary>The address range of a selector as the fewest CIDR prefixes (routes carry no protocol or ports).</summary>
+    public static IEnumerable<string> Prefixes(TrafficSelectorRange ts)
+    {
+        ArgumentNullException.ThrowIfNull(ts);
+        var bits = ts.IsIpv6 ? 128 : 32;
+        var start = ToNumber(ts.Start);
+        var end = ToNumber(ts.End);
+        var count = 0;
+        while (start <= end && count++ < 64)
+        {
+            // The largest aligned block that starts here and does not pass the end.
+            var size = start == 0 ? bits : Math.Min(bits, (int)UInt128.TrailingZeroCount(start));
+            while (size > 0 && (size == 128 ? UInt128.MaxValue : (UInt128.One << size) - 1) > end - start)
+            {
+                size--;
+            }
+
+            yield return $"{FromNumber(start, ts.IsIpv6)}/{bits - size}";
+            var next = size == 128 ? UInt128.Zero : start + (UInt128.One << size);
+            if (next == 0 || (!ts.IsIpv6 && next > uint.MaxValue))
+            {
+                yield break;
+            }
+
+            start = next;
+        }
+    }
+
+    private static UInt128 ToNumber(IPAddress a)
+    {
+        var b = a.GetAddressBytes();
+        return b.Length == 4 ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(b) : System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(b);
+    }
+
+    private static IPAddress FromNumber(UInt128 n, bool ipv6)
+    {
+        var b = new byte[16];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt128BigEndian(b, n);
+        return new IPAddress(ipv6 ? b : b.AsSpan(12));
+    }
+}

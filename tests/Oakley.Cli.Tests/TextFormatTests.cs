@@ -1,0 +1,92 @@
+using System.Text.Json.Nodes;
+
+namespace Oakley.Cli.Tests;
+
+/// <summary>The text output of the client verbs, from the daemon's JSON responses.</summary>
+public class TextFormatTests
+{
+    private static JsonObject Json(string text) => JsonNode.Parse(text)!.AsObject();
+
+    [Fact]
+    public void ListSas_Empty_SaysNoIkeSas()
+    {
+        Assert.Equal("no IKE SAs", TextFormat.Render("list-sas", Json("""{"ok":true,"ike-sas":[]}""")));
+    }
+
+    [Fact]
+    public void ListConns_Empty_SaysNoConnections()
+    {
+        Assert.Equal("no connections loaded", TextFormat.Render("list-conns", Json("""{"ok":true,"connections":[]}""")));
+    }
+
+    [Fact]
+    public void Stats_IsANameValueTable_WithTheGroupsIndentedUnderTheirNames()
+    {
+        var text = TextFormat.Render("stats", Json("""
+            {"esp-drops":{"no-policy":12,"bad-icv":0},"acquires":3,"ok":true,"ike-sas":1,"half-open-peak":27,"dropped":{}}
+            """));
+        Assert.Equal(
+            "acquires                   3\n" +
+            "ike-sas                    1\n" +
+            "half-open-peak            27\n" +
+            "esp-drops:\n" +
+            "  no-policy               12\n" +
+            "  bad-icv                  0\n" +
+            "dropped: none", text);
+    }
+
+    private const string Sa = """
+        {"name":"gw","uniqueid":2,"state":"ESTABLISHED","local-host":"192.0.2.1","local-port":500,"local-id":"moon.example",
+         "remote-host":"192.0.2.2","remote-port":4500,"remote-id":"sun.example","initiator":true,"encap":true,
+         "initiator-spi":"0011223344556677","responder-spi":"8899aabbccddeeff","proposal":"aes256gcm16-prfsha256-curve25519",
+         "established":3,"rekey-time":14000,
+         "child-sas":[{"name":"net","mode":"TUNNEL","protocol":"ESP","encap":true,"spi-in":"c1a2b3c4","spi-out":"d1e2f3a4",
+           "encr-alg":"AES_CBC","encr-keysize":128,"integ-alg":"HMAC_SHA2_256_128","esn":true,"install-time":3,"rekey-time":3500,
+           "life-time":3900,"local-ts":["198.51.100.0/24"],"remote-ts":["203.0.113.0/24","203.0.113.7/32"],
+           "bytes-in":84,"packets-in":1,"bytes-out":168,"packets-out":2,"replay-highest":1}]}
+        """;
+
+    private const string Listing =
+        "gw: #2, ESTABLISHED, IKEv2, 0011223344556677_i* 8899aabbccddeeff_r\n" +
+        "  local  'moon.example' @ 192.0.2.1[500]\n" +
+        "  remote 'sun.example' @ 192.0.2.2[4500]\n" +
+        "  aes256gcm16-prfsha256-curve25519\n" +
+        "  established 3s ago, rekeying in 14000s\n" +
+        "  net: TUNNEL-in-UDP, ESP, SPIs: c1a2b3c4_i d1e2f3a4_o\n" +
+        "    AES_CBC-128/HMAC_SHA2_256_128/ESN\n" +
+        "    installed 3s ago, rekeying in 3500s, expires in 3900s\n" +
+        "    in  c1a2b3c4,        84 bytes,       1 packets\n" +
+        "    out d1e2f3a4,       168 bytes,       2 packets\n" +
+        "    local  198.51.100.0/24\n" +
+        "    remote 203.0.113.0/24 203.0.113.7/32";
+
+    [Fact]
+    public void Initiate_RendersTheEstablishedSa_AsListSasDoes()
+    {
+        var initiate = Json($$"""{"ok":true,"ike-sa-id":2,"ike-sa":{{Sa}}}""");
+        var listSas = Json($$"""{"ok":true,"ike-sas":[{{Sa}}]}""");
+        Assert.Equal(Listing, TextFormat.Render("initiate", initiate).Replace("\r\n", "\n", StringComparison.Ordinal));
+        Assert.Equal(Listing, TextFormat.Render("list-sas", listSas).Replace("\r\n", "\n", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Initiate_SaGoneBeforeItWasListed_SaysSo()
+    {
+        Assert.Equal("IKE SA #4 was established, but it is gone again", TextFormat.Render("initiate", Json("""{"ok":true,"ike-sa-id":4,"ike-sa":null}""")));
+    }
+
+    [Fact]
+    public void ListSas_ConnectingSa_HasNoEstablishedLine()
+    {
+        var text = TextFormat.Render("list-sas", Json("""
+            {"ok":true,"ike-sas":[{"name":"gw","uniqueid":1,"state":"CONNECTING","local-host":"192.0.2.1","local-port":500,
+             "local-id":"moon.example","remote-host":"192.0.2.2","remote-port":500,"remote-id":null,"initiator":true,
+             "initiator-spi":"0011223344556677","responder-spi":"0000000000000000","proposal":null,"established":null,
+             "rekey-time":null,"child-sas":[]}]}
+            """));
+        Assert.Equal(
+            "gw: #1, CONNECTING, IKEv2, 0011223344556677_i* 0000000000000000_r\n" +
+            "  local  'moon.example' @ 192.0.2.1[500]\n" +
+            "  remote '' @ 192.0.2.2[500]", text.Replace("\r\n", "\n", StringComparison.Ordinal));
+    }
+}
