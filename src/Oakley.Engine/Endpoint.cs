@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Net;
-using System.Security.Cryptography;
 using Oakley.Crypto;
 using Oakley.Crypto.KeyDerivation;
 using Oakley.Crypto.KeyExchange;
@@ -21,22 +20,15 @@ namespace Oakley.Engine;
 /// </summary>
 public sealed class Endpoint
 {
-    private readonly Dictionary<ulong, IkeSa> _sas = [];
+    private readonly SaTable _table = new();
     private readonly TimerQueue _timers = new();
     private readonly CookieJar _cookies;
 
-    // The IKE SAs by the peer's authenticated identity: unique and INITIAL_CONTACT look for duplicates on every
-    // IKE_AUTH, which must not scan every SA.
-    private readonly Dictionary<Identity, List<IkeSa>> _byRemoteId = [];
     private readonly Dictionary<(IPEndPoint, ulong), IkeSa> _halfOpenByInitiator = [];
-    private readonly Dictionary<IPAddress, int> _halfOpenPerIp = [];
+    private readonly HalfOpenCounts _halfOpenCounts;
     private readonly Queue<Transmit> _transmits = new();
 
-    // Which IKE SA holds the CHILD SA with an inbound SPI: the host reports traffic per SPI every second for every
-    // CHILD SA, so a scan of all SAs there would cost O(SAs²) a second.
-    private readonly Dictionary<uint, IkeSa> _childOwners = [];
     private readonly Queue<EngineEvent> _events = new();
-    private int _halfOpen;
     private long _nextId = 1;
     private List<IkeConfig> _configs;
 
@@ -47,6 +39,7 @@ public sealed class Endpoint
         Entropy = entropy;
         Settings = settings ?? new EngineSettings();
         _cookies = new CookieJar(Settings, entropy, Stats);
+        _halfOpenCounts = new HalfOpenCounts(Stats);
     }
 
     public ISecretStore Secrets { get; private set; }
@@ -60,18 +53,18 @@ public sealed class Endpoint
     /// <summary>Called with the IKE SA keys when they are derived, for an explicitly requested Wireshark keylog.</summary>
     public Action<IkeSa, Ikev2KeyMaterial>? Keylog { get; set; }
 
-    public IReadOnlyCollection<IkeSa> IkeSas => _sas.Values;
+    public IReadOnlyCollection<IkeSa> IkeSas => _table.All;
 
     public IReadOnlyList<IkeConfig> Configs => _configs;
 
     /// <summary>Responder IKE SAs that answered IKE_SA_INIT and wait for IKE_AUTH (a maintained count, not a scan).</summary>
-    public int HalfOpenCount => _halfOpen;
+    public int HalfOpenCount => _halfOpenCounts.Total;
 
     /// <summary>Responder half-open IKE SAs whose IKE_SA_INIT came from <paramref name="address"/>.</summary>
-    public int HalfOpenCountOf(IPAddress address) => _halfOpenPerIp.GetValueOrDefault(address);
+    public int HalfOpenCountOf(IPAddress address) => _halfOpenCounts.Of(address);
 
     /// <summary>Source IPs with at least one half-open IKE SA.</summary>
-    public int HalfOpenSources => _halfOpenPerIp.Count;
+    public int HalfOpenSources => _halfOpenCounts.Sources;
 
     /// <summary>
     /// Replaces the configuration (load-all). IKE SAs whose connection is unchanged keep running; those whose
@@ -82,7 +75,7 @@ public sealed class Endpoint
         _configs = [.. configs];
         Secrets = secrets;
         var current = _configs.ToDictionary(c => c.Name, c => c.Fingerprint());
-        var stale = _sas.Values.Where(sa => !current.TryGetValue(sa.Config.Name, out var f) || f != sa.Config.Fingerprint()).ToList();
+        var stale = _table.All.Where(sa => !current.TryGetValue(sa.Config.Name, out var f) || f != sa.Config.Fingerprint()).ToList();
         foreach (var sa in stale)
         {
             sa.Terminate(now);
@@ -106,7 +99,7 @@ public sealed class Endpoint
         var child = childName is null ? config.Children.FirstOrDefault() : config.Children.FirstOrDefault(c => c.Name == childName)
             ?? throw new ArgumentException($"connection '{configName}' has no child '{childName}'", nameof(childName));
         // strongSwan reuses an established IKE SA of the connection for another CHILD SA (CREATE_CHILD_SA).
-        if (reuseIkeSa && child is not null && _sas.Values.FirstOrDefault(s => s.Config.Name == configName && s.State == IkeSaState.Established) is { } existing)
+        if (reuseIkeSa && child is not null && _table.All.FirstOrDefault(s => s.Config.Name == configName && s.State == IkeSaState.Established) is { } existing)
         {
             existing.CreateChild(now, child);
             return existing.Id;
@@ -126,7 +119,7 @@ public sealed class Endpoint
     /// </summary>
     public void NoteChildCounters(DateTimeOffset now, uint inboundSpi, ulong bytes, ulong packets)
     {
-        if (_childOwners.TryGetValue(inboundSpi, out var sa) && sa.Children.FirstOrDefault(c => c.InboundSpi == inboundSpi) is { } child)
+        if (_table.TryGetChildOwner(inboundSpi, out var sa) && sa.Children.FirstOrDefault(c => c.InboundSpi == inboundSpi) is { } child)
         {
             sa.NoteChildCounters(now, child, bytes, packets);
         }
@@ -136,7 +129,7 @@ public sealed class Endpoint
     /// The host saw ESP arrive on the CHILD SA with this inbound SPI (its packet counter moved): the IKE SA's peer is
     /// alive, so dead peer detection need not ask (swanctl dpd_delay counts from the last sign of life).
     /// </summary>
-    public void NoteInboundTraffic(DateTimeOffset now, uint inboundSpi) => _childOwners.GetValueOrDefault(inboundSpi)?.NoteInboundTraffic(now);
+    public void NoteInboundTraffic(DateTimeOffset now, uint inboundSpi) => _table.ChildOwner(inboundSpi)?.NoteInboundTraffic(now);
 
     /// <summary>
     /// swanctl --rekey: rekeys the IKE SAs of a connection, or (with <paramref name="childName"/>) their CHILD SAs of
@@ -145,7 +138,7 @@ public sealed class Endpoint
     public int Rekey(DateTimeOffset now, string? configName, string? childName = null, bool reauth = false)
     {
         var n = 0;
-        foreach (var sa in _sas.Values.Where(s => s.State == IkeSaState.Established && !s.IsRekeyedAway && (configName is null || s.Config.Name == configName)).ToList())
+        foreach (var sa in _table.All.Where(s => s.State == IkeSaState.Established && !s.IsRekeyedAway && (configName is null || s.Config.Name == configName)).ToList())
         {
             if (reauth)
             {
@@ -172,7 +165,7 @@ public sealed class Endpoint
     /// The host sent ESP on the CHILD SA with this inbound SPI (its outbound counter moved): that refreshes a NAT
     /// mapping, so no keepalive is due for that long (as strongSwan counts outbound ESP).
     /// </summary>
-    public void NoteOutboundTraffic(DateTimeOffset now, uint inboundSpi) => _childOwners.GetValueOrDefault(inboundSpi)?.NoteOutboundTraffic(now);
+    public void NoteOutboundTraffic(DateTimeOffset now, uint inboundSpi) => _table.ChildOwner(inboundSpi)?.NoteOutboundTraffic(now);
 
     /// <summary>
     /// The host's local addresses now (all of them), and optionally for some peer addresses the source address the
@@ -183,7 +176,7 @@ public sealed class Endpoint
     {
         ArgumentNullException.ThrowIfNull(addresses);
         var normalised = addresses.Select(Unmap).ToHashSet();
-        foreach (var sa in _sas.Values.ToList())
+        foreach (var sa in _table.All.ToList())
         {
             IPAddress? source = null;
             if (routeSources is not null && routeSources.TryGetValue(Unmap(sa.Remote.Address), out var s))
@@ -199,7 +192,7 @@ public sealed class Endpoint
 
     public int Terminate(DateTimeOffset now, string? configName = null, long? ikeSaId = null)
     {
-        var targets = _sas.Values.Where(s => (configName is null || s.Config.Name == configName) && (ikeSaId is null || s.Id == ikeSaId)).ToList();
+        var targets = _table.All.Where(s => (configName is null || s.Config.Name == configName) && (ikeSaId is null || s.Id == ikeSaId)).ToList();
         foreach (var sa in targets)
         {
             sa.Terminate(now);
@@ -268,7 +261,7 @@ public sealed class Endpoint
 
         // Our SPI is the responder's if the sender is the original initiator, else the initiator's.
         var ourSpi = m.IsInitiator ? m.ResponderSpi : m.InitiatorSpi;
-        if (!_sas.TryGetValue(ourSpi, out var sa) || (m.ExchangeType != ExchangeType.IkeSaInit && sa.SpiR != m.ResponderSpi))
+        if (!_table.TryGet(ourSpi, out var sa) || (m.ExchangeType != ExchangeType.IkeSaInit && sa.SpiR != m.ResponderSpi))
         {
             if (!m.IsResponse)
             {
@@ -361,7 +354,7 @@ public sealed class Endpoint
     private bool AdmitInit(DateTimeOffset now, IPEndPoint local, IPEndPoint remote, IkeMessage m, NoncePayload nonce)
     {
         var fromSource = HalfOpenCountOf(remote.Address);
-        if (Settings.DosProtection && _cookies.Required(now, _halfOpen, fromSource))
+        if (Settings.DosProtection && _cookies.Required(now, HalfOpenCount, fromSource))
         {
             _cookies.RotateIfDue(now);
             var offered = m.Notifies(NotifyType.Cookie).FirstOrDefault();
@@ -387,7 +380,7 @@ public sealed class Endpoint
             return false;
         }
 
-        if (Settings.InitLimitHalfOpen > 0 && _halfOpen >= Settings.InitLimitHalfOpen)
+        if (Settings.InitLimitHalfOpen > 0 && HalfOpenCount >= Settings.InitLimitHalfOpen)
         {
             Stats.InitDroppedHalfOpenLimit++;
             Stats.Drop("IKE_SA_INIT dropped (init_limit_half_open)");
@@ -397,22 +390,8 @@ public sealed class Endpoint
         return true;
     }
 
-    private void AnswerUnprotected(IPEndPoint local, IPEndPoint remote, IkeHeader request, NotifyType notify, ReadOnlyMemory<byte> data)
-    {
-        var response = new IkeMessage
-        {
-            InitiatorSpi = request.InitiatorSpi,
-            ResponderSpi = request.ExchangeType == ExchangeType.IkeSaInit ? 0 : request.ResponderSpi,
-            ExchangeType = request.ExchangeType == ExchangeType.IkeSaInit ? ExchangeType.IkeSaInit : ExchangeType.Informational,
-            // RFC 7296 §3.1: the I flag marks the original initiator's messages. Outside IKE_SA_INIT we answer a
-            // request of the peer's SA, so we stand in for the other role: without it, an answer to the original
-            // responder would carry its own SPI in the wrong place and never reach its SA.
-            Flags = IkeHeaderFlags.Response | (request.ExchangeType != ExchangeType.IkeSaInit && !request.IsInitiator ? IkeHeaderFlags.Initiator : IkeHeaderFlags.None),
-            MessageId = request.MessageId,
-        };
-        response.Payloads.Add(new NotifyPayload(notify, data));
-        Send(local, remote, response.Encode());
-    }
+    private void AnswerUnprotected(IPEndPoint local, IPEndPoint remote, IkeHeader request, NotifyType notify, ReadOnlyMemory<byte> data) =>
+        Send(local, remote, UnprotectedAnswer.Encode(request, notify, data));
 
     public void HandleTimeout(DateTimeOffset now)
     {
@@ -437,32 +416,10 @@ public sealed class Endpoint
     public bool TryPollEvent(out EngineEvent engineEvent) => _events.TryDequeue(out engineEvent!);
 
     /// <summary>The earliest deadline at which <see cref="HandleTimeout"/> must be called, or null for none.</summary>
-    public DateTimeOffset? PollTimeout()
-    {
-        var next = _timers.Next();
-        if (VerifyTimers && next != ScanTimeout())
-        {
-            throw new InvalidOperationException($"timer queue says {next}, the SAs say {ScanTimeout()}: an SA's state changed without Touch");
-        }
-
-        return next;
-    }
+    public DateTimeOffset? PollTimeout() => _timers.Next(VerifyTimers ? _table.All : null);
 
     /// <summary>Tests: check every <see cref="PollTimeout"/> against a scan of all SAs (a missed <see cref="Touch"/> throws).</summary>
     internal bool VerifyTimers { get; set; }
-
-    /// <summary>The same as <see cref="PollTimeout"/>, by a scan of every SA (tests check the queue against it).</summary>
-    internal DateTimeOffset? ScanTimeout()
-    {
-        var min = DateTimeOffset.MaxValue;
-        foreach (var sa in _sas.Values)
-        {
-            var d = sa.NextDeadline;
-            min = d < min ? d : min;
-        }
-
-        return min == DateTimeOffset.MaxValue ? null : min;
-    }
 
     // ---------------------------------------------------------------------------------- services for IkeSa
 
@@ -507,7 +464,7 @@ public sealed class Endpoint
             Entropy.Fill(b);
             spi = BinaryPrimitives.ReadUInt64BigEndian(b);
         }
-        while (spi == 0 || _sas.ContainsKey(spi));
+        while (spi == 0 || _table.TryGet(spi, out _));
 
         return spi;
     }
@@ -521,7 +478,7 @@ public sealed class Endpoint
             Entropy.Fill(b);
             spi = BinaryPrimitives.ReadUInt32BigEndian(b);
         }
-        while (spi < 256 || _childOwners.ContainsKey(spi)); // SPIs 1..255 are reserved (RFC 4303 §2.1)
+        while (spi < 256 || _table.ChildOwner(spi) is not null); // SPIs 1..255 are reserved (RFC 4303 §2.1)
 
         return spi;
     }
@@ -546,9 +503,7 @@ public sealed class Endpoint
             return true;
         }
 
-        var duplicates = _byRemoteId.TryGetValue(fid, out var same)
-            ? same.Where(s => s != fresh && s != fresh.ReauthOf && s.State == IkeSaState.Established && !s.IsRekeyedAway && s.Config.Name == fresh.Config.Name).ToList()
-            : [];
+        var duplicates = _table.WithRemoteId(fid).Where(s => s != fresh && s != fresh.ReauthOf && s.State == IkeSaState.Established && !s.IsRekeyedAway && s.Config.Name == fresh.Config.Name).ToList();
         if (initialContact)
         {
             foreach (var old in duplicates)
@@ -603,71 +558,28 @@ public sealed class Endpoint
         }
     }
 
-    /// <summary>Whether the SPI index agrees with the CHILD SAs the IKE SAs hold, and the identity index with their peers (tests check it after every script).</summary>
-    internal bool IndexesConsistent =>
-        _childOwners.Count == _sas.Values.Sum(s => s.Children.Count) && _sas.Values.All(s => s.Children.All(c => _childOwners.GetValueOrDefault(c.InboundSpi) == s))
-        && _byRemoteId.Values.Sum(l => l.Count) == _sas.Values.Count(s => s.RemoteIdentity is not null)
-        && _sas.Values.All(s => s.RemoteIdentity is null || _byRemoteId.GetValueOrDefault(s.RemoteIdentity)?.Contains(s) == true);
+    /// <summary>Whether the SA tables' indexes agree with the SAs (tests check it after every script).</summary>
+    internal bool IndexesConsistent => _table.IndexesConsistent;
 
     /// <summary>Records that <paramref name="owner"/> holds the CHILD SA with this inbound SPI (null: it is gone).</summary>
-    internal void SetChildOwner(uint inboundSpi, IkeSa? owner)
-    {
-        if (owner is null)
-        {
-            _childOwners.Remove(inboundSpi);
-        }
-        else
-        {
-            _childOwners[inboundSpi] = owner;
-        }
-    }
+    internal void SetChildOwner(uint inboundSpi, IkeSa? owner) => _table.SetChildOwner(inboundSpi, owner);
 
-    /// <summary>Adds an IKE SA made by a rekey (its SPIs are new; it shares the unique ID of the SA it replaces).</summary>
+    /// <summary>Adds an IKE SA (initiated, answering IKE_SA_INIT, or made by a rekey or a reauthentication).</summary>
     internal void Register(IkeSa sa)
     {
-        _sas[sa.LocalSpi] = sa;
+        _table.Add(sa);
         _timers.Add(sa);
-        RemoteIdentityChanged(sa, null, sa.RemoteIdentity);
     }
 
     /// <summary>The SA's state changed in a way that may move its deadline (see <see cref="TimerQueue"/>).</summary>
     internal void Touch(IkeSa sa) => _timers.Touch(sa);
 
-    /// <summary>
-    /// Keeps <see cref="_byRemoteId"/> current: IkeSa calls it whenever its RemoteIdentity changes; only registered
-    /// SAs are indexed (<see cref="Register"/> indexes one that already has an identity, <see cref="Remove"/> drops it).
-    /// </summary>
-    internal void RemoteIdentityChanged(IkeSa sa, Identity? old, Identity? now)
-    {
-        if (!_sas.TryGetValue(sa.LocalSpi, out var registered) || registered != sa)
-        {
-            return;
-        }
-
-        if (old is not null && _byRemoteId.TryGetValue(old, out var list))
-        {
-            list.Remove(sa);
-            if (list.Count == 0)
-            {
-                _byRemoteId.Remove(old);
-            }
-        }
-
-        if (now is not null)
-        {
-            if (!_byRemoteId.TryGetValue(now, out var bucket))
-            {
-                _byRemoteId[now] = bucket = [];
-            }
-
-            bucket.Add(sa);
-        }
-    }
+    /// <summary>IkeSa calls it whenever its RemoteIdentity changes (the identity index, see <see cref="SaTable"/>).</summary>
+    internal void RemoteIdentityChanged(IkeSa sa, Identity? old, Identity? now) => _table.RemoteIdentityChanged(sa, old, now);
 
     internal void Remove(IkeSa sa)
     {
-        RemoteIdentityChanged(sa, sa.RemoteIdentity, null);
-        _sas.Remove(sa.LocalSpi);
+        _table.Remove(sa);
         _timers.Remove(sa);
         if (sa.InitRequestKey is { } key && _halfOpenByInitiator.TryGetValue(key, out var owner) && owner == sa)
         {
@@ -675,27 +587,7 @@ public sealed class Endpoint
         }
     }
 
-    internal void HalfOpenBegun(IPAddress source)
-    {
-        _halfOpen++;
-        _halfOpenPerIp[source] = _halfOpenPerIp.GetValueOrDefault(source) + 1;
-        if (_halfOpen > Stats.HalfOpenPeak)
-        {
-            Stats.HalfOpenPeak = _halfOpen;
-        }
-    }
+    internal void HalfOpenBegun(IPAddress source) => _halfOpenCounts.Begun(source);
 
-    internal void HalfOpenEnded(IPAddress source)
-    {
-        _halfOpen--;
-        var n = _halfOpenPerIp.GetValueOrDefault(source) - 1;
-        if (n > 0)
-        {
-            _halfOpenPerIp[source] = n;
-        }
-        else
-        {
-            _halfOpenPerIp.Remove(source);
-        }
-    }
+    internal void HalfOpenEnded(IPAddress source) => _halfOpenCounts.Ended(source);
 }

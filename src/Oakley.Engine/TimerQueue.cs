@@ -43,8 +43,34 @@ internal sealed class TimerQueue
         }
     }
 
-    /// <summary>The earliest deadline of any SA, or null for none.</summary>
-    public DateTimeOffset? Next()
+    /// <summary>
+    /// The earliest deadline of any SA, or null for none. With <paramref name="verifyAgainst"/> (tests), the answer
+    /// is checked against a scan of those SAs, and a difference throws: a state change forgot <see cref="Touch"/>.
+    /// </summary>
+    public DateTimeOffset? Next(IReadOnlyCollection<IkeSa>? verifyAgainst = null)
+    {
+        var next = Earliest();
+        if (verifyAgainst is not null && next != Scan(verifyAgainst))
+        {
+            throw new InvalidOperationException($"timer queue says {next}, the SAs say {Scan(verifyAgainst)}: an SA's state changed without Touch");
+        }
+
+        return next;
+    }
+
+    private static DateTimeOffset? Scan(IReadOnlyCollection<IkeSa> sas)
+    {
+        var min = DateTimeOffset.MaxValue;
+        foreach (var sa in sas)
+        {
+            var d = sa.NextDeadline;
+            min = d < min ? d : min;
+        }
+
+        return min == DateTimeOffset.MaxValue ? null : min;
+    }
+
+    private DateTimeOffset? Earliest()
     {
         Flush();
         while (_queue.TryPeek(out var sa, out var at))

@@ -1,0 +1,87 @@
+namespace Oakley.Engine;
+
+/// <summary>
+/// The endpoint's IKE SAs and the indexes over them, each kept current as SAs come and go, so that nothing on a
+/// per-packet, per-second or per-IKE_AUTH path scans every SA:
+/// by local SPI (datagram routing), by the inbound SPI of each CHILD SA (the host's traffic reports, new SPIs),
+/// and by the peer's authenticated identity (unique and INITIAL_CONTACT). Only registered SAs are indexed.
+/// </summary>
+internal sealed class SaTable
+{
+    private readonly Dictionary<ulong, IkeSa> _bySpi = [];
+    private readonly Dictionary<uint, IkeSa> _childOwners = [];
+    private readonly Dictionary<Identity, List<IkeSa>> _byRemoteId = [];
+
+    public IReadOnlyCollection<IkeSa> All => _bySpi.Values;
+
+    /// <summary>Whether the indexes agree with the SAs and the CHILD SAs they hold (tests check it after every script).</summary>
+    public bool IndexesConsistent =>
+        _childOwners.Count == _bySpi.Values.Sum(s => s.Children.Count) && _bySpi.Values.All(s => s.Children.All(c => _childOwners.GetValueOrDefault(c.InboundSpi) == s))
+        && _byRemoteId.Values.Sum(l => l.Count) == _bySpi.Values.Count(s => s.RemoteIdentity is not null)
+        && _bySpi.Values.All(s => s.RemoteIdentity is null || _byRemoteId.GetValueOrDefault(s.RemoteIdentity)?.Contains(s) == true);
+
+    public bool TryGet(ulong localSpi, out IkeSa sa) => _bySpi.TryGetValue(localSpi, out sa!);
+
+    public IkeSa? ChildOwner(uint inboundSpi) => _childOwners.GetValueOrDefault(inboundSpi);
+
+    public bool TryGetChildOwner(uint inboundSpi, out IkeSa sa) => _childOwners.TryGetValue(inboundSpi, out sa!);
+
+    /// <summary>The registered SAs whose peer authenticated as <paramref name="id"/>.</summary>
+    public IReadOnlyList<IkeSa> WithRemoteId(Identity id) => _byRemoteId.TryGetValue(id, out var list) ? list : [];
+
+    public void Add(IkeSa sa)
+    {
+        _bySpi[sa.LocalSpi] = sa;
+        RemoteIdentityChanged(sa, null, sa.RemoteIdentity);
+    }
+
+    public void Remove(IkeSa sa)
+    {
+        RemoteIdentityChanged(sa, sa.RemoteIdentity, null);
+        _bySpi.Remove(sa.LocalSpi);
+    }
+
+    /// <summary>Records that <paramref name="owner"/> holds the CHILD SA with this inbound SPI (null: it is gone).</summary>
+    public void SetChildOwner(uint inboundSpi, IkeSa? owner)
+    {
+        if (owner is null)
+        {
+            _childOwners.Remove(inboundSpi);
+        }
+        else
+        {
+            _childOwners[inboundSpi] = owner;
+        }
+    }
+
+    /// <summary>
+    /// Moves a registered SA between identity buckets (IkeSa calls it whenever its RemoteIdentity changes); an SA
+    /// that is not registered (yet, or any more) is left out, and <see cref="Add"/> indexes it when it comes in.
+    /// </summary>
+    public void RemoteIdentityChanged(IkeSa sa, Identity? old, Identity? now)
+    {
+        if (!_bySpi.TryGetValue(sa.LocalSpi, out var registered) || registered != sa)
+        {
+            return;
+        }
+
+        if (old is not null && _byRemoteId.TryGetValue(old, out var list))
+        {
+            list.Remove(sa);
+            if (list.Count == 0)
+            {
+                _byRemoteId.Remove(old);
+            }
+        }
+
+        if (now is not null)
+        {
+            if (!_byRemoteId.TryGetValue(now, out var bucket))
+            {
+                _byRemoteId[now] = bucket = [];
+            }
+
+            bucket.Add(sa);
+        }
+    }
+}
