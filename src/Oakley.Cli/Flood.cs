@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using Oakley.Testing;
+using Oakley.Engine;
 
 namespace Oakley.Cli;
 

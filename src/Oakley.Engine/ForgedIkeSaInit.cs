@@ -1,16 +1,14 @@
-using System.Buffers.Binary;
 using System.Net;
-using System.Security.Cryptography;
 using Oakley.Crypto.Registry;
-using Oakley.Engine;
 using Oakley.Protocol.Ikev2;
 using Oakley.Protocol.Ikev2.Payloads;
 
-namespace Oakley.Testing;
+namespace Oakley.Engine;
 
 /// <summary>
 /// Builds IKE_SA_INIT requests as a real initiator sends them (SA, KE, Nonce, NAT-D notifies) without keeping any
-/// state: what a flood of spoofed requests looks like to a responder. Used by the DoS tests and `oakley flood`.
+/// state: what a flood of spoofed requests looks like to a responder. Used by the DoS tests and `oakley flood` (it lives
+/// in the engine, not in Oakley.Testing, so that the shipped CLI does not reference the test assembly).
 /// </summary>
 public sealed class ForgedIkeSaInit
 {
@@ -42,19 +40,8 @@ public sealed class ForgedIkeSaInit
         m.Payloads.Add(_sa);
         m.Payloads.Add(new KeyExchangePayload(_group, keyExchange));
         m.Payloads.Add(new NoncePayload(nonce));
-        m.Payloads.Add(new NotifyPayload(NotifyType.NatDetectionSourceIp, NatHash(spiI, source)));
-        m.Payloads.Add(new NotifyPayload(NotifyType.NatDetectionDestinationIp, NatHash(spiI, destination)));
+        m.Payloads.Add(new NotifyPayload(NotifyType.NatDetectionSourceIp, IkeSa.NatHash(spiI, 0, source)));
+        m.Payloads.Add(new NotifyPayload(NotifyType.NatDetectionDestinationIp, IkeSa.NatHash(spiI, 0, destination)));
         return m.Encode();
-    }
-
-    /// <summary>RFC 7296 §2.23: SHA-1(SPIi | SPIr | IP | port), with SPIr zero in IKE_SA_INIT.</summary>
-    private static byte[] NatHash(ulong spiI, IPEndPoint ep)
-    {
-        Span<byte> data = stackalloc byte[16 + 16 + 2];
-        BinaryPrimitives.WriteUInt64BigEndian(data, spiI);
-        BinaryPrimitives.WriteUInt64BigEndian(data[8..], 0);
-        ep.Address.TryWriteBytes(data[16..], out var n);
-        BinaryPrimitives.WriteUInt16BigEndian(data[(16 + n)..], (ushort)ep.Port);
-        return SHA1.HashData(data[..(16 + n + 2)]);
     }
 }
