@@ -1146,14 +1146,11 @@ public sealed class IkeSa : IDisposable
                 {
                     HandOver(now, theirs);
                     ours._redundant = true;
-                    ours.Touch();
-                    ours.Terminate(now);
+                    ours.Terminate(now); // (touches ours)
                     return; // the peer deletes this (old) SA
                 }
 
-                theirs._redundant = true; // the peer deletes it
-                theirs._redundantSince = now;
-                theirs.Touch();
+                theirs.MarkRedundant(now); // the peer deletes it
             }
 
             HandOver(now, ours);
@@ -1270,6 +1267,14 @@ public sealed class IkeSa : IDisposable
         _endpoint.Register(next);
         _endpoint.Keylog?.Invoke(next, keys);
         return next;
+    }
+
+    /// <summary>A rekey collision made this SA redundant (§2.8.2): its creator, the peer, deletes it.</summary>
+    private void MarkRedundant(DateTimeOffset now)
+    {
+        _redundant = true;
+        _redundantSince = now;
+        Touch();
     }
 
     /// <summary>Makes <paramref name="next"/> the successor: the CHILD SAs and queued work move over; this SA waits to be deleted.</summary>
@@ -1946,8 +1951,7 @@ public sealed class IkeSa : IDisposable
         {
             _peerIkeRekey = null;
             undecided._redundant = true;
-            undecided.Touch();
-            undecided.Terminate(now);
+            undecided.Terminate(now); // (touches undecided)
         }
 
         if (State == IkeSaState.Established && _pending is not null && _rekeyedAway is null)

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 namespace Oakley.Cli.Tests;
 
 /// <summary>The client verbs' messages when the daemon cannot be reached, and initiate without a name.</summary>
+[Collection(TestDaemon.Collection)]
 public class ControlClientTests
 {
     private const string Hint = "start one with `oakley daemon --config /etc/swanctl/swanctl.conf`, or pass --control PATH (or set OAKLEY_CONTROL) if it runs with another control socket";

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 namespace Oakley.Cli.Tests;
 
 /// <summary>The text and JSON output of list-sas, stats and initiate against real daemons on loopback.</summary>
+[Collection(TestDaemon.Collection)]
 public class DaemonOutputTests
 {
     [Fact]

@@ -11,6 +11,13 @@ namespace Oakley.Cli.Tests;
 /// </summary>
 internal sealed class TestDaemon : IAsyncDisposable
 {
+    /// <summary>
+    /// The xUnit collection of every test class that starts daemons: they run one at a time, because
+    /// <see cref="FreePorts"/> releases its ports before the daemons bind them, and two classes running in parallel
+    /// could be handed the same ones (an IKE_SA_INIT then reaches another test's daemon).
+    /// </summary>
+    public const string Collection = "daemons on loopback ports";
+
     private readonly Daemon _daemon;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task<int> _run;
