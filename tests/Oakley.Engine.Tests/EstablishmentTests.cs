@@ -95,7 +95,7 @@ public class EstablishmentTests
         var initiatorAddress = moonInitiates ? Scenario.MoonAddress : Scenario.SunAddress;
         var responderAddress = moonInitiates ? Scenario.SunAddress : Scenario.MoonAddress;
         responder.HandleDatagram(pair.Now, responderAddress, initiatorAddress,
-            new Oakley.Testing.ForgedIkeSaInit().Build(0x1122334455667788, Enumerable.Range(1, 32).Select(i => (byte)i).ToArray(), Enumerable.Range(9, 32).Select(i => (byte)i).ToArray(), initiatorAddress, responderAddress));
+            new ForgedIkeSaInit().Build(0x1122334455667788, Enumerable.Range(1, 32).Select(i => (byte)i).ToArray(), Enumerable.Range(9, 32).Select(i => (byte)i).ToArray(), initiatorAddress, responderAddress));
         while (responder.TryPollTransmit(out _))
         {
         }
