@@ -571,9 +571,8 @@ public sealed class IkeSa : IDisposable
             payloads.Add(new TrafficSelectorPayload(false, child.EffectiveRemoteTs(Remote.Address).Select(t => t.ToPayload()).ToList()));
         }
 
-        var header = new IkeMessage { InitiatorSpi = SpiI, ResponderSpi = SpiR, ExchangeType = ExchangeType.IkeAuth, Flags = IkeHeaderFlags.Initiator, MessageId = 1 };
-        SendRequest(now, ExchangeType.IkeAuth, ProtectOutbound(header, payloads));
-        _nextRequestId = 2;
+        // The message ID comes from the window (1 after IKE_SA_INIT; an IKE_INTERMEDIATE would move it on).
+        SendProtectedRequest(now, ExchangeType.IkeAuth, payloads);
     }
 
     /// <summary>In IKE_AUTH the first CHILD SA never carries a KE (RFC 7296 §1.2): drop PFS groups from ESP proposals.</summary>
