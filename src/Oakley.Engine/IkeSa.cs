@@ -845,25 +845,7 @@ public sealed class IkeSa : IDisposable
             var outbound = BinaryPrimitives.ReadUInt32BigEndian(s.PeerProposal.Spi.Span);
             var installed = InstallChild(now, child, inbound, outbound, s.Selected, local, remote, useTransport, nonceI, nonceR, pfsSecret, weInitiatedExchange: createChild ? false : null);
             installed.UnconfirmedSinceRequest = createChild ? _expectedPeerRequestId : null;
-            var reply = new List<IkePayload>();
-            if (useTransport)
-            {
-                reply.Add(new NotifyPayload(NotifyType.UseTransportMode));
-            }
-
-            reply.Add(ProposalNegotiation.Accepted(s.Selected, s.PeerProposal.Number, SpiBytes(inbound)));
-            if (createChild)
-            {
-                reply.Add(new NoncePayload(nonceR!));
-                if (keReply is not null)
-                {
-                    reply.Add(keReply);
-                }
-            }
-
-            reply.Add(new TrafficSelectorPayload(true, remote.Select(t => t.ToPayload()).ToList()));
-            reply.Add(new TrafficSelectorPayload(false, local.Select(t => t.ToPayload()).ToList()));
-            return reply;
+            return ChildReply(s, inbound, useTransport, createChild ? nonceR : null, keReply, local, remote);
         }
 
         if (candidates.Count > 0)
@@ -876,6 +858,34 @@ public sealed class IkeSa : IDisposable
 
         _endpoint.EmitAlert(now, Id, "traffic selectors unacceptable: no CHILD SA configuration matches");
         return [new NotifyPayload(NotifyType.TsUnacceptable)];
+    }
+
+    /// <summary>
+    /// The payloads that accept a CHILD SA: USE_TRANSPORT_MODE if agreed, the chosen proposal with our SPI, in
+    /// CREATE_CHILD_SA our nonce and KE, and the narrowed selectors (TSi: the initiator's side).
+    /// </summary>
+    private static List<IkePayload> ChildReply((AlgorithmProposal Selected, Proposal PeerProposal) s, uint inbound, bool transport, byte[]? nonceR,
+        KeyExchangePayload? keReply, List<TrafficSelectorRange> local, List<TrafficSelectorRange> remote)
+    {
+        var reply = new List<IkePayload>();
+        if (transport)
+        {
+            reply.Add(new NotifyPayload(NotifyType.UseTransportMode));
+        }
+
+        reply.Add(ProposalNegotiation.Accepted(s.Selected, s.PeerProposal.Number, SpiBytes(inbound)));
+        if (nonceR is not null)
+        {
+            reply.Add(new NoncePayload(nonceR));
+            if (keReply is not null)
+            {
+                reply.Add(keReply);
+            }
+        }
+
+        reply.Add(new TrafficSelectorPayload(true, remote.Select(t => t.ToPayload()).ToList()));
+        reply.Add(new TrafficSelectorPayload(false, local.Select(t => t.ToPayload()).ToList()));
+        return reply;
     }
 
     private static List<TrafficSelectorRange> Narrow(List<TrafficSelectorRange> proposed, IReadOnlyList<TrafficSelectorRange> allowed)
@@ -2334,46 +2344,8 @@ public sealed class IkeSa : IDisposable
                 Destroy(now, "deleted (the peer had already removed it)");
                 break;
             case ExchangeType.Informational:
-            {
-                var inner = Open();
-                if (_update is { } update)
-                {
-                    // RFC 4555 §3.5: the responder echoes COOKIE2; a response without it is not the answer to ours.
-                    if (!inner.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.Cookie2 && n.Data.Span.SequenceEqual(update.Cookie2)))
-                    {
-                        throw IkeProtocolException.Drop("UPDATE_SA_ADDRESSES response without our COOKIE2");
-                    }
-
-                    _pending = null;
-                    _update = null;
-                    _peerKnowsSa = true;
-                    NoteInboundTraffic(now);
-                    ProcessUpdateSaAddressesResponse(now, inner);
-                    break;
-                }
-
-                FollowPeer(now, local, remote);
-                _peerKnowsSa = true;
-                NoteInboundTraffic(now);
-                StoreAdditionalAddresses(inner);
-                var ikeDeleted = _pending.DeletesIkeSa;
-                _pending = null;
-                CheckNatMapping(now, inner);
-                if (ikeDeleted)
-                {
-                    Destroy(now, "deleted");
-                }
-                else if (_deletingChild is { } deleted)
-                {
-                    _deletingChild = null;
-                    if (_children.Contains(deleted))
-                    {
-                        RemoveChild(now, deleted);
-                    }
-                }
-
+                ProcessInformationalResponse(now, Open(), local, remote);
                 break;
-            }
 
             default:
                 throw IkeProtocolException.Drop($"response to unsupported exchange {_pending.Exchange}");
@@ -2386,6 +2358,48 @@ public sealed class IkeSa : IDisposable
         if (_pending is null)
         {
             StartNextChild(now);
+        }
+    }
+
+    /// <summary>
+    /// The response to our INFORMATIONAL: a MOBIKE UPDATE_SA_ADDRESSES (only with our COOKIE2, RFC 4555 §3.5), a
+    /// liveness check (NAT mapping, additional addresses), or a delete of the IKE SA or of a CHILD SA.
+    /// </summary>
+    private void ProcessInformationalResponse(DateTimeOffset now, List<IkePayload> inner, IPEndPoint local, IPEndPoint remote)
+    {
+        if (_update is { } update)
+        {
+            if (!inner.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.Cookie2 && n.Data.Span.SequenceEqual(update.Cookie2)))
+            {
+                throw IkeProtocolException.Drop("UPDATE_SA_ADDRESSES response without our COOKIE2");
+            }
+
+            _pending = null;
+            _update = null;
+            _peerKnowsSa = true;
+            NoteInboundTraffic(now);
+            ProcessUpdateSaAddressesResponse(now, inner);
+            return;
+        }
+
+        FollowPeer(now, local, remote);
+        _peerKnowsSa = true;
+        NoteInboundTraffic(now);
+        StoreAdditionalAddresses(inner);
+        var ikeDeleted = _pending!.DeletesIkeSa;
+        _pending = null;
+        CheckNatMapping(now, inner);
+        if (ikeDeleted)
+        {
+            Destroy(now, "deleted");
+        }
+        else if (_deletingChild is { } deleted)
+        {
+            _deletingChild = null;
+            if (_children.Contains(deleted))
+            {
+                RemoveChild(now, deleted);
+            }
         }
     }
 
@@ -2486,19 +2500,9 @@ public sealed class IkeSa : IDisposable
             return;
         }
 
-        if (_pending is { } p && now >= p.Deadline)
+        if (_pending is { } p && now >= p.Deadline && !Retransmit(now, p))
         {
-            var settings = _endpoint.Settings;
-            if (p.Retransmits >= settings.RetransmitTries)
-            {
-                Destroy(now, $"giving up after {p.Retransmits} retransmissions of {p.Exchange}", peerDead: State == IkeSaState.Established);
-                return;
-            }
-
-            p.Retransmits++;
-            // strongSwan's schedule: timeout * base^n.
-            p.Deadline = now + (settings.RetransmitTimeout * Math.Pow(settings.RetransmitBase, p.Retransmits));
-            SendAll(now, Local, Remote, p.Datagrams);
+            return;
         }
 
         if (State == IkeSaState.Established && now >= ExpireAt && _rekeyedAway is null)
@@ -2542,6 +2546,25 @@ public sealed class IkeSa : IDisposable
                 StartIkeRekey(now);
             }
         }
+    }
+
+    /// <summary>
+    /// The pending request's deadline passed: resend it on strongSwan's schedule (timeout × base^n), or give up after
+    /// retransmit_tries (the SA is destroyed; returns false).
+    /// </summary>
+    private bool Retransmit(DateTimeOffset now, PendingRequest p)
+    {
+        var settings = _endpoint.Settings;
+        if (p.Retransmits >= settings.RetransmitTries)
+        {
+            Destroy(now, $"giving up after {p.Retransmits} retransmissions of {p.Exchange}", peerDead: State == IkeSaState.Established);
+            return false;
+        }
+
+        p.Retransmits++;
+        p.Deadline = now + (settings.RetransmitTimeout * Math.Pow(settings.RetransmitBase, p.Retransmits));
+        SendAll(now, Local, Remote, p.Datagrams);
+        return true;
     }
 
     /// <summary>
