@@ -89,6 +89,7 @@ public sealed partial class IkeSa
 
     private void ProcessInitResponse(DateTimeOffset now, IkeMessage m, byte[] datagram)
     {
+        Rules.PayloadRuleCheck.Enforce(_endpoint, now, Id, m); // unauthenticated: a violation is dropped
         if (m.Notifies(NotifyType.Cookie).FirstOrDefault() is { } cookie)
         {
             // RFC 7296 §2.6: retry with the cookie, same SPI and nonce.

@@ -178,7 +178,7 @@ public sealed partial class IkeSa
         }
 
         // An SK message, or the payloads of an SKF message reassembled and authenticated fragment by fragment.
-        List<IkePayload> Open() => reassembled ?? _keys!.Unprotect(datagram, m, !IsOriginalInitiator);
+        List<IkePayload> Open() => ScreenResponse(now, m, reassembled ?? _keys!.Unprotect(datagram, m, !IsOriginalInitiator));
 
         switch (_pending.Exchange)
         {
@@ -297,6 +297,11 @@ public sealed partial class IkeSa
         }
 
         var request = reassembled ?? _keys.Unprotect(datagram, m, !IsOriginalInitiator);
+        if (RefusedByPayloadRules(now, m, request, local, remote))
+        {
+            return;
+        }
+
         _requestFragments?.DiscardUpTo(m.MessageId);
         FollowPeer(now, local, remote);
         _peerKnowsSa = true;
@@ -332,6 +337,17 @@ public sealed partial class IkeSa
                 throw IkeProtocolException.Drop($"{m.ExchangeType} request not valid in state {State}");
         }
 
+        SendResponse(now, m, response, local, remote);
+        if (destroy)
+        {
+            // A delete crossing our own (both ends shutting down) is a delete too, not a failed authentication.
+            Destroy(now, State is IkeSaState.Established or IkeSaState.Deleting ? "deleted by peer" : "authentication failed", closedByPeer: State == IkeSaState.Established);
+        }
+    }
+
+    /// <summary>Protects and sends the response to request <paramref name="m"/>, and keeps it for retransmissions of the request.</summary>
+    private void SendResponse(DateTimeOffset now, IkeMessage m, List<IkePayload> response, IPEndPoint local, IPEndPoint remote)
+    {
         var header = new IkeMessage
         {
             InitiatorSpi = SpiI,
@@ -346,11 +362,6 @@ public sealed partial class IkeSa
         // RFC 7296 §2.11: a response goes back to the address and port the request came from (a side that does
         // not follow a peer's new address, e.g. with MOBIKE or behind a NAT, still answers where it asked from).
         SendAll(now, local, remote, datagrams);
-        if (destroy)
-        {
-            // A delete crossing our own (both ends shutting down) is a delete too, not a failed authentication.
-            Destroy(now, State is IkeSaState.Established or IkeSaState.Deleting ? "deleted by peer" : "authentication failed", closedByPeer: State == IkeSaState.Established);
-        }
     }
 
     internal void HandleTimeout(DateTimeOffset now)
