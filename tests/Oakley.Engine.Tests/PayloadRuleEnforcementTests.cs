@@ -83,6 +83,29 @@ public class PayloadRuleEnforcementTests
     }
 
     [Fact]
+    public void AnIkeAuthRequestWithoutIdi_KeepsItsAnswer_AuthenticationFailed_NotARuleViolation()
+    {
+        // The table leaves IDi and AUTH to the authentication (EAP rounds omit them, RFC 7296 §2.16), which answers
+        // AUTHENTICATION_FAILED (§2.21.2) as before the rules existed.
+        var pair = new Scenario().Build();
+        pair.Filter = (fromA, t) => !fromA || IkeMessage.Decode(t.Datagram).ExchangeType == ExchangeType.IkeSaInit ? 1 : 0;
+        pair.A.Initiate(pair.Now, "moon-sun");
+        pair.Deliver();
+        var moon = pair.A.IkeSas.Single();
+        var sun = pair.B.IkeSas.Single();
+        var header = new IkeMessage { InitiatorSpi = moon.SpiI, ResponderSpi = moon.SpiR, ExchangeType = ExchangeType.IkeAuth, Flags = IkeHeaderFlags.Initiator, MessageId = 1 };
+        var forged = moon.Keys!.Protect(header, [new AuthenticationPayload(AuthMethod.SharedKeyMessageIntegrityCode, new byte[32]), EspSa(), Ts(true), Ts(false)], true, new SeededEntropy(6));
+
+        pair.B.HandleDatagram(pair.Now, sun.Local, sun.Remote, forged);
+
+        Assert.True(pair.B.TryPollTransmit(out var answer));
+        var notify = Assert.IsType<NotifyPayload>(Assert.Single(moon.Keys.Unprotect(answer.Datagram, IkeMessage.Decode(answer.Datagram), false)));
+        Assert.Equal(NotifyType.AuthenticationFailed, notify.NotifyType);
+        Assert.Equal(0, pair.B.Stats.PayloadRuleViolations);
+        Assert.Empty(pair.B.IkeSas);
+    }
+
+    [Fact]
     public void AProtectedCreateChildResponseWithoutNonce_FailsTheExchange_AndTheIkeSaCarriesOn()
     {
         var pair = Established();
