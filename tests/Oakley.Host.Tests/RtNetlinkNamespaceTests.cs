@@ -150,6 +150,67 @@ public sealed partial class RtNetlinkNamespaceTests : IDisposable
         Assert.Contains("230:\tfrom all lookup 220", rules, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void TunRoutes_FollowTheChildSaEvents_AndShareAPrefixWithATrap()
+    {
+        if (!_root)
+        {
+            return;
+        }
+
+        var device = InNamespace(() => TunDevice.Open("nl0t", 1400, queues: 1));
+        try
+        {
+            var routes = new TunRoutes(device, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+            var local = new[] { Engine.TrafficSelectorRange.Parse("192.0.2.1/32") };
+            var remote = new[] { Engine.TrafficSelectorRange.Parse("203.0.113.0/24"), Engine.TrafficSelectorRange.Parse("198.51.100.0-198.51.100.2") };
+            InNamespace(() =>
+            {
+                routes.Handle(Install(0x1001, local, remote));
+                routes.Add(TunRoutes.TrapKey, local, remote[..1]);
+                return 0;
+            });
+            var table = Ip($"-n {_ns} route show table 220");
+            Assert.Contains("203.0.113.0/24 dev nl0t proto 79 scope link src 192.0.2.1", table, StringComparison.Ordinal);
+            Assert.Contains("198.51.100.0/31 dev nl0t", table, StringComparison.Ordinal);
+            Assert.Contains("198.51.100.2 dev nl0t", table, StringComparison.Ordinal);
+
+            // The CHILD SA goes: its own prefixes go, the one the trap shares stays until the trap goes too.
+            InNamespace(() =>
+            {
+                routes.Handle(new Engine.ChildSaRemove(DateTimeOffset.UnixEpoch, 1, "net", 0x1001, 0x2001));
+                return 0;
+            });
+            Assert.Equal("203.0.113.0/24 dev nl0t proto 79 scope link src 192.0.2.1", Ip($"-n {_ns} route show table 220").Trim());
+            InNamespace(() =>
+            {
+                routes.Remove(TunRoutes.TrapKey);
+                return 0;
+            });
+            Assert.Equal("", Ip($"-n {_ns} route show table 220").Trim());
+
+            InNamespace(() =>
+            {
+                routes.Handle(Install(0x1002, local, remote));
+                routes.RemoveAll();
+                return 0;
+            });
+            Assert.Equal("", Ip($"-n {_ns} route show table 220").Trim());
+        }
+        finally
+        {
+            InNamespace(() =>
+            {
+                device.Dispose();
+                return 0;
+            });
+        }
+    }
+
+    private static Engine.ChildSaInstall Install(uint spi, Engine.TrafficSelectorRange[] local, Engine.TrafficSelectorRange[] remote) =>
+        new(DateTimeOffset.UnixEpoch, 1, "gw", "net", spi, spi + 0x1000, false, false, default, 128, default, false,
+            [], [], [], [], local, remote, new IPEndPoint(IPAddress.Parse("192.0.2.1"), 500), new IPEndPoint(IPAddress.Parse("192.0.2.2"), 500), TimeSpan.FromHours(1), TimeSpan.FromHours(2));
+
     /// <summary>Runs <paramref name="body"/> on a new thread that setns(2) moved into the test's namespace.</summary>
     private T InNamespace<T>(Func<T> body)
     {
