@@ -130,8 +130,8 @@ public sealed unsafe partial class TunDevice : IDisposable
 
         // Like "ip rule show" (IPv4): a rule for table 220 that is not Oakley's (RemoveStale ran first), e.g.
         // strongSwan's, is left alone.
-        var rules = _netlink.Dump(RtMessages.DumpAll(RtMessages.GetRule, AddressFamily.InterNetwork), "rule show");
-        if (rules.Any(r => RtMessages.ParseRule(r.Payload).Table == RouteTable))
+        var rules = _netlink.Dump(RtMessages.DumpAll(RtMessages.GetRule, AddressFamily.InterNetwork), "rule show", RtMessages.ParseRule);
+        if (rules.Any(r => r.Table == RouteTable))
         {
             return;
         }
@@ -247,8 +247,8 @@ public sealed unsafe partial class TunDevice : IDisposable
         try
         {
             // "ip route flush table 220 proto 79": read the family's routes, delete Oakley's.
-            var stale = netlink.Dump(RtMessages.DumpAll(RtMessages.GetRoute, family), "route show")
-                .Select(r => RtMessages.ParseRoute(r.Payload)).Where(r => r.Table == RouteTable && r.Protocol == RouteProtocol).ToList();
+            var stale = netlink.Dump(RtMessages.DumpAll(RtMessages.GetRoute, family), "route show", RtMessages.ParseRoute)
+                .Where(r => r.Table == RouteTable && r.Protocol == RouteProtocol).ToList();
             foreach (var route in stale)
             {
                 netlink.Execute(RtMessages.DeleteRoute(route.Family, route.DestinationLength, route.Destination, route.OutputInterface, RouteTable, RouteProtocol),

@@ -37,6 +37,19 @@ public sealed partial class RtNetlinkNamespaceTests : IDisposable
     }
 
     [Fact]
+    public void Dump_OfThisNamespace_ReadsTheKernelsLoopbackRoute_WithoutRoot()
+    {
+        // Reading needs no privilege: the local table (255) holds "local 127.0.0.0/8 dev lo proto kernel".
+        using var netlink = Netlink.RtNetlink.Open();
+        var routes = netlink.Dump(Netlink.RtMessages.DumpAll(Netlink.RtMessages.GetRoute, System.Net.Sockets.AddressFamily.InterNetwork), "route show", Netlink.RtMessages.ParseRoute);
+        var loopback = Netlink.RtNetlink.InterfaceIndex("lo");
+        Assert.Contains(routes, r => r.Table == 255 && r.DestinationLength == 8 && r.Protocol == 2 && r.OutputInterface == loopback
+            && r.Destination is { } d && new IPAddress(d).Equals(IPAddress.Parse("127.0.0.0")));
+        Assert.All(routes, r => Assert.Equal(2, r.Family));
+        Assert.Throws<IOException>(() => Netlink.RtNetlink.InterfaceIndex("nl-none"));
+    }
+
+    [Fact]
     public void TunDevice_SetsLinkRulesAndRoutes_AndRemovesThem()
     {
         if (!_root)

@@ -74,14 +74,18 @@ internal sealed unsafe partial class RtNetlink : IDisposable
         }
     }
 
-    /// <summary>Sends a dump request and returns the payloads of its messages (NLMSG_DONE ends it).</summary>
-    public List<NetlinkPacket> Dump(NetlinkMessage request, string operation)
+    /// <summary>
+    /// Sends a dump request and returns its entries, each read by <paramref name="parse"/> (NLMSG_DONE ends it);
+    /// an entry that does not parse is an <see cref="IOException"/> too.
+    /// </summary>
+    public List<T> Dump<T>(NetlinkMessage request, string operation, Func<ReadOnlyMemory<byte>, T> parse)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(parse);
         lock (_lock)
         {
             var sequence = Send(request, operation);
-            var result = new List<NetlinkPacket>();
+            var result = new List<T>();
             for (var i = 0; i < MaxDatagrams; i++)
             {
                 foreach (var packet in Receive(operation))
@@ -105,13 +109,25 @@ internal sealed unsafe partial class RtNetlink : IDisposable
 
                             return result;
                         default:
-                            result.Add(packet with { Payload = packet.Payload.ToArray() });
+                            result.Add(Parse(packet.Payload, parse, operation));
                             break;
                     }
                 }
             }
 
             throw new IOException($"{operation}: the dump did not end");
+        }
+    }
+
+    private static T Parse<T>(ReadOnlyMemory<byte> payload, Func<ReadOnlyMemory<byte>, T> parse, string operation)
+    {
+        try
+        {
+            return parse(payload);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new IOException($"{operation}: {e.Message}", e);
         }
     }
 
@@ -169,7 +185,14 @@ internal sealed unsafe partial class RtNetlink : IDisposable
 
             if (n > 0)
             {
-                return NetlinkReply.Split(_buffer.AsMemory(0, (int)n));
+                try
+                {
+                    return NetlinkReply.Split(_buffer.AsMemory(0, (int)n));
+                }
+                catch (InvalidDataException e)
+                {
+                    throw new IOException($"{operation}: {e.Message}", e);
+                }
             }
 
             var errno = LinuxIo.Errno;
