@@ -87,7 +87,5 @@ internal sealed class NetlinkMessage
 
     internal static ushort ReadU16(ReadOnlySpan<byte> span) => MemoryMarshal.Read<ushort>(span);
 
-    internal static byte ReadU8(ReadOnlySpan<byte> span) => span[0];
-
     internal static int ReadI32(ReadOnlySpan<byte> span) => MemoryMarshal.Read<int>(span);
 }
