@@ -221,9 +221,8 @@ public sealed partial class Endpoint
         HandleIkev2(now, local, remote, datagram);
     }
 
-    /// <summary>A well-formed ISAKMP header (major version 1, length equal to the datagram).</summary>
-    private static bool IsIsakmp(byte[] datagram) =>
-        datagram.Length >= IkeHeader.Size && datagram[17] >> 4 == 1 && BinaryPrimitives.ReadUInt32BigEndian(datagram.AsSpan(24)) == datagram.Length;
+    /// <summary>An ISAKMP header (major version 1).</summary>
+    private static bool IsIsakmp(byte[] datagram) => datagram.Length >= IkeHeader.Size && datagram[17] >> 4 == 1;
 
     private void HandleIkev2(DateTimeOffset now, IPEndPoint local, IPEndPoint remote, byte[] datagram)
     {
