@@ -41,8 +41,8 @@ public sealed class ForgedIkeSaInit
         m.Payloads.Add(_sa);
         m.Payloads.Add(new KeyExchangePayload(_group, keyExchange));
         m.Payloads.Add(new NoncePayload(nonce));
-        m.Payloads.Add(new NotifyPayload(NotifyType.NatDetectionSourceIp, IkeSa.NatHash(spiI, 0, source)));
-        m.Payloads.Add(new NotifyPayload(NotifyType.NatDetectionDestinationIp, IkeSa.NatHash(spiI, 0, destination)));
+        m.Payloads.Add(new NotifyPayload(NotifyType.NatDetectionSourceIp, Tasks.NatDetectionTask.Hash(spiI, 0, source)));
+        m.Payloads.Add(new NotifyPayload(NotifyType.NatDetectionDestinationIp, Tasks.NatDetectionTask.Hash(spiI, 0, destination)));
         return m.Encode();
     }
 }

@@ -238,8 +238,8 @@ public class MobikeTests
         [
             new NotifyPayload(NotifyType.UpdateSaAddresses),
             new NotifyPayload(NotifyType.NoNatsAllowed),
-            new NotifyPayload(NotifyType.NatDetectionSourceIp, IkeSa.NatHash(moon.SpiI, moon.SpiR, new IPEndPoint(IPAddress.Parse("192.0.2.99"), 4500))),
-            new NotifyPayload(NotifyType.NatDetectionDestinationIp, IkeSa.NatHash(moon.SpiI, moon.SpiR, sun.Local)),
+            new NotifyPayload(NotifyType.NatDetectionSourceIp, Oakley.Engine.Tasks.NatDetectionTask.Hash(moon.SpiI, moon.SpiR, new IPEndPoint(IPAddress.Parse("192.0.2.99"), 4500))),
+            new NotifyPayload(NotifyType.NatDetectionDestinationIp, Oakley.Engine.Tasks.NatDetectionTask.Hash(moon.SpiI, moon.SpiR, sun.Local)),
         ], true, new SeededEntropy(5));
         pair.B.HandleDatagram(pair.Now, sun.Local, new IPEndPoint(MoonNew, 4500), request);
         Assert.True(pair.B.TryPollTransmit(out var answer));

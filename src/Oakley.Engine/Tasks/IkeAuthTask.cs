@@ -1,0 +1,176 @@
+using Oakley.Crypto.KeyDerivation;
+using Oakley.Engine.Authentication;
+using Oakley.Iana;
+using Oakley.Protocol.Ikev2;
+using Oakley.Protocol.Ikev2.Payloads;
+
+namespace Oakley.Engine.Tasks;
+
+/// <summary>
+/// IKE_AUTH's authentication (RFC 7296 §1.2, §2.15): identities, AUTH built and verified only through an
+/// <see cref="IIkeAuthenticator"/> (PSK today; certificates and EAP join behind the same interface), INITIAL_CONTACT and
+/// swanctl <c>unique</c>, MOBIKE_SUPPORTED, and the SA's establishment. The first CHILD SA is a task of its own in the
+/// same exchange.
+/// </summary>
+internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask
+{
+    private List<IkePayload> _reply = [];
+
+    public ExchangeType Exchange => ExchangeType.IkeAuth;
+
+    public TaskOutcome BuildRequest(DateTimeOffset now, List<IkePayload> request)
+    {
+        var config = sa.Config;
+        var idi = new IdentificationPayload(true, config.LocalId.Type, config.LocalId.Value);
+        request.Add(idi);
+        if (config.RemoteId is { } rid)
+        {
+            request.Add(new IdentificationPayload(false, rid.Type, rid.Value));
+        }
+
+        // No IKE_AUTH without our credential: a missing or empty key fails the SA here, before anything is sent.
+        var found = Authenticator(config.RemoteId ?? sa.RemoteIdentity);
+        if (found.Authenticator is not { } authenticator)
+        {
+            sa.Fail(now, found.Error!);
+            return TaskOutcome.Failed;
+        }
+
+        request.Add(authenticator.Build(AuthInputOf(true, sa.InitRequest, sa.NonceR, idi)));
+        if (config.SendInitialContact && sa.ReauthOf is null)
+        {
+            request.Add(new NotifyPayload(NotifyType.InitialContact));
+        }
+
+        if (config.Mobike)
+        {
+            request.Add(new NotifyPayload(NotifyType.MobikeSupported));
+        }
+
+        return TaskOutcome.Done;
+    }
+
+    public TaskOutcome ProcessResponse(DateTimeOffset now, Received response)
+    {
+        var payloads = response.Payloads;
+        if (payloads.OfType<NotifyPayload>().FirstOrDefault(n => n.NotifyType == NotifyType.AuthenticationFailed) is not null)
+        {
+            return Fail(now, "peer reported AUTHENTICATION_FAILED");
+        }
+
+        var idr = payloads.OfType<IdentificationPayload>().FirstOrDefault(i => !i.IsInitiator);
+        var auth = payloads.OfType<AuthenticationPayload>().FirstOrDefault();
+        if (idr is null || auth is null)
+        {
+            return Fail(now, "IKE_AUTH response lacks IDr or AUTH");
+        }
+
+        sa.RemoteIdentity = new Identity(idr.IdType, idr.Data.ToArray());
+        if (sa.Config.RemoteId is { } expected && !expected.Matches(sa.RemoteIdentity))
+        {
+            return Fail(now, $"peer identity '{sa.RemoteIdentity}' does not match the configured '{expected}'");
+        }
+
+        var verifier = Authenticator(sa.RemoteIdentity);
+        if (verifier.Authenticator is null)
+        {
+            return Fail(now, verifier.Error!);
+        }
+
+        if (!verifier.Authenticator.Verify(AuthInputOf(false, sa.InitResponse, sa.NonceI, idr), auth))
+        {
+            // RFC 7296 §2.21.2: the initiator deletes the IKE SA (an INFORMATIONAL with AUTHENTICATION_FAILED is optional).
+            return Fail(now, "AUTH payload of the responder did not verify");
+        }
+
+        if (!sa.Services.EnforceUniqueness(now, sa, initialContact: false))
+        {
+            return Fail(now, $"an IKE SA with '{sa.RemoteIdentity}' exists (unique = keep): not keeping this one");
+        }
+
+        sa.Path.MobikeNegotiated = sa.Config.Mobike && payloads.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.MobikeSupported);
+        MobikeTask.StoreAdditionalAddresses(sa, payloads);
+        sa.Establish(now);
+        return TaskOutcome.Done;
+    }
+
+    private TaskOutcome Fail(DateTimeOffset now, string reason)
+    {
+        sa.Fail(now, reason);
+        return TaskOutcome.Failed;
+    }
+
+    public TaskOutcome ProcessRequest(DateTimeOffset now, Received request)
+    {
+        var payloads = request.Payloads;
+        var idi = payloads.OfType<IdentificationPayload>().FirstOrDefault(i => i.IsInitiator);
+        var auth = payloads.OfType<AuthenticationPayload>().FirstOrDefault();
+        if (idi is null || auth is null)
+        {
+            // EAP (no AUTH from the initiator) is not implemented yet: answer as RFC 7296 §2.21.2 asks.
+            return Refuse(now, "IKE_AUTH request without IDi/AUTH (EAP is not supported yet)");
+        }
+
+        sa.RemoteIdentity = new Identity(idi.IdType, idi.Data.ToArray());
+        var config = sa.Services.FindConfigForIdentity(sa.Config, sa.RemoteIdentity, sa.Remote);
+        if (config is null)
+        {
+            return Refuse(now, $"no connection matches peer identity '{sa.RemoteIdentity}'");
+        }
+
+        sa.Config = config;
+        // One authenticator verifies the peer and builds our AUTH: without a key for the pair there is neither.
+        var found = Authenticator(sa.RemoteIdentity);
+        var authenticator = found.Authenticator;
+        var refusal = authenticator is null ? found.Error
+            : authenticator.Verify(AuthInputOf(true, sa.InitRequest, sa.NonceR, idi), auth) ? null : AuthMismatch(authenticator, auth);
+        if (authenticator is null || refusal is not null)
+        {
+            return Refuse(now, refusal!);
+        }
+
+        var idr = new IdentificationPayload(false, config.LocalId.Type, config.LocalId.Value);
+        _reply = [idr, authenticator.Build(AuthInputOf(false, sa.InitResponse, sa.NonceI, idr))];
+        if (!sa.Services.EnforceUniqueness(now, sa, payloads.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.InitialContact)))
+        {
+            // unique = keep: an IKE SA with this peer exists; this one is refused.
+            return Refuse(now, $"refusing a second IKE SA with '{sa.RemoteIdentity}' (unique = keep)");
+        }
+
+        // RFC 4555: MOBIKE is used when both sides say MOBIKE_SUPPORTED in IKE_AUTH.
+        if (config.Mobike && payloads.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.MobikeSupported))
+        {
+            sa.Path.MobikeNegotiated = true;
+            _reply.Add(new NotifyPayload(NotifyType.MobikeSupported));
+        }
+
+        MobikeTask.StoreAdditionalAddresses(sa, payloads);
+        sa.Establish(now);
+        return TaskOutcome.Done;
+    }
+
+    /// <summary>The responder refuses the authentication: AUTHENTICATION_FAILED is the whole answer and the SA goes.</summary>
+    private TaskOutcome Refuse(DateTimeOffset now, string reason)
+    {
+        sa.Services.EmitAlert(now, sa.Id, reason);
+        _reply = [new NotifyPayload(NotifyType.AuthenticationFailed)];
+        return TaskOutcome.Failed;
+    }
+
+    public void BuildResponse(DateTimeOffset now, List<IkePayload> response) => response.AddRange(_reply);
+
+    /// <summary>RFC 7296 §2.15: what one side's AUTH covers, RealMessage | peer's nonce | prf(SK_p, ID body).</summary>
+    private AuthInput AuthInputOf(bool initiatorSide, byte[] realMessage, byte[] peerNonce, IdentificationPayload id)
+    {
+        var keys = sa.Keys!;
+        var prf = keys.Suite.Prf!;
+        return new AuthInput(prf, Ikev2Auth.SignedOctets(prf, realMessage, peerNonce, initiatorSide ? keys.Keys.SK_pi : keys.Keys.SK_pr, id.GetBodyBytes()));
+    }
+
+    private string AuthMismatch(IIkeAuthenticator ours, AuthenticationPayload theirs) => theirs.Method == ours.Method
+        ? $"AUTH of '{sa.RemoteIdentity}' did not verify (wrong pre-shared key?)"
+        : $"'{sa.RemoteIdentity}' authenticates with AUTH method {theirs.Method}; this connection expects {ours.Method}";
+
+    /// <summary>The authenticator for our identity and <paramref name="remote"/> (null: %any), or why there is none.</summary>
+    private AuthenticatorResult Authenticator(Identity? remote) => PskAuthenticator.Create(sa.Services.Secrets, sa.Config.LocalId, remote);
+}

@@ -1,0 +1,203 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using Oakley.Crypto.KeyDerivation;
+using Oakley.Crypto.KeyExchange;
+using Oakley.Crypto.Registry;
+using Oakley.Iana;
+using Oakley.Protocol;
+using Oakley.Protocol.Ikev2;
+using Oakley.Protocol.Ikev2.Payloads;
+
+namespace Oakley.Engine.Tasks;
+
+/// <summary>
+/// IKE_SA_INIT (RFC 7296 §1.2): proposals, the key exchange and nonces, the SKEYSEED derivation, COOKIE (§2.6) and
+/// INVALID_KE_PAYLOAD retries on the initiator, and the IKE_SA_INIT notifies (fragmentation, RFC 7383 §2.3; signature
+/// hash algorithms, RFC 7427). NAT detection joins the same exchange as its own task. The responder's stateless checks
+/// (cookies, limits, proposal and group choice) are the endpoint's, before this task exists.
+/// </summary>
+internal sealed class IkeInitTask : IInitiatorTask, IResponderTask, IDisposable
+{
+    private static readonly byte[] SignatureHashes = [0, 2, 0, 3, 0, 4]; // SHA2-256/384/512 (RFC 7427 §4)
+
+    private readonly IkeSa _sa;
+    private KeyExchange? _ke;
+    private KeId _group;
+    private byte[] _cookie = [];
+    private int _invalidKeRetries;
+
+    // Responder: what the endpoint selected, and whether the initiator announced the notifies we echo.
+    private readonly AlgorithmProposal? _selected;
+    private readonly byte _proposalNumber;
+    private bool _peerSignatureHashes;
+
+    /// <summary>The initiator's task: the first KE group of the configured proposals.</summary>
+    public IkeInitTask(IkeSa sa)
+    {
+        _sa = sa;
+        _group = sa.Config.Proposals.SelectMany(p => p.OfType(TransformType.KeyExchange)).Select(t => (KeId)t.Id).First();
+    }
+
+    /// <summary>The responder's task, with the proposal the endpoint chose.</summary>
+    public IkeInitTask(IkeSa sa, AlgorithmProposal selected, byte proposalNumber)
+    {
+        _sa = sa;
+        _selected = selected;
+        _proposalNumber = proposalNumber;
+    }
+
+    public ExchangeType Exchange => ExchangeType.IkeSaInit;
+
+    public TaskOutcome BuildRequest(DateTimeOffset now, List<IkePayload> request)
+    {
+        _ke?.Dispose();
+        _ke = KeyExchangeMethods.Create(_group, _sa.Services.Entropy);
+        if (_sa.NonceI.Length == 0)
+        {
+            _sa.NonceI = _sa.Services.NewNonce(); // a retry keeps SPI and nonce (§2.6)
+        }
+
+        if (_cookie.Length > 0)
+        {
+            // RFC 7296 §2.6: the COOKIE notify is the first payload of the repeated request.
+            request.Add(new NotifyPayload(NotifyType.Cookie, _cookie));
+        }
+
+        request.Add(ProposalNegotiation.ToPayload(_sa.Config.Proposals, default, _group));
+        request.Add(new KeyExchangePayload(_group, _ke.GetPublicKey()));
+        request.Add(new NoncePayload(_sa.NonceI));
+        if (_sa.Config.Fragmentation != Fragmentation.No)
+        {
+            request.Add(new NotifyPayload(NotifyType.Ikev2FragmentationSupported));
+        }
+
+        request.Add(new NotifyPayload(NotifyType.SignatureHashAlgorithms, SignatureHashes));
+        return TaskOutcome.Done;
+    }
+
+    /// <summary>A response that is neither a retry request nor an error must carry SA, KE and Nonce (else it is dropped, the request stays pending).</summary>
+    public void Accept(Received response)
+    {
+        var m = response.Message;
+        if (m.Notifies(NotifyType.Cookie).Any() || m.Payloads.OfType<NotifyPayload>().Any(n => n.NotifyType.IsError()))
+        {
+            return;
+        }
+
+        if (m.Find<SecurityAssociationPayload>() is null || m.Find<KeyExchangePayload>() is null || m.Find<NoncePayload>() is null || m.ResponderSpi == 0)
+        {
+            throw IkeProtocolException.InvalidSyntax("IKE_SA_INIT response lacks SA, KE or Nonce");
+        }
+    }
+
+    public TaskOutcome ProcessResponse(DateTimeOffset now, Received response)
+    {
+        var m = response.Message;
+        if (m.Notifies(NotifyType.Cookie).FirstOrDefault() is { } cookie)
+        {
+            // RFC 7296 §2.6: retry with the cookie, same SPI and nonce.
+            _cookie = cookie.Data.ToArray();
+            return TaskOutcome.NeedMore;
+        }
+
+        if (m.Notifies(NotifyType.InvalidKePayload).FirstOrDefault() is { } invalidKe)
+        {
+            return RetryWithGroup(now, invalidKe);
+        }
+
+        if (m.Payloads.OfType<NotifyPayload>().FirstOrDefault(n => n.NotifyType.IsError()) is { } error)
+        {
+            _sa.Fail(now, $"IKE_SA_INIT failed: peer answered {error.NotifyType}");
+            return TaskOutcome.Failed;
+        }
+
+        var sa = m.Find<SecurityAssociationPayload>()!;
+        var ke = m.Find<KeyExchangePayload>()!;
+        var selected = ProposalNegotiation.ValidateResponse(_sa.Config.Proposals, sa, ProtocolId.Ike);
+        if (selected is null || ke.Group != _group || selected.OfType(TransformType.KeyExchange).Single().Id != (ushort)_group)
+        {
+            _sa.Fail(now, "responder chose a proposal we did not offer");
+            return TaskOutcome.Failed;
+        }
+
+        _sa.SpiR = m.ResponderSpi;
+        _sa.NonceR = m.Find<NoncePayload>()!.Nonce.ToArray();
+        _sa.Path.Fragmentation = _sa.Config.Fragmentation != Fragmentation.No && m.Notifies(NotifyType.Ikev2FragmentationSupported).Any();
+        _sa.InitResponse = response.Datagram;
+        _ke!.SetPeerPublicKey(ke.Data.Span);
+        DeriveKeys(selected);
+        return TaskOutcome.Done;
+    }
+
+    /// <summary>RFC 7296 §1.2: retry with the group the responder asked for, if we proposed it (at most twice).</summary>
+    private TaskOutcome RetryWithGroup(DateTimeOffset now, NotifyPayload invalidKe)
+    {
+        var wanted = invalidKe.Data.Length == 2 ? (KeId)BinaryPrimitives.ReadUInt16BigEndian(invalidKe.Data.Span) : KeId.None;
+        var proposed = _sa.Config.Proposals.SelectMany(p => p.OfType(TransformType.KeyExchange)).Any(t => t.Id == (ushort)wanted);
+        if (!proposed || wanted == _group || ++_invalidKeRetries > 2)
+        {
+            _sa.Fail(now, $"peer requested unacceptable key exchange method {wanted}");
+            return TaskOutcome.Failed;
+        }
+
+        _sa.Services.EmitAlert(now, _sa.Id, $"peer requested {wanted} instead of {_group}; retrying");
+        _group = wanted;
+        return TaskOutcome.NeedMore;
+    }
+
+    public TaskOutcome ProcessRequest(DateTimeOffset now, Received request)
+    {
+        var m = request.Message;
+        var ke = m.Find<KeyExchangePayload>()!;
+        _sa.InitRequest = request.Datagram;
+        _sa.NonceI = m.Find<NoncePayload>()!.Nonce.ToArray();
+        _sa.NonceR = _sa.Services.NewNonce();
+        _group = ke.Group;
+        _ke = KeyExchangeMethods.Create(ke.Group, _sa.Services.Entropy);
+        _ke.SetPeerPublicKey(ke.Data.Span); // validates the peer's value (RFC 6989)
+        // RFC 7383 §2.3: announce support only in answer to the initiator's announcement.
+        _sa.Path.Fragmentation = _sa.Config.Fragmentation != Fragmentation.No && m.Notifies(NotifyType.Ikev2FragmentationSupported).Any();
+        _peerSignatureHashes = m.Notifies(NotifyType.SignatureHashAlgorithms).Any();
+        return TaskOutcome.Done;
+    }
+
+    public void BuildResponse(DateTimeOffset now, List<IkePayload> response)
+    {
+        response.Add(ProposalNegotiation.Accepted(_selected!, _proposalNumber, default));
+        response.Add(new KeyExchangePayload(_group, _ke!.GetPublicKey()));
+        response.Add(new NoncePayload(_sa.NonceR));
+        if (_sa.Path.Fragmentation)
+        {
+            response.Add(new NotifyPayload(NotifyType.Ikev2FragmentationSupported));
+        }
+
+        if (_peerSignatureHashes)
+        {
+            response.Add(new NotifyPayload(NotifyType.SignatureHashAlgorithms, SignatureHashes));
+        }
+    }
+
+    /// <summary>The responder's keys, once its response is encoded (SPIs and nonces are all known).</summary>
+    public void Complete() => DeriveKeys(_selected!);
+
+    /// <summary>SKEYSEED and the seven SK_* keys (§2.14); the key exchange is freed.</summary>
+    private void DeriveKeys(AlgorithmProposal selected)
+    {
+        var suite = ProposalNegotiation.Resolve(selected);
+        var shared = _ke!.GetSharedSecret();
+        var prf = suite.Prf!;
+        var skeyseed = Ikev2KeySchedule.DeriveSkeyseed(prf, _sa.NonceI, _sa.NonceR, shared);
+        var keys = Ikev2KeySchedule.DeriveKeys(prf, skeyseed, _sa.NonceI, _sa.NonceR, _sa.SpiI, _sa.SpiR,
+            suite.Encryption.KeyMaterialSize, suite.Integrity?.KeySize ?? 0);
+        CryptographicOperations.ZeroMemory(skeyseed);
+        _sa.SetKeys(selected, new IkeSaKeys(suite, keys));
+        _sa.Services.Keylog?.Invoke(_sa, keys);
+        Dispose();
+    }
+
+    public void Dispose()
+    {
+        _ke?.Dispose();
+        _ke = null;
+    }
+}
