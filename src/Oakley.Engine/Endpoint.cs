@@ -208,6 +208,25 @@ public sealed partial class Endpoint
     {
         ArgumentNullException.ThrowIfNull(datagram);
         Stats.DatagramsReceived++;
+        if (IsIsakmp(datagram))
+        {
+            // The header's major version picks the message layer. IKEv1 (ISAKMP, RFC 2408) gets its own layer and task
+            // set here, beside IKEv2's, on the same SA core; until it is built, a version-1 message is answered as
+            // RFC 7296 §1.5 asks for any version we do not speak.
+            Stats.Drop(nameof(NotifyType.InvalidMajorVersion));
+            AnswerUnprotected(local, remote, IkeHeader.ReadUnchecked(datagram), NotifyType.InvalidMajorVersion, default);
+            return;
+        }
+
+        HandleIkev2(now, local, remote, datagram);
+    }
+
+    /// <summary>A well-formed ISAKMP header (major version 1, length equal to the datagram).</summary>
+    private static bool IsIsakmp(byte[] datagram) =>
+        datagram.Length >= IkeHeader.Size && datagram[17] >> 4 == 1 && BinaryPrimitives.ReadUInt32BigEndian(datagram.AsSpan(24)) == datagram.Length;
+
+    private void HandleIkev2(DateTimeOffset now, IPEndPoint local, IPEndPoint remote, byte[] datagram)
+    {
         IkeMessage m;
         try
         {

@@ -32,7 +32,7 @@ public sealed partial class IkeSa
     /// part of rand_time (default over_time); the SA expires over_time after the earlier of the two. A rekey renews
     /// the keys (a new rekey schedule) but not the authentication, so the reauthentication time carries over.
     /// </summary>
-    private void ScheduleIkeRekey(DateTimeOffset now, IkeSa? predecessor = null)
+    private void ScheduleIkeRekey(DateTimeOffset now, (DateTimeOffset At, DateTimeOffset ExpireAt)? carriedReauth = null)
     {
         var range = Config.RandTime ?? Config.EffectiveOverTime;
         DateTimeOffset Due(TimeSpan interval)
@@ -43,10 +43,10 @@ public sealed partial class IkeSa
 
         IkeRekeyAt = Config.RekeyTime > TimeSpan.Zero ? Due(Config.RekeyTime) : DateTimeOffset.MaxValue;
         var rekeyExpiry = Config.RekeyTime > TimeSpan.Zero ? now + Config.RekeyTime + Config.EffectiveOverTime : DateTimeOffset.MaxValue;
-        if (predecessor is not null)
+        if (carriedReauth is { } reauth)
         {
-            ReauthAt = predecessor.ReauthAt;
-            _reauthExpireAt = predecessor._reauthExpireAt;
+            ReauthAt = reauth.At;
+            _reauthExpireAt = reauth.ExpireAt;
         }
         else
         {
@@ -56,6 +56,9 @@ public sealed partial class IkeSa
 
         ExpireAt = rekeyExpiry < _reauthExpireAt ? rekeyExpiry : _reauthExpireAt;
     }
+
+    /// <summary>The reauthentication schedule a rekey's successor carries over.</summary>
+    private (DateTimeOffset At, DateTimeOffset ExpireAt) ReauthSchedule => (ReauthAt, _reauthExpireAt);
 
     internal bool IkeRekeyDue(DateTimeOffset now) => State == IkeSaState.Established && !IsRekeyedAway && now >= IkeRekeyAt;
 

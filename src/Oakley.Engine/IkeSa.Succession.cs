@@ -195,7 +195,7 @@ public sealed partial class IkeSa
     /// <summary>Makes <paramref name="next"/> the successor: the CHILD SAs and queued work move over; this SA waits to be deleted.</summary>
     internal void HandOver(DateTimeOffset now, IkeSa next)
     {
-        next.TakeOver(now, this, _children, Tasks);
+        next.TakeOver(now, _children, Tasks, ReauthSchedule, _reauthStarted);
         _children.Clear();
         _successor = next;
         _rekeyedAway = now;
@@ -204,7 +204,7 @@ public sealed partial class IkeSa
     }
 
     /// <summary>The successor's half of <see cref="HandOver"/>.</summary>
-    private void TakeOver(DateTimeOffset now, IkeSa old, List<ChildSa> children, TaskManager work)
+    private void TakeOver(DateTimeOffset now, List<ChildSa> children, TaskManager work, (DateTimeOffset, DateTimeOffset) reauth, bool reauthStarted)
     {
         Touch();
         _predecessor = null;
@@ -220,7 +220,7 @@ public sealed partial class IkeSa
         // A terminate that waited for the rekey applies to the SA that lives on. It goes out from the successor's
         // next timeout, after the rekey's response (a rekey responder's delete must not overtake it).
         Tasks.TakeQueuedWork(work);
-        ScheduleIkeRekey(now, old);
-        _reauthStarted = old._reauthStarted;
+        ScheduleIkeRekey(now, reauth);
+        _reauthStarted = reauthStarted;
     }
 }

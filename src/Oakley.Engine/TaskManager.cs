@@ -71,23 +71,21 @@ internal sealed class TaskManager(IkeSa sa)
     /// <summary>A rekey's successor takes the queued work of the SA it replaces.</summary>
     public void TakeQueuedWork(TaskManager old)
     {
-        while (old._childQueue.TryDequeue(out var queued))
-        {
-            _childQueue.Enqueue(queued);
-        }
+        var (children, rekeys, deletes, deleteQueued) = old.DrainQueuedWork();
+        children.ForEach(_childQueue.Enqueue);
+        rekeys.ForEach(_rekeyQueue.Enqueue);
+        deletes.ForEach(_deleteQueue.Enqueue);
+        DeleteQueued = deleteQueued;
+    }
 
-        while (old._rekeyQueue.TryDequeue(out var rekey))
-        {
-            _rekeyQueue.Enqueue(rekey);
-        }
-
-        while (old._deleteQueue.TryDequeue(out var delete))
-        {
-            _deleteQueue.Enqueue(delete);
-        }
-
-        DeleteQueued = old.DeleteQueued;
-        old.DeleteQueued = false;
+    private (List<ChildConfig> Children, List<ChildSa> Rekeys, List<ChildSa> Deletes, bool DeleteQueued) DrainQueuedWork()
+    {
+        var work = (_childQueue.ToList(), _rekeyQueue.ToList(), _deleteQueue.ToList(), DeleteQueued);
+        _childQueue.Clear();
+        _rekeyQueue.Clear();
+        _deleteQueue.Clear();
+        DeleteQueued = false;
+        return work;
     }
 
     /// <summary>Starts the next piece of work if the window is free.</summary>
