@@ -38,5 +38,15 @@ internal static class LayeringAssertions
         return [.. seen];
     }
 
+    /// <summary>
+    /// Fails unless <paramref name="assembly"/> depends on exactly the Oakley assemblies <paramref name="expected"/>
+    /// (sorted), both directly and through any of them.
+    /// </summary>
+    public static void AssertDependsOnExactly(Assembly assembly, params string[] expected)
+    {
+        Assert.Equal(expected, DirectOakleyReferences(assembly));
+        Assert.Equal(expected, OakleyDependencyClosure(assembly));
+    }
+
     private static bool IsOakley(string name) => name.StartsWith("Oakley.", StringComparison.Ordinal) || name == "oakley";
 }
