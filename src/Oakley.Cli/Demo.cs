@@ -50,16 +50,7 @@ internal static class Demo
 
     public static async Task<int> RunAsync(ILoggerFactory logs, TimeSpan timeout)
     {
-        var sunText = Moon.Replace("moon-sun", "sun-moon", StringComparison.Ordinal)
-            .Replace("id = moon.example\n", "id = @@@\n", StringComparison.Ordinal)
-            .Replace("id = sun.example\n", "id = moon.example\n", StringComparison.Ordinal)
-            .Replace("id = @@@\n", "id = sun.example\n", StringComparison.Ordinal)
-            .Replace("local_ts = 198.51.100.0/24", "local_ts = @@@", StringComparison.Ordinal)
-            .Replace("remote_ts = 203.0.113.0/24", "remote_ts = 198.51.100.0/24", StringComparison.Ordinal)
-            .Replace("local_ts = @@@", "local_ts = 203.0.113.0/24", StringComparison.Ordinal);
-        var parser = new SettingsParser(_ => throw new FileNotFoundException(), _ => []);
-        var moonConfig = SwanctlLoader.Load(parser.ParseText(Moon, "moon/swanctl.conf"));
-        var sunConfig = SwanctlLoader.Load(parser.ParseText(sunText, "sun/swanctl.conf"));
+        var (moonConfig, sunConfig) = LoadConfigs();
 
         // Ephemeral ports: the demo needs no privileges and cannot collide with a running IKE daemon.
         var moonEvents = new List<EngineEvent>();
@@ -91,36 +82,8 @@ internal static class Demo
             await Task.Delay(20);
         }
 
-        ChildSaInstall? mc, sc;
-        lock (moonEvents)
+        if (!await ReportChildSa(moonHost, moonEvents, sunEvents, started.Elapsed))
         {
-            mc = moonEvents.OfType<ChildSaInstall>().FirstOrDefault();
-        }
-
-        lock (sunEvents)
-        {
-            sc = sunEvents.OfType<ChildSaInstall>().FirstOrDefault();
-        }
-
-        if (mc is null || sc is null)
-        {
-            Console.Error.WriteLine("demo FAILED: the CHILD SA did not come up on both peers");
-            return 1;
-        }
-
-        var keysMatch = mc.OutboundSpi == sc.InboundSpi && mc.InboundSpi == sc.OutboundSpi
-            && mc.OutboundEncryptionKey.AsSpan().SequenceEqual(sc.InboundEncryptionKey)
-            && mc.InboundEncryptionKey.AsSpan().SequenceEqual(sc.OutboundEncryptionKey);
-        var elapsed = started.Elapsed;
-        var exchanged = await moonHost.Invoke((e, _) => e.Stats.DatagramsSent);
-        var up = moonEvents.OfType<IkeSaUp>().First();
-        Console.WriteLine($"IKE SA up: {up.Algorithms}, SPIs {up.SpiI:x16}_i {up.SpiR:x16}_r, PSK authentication");
-        Console.WriteLine($"round trips: {exchanged} (IKE_SA_INIT, IKE_AUTH) in {elapsed.TotalMilliseconds:F1} ms");
-        Console.WriteLine($"CHILD SA net: moon {mc.InboundSpi:x8}_i {mc.OutboundSpi:x8}_o, sun {sc.InboundSpi:x8}_i {sc.OutboundSpi:x8}_o, {Daemon.StrongSwanName(mc.Encryption)}-{mc.EncryptionKeyBits}, " +
-            $"TS {string.Join(",", mc.LocalTs)} === {string.Join(",", mc.RemoteTs)}; keys agree on both peers: {(keysMatch ? "yes" : "NO")}");
-        if (!keysMatch)
-        {
-            Console.Error.WriteLine("demo FAILED: the peers derived different CHILD SA keys or SPIs");
             return 1;
         }
 
@@ -144,6 +107,57 @@ internal static class Demo
         Console.WriteLine(clean ? "IKE SA deleted on both peers." : "demo FAILED: SAs left behind after delete");
         Console.WriteLine(clean ? "demo OK" : string.Empty);
         return clean ? 0 : 1;
+    }
+
+    /// <summary>The two peers' configurations: moon's as written, sun's its mirror image.</summary>
+    private static (SwanctlConfig Moon, SwanctlConfig Sun) LoadConfigs()
+    {
+        var sunText = Moon.Replace("moon-sun", "sun-moon", StringComparison.Ordinal)
+            .Replace("id = moon.example\n", "id = @@@\n", StringComparison.Ordinal)
+            .Replace("id = sun.example\n", "id = moon.example\n", StringComparison.Ordinal)
+            .Replace("id = @@@\n", "id = sun.example\n", StringComparison.Ordinal)
+            .Replace("local_ts = 198.51.100.0/24", "local_ts = @@@", StringComparison.Ordinal)
+            .Replace("remote_ts = 203.0.113.0/24", "remote_ts = 198.51.100.0/24", StringComparison.Ordinal)
+            .Replace("local_ts = @@@", "local_ts = 203.0.113.0/24", StringComparison.Ordinal);
+        var parser = new SettingsParser(_ => throw new FileNotFoundException(), _ => []);
+        return (SwanctlLoader.Load(parser.ParseText(Moon, "moon/swanctl.conf")), SwanctlLoader.Load(parser.ParseText(sunText, "sun/swanctl.conf")));
+    }
+
+    /// <summary>Prints the IKE and CHILD SA both peers agreed on; false (with the reason) if the CHILD SA is missing or the keys differ.</summary>
+    private static async Task<bool> ReportChildSa(IkeHost moonHost, List<EngineEvent> moonEvents, List<EngineEvent> sunEvents, TimeSpan elapsed)
+    {
+        ChildSaInstall? mc, sc;
+        lock (moonEvents)
+        {
+            mc = moonEvents.OfType<ChildSaInstall>().FirstOrDefault();
+        }
+
+        lock (sunEvents)
+        {
+            sc = sunEvents.OfType<ChildSaInstall>().FirstOrDefault();
+        }
+
+        if (mc is null || sc is null)
+        {
+            Console.Error.WriteLine("demo FAILED: the CHILD SA did not come up on both peers");
+            return false;
+        }
+
+        var keysMatch = mc.OutboundSpi == sc.InboundSpi && mc.InboundSpi == sc.OutboundSpi
+            && mc.OutboundEncryptionKey.AsSpan().SequenceEqual(sc.InboundEncryptionKey)
+            && mc.InboundEncryptionKey.AsSpan().SequenceEqual(sc.OutboundEncryptionKey);
+        var exchanged = await moonHost.Invoke((e, _) => e.Stats.DatagramsSent);
+        var up = moonEvents.OfType<IkeSaUp>().First();
+        Console.WriteLine($"IKE SA up: {up.Algorithms}, SPIs {up.SpiI:x16}_i {up.SpiR:x16}_r, PSK authentication");
+        Console.WriteLine($"round trips: {exchanged} (IKE_SA_INIT, IKE_AUTH) in {elapsed.TotalMilliseconds:F1} ms");
+        Console.WriteLine($"CHILD SA net: moon {mc.InboundSpi:x8}_i {mc.OutboundSpi:x8}_o, sun {sc.InboundSpi:x8}_i {sc.OutboundSpi:x8}_o, {Daemon.StrongSwanName(mc.Encryption)}-{mc.EncryptionKeyBits}, " +
+            $"TS {string.Join(",", mc.LocalTs)} === {string.Join(",", mc.RemoteTs)}; keys agree on both peers: {(keysMatch ? "yes" : "NO")}");
+        if (!keysMatch)
+        {
+            Console.Error.WriteLine("demo FAILED: the peers derived different CHILD SA keys or SPIs");
+        }
+
+        return keysMatch;
     }
 
     /// <summary>

@@ -4,6 +4,7 @@ using Oakley.Crypto;
 using Oakley.Crypto.KeyDerivation;
 using Oakley.Crypto.KeyExchange;
 using Oakley.Crypto.Registry;
+using Oakley.Engine.Rules;
 using Oakley.Iana;
 using Oakley.Protocol;
 using Oakley.Protocol.Ikev2;
@@ -297,14 +298,10 @@ public sealed partial class Endpoint
 
     private void RespondToInit(DateTimeOffset now, IPEndPoint local, IPEndPoint remote, IkeMessage m, byte[] datagram)
     {
-        var sa = m.Find<SecurityAssociationPayload>();
-        var ke = m.Find<KeyExchangePayload>();
-        var nonce = m.Find<NoncePayload>();
-        if (sa is null || ke is null || nonce is null)
-        {
-            throw IkeProtocolException.InvalidSyntax("IKE_SA_INIT request lacks SA, KE or Nonce");
-        }
-
+        PayloadRuleCheck.Enforce(this, now, 0, m); // answered with an unprotected INVALID_SYNTAX (HandleDatagram)
+        var sa = m.Find<SecurityAssociationPayload>()!;
+        var ke = m.Find<KeyExchangePayload>()!;
+        var nonce = m.Find<NoncePayload>()!;
         if (!AdmitInit(now, local, remote, m, nonce))
         {
             return;

@@ -45,6 +45,9 @@ public sealed class EndpointStats
     /// <summary>NAT keepalives sent (RFC 3948 §2.3; only while this side is behind a NAT).</summary>
     public long KeepalivesSent { get; internal set; }
 
+    /// <summary>Received messages whose payloads broke the payload rules (missing, repeated or not allowed; see Rules/PayloadRules.cs).</summary>
+    public long PayloadRuleViolations { get; internal set; }
+
     /// <summary>Dropped or rejected datagrams by reason (the first words of the protocol error).</summary>
     public Dictionary<string, long> Dropped { get; } = [];
 

@@ -154,7 +154,9 @@ public sealed partial class IkeSa
         var pending = Window.CheckResponse(m);
         if (pending.Exchange == ExchangeType.IkeSaInit)
         {
-            Tasks.ProcessResponse(now, pending, new Received(m, datagram, m.Payloads, local, remote));
+            var init = new Received(m, datagram, m.Payloads, local, remote);
+            TaskManager.AcceptResponse(now, pending, init);
+            Tasks.ProcessResponse(now, pending, init);
             return;
         }
 
@@ -170,9 +172,9 @@ public sealed partial class IkeSa
         }
 
         // An SK message, or the payloads of an SKF message reassembled and authenticated fragment by fragment.
-        var inner = reassembled ?? _keys!.Unprotect(datagram, m, !IsOriginalInitiator);
+        var inner = ScreenResponse(now, m, reassembled ?? _keys!.Unprotect(datagram, m, !IsOriginalInitiator), pending);
         var received = new Received(m, datagram, inner, local, remote);
-        TaskManager.AcceptResponse(pending, received);
+        TaskManager.AcceptResponse(now, pending, received);
         if (!pending.Tasks.Any(t => t.DecidesPath))
         {
             FollowPeer(now, local, remote);
@@ -202,6 +204,11 @@ public sealed partial class IkeSa
         }
 
         var request = reassembled ?? _keys.Unprotect(datagram, m, !IsOriginalInitiator);
+        if (RefusedByPayloadRules(now, m, request, local, remote))
+        {
+            return;
+        }
+
         Window.RequestFragments?.DiscardUpTo(m.MessageId);
         FollowPeer(now, local, remote);
         PeerKnowsSa = true;
@@ -215,6 +222,17 @@ public sealed partial class IkeSa
         }
 
         var (response, ends) = Tasks.Respond(now, new Received(m, datagram, request, local, remote));
+        SendResponse(now, m, response, local, remote);
+        if (ends)
+        {
+            // A delete crossing our own (both ends shutting down) is a delete too, not a failed authentication.
+            Destroy(now, State is IkeSaState.Established or IkeSaState.Deleting ? "deleted by peer" : "authentication failed", closedByPeer: State == IkeSaState.Established);
+        }
+    }
+
+    /// <summary>Protects and sends the response to request <paramref name="m"/>, and keeps it for retransmissions of the request.</summary>
+    private void SendResponse(DateTimeOffset now, IkeMessage m, List<IkePayload> response, IPEndPoint local, IPEndPoint remote)
+    {
         var header = new IkeMessage
         {
             InitiatorSpi = SpiI,
@@ -228,11 +246,6 @@ public sealed partial class IkeSa
         // RFC 7296 §2.11: a response goes back to the address and port the request came from (a side that does
         // not follow a peer's new address, e.g. with MOBIKE or behind a NAT, still answers where it asked from).
         SendAll(now, local, remote, datagrams);
-        if (ends)
-        {
-            // A delete crossing our own (both ends shutting down) is a delete too, not a failed authentication.
-            Destroy(now, State is IkeSaState.Established or IkeSaState.Deleting ? "deleted by peer" : "authentication failed", closedByPeer: State == IkeSaState.Established);
-        }
     }
 
     /// <summary>

@@ -193,11 +193,11 @@ internal sealed class TaskManager(IkeSa sa)
     }
 
     /// <summary>Lets each task of the pending request veto a response before anything changes (a drop keeps it pending).</summary>
-    public static void AcceptResponse(PendingRequest pending, Received response)
+    public static void AcceptResponse(DateTimeOffset now, PendingRequest pending, Received response)
     {
         foreach (var task in pending.Tasks)
         {
-            task.Accept(response);
+            task.Accept(now, response);
         }
     }
 

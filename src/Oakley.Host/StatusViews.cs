@@ -171,6 +171,7 @@ internal static class StatusViews
         ["fragments-received"] = e.Stats.FragmentsReceived,
         ["messages-reassembled"] = e.Stats.MessagesReassembled,
         ["keepalives-sent"] = e.Stats.KeepalivesSent,
+        ["payload-rule-violations"] = e.Stats.PayloadRuleViolations,
         ["log-lines-suppressed"] = logLinesSuppressed,
         ["dropped"] = new JsonObject(e.Stats.Dropped.Select(kv => new KeyValuePair<string, JsonNode?>(kv.Key, kv.Value))),
     };

@@ -37,6 +37,9 @@ public sealed class EnginePair
 
     public List<string> Log { get; } = [];
 
+    /// <summary>Called with every datagram an endpoint sends, before <see cref="Filter"/> (tests check what was built).</summary>
+    public Action<bool, byte[]>? Inspect { get; set; }
+
     /// <summary>
     /// Where a datagram appears at the receiver, as (source, destination). By default it arrives from the address
     /// and port it was sent from (a wildcard local address becomes the sender's address) at the address and port
@@ -73,6 +76,7 @@ public sealed class EnginePair
                     continue;
                 }
 
+                Inspect?.Invoke(fromA, t.Datagram);
                 var route = Route is null ? DefaultRoute(fromA, t) : Route(fromA, t);
                 var copies = route is null ? 0 : Filter(fromA, t);
                 Log.Add($"{(fromA ? "A->B" : "B->A")} {Describe(t.Datagram)}{(copies == 0 ? " (lost)" : copies > 1 ? $" (x{copies})" : string.Empty)}");

@@ -56,6 +56,9 @@ public sealed class SimulatedNetwork
 
     public bool SilentB { get; set; }
 
+    /// <summary>Called with every datagram an endpoint emits, before its fate (tests check what was built).</summary>
+    public Action<bool, byte[]>? Inspect { get; set; }
+
     public List<EngineEvent> EventsA { get; } = [];
 
     public List<EngineEvent> EventsB { get; } = [];
@@ -215,6 +218,7 @@ public sealed class SimulatedNetwork
 
     private void Send(bool fromA, Transmit t)
     {
+        Inspect?.Invoke(fromA, t.Datagram);
         if (fromA ? SilentA : SilentB)
         {
             return;

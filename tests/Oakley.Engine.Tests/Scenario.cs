@@ -97,7 +97,7 @@ internal sealed class Scenario
         var a = new Endpoint([moon], Secrets(MoonPsk, moonId, sunId), new SeededEntropy(Seed), MoonSettings);
         var b = new Endpoint([sun], Secrets(SunPsk, moonId, sunId), new SeededEntropy(Seed + 1000), SunSettings);
         a.VerifyTimers = b.VerifyTimers = true;
-        return new EnginePair(a, b, MoonAddress, SunAddress, Start);
+        return new EnginePair(a, b, MoonAddress, SunAddress, Start) { Inspect = new PayloadRuleWatch(a, b).Inspect };
     }
 
     private static InMemorySecrets Secrets(string? psk, params Identity[] ids) =>

@@ -82,7 +82,7 @@ internal sealed class SimulationRun
             MoonDpdDelay = DpdDelay,
             SunDpdDelay = DpdDelay,
         }.Build();
-        Net = new SimulatedNetwork(pair.A, pair.B, pair.AddressA, pair.AddressB, pair.Now, RunSeed(scenario, profile, seed));
+        Net = new SimulatedNetwork(pair.A, pair.B, pair.AddressA, pair.AddressB, pair.Now, RunSeed(scenario, profile, seed)) { Inspect = pair.Inspect };
     }
 
     public SimScenario ScenarioKind { get; }

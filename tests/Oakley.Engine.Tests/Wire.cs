@@ -34,13 +34,15 @@ internal sealed class Wire
     private readonly Queue<WireMessage> _fromA = new();
     private readonly Queue<WireMessage> _fromB = new();
 
-    // Copies of every IKE SA's keys seen so far: an SA may be gone (deleted) by the time its last message is read.
-    private readonly Dictionary<(ulong, ulong), IkeSaKeys> _keys = [];
+    // Decrypts with copies of every IKE SA's keys (an SA may be gone by the time its last message is read) and
+    // checks each message against the payload rules.
+    private readonly PayloadRuleWatch _watch;
 
     public Wire(EnginePair pair)
     {
         Pair = pair;
         Now = pair.Now;
+        _watch = new PayloadRuleWatch(pair.A, pair.B);
         Pump();
     }
 
@@ -88,7 +90,6 @@ internal sealed class Wire
     {
         Log.Add(m.ToString());
         var (target, local, remote) = m.FromA ? (B, Pair.AddressB, Pair.AddressA) : (A, Pair.AddressA, Pair.AddressB);
-        SnapshotKeys();
         target.HandleDatagram(Now, local, remote, m.Datagram);
         Pump();
     }
@@ -131,7 +132,6 @@ internal sealed class Wire
     public void Advance(TimeSpan by)
     {
         Now += by;
-        SnapshotKeys();
         A.HandleTimeout(Now);
         B.HandleTimeout(Now);
         Pump();
@@ -157,22 +157,8 @@ internal sealed class Wire
         Flush();
     }
 
-    private void SnapshotKeys()
-    {
-        foreach (var sa in A.IkeSas.Concat(B.IkeSas))
-        {
-            if (sa.Keys is { } k && !_keys.ContainsKey((sa.SpiI, sa.SpiR)))
-            {
-                var m = k.Keys;
-                _keys[(sa.SpiI, sa.SpiR)] = new IkeSaKeys(k.Suite, new Oakley.Crypto.KeyDerivation.Ikev2KeyMaterial(
-                    [.. m.SK_d], [.. m.SK_ai], [.. m.SK_ar], [.. m.SK_ei], [.. m.SK_er], [.. m.SK_pi], [.. m.SK_pr]));
-            }
-        }
-    }
-
     private void Pump()
     {
-        SnapshotKeys();
         Collect(A, _fromA, true);
         Collect(B, _fromB, false);
         while (A.TryPollEvent(out var e))
@@ -190,14 +176,9 @@ internal sealed class Wire
     {
         while (sender.TryPollTransmit(out var t))
         {
-            var header = IkeMessage.Decode(t.Datagram);
-            IReadOnlyList<IkePayload> inner = header.Payloads;
-            if (header.Payloads.Any(p => p is EncryptedPayload))
-            {
-                SnapshotKeys();
-                inner = _keys[(header.InitiatorSpi, header.ResponderSpi)].Unprotect(t.Datagram, header, header.IsInitiator);
-            }
-
+            // A fragment shows its outer payload (SKF); the last one of a message is checked with the whole message.
+            var checkedPayloads = _watch.Check(t.Datagram, out var header);
+            var inner = header.Payloads is [.., EncryptedFragmentPayload] ? header.Payloads : checkedPayloads!;
             queue.Enqueue(new WireMessage(fromA, t.Datagram, header, inner));
         }
     }

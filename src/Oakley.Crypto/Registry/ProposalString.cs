@@ -64,55 +64,75 @@ public static class ProposalString
         var position = 0;
         foreach (var raw in text.Split('-'))
         {
-            var token = raw.Trim();
-            var tokenPosition = position;
+            var spec = ParseKeyword(raw.Trim(), text, position, protocol, usage);
             position += raw.Length + 1;
-            if (token.Length == 0)
-            {
-                throw new ProposalParseException($"empty keyword in proposal '{text}'", text, token, tokenPosition);
-            }
-
-            var type = TransformType.KeyExchange;
-            var keyword = token.ToLowerInvariant();
-            if (keyword.Length > 4 && keyword.StartsWith("ke", StringComparison.Ordinal) && keyword[3] == '_' && keyword[2] is >= '1' and <= '7')
-            {
-                // RFC 9370 additional key exchanges: ke1_mlkem768 ... ke7_...
-                type = (TransformType)((int)TransformType.AdditionalKeyExchange1 + (keyword[2] - '1'));
-                keyword = keyword[4..];
-            }
-
-            if (!TransformRegistry.TryGetByKeyword(keyword, out var info))
-            {
-                throw new ProposalParseException($"unknown algorithm '{token}' in proposal '{text}'", text, token, tokenPosition);
-            }
-
-            if (type != TransformType.KeyExchange && info.Type != TransformType.KeyExchange)
-            {
-                throw new ProposalParseException($"'{token}': only key exchange methods can be additional key exchanges", text, token, tokenPosition);
-            }
-
-            if (info.Type == TransformType.PseudoRandomFunction && protocol != ProtocolId.Ike)
-            {
-                throw new ProposalParseException($"'{token}': a PRF belongs in IKE proposals only", text, token, tokenPosition);
-            }
-
-            if (info.Type == TransformType.SequenceNumbers && protocol == ProtocolId.Ike)
-            {
-                throw new ProposalParseException($"'{token}': 'esn'/'noesn' belong in ESP/AH proposals, not '{text}'", text, token, tokenPosition);
-            }
-
-            if ((info.Usage & usage) == 0)
-            {
-                throw new ProposalParseException($"'{token}' cannot be used in {protocol} proposals", text, token, tokenPosition);
-            }
-
-            var spec = new TransformSpec(info.Type == TransformType.KeyExchange ? type : info.Type, info.Id, info.KeyLengthBits);
             if (!transforms.Contains(spec))
             {
                 transforms.Add(spec);
             }
         }
 
+        CheckCiphers(transforms, text, protocol);
+        if (protocol == ProtocolId.Ike)
+        {
+            CompleteIke(transforms, text);
+        }
+        else if (!transforms.Any(t => t.Type == TransformType.SequenceNumbers))
+        {
+            transforms.Add(TransformSpec.Esn(EsnId.NoEsn));
+        }
+
+        return new AlgorithmProposal(protocol, transforms.OrderBy(t => TypeOrder(t.Type)));
+    }
+
+    /// <summary>One keyword of a proposal (with an optional RFC 9370 <c>keN_</c> prefix), checked against the protocol.</summary>
+    private static TransformSpec ParseKeyword(string token, string text, int tokenPosition, ProtocolId protocol, TransformUsage usage)
+    {
+        if (token.Length == 0)
+        {
+            throw new ProposalParseException($"empty keyword in proposal '{text}'", text, token, tokenPosition);
+        }
+
+        var type = TransformType.KeyExchange;
+        var keyword = token.ToLowerInvariant();
+        if (keyword.Length > 4 && keyword.StartsWith("ke", StringComparison.Ordinal) && keyword[3] == '_' && keyword[2] is >= '1' and <= '7')
+        {
+            // RFC 9370 additional key exchanges: ke1_mlkem768 ... ke7_...
+            type = (TransformType)((int)TransformType.AdditionalKeyExchange1 + (keyword[2] - '1'));
+            keyword = keyword[4..];
+        }
+
+        if (!TransformRegistry.TryGetByKeyword(keyword, out var info))
+        {
+            throw new ProposalParseException($"unknown algorithm '{token}' in proposal '{text}'", text, token, tokenPosition);
+        }
+
+        if (type != TransformType.KeyExchange && info.Type != TransformType.KeyExchange)
+        {
+            throw new ProposalParseException($"'{token}': only key exchange methods can be additional key exchanges", text, token, tokenPosition);
+        }
+
+        if (info.Type == TransformType.PseudoRandomFunction && protocol != ProtocolId.Ike)
+        {
+            throw new ProposalParseException($"'{token}': a PRF belongs in IKE proposals only", text, token, tokenPosition);
+        }
+
+        if (info.Type == TransformType.SequenceNumbers && protocol == ProtocolId.Ike)
+        {
+            throw new ProposalParseException($"'{token}': 'esn'/'noesn' belong in ESP/AH proposals, not '{text}'", text, token, tokenPosition);
+        }
+
+        if ((info.Usage & usage) == 0)
+        {
+            throw new ProposalParseException($"'{token}' cannot be used in {protocol} proposals", text, token, tokenPosition);
+        }
+
+        return new TransformSpec(info.Type == TransformType.KeyExchange ? type : info.Type, info.Id, info.KeyLengthBits);
+    }
+
+    /// <summary>Encryption and integrity must fit together: AEAD alone, or a classic cipher with integrity (AH: integrity only).</summary>
+    private static void CheckCiphers(List<TransformSpec> transforms, string text, ProtocolId protocol)
+    {
         var encryption = transforms.Where(t => t.Type == TransformType.Encryption).ToList();
         var aead = encryption.Count(t => TransformRegistry.GetEncryption((EncrId)t.Id, t.KeyLengthBits)!.IsAead);
         if (protocol != ProtocolId.Ah && encryption.Count == 0)
@@ -142,38 +162,33 @@ public static class ProposalString
                 ? $"AH proposal '{text}' needs an integrity algorithm"
                 : $"proposal '{text}' needs an integrity algorithm for its non-AEAD cipher", text);
         }
+    }
 
-        if (protocol == ProtocolId.Ike)
+    /// <summary>An IKE proposal needs a PRF (taken from the integrity algorithms if none is named) and a key exchange method.</summary>
+    private static void CompleteIke(List<TransformSpec> transforms, string text)
+    {
+        if (!transforms.Any(t => t.Type == TransformType.PseudoRandomFunction))
         {
+            // strongSwan: "no explicit PRF found, we assume the same algorithm as used for integrity".
+            foreach (var integ in transforms.Where(t => t.Type == TransformType.Integrity).ToList())
+            {
+                var prf = PrfForIntegrity((IntegId)integ.Id);
+                if (prf is { } p && !transforms.Contains(TransformSpec.Prf(p)))
+                {
+                    transforms.Add(TransformSpec.Prf(p));
+                }
+            }
+
             if (!transforms.Any(t => t.Type == TransformType.PseudoRandomFunction))
             {
-                // strongSwan: "no explicit PRF found, we assume the same algorithm as used for integrity".
-                foreach (var integ in transforms.Where(t => t.Type == TransformType.Integrity).ToList())
-                {
-                    var prf = PrfForIntegrity((IntegId)integ.Id);
-                    if (prf is { } p && !transforms.Contains(TransformSpec.Prf(p)))
-                    {
-                        transforms.Add(TransformSpec.Prf(p));
-                    }
-                }
-
-                if (!transforms.Any(t => t.Type == TransformType.PseudoRandomFunction))
-                {
-                    throw new ProposalParseException($"a PRF algorithm is mandatory in IKE proposals: add e.g. prfsha256 to '{text}'", text);
-                }
-            }
-
-            if (!transforms.Any(t => t.Type == TransformType.KeyExchange))
-            {
-                throw new ProposalParseException($"IKE proposal '{text}' needs a key exchange method", text);
+                throw new ProposalParseException($"a PRF algorithm is mandatory in IKE proposals: add e.g. prfsha256 to '{text}'", text);
             }
         }
-        else if (!transforms.Any(t => t.Type == TransformType.SequenceNumbers))
+
+        if (!transforms.Any(t => t.Type == TransformType.KeyExchange))
         {
-            transforms.Add(TransformSpec.Esn(EsnId.NoEsn));
+            throw new ProposalParseException($"IKE proposal '{text}' needs a key exchange method", text);
         }
-
-        return new AlgorithmProposal(protocol, transforms.OrderBy(t => TypeOrder(t.Type)));
     }
 
     /// <summary>Formats a proposal with the canonical keywords in strongSwan's order (ENCR, INTEG, PRF, KE, ADDKE, ESN).</summary>

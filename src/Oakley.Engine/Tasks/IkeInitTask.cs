@@ -75,18 +75,17 @@ internal sealed class IkeInitTask : IInitiatorTask, IResponderTask, IDisposable
         return TaskOutcome.Done;
     }
 
-    /// <summary>A response that is neither a retry request nor an error must carry SA, KE and Nonce (else it is dropped, the request stays pending).</summary>
-    public void Accept(Received response)
+    /// <summary>
+    /// The response's payloads are checked against the rules (a violation is dropped and counted: the message is
+    /// unauthenticated, and the request stays pending); it must name the responder's SPI.
+    /// </summary>
+    public void Accept(DateTimeOffset now, Received response)
     {
         var m = response.Message;
-        if (m.Notifies(NotifyType.Cookie).Any() || m.Payloads.OfType<NotifyPayload>().Any(n => n.NotifyType.IsError()))
+        Rules.PayloadRuleCheck.Enforce(_sa.Services, now, _sa.Id, m);
+        if (m.ResponderSpi == 0 && m.Find<SecurityAssociationPayload>() is not null)
         {
-            return;
-        }
-
-        if (m.Find<SecurityAssociationPayload>() is null || m.Find<KeyExchangePayload>() is null || m.Find<NoncePayload>() is null || m.ResponderSpi == 0)
-        {
-            throw IkeProtocolException.InvalidSyntax("IKE_SA_INIT response lacks SA, KE or Nonce");
+            throw IkeProtocolException.InvalidSyntax("IKE_SA_INIT response without a responder SPI");
         }
     }
 

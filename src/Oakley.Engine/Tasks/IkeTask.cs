@@ -44,7 +44,7 @@ internal interface IInitiatorTask
     bool DecidesPath => false;
 
     /// <summary>A check before anything changes: throws a drop if the response is not acceptable at all (the request stays pending).</summary>
-    void Accept(Received response)
+    void Accept(DateTimeOffset now, Received response)
     {
     }
 

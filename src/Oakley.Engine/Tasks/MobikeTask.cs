@@ -54,7 +54,7 @@ internal sealed class MobikeTask : IInitiatorTask, IResponderTask
     }
 
     /// <summary>RFC 4555 §3.5: an answer without our COOKIE2 is not the answer to our update.</summary>
-    public void Accept(Received response)
+    public void Accept(DateTimeOffset now, Received response)
     {
         if (!response.Payloads.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.Cookie2 && n.Data.Span.SequenceEqual(_cookie2)))
         {
