@@ -8,35 +8,32 @@ namespace Oakley.Host;
 
 /// <summary>
 /// <c>oakley daemon</c>'s lifecycle: loads swanctl.conf, binds the IKE sockets, opens the data plane, runs the IKE
-/// host, the automatic connections (<see cref="ConnectionActions"/>) and the control socket
-/// (<see cref="ControlServer"/>, <see cref="ControlCommands"/>), and deletes its SAs on SIGTERM.
+/// host, the data plane (<see cref="DataPlaneHost"/>), the connection supervisor (<see cref="ConnectionSupervisor"/>)
+/// and the control socket (<see cref="ControlServer"/>, <see cref="ControlCommands"/>), and deletes its SAs on SIGTERM.
 /// </summary>
 public sealed class Daemon : IAsyncDisposable
 {
     private readonly ILogger _log;
-    private readonly string _configPath;
     private readonly CancellationTokenSource _stop = new();
     private readonly LocalAddressMonitor _addressMonitor;
-    private readonly ConnectionActions _actions;
+    private readonly ConnectionSupervisor _supervisor;
     private readonly ControlServer _control;
     private readonly LocalBindings _bindings;
-    private readonly SemaphoreSlim _reloading = new(1, 1);
-    private readonly NamespaceLock _namespace = new();
-    private SwanctlConfig _config;
-    private TunDevice? _tun;
+    private readonly DataPlaneHost _dataPlane;
+    private readonly ConfigReload _configuration;
 
     private Daemon(SwanctlConfig config, string configPath, string controlPath, EngineSettings settings, ILoggerFactory logs, string? keylog)
     {
         _log = logs.CreateLogger("oakley");
-        _config = config;
-        _configPath = configPath;
         var endpoint = new Endpoint(config.Connections.Select(c => c.Ike), config.Secrets, new SystemEntropy(), settings);
         Host = new IkeHost(endpoint, logs.CreateLogger("ike"));
         Plane = new Esp.EspDataPlane(Installer.Databases);
         _addressMonitor = new LocalAddressMonitor(Host, _log);
-        _actions = new ConnectionActions(Host, Installer, () => _config, _log, _stop.Token);
+        _supervisor = new ConnectionSupervisor(Host, Installer, () => _configuration!.Current, _log, _stop.Token);
+        _dataPlane = new DataPlaneHost(_log);
         _control = new ControlServer(controlPath, new ControlCommands(this).HandleAsync);
         _bindings = new LocalBindings(Host, settings.IkePort, settings.NattPort, _log);
+        _configuration = new ConfigReload(configPath, config, Host, _supervisor, _bindings, _log);
         Host.EventRaised += Track;
         if (keylog is not null)
         {
@@ -56,7 +53,7 @@ public sealed class Daemon : IAsyncDisposable
 
     internal IkeHost Host { get; }
 
-    internal SwanctlConfig Config => _config;
+    internal SwanctlConfig Config => _configuration.Current;
 
     internal ChildSaTable Children { get; } = new();
 
@@ -64,7 +61,7 @@ public sealed class Daemon : IAsyncDisposable
 
     internal Esp.EspDataPlane Plane { get; }
 
-    internal EspDataPath? DataPath { get; private set; }
+    internal EspDataPath? DataPath => _dataPlane.DataPath;
 
     /// <summary>Reads and validates the configuration; throws <see cref="ConfigException"/> with file:line.</summary>
     public static SwanctlConfig LoadConfig(string path) => SwanctlFile.Load(path);
@@ -104,13 +101,7 @@ public sealed class Daemon : IAsyncDisposable
     /// Binds the IKE and NAT-T ports on the local_addrs (all addresses when a connection has none); an address not
     /// on the host is waited for. Throws <see cref="StartupException"/> for any other bind failure.
     /// </summary>
-    public void BindSockets() => _bindings.BindAll(LocalAddresses(_config));
-
-    private static List<IPAddress> LocalAddresses(SwanctlConfig config)
-    {
-        var addresses = config.Connections.SelectMany(c => c.Ike.LocalAddresses).Distinct().ToList();
-        return addresses.Count == 0 || config.Connections.Any(c => c.Ike.LocalAddresses.Count == 0) ? [IPAddress.IPv6Any] : addresses;
-    }
+    public void BindSockets() => _bindings.BindAll(LocalBindings.AddressesOf(Config));
 
     /// <summary>
     /// Opens the TUN device (one queue per core) and connects it to the ESP data plane (needs CAP_NET_ADMIN;
@@ -118,38 +109,14 @@ public sealed class Daemon : IAsyncDisposable
     /// </summary>
     public void StartDataPlane(string tunName, int mtu)
     {
-        // What a killed or crashed Oakley left (its rules and routes carry Oakley's protocol number; the TUN
-        // device went with the process, the control socket was handled by ClaimControlSocket) - unless another
-        // Oakley is alive in this network namespace: then they are its own.
-        if (!_namespace.TryAcquire())
+        if (_dataPlane.Open(tunName, mtu, Plane, Host) is not { } path)
         {
-            _log.LogWarning("another Oakley daemon runs in this network namespace: its routing rules are shared, not cleaned up (run one daemon per namespace)");
-        }
-        else if (TunDevice.RemoveStale() is var stale and > 0)
-        {
-            _log.LogInformation("removed {Count} routing rule(s)/route table(s) left by an Oakley that did not exit cleanly", stale);
-        }
-
-        try
-        {
-            _tun = TunDevice.Open(tunName, mtu, Environment.ProcessorCount);
-        }
-        catch (ArgumentException e)
-        {
-            throw new StartupException($"--tun {tunName}: {e.Message}", e);
-        }
-        catch (IOException e)
-        {
-            _log.LogWarning("no ESP data plane: {Error}; IKE and CHILD SAs are negotiated but carry no traffic", e.Message);
             return;
         }
 
-        DataPath = new EspDataPath(Plane, Host, _tun, _log);
-        _actions.DataPath = DataPath;
-        Installer.ChildInstalled += DataPath.Installed;
-        _bindings.Bound += _ => DataPath.RefreshSockets();
-        DataPath.Start();
-        _log.LogInformation("ESP data plane on TUN device {Tun} (mtu {Mtu}, {Queues} queues, raw ESP {Raw})", tunName, mtu, _tun.Queues.Count, DataPath.RawEsp ? "on" : "off");
+        _supervisor.Routes = _dataPlane.Routes;
+        Installer.ChildInstalled += path.Installed;
+        _bindings.Bound += _ => path.RefreshSockets();
     }
 
     public async Task<int> RunAsync(CancellationToken cancel)
@@ -162,7 +129,7 @@ public sealed class Daemon : IAsyncDisposable
         _ = Task.Run(() => _bindings.WaitAsync(_stop.Token));
         _log.LogInformation("oakley daemon listening on {Endpoints}; control socket {Control}", endpoints, _control.Path);
         _control.Serve(_stop.Token);
-        await _actions.StartAsync().ConfigureAwait(false);
+        await _supervisor.StartAsync().ConfigureAwait(false);
         using var registration = cancel.Register(() => _stop.Cancel());
         var stopped = Task.Delay(Timeout.Infinite, _stop.Token);
         if (await Task.WhenAny(stopped, Host.Completion).ConfigureAwait(false) == Host.Completion)
@@ -186,72 +153,11 @@ public sealed class Daemon : IAsyncDisposable
         return 0;
     }
 
-    /// <summary>
-    /// load-all: the configuration is read again; SAs whose connection went or changed are deleted, traps are
-    /// replaced. Throws <see cref="ConfigException"/> (file:line) and keeps the old configuration if the new one
-    /// does not load.
-    /// </summary>
-    internal async Task<JsonObject> ReloadAsync()
-    {
-        await _reloading.WaitAsync().ConfigureAwait(false); // load-all and SIGHUP one at a time
-        try
-        {
-            SwanctlConfig config;
-            try
-            {
-                config = LoadConfig(_configPath);
-            }
-            catch (ConfigException e)
-            {
-                _log.LogError("reload failed, keeping the old configuration: {Error}", e.Message);
-                throw;
-            }
-
-            foreach (var w in config.Warnings)
-            {
-                _log.LogWarning("{Warning}", w.ToString());
-            }
-
-            _config = config;
-            var deleted = await Host.Invoke((e, now) => e.Reconfigure(now, config.Connections.Select(c => c.Ike), config.Secrets)).ConfigureAwait(false);
-            await Host.Invoke((_, _) => _actions.ReinstallTraps(config)).ConfigureAwait(false);
-            await Host.Invoke((_, _) =>
-            {
-                _bindings.Ensure(LocalAddresses(config));
-                return 0;
-            }).ConfigureAwait(false);
-            return new JsonObject
-            {
-                ["ok"] = true,
-                ["connections"] = config.Connections.Count,
-                ["deleted-sas"] = deleted,
-                ["warnings"] = new JsonArray(config.Warnings.Select(w => (JsonNode)w.ToString()).ToArray()),
-            };
-        }
-        finally
-        {
-            _reloading.Release();
-        }
-    }
+    /// <summary>load-all (<see cref="ConfigReload.ReloadAsync"/>).</summary>
+    internal Task<JsonObject> ReloadAsync() => _configuration.ReloadAsync();
 
     /// <summary>SIGHUP: reloads like load-all; a configuration that does not load is logged and the old one kept.</summary>
-    public async Task ReloadOnSignalAsync()
-    {
-        _log.LogInformation("SIGHUP received: reloading {Config}", _configPath);
-        try
-        {
-            var result = await ReloadAsync().ConfigureAwait(false);
-            _log.LogInformation("reloaded {Config}: {Connections} connection(s), {Deleted} IKE SA(s) deleted", _configPath, result["connections"]?.ToJsonString(), result["deleted-sas"]?.ToJsonString());
-        }
-        catch (ConfigException)
-        {
-            // ReloadAsync logged it.
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            _log.LogError("reload failed, keeping the old configuration: {Error}", e.Message);
-        }
-    }
+    public Task ReloadOnSignalAsync() => _configuration.ReloadOnSignalAsync();
 
     /// <summary>
     /// A crash (an exception no code expected): removes what this daemon installed without waiting for anything
@@ -260,16 +166,14 @@ public sealed class Daemon : IAsyncDisposable
     public void CleanUpAfterCrash()
     {
         _control.RemoveAfterCrash();
-        if (_namespace.Held)
-        {
-            TunDevice.RemoveStale(); // everything marked as Oakley's in this namespace is this daemon's
-        }
+        _dataPlane.RemoveAfterCrash();
     }
 
     private void Track(EngineEvent e)
     {
         Installer.Handle(e);
-        _actions.Handle(e);
+        _dataPlane.Handle(e);
+        _supervisor.Handle(e);
         if (e is IkeSaUp)
         {
             _addressMonitor.Wake(); // learn the new SA's path (source address) now, not within the next second
@@ -292,7 +196,7 @@ public sealed class Daemon : IAsyncDisposable
     {
         await _stop.CancelAsync().ConfigureAwait(false);
         CleanUp(_control.Dispose);
-        CleanUp(() => DataPath?.Dispose());
+        CleanUp(_dataPlane.StopDataPath);
         try
         {
             await Host.DisposeAsync().ConfigureAwait(false);
@@ -302,10 +206,9 @@ public sealed class Daemon : IAsyncDisposable
             _log.LogError("cleaning up the IKE sockets: {Error}", e.Message);
         }
 
-        CleanUp(() => _tun?.Dispose());
-        _namespace.Dispose();
+        CleanUp(_dataPlane.Dispose);
         _stop.Dispose();
-        _reloading.Dispose();
+        _configuration.Dispose();
     }
 
     private void CleanUp(Action step)

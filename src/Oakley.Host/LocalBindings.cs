@@ -24,6 +24,14 @@ internal sealed class LocalBindings(IkeHost host, int port, int nattPort, ILogge
     /// <summary>The addresses not bound yet because they are not on the host (engine thread once started).</summary>
     public IReadOnlyList<IPAddress> Waiting => _waiting;
 
+    /// <summary>The addresses the configuration's connections listen on: their local_addrs, or all addresses when one has none.</summary>
+    public static List<IPAddress> AddressesOf(Oakley.Config.SwanctlConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var addresses = config.Connections.SelectMany(c => c.Ike.LocalAddresses).Distinct().ToList();
+        return addresses.Count == 0 || config.Connections.Any(c => c.Ike.LocalAddresses.Count == 0) ? [IPAddress.IPv6Any] : addresses;
+    }
+
     /// <summary>Before the host starts: binds every address, or waits for those not present; throws <see cref="StartupException"/>.</summary>
     public void BindAll(IEnumerable<IPAddress> addresses)
     {

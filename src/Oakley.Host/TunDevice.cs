@@ -1,6 +1,7 @@
-using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Oakley.Host.Netlink;
 
 namespace Oakley.Host;
 
@@ -9,7 +10,8 @@ namespace Oakley.Host;
 /// each behind a virtio-net header, with one non-blocking queue per packet worker so that workers never share a
 /// descriptor. With offloads on (TUNSETOFFLOAD: checksum, TSO4, TSO6) the kernel hands over TCP super-packets of
 /// up to 64 KiB, and accepts them back (see <see cref="Esp.TcpOffload"/>). Opening it needs
-/// CAP_NET_ADMIN. Links and routes are configured with iproute2, as the rest of the system would see them.
+/// CAP_NET_ADMIN. The link, its routes and Oakley's policy routing rules are set over rtnetlink (<see cref="RtNetlink"/>),
+/// in the network namespace the device was opened in; no process is spawned.
 /// </summary>
 public sealed unsafe partial class TunDevice : IDisposable
 {
@@ -32,14 +34,19 @@ public sealed unsafe partial class TunDevice : IDisposable
     /// for table 220 looks the same otherwise).
     /// </summary>
     public const int RouteProtocol = 79;
+    /// <summary>txqueuelen: a longer queue toward the workers than the default 500 absorbs bursts while they seal.</summary>
+    private const uint TxQueueLength = 4096;
     private readonly int[] _queues;
+    private readonly RtNetlink _netlink;
+    private int _index;
     private int _disposed;
     private bool _ruleAdded;
 
-    private TunDevice(string name, int[] queues)
+    private TunDevice(string name, int[] queues, RtNetlink netlink)
     {
         Name = name;
         _queues = queues;
+        _netlink = netlink;
     }
 
     public string Name { get; }
@@ -90,20 +97,21 @@ public sealed unsafe partial class TunDevice : IDisposable
             throw;
         }
 
-        var device = new TunDevice(name, [.. fds]) { Offload = offload };
+        RtNetlink netlink;
         try
         {
-            // A longer queue toward the workers than the default 500 absorbs bursts while they seal.
-            Ip($"link set dev {name} mtu {mtu} txqueuelen 4096 up");
-            if (!Ip("rule show", capture: true).Contains($"lookup {RouteTable}", StringComparison.Ordinal))
-            {
-                // A rule for table 220 that is not Oakley's (RemoveStale ran first), e.g. strongSwan's, is left alone.
-                device._ruleAdded = true;
-                foreach (var rule in Rules)
-                {
-                    Ip($"{rule.Family} rule add {rule.Spec}", ignoreErrors: rule.Family == "-6");
-                }
-            }
+            netlink = RtNetlink.Open();
+        }
+        catch
+        {
+            fds.ForEach(fd => close(fd));
+            throw;
+        }
+
+        var device = new TunDevice(name, [.. fds], netlink) { Offload = offload };
+        try
+        {
+            device.Configure(mtu);
         }
         catch
         {
@@ -112,6 +120,34 @@ public sealed unsafe partial class TunDevice : IDisposable
         }
 
         return device;
+    }
+
+    /// <summary>Sets the link up with its MTU and queue length, and adds Oakley's rules unless table 220 already has one.</summary>
+    private void Configure(int mtu)
+    {
+        _index = RtNetlink.InterfaceIndex(Name);
+        _netlink.Execute(RtMessages.SetLink(_index, (uint)mtu, TxQueueLength), $"link set dev {Name} mtu {mtu} txqueuelen {TxQueueLength} up");
+
+        // Like "ip rule show" (IPv4): a rule for table 220 that is not Oakley's (RemoveStale ran first), e.g.
+        // strongSwan's, is left alone.
+        var rules = _netlink.Dump(RtMessages.DumpAll(RtMessages.GetRule, AddressFamily.InterNetwork), "rule show", RtMessages.ParseRule);
+        if (rules.Any(r => r.Table == RouteTable))
+        {
+            return;
+        }
+
+        _ruleAdded = true;
+        foreach (var rule in Rules)
+        {
+            try
+            {
+                _netlink.Execute(RtMessages.Rule(rule, add: true), $"rule add {Describe(rule)}");
+            }
+            catch (IOException) when (rule.Family == AddressFamily.InterNetworkV6)
+            {
+                // A host without IPv6 has no IPv6 rules to add.
+            }
+        }
     }
 
     /// <summary>Reads one packet (virtio-net header first) without blocking; 0 when none is waiting, -1 when the device is gone.</summary>
@@ -141,17 +177,36 @@ public sealed unsafe partial class TunDevice : IDisposable
 
     /// <summary>Routes a remote traffic selector into the device, from <paramref name="source"/> when given (replaces an existing route).</summary>
     public void AddRoute(string cidr, IPAddress? source = null) =>
-        Ip(source is null ? $"route replace {cidr} dev {Name} table {RouteTable} proto {RouteProtocol}" : $"route replace {cidr} dev {Name} src {source} table {RouteTable} proto {RouteProtocol}");
+        _netlink.Execute(RtMessages.ReplaceRoute(IPNetwork.Parse(cidr), _index, source, RouteTable, RouteProtocol),
+            $"route replace {cidr} dev {Name}{(source is null ? "" : $" src {source}")} table {RouteTable} proto {RouteProtocol}");
+
+    /// <summary>Removes a route of <see cref="AddRoute"/> (one already gone is not an error).</summary>
+    public void RemoveRoute(string cidr)
+    {
+        var prefix = IPNetwork.Parse(cidr);
+        try
+        {
+            _netlink.Execute(RtMessages.DeleteRoute(RtMessages.Family(prefix.BaseAddress.AddressFamily), (byte)prefix.PrefixLength, prefix.BaseAddress.GetAddressBytes(), _index, RouteTable),
+                $"route del {cidr} dev {Name} table {RouteTable}");
+        }
+        catch (IOException)
+        {
+        }
+    }
 
     /// <summary>Oakley's rules: its own (marked) sockets use the main table, everything else sees the tunnel routes first.</summary>
-    private static IEnumerable<(string Family, string Spec)> Rules =>
-        from family in new[] { "-4", "-6" }
-        from spec in new[]
+    internal static IEnumerable<RuleSpec> Rules =>
+        from family in new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 }
+        from rule in new[]
         {
-            $"priority {RouteTable - 1} fwmark 0x{LinuxIo.BypassMark:x} lookup main protocol {RouteProtocol}",
-            $"priority {RouteTable} table {RouteTable} protocol {RouteProtocol}",
+            new RuleSpec(family, RouteTable - 1, RtMessages.TableMain, RouteProtocol, LinuxIo.BypassMark),
+            new RuleSpec(family, RouteTable, RouteTable, RouteProtocol),
         }
-        select (family, spec);
+        select rule;
+
+    /// <summary>A rule as <c>ip rule</c> would be told it, for error messages.</summary>
+    private static string Describe(RuleSpec rule) =>
+        $"{(rule.Family == AddressFamily.InterNetworkV6 ? "-6" : "-4")} priority {rule.Priority}{(rule.FwMark is { } m ? $" fwmark 0x{m:x}" : "")} lookup {(rule.Table == RtMessages.TableMain ? "main" : rule.Table)} protocol {rule.Protocol}";
 
     /// <summary>
     /// Removes the rules and routes an earlier Oakley left behind (killed, crashed): those carrying
@@ -160,65 +215,53 @@ public sealed unsafe partial class TunDevice : IDisposable
     /// </summary>
     public static int RemoveStale()
     {
-        var removed = 0;
-        foreach (var family in new[] { "-4", "-6" })
-        {
-            // One rule per call; bounded (Oakley installs two per family).
-            for (var i = 0; i < 8 && TryIp($"{family} rule del protocol {RouteProtocol}"); i++)
-            {
-                removed++;
-            }
-
-            if (TryIp($"{family} route show table {RouteTable} proto {RouteProtocol}", out var routes) && routes.Trim().Length > 0
-                && TryIp($"{family} route flush table {RouteTable} proto {RouteProtocol}"))
-            {
-                removed++;
-            }
-        }
-
-        return removed;
-    }
-
-    private static bool TryIp(string arguments) => TryIp(arguments, out _);
-
-    private static bool TryIp(string arguments, out string output)
-    {
         try
         {
-            output = Ip(arguments, capture: true);
-            return true;
+            using var netlink = RtNetlink.Open();
+            return RemoveStale(netlink, AddressFamily.InterNetwork) + RemoveStale(netlink, AddressFamily.InterNetworkV6);
         }
         catch (IOException)
         {
-            output = "";
-            return false;
+            return 0;
         }
     }
 
-    public void RemoveRoute(string cidr) => Ip($"route del {cidr} dev {Name} table {RouteTable}", ignoreErrors: true);
-
-    private static string Ip(string arguments, bool ignoreErrors = false, bool capture = false)
+    private static int RemoveStale(RtNetlink netlink, AddressFamily family)
     {
-        Process? started;
+        var removed = 0;
+
+        // One rule per request; bounded (Oakley installs two per family).
+        for (var i = 0; i < 8; i++)
+        {
+            try
+            {
+                netlink.Execute(RtMessages.DeleteRuleByProtocol(family, RouteProtocol), $"rule del protocol {RouteProtocol}");
+                removed++;
+            }
+            catch (IOException)
+            {
+                break;
+            }
+        }
+
         try
         {
-            started = Process.Start(new ProcessStartInfo("ip", arguments) { RedirectStandardError = true, RedirectStandardOutput = capture, UseShellExecute = false });
+            // "ip route flush table 220 proto 79": read the family's routes, delete Oakley's.
+            var stale = netlink.Dump(RtMessages.DumpAll(RtMessages.GetRoute, family), "route show", RtMessages.ParseRoute)
+                .Where(r => r.Table == RouteTable && r.Protocol == RouteProtocol).ToList();
+            foreach (var route in stale)
+            {
+                netlink.Execute(RtMessages.DeleteRoute(route.Family, route.DestinationLength, route.Destination, route.OutputInterface, RouteTable, RouteProtocol),
+                    $"route flush table {RouteTable} proto {RouteProtocol}");
+            }
+
+            removed += stale.Count > 0 ? 1 : 0;
         }
-        catch (System.ComponentModel.Win32Exception e)
+        catch (IOException)
         {
-            throw new IOException($"cannot run ip (iproute2): {e.Message}", e);
         }
 
-        using var p = started ?? throw new IOException("cannot run ip (iproute2)");
-        var output = capture ? p.StandardOutput.ReadToEnd() : "";
-        var error = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0 && !ignoreErrors)
-        {
-            throw new IOException($"ip {arguments}: {error.Trim()}");
-        }
-
-        return output;
+        return removed;
     }
 
     public void Dispose()
@@ -229,9 +272,17 @@ public sealed unsafe partial class TunDevice : IDisposable
             {
                 foreach (var rule in Rules)
                 {
-                    Ip($"{rule.Family} rule del {rule.Spec}", ignoreErrors: true);
+                    try
+                    {
+                        _netlink.Execute(RtMessages.Rule(rule, add: false), $"rule del {Describe(rule)}");
+                    }
+                    catch (IOException)
+                    {
+                    }
                 }
             }
+
+            _netlink.Dispose();
 
             foreach (var fd in _queues)
             {

@@ -9,14 +9,32 @@ namespace Oakley.Host;
 /// <summary>
 /// The routes into the TUN device (table 220): each remote selector becomes the fewest CIDR prefixes, routed
 /// with the host's address inside the local selectors as the source; reference-counted per prefix, since CHILD
-/// SAs and traps may share one, and owned by a key (the CHILD SA's inbound SPI, or the trap key). Engine thread.
+/// SAs and traps may share one, and owned by a key (the CHILD SA's inbound SPI, or <see cref="TrapKey"/>). The
+/// one owner of table 220: it follows the CHILD SA events itself, and the connection supervisor adds the traps'
+/// routes. Engine thread (and the daemon's shutdown, after the engine stopped).
 /// </summary>
 internal sealed class TunRoutes(TunDevice tun, ILogger log)
 {
+    /// <summary>The route owner key of all traps (never an SPI: SPI 0 is reserved).</summary>
+    public const uint TrapKey = 0;
     private readonly Dictionary<string, int> _routes = [];
     private readonly Dictionary<uint, List<string>> _routesOf = [];
 
-    /// <summary>Routes the remote selectors into the device for <paramref name="key"/> (an inbound SPI, or the trap key).</summary>
+    /// <summary>A CHILD SA installed routes its remote selectors; one removed drops them (unless another still uses them).</summary>
+    public void Handle(EngineEvent e)
+    {
+        switch (e)
+        {
+            case ChildSaInstall c:
+                Add(c.InboundSpi, c.LocalTs, c.RemoteTs);
+                break;
+            case ChildSaRemove gone:
+                Remove(gone.InboundSpi);
+                break;
+        }
+    }
+
+    /// <summary>Routes the remote selectors into the device for <paramref name="key"/> (an inbound SPI, or <see cref="TrapKey"/>).</summary>
     public void Add(uint key, IEnumerable<TrafficSelectorRange> localTs, IEnumerable<TrafficSelectorRange> remoteTs)
     {
         var locals = localTs.ToList();

@@ -16,7 +16,7 @@ namespace Oakley.Engine.Tasks;
 internal class ChildCreateTask : IInitiatorTask, IResponderTask, IDisposable
 {
     private readonly bool _inIkeAuth;
-    private List<IkePayload> _reply = [];
+    private List<IkePayload>? _reply;
     private KeyExchange? _ke;
     private KeId? _forcedGroup;
     private bool _retriedKe;
@@ -209,7 +209,7 @@ internal class ChildCreateTask : IInitiatorTask, IResponderTask, IDisposable
     /// <summary>The whole answer is one refusal.</summary>
     protected void Refuse(NotifyPayload refusal) => _reply = [refusal];
 
-    public void BuildResponse(DateTimeOffset now, List<IkePayload> response) => response.AddRange(_reply);
+    public void BuildResponse(DateTimeOffset now, List<IkePayload> response) => response.AddRange(_reply ?? []);
 
     public void Dispose()
     {

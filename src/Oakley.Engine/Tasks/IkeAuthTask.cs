@@ -14,7 +14,7 @@ namespace Oakley.Engine.Tasks;
 /// </summary>
 internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask
 {
-    private List<IkePayload> _reply = [];
+    private List<IkePayload>? _reply;
 
     public ExchangeType Exchange => ExchangeType.IkeAuth;
 
@@ -141,7 +141,7 @@ internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask
         if (config.Mobike && payloads.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.MobikeSupported))
         {
             sa.Path.MobikeNegotiated = true;
-            _reply.Add(new NotifyPayload(NotifyType.MobikeSupported));
+            _reply!.Add(new NotifyPayload(NotifyType.MobikeSupported));
         }
 
         MobikeTask.StoreAdditionalAddresses(sa, payloads);
@@ -157,7 +157,7 @@ internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask
         return TaskOutcome.Failed;
     }
 
-    public void BuildResponse(DateTimeOffset now, List<IkePayload> response) => response.AddRange(_reply);
+    public void BuildResponse(DateTimeOffset now, List<IkePayload> response) => response.AddRange(_reply ?? []);
 
     /// <summary>RFC 7296 §2.15: what one side's AUTH covers, RealMessage | peer's nonce | prf(SK_p, ID body).</summary>
     private AuthInput AuthInputOf(bool initiatorSide, byte[] realMessage, byte[] peerNonce, IdentificationPayload id)

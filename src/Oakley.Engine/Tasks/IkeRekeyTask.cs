@@ -21,7 +21,7 @@ internal sealed class IkeRekeyTask(IkeSa sa) : IInitiatorTask, IResponderTask, I
     private KeyExchange? _ke;
     private KeId? _forcedGroup;
     private bool _retriedKe;
-    private List<IkePayload> _reply = [];
+    private List<IkePayload>? _reply;
 
     public ExchangeType Exchange => ExchangeType.CreateChildSa;
 
@@ -169,7 +169,7 @@ internal sealed class IkeRekeyTask(IkeSa sa) : IInitiatorTask, IResponderTask, I
         return TaskOutcome.Done;
     }
 
-    public void BuildResponse(DateTimeOffset now, List<IkePayload> response) => response.AddRange(_reply);
+    public void BuildResponse(DateTimeOffset now, List<IkePayload> response) => response.AddRange(_reply ?? []);
 
     public void Dispose()
     {

@@ -5,20 +5,17 @@ using Oakley.Engine;
 namespace Oakley.Host;
 
 /// <summary>
-/// What the configuration asks the daemon to do by itself: swanctl start_action (start, trap), dpd_action and
-/// close_action, and keyingtries for automatic (re)connections. Everything but <see cref="StartAsync"/> runs on
-/// the engine thread.
+/// The connection supervisor: what the configuration asks the daemon to do by itself. swanctl start_action
+/// (initiate on start, or trap), dpd_action and close_action (restart, trap), and keyingtries for automatic
+/// (re)connections. Everything but <see cref="StartAsync"/> runs on the engine thread.
 /// </summary>
-internal sealed class ConnectionActions(IkeHost host, DataPlaneInstaller installer, Func<SwanctlConfig> config, ILogger log, CancellationToken stop)
+internal sealed class ConnectionSupervisor(IkeHost host, DataPlaneInstaller installer, Func<SwanctlConfig> config, ILogger log, CancellationToken stop)
 {
-    /// <summary>The route owner key of all traps (never an SPI: SPI 0 is reserved).</summary>
-    private const uint TrapRouteKey = 0;
-
     /// <summary>Automatic (re)connections in progress: attempts made so far and the child to bring up.</summary>
     private readonly Dictionary<string, (int Attempts, string Child)> _keyingAttempts = [];
 
-    /// <summary>The data plane, once the TUN device is open (traps need it for their routes).</summary>
-    public EspDataPath? DataPath { get; set; }
+    /// <summary>The routes into the TUN device, once it is open (traps need it for their routes).</summary>
+    public TunRoutes? Routes { get; set; }
 
     /// <summary>start_action = start initiates, start_action = trap installs the trap (at daemon start).</summary>
     public async Task StartAsync()
@@ -58,11 +55,6 @@ internal sealed class ConnectionActions(IkeHost host, DataPlaneInstaller install
                 _keyingAttempts.Remove(up.Name);
                 break;
         }
-
-        if (e is ChildSaRemove gone)
-        {
-            DataPath?.Removed(gone.InboundSpi);
-        }
     }
 
     /// <summary>
@@ -72,7 +64,7 @@ internal sealed class ConnectionActions(IkeHost host, DataPlaneInstaller install
     private bool InstallTrap(IkeConfig ike, string childName)
     {
         var child = ike.Children.First(c => c.Name == childName);
-        if (DataPath is null)
+        if (Routes is null)
         {
             log.LogWarning("connection {Name}: start_action = trap needs the ESP data plane (no TUN device); child {Child} is not trapped", ike.Name, childName);
             return false;
@@ -89,7 +81,7 @@ internal sealed class ConnectionActions(IkeHost host, DataPlaneInstaller install
         var localTs = local is null ? child.LocalTs : child.EffectiveLocalTs(local);
         var remoteTs = child.EffectiveRemoteTs(remote);
         installer.AddTrap(ike.Name, childName, localTs, remoteTs);
-        DataPath.AddTrapRoutes(TrapRouteKey, localTs, remoteTs);
+        Routes.Add(TunRoutes.TrapKey, localTs, remoteTs);
         log.LogInformation("connection {Name}: child {Child} trapped: {Local} === {Remote}", ike.Name, childName, string.Join(" ", localTs), string.Join(" ", remoteTs));
         return true;
     }
@@ -98,7 +90,7 @@ internal sealed class ConnectionActions(IkeHost host, DataPlaneInstaller install
     public int ReinstallTraps(SwanctlConfig newConfig)
     {
         installer.ClearTraps();
-        DataPath?.Removed(TrapRouteKey);
+        Routes?.Remove(TunRoutes.TrapKey);
         var count = 0;
         foreach (var conn in newConfig.Connections)
         {

@@ -1,0 +1,87 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Oakley.Config;
+
+namespace Oakley.Host;
+
+/// <summary>
+/// The configuration the daemon runs with, and its reload (load-all over the control socket, SIGHUP): read the
+/// swanctl.conf again, hand the engine the new connections and secrets, replace the traps, bind new local
+/// addresses. One reload at a time; a file that does not load keeps the old configuration.
+/// </summary>
+internal sealed class ConfigReload(string path, SwanctlConfig initial, IkeHost host, ConnectionSupervisor supervisor, LocalBindings bindings, ILogger log) : IDisposable
+{
+    private readonly SemaphoreSlim _reloading = new(1, 1);
+    private SwanctlConfig _current = initial;
+
+    public SwanctlConfig Current => Volatile.Read(ref _current);
+
+    /// <summary>
+    /// load-all: the configuration is read again; SAs whose connection went or changed are deleted, traps are
+    /// replaced. Throws <see cref="ConfigException"/> (file:line) and keeps the old configuration if the new one
+    /// does not load.
+    /// </summary>
+    public async Task<JsonObject> ReloadAsync()
+    {
+        await _reloading.WaitAsync().ConfigureAwait(false); // load-all and SIGHUP one at a time
+        try
+        {
+            SwanctlConfig config;
+            try
+            {
+                config = SwanctlFile.Load(path);
+            }
+            catch (ConfigException e)
+            {
+                log.LogError("reload failed, keeping the old configuration: {Error}", e.Message);
+                throw;
+            }
+
+            foreach (var w in config.Warnings)
+            {
+                log.LogWarning("{Warning}", w.ToString());
+            }
+
+            Volatile.Write(ref _current, config);
+            var deleted = await host.Invoke((e, now) => e.Reconfigure(now, config.Connections.Select(c => c.Ike), config.Secrets)).ConfigureAwait(false);
+            await host.Invoke((_, _) => supervisor.ReinstallTraps(config)).ConfigureAwait(false);
+            await host.Invoke((_, _) =>
+            {
+                bindings.Ensure(LocalBindings.AddressesOf(config));
+                return 0;
+            }).ConfigureAwait(false);
+            return new JsonObject
+            {
+                ["ok"] = true,
+                ["connections"] = config.Connections.Count,
+                ["deleted-sas"] = deleted,
+                ["warnings"] = new JsonArray(config.Warnings.Select(w => (JsonNode)w.ToString()).ToArray()),
+            };
+        }
+        finally
+        {
+            _reloading.Release();
+        }
+    }
+
+    /// <summary>SIGHUP: reloads like load-all; a configuration that does not load is logged and the old one kept.</summary>
+    public async Task ReloadOnSignalAsync()
+    {
+        log.LogInformation("SIGHUP received: reloading {Config}", path);
+        try
+        {
+            var result = await ReloadAsync().ConfigureAwait(false);
+            log.LogInformation("reloaded {Config}: {Connections} connection(s), {Deleted} IKE SA(s) deleted", path, result["connections"]?.ToJsonString(), result["deleted-sas"]?.ToJsonString());
+        }
+        catch (ConfigException)
+        {
+            // ReloadAsync logged it.
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            log.LogError("reload failed, keeping the old configuration: {Error}", e.Message);
+        }
+    }
+
+    public void Dispose() => _reloading.Dispose();
+}
