@@ -2,6 +2,7 @@ using BenchmarkDotNet.Attributes;
 using NSec.Cryptography;
 using Oakley.Crypto.Cipher;
 using Oakley.Crypto.Registry;
+using Oakley.Iana;
 using Oakley.Protocol.Ikev2;
 
 namespace Oakley.Benchmarks;

@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Oakley.Crypto.Registry;
 using Oakley.Esp;
+using Oakley.Iana;
 using Oakley.Protocol.Ikev2;
 
 namespace Oakley.Benchmarks;

@@ -2,6 +2,7 @@ using System.Net;
 using BenchmarkDotNet.Attributes;
 using Oakley.Crypto.Registry;
 using Oakley.Engine;
+using Oakley.Iana;
 using Oakley.Protocol.Ikev2;
 using Oakley.Testing;
 

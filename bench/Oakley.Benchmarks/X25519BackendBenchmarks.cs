@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using NSec.Cryptography;
 using Oakley.Crypto.KeyExchange;
+using Oakley.Iana;
 using Oakley.Protocol.Ikev2;
 
 namespace Oakley.Benchmarks;

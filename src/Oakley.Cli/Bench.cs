@@ -3,6 +3,7 @@ using System.Net;
 using Oakley.Crypto.Registry;
 using Oakley.Engine;
 using Oakley.Host;
+using Oakley.Iana;
 using Oakley.Protocol.Ikev2;
 
 namespace Oakley.Cli;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Oakley.Crypto.Registry;
 using Oakley.Esp;
 using Oakley.Host;
+using Oakley.Iana;
 using Oakley.Protocol.Ikev2;
 
 namespace Oakley.Cli;

@@ -1,5 +1,6 @@
 using System.Net;
 using Oakley.Engine;
+using Oakley.Iana;
 using Oakley.Protocol.Ikev2;
 using static Oakley.Config.SwanctlValues;
 

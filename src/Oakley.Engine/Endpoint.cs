@@ -5,6 +5,7 @@ using Oakley.Crypto.KeyDerivation;
 using Oakley.Crypto.KeyExchange;
 using Oakley.Crypto.Registry;
 using Oakley.Engine.Rules;
+using Oakley.Iana;
 using Oakley.Protocol;
 using Oakley.Protocol.Ikev2;
 using Oakley.Protocol.Ikev2.Payloads;

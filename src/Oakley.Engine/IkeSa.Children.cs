@@ -1,5 +1,6 @@
 using Oakley.Crypto.KeyDerivation;
 using Oakley.Crypto.Registry;
+using Oakley.Iana;
 using Oakley.Protocol.Ikev2;
 
 namespace Oakley.Engine;

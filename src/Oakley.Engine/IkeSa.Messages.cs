@@ -1,5 +1,6 @@
 using System.Net;
 using Oakley.Engine.Tasks;
+using Oakley.Iana;
 using Oakley.Protocol;
 using Oakley.Protocol.Ikev2;
 using Oakley.Protocol.Ikev2.Payloads;

@@ -3,6 +3,7 @@ using Oakley.Crypto;
 using Oakley.Crypto.Cipher;
 using Oakley.Crypto.Integrity;
 using Oakley.Crypto.KeyDerivation;
+using Oakley.Iana;
 using Oakley.Protocol;
 using Oakley.Protocol.Ikev2;
 using Oakley.Protocol.Ikev2.Payloads;

@@ -1,6 +1,7 @@
 using Oakley.Crypto.Cipher;
 using Oakley.Crypto.Integrity;
 using Oakley.Crypto.Registry;
+using Oakley.Iana;
 using Oakley.Protocol.Ikev2;
 using Oakley.Protocol.Ikev2.Payloads;
 

@@ -1,4 +1,5 @@
 using Oakley.Engine.Tasks;
+using Oakley.Iana;
 using Oakley.Protocol;
 using Oakley.Protocol.Ikev2;
 using Oakley.Protocol.Ikev2.Payloads;

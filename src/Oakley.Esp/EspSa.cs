@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Oakley.Crypto;
 using Oakley.Crypto.Cipher;
 using Oakley.Crypto.Integrity;
+using Oakley.Iana;
 
 namespace Oakley.Esp;
 
@@ -170,7 +171,7 @@ public sealed class EspSa : IDisposable
         {
             fixedIv.CopyTo(iv);
         }
-        else if (ivSize == 8 && _encryption.Id != Protocol.Ikev2.EncrId.AesCbc)
+        else if (ivSize == 8 && _encryption.Id != EncrId.AesCbc)
         {
             BinaryPrimitives.WriteUInt64BigEndian(iv, seq); // counter-mode IVs only need uniqueness
         }

@@ -187,9 +187,9 @@ public sealed class Daemon : IAsyncDisposable
         ControlServer.RequestAsync(controlPath, request, cancel);
 
     /// <summary>The algorithm names swanctl --list-sas prints, so that both daemons' listings read alike.</summary>
-    public static string StrongSwanName(Protocol.Ikev2.EncrId id) => StatusViews.StrongSwanName(id);
+    public static string StrongSwanName(Iana.EncrId id) => StatusViews.StrongSwanName(id);
 
-    public static string StrongSwanName(Protocol.Ikev2.IntegId id) => StatusViews.StrongSwanName(id);
+    public static string StrongSwanName(Iana.IntegId id) => StatusViews.StrongSwanName(id);
 
     /// <summary>Removes everything the daemon installed; each step runs even if an earlier one failed.</summary>
     public async ValueTask DisposeAsync()

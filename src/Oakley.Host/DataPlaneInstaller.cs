@@ -83,7 +83,7 @@ public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow 
     {
         var encryption = TransformRegistry.GetEncryption(c.Encryption, c.EncryptionKeyBits)
             ?? throw new InvalidOperationException($"no ESP implementation for {c.Encryption}");
-        var integrity = c.Integrity == Protocol.Ikev2.IntegId.None ? null : TransformRegistry.GetIntegrity(c.Integrity);
+        var integrity = c.Integrity == Iana.IntegId.None ? null : TransformRegistry.GetIntegrity(c.Integrity);
         var inbound = new EspSa(c.InboundSpi, encryption, c.InboundEncryptionKey, integrity, c.InboundIntegrityKey, c.Esn, replayWindow, entropy);
         var outbound = new EspSa(c.OutboundSpi, encryption, c.OutboundEncryptionKey, integrity, c.OutboundIntegrityKey, c.Esn, replayWindow, entropy);
         var policies = new List<Policy>();

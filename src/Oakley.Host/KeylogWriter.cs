@@ -1,6 +1,7 @@
 using System.Globalization;
 using Oakley.Crypto.KeyDerivation;
 using Oakley.Engine;
+using Oakley.Iana;
 using Oakley.Protocol.Ikev2;
 
 namespace Oakley.Host;

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Oakley.Config;
 using Oakley.Engine;
 using Oakley.Esp;
+using Oakley.Iana;
 
 namespace Oakley.Host;
 
@@ -60,7 +61,7 @@ internal static class StatusViews
             ["spi-out"] = c.OutboundSpi.ToString("x8", CultureInfo.InvariantCulture),
             ["encr-alg"] = StrongSwanName(c.Encryption),
             ["encr-keysize"] = c.EncryptionKeyBits,
-            ["integ-alg"] = c.Integrity == Protocol.Ikev2.IntegId.None ? null : StrongSwanName(c.Integrity),
+            ["integ-alg"] = c.Integrity == IntegId.None ? null : StrongSwanName(c.Integrity),
             ["esn"] = c.Esn,
             ["install-time"] = (long)(now - c.Time).TotalSeconds,
             ["rekey-time"] = (long)(c.Time + c.RekeyTime - now).TotalSeconds,
@@ -76,32 +77,32 @@ internal static class StatusViews
     }
 
     /// <summary>The algorithm names swanctl --list-sas prints, so that both daemons' listings read alike.</summary>
-    public static string StrongSwanName(Protocol.Ikev2.EncrId id) => id switch
+    public static string StrongSwanName(EncrId id) => id switch
     {
-        Protocol.Ikev2.EncrId.AesCbc => "AES_CBC",
-        Protocol.Ikev2.EncrId.AesCtr => "AES_CTR",
-        Protocol.Ikev2.EncrId.AesGcm8 => "AES_GCM_8",
-        Protocol.Ikev2.EncrId.AesGcm12 => "AES_GCM_12",
-        Protocol.Ikev2.EncrId.AesGcm16 => "AES_GCM_16",
-        Protocol.Ikev2.EncrId.AesCcm8 => "AES_CCM_8",
-        Protocol.Ikev2.EncrId.AesCcm12 => "AES_CCM_12",
-        Protocol.Ikev2.EncrId.AesCcm16 => "AES_CCM_16",
-        Protocol.Ikev2.EncrId.ChaCha20Poly1305 => "CHACHA20_POLY1305",
-        Protocol.Ikev2.EncrId.TripleDes => "3DES_CBC",
-        Protocol.Ikev2.EncrId.NullAuthAesGmac => "NULL_AES_GMAC",
-        Protocol.Ikev2.EncrId.Null => "NULL",
+        EncrId.AesCbc => "AES_CBC",
+        EncrId.AesCtr => "AES_CTR",
+        EncrId.AesGcm8 => "AES_GCM_8",
+        EncrId.AesGcm12 => "AES_GCM_12",
+        EncrId.AesGcm16 => "AES_GCM_16",
+        EncrId.AesCcm8 => "AES_CCM_8",
+        EncrId.AesCcm12 => "AES_CCM_12",
+        EncrId.AesCcm16 => "AES_CCM_16",
+        EncrId.ChaCha20Poly1305 => "CHACHA20_POLY1305",
+        EncrId.TripleDes => "3DES_CBC",
+        EncrId.NullAuthAesGmac => "NULL_AES_GMAC",
+        EncrId.Null => "NULL",
         _ => id.ToString(),
     };
 
-    public static string StrongSwanName(Protocol.Ikev2.IntegId id) => id switch
+    public static string StrongSwanName(IntegId id) => id switch
     {
-        Protocol.Ikev2.IntegId.HmacMd5_96 => "HMAC_MD5_96",
-        Protocol.Ikev2.IntegId.HmacSha1_96 => "HMAC_SHA1_96",
-        Protocol.Ikev2.IntegId.AesXcbc96 => "AES_XCBC_96",
-        Protocol.Ikev2.IntegId.AesCmac96 => "AES_CMAC_96",
-        Protocol.Ikev2.IntegId.HmacSha2_256_128 => "HMAC_SHA2_256_128",
-        Protocol.Ikev2.IntegId.HmacSha2_384_192 => "HMAC_SHA2_384_192",
-        Protocol.Ikev2.IntegId.HmacSha2_512_256 => "HMAC_SHA2_512_256",
+        IntegId.HmacMd5_96 => "HMAC_MD5_96",
+        IntegId.HmacSha1_96 => "HMAC_SHA1_96",
+        IntegId.AesXcbc96 => "AES_XCBC_96",
+        IntegId.AesCmac96 => "AES_CMAC_96",
+        IntegId.HmacSha2_256_128 => "HMAC_SHA2_256_128",
+        IntegId.HmacSha2_384_192 => "HMAC_SHA2_384_192",
+        IntegId.HmacSha2_512_256 => "HMAC_SHA2_512_256",
         _ => id.ToString(),
     };
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
+using Oakley.Iana;
 using Oakley.Protocol.Isakmp;
 
 namespace Oakley.Protocol;

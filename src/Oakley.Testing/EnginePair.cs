@@ -1,5 +1,6 @@
 using System.Net;
 using Oakley.Engine;
+using Oakley.Iana;
 
 namespace Oakley.Testing;
 
@@ -175,7 +176,7 @@ public sealed class EnginePair
             };
             return $"{exchange} {(m.IsResponse ? "response" : "request")} #{m.MessageId} [{payloads}]";
         }
-        catch (Protocol.IkeProtocolException e)
+        catch (IkeProtocolException e)
         {
             return $"undecodable ({e.Message})";
         }

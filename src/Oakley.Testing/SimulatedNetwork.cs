@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Security.Cryptography;
 using Oakley.Engine;
+using Oakley.Iana;
 using Oakley.Protocol;
 using Oakley.Protocol.Ikev2;
 

@@ -2,6 +2,7 @@ using System.Net;
 using Oakley.Config;
 using Oakley.Crypto.Registry;
 using Oakley.Engine;
+using Oakley.Iana;
 using Oakley.Protocol.Ikev2;
 
 namespace Oakley.Config.Tests;

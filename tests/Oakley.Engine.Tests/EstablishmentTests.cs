@@ -254,7 +254,7 @@ public class IdentityAndReloadTests
         pair.Deliver();
         Assert.Single(pair.A.IkeSas);
 
-        var changed = new IkeConfig { Name = config.Name, LocalAddresses = config.LocalAddresses, RemoteAddresses = config.RemoteAddresses, LocalId = config.LocalId, RemoteId = config.RemoteId, Children = config.Children, Proposals = Crypto.Registry.ProposalString.ParseList("aes128-sha256-modp2048", Protocol.Ikev2.ProtocolId.Ike) };
+        var changed = new IkeConfig { Name = config.Name, LocalAddresses = config.LocalAddresses, RemoteAddresses = config.RemoteAddresses, LocalId = config.LocalId, RemoteId = config.RemoteId, Children = config.Children, Proposals = Crypto.Registry.ProposalString.ParseList("aes128-sha256-modp2048", Iana.ProtocolId.Ike) };
         Assert.Equal(1, pair.A.Reconfigure(pair.Now, [changed], new Testing.InMemorySecrets()));
         pair.Deliver();
         Assert.Empty(pair.A.IkeSas);

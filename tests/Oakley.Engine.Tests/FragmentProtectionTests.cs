@@ -1,6 +1,7 @@
 using Oakley.Crypto.KeyDerivation;
 using Oakley.Crypto.Registry;
 using Oakley.Engine;
+using Oakley.Iana;
 using Oakley.Protocol;
 using Oakley.Protocol.Ikev2;
 using Oakley.Protocol.Ikev2.Payloads;

@@ -1,5 +1,6 @@
 using System.Net;
 using Oakley.Engine;
+using Oakley.Iana;
 using Oakley.Protocol.Ikev2;
 using Oakley.Protocol.Ikev2.Payloads;
 using Oakley.Testing;

@@ -1,5 +1,6 @@
 using Oakley.Crypto.Registry;
 using Oakley.Engine.Rules;
+using Oakley.Iana;
 using Oakley.Protocol;
 using Oakley.Protocol.Ikev2;
 using Oakley.Protocol.Ikev2.Payloads;

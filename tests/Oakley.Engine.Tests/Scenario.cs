@@ -1,6 +1,7 @@
 using System.Net;
 using Oakley.Crypto.Registry;
 using Oakley.Engine;
+using Oakley.Iana;
 using Oakley.Protocol.Ikev2;
 using Oakley.Testing;
 

@@ -1,4 +1,5 @@
 using Oakley.Engine;
+using Oakley.Iana;
 using Oakley.Protocol.Ikev2;
 using Oakley.Protocol.Ikev2.Payloads;
 using Oakley.Testing;

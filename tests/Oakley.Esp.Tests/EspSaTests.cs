@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Oakley.Crypto;
 using Oakley.Crypto.Registry;
-using Oakley.Protocol.Ikev2;
+using Oakley.Iana;
 
 namespace Oakley.Esp.Tests;
 

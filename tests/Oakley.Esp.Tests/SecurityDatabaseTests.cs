@@ -1,6 +1,6 @@
 using System.Net;
 using Oakley.Crypto.Registry;
-using Oakley.Protocol.Ikev2;
+using Oakley.Iana;
 
 namespace Oakley.Esp.Tests;
 

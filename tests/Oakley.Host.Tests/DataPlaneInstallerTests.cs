@@ -2,6 +2,7 @@ using System.Net;
 using Oakley.Crypto.Registry;
 using Oakley.Engine;
 using Oakley.Esp;
+using Oakley.Iana;
 using Oakley.Protocol.Ikev2;
 using Oakley.Testing;
 

@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Security.Cryptography;
-using Oakley.Protocol.Ikev2;
+using Oakley.Iana;
 using Org.BouncyCastle.Crypto.Modes;
 using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Crypto;

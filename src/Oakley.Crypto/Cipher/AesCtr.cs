@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
-using Oakley.Protocol.Ikev2;
+using Oakley.Iana;
 
 namespace Oakley.Crypto.Cipher;
 

@@ -1,4 +1,4 @@
-using Oakley.Protocol.Ikev2;
+using Oakley.Iana;
 
 namespace Oakley.Crypto.Cipher;
 

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using Oakley.Crypto.Cipher;
-using Oakley.Protocol.Ikev2;
+using Oakley.Iana;
 
 namespace Oakley.Crypto.Integrity;
 

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
-using Oakley.Protocol;
-using Oakley.Protocol.Ikev2;
+using Oakley.Iana;
 
 namespace Oakley.Crypto.KeyExchange;
 

@@ -1,4 +1,4 @@
-using Oakley.Protocol.Ikev2;
+using Oakley.Iana;
 
 namespace Oakley.Crypto.KeyExchange;
 
@@ -20,7 +20,7 @@ public abstract class KeyExchange : IDisposable
 
     /// <summary>
     /// Takes the peer's Key Exchange Data. A wrong length or an invalid value (a point not on the curve,
-    /// a MODP value outside 1 &lt; y &lt; p-1, RFC 6989) throws <see cref="Oakley.Protocol.IkeProtocolException"/>
+    /// a MODP value outside 1 &lt; y &lt; p-1, RFC 6989) throws <see cref="IkeProtocolException"/>
     /// carrying INVALID_SYNTAX.
     /// </summary>
     public abstract void SetPeerPublicKey(ReadOnlySpan<byte> peerPublicKey);

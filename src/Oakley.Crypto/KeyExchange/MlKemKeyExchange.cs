@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
-using Oakley.Protocol;
-using Oakley.Protocol.Ikev2;
+using Oakley.Iana;
 using Org.BouncyCastle.Crypto;
 using Org.BouncyCastle.Crypto.Generators;
 using Org.BouncyCastle.Crypto.Kems;

@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Numerics;
 using System.Security.Cryptography;
-using Oakley.Protocol;
-using Oakley.Protocol.Ikev2;
+using Oakley.Iana;
 
 namespace Oakley.Crypto.KeyExchange;
 

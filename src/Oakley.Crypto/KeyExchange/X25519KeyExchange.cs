@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using Oakley.Protocol;
-using Oakley.Protocol.Ikev2;
+using Oakley.Iana;
 
 namespace Oakley.Crypto.KeyExchange;
 

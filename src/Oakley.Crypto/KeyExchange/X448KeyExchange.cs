@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
-using Oakley.Protocol;
-using Oakley.Protocol.Ikev2;
+using Oakley.Iana;
 using Org.BouncyCastle.Math.EC.Rfc7748;
 
 namespace Oakley.Crypto.KeyExchange;

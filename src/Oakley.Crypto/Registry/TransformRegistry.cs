@@ -2,7 +2,7 @@ using System.Collections.Frozen;
 using Oakley.Crypto.Cipher;
 using Oakley.Crypto.Integrity;
 using Oakley.Crypto.KeyExchange;
-using Oakley.Protocol.Ikev2;
+using Oakley.Iana;
 using AesCcmCipher = Oakley.Crypto.Cipher.AesCcm;
 using AesGcmCipher = Oakley.Crypto.Cipher.AesGcm;
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Oakley.Crypto.KeyExchange;
 using Oakley.Crypto.Registry;
+using Oakley.Iana;
 using Oakley.Protocol.Ikev2;
 using Oakley.Protocol.Ikev2.Payloads;
 using static Oakley.Engine.Tasks.ExchangeHelpers;

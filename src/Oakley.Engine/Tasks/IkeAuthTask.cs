@@ -1,5 +1,6 @@
 using Oakley.Crypto.KeyDerivation;
 using Oakley.Engine.Authentication;
+using Oakley.Iana;
 using Oakley.Protocol.Ikev2;
 using Oakley.Protocol.Ikev2.Payloads;
 

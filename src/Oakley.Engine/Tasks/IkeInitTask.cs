@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Oakley.Crypto.KeyDerivation;
 using Oakley.Crypto.KeyExchange;
 using Oakley.Crypto.Registry;
+using Oakley.Iana;
 using Oakley.Protocol;
 using Oakley.Protocol.Ikev2;
 using Oakley.Protocol.Ikev2.Payloads;

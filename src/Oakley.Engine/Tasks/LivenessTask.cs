@@ -1,3 +1,4 @@
+using Oakley.Iana;
 using Oakley.Protocol.Ikev2;
 using Oakley.Protocol.Ikev2.Payloads;
 

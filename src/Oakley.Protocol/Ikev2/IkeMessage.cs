@@ -1,4 +1,5 @@
 using System.Buffers;
+using Oakley.Iana;
 using Oakley.Protocol.Ikev2.Payloads;
 
 namespace Oakley.Protocol.Ikev2;

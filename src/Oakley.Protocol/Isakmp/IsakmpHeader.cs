@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Oakley.Iana;
 
 namespace Oakley.Protocol.Isakmp;
 

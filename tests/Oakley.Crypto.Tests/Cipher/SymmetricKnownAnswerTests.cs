@@ -2,7 +2,7 @@ using Oakley.Crypto.Cipher;
 using Oakley.Crypto.Integrity;
 using Oakley.Crypto.Prf;
 using Oakley.Crypto.Registry;
-using Oakley.Protocol.Ikev2;
+using Oakley.Iana;
 using static Oakley.Crypto.Tests.VectorFile;
 
 namespace Oakley.Crypto.Tests.Cipher;

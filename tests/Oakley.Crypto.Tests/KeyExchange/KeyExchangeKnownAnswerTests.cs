@@ -1,5 +1,5 @@
 using Oakley.Crypto.KeyExchange;
-using Oakley.Protocol.Ikev2;
+using Oakley.Iana;
 using static Oakley.Crypto.Tests.VectorFile;
 
 namespace Oakley.Crypto.Tests.KeyExchange;

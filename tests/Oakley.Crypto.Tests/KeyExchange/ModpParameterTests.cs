@@ -1,6 +1,6 @@
 using System.Numerics;
 using Oakley.Crypto.KeyExchange;
-using Oakley.Protocol.Ikev2;
+using Oakley.Iana;
 
 namespace Oakley.Crypto.Tests.KeyExchange;
 

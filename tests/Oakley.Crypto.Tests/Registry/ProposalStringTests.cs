@@ -1,5 +1,5 @@
 using Oakley.Crypto.Registry;
-using Oakley.Protocol.Ikev2;
+using Oakley.Iana;
 
 namespace Oakley.Crypto.Tests.Registry;
 

@@ -1,6 +1,6 @@
 using Oakley.Crypto.KeyExchange;
 using Oakley.Crypto.Registry;
-using Oakley.Protocol.Ikev2;
+using Oakley.Iana;
 
 namespace Oakley.Crypto.Tests.Registry;
 

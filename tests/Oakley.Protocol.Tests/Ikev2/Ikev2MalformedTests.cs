@@ -1,3 +1,4 @@
+using Oakley.Iana;
 using Oakley.Protocol.Ikev2;
 using static Oakley.Protocol.Tests.TestHex;
 

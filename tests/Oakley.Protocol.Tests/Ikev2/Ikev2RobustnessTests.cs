@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using CsCheck;
+using Oakley.Iana;
 using Oakley.Protocol.Ikev2;
 using Xunit.Abstractions;
 

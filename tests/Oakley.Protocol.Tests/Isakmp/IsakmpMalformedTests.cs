@@ -1,3 +1,4 @@
+using Oakley.Iana;
 using Oakley.Protocol.Isakmp;
 using static Oakley.Protocol.Tests.TestHex;
 

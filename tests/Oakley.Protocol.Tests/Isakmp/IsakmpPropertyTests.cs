@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using CsCheck;
+using Oakley.Iana;
 using Oakley.Protocol.Isakmp;
 using Oakley.Protocol.Isakmp.Payloads;
 using Oakley.Protocol.Tests.Ikev2;

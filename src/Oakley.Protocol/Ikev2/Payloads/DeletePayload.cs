@@ -1,3 +1,5 @@
+using Oakley.Iana;
+
 namespace Oakley.Protocol.Ikev2.Payloads;
 
 /// <summary>

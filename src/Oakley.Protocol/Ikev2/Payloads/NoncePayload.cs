@@ -1,3 +1,5 @@
+using Oakley.Iana;
+
 namespace Oakley.Protocol.Ikev2.Payloads;
 
 /// <summary>Nonce payload (RFC 7296 §3.9). The nonce MUST be 16 to 256 octets.</summary>

@@ -1,3 +1,5 @@
+using Oakley.Iana;
+
 namespace Oakley.Protocol.Isakmp.Payloads;
 
 /// <summary>

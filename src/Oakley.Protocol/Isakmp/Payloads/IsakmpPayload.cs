@@ -1,3 +1,5 @@
+using Oakley.Iana;
+
 namespace Oakley.Protocol.Isakmp.Payloads;
 
 /// <summary>A decoded ISAKMP payload; byte fields are slices of the received datagram.</summary>

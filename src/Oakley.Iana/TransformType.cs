@@ -1,4 +1,4 @@
-namespace Oakley.Protocol.Ikev2;
+namespace Oakley.Iana;
 
 /// <summary>IKEv2 Transform Types (IANA "Transform Type Values").</summary>
 public enum TransformType : byte

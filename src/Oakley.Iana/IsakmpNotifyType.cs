@@ -1,4 +1,4 @@
-namespace Oakley.Protocol.Isakmp;
+namespace Oakley.Iana;
 
 /// <summary>
 /// ISAKMP Notify Message Types (RFC 2408 §3.14.1), IPsec DOI status types (RFC 2407 §4.6.3)

@@ -1,8 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
-using Oakley.Protocol.Ikev2;
-using Oakley.Protocol.Isakmp;
 
-namespace Oakley.Protocol;
+namespace Oakley.Iana;
 
 /// <summary>What the receiver of a malformed or unacceptable message must do.</summary>
 public enum ProtocolErrorAction : byte

@@ -1,4 +1,4 @@
-namespace Oakley.Protocol.Ikev2;
+namespace Oakley.Iana;
 
 /// <summary>
 /// IKEv2 Notify Message Types (IANA "IKEv2 Notify Message Types - Error Types" 0-16383 and
