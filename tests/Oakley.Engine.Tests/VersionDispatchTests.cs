@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Net;
+using Oakley.Iana;
 using Oakley.Protocol.Ikev2;
 using Oakley.Protocol.Ikev2.Payloads;
 
