@@ -8,11 +8,6 @@ namespace Oakley.Engine;
 /// <summary>The CHILD SAs an IKE SA holds: installing one from its KEYMAT, removing one, volume limits (one responsibility of <see cref="IkeSa"/>).</summary>
 public sealed partial class IkeSa
 {
-    /// <summary>The CHILD SA whose outbound SPI (the one the peer receives on) is <paramref name="spi"/>.</summary>
-    internal ChildSa? ChildByOutboundSpi(uint spi) => _children.FirstOrDefault(c => c.OutboundSpi == spi);
-
-    internal bool Holds(ChildSa child) => _children.Contains(child);
-
     /// <summary>
     /// Derives the CHILD SA's keys (§2.17: KEYMAT = prf+(SK_d, [g^ir (new) |] Ni | Nr) with the nonces of the exchange
     /// that creates it), adds it and tells the host to install it.
@@ -51,20 +46,6 @@ public sealed partial class IkeSa
             (byte[])inEnc.Clone(), (byte[])inInt.Clone(), (byte[])outEnc.Clone(), (byte[])outInt.Clone(),
             localTs, remoteTs, Local, Remote, child.RekeyTime, child.LifeTime));
         return childSa;
-    }
-
-    private void AdoptChild(ChildSa child)
-    {
-        child.Owner = this;
-        _children.Add(child);
-        _services.Apply(new SaTableChange(SaTableChangeKind.ChildAdded, this, child.InboundSpi));
-    }
-
-    internal void RemoveChild(DateTimeOffset now, ChildSa child)
-    {
-        _children.Remove(child);
-        _services.Apply(new SaTableChange(SaTableChangeKind.ChildRemoved, this, child.InboundSpi));
-        _services.Emit(new ChildSaRemove(now, Id, child.Config.Name, child.InboundSpi, child.OutboundSpi));
     }
 
     /// <summary>
