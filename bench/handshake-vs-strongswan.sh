@@ -1,0 +1,197 @@
+#!/bin/bash
+# The responder under strongSwan's load-tester (issue 14's measurement). strongSwan 5.9.8's load-tester plugin initiates
+# COUNT IKE SAs (one CHILD SA each; PSK, aes128gcm16-prfsha256-x25519, ESP aes128gcm16) from namespace I, pinned to CPU 0;
+# the responder in namespace R, pinned to CPU 1, is strongSwan's charon (kernel-libipsec) or the Oakley daemon (--tun),
+# alternating for ROUNDS rounds, each after a WARMUP-SA warm-up. Printed per round and responder: responder CPU per IKE
+# SA (utime+stime of the responder process over the batch), IKE SAs/s for the batch, RSS growth per SA, idle RSS.
+# Usage: bench/handshake-vs-strongswan.sh [oakley.dll]   (root; COUNT=2000 WARMUP=300 ROUNDS=3 by default)
+# Builds the load-tester first if it is missing (bench/build-strongswan-load-tester.sh). Only 192.0.2.0/24 inside
+# namespaces it creates and deletes itself; every wait is bounded.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+OAKLEY_DLL=${1:-$HERE/../src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
+COUNT=${COUNT:-2000}; WARMUP=${WARMUP:-300}; ROUNDS=${ROUNDS:-3}; LIMIT=${LIMIT:-300}
+LT_PREFIX=${LT_PREFIX:-/opt/strongswan-lt}; LT_CHARON=$LT_PREFIX/libexec/ipsec/charon
+[[ $EUID -eq 0 ]] || { echo "needs root"; exit 1; }
+[[ -x $LT_CHARON ]] || bash "$HERE/build-strongswan-load-tester.sh" || exit 1
+[[ -f $OAKLEY_DLL ]] || { echo "no $OAKLEY_DLL (dotnet build -c Release first)"; exit 1; }
+NI=ltI$$; NR=ltR$$; RUN=$(mktemp -d /tmp/oakley-lt.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  sleep 0.5
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+  ip netns del "$NI" 2>/dev/null; ip netns del "$NR" 2>/dev/null; rm -rf "$RUN"
+}
+trap cleanup EXIT
+ip netns add "$NI" && ip netns add "$NR" || exit 1
+ip link add "lti$$" type veth peer name "ltr$$"
+ip link set "lti$$" netns "$NI"; ip link set "ltr$$" netns "$NR"
+ip -n "$NI" link set lo up; ip -n "$NR" link set lo up
+ip -n "$NI" addr add 192.0.2.1/24 dev "lti$$"; ip -n "$NR" addr add 192.0.2.2/24 dev "ltr$$"
+ip -n "$NI" link set "lti$$" up; ip -n "$NR" link set "ltr$$" up
+
+# The responders' common swanctl.conf: any initiator identity, one PSK for all (the load-tester's default-psk).
+mkdir -p "$RUN/sw/swanctl" "$RUN/sw/run" "$RUN/lt/run" "$RUN/ok"
+cat >"$RUN/sw/swanctl/swanctl.conf" <<CONF
+connections {
+  lt {
+    version = 2
+    local_addrs = 192.0.2.2
+    proposals = aes128gcm16-prfsha256-x25519
+    unique = never
+    local {
+      auth = psk
+      id = srv.example
+    }
+    remote {
+      auth = psk
+    }
+    children {
+      net {
+        esp_proposals = aes128gcm16
+      }
+    }
+  }
+}
+secrets {
+  ike-lt {
+    secret = default-psk
+  }
+}
+CONF
+cp "$RUN/sw/swanctl/swanctl.conf" "$RUN/ok/swanctl.conf"
+cat >"$RUN/sw/strongswan.conf" <<CONF
+charon {
+  load_modular = no
+  load = random nonce openssl aes sha1 sha2 hmac gcm kdf pem pkcs1 pubkey x509 curve25519 kernel-libipsec kernel-netlink socket-default vici
+  init_limit_half_open = 0
+  ikesa_table_size = 4096
+  ikesa_table_segments = 16
+  cookie_threshold = 100000
+  block_threshold = 100000
+  install_routes = no
+  filelog {
+    log {
+      path = $RUN/sw/charon.log
+      default = 0
+    }
+  }
+  plugins {
+    vici {
+      socket = unix://$RUN/sw/run/charon.vici
+    }
+  }
+}
+CONF
+cat >"$RUN/ok/strongswan.conf" <<CONF
+charon {
+  init_limit_half_open = 0
+  cookie_threshold = 100000
+  block_threshold = 100000
+}
+CONF
+
+# lt_conf N: the load-tester initiating N IKE SAs (two initiator threads), then idle.
+lt_conf() {
+  cat <<CONF
+charon {
+  load_modular = no
+  load = random nonce openssl aes sha1 sha2 hmac gcm kdf pem pkcs1 pubkey x509 curve25519 kernel-netlink socket-default load-tester
+  init_limit_half_open = 0
+  retransmit_timeout = 8
+  filelog {
+    log {
+      path = $RUN/lt/charon.log
+      default = 0
+    }
+  }
+  plugins {
+    load-tester {
+      enable = yes
+      initiators = 2
+      iterations = $(( $1 / 2 ))
+      init_limit = $LIMIT
+      version = 2
+      proposal = aes128gcm16-prfsha256-x25519
+      esp = aes128gcm16
+      initiator = 192.0.2.1
+      responder = 192.0.2.2
+      initiator_auth = psk
+      responder_auth = psk
+      initiator_id = c%d-%d.example
+      responder_id = srv.example
+      ike_rekey = 0
+      child_rekey = 0
+      fake_kernel = yes
+      socket = unix://$RUN/lt/run/charon.ldt
+    }
+  }
+}
+CONF
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+HZ=$(getconf CLK_TCK)
+
+# established RESPONDER: how many IKE SAs the responder holds established.
+established() {
+  if [[ $1 == strongswan ]]; then
+    ip netns exec "$NR" env SWANCTL_DIR="$RUN/sw/swanctl" swanctl --stats --uri "unix://$RUN/sw/run/charon.vici" 2>/dev/null \
+      | awk '/IKE_SAs:/ {print $2; exit}'
+  else
+    ip netns exec "$NR" dotnet "$OAKLEY_DLL" stats --json --control "$RUN/ok/oakley.ctl" 2>/dev/null \
+      | tr ',{}' '\n\n\n' | awk -F: '/"established-total"/ {print $2; exit}'
+  fi
+}
+
+# run_lt N RESPONDER TARGET: starts the load-tester for N SAs and waits (at most 300 s) until the responder holds TARGET.
+run_lt() {
+  lt_conf "$1" >"$RUN/lt/strongswan.conf"
+  ip netns exec "$NI" env STRONGSWAN_CONF="$RUN/lt/strongswan.conf" taskset -c 0 "$LT_CHARON" >"$RUN/lt/out" 2>&1 &
+  LT_PID=$!; PIDS+=("$LT_PID")
+  local t0=$(date +%s.%N) n=0
+  for _ in $(seq 3000); do n=$(established "$2"); [[ ${n:-0} -ge $3 ]] && break; sleep 0.1; done
+  LT_SECONDS=$(echo "$(date +%s.%N) - $t0" | bc)
+  kill -9 "$LT_PID" 2>/dev/null; wait "$LT_PID" 2>/dev/null # SIGKILL: a clean shutdown would delete the SAs it made
+  [[ ${n:-0} -ge $3 ]]
+}
+
+# start_responder RESPONDER: sets RESP_PID.
+start_responder() {
+  if [[ $1 == strongswan ]]; then
+    rm -f "$RUN/sw/run/charon.vici"
+    ip netns exec "$NR" env STRONGSWAN_CONF="$RUN/sw/strongswan.conf" taskset -c 1 sh -c "mount --bind '$RUN/sw/run' /run && exec /usr/lib/ipsec/charon" >"$RUN/sw/out" 2>&1 &
+    RESP_PID=$!
+    for _ in $(seq 100); do [[ -S $RUN/sw/run/charon.vici ]] && break; sleep 0.1; done
+    ip netns exec "$NR" env SWANCTL_DIR="$RUN/sw/swanctl" swanctl --load-all --uri "unix://$RUN/sw/run/charon.vici" >/dev/null 2>&1 || return 1
+  else
+    rm -f "$RUN/ok/oakley.ctl"
+    ip netns exec "$NR" taskset -c 1 dotnet "$OAKLEY_DLL" daemon --config "$RUN/ok/swanctl.conf" --settings "$RUN/ok/strongswan.conf" \
+      --control "$RUN/ok/oakley.ctl" --tun "okl$$" >"$RUN/ok/out" 2>&1 &
+    RESP_PID=$!
+    for _ in $(seq 200); do [[ -S $RUN/ok/oakley.ctl ]] && break; sleep 0.1; done
+    [[ -S $RUN/ok/oakley.ctl ]] || return 1
+  fi
+  PIDS+=("$RESP_PID")
+  sleep 2 # settle: the idle RSS is read after start-up
+}
+
+stop_responder() { kill "$RESP_PID" 2>/dev/null; for _ in $(seq 100); do kill -0 "$RESP_PID" 2>/dev/null || break; sleep 0.1; done; kill -9 "$RESP_PID" 2>/dev/null; wait "$RESP_PID" 2>/dev/null; }
+
+printf '%-10s %5s %10s %12s %12s %10s\n' responder round "cpu_ms/SA" "SAs/s" "KiB/SA" "idle_MB"
+for round in $(seq "$ROUNDS"); do
+  for r in strongswan oakley; do
+    start_responder "$r" || { echo "FAIL: $r did not start"; cat "$RUN"/*/out; exit 1; }
+    idle=$(rss_kib "$RESP_PID")
+    run_lt "$WARMUP" "$r" "$WARMUP" || { echo "FAIL: $r warm-up did not complete ($(established "$r") SAs)"; tail -5 "$RUN"/*/out; exit 1; }
+    c0=$(cpu_ticks "$RESP_PID"); m0=$(rss_kib "$RESP_PID")
+    run_lt "$COUNT" "$r" $((WARMUP + COUNT)) || { echo "FAIL: $r batch did not complete ($(established "$r") SAs)"; exit 1; }
+    c1=$(cpu_ticks "$RESP_PID"); m1=$(rss_kib "$RESP_PID")
+    printf '%-10s %5d %10.3f %12.0f %12.1f %10.1f\n' "$r" "$round" \
+      "$(echo "($c1 - $c0) * 1000 / $HZ / $COUNT" | bc -l)" "$(echo "$COUNT / $LT_SECONDS" | bc -l)" \
+      "$(echo "($m1 - $m0) / $COUNT" | bc -l)" "$(echo "$idle / 1024" | bc -l)"
+    stop_responder
+  done
+done
