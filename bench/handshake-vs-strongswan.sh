@@ -4,7 +4,8 @@
 # the responder in namespace R, pinned to CPU 1, is strongSwan's charon (kernel-libipsec) or the Oakley daemon (--tun),
 # alternating for ROUNDS rounds, each after a WARMUP-SA warm-up. Printed per round and responder: responder CPU per IKE
 # SA (utime+stime of the responder process over the batch), IKE SAs/s for the batch, RSS growth per SA, idle RSS.
-# Usage: bench/handshake-vs-strongswan.sh [oakley.dll]   (root; COUNT=2000 WARMUP=300 ROUNDS=3 by default)
+# Usage: bench/handshake-vs-strongswan.sh [oakley.dll]   (root; COUNT=2000 WARMUP=300 ROUNDS=3 by default;
+#   RESPONDERS="oakley" to measure one; OAKLEY_WRAP="strace -c -f -o /tmp/x" to run the daemon under a profiler)
 # Builds the load-tester first if it is missing (bench/build-strongswan-load-tester.sh). Only 192.0.2.0/24 inside
 # namespaces it creates and deletes itself; every wait is bounded.
 set -u
@@ -168,7 +169,7 @@ start_responder() {
     ip netns exec "$NR" env SWANCTL_DIR="$RUN/sw/swanctl" swanctl --load-all --uri "unix://$RUN/sw/run/charon.vici" >/dev/null 2>&1 || return 1
   else
     rm -f "$RUN/ok/oakley.ctl"
-    ip netns exec "$NR" taskset -c 1 dotnet "$OAKLEY_DLL" daemon --config "$RUN/ok/swanctl.conf" --settings "$RUN/ok/strongswan.conf" \
+    ip netns exec "$NR" taskset -c 1 ${OAKLEY_WRAP:-} dotnet "$OAKLEY_DLL" daemon --config "$RUN/ok/swanctl.conf" --settings "$RUN/ok/strongswan.conf" \
       --control "$RUN/ok/oakley.ctl" --tun "okl$$" >"$RUN/ok/out" 2>&1 &
     RESP_PID=$!
     for _ in $(seq 200); do [[ -S $RUN/ok/oakley.ctl ]] && break; sleep 0.1; done
@@ -182,7 +183,7 @@ stop_responder() { kill "$RESP_PID" 2>/dev/null; for _ in $(seq 100); do kill -0
 
 printf '%-10s %5s %10s %12s %12s %10s\n' responder round "cpu_ms/SA" "SAs/s" "KiB/SA" "idle_MB"
 for round in $(seq "$ROUNDS"); do
-  for r in strongswan oakley; do
+  for r in ${RESPONDERS:-strongswan oakley}; do
     start_responder "$r" || { echo "FAIL: $r did not start"; cat "$RUN"/*/out; exit 1; }
     idle=$(rss_kib "$RESP_PID")
     run_lt "$WARMUP" "$r" "$WARMUP" || { echo "FAIL: $r warm-up did not complete ($(established "$r") SAs)"; tail -5 "$RUN"/*/out; exit 1; }
