@@ -19,9 +19,9 @@ LT_PREFIX=${LT_PREFIX:-/opt/strongswan-lt}; LT_CHARON=$LT_PREFIX/libexec/ipsec/c
 NI=ltI$$; NR=ltR$$; RUN=$(mktemp -d /tmp/oakley-lt.XXXXXX)
 PIDS=()
 cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}" $(ip netns pids "$NI" 2>/dev/null) $(ip netns pids "$NR" 2>/dev/null); do kill "$p" 2>/dev/null; done
   sleep 0.5
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}" $(ip netns pids "$NI" 2>/dev/null) $(ip netns pids "$NR" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
   ip netns del "$NI" 2>/dev/null; ip netns del "$NR" 2>/dev/null; rm -rf "$RUN"
 }
 trap cleanup EXIT
@@ -179,7 +179,13 @@ start_responder() {
   sleep 2 # settle: the idle RSS is read after start-up
 }
 
-stop_responder() { kill "$RESP_PID" 2>/dev/null; for _ in $(seq 100); do kill -0 "$RESP_PID" 2>/dev/null || break; sleep 0.1; done; kill -9 "$RESP_PID" 2>/dev/null; wait "$RESP_PID" 2>/dev/null; }
+# stop_responder: ends the responder and whatever else runs in its namespace (all started here; a profiler in
+# OAKLEY_WRAP may have forked the daemon off RESP_PID).
+stop_responder() {
+  kill "$RESP_PID" $(ip netns pids "$NR") 2>/dev/null
+  for _ in $(seq 100); do [[ -z $(ip netns pids "$NR") ]] && break; sleep 0.1; done
+  kill -9 "$RESP_PID" $(ip netns pids "$NR") 2>/dev/null; wait "$RESP_PID" 2>/dev/null
+}
 
 printf '%-10s %5s %10s %12s %12s %10s\n' responder round "cpu_ms/SA" "SAs/s" "KiB/SA" "idle_MB"
 for round in $(seq "$ROUNDS"); do
