@@ -11,10 +11,14 @@ namespace Oakley.Host;
 /// with the host's address inside the local selectors as the source; reference-counted per prefix, since CHILD
 /// SAs and traps may share one, and owned by a key (the CHILD SA's inbound SPI, or <see cref="TrapKey"/>). The
 /// one owner of table 220: it follows the CHILD SA events itself, and the connection supervisor adds the traps'
-/// routes. Engine thread (and the daemon's shutdown, after the engine stopped).
+/// routes. Engine thread (and the daemon's shutdown, after the engine stopped). The host's addresses (for the
+/// route source) are read only when a prefix gets its first route: enumerating the interfaces costs about a dozen
+/// system calls, and most CHILD SAs of a gateway reuse prefixes that are routed already.
 /// </summary>
-internal sealed class TunRoutes(TunDevice tun, ILogger log)
+internal sealed class TunRoutes(TunDevice tun, ILogger log, Func<List<IPAddress>>? localAddresses = null)
 {
+    private readonly Func<List<IPAddress>> _localAddresses = localAddresses ?? LocalAddresses;
+
     /// <summary>The route owner key of all traps (never an SPI: SPI 0 is reserved).</summary>
     public const uint TrapKey = 0;
     private readonly Dictionary<string, int> _routes = [];
@@ -38,14 +42,10 @@ internal sealed class TunRoutes(TunDevice tun, ILogger log)
     public void Add(uint key, IEnumerable<TrafficSelectorRange> localTs, IEnumerable<TrafficSelectorRange> remoteTs)
     {
         var locals = localTs.ToList();
-        var owned = LocalAddresses();
+        List<IPAddress>? owned = null;
         var added = new List<string>();
         foreach (var ts in remoteTs)
         {
-            // The route's source is one of our addresses inside the local selectors (as strongSwan picks it),
-            // so that traffic this host originates matches the policy.
-            var source = owned.FirstOrDefault(a => a.AddressFamily == (ts.IsIpv6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork)
-                && locals.Any(l => l.IsIpv6 == ts.IsIpv6 && l.Contains(a)));
             foreach (var cidr in Prefixes(ts))
             {
                 if (_routes.TryGetValue(cidr, out var refs))
@@ -54,6 +54,12 @@ internal sealed class TunRoutes(TunDevice tun, ILogger log)
                     added.Add(cidr);
                     continue;
                 }
+
+                // The route's source is one of our addresses inside the local selectors (as strongSwan picks it),
+                // so that traffic this host originates matches the policy.
+                owned ??= _localAddresses();
+                var source = owned.FirstOrDefault(a => a.AddressFamily == (ts.IsIpv6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork)
+                    && locals.Any(l => l.IsIpv6 == ts.IsIpv6 && l.Contains(a)));
 
                 try
                 {

@@ -164,6 +164,53 @@ public sealed partial class RtNetlinkNamespaceTests : IDisposable
     }
 
     [Fact]
+    public void TunRoutes_ReadTheHostsAddresses_OnlyForANewPrefix()
+    {
+        if (!_root)
+        {
+            return;
+        }
+
+        var device = InNamespace(() => TunDevice.Open("nl0u", 1400, queues: 1));
+        try
+        {
+            var reads = 0;
+            var routes = new TunRoutes(device, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, () =>
+            {
+                reads++;
+                return [System.Net.IPAddress.Parse("192.0.2.1")];
+            });
+            var local = new[] { Engine.TrafficSelectorRange.Parse("192.0.2.1/32") };
+            var remote = new[] { Engine.TrafficSelectorRange.Parse("203.0.113.0/24") };
+            InNamespace(() =>
+            {
+                routes.Handle(Install(0x1101, local, remote));
+                routes.Handle(Install(0x1102, local, remote)); // same prefix: already routed, no lookup
+                routes.Handle(Install(0x1103, local, remote));
+                return 0;
+            });
+            Assert.Equal(1, reads);
+            Assert.Contains("203.0.113.0/24 dev nl0u proto 79 scope link src 192.0.2.1", Ip($"-n {_ns} route show table 220"), StringComparison.Ordinal);
+            InNamespace(() =>
+            {
+                routes.Handle(Install(0x1104, local, [Engine.TrafficSelectorRange.Parse("198.51.100.0/24")]));
+                routes.RemoveAll();
+                return 0;
+            });
+            Assert.Equal(2, reads);
+            Assert.Equal("", Ip($"-n {_ns} route show table 220").Trim());
+        }
+        finally
+        {
+            InNamespace(() =>
+            {
+                device.Dispose();
+                return 0;
+            });
+        }
+    }
+
+    [Fact]
     public void TunRoutes_FollowTheChildSaEvents_AndShareAPrefixWithATrap()
     {
         if (!_root)
