@@ -175,7 +175,7 @@ public sealed partial class IkeSa
         var inner = ScreenResponse(now, m, reassembled ?? _keys!.Unprotect(datagram, m, !IsOriginalInitiator), pending);
         var received = new Received(m, datagram, inner, local, remote);
         TaskManager.AcceptResponse(now, pending, received);
-        if (!pending.Tasks.Any(t => t.DecidesPath))
+        if (!pending.DecidesPath)
         {
             FollowPeer(now, local, remote);
         }

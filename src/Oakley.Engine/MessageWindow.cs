@@ -108,6 +108,23 @@ internal sealed class PendingRequest
 
     public DateTimeOffset Deadline { get; set; }
 
+    /// <summary>A task of this request decides the SA's addresses itself: its response must not move the SA.</summary>
+    public bool DecidesPath
+    {
+        get
+        {
+            foreach (var task in Tasks)
+            {
+                if (task.DecidesPath)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
     /// <summary>This request deletes the IKE SA: its response (or the peer's INVALID_IKE_SPI) ends the SA.</summary>
     public bool DeletesIkeSa => Tasks.Count == 1 && Tasks[0] is IkeDeleteTask;
 }

@@ -20,8 +20,7 @@ internal sealed class LivenessTask(IkeSa sa, bool dpd = true) : InformationalTas
         if (_natCheck)
         {
             var source = Sa.Path.SourceAddress ?? Sa.Local.Address;
-            request.Add(new NotifyPayload(NotifyType.NatDetectionSourceIp, NatDetectionTask.Hash(Sa.SpiI, Sa.SpiR, new System.Net.IPEndPoint(source, Sa.Local.Port))));
-            request.Add(new NotifyPayload(NotifyType.NatDetectionDestinationIp, NatDetectionTask.Hash(Sa.SpiI, Sa.SpiR, Sa.Remote)));
+            request.AddRange(NatDetectionTask.Pair(Sa, Sa.SpiI, Sa.SpiR, new System.Net.IPEndPoint(source, Sa.Local.Port)));
         }
 
         return TaskOutcome.Done;

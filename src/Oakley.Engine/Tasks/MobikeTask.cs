@@ -32,23 +32,12 @@ internal sealed class MobikeTask : IInitiatorTask, IResponderTask
 
     public TaskOutcome BuildRequest(DateTimeOffset now, List<IkePayload> request)
     {
-        var entropy = _sa.Services.Entropy;
         _cookie2 = new byte[16];
-        entropy.Fill(_cookie2);
+        _sa.Services.Entropy.Fill(_cookie2);
         var source = _sa.Path.SourceAddress;
         request.Add(new NotifyPayload(NotifyType.UpdateSaAddresses));
-        if (_sa.Config.ForceEncapsulation || source is null)
-        {
-            var fake = new byte[20];
-            entropy.Fill(fake);
-            request.Add(new NotifyPayload(NotifyType.NatDetectionSourceIp, fake));
-        }
-        else
-        {
-            request.Add(new NotifyPayload(NotifyType.NatDetectionSourceIp, NatDetectionTask.Hash(_sa.SpiI, _sa.SpiR, new IPEndPoint(source, _sa.Local.Port))));
-        }
-
-        request.Add(new NotifyPayload(NotifyType.NatDetectionDestinationIp, NatDetectionTask.Hash(_sa.SpiI, _sa.SpiR, _sa.Remote)));
+        request.AddRange(NatDetectionTask.Pair(_sa, _sa.SpiI, _sa.SpiR,
+            _sa.Config.ForceEncapsulation || source is null ? null : new IPEndPoint(source, _sa.Local.Port)));
         request.Add(new NotifyPayload(NotifyType.Cookie2, _cookie2));
         return TaskOutcome.Done;
     }

@@ -51,21 +51,28 @@ internal sealed class NatDetectionTask(IkeSa sa) : IInitiatorTask, IResponderTas
         message.InsertRange(message.FindIndex(p => p is NoncePayload) + 1, notifies);
 
     /// <summary>Our NAT_DETECTION_* pair for the SA's current path; with <c>encap = yes</c> a source hash that cannot match.</summary>
-    internal static List<NotifyPayload> Notifies(IkeSa sa, ulong spiI, ulong spiR)
+    internal static List<NotifyPayload> Notifies(IkeSa sa, ulong spiI, ulong spiR) =>
+        Pair(sa, spiI, spiR, sa.Config.ForceEncapsulation ? null : sa.Local);
+
+    /// <summary>
+    /// NAT_DETECTION_SOURCE_IP for <paramref name="source"/> and NAT_DETECTION_DESTINATION_IP for the peer. Without a
+    /// source (encap = yes, or no address known), a random source hash that cannot match makes the peer see us behind
+    /// a NAT (RFC 7296 §2.23).
+    /// </summary>
+    internal static List<NotifyPayload> Pair(IkeSa sa, ulong spiI, ulong spiR, IPEndPoint? source)
     {
-        if (sa.Config.ForceEncapsulation)
+        byte[] sourceHash;
+        if (source is null)
         {
-            // encap = yes: a source hash that cannot match makes the peer see us behind a NAT (RFC 7296 §2.23).
-            var fake = new byte[20];
-            sa.Services.Entropy.Fill(fake);
-            return [new NotifyPayload(NotifyType.NatDetectionSourceIp, fake), new NotifyPayload(NotifyType.NatDetectionDestinationIp, Hash(spiI, spiR, sa.Remote))];
+            sourceHash = new byte[20];
+            sa.Services.Entropy.Fill(sourceHash);
+        }
+        else
+        {
+            sourceHash = Hash(spiI, spiR, source);
         }
 
-        return
-        [
-            new NotifyPayload(NotifyType.NatDetectionSourceIp, Hash(spiI, spiR, sa.Local)),
-            new NotifyPayload(NotifyType.NatDetectionDestinationIp, Hash(spiI, spiR, sa.Remote)),
-        ];
+        return [new NotifyPayload(NotifyType.NatDetectionSourceIp, sourceHash), new NotifyPayload(NotifyType.NatDetectionDestinationIp, Hash(spiI, spiR, sa.Remote))];
     }
 
     /// <summary>
