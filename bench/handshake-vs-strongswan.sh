@@ -136,15 +136,40 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 HZ=$(getconf CLK_TCK)
 
-# established RESPONDER: how many IKE SAs the responder holds established.
+# established RESPONDER: how many IKE SAs the responder holds established (one query).
 established() {
   if [[ $1 == strongswan ]]; then
     ip netns exec "$NR" env SWANCTL_DIR="$RUN/sw/swanctl" swanctl --stats --uri "unix://$RUN/sw/run/charon.vici" 2>/dev/null \
       | awk '/IKE_SAs:/ {print $2; exit}'
   else
-    ip netns exec "$NR" dotnet "$OAKLEY_DLL" stats --json --control "$RUN/ok/oakley.ctl" 2>/dev/null \
-      | tr ',{}' '\n\n\n' | awk -F: '/"established-total"/ {print $2; exit}'
+    oakley_wait 0 0
   fi
+}
+
+# oakley_wait TARGET SECONDS: one python process polls the daemon's control socket ("stats", one JSON line) every
+# 0.1 s until established-total reaches TARGET or SECONDS pass, and prints the last count. (A `dotnet oakley.dll stats`
+# per poll would cost the machine ~100 ms of CPU each, more than the daemon's own work; swanctl is a small C program.)
+oakley_wait() {
+  /usr/bin/python3 - "$RUN/ok/oakley.ctl" "$1" "$2" <<'PY'
+import json, socket, sys, time
+path, target, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+end, n = time.monotonic() + seconds, 0
+while True:
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(5); s.connect(path); s.sendall(b'{"cmd":"stats"}\n')
+            buf = b""
+            while not buf.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk: break
+                buf += chunk
+            n = json.loads(buf).get("established-total", 0)
+    except (OSError, ValueError):
+        pass
+    if n >= target or time.monotonic() >= end: break
+    time.sleep(0.1)
+print(n)
+PY
 }
 
 # run_lt N RESPONDER TARGET: starts the load-tester for N SAs and waits (at most 300 s) until the responder holds TARGET.
@@ -153,7 +178,11 @@ run_lt() {
   ip netns exec "$NI" env STRONGSWAN_CONF="$RUN/lt/strongswan.conf" taskset -c 0 "$LT_CHARON" >"$RUN/lt/out" 2>&1 &
   LT_PID=$!; PIDS+=("$LT_PID")
   local t0=$(date +%s.%N) n=0
-  for _ in $(seq 3000); do n=$(established "$2"); [[ ${n:-0} -ge $3 ]] && break; sleep 0.1; done
+  if [[ $2 == strongswan ]]; then
+    for _ in $(seq 3000); do n=$(established "$2"); [[ ${n:-0} -ge $3 ]] && break; sleep 0.1; done
+  else
+    n=$(oakley_wait "$3" 300)
+  fi
   LT_SECONDS=$(echo "$(date +%s.%N) - $t0" | bc)
   kill -9 "$LT_PID" 2>/dev/null; wait "$LT_PID" 2>/dev/null # SIGKILL: a clean shutdown would delete the SAs it made
   [[ ${n:-0} -ge $3 ]]
@@ -192,7 +221,7 @@ for round in $(seq "$ROUNDS"); do
   for r in ${RESPONDERS:-strongswan oakley}; do
     start_responder "$r" || { echo "FAIL: $r did not start"; cat "$RUN"/*/out; exit 1; }
     idle=$(rss_kib "$RESP_PID")
-    run_lt "$WARMUP" "$r" "$WARMUP" || { echo "FAIL: $r warm-up did not complete ($(established "$r") SAs)"; tail -5 "$RUN"/*/out; exit 1; }
+    run_lt "$WARMUP" "$r" "$WARMUP" || { echo "FAIL: $r warm-up did not complete ($(established "$r") SAs)"; tail -n 5 "$RUN"/*/out; exit 1; }
     c0=$(cpu_ticks "$RESP_PID"); m0=$(rss_kib "$RESP_PID")
     run_lt "$COUNT" "$r" $((WARMUP + COUNT)) || { echo "FAIL: $r batch did not complete ($(established "$r") SAs)"; exit 1; }
     c1=$(cpu_ticks "$RESP_PID"); m1=$(rss_kib "$RESP_PID")

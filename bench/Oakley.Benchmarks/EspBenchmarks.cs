@@ -54,10 +54,8 @@ public class EspBenchmarks
         var remote = new Selector(false, 0xCB007100, 0xCB0071FF, 0, 0, 65535);
         var txPlane = new EspSa(0x2000, encryption, ek, integ, ik, false, 4096, new SystemEntropy());
         var rxPlane = new EspSa(0x2000, encryption, ek, integ, ik, false, 4096, new SystemEntropy());
-        var outDb = new SecurityDatabases();
-        outDb.Publish(new SecuritySnapshot([new Policy(local, remote, txPlane, "bench")], []));
-        var inDb = new SecurityDatabases();
-        inDb.Publish(new SecuritySnapshot([], [new InboundSa(rxPlane, [new Policy(remote, local, null, "bench")])]));
+        var outDb = SecurityDatabases.Of([new Policy(local, remote, txPlane, "bench")], []);
+        var inDb = SecurityDatabases.Of([], [new InboundSa(rxPlane, [new Policy(remote, local, null, "bench")])]);
         _outPlane = new EspDataPlane(outDb);
         _inPlane = new EspDataPlane(inDb);
         _packet = new byte[_ipPacket.Length + 128];

@@ -102,8 +102,7 @@ public sealed class EspDataPlane(SecurityDatabases databases)
             return OutboundResult.Dropped;
         }
 
-        var snapshot = Databases.Current;
-        policy = snapshot.Lookup(flow);
+        policy = Databases.Lookup(flow);
         if (policy is null)
         {
             Counters.NoPolicyDrop();
@@ -151,8 +150,7 @@ public sealed class EspDataPlane(SecurityDatabases databases)
         }
 
         var spi = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(espPacket);
-        var snapshot = Databases.Current;
-        if (!snapshot.TryInbound(spi, out var entry))
+        if (!Databases.TryInbound(spi, out var entry))
         {
             Counters.UnknownSpiDrop();
             return -1;
@@ -206,7 +204,7 @@ public sealed class EspDataPlane(SecurityDatabases databases)
             return -1;
         }
 
-        if (!SecuritySnapshot.InboundAllowed(entry.Policies, inner))
+        if (!SecurityDatabases.InboundAllowed(entry.Policies, inner))
         {
             Counters.PolicyMismatchDrop();
             return -1;

@@ -1,4 +1,4 @@
-using System.Collections.Frozen;
+using System.Collections.Concurrent;
 using System.Net;
 
 namespace Oakley.Esp;
@@ -52,41 +52,73 @@ public sealed record Policy(Selector Local, Selector Remote, EspSa? Outbound, st
 public readonly record struct InboundSa(EspSa Sa, Policy[] Policies);
 
 /// <summary>
-/// The SPD and SAD as one immutable snapshot. Lookups take no lock; changes build a new snapshot and publish
-/// it with one reference write (<see cref="SecurityDatabases.Publish"/>), so packet workers always see a
-/// consistent pair.
+/// The SPD and SAD. One writer (the engine thread) changes them one entry at a time; any number of packet workers
+/// look up without a lock. An install costs O(log n) in the number of installed SAs, not a rebuild: a daemon with
+/// 100,000 CHILD SAs installs the next one as fast as the first. An install adds the inbound SA before its
+/// policies and a removal takes the policies out first, so a worker never finds a policy whose SA cannot answer.
 /// </summary>
-public sealed class SecuritySnapshot
+public sealed class SecurityDatabases
 {
-    private readonly Policy[] _policies; // most specific first; at equal breadth an installed SA before a trap, the newest first
-    private readonly FrozenDictionary<uint, InboundSa> _inbound;
+    private readonly ConcurrentDictionary<uint, InboundSa> _inbound = new();
+    private readonly PolicyIndex _policies = new();
+    private int _inboundCount;
 
-    public SecuritySnapshot(IEnumerable<Policy> policies, IEnumerable<InboundSa> inbound)
+    /// <summary>Builds databases holding <paramref name="policies"/> and <paramref name="inbound"/> (tests, tools).</summary>
+    public static SecurityDatabases Of(IEnumerable<Policy> policies, IEnumerable<InboundSa> inbound)
     {
-        _policies = [.. policies.OrderBy(p => p.Breadth).ThenBy(p => p.Outbound is null).ThenByDescending(p => p.Generation)];
-        _inbound = inbound.ToFrozenDictionary(e => e.Sa.Spi);
-    }
-
-    public static SecuritySnapshot Empty { get; } = new([], []);
-
-    public int PolicyCount => _policies.Length;
-
-    public int InboundCount => _inbound.Count;
-
-    /// <summary>The most specific policy whose selectors match an outbound packet, or null.</summary>
-    public Policy? Lookup(in FlowKey flow)
-    {
-        foreach (var p in _policies)
+        ArgumentNullException.ThrowIfNull(policies);
+        ArgumentNullException.ThrowIfNull(inbound);
+        var db = new SecurityDatabases();
+        foreach (var entry in inbound)
         {
-            if (p.Local.Matches(flow.Ipv6, flow.Source, flow.Protocol, flow.SourcePort)
-                && p.Remote.Matches(flow.Ipv6, flow.Destination, flow.Protocol, flow.DestinationPort))
-            {
-                return p;
-            }
+            db.AddInbound(entry);
         }
 
-        return null;
+        foreach (var policy in policies)
+        {
+            db.AddPolicy(policy);
+        }
+
+        return db;
     }
+
+    public int PolicyCount => _policies.Count;
+
+    public int InboundCount => Volatile.Read(ref _inboundCount);
+
+    /// <summary>Adds a policy (writer thread). The same policy object added twice is one entry.</summary>
+    public void AddPolicy(Policy policy) => _policies.Add(policy ?? throw new ArgumentNullException(nameof(policy)));
+
+    /// <summary>Removes a policy added before (by reference); false if it was not there.</summary>
+    public bool RemovePolicy(Policy policy) => _policies.Remove(policy ?? throw new ArgumentNullException(nameof(policy)));
+
+    /// <summary>Adds or replaces the inbound SA of its SPI (writer thread).</summary>
+    public void AddInbound(InboundSa entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry.Sa);
+        if (_inbound.TryAdd(entry.Sa.Spi, entry))
+        {
+            Interlocked.Increment(ref _inboundCount);
+        }
+        else
+        {
+            _inbound[entry.Sa.Spi] = entry;
+        }
+    }
+
+    public bool RemoveInbound(uint spi)
+    {
+        if (!_inbound.TryRemove(spi, out _))
+        {
+            return false;
+        }
+
+        Interlocked.Decrement(ref _inboundCount);
+        return true;
+    }
+
+    /// <summary>The most specific policy whose selectors match an outbound packet, or null.</summary>
+    public Policy? Lookup(in FlowKey flow) => _policies.Lookup(flow);
 
     /// <summary>The inbound SA for an SPI (SAD lookup).</summary>
     public EspSa? Inbound(uint spi) => _inbound.TryGetValue(spi, out var e) ? e.Sa : null;
@@ -114,14 +146,4 @@ public sealed class SecuritySnapshot
 
         return false;
     }
-}
-
-/// <summary>Holds the current snapshot; one writer (the engine thread) publishes, any number of workers read.</summary>
-public sealed class SecurityDatabases
-{
-    private SecuritySnapshot _current = SecuritySnapshot.Empty;
-
-    public SecuritySnapshot Current => Volatile.Read(ref _current);
-
-    public void Publish(SecuritySnapshot snapshot) => Volatile.Write(ref _current, snapshot ?? throw new ArgumentNullException(nameof(snapshot)));
 }

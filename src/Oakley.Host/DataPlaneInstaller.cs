@@ -10,8 +10,8 @@ namespace Oakley.Host;
 /// Turns the engine's CHILD SA events into the ESP data plane's SPD/SAD: each <see cref="ChildSaInstall"/>
 /// becomes an inbound and an outbound <see cref="EspSa"/> and one policy per local/remote selector pair, each
 /// carrying the peer and the encapsulation (ESP in UDP or raw ESP); each <see cref="ChildSaRemove"/> takes them
-/// out. Trap policies (start_action = trap) stay installed underneath and match when no SA does. Every change
-/// publishes a new snapshot (readers never lock). Runs on the engine thread.
+/// out. Trap policies (start_action = trap) stay installed underneath and match when no SA does. Each change is
+/// one entry in the databases (readers never lock; no rebuild per install). Runs on the engine thread.
 /// </summary>
 public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow = 128)
 {
@@ -44,18 +44,22 @@ public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow 
         {
             foreach (var remote in remotes.Where(r => r.IsIpv6 == local.IsIpv6))
             {
-                _traps.Add(new Policy(ToSelector(local), ToSelector(remote), null, child) { Connection = connection });
+                var trap = new Policy(ToSelector(local), ToSelector(remote), null, child) { Connection = connection };
+                _traps.Add(trap);
+                Databases.AddPolicy(trap);
             }
         }
-
-        Publish();
     }
 
     /// <summary>Removes every trap (before a reload installs the new ones).</summary>
     public void ClearTraps()
     {
+        foreach (var trap in _traps)
+        {
+            Databases.RemovePolicy(trap);
+        }
+
         _traps.Clear();
-        Publish();
     }
 
     public IReadOnlyList<Policy> Traps => _traps;
@@ -72,7 +76,8 @@ public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow 
                 Move(moved);
                 break;
             case ChildSaRemove r when _byInboundSpi.Remove(r.InboundSpi, out var gone):
-                Publish();
+                Remove(gone.Policies); // the policies before the SA they lead to
+                Databases.RemoveInbound(gone.Inbound.Spi);
                 gone.Inbound.Dispose();
                 gone.Outbound.Dispose();
                 break;
@@ -104,17 +109,35 @@ public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow 
             }
         }
 
-        _byInboundSpi[c.InboundSpi] = new Installed(c.IkeSaId, inbound, outbound, [.. policies]);
-        Publish();
+        Policy[] installed = [.. policies];
+        if (_byInboundSpi.Remove(c.InboundSpi, out var replaced))
+        {
+            Remove(replaced.Policies); // the same SPI installed again: the old entry's policies go
+        }
+
+        _byInboundSpi[c.InboundSpi] = new Installed(c.IkeSaId, inbound, outbound, installed);
+        Databases.AddInbound(new InboundSa(inbound, installed)); // the SA before the policies that lead to it
+        foreach (var policy in installed)
+        {
+            Databases.AddPolicy(policy);
+        }
+    }
+
+    private void Remove(Policy[] policies)
+    {
+        foreach (var policy in policies)
+        {
+            Databases.RemovePolicy(policy);
+        }
     }
 
     /// <summary>
     /// The IKE SA moved (a NATed peer's new port, MOBIKE): its CHILD SAs keep their keys, SPIs and sequence numbers;
-    /// only the policies' peer, encapsulation and local address change, published as one new snapshot.
+    /// only the policies' peer, encapsulation and local address change: the new policies go in before the old ones
+    /// leave (same selectors, the newer entry wins), so traffic never finds a gap.
     /// </summary>
     private void Move(IkeSaAddressesChanged moved)
     {
-        var any = false;
         foreach (var (spi, installed) in _byInboundSpi.Where(kv => kv.Value.IkeSaId == moved.IkeSaId).ToList())
         {
             var policies = installed.Policies.Select(p => p with
@@ -124,21 +147,17 @@ public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow 
                 LocalAddress = IsWildcard(moved.Local.Address) ? p.LocalAddress : moved.Local.Address,
             }).ToArray();
             _byInboundSpi[spi] = installed with { Policies = policies };
-            any = true;
-        }
+            Databases.AddInbound(new InboundSa(installed.Inbound, policies));
+            foreach (var policy in policies)
+            {
+                Databases.AddPolicy(policy);
+            }
 
-        if (any)
-        {
-            Publish();
+            Remove(installed.Policies);
         }
     }
 
     private static bool IsWildcard(IPAddress a) => a.Equals(IPAddress.Any) || a.Equals(IPAddress.IPv6Any);
-
-    private void Publish() =>
-        Databases.Publish(new SecuritySnapshot(
-            _byInboundSpi.Values.SelectMany(i => i.Policies).Concat(_traps),
-            _byInboundSpi.Values.Select(i => new InboundSa(i.Inbound, i.Policies))));
 
     internal static Selector ToSelector(TrafficSelectorRange ts)
     {

@@ -52,10 +52,8 @@ public class DataPlaneTests
         var moonIn = New(0x2222, k2);
         var moonPolicy = new Policy(Net("198.51.100.0", "198.51.100.255"), Net("203.0.113.0", "203.0.113.255"), moonOut, "net");
         var sunPolicy = new Policy(Net("203.0.113.0", "203.0.113.255"), Net("198.51.100.0", "198.51.100.255"), sunOut, "net");
-        var moonDb = new SecurityDatabases();
-        moonDb.Publish(new SecuritySnapshot([moonPolicy], [new InboundSa(moonIn, [moonPolicy])]));
-        var sunDb = new SecurityDatabases();
-        sunDb.Publish(new SecuritySnapshot([sunPolicy], [new InboundSa(sunIn, [sunPolicy])]));
+        var moonDb = SecurityDatabases.Of([moonPolicy], [new InboundSa(moonIn, [moonPolicy])]);
+        var sunDb = SecurityDatabases.Of([sunPolicy], [new InboundSa(sunIn, [sunPolicy])]);
         return (new Side { Plane = new EspDataPlane(moonDb), Policy = moonPolicy, Inbound = moonIn },
                 new Side { Plane = new EspDataPlane(sunDb), Policy = sunPolicy, Inbound = sunIn });
     }
@@ -121,10 +119,8 @@ public class DataPlaneTests
         var sunHost = Net("192.0.2.2", "192.0.2.2");
         var moonPolicy = new Policy(moonHost, sunHost, tx, "host") { TransportMode = true, Peer = new IPEndPoint(IPAddress.Parse("192.0.2.2"), 500), LocalAddress = IPAddress.Parse("192.0.2.1") };
         var sunPolicy = new Policy(sunHost, moonHost, null, "host") { TransportMode = true, Peer = new IPEndPoint(IPAddress.Parse("192.0.2.1"), 500), LocalAddress = IPAddress.Parse("192.0.2.2") };
-        var moonDb = new SecurityDatabases();
-        moonDb.Publish(new SecuritySnapshot([moonPolicy], []));
-        var sunDb = new SecurityDatabases();
-        sunDb.Publish(new SecuritySnapshot([], [new InboundSa(rx, [sunPolicy])]));
+        var moonDb = SecurityDatabases.Of([moonPolicy], []);
+        var sunDb = SecurityDatabases.Of([], [new InboundSa(rx, [sunPolicy])]);
         var moon = new EspDataPlane(moonDb);
         var sun = new EspDataPlane(sunDb);
 
@@ -185,8 +181,7 @@ public class DataPlaneTests
     [Fact]
     public void TrapPolicies_Acquire()
     {
-        var db = new SecurityDatabases();
-        db.Publish(new SecuritySnapshot([new Policy(Net("198.51.100.0", "198.51.100.255"), Net("203.0.113.0", "203.0.113.255"), null, "trap")], []));
+        var db = SecurityDatabases.Of([new Policy(Net("198.51.100.0", "198.51.100.255"), Net("203.0.113.0", "203.0.113.255"), null, "trap")], []);
         var plane = new EspDataPlane(db);
         Assert.Equal(OutboundResult.Acquire, plane.Outbound(Ping("198.51.100.1", "203.0.113.1"), new byte[256], out _, out var policy));
         Assert.Equal("trap", policy!.Name);

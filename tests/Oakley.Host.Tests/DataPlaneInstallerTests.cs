@@ -75,7 +75,7 @@ public class DataPlaneInstallerTests
         pair.EventsA.OfType<ChildSaRemove>().ToList().ForEach(moon.Handle);
         Assert.Equal(OutboundResult.Dropped, moonPlane.Outbound(request, esp1, out _, out _));
         Assert.Equal(1, moonPlane.Counters.NoPolicy);
-        Assert.Equal(0, moon.Databases.Current.InboundCount);
+        Assert.Equal(0, moon.Databases.InboundCount);
     }
 
     [Fact]
