@@ -1,21 +1,24 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Oakley.Engine;
 
 namespace Oakley.Host;
 
 /// <summary>
-/// Runs one sans-IO <see cref="Endpoint"/> on real UDP sockets: a receive thread per socket (recvmmsg batches)
-/// feeds a channel, and a single engine thread handles datagrams, commands and timers, then sends what the
-/// engine polled out. Port
-/// 4500 carries IKE behind the four-byte non-ESP marker (RFC 3948 §2.2); a lone 0xFF byte is a NAT keepalive.
+/// Runs one sans-IO <see cref="Endpoint"/> on real UDP sockets. One engine thread handles datagrams, commands and
+/// timers and sends what the engine polled out: it reads the IKE sockets itself (recvmmsg), so a request on port
+/// 500 costs no thread hand-off, and sleeps in one poll over those sockets and an eventfd (<see cref="EngineWake"/>).
+/// A NAT-T socket (port 4500) has its own receive thread, because ESP in UDP arrives there too and goes straight to
+/// the data plane; IKE behind the four-byte non-ESP marker (RFC 3948 §2.2) is queued to the engine thread, and a
+/// lone 0xFF byte is a NAT keepalive.
 /// </summary>
 public sealed class IkeHost : IAsyncDisposable
 {
-    private readonly Channel<Action<DateTimeOffset>> _inbox = Channel.CreateUnbounded<Action<DateTimeOffset>>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly List<(Socket Socket, bool NatT)> _sockets = [];
+    private readonly ConcurrentQueue<Work> _inbox = new();
+    private readonly EngineWake _wake = new();
+    private readonly IkeSockets _sockets = new();
     private readonly ILogger _log;
 
     // Alerts and send failures can be caused by any peer (a flood of bad IKE_AUTHs, of unacceptable proposals):
@@ -23,9 +26,13 @@ public sealed class IkeHost : IAsyncDisposable
     private readonly LogRateLimiter _peerLines = new(50, 10);
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stop = new();
-    private readonly List<Task> _tasks = [];
     private readonly List<Thread> _threads = [];
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Thread? _engine;
     private bool _started;
+
+    /// <summary>One item of the engine thread's queue: a command, or an IKE datagram a NAT-T thread received.</summary>
+    private readonly record struct Work(Action<DateTimeOffset>? Command, IPEndPoint? Local, IPEndPoint? Remote, byte[]? Datagram);
 
     public IkeHost(Endpoint endpoint, ILogger logger, TimeProvider? time = null)
     {
@@ -72,7 +79,7 @@ public sealed class IkeHost : IAsyncDisposable
         return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 
-    public IReadOnlyList<IPEndPoint> LocalEndpoints => _sockets.Select(s => (IPEndPoint)s.Socket.LocalEndPoint!).ToList();
+    public IReadOnlyList<IPEndPoint> LocalEndpoints => _sockets.All.Select(s => s.Local).ToList();
 
     /// <summary>Binds a UDP socket; <paramref name="natT"/> marks the port-4500 style framing.</summary>
     public IPEndPoint Bind(IPEndPoint local, bool natT)
@@ -114,7 +121,7 @@ public sealed class IkeHost : IAsyncDisposable
     public void Add(Socket socket, bool natT)
     {
         ArgumentNullException.ThrowIfNull(socket);
-        _sockets.Add((socket, natT));
+        _sockets.Add(socket, natT);
         if (natT)
         {
             if (socket.AddressFamily == AddressFamily.InterNetworkV6)
@@ -126,32 +133,32 @@ public sealed class IkeHost : IAsyncDisposable
             {
                 _nattV4 ??= socket;
             }
-        }
 
-        if (_started)
-        {
-            StartReceiving(socket, natT);
+            if (_started)
+            {
+                StartReceiving(socket);
+            }
         }
     }
 
     public void Start()
     {
         _started = true;
-        foreach (var (socket, natT) in _sockets)
+        foreach (var bound in _sockets.All.Where(b => b.NatT))
         {
-            StartReceiving(socket, natT);
+            StartReceiving(bound.Socket);
         }
 
-        Completion = Task.Run(EngineLoop);
-        _tasks.Add(Completion);
+        _engine = new Thread(EngineThread) { IsBackground = true, Name = "oakley-engine" };
+        _engine.Start();
     }
 
     /// <summary>The engine loop: completes when the host is disposed, faults if the loop itself failed (a bug).</summary>
-    public Task Completion { get; private set; } = Task.CompletedTask;
+    public Task Completion => _started ? _completion.Task : Task.CompletedTask;
 
-    private void StartReceiving(Socket socket, bool natT)
+    private void StartReceiving(Socket socket)
     {
-        var thread = new Thread(() => ReceiveLoop(socket, natT)) { IsBackground = true, Name = natT ? "oakley-natt" : "oakley-ike" };
+        var thread = new Thread(() => NattReceiveLoop(socket)) { IsBackground = true, Name = "oakley-natt" };
         lock (_threads)
         {
             if (_stop.IsCancellationRequested)
@@ -169,7 +176,7 @@ public sealed class IkeHost : IAsyncDisposable
     public Task<T> Invoke<T>(Func<Endpoint, DateTimeOffset, T> action)
     {
         var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _inbox.Writer.TryWrite(now =>
+        Enqueue(new Work(now =>
         {
             try
             {
@@ -179,56 +186,29 @@ public sealed class IkeHost : IAsyncDisposable
             {
                 tcs.SetException(e);
             }
-        });
+        }, null, null, null));
         return tcs.Task;
     }
 
     /// <summary>Runs <paramref name="action"/> on the engine thread, without waiting.</summary>
-    public void Post(Action<Endpoint, DateTimeOffset> action) => _inbox.Writer.TryWrite(now => action(Endpoint, now));
+    public void Post(Action<Endpoint, DateTimeOffset> action) => Enqueue(new Work(now => action(Endpoint, now), null, null, null));
 
-    private void Dispatch(ReadOnlySpan<byte> data, bool natT, IPEndPoint local, DatagramBatch batch, int slot)
+    private void Enqueue(Work work)
     {
-        if (natT)
-        {
-            if (data.Length == 1 && data[0] == 0xFF)
-            {
-                return; // NAT keepalive (RFC 3948 §2.3)
-            }
-
-            if (data.Length < 4)
-            {
-                return;
-            }
-
-            if (data[..4].ContainsAnyExcept((byte)0))
-            {
-                EspReceived?.Invoke(data); // ESP in UDP: a non-zero SPI
-                return;
-            }
-
-            data = data[4..];
-        }
-
-        var remote = LinuxIo.ReadSockaddr(batch.Name(slot));
-        var datagram = data.ToArray();
-        _inbox.Writer.TryWrite(now => Endpoint.HandleDatagram(now, local, remote, datagram));
+        _inbox.Enqueue(work);
+        _wake.Wake();
     }
 
     /// <summary>
-    /// One thread per socket receives batches with recvmmsg. On a NAT-T socket a non-zero first word is ESP in
-    /// UDP and goes straight to the data plane on this thread; IKE (behind the non-ESP marker) is copied to the
-    /// engine thread.
+    /// A NAT-T socket's thread receives batches with recvmmsg. A non-zero first word is ESP in UDP and goes straight
+    /// to the data plane on this thread; IKE (behind the non-ESP marker) is copied to the engine thread.
     /// </summary>
-    private void ReceiveLoop(Socket socket, bool natT)
+    private void NattReceiveLoop(Socket socket)
     {
         var local = (IPEndPoint)socket.LocalEndPoint!;
         var fd = (int)socket.SafeHandle.DangerousGetHandle();
-        if (natT)
-        {
-            LinuxIo.EnableUdpGro(fd);
-        }
-
-        using var batch = new DatagramBatch(natT ? 32 : 8, 65536);
+        LinuxIo.EnableUdpGro(fd);
+        using var batch = new DatagramBatch(32, 65536);
         while (!_stop.IsCancellationRequested)
         {
             if (!LinuxIo.WaitReadable(fd, 250))
@@ -254,164 +234,200 @@ public sealed class IkeHost : IAsyncDisposable
 
                 for (var offset = 0; offset < data.Length; offset += segment)
                 {
-                    Dispatch(data.Slice(offset, Math.Min(segment, data.Length - offset)), natT, local, batch, i);
+                    DispatchNatT(data.Slice(offset, Math.Min(segment, data.Length - offset)), local, batch, i);
                 }
             }
 
-            if (natT && n > 0)
+            if (n > 0)
             {
                 EspBurstEnd?.Invoke();
             }
         }
     }
 
-    private async Task EngineLoop()
+    private void DispatchNatT(ReadOnlySpan<byte> data, IPEndPoint local, DatagramBatch batch, int slot)
     {
-        var reader = _inbox.Reader;
-        while (!_stop.IsCancellationRequested)
+        if (data.Length == 1 && data[0] == 0xFF)
         {
-            var now = _time.GetUtcNow();
-            var deadline = Endpoint.PollTimeout();
-            if (deadline is { } d && d <= now)
-            {
-                Endpoint.HandleTimeout(now);
-                Flush();
-                continue;
-            }
+            return; // NAT keepalive (RFC 3948 §2.3)
+        }
 
-            using var wait = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-            if (deadline is { } dl)
-            {
-                wait.CancelAfter(dl - now);
-            }
+        if (data.Length < 4)
+        {
+            return;
+        }
 
-            try
-            {
-                await reader.WaitToReadAsync(wait.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
-            {
-                continue; // a timer expired
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+        if (data[..4].ContainsAnyExcept((byte)0))
+        {
+            EspReceived?.Invoke(data); // ESP in UDP: a non-zero SPI
+            return;
+        }
 
-            while (reader.TryRead(out var work))
+        Enqueue(new Work(null, local, LinuxIo.ReadSockaddr(batch.Name(slot)), data[4..].ToArray()));
+    }
+
+    private void EngineThread()
+    {
+        try
+        {
+            using var batch = new DatagramBatch(8, IkeSockets.IkeMessageMax);
+            while (!_stop.IsCancellationRequested)
             {
-                try
+                if (!Turn(batch))
                 {
-                    work(_time.GetUtcNow());
+                    Sleep();
                 }
-                catch (Exception e) when (e is not OutOfMemoryException)
-                {
-                    // The engine reports peer errors itself; anything reaching here is a bug: log it (one line; the
-                    // stack trace at debug level), keep running.
-                    _log.LogError("engine error: {Type}: {Message}", e.GetType().Name, e.Message);
-                    _log.LogDebug(e, "engine error");
-                }
+            }
 
-                Flush();
+            _completion.TrySetResult();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _log.LogError("engine loop failed: {Type}: {Message}", e.GetType().Name, e.Message);
+            _completion.TrySetException(e);
+        }
+    }
+
+    /// <summary>
+    /// One turn of the engine thread: due timers, queued work, what the IKE sockets hold, then the events and
+    /// datagrams the engine produced (events first: a responder's CHILD SA is installed before the response that
+    /// lets the initiator send traffic leaves). False when there was nothing to do.
+    /// </summary>
+    private bool Turn(DatagramBatch batch)
+    {
+        var busy = false;
+        var now = _time.GetUtcNow();
+        if (Endpoint.PollTimeout() is { } deadline && deadline <= now)
+        {
+            Endpoint.HandleTimeout(now);
+            busy = true;
+        }
+
+        for (var i = 0; i < 64 && _inbox.TryDequeue(out var work); i++)
+        {
+            Run(work);
+            busy = true;
+        }
+
+        var sockets = _sockets.All;
+        for (var i = 0; i < sockets.Count; i++)
+        {
+            if (!sockets[i].NatT)
+            {
+                busy |= Receive(sockets[i], batch);
             }
         }
+
+        Flush();
+        return busy;
+    }
+
+    /// <summary>Reads one batch from an IKE socket (port 500 style, no framing) and hands each datagram to the engine.</summary>
+    private bool Receive(IkeSockets.Bound socket, DatagramBatch batch)
+    {
+        var n = batch.Receive(socket.Fd);
+        for (var i = 0; i < n; i++)
+        {
+            if (!batch.Truncated(i))
+            {
+                Run(new Work(null, socket.Local, LinuxIo.ReadSockaddr(batch.Name(i)), batch.Data(i).ToArray()));
+            }
+        }
+
+        return n > 0;
+    }
+
+    private void Run(Work work)
+    {
+        try
+        {
+            var now = _time.GetUtcNow();
+            if (work.Command is { } command)
+            {
+                command(now);
+            }
+            else
+            {
+                Endpoint.HandleDatagram(now, work.Local!, work.Remote!, work.Datagram!);
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The engine reports peer errors itself; anything reaching here is a bug: log it (one line; the stack
+            // trace at debug level), keep running.
+            _log.LogError("engine error: {Type}: {Message}", e.GetType().Name, e.Message);
+            _log.LogDebug(e, "engine error");
+        }
+    }
+
+    /// <summary>Sleeps in one poll over the engine's IKE sockets and the wake-up eventfd, until the next timer at most.</summary>
+    private void Sleep()
+    {
+        _wake.Announce();
+        if (!_inbox.IsEmpty || _stop.IsCancellationRequested)
+        {
+            _wake.Withdraw();
+            return;
+        }
+
+        var timeout = -1;
+        if (Endpoint.PollTimeout() is { } deadline)
+        {
+            var ms = Math.Ceiling((deadline - _time.GetUtcNow()).TotalMilliseconds); // never wake before it is due
+            timeout = (int)Math.Clamp(ms, 0, int.MaxValue);
+        }
+
+        var sockets = _sockets.All;
+        Span<int> fds = stackalloc int[sockets.Count];
+        var count = 0;
+        for (var i = 0; i < sockets.Count; i++)
+        {
+            if (!sockets[i].NatT)
+            {
+                fds[count++] = sockets[i].Fd;
+            }
+        }
+
+        _wake.Sleep(fds[..count], timeout);
     }
 
     private void Flush()
     {
-        // Events first: a responder's CHILD SA (keys, policies, routes) is installed before the IKE_AUTH or
-        // CREATE_CHILD_SA response that lets the initiator send traffic leaves, so the first ESP packet never
-        // finds the route missing.
         while (Endpoint.TryPollEvent(out var e))
         {
-            Log(e);
+            EngineEventLog.Write(_log, _peerLines, e);
             EventRaised?.Invoke(e);
         }
 
         while (Endpoint.TryPollTransmit(out var t))
         {
-            // The socket bound to the SA's own address first (several local_addrs each have their sockets); else the
-            // socket of the SA's port: of the peer's family, or a dual-stack one (local_addrs = %any binds [::]).
-            var target = _sockets.FirstOrDefault(s => ((IPEndPoint)s.Socket.LocalEndPoint!).Equals(t.Local));
-            if (target.Socket is null)
-            {
-                target = _sockets.FirstOrDefault(s => ((IPEndPoint)s.Socket.LocalEndPoint!).Port == t.Local.Port
-                    && (s.Socket.AddressFamily == t.Remote.AddressFamily || s.Socket.DualMode));
-            }
-
-            if (target.Socket is null)
-            {
-                target = _sockets.FirstOrDefault(s => s.Socket.AddressFamily == t.Remote.AddressFamily || s.Socket.DualMode);
-            }
-
-            if (target.Socket is null)
+            var target = _sockets.For(t.Local, t.Remote.AddressFamily);
+            if (target is null)
             {
                 if (_peerLines.TryAcquire(_time.GetUtcNow(), out var held))
                 {
-                    _log.LogWarning("no socket to send to {Remote}{Suppressed}", t.Remote, SuppressedNote(held));
+                    _log.LogWarning("no socket to send to {Remote}{Suppressed}", t.Remote, EngineEventLog.SuppressedNote(held));
                 }
-
-                continue;
             }
-
-            try
+            else if (!_sockets.Queue(target, t))
             {
-                // RFC 3948 §2.2/§2.3: IKE on the NAT-T port gets the non-ESP marker; a NAT keepalive goes as-is.
-                var payload = target.NatT && !t.NatKeepalive ? [0, 0, 0, 0, .. t.Datagram] : t.Datagram;
-                target.Socket.SendTo(payload, t.Remote);
+                _log.LogDebug("not sending {Length} bytes to {Remote}: larger than a UDP datagram", t.Datagram.Length, t.Remote);
             }
-            catch (SocketException e)
-            {
-                _log.LogDebug("send to {Remote} failed: {Error}", t.Remote, e.SocketErrorCode);
-            }
+        }
+
+        if (_sockets.Send() is var refused and > 0)
+        {
+            _log.LogDebug("the kernel refused {Count} IKE datagrams (no route, or a full socket buffer)", refused);
         }
     }
 
     /// <summary>Log lines held back by <see cref="_peerLines"/> (counted for <c>oakley stats</c>).</summary>
     public long LogLinesSuppressed => _peerLines.SuppressedTotal;
 
-    private static string SuppressedNote(long held) => held > 0 ? $" ({held} similar lines suppressed before this one)" : string.Empty;
-
-    private void Log(EngineEvent e)
-    {
-        switch (e)
-        {
-            case IkeSaUp up:
-                _log.LogInformation("[{Name}|{Id}] IKE_SA established between {Local}[{LocalId}]...{Remote}[{RemoteId}], {Algorithms}",
-                    up.Name, up.IkeSaId, up.Local, up.LocalId, up.Remote, up.RemoteId, up.Algorithms);
-                break;
-            case IkeSaRekeyed r:
-                _log.LogInformation("[{Name}|{Id}] IKE_SA rekeyed: {OldI:x16}_i {OldR:x16}_r -> {SpiI:x16}_i {SpiR:x16}_r",
-                    r.Name, r.IkeSaId, r.OldSpiI, r.OldSpiR, r.SpiI, r.SpiR);
-                break;
-            case IkeSaDown down:
-                _log.LogInformation("[{Name}|{Id}] IKE_SA deleted: {Reason}", down.Name, down.IkeSaId, down.Reason);
-                break;
-            case ChildSaInstall c:
-                // Never log keys.
-                _log.LogInformation("[{Name}|{Id}] CHILD_SA {Child} established with SPIs {In:x8}_i {Out:x8}_o and TS {LocalTs} === {RemoteTs}",
-                    c.IkeName, c.IkeSaId, c.ChildName, c.InboundSpi, c.OutboundSpi, string.Join(" ", c.LocalTs), string.Join(" ", c.RemoteTs));
-                break;
-            case IkeSaAddressesChanged moved:
-                _log.LogInformation("[{Name}|{Id}] IKE_SA and its CHILD_SAs now {Local}...{Remote}{Encap}: {Reason}",
-                    moved.Name, moved.IkeSaId, moved.Local, moved.Remote, moved.UdpEncapsulation ? " (ESP in UDP)" : string.Empty, moved.Reason);
-                break;
-            case ChildSaRemove r:
-                _log.LogInformation("[{Id}] CHILD_SA {Child} with SPIs {In:x8}_i {Out:x8}_o deleted", r.IkeSaId, r.ChildName, r.InboundSpi, r.OutboundSpi);
-                break;
-            case Alert a:
-                if (_peerLines.TryAcquire(a.Time, out var held))
-                {
-                    _log.LogWarning("[{Id}] {Message}{Suppressed}", a.IkeSaId, a.Message, SuppressedNote(held));
-                }
-
-                break;
-        }
-    }
-
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
+        _wake.Signal();
         List<Thread> threads;
         lock (_threads)
         {
@@ -423,18 +439,16 @@ public sealed class IkeHost : IAsyncDisposable
             thread.Join(); // each wakes within its poll timeout; only then may the descriptors close
         }
 
-        foreach (var (socket, _) in _sockets)
-        {
-            socket.Dispose();
-        }
-
+        _engine?.Join();
+        _sockets.Dispose();
+        _wake.Dispose();
         try
         {
-            await Task.WhenAll(_tasks).ConfigureAwait(false);
+            await Completion.ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // Cancelled, or a failed engine loop that Completion already reported: disposing goes on.
+            // A failed engine loop that Completion already reported: disposing goes on.
         }
 
         _stop.Dispose();
