@@ -5,7 +5,8 @@
 # alternating for ROUNDS rounds, each after a WARMUP-SA warm-up. Printed per round and responder: responder CPU per IKE
 # SA (utime+stime of the responder process over the batch), IKE SAs/s for the batch, RSS growth per SA, idle RSS.
 # Usage: bench/handshake-vs-strongswan.sh [oakley.dll]   (root; COUNT=2000 WARMUP=300 ROUNDS=3 by default;
-#   RESPONDERS="oakley" to measure one; OAKLEY_WRAP="strace -c -f -o /tmp/x" to run the daemon under a profiler)
+#   RESPONDERS="oakley" to measure one; OAKLEY_WRAP="strace -c -f -o /tmp/x" to run the daemon under a profiler;
+#   STATS=1 prints the daemon's counters after each batch)
 # Builds the load-tester first if it is missing (bench/build-strongswan-load-tester.sh). Only 192.0.2.0/24 inside
 # namespaces it creates and deletes itself; every wait is bounded.
 set -u
@@ -22,7 +23,7 @@ cleanup() {
   for p in "${PIDS[@]}" $(ip netns pids "$NI" 2>/dev/null) $(ip netns pids "$NR" 2>/dev/null); do kill "$p" 2>/dev/null; done
   sleep 0.5
   for p in "${PIDS[@]}" $(ip netns pids "$NI" 2>/dev/null) $(ip netns pids "$NR" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-  ip netns del "$NI" 2>/dev/null; ip netns del "$NR" 2>/dev/null; rm -rf "$RUN"
+  ip netns del "$NI" 2>/dev/null; ip netns del "$NR" 2>/dev/null; [[ -n ${KEEP:-} ]] && cp -r "$RUN" "$KEEP"; rm -rf "$RUN"
 }
 trap cleanup EXIT
 ip netns add "$NI" && ip netns add "$NR" || exit 1
@@ -31,6 +32,9 @@ ip link set "lti$$" netns "$NI"; ip link set "ltr$$" netns "$NR"
 ip -n "$NI" link set lo up; ip -n "$NR" link set lo up
 ip -n "$NI" addr add 192.0.2.1/24 dev "lti$$"; ip -n "$NR" addr add 192.0.2.2/24 dev "ltr$$"
 ip -n "$NI" link set "lti$$" up; ip -n "$NR" link set "ltr$$" up
+# The CHILD SAs are 203.0.113.0/24 (responder) === 198.51.100.0/24 (initiator); the responder holds an address of its
+# side, which its route towards the tunnel takes as source (without one, charon refuses every CHILD SA).
+ip -n "$NR" addr add 203.0.113.1/32 dev lo
 
 # The responders' common swanctl.conf: any initiator identity, one PSK for all (the load-tester's default-psk).
 mkdir -p "$RUN/sw/swanctl" "$RUN/sw/run" "$RUN/lt/run" "$RUN/ok"
@@ -51,6 +55,8 @@ connections {
     children {
       net {
         esp_proposals = aes128gcm16
+        local_ts = 203.0.113.0/24
+        remote_ts = 198.51.100.0/24
       }
     }
   }
@@ -75,7 +81,7 @@ charon {
   filelog {
     log {
       path = $RUN/sw/charon.log
-      default = 0
+      default = ${LOGLEVEL:-0}
     }
   }
   plugins {
@@ -98,13 +104,13 @@ lt_conf() {
   cat <<CONF
 charon {
   load_modular = no
-  load = random nonce openssl aes sha1 sha2 hmac gcm kdf pem pkcs1 pubkey x509 curve25519 kernel-netlink socket-default load-tester
+  load = random nonce openssl aes sha1 sha2 hmac gcm kdf pem pkcs1 pubkey x509 curve25519 load-tester kernel-netlink socket-default
   init_limit_half_open = 0
   retransmit_timeout = 8
   filelog {
     log {
       path = $RUN/lt/charon.log
-      default = 0
+      default = ${LOGLEVEL:-0}
     }
   }
   plugins {
@@ -122,6 +128,8 @@ charon {
       responder_auth = psk
       initiator_id = c%d-%d.example
       responder_id = srv.example
+      initiator_tsi = 198.51.100.0/24
+      initiator_tsr = 203.0.113.0/24
       ike_rekey = 0
       child_rekey = 0
       fake_kernel = yes
@@ -172,21 +180,26 @@ print(n)
 PY
 }
 
-# run_lt N RESPONDER TARGET: starts the load-tester for N SAs and waits (at most 300 s) until the responder holds TARGET.
-run_lt() {
+# start_lt N: starts the load-tester for N SAs (one process for the warm-up and the batch: a second process would
+# hand out the same SPIs again, which charon's SAD refuses).
+start_lt() {
   lt_conf "$1" >"$RUN/lt/strongswan.conf"
   ip netns exec "$NI" env STRONGSWAN_CONF="$RUN/lt/strongswan.conf" taskset -c 0 "$LT_CHARON" >"$RUN/lt/out" 2>&1 &
   LT_PID=$!; PIDS+=("$LT_PID")
-  local t0=$(date +%s.%N) n=0
-  if [[ $2 == strongswan ]]; then
-    for _ in $(seq 3000); do n=$(established "$2"); [[ ${n:-0} -ge $3 ]] && break; sleep 0.1; done
-  else
-    n=$(oakley_wait "$3" 300)
-  fi
-  LT_SECONDS=$(echo "$(date +%s.%N) - $t0" | bc)
-  kill -9 "$LT_PID" 2>/dev/null; wait "$LT_PID" 2>/dev/null # SIGKILL: a clean shutdown would delete the SAs it made
-  [[ ${n:-0} -ge $3 ]]
 }
+
+# wait_for RESPONDER TARGET: waits (at most 300 s) until the responder holds TARGET established IKE SAs.
+wait_for() {
+  local n=0
+  if [[ $1 == strongswan ]]; then
+    for _ in $(seq 3000); do n=$(established "$1"); [[ ${n:-0} -ge $2 ]] && break; sleep 0.1; done
+  else
+    n=$(oakley_wait "$2" 300)
+  fi
+  [[ ${n:-0} -ge $2 ]]
+}
+
+stop_lt() { kill -9 "$LT_PID" 2>/dev/null; wait "$LT_PID" 2>/dev/null; } # SIGKILL: a clean shutdown would delete the SAs
 
 # start_responder RESPONDER: sets RESP_PID.
 start_responder() {
@@ -221,13 +234,22 @@ for round in $(seq "$ROUNDS"); do
   for r in ${RESPONDERS:-strongswan oakley}; do
     start_responder "$r" || { echo "FAIL: $r did not start"; cat "$RUN"/*/out; exit 1; }
     idle=$(rss_kib "$RESP_PID")
-    run_lt "$WARMUP" "$r" "$WARMUP" || { echo "FAIL: $r warm-up did not complete ($(established "$r") SAs)"; tail -n 5 "$RUN"/*/out; exit 1; }
-    c0=$(cpu_ticks "$RESP_PID"); m0=$(rss_kib "$RESP_PID")
-    run_lt "$COUNT" "$r" $((WARMUP + COUNT)) || { echo "FAIL: $r batch did not complete ($(established "$r") SAs)"; exit 1; }
-    c1=$(cpu_ticks "$RESP_PID"); m1=$(rss_kib "$RESP_PID")
+    start_lt $((WARMUP + COUNT))
+    wait_for "$r" "$WARMUP" || { echo "FAIL: $r warm-up did not complete ($(established "$r") SAs)"; tail -n 5 "$RUN"/*/out; exit 1; }
+    c0=$(cpu_ticks "$RESP_PID"); m0=$(rss_kib "$RESP_PID"); t0=$(date +%s.%N)
+    wait_for "$r" $((WARMUP + COUNT)) || { echo "FAIL: $r batch did not complete ($(established "$r") SAs)"; exit 1; }
+    c1=$(cpu_ticks "$RESP_PID"); m1=$(rss_kib "$RESP_PID"); LT_SECONDS=$(echo "$(date +%s.%N) - $t0" | bc)
+    stop_lt
     printf '%-10s %5d %10.3f %12.0f %12.1f %10.1f\n' "$r" "$round" \
       "$(echo "($c1 - $c0) * 1000 / $HZ / $COUNT" | bc -l)" "$(echo "$COUNT / $LT_SECONDS" | bc -l)" \
       "$(echo "($m1 - $m0) / $COUNT" | bc -l)" "$(echo "$idle / 1024" | bc -l)"
+    if [[ -n ${STATS:-} && $r == oakley ]]; then # STATS=1: the responder's counters after the batch
+      ip netns exec "$NR" dotnet "$OAKLEY_DLL" stats --control "$RUN/ok/oakley.ctl"; tail -n 5 "$RUN/ok/out"
+      ip netns exec "$NR" nstat -az 2>/dev/null | grep -E "Udp(InDatagrams|RcvbufErrors|InErrors|NoPorts) "
+    elif [[ -n ${STATS:-} ]]; then
+      ip netns exec "$NR" env SWANCTL_DIR="$RUN/sw/swanctl" swanctl --stats --uri "unix://$RUN/sw/run/charon.vici"
+      echo "CHILD SAs installed: $(ip netns exec "$NR" env SWANCTL_DIR="$RUN/sw/swanctl" swanctl --list-sas --uri "unix://$RUN/sw/run/charon.vici" | grep -c INSTALLED)"
+    fi
     stop_responder
   done
 done

@@ -174,10 +174,7 @@ public sealed class Daemon : IAsyncDisposable
         Installer.Handle(e);
         _dataPlane.Handle(e);
         _supervisor.Handle(e);
-        if (e is IkeSaUp)
-        {
-            _addressMonitor.Wake(); // learn the new SA's path (source address) now, not within the next second
-        }
+        _addressMonitor.Track(e);
 
         Children.Handle(e);
     }

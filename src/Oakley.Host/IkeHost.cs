@@ -89,6 +89,13 @@ public sealed class IkeHost : IAsyncDisposable
         return (IPEndPoint)socket.LocalEndPoint!;
     }
 
+    /// <summary>
+    /// The IKE sockets' buffers: a burst of a few thousand IKE_SA_INITs (a gateway after an outage, a load test)
+    /// waits in the kernel while the engine works through it, rather than overflowing the default 208 KiB (which
+    /// costs each dropped initiator a retransmission, seconds). Bounded, so a flood cannot grow it.
+    /// </summary>
+    public const int SocketBuffer = 4 << 20;
+
     /// <summary>A UDP socket bound to <paramref name="local"/> with the bypass mark, not yet in use; throws <see cref="SocketException"/>.</summary>
     public static Socket CreateSocket(IPEndPoint local)
     {
@@ -109,7 +116,9 @@ public sealed class IkeHost : IAsyncDisposable
             throw;
         }
 
-        LinuxIo.SetBypassMark((int)socket.SafeHandle.DangerousGetHandle()); // IKE and ESP in UDP never enter the tunnel
+        var fd = (int)socket.SafeHandle.DangerousGetHandle();
+        LinuxIo.SetBypassMark(fd); // IKE and ESP in UDP never enter the tunnel
+        LinuxIo.SetBuffers(fd, SocketBuffer);
         return socket;
     }
 
