@@ -35,6 +35,9 @@ ip -n "$NI" link set "lti$$" up; ip -n "$NR" link set "ltr$$" up
 # The CHILD SAs are 203.0.113.0/24 (responder) === 198.51.100.0/24 (initiator); the responder holds an address of its
 # side, which its route towards the tunnel takes as source (without one, charon refuses every CHILD SA).
 ip -n "$NR" addr add 203.0.113.1/32 dev lo
+# The load-tester is one process on one CPU standing in for thousands of clients: its socket gets 4 MiB of receive
+# buffer (the default 208 KiB overflowed under a responder's burst of answers and cost those SAs a retransmission).
+ip netns exec "$NI" sysctl -qw net.core.rmem_max=4194304 net.core.rmem_default=4194304
 
 # The responders' common swanctl.conf: any initiator identity, one PSK for all (the load-tester's default-psk).
 mkdir -p "$RUN/sw/swanctl" "$RUN/sw/run" "$RUN/lt/run" "$RUN/ok"
@@ -245,7 +248,7 @@ for round in $(seq "$ROUNDS"); do
       "$(echo "($m1 - $m0) / $COUNT" | bc -l)" "$(echo "$idle / 1024" | bc -l)"
     if [[ -n ${STATS:-} && $r == oakley ]]; then # STATS=1: the responder's counters after the batch
       ip netns exec "$NR" dotnet "$OAKLEY_DLL" stats --control "$RUN/ok/oakley.ctl"; tail -n 5 "$RUN/ok/out"
-      ip netns exec "$NR" nstat -az 2>/dev/null | grep -E "Udp(InDatagrams|RcvbufErrors|InErrors|NoPorts) "
+      for ns in "$NR" "$NI"; do echo "UDP in $ns:"; ip netns exec "$ns" nstat -az 2>/dev/null | grep -E "Udp(InDatagrams|RcvbufErrors|InErrors|NoPorts) "; done
     elif [[ -n ${STATS:-} ]]; then
       ip netns exec "$NR" env SWANCTL_DIR="$RUN/sw/swanctl" swanctl --stats --uri "unix://$RUN/sw/run/charon.vici"
       echo "CHILD SAs installed: $(ip netns exec "$NR" env SWANCTL_DIR="$RUN/sw/swanctl" swanctl --list-sas --uri "unix://$RUN/sw/run/charon.vici" | grep -c INSTALLED)"
