@@ -57,6 +57,9 @@ public sealed partial class Endpoint
 
     public IReadOnlyCollection<IkeSa> IkeSas => _table.All;
 
+    /// <summary>How many CHILD SAs the IKE SAs hold (O(1): <c>oakley stats</c> at 100,000 SAs does not walk them).</summary>
+    public int ChildSaCount => _table.ChildCount;
+
     public IReadOnlyList<IkeConfig> Configs => _configs;
 
     /// <summary>Responder IKE SAs that answered IKE_SA_INIT and wait for IKE_AUTH (a maintained count, not a scan).</summary>

@@ -14,6 +14,9 @@ internal sealed class SaTable
 
     public IReadOnlyCollection<IkeSa> All => _bySpi.Values;
 
+    /// <summary>The CHILD SAs of all IKE SAs (each indexed once by its inbound SPI).</summary>
+    public int ChildCount => _childOwners.Count;
+
     /// <summary>Whether the indexes agree with the SAs and the CHILD SAs they hold (tests check it after every script).</summary>
     public bool IndexesConsistent =>
         _childOwners.Count == _bySpi.Values.Sum(s => s.Children.Count) && _bySpi.Values.All(s => s.Children.All(c => _childOwners.GetValueOrDefault(c.InboundSpi) == s))

@@ -150,7 +150,7 @@ internal static class StatusViews
         ["acquires"] = plane.Counters.Acquires,
         ["ok"] = true,
         ["ike-sas"] = e.IkeSas.Count,
-        ["child-sas"] = e.IkeSas.Sum(s => s.Children.Count),
+        ["child-sas"] = e.ChildSaCount,
         ["sad-inbound"] = installer.Databases.InboundCount,
         ["spd-policies"] = installer.Databases.PolicyCount,
         ["half-open"] = e.HalfOpenCount,

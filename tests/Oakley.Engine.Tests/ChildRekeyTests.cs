@@ -77,6 +77,8 @@ public class ChildRekeyTests
         Assert.Equal(a.InboundEncryptionKey, b.OutboundEncryptionKey);
         Assert.Equal(Assert.Single(pair.A.IkeSas).Children.Count, Live(pair.EventsA).Count);
         Assert.Equal(Assert.Single(pair.B.IkeSas).Children.Count, Live(pair.EventsB).Count);
+        Assert.Equal(Live(pair.EventsA).Count, pair.A.ChildSaCount); // the O(1) count oakley stats shows follows rekeys
+        Assert.Equal(Live(pair.EventsB).Count, pair.B.ChildSaCount);
         return a;
     }
 

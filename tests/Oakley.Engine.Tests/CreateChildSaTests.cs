@@ -99,6 +99,7 @@ public class CreateChildSaTests
         CreateSecond(pair, true);
         Assert.Equal(2, pair.A.IkeSas.Single().Children.Count);
         Assert.Equal(2, pair.B.IkeSas.Single().Children.Count);
+        Assert.Equal((2, 2), (pair.A.ChildSaCount, pair.B.ChildSaCount));
     }
 }
 
@@ -115,5 +116,6 @@ public class QueuedChildTests
         pair.Deliver();
         Assert.Contains(pair.Log, l => l.Contains("CREATE_CHILD_SA request", StringComparison.Ordinal));
         Assert.Equal(2, pair.B.IkeSas.Single().Children.Count);
+        Assert.Equal((2, 2), (pair.A.ChildSaCount, pair.B.ChildSaCount));
     }
 }
