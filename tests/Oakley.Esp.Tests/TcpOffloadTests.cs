@@ -36,6 +36,29 @@ public class TcpOffloadTests
         }
     }
 
+    [Fact]
+    public void Fold_MatchesTheTextbookSum_OnUnalignedSlicesAndAtTheLargestPacket()
+    {
+        // The vector paths load 16 or 32 bytes at a time: slices that start off a word boundary and end in every
+        // remainder, and a whole 64 KiB super-packet of 0xFF bytes (the largest lane sums there are).
+        var random = new Random(11);
+        var data = new byte[70000];
+        random.NextBytes(data);
+        foreach (var start in new[] { 0, 1, 2, 3, 5, 31 })
+        {
+            foreach (var length in new[] { 31, 32, 33, 63, 64, 65, 95, 127, 1399, 1400, 1401, 65535 })
+            {
+                var slice = data.AsSpan(start, length);
+                Assert.Equal(ReferenceSum(slice, 0x1234), TcpOffload.Fold(slice, 0x1234));
+            }
+        }
+
+        var ones = new byte[65534];
+        ones.AsSpan().Fill(0xFF);
+        Assert.Equal(ReferenceSum(ones), TcpOffload.Fold(ones));
+        Assert.Equal(0xFFFF, TcpOffload.Fold(ones)); // 32,767 words of 0xFFFF: one's-complement negative zero
+    }
+
     private static byte[] TcpPacket(bool ipv6, int payloadLength, byte flags, uint seq = 1000, int optionsLength = 12)
     {
         var ipLength = ipv6 ? 40 : 20;
