@@ -7,6 +7,8 @@ namespace Oakley.Benchmarks;
 /// <summary>
 /// The TUN offload path's own work per packet: the Internet checksum of one MSS-sized segment, and cutting one
 /// 64 KiB TCP super-packet (what the kernel hands a TUN reader with TSO on) into segments with their checksums.
+/// Segmentation works in place, so each run first copies the super-packet into the read buffer, as the TUN read
+/// does (that 64 KiB copy is part of the figure).
 /// </summary>
 [Config(typeof(BenchConfig))]
 public class TcpOffloadBenchmarks
@@ -14,7 +16,7 @@ public class TcpOffloadBenchmarks
     private const int Mss = 1348;
     private readonly byte[] _segment = new byte[Mss + 52];
     private readonly byte[] _superPacket = new byte[65000];
-    private readonly byte[] _scratch = new byte[65536];
+    private readonly byte[] _readBuffer = new byte[65536];
     private readonly TcpOffload.SegmentSink _sink = _ => { };
 
     [GlobalSetup]
@@ -39,7 +41,8 @@ public class TcpOffloadBenchmarks
     [Benchmark]
     public int SegmentA64KiBSuperPacket()
     {
-        var segments = TcpOffload.Segment(_superPacket, Mss, _scratch, _sink);
+        _superPacket.CopyTo(_readBuffer, 0);
+        var segments = TcpOffload.Segment(_readBuffer.AsSpan(0, _superPacket.Length), Mss, _sink);
         return segments > 0 ? segments : throw new InvalidOperationException("the super-packet was refused");
     }
 }

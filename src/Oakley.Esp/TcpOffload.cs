@@ -150,11 +150,14 @@ public static class TcpOffload
 
     /// <summary>
     /// Cuts one TCP super-packet into segments of at most <paramref name="mss"/> payload bytes, each a complete IP
-    /// packet with correct lengths, IDs, sequence numbers, flags and checksums. <paramref name="emit"/> receives each
-    /// segment (in a scratch buffer valid during the call). Returns the number of segments, or -1 if the packet is
-    /// not a TCP packet this code understands (the caller drops it).
+    /// packet with correct lengths, IDs, sequence numbers, flags and checksums, built in place: segment k's headers
+    /// are written over the last header-length bytes of segment k-1's payload, which <paramref name="emit"/> has
+    /// consumed by then, so no payload byte is copied. <paramref name="emit"/> receives each segment as a slice of
+    /// <paramref name="packet"/>, valid during the call; afterwards the packet's bytes are spent. Returns the number
+    /// of segments, or -1 if the packet is not a TCP packet this code understands (the caller drops it; the packet
+    /// is then untouched).
     /// </summary>
-    public static int Segment(ReadOnlySpan<byte> packet, int mss, Span<byte> scratch, SegmentSink emit)
+    public static int Segment(Span<byte> packet, int mss, SegmentSink emit)
     {
         ArgumentNullException.ThrowIfNull(emit);
         if (!TryTcpHeaders(packet, out var ipv6, out var ipLength, out var headers) || mss <= 0)
@@ -162,31 +165,32 @@ public static class TcpOffload
             return -1;
         }
 
-        var payload = packet[headers..];
-        if (payload.Length <= mss)
+        var payloadLength = packet.Length - headers;
+        if (payloadLength <= mss)
         {
-            payload.CopyTo(scratch[headers..]);
-            packet[..headers].CopyTo(scratch);
-            FinishSegment(scratch[..packet.Length], ipv6, ipLength, 0, last: true, first: true);
-            emit(scratch[..packet.Length]);
+            FinishSegment(packet, ipv6, ipLength, 0, last: true, first: true);
+            emit(packet);
             return 1;
         }
 
+        // At most 60 + 60 bytes (IPv4 with options, TCP with options): the headers every segment starts from.
+        Span<byte> template = stackalloc byte[headers];
+        packet[..headers].CopyTo(template);
+        var id = ipv6 ? 0 : BinaryPrimitives.ReadUInt16BigEndian(template[4..]);
         var count = 0;
-        for (var offset = 0; offset < payload.Length; offset += mss)
+        for (var offset = 0; offset < payloadLength; offset += mss)
         {
-            var size = Math.Min(mss, payload.Length - offset);
-            var segment = scratch[..(headers + size)];
-            packet[..headers].CopyTo(segment);
-            payload.Slice(offset, size).CopyTo(segment[headers..]);
+            var size = Math.Min(mss, payloadLength - offset);
+
+            // Segment k's payload sits at headers + offset: its headers go right before it, at offset.
+            var segment = packet.Slice(offset, headers + size);
+            template.CopyTo(segment);
             if (!ipv6)
             {
-                var id = BinaryPrimitives.ReadUInt16BigEndian(segment[4..]);
                 BinaryPrimitives.WriteUInt16BigEndian(segment[4..], (ushort)(id + count));
             }
 
-            FinishSegment(segment, ipv6, ipLength, offset, last: offset + size == payload.Length, first: offset == 0);
-
+            FinishSegment(segment, ipv6, ipLength, offset, last: offset + size == payloadLength, first: offset == 0);
             emit(segment);
             count++;
         }
