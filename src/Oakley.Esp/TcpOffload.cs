@@ -76,9 +76,10 @@ public static class TcpOffload
     }
 
     /// <summary>
-    /// The plain sum of the native 32-bit words of <paramref name="data"/> (a multiple of 4 bytes long). The vector
-    /// paths widen each word into a 64-bit lane: a lane takes at most one word per 32 bytes, so even 64 KiB of
-    /// 0xFF bytes stays far below 2^64. This is the segmentation path's per-segment checksum (see docs/benchmarks.md).
+    /// The plain sum of the native 32-bit words of <paramref name="data"/> (a multiple of 4 bytes long). With AVX2
+    /// each word is widened into a 64-bit lane of a Vector256 (a lane takes one word per 32 bytes, so even 64 KiB of
+    /// 0xFF bytes stays far below 2^64); elsewhere, and for the tail, one word at a time. Vector&lt;T&gt; measured
+    /// slower here (53 against 33 ns for 1400 bytes; docs/benchmarks.md, issue 14).
     /// </summary>
     private static ulong SumWords(ReadOnlySpan<byte> data)
     {
@@ -97,21 +98,8 @@ public static class TcpOffload
 
             sum = Vector256.Sum(low + high);
         }
-        else if (Vector128.IsHardwareAccelerated && data.Length >= 32)
-        {
-            Vector128<ulong> low = default, high = default;
-            for (; i + 16 <= data.Length; i += 16)
-            {
-                var (a, b) = Vector128.Widen(Vector128.LoadUnsafe(ref start, (nuint)i).AsUInt32());
-                low += a;
-                high += b;
-            }
 
-            sum = Vector128.Sum(low + high);
-        }
-
-        var words = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(data[i..]);
-        foreach (var word in words)
+        foreach (var word in System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(data[i..]))
         {
             sum += word;
         }
