@@ -3,9 +3,11 @@
 #   (1) Oakley <-> Oakley      (both daemons with a TUN device, encap = yes: ESP-in-UDP)
 #   (2) strongSwan <-> strongSwan (charon + kernel-libipsec on both sides: ESP-in-UDP, userspace)
 #   (3) Oakley <-> strongSwan  (Oakley initiates; skip with PAIRS="oakley-oakley strongswan-strongswan")
+#   (4) oakley-oakley-raw: Oakley <-> Oakley with raw ESP (IP protocol 50, no encap; only when named in PAIRS)
 # all with aes256gcm16-prfsha256-x25519 / ESP aes256gcm16 and TS 198.51.100.0/24 <-> 203.0.113.0/24, measured
 # with iperf3 TCP for DURATION seconds (default 10) in each direction (receiver's figure), printed as a table
-# with the Oakley/strongSwan ratio per direction.
+# with the Oakley/strongSwan ratio per direction, iperf3's TCP retransmissions and the receiving namespace's UDP
+# receive-buffer overflows (Udp RcvbufErrors). NS_PREFIX names the namespaces and veths (default tt).
 # Usage: bench/tunnel-throughput.sh [path to oakley.dll]   (builds nothing; needs root, iperf3, strongSwan)
 set -uo pipefail
 OAKLEY_DLL=${1:-$(cd "$(dirname "$0")/.." && pwd)/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
@@ -13,11 +15,12 @@ source "$(dirname "$0")/../tests/interop/lib.sh"
 DURATION=${DURATION:-10}
 PAIRS=${PAIRS:-oakley-oakley strongswan-strongswan oakley-strongswan}
 ID=$$
-NA=ttA$ID
-NB=ttB$ID
+NS_PREFIX=${NS_PREFIX:-tt} # namespace and interface prefix (two letters keep the veth names within 15 characters)
+NA=${NS_PREFIX}A$ID
+NB=${NS_PREFIX}B$ID
 RUN=$(mktemp -d /tmp/oakley-tt.XXXXXX)
 PIDS=() IPERF_PID=
-declare -A MBPS
+declare -A MBPS RETR DROPS
 
 stop_all() {
   local p
@@ -47,7 +50,7 @@ done
 [[ $DURATION =~ ^[0-9]+$ ]] && ((DURATION >= 1 && DURATION <= 300)) || { echo "tunnel-throughput: DURATION must be 1..300"; exit 1; }
 
 # ---- topology (documentation addresses only) ----
-make_pair "$NA" "$NB" "tA$ID" "tB$ID" || { echo "tunnel-throughput: cannot create namespaces"; exit 1; }
+make_pair "$NA" "$NB" "${NS_PREFIX}A$ID" "${NS_PREFIX}B$ID" || { echo "tunnel-throughput: cannot create namespaces"; exit 1; }
 
 conf() { # local remote localid remoteid local_ts remote_ts extra-ike-line
   cat <<CONF
@@ -104,22 +107,34 @@ start_charon() { # NS NAME CONFTEXT
     || { echo "tunnel-throughput: swanctl --load-all failed in $1"; cat "$d/load.out"; return 1; }
 }
 
+# udp_drops NS: the namespace's UDP receive-buffer overflows so far (Udp RcvbufErrors of /proc/net/snmp)
+udp_drops() {
+  ip netns exec "$1" awk '/^Udp:/ { if (!n++) { for (i = 2; i <= NF; i++) if ($i == "RcvbufErrors") c = i } else print $c }' /proc/net/snmp
+}
+
 # iperf3 PAIR DIRLABEL [-R]: TCP from 198.51.100.1 to 203.0.113.1 (or reverse), the receiver's Mbit/s
 iperf() {
   ip netns exec "$NB" iperf3 -s -1 -B 203.0.113.1 >"$RUN/iperf-s.out" 2>&1 &
   IPERF_PID=$!
+  local receiver=$NB before
+  [[ $3 == -R ]] && receiver=$NA
+  before=$(udp_drops "$receiver")
   for _ in $(seq 20); do ip netns exec "$NB" ss -ltn 2>/dev/null | grep -q '203.0.113.1:5201' && break; sleep 0.1; done
   timeout $((DURATION + 20)) ip netns exec "$NA" iperf3 -c 203.0.113.1 -B 198.51.100.1 -t "$DURATION" -f m $3 >"$RUN/iperf-$1-$2.out" 2>&1
   kill "$IPERF_PID" 2>/dev/null; wait "$IPERF_PID" 2>/dev/null; IPERF_PID=
   MBPS[$1,$2]=$(awk '/receiver/ {for (i = 2; i <= NF; i++) if ($i == "Mbits/sec") v = $(i - 1)} END {print v}' "$RUN/iperf-$1-$2.out")
+  DROPS[$1,$2]=$(($(udp_drops "$receiver") - before))
+  RETR[$1,$2]=$(awk '/sender/ {for (i = 2; i <= NF; i++) if ($i == "Mbits/sec") v = $(i + 1)} END {print v}' "$RUN/iperf-$1-$2.out")
   [[ -n ${MBPS[$1,$2]} ]] || { echo "tunnel-throughput: $1 $2: iperf3 failed"; tail -3 "$RUN/iperf-$1-$2.out"; }
 }
 
 measure() { # PAIR: bring up, ping, iperf both ways, tear down
   local pair=$1 up=1
   case $pair in
-    oakley-oakley)
-      start_oakley "$NA" a "$(conf_a 'encap = yes')" && start_oakley "$NB" b "$(conf_b 'encap = yes')" \
+    oakley-oakley | oakley-oakley-raw)
+      local encap='encap = yes'
+      [[ $pair == oakley-oakley-raw ]] && encap=''
+      start_oakley "$NA" a "$(conf_a "$encap")" && start_oakley "$NB" b "$(conf_b "$encap")" \
         && ip netns exec "$NA" dotnet "$OAKLEY_DLL" initiate --child net --timeout 20 --control "$RUN/a.ctl" >/dev/null || up=0 ;;
     strongswan-strongswan)
       start_charon "$NA" swa "$(conf_a '')" && start_charon "$NB" swb "$(conf_b '')" \
@@ -144,15 +159,17 @@ for pair in $PAIRS; do measure "$pair"; done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
 fmt() { if [[ -n $1 ]]; then printf '%.0f' "$1"; else printf 'n/a'; fi; }
 echo
-echo "tunnel-throughput: iperf3 TCP ${DURATION} s per direction, IKE aes256gcm16-prfsha256-x25519, ESP aes256gcm16 in UDP 4500,"
+echo "tunnel-throughput: iperf3 TCP ${DURATION} s per direction, IKE aes256gcm16-prfsha256-x25519, ESP aes256gcm16 in UDP 4500 (oakley-oakley-raw: IP protocol 50),"
 echo "198.51.100.1 (A) <-> 203.0.113.1 (B), veth 192.0.2.1 <-> 192.0.2.2, $(nproc) CPUs, $(date -u +%Y-%m-%d)"
-printf '%-30s %14s %14s\n' "pair (A <-> B)" "A->B Mbit/s" "B->A Mbit/s"
+# retransmits: iperf3's TCP retransmissions; UDP drops: the receiving end's UDP receive-buffer overflows
+printf '%-30s %12s %12s %24s %20s\n' "pair (A <-> B)" "A->B Mbit/s" "B->A Mbit/s" "retransmits A->B / B->A" "UDP drops A->B / B->A"
 for pair in $PAIRS; do
-  printf '%-30s %14s %14s\n' "$pair" "$(fmt "${MBPS[$pair,ab]:-}")" "$(fmt "${MBPS[$pair,ba]:-}")"
+  printf '%-30s %12s %12s %24s %20s\n' "$pair" "$(fmt "${MBPS[$pair,ab]:-}")" "$(fmt "${MBPS[$pair,ba]:-}")" \
+    "${RETR[$pair,ab]:-n/a} / ${RETR[$pair,ba]:-n/a}" "${DROPS[$pair,ab]:-n/a} / ${DROPS[$pair,ba]:-n/a}"
 done
 for pair in oakley-oakley oakley-strongswan; do
   if [[ " $PAIRS " == *" $pair "* && " $PAIRS " == *" strongswan-strongswan "* ]]; then
-    printf '%-30s %14s %14s\n' "ratio $pair/sw-sw" "$(ratio "${MBPS[$pair,ab]:-}" "${MBPS[strongswan-strongswan,ab]:-}")" \
+    printf '%-30s %12s %12s\n' "ratio $pair/sw-sw" "$(ratio "${MBPS[$pair,ab]:-}" "${MBPS[strongswan-strongswan,ab]:-}")" \
       "$(ratio "${MBPS[$pair,ba]:-}" "${MBPS[strongswan-strongswan,ba]:-}")"
   fi
 done

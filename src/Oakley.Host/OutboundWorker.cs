@@ -13,7 +13,6 @@ internal sealed class OutboundWorker : IDisposable
     private readonly EspDataPath _path;
     private const int MaxTrain = 64; // UDP_MAX_SEGMENTS of older kernels
     private readonly DatagramBatch _batch = new(EspDataPath.Burst, 65536);
-    private readonly byte[] _scratch = new byte[65536];
     private readonly TcpOffload.SegmentSink _emit;
     private int _count;
     private int _runStart;
@@ -47,7 +46,7 @@ internal sealed class OutboundWorker : IDisposable
                 break;
             case VirtioNetHeader.GsoTcpV4:
             case VirtioNetHeader.GsoTcpV6:
-                if (TcpOffload.Segment(packet, header.GsoSize, _scratch, _emit) < 0)
+                if (TcpOffload.Segment(packet, header.GsoSize, _emit) < 0)
                 {
                     _path.Plane.Counters.MalformedDrop();
                 }

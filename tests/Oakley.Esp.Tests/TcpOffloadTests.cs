@@ -36,6 +36,29 @@ public class TcpOffloadTests
         }
     }
 
+    [Fact]
+    public void Fold_MatchesTheTextbookSum_OnUnalignedSlicesAndAtTheLargestPacket()
+    {
+        // The vector paths load 16 or 32 bytes at a time: slices that start off a word boundary and end in every
+        // remainder, and a whole 64 KiB super-packet of 0xFF bytes (the largest lane sums there are).
+        var random = new Random(11);
+        var data = new byte[70000];
+        random.NextBytes(data);
+        foreach (var start in new[] { 0, 1, 2, 3, 5, 31 })
+        {
+            foreach (var length in new[] { 31, 32, 33, 63, 64, 65, 95, 127, 1399, 1400, 1401, 65535 })
+            {
+                var slice = data.AsSpan(start, length);
+                Assert.Equal(ReferenceSum(slice, 0x1234), TcpOffload.Fold(slice, 0x1234));
+            }
+        }
+
+        var ones = new byte[65534];
+        ones.AsSpan().Fill(0xFF);
+        Assert.Equal(ReferenceSum(ones), TcpOffload.Fold(ones));
+        Assert.Equal(0xFFFF, TcpOffload.Fold(ones)); // 32,767 words of 0xFFFF: one's-complement negative zero
+    }
+
     private static byte[] TcpPacket(bool ipv6, int payloadLength, byte flags, uint seq = 1000, int optionsLength = 12)
     {
         var ipLength = ipv6 ? 40 : 20;
@@ -105,8 +128,9 @@ public class TcpOffloadTests
         const int mss = 1000;
         var super = TcpPacket(ipv6, 4500, 0x19); // ACK | PSH | FIN
         var headers = (ipv6 ? 40 : 20) + 32;
+        var original = super.ToArray(); // segmentation works in place
         var segments = new List<byte[]>();
-        var n = TcpOffload.Segment(super, mss, new byte[65536], s => segments.Add(s.ToArray()));
+        var n = TcpOffload.Segment(super, mss, s => segments.Add(s.ToArray()));
 
         Assert.Equal(5, n);
         Assert.Equal(5, segments.Count);
@@ -133,7 +157,44 @@ public class TcpOffloadTests
             payload.AddRange(s.AsSpan(headers).ToArray());
         }
 
-        Assert.Equal(super.AsSpan(headers).ToArray(), payload.ToArray());
+        Assert.Equal(original.AsSpan(headers).ToArray(), payload.ToArray());
+    }
+
+    [Fact]
+    public void Segment_InPlace_KeepsEveryPayloadByte_ForAnyMssAndHeaderLength()
+    {
+        // In place, segment k's headers overwrite the tail of segment k-1's payload after it was emitted: with any
+        // MSS (also below the header length) and any TCP options, the emitted segments must still carry the
+        // original payload in order, behind headers that are the original ones with only the per-segment fields
+        // changed, and valid checksums.
+        var random = new Random(5);
+        for (var n = 0; n < 200; n++)
+        {
+            var ipv6 = random.Next(2) == 1;
+            var options = random.Next(0, 11) * 4;
+            var super = TcpPacket(ipv6, random.Next(1, 9000), 0x18, (uint)random.Next(), options);
+            var original = super.ToArray();
+            var ipLength = ipv6 ? 40 : 20;
+            var headers = ipLength + 20 + options;
+            var mss = random.Next(1, 1500);
+            var segments = new List<byte[]>();
+            var count = TcpOffload.Segment(super, mss, s => segments.Add(s.ToArray()));
+
+            Assert.Equal((original.Length - headers + mss - 1) / mss, count);
+            var payload = new List<byte>();
+            for (var i = 0; i < segments.Count; i++)
+            {
+                var s = segments[i];
+                AssertValidChecksums(s, ipv6);
+                Assert.Equal(original.AsSpan(ipLength + 20, options).ToArray(), s.AsSpan(ipLength + 20, options).ToArray());
+                Assert.Equal(original.AsSpan(ipv6 ? 8 : 12, ipv6 ? 32 : 8).ToArray(), s.AsSpan(ipv6 ? 8 : 12, ipv6 ? 32 : 8).ToArray());
+                var seq = BinaryPrimitives.ReadUInt32BigEndian(original.AsSpan(ipLength + 4)) + (uint)(i * mss);
+                Assert.Equal(seq, BinaryPrimitives.ReadUInt32BigEndian(s.AsSpan(ipLength + 4)));
+                payload.AddRange(s.AsSpan(headers).ToArray());
+            }
+
+            Assert.Equal(original.AsSpan(headers).ToArray(), payload.ToArray());
+        }
     }
 
     [Fact]
@@ -141,8 +202,10 @@ public class TcpOffloadTests
     {
         var udp = TcpPacket(false, 100, 0x10);
         udp[9] = 17;
-        Assert.Equal(-1, TcpOffload.Segment(udp, 1000, new byte[65536], _ => Assert.Fail("no segment expected")));
-        Assert.Equal(-1, TcpOffload.Segment(udp.AsSpan(0, 10), 1000, new byte[65536], _ => Assert.Fail("no segment expected")));
+        var original = udp.ToArray();
+        Assert.Equal(-1, TcpOffload.Segment(udp, 1000, _ => Assert.Fail("no segment expected")));
+        Assert.Equal(-1, TcpOffload.Segment(udp.AsSpan(0, 10), 1000, _ => Assert.Fail("no segment expected")));
+        Assert.Equal(original, udp); // a refused packet is left as it was
     }
 
     [Theory]
@@ -152,7 +215,7 @@ public class TcpOffloadTests
     {
         var super = TcpPacket(ipv6, 4500, 0x18); // ACK | PSH
         var segments = new List<byte[]>();
-        TcpOffload.Segment(super, 1000, new byte[65536], s => segments.Add(s.ToArray()));
+        TcpOffload.Segment(super.ToArray(), 1000, s => segments.Add(s.ToArray())); // in place: on a copy
         var written = new List<byte[]>();
         var coalescer = new TcpCoalescer(f => written.Add(f.ToArray()));
         segments.ForEach(s => coalescer.Add(s));
