@@ -6,7 +6,9 @@
 # SA (utime+stime of the responder process over the batch), IKE SAs/s for the batch, RSS growth per SA, idle RSS.
 # Usage: bench/handshake-vs-strongswan.sh [oakley.dll]   (root; COUNT=2000 WARMUP=300 ROUNDS=3 by default;
 #   RESPONDERS="oakley" to measure one; OAKLEY_WRAP="strace -c -f -o /tmp/x" to run the daemon under a profiler;
-#   STATS=1 prints the daemon's counters after each batch)
+#   STATS=1 prints the daemon's counters after each batch; IDLE=S measures the responder's idle CPU for S seconds while
+#   it holds every SA, then times one full SA listing; WAIT bounds each wait in seconds (300). The scale figures: a
+#   WARMUP of N SAs held, then a COUNT=1000 batch costs "one more handshake at N SAs")
 # Builds the load-tester first if it is missing (bench/build-strongswan-load-tester.sh). Only 192.0.2.0/24 inside
 # namespaces it creates and deletes itself; every wait is bounded.
 set -u
@@ -188,13 +190,13 @@ start_lt() {
   LT_PID=$!; PIDS+=("$LT_PID")
 }
 
-# wait_for RESPONDER TARGET: waits (at most 300 s) until the responder holds TARGET established IKE SAs.
+# wait_for RESPONDER TARGET: waits (at most WAIT seconds, 300 by default) until the responder holds TARGET established IKE SAs.
 wait_for() {
   local n=0
   if [[ $1 == strongswan ]]; then
-    for _ in $(seq 3000); do n=$(established "$1"); [[ ${n:-0} -ge $2 ]] && break; sleep 0.1; done
+    for _ in $(seq $((${WAIT:-300} * 10))); do n=$(established "$1"); [[ ${n:-0} -ge $2 ]] && break; sleep 0.1; done
   else
-    n=$(oakley_wait "$2" 300)
+    n=$(oakley_wait "$2" "${WAIT:-300}")
   fi
   [[ ${n:-0} -ge $2 ]]
 }
@@ -243,6 +245,17 @@ for round in $(seq "$ROUNDS"); do
     printf '%-10s %5d %10.3f %12.0f %12.1f %10.1f\n' "$r" "$round" \
       "$(echo "($c1 - $c0) * 1000 / $HZ / $COUNT" | bc -l)" "$(echo "$COUNT / $LT_SECONDS" | bc -l)" \
       "$(echo "($m1 - $m0) / $COUNT" | bc -l)" "$(echo "$idle / 1024" | bc -l)"
+    if [[ -n ${IDLE:-} ]]; then # IDLE=S: the responder's CPU while it holds every SA, idle for S seconds, and one listing
+      i0=$(cpu_ticks "$RESP_PID"); sleep "$IDLE"; i1=$(cpu_ticks "$RESP_PID")
+      l0=$(date +%s.%N)
+      if [[ $r == oakley ]]; then
+        ip netns exec "$NR" dotnet "$OAKLEY_DLL" list-sas --json --control "$RUN/ok/oakley.ctl" >"$RUN/list.json"
+      else
+        ip netns exec "$NR" env SWANCTL_DIR="$RUN/sw/swanctl" swanctl --list-sas --raw --uri "unix://$RUN/sw/run/charon.vici" >"$RUN/list.json"
+      fi
+      printf '  %s holding %d IKE SAs: idle CPU %.2f%% over %d s; a full SA listing took %.2f s (%d bytes)\n' "$r" $((WARMUP + COUNT)) \
+        "$(echo "($i1 - $i0) * 100 / $HZ / $IDLE" | bc -l)" "$IDLE" "$(echo "$(date +%s.%N) - $l0" | bc)" "$(stat -c %s "$RUN/list.json")"
+    fi
     if [[ -n ${STATS:-} && $r == oakley ]]; then # STATS=1: the responder's counters after the batch
       ip netns exec "$NR" dotnet "$OAKLEY_DLL" stats --control "$RUN/ok/oakley.ctl"; tail -n 5 "$RUN/ok/out"
       for ns in "$NR" "$NI"; do echo "UDP in $ns:"; ip netns exec "$ns" nstat -az 2>/dev/null | grep -E "Udp(InDatagrams|RcvbufErrors|InErrors|NoPorts) "; done

@@ -5,11 +5,14 @@ namespace Oakley.Host;
 
 /// <summary>
 /// The control socket's commands (docs/cli.md): initiate, terminate, rekey, list-sas, list-conns, stats and
-/// load-all, each answered with one JSON object.
+/// load-all, each answered with one JSON object (list-sas streamed page by page).
 /// </summary>
 internal sealed class ControlCommands(Daemon daemon)
 {
-    public async Task<JsonObject> HandleAsync(JsonObject request)
+    /// <summary>IKE SAs per page of a streamed list-sas: each page is one short turn of the engine thread.</summary>
+    public const int ListPage = 256;
+
+    public async Task<JsonObject?> HandleAsync(JsonObject request, TextWriter writer)
     {
         var host = daemon.Host;
         var cmd = (string?)request["cmd"] ?? throw new ArgumentException("missing 'cmd'");
@@ -34,7 +37,8 @@ internal sealed class ControlCommands(Daemon daemon)
             }
 
             case "list-sas":
-                return await host.Invoke((e, now) => StatusViews.ListSas(e, now, daemon.Children, daemon.Installer)).ConfigureAwait(false);
+                await ListSasAsync(writer).ConfigureAwait(false);
+                return null;
             case "list-conns":
                 return StatusViews.ListConns(daemon.Config);
             case "stats":
@@ -44,6 +48,40 @@ internal sealed class ControlCommands(Daemon daemon)
             default:
                 throw new ArgumentException($"unknown command '{cmd}'");
         }
+    }
+
+    /// <summary>
+    /// list-sas as one JSON line written in pieces: the engine thread takes a snapshot of its IKE SAs (references
+    /// only) and then builds <see cref="ListPage"/> entries per turn, so 100,000 SAs never hold it for long and the
+    /// response is never built whole in memory. An SA deleted meanwhile is listed as it was when the listing began.
+    /// </summary>
+    private async Task ListSasAsync(TextWriter writer)
+    {
+        var host = daemon.Host;
+        var sas = await host.Invoke((e, _) => e.IkeSas.ToArray()).ConfigureAwait(false);
+        await WriteListingAsync(writer, sas.Length, ListPage, (start, count) =>
+            host.Invoke((_, now) => StatusViews.ListSasPage(sas, start, count, now, daemon.Children, daemon.Installer))).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes <c>{"ok":true,"ike-sas":[...]}</c> and a newline, the array's entries fetched <paramref name="pageSize"/>
+    /// at a time by <paramref name="page"/> (JSON objects joined by commas; a page may come back empty).
+    /// </summary>
+    internal static async Task WriteListingAsync(TextWriter writer, int total, int pageSize, Func<int, int, Task<string>> page)
+    {
+        await writer.WriteAsync("{\"ok\":true,\"ike-sas\":[").ConfigureAwait(false);
+        var first = true;
+        for (var start = 0; start < total; start += pageSize)
+        {
+            var entries = await page(start, pageSize).ConfigureAwait(false);
+            if (entries.Length > 0)
+            {
+                await writer.WriteAsync(first ? entries : "," + entries).ConfigureAwait(false);
+                first = false;
+            }
+        }
+
+        await writer.WriteLineAsync("]}").ConfigureAwait(false);
     }
 
     /// <summary>Initiates and waits (bounded by the request's timeout) until the CHILD SA (or the IKE SA) is up or failed.</summary>
@@ -79,9 +117,9 @@ internal sealed class ControlCommands(Daemon daemon)
             }
 
             // What was established, in list-sas's shape (null if the SA went down again meanwhile).
-            var sas = await host.Invoke((e, now) => StatusViews.ListSas(e, now, daemon.Children, daemon.Installer)).ConfigureAwait(false);
-            var view = sas["ike-sas"]!.AsArray().LastOrDefault(s => (long?)s!["uniqueid"] == id);
-            return new JsonObject { ["ok"] = true, ["ike-sa-id"] = id, ["ike-sa"] = view?.DeepClone() };
+            var view = await host.Invoke((e, now) => e.IkeSas.LastOrDefault(s => s.Id == id) is { } sa
+                ? StatusViews.SaJson(sa, now, daemon.Children, daemon.Installer) : null).ConfigureAwait(false);
+            return new JsonObject { ["ok"] = true, ["ike-sa-id"] = id, ["ike-sa"] = view };
         }
         finally
         {

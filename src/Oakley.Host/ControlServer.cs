@@ -8,10 +8,11 @@ namespace Oakley.Host;
 
 /// <summary>
 /// The daemon's Unix control socket: one JSON request per line, one JSON response per line, one request per
-/// connection. A request that fails (bad JSON, unknown command, a config error on load-all) is answered with
+/// connection. A handler may write a long response itself, in pieces (list-sas streams its pages), and return
+/// null. A request that fails (bad JSON, unknown command, a config error on load-all) is answered with
 /// <c>{"ok": false, "error": ...}</c>.
 /// </summary>
-internal sealed class ControlServer(string path, Func<JsonObject, Task<JsonObject>> handle) : IDisposable
+internal sealed class ControlServer(string path, Func<JsonObject, TextWriter, Task<JsonObject?>> handle) : IDisposable
 {
     private Socket? _socket;
 
@@ -134,11 +135,11 @@ internal sealed class ControlServer(string path, Func<JsonObject, Task<JsonObjec
             return;
         }
 
-        JsonObject response;
+        JsonObject? response;
         try
         {
             var request = JsonNode.Parse(line)!.AsObject();
-            response = await handle(request).ConfigureAwait(false);
+            response = await handle(request, writer).ConfigureAwait(false);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException or ConfigException or KeyNotFoundException)
         {
@@ -150,7 +151,10 @@ internal sealed class ControlServer(string path, Func<JsonObject, Task<JsonObjec
             response = new JsonObject { ["ok"] = false, ["error"] = $"internal error: {e.GetType().Name}: {e.Message}" };
         }
 
-        await writer.WriteLineAsync(response.ToJsonString()).ConfigureAwait(false);
+        if (response is not null)
+        {
+            await writer.WriteLineAsync(response.ToJsonString()).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Sends one control request and returns the response (used by the CLI verbs).</summary>

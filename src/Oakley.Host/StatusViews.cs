@@ -14,38 +14,52 @@ namespace Oakley.Host;
 /// </summary>
 internal static class StatusViews
 {
-    public static JsonObject ListSas(Endpoint e, DateTimeOffset now, ChildSaTable children, DataPlaneInstaller installer)
+    /// <summary>
+    /// The list-sas entries of <paramref name="count"/> SAs of <paramref name="sas"/> from <paramref name="first"/>,
+    /// as JSON text joined by commas (empty when none): one page of a streamed listing.
+    /// </summary>
+    public static string ListSasPage(IReadOnlyList<IkeSa> sas, int first, int count, DateTimeOffset now, ChildSaTable children, DataPlaneInstaller installer)
     {
-        var sas = new JsonArray();
-        foreach (var sa in e.IkeSas)
+        var sb = new System.Text.StringBuilder();
+        for (var i = first; i < Math.Min(sas.Count, first + count); i++)
         {
-            var held = children.Of(sa);
-            sas.Add(new JsonObject
+            if (sb.Length > 0)
             {
-                ["name"] = sa.Config.Name,
-                ["uniqueid"] = sa.Id,
-                ["state"] = sa.State.ToString().ToUpperInvariant(),
-                ["local-host"] = sa.Local.Address.ToString(),
-                ["local-port"] = sa.Local.Port,
-                ["local-id"] = sa.Config.LocalId.ToString(),
-                ["remote-host"] = sa.Remote.Address.ToString(),
-                ["remote-port"] = sa.Remote.Port,
-                ["remote-id"] = sa.RemoteIdentity?.ToString(),
-                ["initiator"] = sa.IsOriginalInitiator,
-                ["nat-local"] = sa.LocalBehindNat,
-                ["nat-remote"] = sa.RemoteBehindNat,
-                ["encap"] = sa.UdpEncapsulation,
-                ["mobike"] = sa.MobikeNegotiated,
-                ["initiator-spi"] = sa.SpiI.ToString("x16", CultureInfo.InvariantCulture),
-                ["responder-spi"] = sa.SpiR.ToString("x16", CultureInfo.InvariantCulture),
-                ["proposal"] = sa.Suite?.ToString(),
-                ["established"] = sa.EstablishedAt is { } t ? (long)(now - t).TotalSeconds : null,
-                ["rekey-time"] = sa.EstablishedAt is { } t2 ? (long)(t2 + sa.Config.RekeyTime - now).TotalSeconds : null,
-                ["child-sas"] = new JsonArray(held.Select(c => (JsonNode)ChildJson(c, now, installer)).ToArray()),
-            });
+                sb.Append(',');
+            }
+
+            sb.Append(SaJson(sas[i], now, children, installer).ToJsonString());
         }
 
-        return new JsonObject { ["ok"] = true, ["ike-sas"] = sas };
+        return sb.ToString();
+    }
+
+    public static JsonObject SaJson(IkeSa sa, DateTimeOffset now, ChildSaTable children, DataPlaneInstaller installer)
+    {
+        var held = children.Of(sa);
+        return new JsonObject
+        {
+            ["name"] = sa.Config.Name,
+            ["uniqueid"] = sa.Id,
+            ["state"] = sa.State.ToString().ToUpperInvariant(),
+            ["local-host"] = sa.Local.Address.ToString(),
+            ["local-port"] = sa.Local.Port,
+            ["local-id"] = sa.Config.LocalId.ToString(),
+            ["remote-host"] = sa.Remote.Address.ToString(),
+            ["remote-port"] = sa.Remote.Port,
+            ["remote-id"] = sa.RemoteIdentity?.ToString(),
+            ["initiator"] = sa.IsOriginalInitiator,
+            ["nat-local"] = sa.LocalBehindNat,
+            ["nat-remote"] = sa.RemoteBehindNat,
+            ["encap"] = sa.UdpEncapsulation,
+            ["mobike"] = sa.MobikeNegotiated,
+            ["initiator-spi"] = sa.SpiI.ToString("x16", CultureInfo.InvariantCulture),
+            ["responder-spi"] = sa.SpiR.ToString("x16", CultureInfo.InvariantCulture),
+            ["proposal"] = sa.Suite?.ToString(),
+            ["established"] = sa.EstablishedAt is { } t ? (long)(now - t).TotalSeconds : null,
+            ["rekey-time"] = sa.EstablishedAt is { } t2 ? (long)(t2 + sa.Config.RekeyTime - now).TotalSeconds : null,
+            ["child-sas"] = new JsonArray(held.Select(c => (JsonNode)ChildJson(c, now, installer)).ToArray()),
+        };
     }
 
     private static JsonObject ChildJson(ChildSaInstall c, DateTimeOffset now, DataPlaneInstaller installer)

@@ -157,7 +157,7 @@ public sealed class StartupTests : IDisposable
         again.Bind(new IPEndPoint(IPAddress.Loopback, port)); // throws if the IKE port were still held
     }
 
-    private ControlServer Server(string path) => new(path, r => Task.FromResult(new System.Text.Json.Nodes.JsonObject { ["ok"] = true, ["echo"] = r["cmd"]?.DeepClone() }));
+    private ControlServer Server(string path) => new(path, (r, _) => Task.FromResult<System.Text.Json.Nodes.JsonObject?>(new System.Text.Json.Nodes.JsonObject { ["ok"] = true, ["echo"] = r["cmd"]?.DeepClone() }));
 
     [Fact]
     public async Task ControlSocket_MissingDirectoryIsCreated_AndTheSocketAnswers()
