@@ -98,7 +98,7 @@ lt_conf() {
   cat <<CONF
 charon {
   load_modular = no
-  load = random nonce openssl aes sha1 sha2 hmac gcm kdf pem pkcs1 pubkey x509 curve25519 kernel-netlink socket-default load-tester
+  load = random nonce openssl aes sha1 sha2 hmac gcm kdf pem pkcs1 pubkey x509 curve25519 load-tester kernel-netlink socket-default
   init_limit_half_open = 0
   retransmit_timeout = 8
   filelog {
