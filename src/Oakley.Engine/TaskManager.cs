@@ -264,11 +264,6 @@ internal sealed class TaskManager(IkeSa sa)
             task.BuildResponse(now, response);
         }
 
-        if (sa.State == IkeSaState.Established && request.Message.ExchangeType == ExchangeType.IkeAuth)
-        {
-            sa.ForgetIkeSaInit();
-        }
-
         return (response, false);
     }
 

@@ -24,6 +24,7 @@ public class EstablishedStateTests
             Assert.Empty(sa.InitResponse);
             Assert.Empty(sa.NonceI);
             Assert.Empty(sa.NonceR);
+            Assert.Equal(0, sa.Keys!.NativeContexts); // the SK_e ciphers keep no OpenSSL context while the SA is idle
         }
 
         // IKE_AUTH's CHILD SA took its KEYMAT from the IKE_SA_INIT nonces before they went.
@@ -45,6 +46,7 @@ public class EstablishedStateTests
         pair.B.Initiate(pair.Now, "sun-moon", "net2");
         pair.Deliver();
         AssertKeysAgree(pair, "net2", 2);
+        Assert.True(Assert.Single(pair.A.IkeSas).Keys!.NativeContexts > 0); // re-keyed on demand for the exchanges
         Assert.Empty(pair.EventsA.OfType<IkeSaDown>());
         Assert.Empty(pair.EventsB.OfType<IkeSaDown>());
     }
