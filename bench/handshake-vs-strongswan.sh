@@ -150,7 +150,9 @@ established() {
 # run_lt N RESPONDER TARGET: starts the load-tester for N SAs and waits (at most 300 s) until the responder holds TARGET.
 run_lt() {
   lt_conf "$1" >"$RUN/lt/strongswan.conf"
-  ip netns exec "$NI" env STRONGSWAN_CONF="$RUN/lt/strongswan.conf" taskset -c 0 "$LT_CHARON" >"$RUN/lt/out" 2>&1 &
+  # Its own /run (as the strongSwan responder below): charon refuses to start while /run/charon.pid names a live
+  # charon, e.g. another run of this script.
+  ip netns exec "$NI" env STRONGSWAN_CONF="$RUN/lt/strongswan.conf" taskset -c 0 sh -c "mount --bind '$RUN/lt/run' /run && exec '$LT_CHARON'" >"$RUN/lt/out" 2>&1 &
   LT_PID=$!; PIDS+=("$LT_PID")
   local t0=$(date +%s.%N) n=0
   for _ in $(seq 3000); do n=$(established "$2"); [[ ${n:-0} -ge $3 ]] && break; sleep 0.1; done
