@@ -44,10 +44,7 @@ public class ChildSaTableTests
         Assert.Equal(installed.LocalTs, listed.LocalTs);
         Assert.Equal(installed.RemoteTs, listed.RemoteTs);
         // The keys are not: the table holds no secrets.
-        Assert.Empty(listed.InboundEncryptionKey);
-        Assert.Empty(listed.InboundIntegrityKey);
-        Assert.Empty(listed.OutboundEncryptionKey);
-        Assert.Empty(listed.OutboundIntegrityKey);
+        Assert.All([listed.InboundEncryptionKey, listed.InboundIntegrityKey, listed.OutboundEncryptionKey, listed.OutboundIntegrityKey], Assert.Empty);
         // The event the data plane installed from keeps its keys (HMAC-SHA256: 32 bytes each way).
         Assert.Equal(32, installed.InboundIntegrityKey.Length);
         Assert.NotEmpty(installed.OutboundEncryptionKey);
