@@ -215,9 +215,12 @@ internal sealed class IkeSaKeys : IDisposable
         return plain.AsMemory(0, plain.Length - 1 - padLength);
     }
 
-    /// <summary>The SA goes idle (IKE_AUTH is done): the ciphers' native state goes until the next message needs it.</summary>
+    /// <summary>
+    /// IKE_AUTH is done: SK_pi and SK_pr go, and the ciphers' native state goes until the next message needs it.
+    /// </summary>
     public void Trim()
     {
+        Keys.ForgetAuthenticationKeys();
         _encrI.Trim();
         _encrR.Trim();
     }

@@ -25,6 +25,9 @@ public class EstablishedStateTests
             Assert.Empty(sa.NonceI);
             Assert.Empty(sa.NonceR);
             Assert.Equal(0, sa.Keys!.NativeContexts); // the SK_e ciphers keep no OpenSSL context while the SA is idle
+            Assert.Empty(sa.Keys.Keys.SK_pi); // AUTH's keys are of no further use (§2.15)
+            Assert.Empty(sa.Keys.Keys.SK_pr);
+            Assert.NotEmpty(sa.Keys.Keys.SK_d);
         }
 
         // IKE_AUTH's CHILD SA took its KEYMAT from the IKE_SA_INIT nonces before they went.
@@ -65,6 +68,8 @@ public class EstablishedStateTests
         Assert.NotEmpty(responder.InitResponse);
         Assert.NotEmpty(responder.NonceI);
         Assert.NotEmpty(responder.NonceR);
+        Assert.NotEmpty(responder.Keys!.Keys.SK_pi);
+        Assert.NotEmpty(responder.Keys.Keys.SK_pr);
     }
 
     private static void AssertKeysAgree(EnginePair pair, string child, int expected)
