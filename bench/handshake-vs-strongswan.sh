@@ -186,7 +186,9 @@ PY
 # hand out the same SPIs again, which charon's SAD refuses).
 start_lt() {
   lt_conf "$1" >"$RUN/lt/strongswan.conf"
-  ip netns exec "$NI" env STRONGSWAN_CONF="$RUN/lt/strongswan.conf" taskset -c 0 "$LT_CHARON" >"$RUN/lt/out" 2>&1 &
+  # Its own /run (as the strongSwan responder below): charon refuses to start while /run/charon.pid names a live
+  # charon, e.g. another run of this script.
+  ip netns exec "$NI" env STRONGSWAN_CONF="$RUN/lt/strongswan.conf" taskset -c 0 sh -c "mount --bind '$RUN/lt/run' /run && exec '$LT_CHARON'" >"$RUN/lt/out" 2>&1 &
   LT_PID=$!; PIDS+=("$LT_PID")
 }
 

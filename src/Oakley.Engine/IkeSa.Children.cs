@@ -18,7 +18,10 @@ public sealed partial class IkeSa
     {
         var suite = ProposalNegotiation.Resolve(selected);
         var keys = _keys!;
-        using var keymat = Ikev2KeySchedule.DeriveChildKeys(keys.Suite.Prf!, keys.Keys.SK_d, exchangeNonceI ?? NonceI, exchangeNonceR ?? NonceR,
+        // Without the exchange's nonces only IKE_AUTH's CHILD SAs are derived, before ForgetIkeSaInit drops the SA's.
+        var nonceI = exchangeNonceI ?? (NonceI.Length > 0 ? NonceI : throw new InvalidOperationException("CHILD SA keys without nonces"));
+        var nonceR = exchangeNonceR ?? (NonceR.Length > 0 ? NonceR : throw new InvalidOperationException("CHILD SA keys without nonces"));
+        using var keymat = Ikev2KeySchedule.DeriveChildKeys(keys.Suite.Prf!, keys.Keys.SK_d, nonceI, nonceR,
             suite.Encryption.KeyMaterialSize, suite.Integrity?.KeySize ?? 0, pfsSecret is null ? [] : [pfsSecret]);
         // KEYMAT is split initiator->responder first (§2.17); "initiator" is the initiator of this exchange.
         var iAmExchangeInitiator = weInitiatedExchange ?? IsOriginalInitiator;

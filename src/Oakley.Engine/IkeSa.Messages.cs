@@ -223,6 +223,11 @@ public sealed partial class IkeSa
 
         var (response, ends) = Tasks.Respond(now, new Received(m, datagram, request, local, remote));
         SendResponse(now, m, response, local, remote);
+        if (m.ExchangeType == ExchangeType.IkeAuth && State == IkeSaState.Established)
+        {
+            ForgetIkeSaInit(); // the response is protected and cached: the IKE_SA_INIT state is no longer needed
+        }
+
         if (ends)
         {
             // A delete crossing our own (both ends shutting down) is a delete too, not a failed authentication.

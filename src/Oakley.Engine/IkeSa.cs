@@ -64,6 +64,22 @@ public sealed partial class IkeSa : SecurityAssociation, IDisposable
 
     internal byte[] InitResponse { get; set; } = [];
 
+    /// <summary>
+    /// IKE_AUTH is over and the SA is up: the IKE_SA_INIT messages and nonces go (issue 14's per-SA budget). Only the
+    /// AUTH payloads sign them (RFC 7296 §2.15), and the CHILD SAs of IKE_AUTH took their KEYMAT from these nonces in
+    /// the same exchange (§2.17); every later CREATE_CHILD_SA and IKE rekey carries nonces of its own (§1.3, §2.18).
+    /// SK_pi and SK_pr (AUTH's keys) go too, and the SK_e ciphers free their native contexts (keyed again from SK_e
+    /// when the next message comes).
+    /// </summary>
+    internal void ForgetIkeSaInit()
+    {
+        InitRequest = [];
+        InitResponse = [];
+        NonceI = [];
+        NonceR = [];
+        _keys?.Trim();
+    }
+
     /// <summary>The IKE proposal IKE_SA_INIT (or the rekey) agreed.</summary>
     internal AlgorithmProposal? IkeSelected { get; private set; }
 

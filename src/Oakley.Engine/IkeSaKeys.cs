@@ -215,6 +215,19 @@ internal sealed class IkeSaKeys : IDisposable
         return plain.AsMemory(0, plain.Length - 1 - padLength);
     }
 
+    /// <summary>
+    /// IKE_AUTH is done: SK_pi and SK_pr go, and the ciphers' native state goes until the next message needs it.
+    /// </summary>
+    public void Trim()
+    {
+        Keys.ForgetAuthenticationKeys();
+        _encrI.Trim();
+        _encrR.Trim();
+    }
+
+    /// <summary>The native cipher contexts the SK_e ciphers hold now (tests check that an idle SA holds none).</summary>
+    internal int NativeContexts => _encrI.NativeContexts + _encrR.NativeContexts;
+
     public void Dispose()
     {
         _encrI.Dispose();

@@ -16,10 +16,11 @@ namespace Oakley.Engine;
 /// </summary>
 internal sealed class TaskManager(IkeSa sa)
 {
-    private readonly Queue<IReadOnlyList<IInitiatorTask>> _initial = new();
-    private readonly Queue<ChildConfig> _childQueue = new();
-    private readonly Queue<ChildSa> _rekeyQueue = new();
-    private readonly Queue<ChildSa> _deleteQueue = new();
+    // Created when first used: an established SA mostly waits with all four empty (issue 14's per-SA budget).
+    private Queue<IReadOnlyList<IInitiatorTask>>? _initial;
+    private Queue<ChildConfig>? _childQueue;
+    private Queue<ChildSa>? _rekeyQueue;
+    private Queue<ChildSa>? _deleteQueue;
 
     /// <summary>Terminate was asked for while an exchange was pending: the delete follows when the window frees.</summary>
     public bool DeleteQueued { get; set; }
@@ -42,12 +43,13 @@ internal sealed class TaskManager(IkeSa sa)
     public DateTimeOffset WorkDue(DateTimeOffset createdAt) => DeleteQueued && createdAt < sa.IkeRekeyAt ? createdAt : sa.IkeRekeyAt;
 
     /// <summary>The first exchanges of an initiator, run in order as the window frees.</summary>
-    public void QueueExchange(params IInitiatorTask[] tasks) => _initial.Enqueue(tasks);
+    public void QueueExchange(params IInitiatorTask[] tasks) => (_initial ??= new()).Enqueue(tasks);
 
-    public void QueueChild(ChildConfig child) => _childQueue.Enqueue(child);
+    public void QueueChild(ChildConfig child) => (_childQueue ??= new()).Enqueue(child);
 
     public void QueueRekey(ChildSa child)
     {
+        _rekeyQueue ??= new();
         if (!_rekeyQueue.Contains(child))
         {
             _rekeyQueue.Enqueue(child);
@@ -57,6 +59,7 @@ internal sealed class TaskManager(IkeSa sa)
     /// <summary>Queues the delete of a CHILD SA unless it is already queued or being deleted.</summary>
     public bool QueueDelete(ChildSa child)
     {
+        _deleteQueue ??= new();
         if (DeletingChild == child || _deleteQueue.Contains(child))
         {
             return false;
@@ -66,26 +69,28 @@ internal sealed class TaskManager(IkeSa sa)
         return true;
     }
 
-    public bool IsQueuedForDelete(ChildSa child) => DeletingChild == child || _deleteQueue.Contains(child);
+    public bool IsQueuedForDelete(ChildSa child) => DeletingChild == child || _deleteQueue?.Contains(child) == true;
 
     /// <summary>A rekey's successor takes the queued work of the SA it replaces.</summary>
     public void TakeQueuedWork(TaskManager old)
     {
-        var (children, rekeys, deletes, deleteQueued) = old.DrainQueuedWork();
-        children.ForEach(_childQueue.Enqueue);
-        rekeys.ForEach(_rekeyQueue.Enqueue);
-        deletes.ForEach(_deleteQueue.Enqueue);
-        DeleteQueued = deleteQueued;
+        Append(ref _childQueue, old._childQueue);
+        Append(ref _rekeyQueue, old._rekeyQueue);
+        Append(ref _deleteQueue, old._deleteQueue);
+        DeleteQueued = old.DeleteQueued;
+        (old._childQueue, old._rekeyQueue, old._deleteQueue, old.DeleteQueued) = (null, null, null, false);
     }
 
-    private (List<ChildConfig> Children, List<ChildSa> Rekeys, List<ChildSa> Deletes, bool DeleteQueued) DrainQueuedWork()
+    private static void Append<T>(ref Queue<T>? to, Queue<T>? from)
     {
-        var work = (_childQueue.ToList(), _rekeyQueue.ToList(), _deleteQueue.ToList(), DeleteQueued);
-        _childQueue.Clear();
-        _rekeyQueue.Clear();
-        _deleteQueue.Clear();
-        DeleteQueued = false;
-        return work;
+        if (from is { Count: > 0 })
+        {
+            to ??= new();
+            foreach (var item in from)
+            {
+                to.Enqueue(item);
+            }
+        }
     }
 
     /// <summary>Starts the next piece of work if the window is free.</summary>
@@ -96,7 +101,7 @@ internal sealed class TaskManager(IkeSa sa)
             return;
         }
 
-        if (sa.State == IkeSaState.Connecting && _initial.TryDequeue(out var first))
+        if (sa.State == IkeSaState.Connecting && _initial?.TryDequeue(out var first) == true)
         {
             Initiate(now, first);
             return;
@@ -121,7 +126,7 @@ internal sealed class TaskManager(IkeSa sa)
         {
             Initiate(now, new IkeRekeyTask(sa));
         }
-        else if (_deleteQueue.TryDequeue(out var gone))
+        else if (_deleteQueue?.TryDequeue(out var gone) == true)
         {
             Initiate(now, new ChildDeleteTask(sa, gone));
         }
@@ -130,7 +135,7 @@ internal sealed class TaskManager(IkeSa sa)
             old.Replaced = true;
             Initiate(now, new ChildRekeyTask(sa, old));
         }
-        else if (_childQueue.TryDequeue(out var child))
+        else if (_childQueue?.TryDequeue(out var child) == true)
         {
             Initiate(now, new ChildCreateTask(sa, child));
         }
@@ -142,7 +147,7 @@ internal sealed class TaskManager(IkeSa sa)
 
     private ChildSa? NextRekey()
     {
-        while (_rekeyQueue.TryDequeue(out var old))
+        while (_rekeyQueue?.TryDequeue(out var old) == true)
         {
             if (sa.Holds(old) && !old.Replaced)
             {
@@ -225,6 +230,11 @@ internal sealed class TaskManager(IkeSa sa)
         }
         finally
         {
+            if (sa.State == IkeSaState.Established && pending.Exchange == ExchangeType.IkeAuth)
+            {
+                sa.ForgetIkeSaInit();
+            }
+
             if (sa.State != IkeSaState.Destroyed)
             {
                 StartNext(now);
@@ -285,12 +295,12 @@ internal sealed class TaskManager(IkeSa sa)
     /// <summary>The SA is gone: queued work is dropped, key exchanges of unfinished tasks are freed.</summary>
     public void Clear()
     {
-        foreach (var task in Active.Concat(_initial.SelectMany(t => t)).OfType<IDisposable>())
+        foreach (var task in Active.Concat(_initial?.SelectMany(t => t) ?? []).OfType<IDisposable>())
         {
             task.Dispose();
         }
 
-        _initial.Clear();
+        _initial = null;
     }
 
     /// <summary>A responder task that refuses the whole exchange with one notify (a CREATE_CHILD_SA on an SA being closed, §2.25.2).</summary>

@@ -4,8 +4,9 @@ namespace Oakley.Host;
 
 /// <summary>
 /// The CHILD SAs installed per IKE SA (by the engine's unique ID), kept from the engine's events for
-/// <c>list-sas</c>: the install events carry what the listing shows (selectors, algorithms, times). Written on the
-/// engine thread, read by the control socket, hence the lock.
+/// <c>list-sas</c>: the install events carry what the listing shows (selectors, algorithms, times). They are kept
+/// without their keys: the data plane has its own copies, and a status table holds no secrets (nor the four key
+/// arrays an SA, issue 14's per-SA budget). Written on the engine thread, read by the control socket, hence the lock.
 /// </summary>
 internal sealed class ChildSaTable
 {
@@ -23,7 +24,7 @@ internal sealed class ChildSaTable
                         _children[c.IkeSaId] = list = [];
                     }
 
-                    list.Add(c);
+                    list.Add(WithoutKeys(c));
                     break;
                 case ChildSaRemove r when _children.TryGetValue(r.IkeSaId, out var l):
                     l.RemoveAll(c => c.InboundSpi == r.InboundSpi);
@@ -41,6 +42,9 @@ internal sealed class ChildSaTable
             }
         }
     }
+
+    internal static ChildSaInstall WithoutKeys(ChildSaInstall c) =>
+        c with { InboundEncryptionKey = [], InboundIntegrityKey = [], OutboundEncryptionKey = [], OutboundIntegrityKey = [] };
 
     /// <summary>
     /// The CHILD SAs <paramref name="sa"/> holds. An IKE SA and its rekeyed predecessor (still waiting for its

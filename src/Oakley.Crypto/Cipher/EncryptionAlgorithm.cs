@@ -49,6 +49,17 @@ public abstract class CipherContext : IDisposable
     /// <summary>Decrypts; returns false when the AEAD tag does not verify (plaintext is then cleared).</summary>
     public abstract bool Decrypt(ReadOnlySpan<byte> iv, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> tag, Span<byte> plaintext);
 
+    /// <summary>
+    /// Frees native state that the next call rebuilds from the key (an SA that will be idle for long need not hold
+    /// it); the context stays usable. Nothing to free by default.
+    /// </summary>
+    public virtual void Trim()
+    {
+    }
+
+    /// <summary>How many keyed native cipher contexts this holds now (diagnostics and tests; 0 for managed ciphers).</summary>
+    public virtual int NativeContexts => 0;
+
     protected virtual void Dispose(bool disposing)
     {
     }

@@ -6,7 +6,7 @@ namespace Oakley.Crypto.Cipher;
 
 /// <summary>
 /// AES-GCM (any key size, 8/12/16-byte ICV) and ChaCha20-Poly1305 through OpenSSL's EVP interface directly, in the
-/// libcrypto the BCL itself loads. The keyed EVP contexts are made once; a packet costs one IV reset, two
+/// libcrypto the BCL itself loads. The keyed EVP contexts are made once (on first use); a packet costs one IV reset, two
 /// updates, a final and a tag control. The BCL's AesGcm does the same math but, per call, also clears OpenSSL's
 /// thread error queue and re-checks parameters: on the ESP path that wrapper measured at about ten times the AES
 /// work itself (perf: ERR_clear_error, CRYPTO_free and strcmp above the GCM kernels), see docs/benchmarks.md.
@@ -16,10 +16,12 @@ internal sealed unsafe partial class OpenSslAeadContext : CipherContext
     private const string Library = "libcrypto";
     private const int CtrlAeadGetTag = 0x10;
     private const int CtrlAeadSetTag = 0x11;
-    private readonly IntPtr _encrypt;
-    private readonly IntPtr _decrypt;
+    private readonly IntPtr _cipher;
+    private readonly byte[] _key;
     private readonly byte[] _salt;
     private readonly int _tagSize;
+    private IntPtr _encrypt;
+    private IntPtr _decrypt;
     private int _disposed;
 
     /// <summary>The EVP cipher for an AEAD, or zero when this libcrypto lacks it (the caller falls back to the BCL).</summary>
@@ -49,22 +51,44 @@ internal sealed unsafe partial class OpenSslAeadContext : CipherContext
         }
     }
 
+    /// <summary>
+    /// Each direction's keyed EVP context (about 1.2 KB of native memory with OpenSSL 3.0's GCM) is made when that
+    /// direction is first used: an SA mostly uses one direction per context (an ESP SA is inbound or outbound, an IKE
+    /// responder decrypts with SK_ei and encrypts with SK_er), and an idle one none (issue 14's per-SA budget).
+    /// </summary>
     public OpenSslAeadContext(IntPtr cipher, ReadOnlySpan<byte> key, ReadOnlySpan<byte> salt, int tagSize)
     {
+        _cipher = cipher;
+        _key = key.ToArray();
         _salt = salt.ToArray();
         _tagSize = tagSize;
-        _encrypt = EVP_CIPHER_CTX_new();
-        _decrypt = EVP_CIPHER_CTX_new();
-        fixed (byte* k = key)
+    }
+
+    /// <summary>How many keyed EVP contexts this holds (0 to 2; tests check that unused directions cost nothing).</summary>
+    public override int NativeContexts => (_encrypt != IntPtr.Zero ? 1 : 0) + (_decrypt != IntPtr.Zero ? 1 : 0);
+
+    private IntPtr Keyed(ref IntPtr ctx, int encrypt)
+    {
+        if (ctx != IntPtr.Zero)
         {
-            if (_encrypt == IntPtr.Zero || _decrypt == IntPtr.Zero
-                || EVP_CipherInit_ex(_encrypt, cipher, IntPtr.Zero, k, null, 1) != 1
-                || EVP_CipherInit_ex(_decrypt, cipher, IntPtr.Zero, k, null, 0) != 1)
+            return ctx;
+        }
+
+        var made = EVP_CIPHER_CTX_new();
+        fixed (byte* k = _key)
+        {
+            if (made == IntPtr.Zero || EVP_CipherInit_ex(made, _cipher, IntPtr.Zero, k, null, encrypt) != 1)
             {
-                Free();
+                if (made != IntPtr.Zero)
+                {
+                    EVP_CIPHER_CTX_free(made);
+                }
+
                 throw new CryptographicException("OpenSSL refused the AEAD key");
             }
         }
+
+        return ctx = made;
     }
 
     public override void Encrypt(ReadOnlySpan<byte> iv, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> plaintext, Span<byte> ciphertext, Span<byte> tag)
@@ -77,14 +101,15 @@ internal sealed unsafe partial class OpenSslAeadContext : CipherContext
         }
 
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var ctx = Keyed(ref _encrypt, 1);
         fixed (byte* n = nonce, a = aad, p = plaintext, c = ciphertext, t = tag)
         {
             int written;
-            var ok = EVP_CipherInit_ex(_encrypt, IntPtr.Zero, IntPtr.Zero, null, n, 1) == 1
-                && (aad.IsEmpty || EVP_CipherUpdate(_encrypt, null, &written, a, aad.Length) == 1)
-                && (plaintext.IsEmpty || EVP_CipherUpdate(_encrypt, c, &written, p, plaintext.Length) == 1)
-                && EVP_CipherFinal_ex(_encrypt, c + plaintext.Length, &written) == 1
-                && EVP_CIPHER_CTX_ctrl(_encrypt, CtrlAeadGetTag, _tagSize, t) == 1;
+            var ok = EVP_CipherInit_ex(ctx, IntPtr.Zero, IntPtr.Zero, null, n, 1) == 1
+                && (aad.IsEmpty || EVP_CipherUpdate(ctx, null, &written, a, aad.Length) == 1)
+                && (plaintext.IsEmpty || EVP_CipherUpdate(ctx, c, &written, p, plaintext.Length) == 1)
+                && EVP_CipherFinal_ex(ctx, c + plaintext.Length, &written) == 1
+                && EVP_CIPHER_CTX_ctrl(ctx, CtrlAeadGetTag, _tagSize, t) == 1;
             if (!ok)
             {
                 throw new CryptographicException("OpenSSL AEAD encryption failed");
@@ -102,19 +127,20 @@ internal sealed unsafe partial class OpenSslAeadContext : CipherContext
         }
 
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var ctx = Keyed(ref _decrypt, 0);
         fixed (byte* n = nonce, a = aad, c = ciphertext, t = tag, p = plaintext)
         {
             int written;
-            if (EVP_CipherInit_ex(_decrypt, IntPtr.Zero, IntPtr.Zero, null, n, 0) != 1
-                || EVP_CIPHER_CTX_ctrl(_decrypt, CtrlAeadSetTag, _tagSize, t) != 1
-                || (!aad.IsEmpty && EVP_CipherUpdate(_decrypt, null, &written, a, aad.Length) != 1)
-                || (!ciphertext.IsEmpty && EVP_CipherUpdate(_decrypt, p, &written, c, ciphertext.Length) != 1))
+            if (EVP_CipherInit_ex(ctx, IntPtr.Zero, IntPtr.Zero, null, n, 0) != 1
+                || EVP_CIPHER_CTX_ctrl(ctx, CtrlAeadSetTag, _tagSize, t) != 1
+                || (!aad.IsEmpty && EVP_CipherUpdate(ctx, null, &written, a, aad.Length) != 1)
+                || (!ciphertext.IsEmpty && EVP_CipherUpdate(ctx, p, &written, c, ciphertext.Length) != 1))
             {
                 plaintext[..ciphertext.Length].Clear();
                 return false;
             }
 
-            if (EVP_CipherFinal_ex(_decrypt, p + ciphertext.Length, &written) != 1)
+            if (EVP_CipherFinal_ex(ctx, p + ciphertext.Length, &written) != 1)
             {
                 // The tag did not verify. OpenSSL queued no error for this (it is not an error), so nothing to clear.
                 plaintext[..ciphertext.Length].Clear();
@@ -125,16 +151,25 @@ internal sealed unsafe partial class OpenSslAeadContext : CipherContext
         }
     }
 
+    /// <summary>Frees both EVP contexts; the next call in either direction keys a new one.</summary>
+    public override void Trim()
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        Free();
+    }
+
     private void Free()
     {
         if (_encrypt != IntPtr.Zero)
         {
             EVP_CIPHER_CTX_free(_encrypt); // frees (and cleanses) the key schedule
+            _encrypt = IntPtr.Zero;
         }
 
         if (_decrypt != IntPtr.Zero)
         {
             EVP_CIPHER_CTX_free(_decrypt);
+            _decrypt = IntPtr.Zero;
         }
     }
 
@@ -143,6 +178,7 @@ internal sealed unsafe partial class OpenSslAeadContext : CipherContext
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             Free();
+            CryptographicOperations.ZeroMemory(_key);
             CryptographicOperations.ZeroMemory(_salt);
         }
     }

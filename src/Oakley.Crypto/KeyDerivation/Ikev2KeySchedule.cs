@@ -28,9 +28,21 @@ public sealed class Ikev2KeyMaterial : IDisposable
 
     public byte[] SK_er { get; }
 
-    public byte[] SK_pi { get; }
+    public byte[] SK_pi { get; private set; }
 
-    public byte[] SK_pr { get; }
+    public byte[] SK_pr { get; private set; }
+
+    /// <summary>
+    /// Zeroes and drops SK_pi and SK_pr: they only key the AUTH payloads of IKE_AUTH (§2.15), so an SA that is up
+    /// need not keep them (a rekey derives its keys from SK_d).
+    /// </summary>
+    public void ForgetAuthenticationKeys()
+    {
+        CryptographicOperations.ZeroMemory(SK_pi);
+        CryptographicOperations.ZeroMemory(SK_pr);
+        SK_pi = [];
+        SK_pr = [];
+    }
 
     public void Dispose()
     {

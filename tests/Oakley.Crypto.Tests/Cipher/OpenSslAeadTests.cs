@@ -53,6 +53,37 @@ public class OpenSslAeadTests
         }
     }
 
+    [Fact]
+    public void EachDirectionKeysItsEvpContextWhenFirstUsed_AndTrimFreesBoth()
+    {
+        // Issue 14: an ESP SA uses one direction, an idle IKE SA none; each EVP context is about 1.2 KB of native memory.
+        var key = new byte[16];
+        var salt = new byte[4];
+        key[0] = 7;
+        using var ctx = new OpenSslAeadContext(OpenSslAeadContext.Cipher("aes-128-gcm"), key, salt, 16);
+        Assert.Equal(0, ctx.NativeContexts);
+        var iv = new byte[8];
+        var plain = new byte[40];
+        var sealedBytes = new byte[40];
+        var tag = new byte[16];
+        ctx.Encrypt(iv, [], plain, sealedBytes, tag);
+        Assert.Equal(1, ctx.NativeContexts);
+        var back = new byte[40];
+        Assert.True(ctx.Decrypt(iv, [], sealedBytes, tag, back));
+        Assert.Equal(2, ctx.NativeContexts);
+
+        ctx.Trim();
+        Assert.Equal(0, ctx.NativeContexts);
+        // Rekeyed from the same key: the same ciphertext and tag, and it still opens.
+        var again = new byte[40];
+        var tag2 = new byte[16];
+        ctx.Encrypt(iv, [], plain, again, tag2);
+        Assert.Equal(sealedBytes, again);
+        Assert.Equal(tag, tag2);
+        Assert.True(ctx.Decrypt(iv, [], again, tag2, back));
+        Assert.Equal(plain, back);
+    }
+
     [Theory]
     [InlineData("aes-128-cbc", 16)]
     [InlineData("aes-256-cbc", 32)]
