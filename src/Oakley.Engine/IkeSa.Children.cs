@@ -75,16 +75,24 @@ public sealed partial class IkeSa
     /// </summary>
     internal void NoteChildCounters(DateTimeOffset now, ChildSa child, ulong bytes, ulong packets)
     {
-        Touch();
+        // Only a limit crossed moves a deadline: the timer queue is touched then, not for every report.
         var c = child.Config;
         if ((c.LifeBytes > 0 && bytes >= c.LifeBytes) || (c.LifePackets > 0 && packets >= c.LifePackets))
         {
-            child.ExpireAt = now < child.ExpireAt ? now : child.ExpireAt;
+            if (now < child.ExpireAt)
+            {
+                child.ExpireAt = now;
+                Touch();
+            }
         }
         else if ((c.RekeyBytes > 0 && bytes >= c.RekeyBytes) || (c.RekeyPackets > 0 && packets >= c.RekeyPackets)
             || (!child.Suite.Esn && packets >= 0xFF00_0000UL))
         {
-            child.RekeyAt = now < child.RekeyAt ? now : child.RekeyAt;
+            if (now < child.RekeyAt)
+            {
+                child.RekeyAt = now;
+                Touch();
+            }
         }
     }
 }

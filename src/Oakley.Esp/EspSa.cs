@@ -124,6 +124,28 @@ public sealed class EspSa : IDisposable
 
     public long Packets => Volatile.Read(ref _packets);
 
+    private int _active;
+
+    /// <summary>
+    /// Called on a packet thread when the SA carries its first packet since <see cref="ResetActivity"/> (or ever):
+    /// the host's once-a-second traffic report learns which SAs moved without walking every installed SA.
+    /// </summary>
+    public Action<EspSa>? Activity { get; init; }
+
+    /// <summary>The CHILD SA this SA belongs to, for <see cref="Activity"/>'s listener: its inbound SPI and this SA's direction.</summary>
+    public (uint ChildSpi, bool Inbound) Owner { get; init; }
+
+    /// <summary>The listener has read this SA's counters: the next packet reports it again.</summary>
+    public void ResetActivity() => Volatile.Write(ref _active, 0);
+
+    private void NoteActivity()
+    {
+        if (Activity is { } report && Volatile.Read(ref _active) == 0 && Interlocked.Exchange(ref _active, 1) == 0)
+        {
+            report(this);
+        }
+    }
+
     public long Bytes => Volatile.Read(ref _bytes);
 
     /// <summary>The largest ESP packet <see cref="Seal"/> can produce for a payload of <paramref name="payloadLength"/> bytes.</summary>
@@ -209,6 +231,7 @@ public sealed class EspSa : IDisposable
 
         Interlocked.Increment(ref _packets);
         Interlocked.Add(ref _bytes, payload.Length);
+        NoteActivity();
         written = total;
         return EspSealResult.Ok;
     }
@@ -289,6 +312,7 @@ public sealed class EspSa : IDisposable
         payloadLength = plain.Length - 2 - padLength;
         Interlocked.Increment(ref _packets);
         Interlocked.Add(ref _bytes, payloadLength);
+        NoteActivity();
         return nextHeader == 59 ? EspOpenResult.Dummy : EspOpenResult.Ok;
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using Oakley.Crypto;
 using Oakley.Crypto.Registry;
@@ -22,6 +23,16 @@ public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow 
     private sealed record Installed(long IkeSaId, EspSa Inbound, EspSa Outbound, Policy[] Policies);
 
     public SecurityDatabases Databases { get; } = new();
+
+    // The ESP SAs that carried a packet since the traffic report last took them (filled by packet threads).
+    private readonly ConcurrentQueue<EspSa> _active = new();
+    private Action<EspSa>? _onActive; // one delegate for every SA
+
+    /// <summary>
+    /// An ESP SA that carried traffic since it was last taken (engine thread; reset it with
+    /// <see cref="EspSa.ResetActivity"/> before reading its counters, so that a packet after that reports it again).
+    /// </summary>
+    public bool TryTakeActive(out EspSa sa) => _active.TryDequeue(out sa!);
 
     /// <summary>Called after a CHILD SA's policies were published (engine thread): queued packets can go now.</summary>
     public event Action<ChildSaInstall>? ChildInstalled;
@@ -89,8 +100,17 @@ public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow 
         var encryption = TransformRegistry.GetEncryption(c.Encryption, c.EncryptionKeyBits)
             ?? throw new InvalidOperationException($"no ESP implementation for {c.Encryption}");
         var integrity = c.Integrity == Iana.IntegId.None ? null : TransformRegistry.GetIntegrity(c.Integrity);
-        var inbound = new EspSa(c.InboundSpi, encryption, c.InboundEncryptionKey, integrity, c.InboundIntegrityKey, c.Esn, replayWindow, entropy);
-        var outbound = new EspSa(c.OutboundSpi, encryption, c.OutboundEncryptionKey, integrity, c.OutboundIntegrityKey, c.Esn, replayWindow, entropy);
+        var onActive = _onActive ??= _active.Enqueue;
+        var inbound = new EspSa(c.InboundSpi, encryption, c.InboundEncryptionKey, integrity, c.InboundIntegrityKey, c.Esn, replayWindow, entropy)
+        {
+            Activity = onActive,
+            Owner = (c.InboundSpi, true),
+        };
+        var outbound = new EspSa(c.OutboundSpi, encryption, c.OutboundEncryptionKey, integrity, c.OutboundIntegrityKey, c.Esn, replayWindow, entropy)
+        {
+            Activity = onActive,
+            Owner = (c.InboundSpi, false),
+        };
         var policies = new List<Policy>();
         var generation = ++_generation;
         foreach (var local in c.LocalTs)

@@ -79,6 +79,44 @@ public class DataPlaneInstallerTests
     }
 
     [Fact]
+    public void TheTrafficReport_SeesOnlySasThatMoved_AndTheDirection()
+    {
+        var psk = "k"u8.ToArray();
+        var a = new Endpoint([Config("a", Moon, Sun, "moon", "sun", "198.51.100.0/24", "203.0.113.0/24", "aes256gcm16")], new InMemorySecrets().Add(psk, Identity.Parse("moon"), Identity.Parse("sun")), new SeededEntropy(1));
+        var b = new Endpoint([Config("b", Sun, Moon, "sun", "moon", "203.0.113.0/24", "198.51.100.0/24", "aes256gcm16")], new InMemorySecrets().Add(psk, Identity.Parse("moon"), Identity.Parse("sun")), new SeededEntropy(2));
+        var pair = new EnginePair(a, b, Moon, Sun, DateTimeOffset.UnixEpoch);
+        a.Initiate(pair.Now, "a");
+        pair.Deliver();
+        var moon = new DataPlaneInstaller(new SeededEntropy(3));
+        var sun = new DataPlaneInstaller(new SeededEntropy(4));
+        pair.EventsA.ForEach(moon.Handle);
+        pair.EventsB.ForEach(sun.Handle);
+        var moonPlane = new EspDataPlane(moon.Databases);
+        var sunPlane = new EspDataPlane(sun.Databases);
+        var moved = new Dictionary<uint, (bool In, bool Out)>();
+        Assert.Equal(0, TrafficReport.Report(a, pair.Now, moon, moved)); // installed, no packet yet
+
+        var esp = new byte[256];
+        var inner = new byte[256];
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(OutboundResult.Send, moonPlane.Outbound(Packet("198.51.100.9", "203.0.113.9"), esp, out var n, out _));
+            Assert.True(sunPlane.Inbound(esp.AsSpan(0, n), inner) > 0);
+        }
+
+        var moonSpi = pair.EventsA.OfType<ChildSaInstall>().Single().InboundSpi;
+        var sunSpi = pair.EventsB.OfType<ChildSaInstall>().Single().InboundSpi;
+        Assert.Equal(1, TrafficReport.Report(a, pair.Now, moon, moved)); // three packets: one entry
+        Assert.Equal((false, true), moved[moonSpi]);
+        Assert.Equal(1, TrafficReport.Report(b, pair.Now, sun, moved));
+        Assert.Equal((true, false), moved[sunSpi]);
+        Assert.Equal(0, TrafficReport.Report(a, pair.Now, moon, moved)); // quiet since: nothing to report
+
+        Assert.Equal(OutboundResult.Send, moonPlane.Outbound(Packet("198.51.100.9", "203.0.113.9"), esp, out _, out _));
+        Assert.Equal(1, TrafficReport.Report(a, pair.Now, moon, moved)); // moving again reports again
+    }
+
+    [Fact]
     public void AnAddressChange_MovesTheChildSasPeer_WithoutReplacingTheSas()
     {
         var psk = "k"u8.ToArray();
