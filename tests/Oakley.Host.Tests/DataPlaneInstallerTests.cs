@@ -78,8 +78,8 @@ public class DataPlaneInstallerTests
         Assert.Equal(0, moon.Databases.InboundCount);
     }
 
-    [Fact]
-    public void TheTrafficReport_SeesOnlySasThatMoved_AndTheDirection()
+    /// <summary>Moon (a) and sun (b) with one IKE SA and CHILD SA (aes256gcm16) between them.</summary>
+    private static (EnginePair Pair, Endpoint A, Endpoint B) Established()
     {
         var psk = "k"u8.ToArray();
         var a = new Endpoint([Config("a", Moon, Sun, "moon", "sun", "198.51.100.0/24", "203.0.113.0/24", "aes256gcm16")], new InMemorySecrets().Add(psk, Identity.Parse("moon"), Identity.Parse("sun")), new SeededEntropy(1));
@@ -87,6 +87,13 @@ public class DataPlaneInstallerTests
         var pair = new EnginePair(a, b, Moon, Sun, DateTimeOffset.UnixEpoch);
         a.Initiate(pair.Now, "a");
         pair.Deliver();
+        return (pair, a, b);
+    }
+
+    [Fact]
+    public void TheTrafficReport_SeesOnlySasThatMoved_AndTheDirection()
+    {
+        var (pair, a, b) = Established();
         var moon = new DataPlaneInstaller(new SeededEntropy(3));
         var sun = new DataPlaneInstaller(new SeededEntropy(4));
         pair.EventsA.ForEach(moon.Handle);
@@ -119,12 +126,7 @@ public class DataPlaneInstallerTests
     [Fact]
     public void AnAddressChange_MovesTheChildSasPeer_WithoutReplacingTheSas()
     {
-        var psk = "k"u8.ToArray();
-        var a = new Endpoint([Config("a", Moon, Sun, "moon", "sun", "198.51.100.0/24", "203.0.113.0/24", "aes256gcm16")], new InMemorySecrets().Add(psk, Identity.Parse("moon"), Identity.Parse("sun")), new SeededEntropy(1));
-        var b = new Endpoint([Config("b", Sun, Moon, "sun", "moon", "203.0.113.0/24", "198.51.100.0/24", "aes256gcm16")], new InMemorySecrets().Add(psk, Identity.Parse("moon"), Identity.Parse("sun")), new SeededEntropy(2));
-        var pair = new EnginePair(a, b, Moon, Sun, DateTimeOffset.UnixEpoch);
-        a.Initiate(pair.Now, "a");
-        pair.Deliver();
+        var (pair, a, b) = Established();
         var sun = new DataPlaneInstaller(new SeededEntropy(4));
         pair.EventsB.ForEach(sun.Handle);
         var sunPlane = new EspDataPlane(sun.Databases);
