@@ -78,6 +78,7 @@ charon {
   ikesa_table_size = 4096
   ikesa_table_segments = 16
   cookie_threshold = 100000
+  cookie_threshold_ip = 100000
   block_threshold = 100000
   install_routes = no
   filelog {
@@ -93,11 +94,19 @@ charon {
   }
 }
 CONF
+# Both responders log at the same level (LOGLEVEL, strongSwan's 0 by default: audit, warnings and errors), Oakley to
+# its stdout (the file $RUN/ok/out), strongSwan to its filelog.
 cat >"$RUN/ok/strongswan.conf" <<CONF
 charon {
   init_limit_half_open = 0
   cookie_threshold = 100000
+  cookie_threshold_ip = 100000
   block_threshold = 100000
+  filelog {
+    stdout {
+      default = ${LOGLEVEL:-0}
+    }
+  }
 }
 CONF
 
@@ -109,6 +118,12 @@ charon {
   load = random nonce openssl aes sha1 sha2 hmac gcm kdf pem pkcs1 pubkey x509 curve25519 load-tester kernel-netlink socket-default
   init_limit_half_open = 0
   retransmit_timeout = 8
+  # charon's IKE SA table has one bucket by default: every lookup walks a list of every SA. Sized for the
+  # 100,000-SA scale runs.
+  ikesa_table_size = 65536
+  ikesa_table_segments = 16
+  # Without this each initiation walks every IKE SA for one to reuse (checkout_by_config), O(n) per SA.
+  reuse_ikesa = no
   filelog {
     log {
       path = $RUN/lt/charon.log
@@ -203,6 +218,32 @@ wait_for() {
   [[ ${n:-0} -ge $2 ]]
 }
 
+# list_probe: the daemon's own part of a listing: one raw list-sas read off the control socket while a second
+# connection asks for stats every 20 ms; prints the listing's time and size and the slowest stats answer (how long the
+# engine was kept from other work).
+list_probe() {
+  /usr/bin/python3 - "$RUN/ok/oakley.ctl" <<'PY'
+import socket, sys, threading, time
+path = sys.argv[1]
+def ask(cmd):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(60); s.connect(path); s.sendall(b'{"cmd":"%s"}\n' % cmd.encode()); n, last = 0, b""
+        while not last.endswith(b"\n"):
+            chunk = s.recv(1 << 20)
+            if not chunk: break
+            n += len(chunk); last = chunk
+        return n
+done, worst, polls = False, 0.0, 0
+def poll():
+    global worst, polls
+    while not done:
+        t = time.monotonic(); ask("stats"); worst = max(worst, time.monotonic() - t); polls += 1; time.sleep(0.02)
+th = threading.Thread(target=poll); th.start()
+t0 = time.monotonic(); n = ask("list-sas"); t1 = time.monotonic(); done = True; th.join()
+print("  the daemon's listing read raw off its socket: %.2f s (%d bytes); %d stats requests meanwhile, the slowest answered in %.1f ms" % (t1 - t0, n, polls, worst * 1000))
+PY
+}
+
 stop_lt() { kill -9 "$LT_PID" 2>/dev/null; wait "$LT_PID" 2>/dev/null; } # SIGKILL: a clean shutdown would delete the SAs
 
 # start_responder RESPONDER: sets RESP_PID.
@@ -248,15 +289,18 @@ for round in $(seq "$ROUNDS"); do
       "$(echo "($c1 - $c0) * 1000 / $HZ / $COUNT" | bc -l)" "$(echo "$COUNT / $LT_SECONDS" | bc -l)" \
       "$(echo "($m1 - $m0) / $COUNT" | bc -l)" "$(echo "$idle / 1024" | bc -l)"
     if [[ -n ${IDLE:-} ]]; then # IDLE=S: the responder's CPU while it holds every SA, idle for S seconds, and one listing
-      i0=$(cpu_ticks "$RESP_PID"); sleep "$IDLE"; i1=$(cpu_ticks "$RESP_PID")
+      held=$((WARMUP + COUNT)); i0=$(cpu_ticks "$RESP_PID"); sleep "$IDLE"; i1=$(cpu_ticks "$RESP_PID"); m2=$(rss_kib "$RESP_PID")
+      printf '  %s holding %d IKE SAs: idle CPU %.2f%% over %d s; RSS %.1f MB, %.2f KiB per SA over the idle daemon\n' "$r" "$held" \
+        "$(echo "($i1 - $i0) * 100 / $HZ / $IDLE" | bc -l)" "$IDLE" "$(echo "$m2 / 1024" | bc -l)" "$(echo "($m2 - $idle) / $held" | bc -l)"
       l0=$(date +%s.%N)
       if [[ $r == oakley ]]; then
         ip netns exec "$NR" dotnet "$OAKLEY_DLL" list-sas --json --control "$RUN/ok/oakley.ctl" >"$RUN/list.json"
       else
         ip netns exec "$NR" env SWANCTL_DIR="$RUN/sw/swanctl" swanctl --list-sas --raw --uri "unix://$RUN/sw/run/charon.vici" >"$RUN/list.json"
       fi
-      printf '  %s holding %d IKE SAs: idle CPU %.2f%% over %d s; a full SA listing took %.2f s (%d bytes)\n' "$r" $((WARMUP + COUNT)) \
-        "$(echo "($i1 - $i0) * 100 / $HZ / $IDLE" | bc -l)" "$IDLE" "$(echo "$(date +%s.%N) - $l0" | bc)" "$(stat -c %s "$RUN/list.json")"
+      printf '  a full SA listing (%s) took %.2f s (%d bytes)\n' "$([[ $r == oakley ]] && echo "oakley list-sas --json" || echo "swanctl --list-sas --raw")" \
+        "$(echo "$(date +%s.%N) - $l0" | bc)" "$(stat -c %s "$RUN/list.json")"
+      [[ $r == oakley ]] && list_probe
     fi
     if [[ -n ${STATS:-} && $r == oakley ]]; then # STATS=1: the responder's counters after the batch
       ip netns exec "$NR" dotnet "$OAKLEY_DLL" stats --control "$RUN/ok/oakley.ctl"; tail -n 5 "$RUN/ok/out"

@@ -92,7 +92,9 @@ public sealed partial class Endpoint : ISaServices
     internal bool EnforceUniqueness(DateTimeOffset now, IkeSa fresh, bool initialContact)
     {
         var policy = fresh.Config.Unique;
-        if (policy == UniquePolicy.Never || fresh.RemoteIdentity is not { } fid)
+        // Without INITIAL_CONTACT only replace and keep look for duplicates: no walk over the peer's SAs otherwise.
+        if (policy == UniquePolicy.Never || fresh.RemoteIdentity is not { } fid
+            || (!initialContact && policy is not (UniquePolicy.Replace or UniquePolicy.Keep)))
         {
             return true;
         }

@@ -56,30 +56,7 @@ public static class ProposalNegotiation
         {
             foreach (var peer in theirs)
             {
-                if (peer.Protocol != protocol)
-                {
-                    continue;
-                }
-
-                var peerSpecs = peer.Transforms.Select(t => new TransformSpec(t.Type, t.Id, t.KeyLength ?? 0)).ToList();
-                var types = mine.Transforms.Select(t => t.Type).Concat(peerSpecs.Select(t => t.Type)).Distinct().ToList();
-                var chosen = new List<TransformSpec>();
-                var ok = true;
-                foreach (var type in types)
-                {
-                    var pick = mine.OfType(type).FirstOrDefault(t => peerSpecs.Contains(t));
-                    if (pick == default)
-                    {
-                        // RFC 7296 §3.3.3: ESN "no" is implied when a peer omits the ESN transform only for AH/ESP
-                        // peers that cannot do ESN; treat an absent type on one side as a mismatch otherwise.
-                        ok = false;
-                        break;
-                    }
-
-                    chosen.Add(pick);
-                }
-
-                if (ok && chosen.Count > 0)
+                if (peer.Protocol == protocol && Match(mine, peer) is { } chosen)
                 {
                     return (new AlgorithmProposal(protocol, chosen), peer);
                 }
@@ -87,6 +64,75 @@ public static class ProposalNegotiation
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// For every transform type either side names, our first transform of that type that the peer also offers, in
+    /// the order our types first appear; null if a type has none (a type only one side names is a mismatch: RFC 7296
+    /// §3.3.3 implies ESN "no" only for AH/ESP peers that cannot do ESN, not in general).
+    /// </summary>
+    private static List<TransformSpec>? Match(AlgorithmProposal mine, Proposal peer)
+    {
+        var chosen = new List<TransformSpec>(5);
+        foreach (var t in mine.Transforms)
+        {
+            if (HasType(chosen, t.Type))
+            {
+                continue;
+            }
+
+            var pick = FirstOffered(mine.Transforms, t.Type, peer.Transforms);
+            if (pick is null)
+            {
+                return null;
+            }
+
+            chosen.Add(pick.Value);
+        }
+
+        foreach (var pt in peer.Transforms)
+        {
+            if (!HasType(chosen, pt.Type))
+            {
+                return null;
+            }
+        }
+
+        return chosen.Count > 0 ? chosen : null;
+    }
+
+    private static TransformSpec? FirstOffered(IReadOnlyList<TransformSpec> mine, TransformType type, List<Transform> peer)
+    {
+        foreach (var t in mine)
+        {
+            if (t.Type != type)
+            {
+                continue;
+            }
+
+            foreach (var pt in peer)
+            {
+                if (pt.Type == t.Type && pt.Id == t.Id && (pt.KeyLength ?? 0) == t.KeyLengthBits)
+                {
+                    return t;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static bool HasType(List<TransformSpec> specs, TransformType type)
+    {
+        foreach (var s in specs)
+        {
+            if (s.Type == type)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
@@ -115,15 +161,53 @@ public static class ProposalNegotiation
         }
 
         var p = response.Proposals[0];
-        var specs = p.Transforms.Select(t => new TransformSpec(t.Type, t.Id, t.KeyLength ?? 0)).ToList();
-        if (p.Protocol != protocol || specs.GroupBy(s => s.Type).Any(g => g.Count() != 1))
+        if (p.Protocol != protocol)
         {
             return null;
         }
 
-        return offered.Any(o => specs.All(s => o.Transforms.Contains(s)) && o.Transforms.Select(t => t.Type).Distinct().All(t => specs.Any(s => s.Type == t)))
-            ? new AlgorithmProposal(protocol, specs)
-            : null;
+        var specs = new List<TransformSpec>(p.Transforms.Count);
+        foreach (var t in p.Transforms)
+        {
+            if (HasType(specs, t.Type))
+            {
+                return null; // more than one transform of a type
+            }
+
+            specs.Add(new TransformSpec(t.Type, t.Id, t.KeyLength ?? 0));
+        }
+
+        foreach (var o in offered)
+        {
+            if (Reduces(o, specs))
+            {
+                return new AlgorithmProposal(protocol, specs);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Whether <paramref name="specs"/> (one per type) is <paramref name="offered"/> reduced to one transform of each of its types.</summary>
+    private static bool Reduces(AlgorithmProposal offered, List<TransformSpec> specs)
+    {
+        foreach (var s in specs)
+        {
+            if (!offered.Transforms.Contains(s))
+            {
+                return false;
+            }
+        }
+
+        foreach (var t in offered.Transforms)
+        {
+            if (!HasType(specs, t.Type))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Resolves a selected proposal to implementations.</summary>

@@ -47,11 +47,11 @@ public sealed record MessageRules(MessageKind Kind, bool Response, IReadOnlyList
     /// <summary>The rule for <paramref name="type"/>, or null: the type is not allowed in this message.</summary>
     public PayloadRule? Find(PayloadType type)
     {
-        foreach (var rule in Payloads)
+        for (var i = 0; i < Payloads.Count; i++) // by index: no boxed enumerator per payload checked
         {
-            if (rule.Type == type)
+            if (Payloads[i].Type == type)
             {
-                return rule;
+                return Payloads[i];
             }
         }
 

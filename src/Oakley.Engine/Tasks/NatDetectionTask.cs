@@ -103,13 +103,16 @@ internal sealed class NatDetectionTask(IkeSa sa) : IInitiatorTask, IResponderTas
     /// <summary>RFC 7296 §2.23: SHA-1(SPIi | SPIr | IP | port).</summary>
     internal static byte[] Hash(ulong spiI, ulong spiR, IPEndPoint ep)
     {
-        var addr = ep.Address.GetAddressBytes();
-        var data = new byte[16 + addr.Length + 2];
+        Span<byte> data = stackalloc byte[16 + 16 + 2];
         BinaryPrimitives.WriteUInt64BigEndian(data, spiI);
-        BinaryPrimitives.WriteUInt64BigEndian(data.AsSpan(8), spiR);
-        addr.CopyTo(data, 16);
-        BinaryPrimitives.WriteUInt16BigEndian(data.AsSpan(16 + addr.Length), (ushort)ep.Port);
-        return SHA1.HashData(data);
+        BinaryPrimitives.WriteUInt64BigEndian(data[8..], spiR);
+        if (!ep.Address.TryWriteBytes(data[16..], out var length))
+        {
+            throw new ArgumentException("not an IPv4 or IPv6 address", nameof(ep));
+        }
+
+        BinaryPrimitives.WriteUInt16BigEndian(data[(16 + length)..], (ushort)ep.Port);
+        return SHA1.HashData(data[..(16 + length + 2)]);
     }
 
     /// <summary>

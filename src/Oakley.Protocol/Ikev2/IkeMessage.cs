@@ -81,8 +81,17 @@ public sealed class IkeMessage
         return null;
     }
 
-    public IEnumerable<NotifyPayload> Notifies(NotifyType type) =>
-        Payloads.OfType<NotifyPayload>().Where(n => n.NotifyType == type);
+    public IEnumerable<NotifyPayload> Notifies(NotifyType type)
+    {
+        // An iterator, not OfType + Where with a capturing lambda: one object per call (several calls per message).
+        foreach (var p in Payloads)
+        {
+            if (p is NotifyPayload n && n.NotifyType == type)
+            {
+                yield return n;
+            }
+        }
+    }
 
     /// <summary>Writes header and payloads; returns the message length. Throws <see cref="ArgumentException"/> if the buffer is too small.</summary>
     public int EncodeTo(Span<byte> destination)
