@@ -21,6 +21,11 @@ internal static class ControlClient
     /// <summary>Sends <paramref name="request"/> and prints the response; returns the exit code.</summary>
     public static async Task<int> RunAsync(string controlPath, JsonObject request, bool json, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
     {
+        if ((string?)request["cmd"] == "list-sas" && request.Count == 1)
+        {
+            return await ListingClient.RunAsync(controlPath, json, stdout, stderr, cancel).ConfigureAwait(false);
+        }
+
         var response = await TryRequestAsync(controlPath, request, stderr, cancel).ConfigureAwait(false);
         return response is null ? 2 : Print((string)request["cmd"]!, response, json, stdout, stderr);
     }
@@ -120,7 +125,7 @@ internal static class ControlClient
         }
     }
 
-    private static int Print(string command, JsonObject response, bool json, TextWriter stdout, TextWriter stderr)
+    internal static int Print(string command, JsonObject response, bool json, TextWriter stdout, TextWriter stderr)
     {
         var ok = (bool?)response["ok"] == true;
         if (json)

@@ -75,7 +75,7 @@ internal static class TextFormat
     }
 
     /// <summary>One IKE SA and its CHILD SAs, as swanctl --list-sas prints them.</summary>
-    private static void IkeSa(StringBuilder sb, JsonNode sa)
+    internal static void IkeSa(StringBuilder sb, JsonNode sa)
     {
         var initiator = (bool)sa["initiator"]!;
         sb.AppendLine($"{sa["name"]}: #{sa["uniqueid"]}, {sa["state"]}, IKEv2, {sa["initiator-spi"]}_i{(initiator ? "*" : string.Empty)} {sa["responder-spi"]}_r{(initiator ? string.Empty : "*")}");

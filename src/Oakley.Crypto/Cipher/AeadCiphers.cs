@@ -32,7 +32,7 @@ public sealed class AesGcm(int keyLengthBits, int icvSize) : EncryptionAlgorithm
     public override CipherContext CreateContext(ReadOnlySpan<byte> keyMaterial)
     {
         AeadContext.CheckKey(keyMaterial, KeyMaterialSize);
-        if (OpenSslAeadContext.Cipher($"aes-{KeyLengthBits}-gcm") is var evp && evp != IntPtr.Zero)
+        if (OpenSslAeadContext.Cipher(KeyLengthBits switch { 128 => "aes-128-gcm", 192 => "aes-192-gcm", _ => "aes-256-gcm" }) is var evp && evp != IntPtr.Zero)
         {
             return new OpenSslAeadContext(evp, keyMaterial[..^4], keyMaterial[^4..], IcvSize);
         }
