@@ -7,7 +7,8 @@
 # Usage: bench/handshake-vs-strongswan.sh [oakley.dll]   (root; COUNT=2000 WARMUP=300 ROUNDS=3 by default;
 #   RESPONDERS="oakley" to measure one; OAKLEY_WRAP="strace -c -f -o /tmp/x" to run the daemon under a profiler;
 #   STATS=1 prints the daemon's counters after each batch; IDLE=S measures the responder's idle CPU for S seconds while
-#   it holds every SA, then times one full SA listing; WAIT bounds each wait in seconds (300). The scale figures: a
+#   it holds every SA, then times one full SA listing; DPD=30s sets both responders' dpd_delay (none by default);
+#   WAIT bounds each wait in seconds (300). The scale figures: a
 #   WARMUP of N SAs held, then a COUNT=1000 batch costs "one more handshake at N SAs")
 # Builds the load-tester first if it is missing (bench/build-strongswan-load-tester.sh). Only 192.0.2.0/24 inside
 # namespaces it creates and deletes itself; every wait is bounded.
@@ -47,6 +48,7 @@ connections {
     local_addrs = 192.0.2.2
     proposals = aes128gcm16-prfsha256-x25519
     unique = never
+    dpd_delay = ${DPD:-0s}
     local {
       auth = psk
       id = srv.example
@@ -284,7 +286,6 @@ for round in $(seq "$ROUNDS"); do
     c0=$(cpu_ticks "$RESP_PID"); m0=$(rss_kib "$RESP_PID"); t0=$(date +%s.%N)
     wait_for "$r" $((WARMUP + COUNT)) || { echo "FAIL: $r batch did not complete ($(established "$r") SAs)"; exit 1; }
     c1=$(cpu_ticks "$RESP_PID"); m1=$(rss_kib "$RESP_PID"); LT_SECONDS=$(echo "$(date +%s.%N) - $t0" | bc)
-    stop_lt
     printf '%-10s %5d %10.3f %12.0f %12.1f %10.1f\n' "$r" "$round" \
       "$(echo "($c1 - $c0) * 1000 / $HZ / $COUNT" | bc -l)" "$(echo "$COUNT / $LT_SECONDS" | bc -l)" \
       "$(echo "($m1 - $m0) / $COUNT" | bc -l)" "$(echo "$idle / 1024" | bc -l)"
@@ -309,6 +310,7 @@ for round in $(seq "$ROUNDS"); do
       ip netns exec "$NR" env SWANCTL_DIR="$RUN/sw/swanctl" swanctl --stats --uri "unix://$RUN/sw/run/charon.vici"
       echo "CHILD SAs installed: $(ip netns exec "$NR" env SWANCTL_DIR="$RUN/sw/swanctl" swanctl --list-sas --uri "unix://$RUN/sw/run/charon.vici" | grep -c INSTALLED)"
     fi
+    stop_lt # after the idle measurement: the load-tester answers DPD meanwhile
     stop_responder
   done
 done
