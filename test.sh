@@ -7,7 +7,8 @@ cd "$(dirname "$0")"
 # ---- 1. prerequisites -------------------------------------------------------------------------
 # Debian packages the test suites need. Later suites (interop in network namespaces) add to this list.
 APT_PACKAGES=(ca-certificates iproute2 iputils-ping strongswan-charon strongswan-swanctl libstrongswan-standard-plugins
-  libstrongswan-extra-plugins libcharon-extra-plugins tshark iperf3 jq nftables conntrack tcpdump)
+  libstrongswan-extra-plugins libcharon-extra-plugins tshark iperf3 jq nftables conntrack tcpdump
+  clang zlib1g-dev) # clang and zlib: the NativeAOT publish of the daemon (step 4)
 if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do
@@ -73,21 +74,43 @@ else
   total_fail=$((total_fail + 1))
 fi
 
+# ---- 4b. the daemon as users run it: the NativeAOT publish must build, run the demo and, as root, interoperate ----
+native=artifacts/native/oakley
+if [[ $(id -u) -ne 0 ]] && ! command -v clang >/dev/null; then
+  echo "test.sh: not root and no clang: the NativeAOT publish (needs clang and zlib1g-dev) is skipped"
+  summary+=("$(printf '%-32s %5d passed, %d failed, %d skipped' "native demo" 0 0 1)")
+  total_skip=$((total_skip + 1))
+elif echo "test.sh: publishing the native daemon (NativeAOT)" && dotnet publish src/Oakley.Cli -c Release -r linux-x64 -o artifacts/native -nologo -v:q -clp:ErrorsOnly >"$results/publish.log" 2>&1 \
+  && timeout 120 "$native" demo >"$results/native-demo.log" 2>&1; then
+  summary+=("$(printf '%-32s %5d passed, %d failed, %d skipped' "native demo" 1 0 0)")
+  total_pass=$((total_pass + 1))
+else
+  cat "$results/publish.log" "$results/native-demo.log" 2>/dev/null | tail -40
+  summary+=("$(printf '%-32s %5d passed, %d failed, %d skipped' "native demo" 0 1 0)")
+  total_fail=$((total_fail + 1))
+fi
+
 # ---- 5. interop with strongSwan in network namespaces (needs root) ------------------------------------------
+# interop NAME SCRIPT [ARG]: runs one interop script; its PASS/FAIL lines are the counts (none at all is a failure).
+interop() {
+  echo "test.sh: running $1"
+  timeout 600 "${@:2}" >"$results/interop.log" 2>&1
+  local p f
+  p=$(grep -c '^PASS ' "$results/interop.log")
+  f=$(grep -c '^FAIL ' "$results/interop.log")
+  if ((p + f == 0)); then f=1; fi
+  grep -E '^(PASS|FAIL) ' "$results/interop.log" | sed 's/^/  /'
+  ((f > 0)) && tail -80 "$results/interop.log"
+  summary+=("$(printf '%-32s %5d passed, %d failed, %d skipped' "$1" "$p" "$f" 0)")
+  total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+}
 if [[ $(id -u) -eq 0 ]]; then
   for script in tests/interop/*.sh; do
     [[ $(basename "$script") == lib.sh ]] && continue # shared functions, sourced by the scripts
-    name="interop/$(basename "$script" .sh)"
-    echo "test.sh: running $name"
-    timeout 600 "$script" >"$results/interop.log" 2>&1
-    p=$(grep -c '^PASS ' "$results/interop.log")
-    f=$(grep -c '^FAIL ' "$results/interop.log")
-    if ((p + f == 0)); then f=1; fi
-    grep -E '^(PASS|FAIL) ' "$results/interop.log" | sed 's/^/  /'
-    ((f > 0)) && tail -80 "$results/interop.log"
-    summary+=("$(printf '%-32s %5d passed, %d failed, %d skipped' "$name" "$p" "$f" 0)")
-    total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+    interop "interop/$(basename "$script" .sh)" "$script"
   done
+  # The native daemon against strongSwan: the basic interop suite once more, with the published executable.
+  interop "interop/ikev2-psk (native)" tests/interop/ikev2-psk.sh "$PWD/$native"
 else
   n=$(ls tests/interop/*.sh | wc -l)
   echo "test.sh: not root: the $n interop suite(s) need network namespaces and are skipped"

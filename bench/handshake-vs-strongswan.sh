@@ -15,6 +15,8 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 OAKLEY_DLL=${1:-$HERE/../src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
+# The daemon: a framework-dependent oakley.dll (run by dotnet) or a native executable (the NativeAOT publish).
+[[ $OAKLEY_DLL == *.dll ]] && OAKLEY=(dotnet "$OAKLEY_DLL") || OAKLEY=("$OAKLEY_DLL")
 COUNT=${COUNT:-2000}; WARMUP=${WARMUP:-300}; ROUNDS=${ROUNDS:-3}; LIMIT=${LIMIT:-300}
 LT_PREFIX=${LT_PREFIX:-/opt/strongswan-lt}; LT_CHARON=$LT_PREFIX/libexec/ipsec/charon
 [[ $EUID -eq 0 ]] || { echo "needs root"; exit 1; }
@@ -258,7 +260,7 @@ start_responder() {
     ip netns exec "$NR" env SWANCTL_DIR="$RUN/sw/swanctl" swanctl --load-all --uri "unix://$RUN/sw/run/charon.vici" >/dev/null 2>&1 || return 1
   else
     rm -f "$RUN/ok/oakley.ctl"
-    ip netns exec "$NR" taskset -c 1 ${OAKLEY_WRAP:-} dotnet "$OAKLEY_DLL" daemon --config "$RUN/ok/swanctl.conf" --settings "$RUN/ok/strongswan.conf" \
+    ip netns exec "$NR" taskset -c 1 ${OAKLEY_WRAP:-} "${OAKLEY[@]}" daemon --config "$RUN/ok/swanctl.conf" --settings "$RUN/ok/strongswan.conf" \
       --control "$RUN/ok/oakley.ctl" --tun "okl$$" >"$RUN/ok/out" 2>&1 &
     RESP_PID=$!
     for _ in $(seq 200); do [[ -S $RUN/ok/oakley.ctl ]] && break; sleep 0.1; done
@@ -295,7 +297,7 @@ for round in $(seq "$ROUNDS"); do
         "$(echo "($i1 - $i0) * 100 / $HZ / $IDLE" | bc -l)" "$IDLE" "$(echo "$m2 / 1024" | bc -l)" "$(echo "($m2 - $idle) / $held" | bc -l)"
       l0=$(date +%s.%N)
       if [[ $r == oakley ]]; then
-        ip netns exec "$NR" dotnet "$OAKLEY_DLL" list-sas --json --control "$RUN/ok/oakley.ctl" >"$RUN/list.json"
+        ip netns exec "$NR" "${OAKLEY[@]}" list-sas --json --control "$RUN/ok/oakley.ctl" >"$RUN/list.json"
       else
         ip netns exec "$NR" env SWANCTL_DIR="$RUN/sw/swanctl" swanctl --list-sas --raw --uri "unix://$RUN/sw/run/charon.vici" >"$RUN/list.json"
       fi
@@ -304,7 +306,7 @@ for round in $(seq "$ROUNDS"); do
       [[ $r == oakley ]] && list_probe
     fi
     if [[ -n ${STATS:-} && $r == oakley ]]; then # STATS=1: the responder's counters after the batch
-      ip netns exec "$NR" dotnet "$OAKLEY_DLL" stats --control "$RUN/ok/oakley.ctl"; tail -n 5 "$RUN/ok/out"
+      ip netns exec "$NR" "${OAKLEY[@]}" stats --control "$RUN/ok/oakley.ctl"; tail -n 5 "$RUN/ok/out"
       for ns in "$NR" "$NI"; do echo "UDP in $ns:"; ip netns exec "$ns" nstat -az 2>/dev/null | grep -E "Udp(InDatagrams|RcvbufErrors|InErrors|NoPorts) "; done
     elif [[ -n ${STATS:-} ]]; then
       ip netns exec "$NR" env SWANCTL_DIR="$RUN/sw/swanctl" swanctl --stats --uri "unix://$RUN/sw/run/charon.vici"

@@ -11,6 +11,8 @@
 # Usage: bench/tunnel-throughput.sh [path to oakley.dll]   (builds nothing; needs root, iperf3, strongSwan)
 set -uo pipefail
 OAKLEY_DLL=${1:-$(cd "$(dirname "$0")/.." && pwd)/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
+# The daemon: a framework-dependent oakley.dll (run by dotnet) or a native executable (the NativeAOT publish).
+[[ $OAKLEY_DLL == *.dll ]] && OAKLEY=(dotnet "$OAKLEY_DLL") || OAKLEY=("$OAKLEY_DLL")
 source "$(dirname "$0")/../tests/interop/lib.sh"
 DURATION=${DURATION:-10}
 PAIRS=${PAIRS:-oakley-oakley strongswan-strongswan oakley-strongswan}
@@ -92,7 +94,7 @@ conf_b() { conf 192.0.2.2 192.0.2.1 b.example a.example 203.0.113.0/24 198.51.10
 
 start_oakley() { # NS NAME CONFTEXT
   printf '%s\n' "$3" >"$RUN/$2.conf"
-  ip netns exec "$1" dotnet "$OAKLEY_DLL" daemon --config "$RUN/$2.conf" --control "$RUN/$2.ctl" --tun oakley0 --mtu 1400 >"$RUN/$2.log" 2>&1 &
+  ip netns exec "$1" "${OAKLEY[@]}" daemon --config "$RUN/$2.conf" --control "$RUN/$2.ctl" --tun oakley0 --mtu 1400 >"$RUN/$2.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 100); do [[ -S $RUN/$2.ctl ]] && return 0; sleep 0.1; done
   echo "tunnel-throughput: Oakley in $1 did not start"; tail -5 "$RUN/$2.log"; return 1
@@ -135,13 +137,13 @@ measure() { # PAIR: bring up, ping, iperf both ways, tear down
       local encap='encap = yes'
       [[ $pair == oakley-oakley-raw ]] && encap=''
       start_oakley "$NA" a "$(conf_a "$encap")" && start_oakley "$NB" b "$(conf_b "$encap")" \
-        && ip netns exec "$NA" dotnet "$OAKLEY_DLL" initiate --child net --timeout 20 --control "$RUN/a.ctl" >/dev/null || up=0 ;;
+        && ip netns exec "$NA" "${OAKLEY[@]}" initiate --child net --timeout 20 --control "$RUN/a.ctl" >/dev/null || up=0 ;;
     strongswan-strongswan)
       start_charon "$NA" swa "$(conf_a '')" && start_charon "$NB" swb "$(conf_b '')" \
         && swanctl_in "$NA" "$RUN/swa" --initiate --child net --timeout 20 >/dev/null || up=0 ;;
     oakley-strongswan)
       start_oakley "$NA" a "$(conf_a '')" && start_charon "$NB" swb "$(conf_b '')" \
-        && ip netns exec "$NA" dotnet "$OAKLEY_DLL" initiate --child net --timeout 20 --control "$RUN/a.ctl" >/dev/null || up=0 ;;
+        && ip netns exec "$NA" "${OAKLEY[@]}" initiate --child net --timeout 20 --control "$RUN/a.ctl" >/dev/null || up=0 ;;
   esac
   if ((up)) && ip netns exec "$NA" ping -c 3 -i 0.2 -W 2 -I 198.51.100.1 203.0.113.1 >/dev/null 2>&1; then
     iperf "$pair" ab ""

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Interop: Oakley <-> strongSwan 5.9 (charon + kernel-libipsec) in two network namespaces, PSK, both roles.
-# Usage: tests/interop/ikev2-psk.sh [path to oakley.dll]. Needs root, iproute2 and strongSwan (test.sh installs them).
+# Usage: tests/interop/ikev2-psk.sh [path to oakley.dll, or the native oakley]. Needs root, iproute2 and strongSwan (test.sh installs them).
 # Prints one "PASS name" / "FAIL name" line per scenario and exits non-zero if any failed.
 set -uo pipefail
 OAKLEY_DLL=${1:-$(cd "$(dirname "$0")/../.." && pwd)/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
+# A framework-dependent oakley.dll (run by dotnet) or the native executable (NativeAOT publish; test.sh runs both).
+[[ $OAKLEY_DLL == *.dll ]] && OAKLEY=(dotnet "$OAKLEY_DLL") || OAKLEY=("$OAKLEY_DLL")
 source "$(dirname "$0")/lib.sh"
 ID=$$
 NA=oakA$ID
@@ -91,10 +93,10 @@ sed -e 's/192.0.2.2/X/; s/192.0.2.1/192.0.2.2/; s/X/192.0.2.1/' \
     -e 's#local_ts = 203.0.113.0/24\[udp\]#local_ts = Z#; s#remote_ts = 198.51.100.0/24\[udp\]#remote_ts = 203.0.113.0/24[udp]#; s#local_ts = Z#local_ts = 198.51.100.0/24[udp]#' \
     -e 's#local_ts = 203.0.113.0/24\[tcp\]#local_ts = Z#; s#remote_ts = 198.51.100.0/24\[tcp\]#remote_ts = 203.0.113.0/24[tcp]#; s#local_ts = Z#local_ts = 198.51.100.0/24[tcp]#' \
     "$RUN/sw/swanctl/swanctl.conf" >"$RUN/oakley.conf"
-ip netns exec "$NA" dotnet "$OAKLEY_DLL" daemon --config "$RUN/oakley.conf" --control "$RUN/oakley.ctl" --keylog "$RUN/keylog" >"$RUN/oakley.log" 2>&1 &
+ip netns exec "$NA" "${OAKLEY[@]}" daemon --config "$RUN/oakley.conf" --control "$RUN/oakley.ctl" --keylog "$RUN/keylog" >"$RUN/oakley.log" 2>&1 &
 OAKLEY_PID=$!
 for _ in $(seq 100); do [[ -S $RUN/oakley.ctl ]] && break; sleep 0.1; done
-OK() { ip netns exec "$NA" dotnet "$OAKLEY_DLL" "$@" --control "$RUN/oakley.ctl"; }
+OK() { ip netns exec "$NA" "${OAKLEY[@]}" "$@" --control "$RUN/oakley.ctl"; }
 
 # ---- helpers ----
 SWCONF=$RUN/sw/swanctl/swanctl.conf
