@@ -18,6 +18,7 @@ OAKLEY_DLL=${1:-$HERE/../src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
 # The daemon: a framework-dependent oakley.dll (run by dotnet) or a native executable (the NativeAOT publish).
 [[ $OAKLEY_DLL == *.dll ]] && OAKLEY=(dotnet "$OAKLEY_DLL") || OAKLEY=("$OAKLEY_DLL")
 COUNT=${COUNT:-2000}; WARMUP=${WARMUP:-300}; ROUNDS=${ROUNDS:-3}; LIMIT=${LIMIT:-300}
+PIN=${PIN:-1} # the responder's CPUs (taskset -c); PIN=0,1 leaves it free to use both
 LT_PREFIX=${LT_PREFIX:-/opt/strongswan-lt}; LT_CHARON=$LT_PREFIX/libexec/ipsec/charon
 [[ $EUID -eq 0 ]] || { echo "needs root"; exit 1; }
 [[ -x $LT_CHARON ]] || bash "$HERE/build-strongswan-load-tester.sh" || exit 1
@@ -227,24 +228,28 @@ wait_for() {
 # engine was kept from other work).
 list_probe() {
   /usr/bin/python3 - "$RUN/ok/oakley.ctl" <<'PY'
-import socket, sys, threading, time
+import json, socket, sys, threading, time
 path = sys.argv[1]
-def ask(cmd):
+def ask(cmd, keep=False):
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(60); s.connect(path); s.sendall(b'{"cmd":"%s"}\n' % cmd.encode()); n, last = 0, b""
+        s.settimeout(60); s.connect(path); s.sendall(b'{"cmd":"%s"}\n' % cmd.encode()); n, last, kept = 0, b"", b""
         while not last.endswith(b"\n"):
             chunk = s.recv(1 << 20)
             if not chunk: break
             n += len(chunk); last = chunk
-        return n
+            if keep: kept += chunk
+        return json.loads(kept) if keep else n
 done, worst, polls = False, 0.0, 0
 def poll():
     global worst, polls
     while not done:
         t = time.monotonic(); ask("stats"); worst = max(worst, time.monotonic() - t); polls += 1; time.sleep(0.02)
+g0 = ask("stats", True)
 th = threading.Thread(target=poll); th.start()
 t0 = time.monotonic(); n = ask("list-sas"); t1 = time.monotonic(); done = True; th.join()
-print("  the daemon's listing read raw off its socket: %.2f s (%d bytes); %d stats requests meanwhile, the slowest answered in %.1f ms" % (t1 - t0, n, polls, worst * 1000))
+g1 = ask("stats", True)
+print("  the daemon's listing read raw off its socket: %.2f s (%d bytes); %d stats requests meanwhile, the slowest answered in %.1f ms; GC pauses meanwhile %d ms, %d full collections"
+      % (t1 - t0, n, polls, worst * 1000, g1.get("gc-pause-ms", 0) - g0.get("gc-pause-ms", 0), g1.get("gc-full-collections", 0) - g0.get("gc-full-collections", 0)))
 PY
 }
 
@@ -254,13 +259,13 @@ stop_lt() { kill -9 "$LT_PID" 2>/dev/null; wait "$LT_PID" 2>/dev/null; } # SIGKI
 start_responder() {
   if [[ $1 == strongswan ]]; then
     rm -f "$RUN/sw/run/charon.vici"
-    ip netns exec "$NR" env STRONGSWAN_CONF="$RUN/sw/strongswan.conf" taskset -c 1 sh -c "mount --bind '$RUN/sw/run' /run && exec /usr/lib/ipsec/charon" >"$RUN/sw/out" 2>&1 &
+    ip netns exec "$NR" env STRONGSWAN_CONF="$RUN/sw/strongswan.conf" taskset -c "$PIN" sh -c "mount --bind '$RUN/sw/run' /run && exec /usr/lib/ipsec/charon" >"$RUN/sw/out" 2>&1 &
     RESP_PID=$!
     for _ in $(seq 100); do [[ -S $RUN/sw/run/charon.vici ]] && break; sleep 0.1; done
     ip netns exec "$NR" env SWANCTL_DIR="$RUN/sw/swanctl" swanctl --load-all --uri "unix://$RUN/sw/run/charon.vici" >/dev/null 2>&1 || return 1
   else
     rm -f "$RUN/ok/oakley.ctl"
-    ip netns exec "$NR" taskset -c 1 ${OAKLEY_WRAP:-} "${OAKLEY[@]}" daemon --config "$RUN/ok/swanctl.conf" --settings "$RUN/ok/strongswan.conf" \
+    ip netns exec "$NR" taskset -c "$PIN" ${OAKLEY_WRAP:-} "${OAKLEY[@]}" daemon --config "$RUN/ok/swanctl.conf" --settings "$RUN/ok/strongswan.conf" \
       --control "$RUN/ok/oakley.ctl" --tun "okl$$" >"$RUN/ok/out" 2>&1 &
     RESP_PID=$!
     for _ in $(seq 200); do [[ -S $RUN/ok/oakley.ctl ]] && break; sleep 0.1; done

@@ -187,6 +187,8 @@ internal static class StatusViews
         ["keepalives-sent"] = e.Stats.KeepalivesSent,
         ["payload-rule-violations"] = e.Stats.PayloadRuleViolations,
         ["log-lines-suppressed"] = logLinesSuppressed,
+        ["gc-pause-ms"] = (long)GC.GetTotalPauseDuration().TotalMilliseconds,
+        ["gc-full-collections"] = GC.CollectionCount(2),
         ["dropped"] = new JsonObject(e.Stats.Dropped.Select(kv => new KeyValuePair<string, JsonNode?>(kv.Key, kv.Value))),
     };
 }
