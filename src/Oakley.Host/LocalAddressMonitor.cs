@@ -117,34 +117,30 @@ internal sealed class LocalAddressMonitor(IkeHost host, ILogger log)
 
     private async Task PollAsync()
     {
+        var peers = await host.Invoke((_, _) => _peers.Keys.Take(MaxPeers).ToList()).ConfigureAwait(false);
+        var addresses = LocalAddresses();
+        var routes = new Dictionary<IPAddress, IPAddress>();
+        foreach (var peer in peers)
         {
+            if (RouteSource(peer) is { } source)
             {
-                var peers = await host.Invoke((_, _) => _peers.Keys.Take(MaxPeers).ToList()).ConfigureAwait(false);
-                var addresses = LocalAddresses();
-                var routes = new Dictionary<IPAddress, IPAddress>();
-                foreach (var peer in peers)
-                {
-                    if (RouteSource(peer) is { } source)
-                    {
-                        routes[peer] = source;
-                    }
-                }
-
-                if (addresses.SetEquals(_addresses) && routes.Count == _routes.Count && routes.All(kv => _routes.TryGetValue(kv.Key, out var v) && v.Equals(kv.Value)))
-                {
-                    return;
-                }
-
-                if (_addresses.Count > 0 && !addresses.SetEquals(_addresses))
-                {
-                    log.LogInformation("local addresses changed: {Addresses}", string.Join(", ", addresses));
-                }
-
-                _addresses = addresses;
-                _routes = routes;
-                host.Post((e, now) => e.LocalAddressesChanged(now, addresses, routes));
+                routes[peer] = source;
             }
         }
+
+        if (addresses.SetEquals(_addresses) && routes.Count == _routes.Count && routes.All(kv => _routes.TryGetValue(kv.Key, out var v) && v.Equals(kv.Value)))
+        {
+            return;
+        }
+
+        if (_addresses.Count > 0 && !addresses.SetEquals(_addresses))
+        {
+            log.LogInformation("local addresses changed: {Addresses}", string.Join(", ", addresses));
+        }
+
+        _addresses = addresses;
+        _routes = routes;
+        host.Post((e, now) => e.LocalAddressesChanged(now, addresses, routes));
     }
 
     private static HashSet<IPAddress> LocalAddresses()
