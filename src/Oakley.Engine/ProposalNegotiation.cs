@@ -210,8 +210,69 @@ public static class ProposalNegotiation
         return true;
     }
 
-    /// <summary>Resolves a selected proposal to implementations.</summary>
+    /// <summary>
+    /// Resolves a selected proposal to implementations. Every SA that negotiated the same transforms gets the same
+    /// immutable suite (and its <see cref="NegotiatedSuite.Proposal"/>): a daemon holding many SAs holds a few
+    /// suites, not two per SA. The cache is an array replaced whole (lock-free reads), bounded: past
+    /// <see cref="MaxCachedSuites"/> distinct suites a new one is resolved but not kept.
+    /// </summary>
     public static NegotiatedSuite Resolve(AlgorithmProposal selected)
+    {
+        ArgumentNullException.ThrowIfNull(selected);
+        var cache = Volatile.Read(ref _suites);
+        foreach (var cached in cache)
+        {
+            if (SameTransforms(cached.Proposal, selected))
+            {
+                return cached;
+            }
+        }
+
+        var suite = ResolveNew(selected);
+        while (cache.Length < MaxCachedSuites)
+        {
+            var seen = Interlocked.CompareExchange(ref _suites, [.. cache, suite], cache);
+            if (seen == cache)
+            {
+                break;
+            }
+
+            cache = seen;
+            foreach (var cached in cache)
+            {
+                if (SameTransforms(cached.Proposal, selected))
+                {
+                    return cached;
+                }
+            }
+        }
+
+        return suite;
+    }
+
+    internal const int MaxCachedSuites = 64;
+
+    private static NegotiatedSuite[] _suites = [];
+
+    private static bool SameTransforms(AlgorithmProposal a, AlgorithmProposal b)
+    {
+        if (a.Protocol != b.Protocol || a.Transforms.Count != b.Transforms.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < a.Transforms.Count; i++)
+        {
+            if (a.Transforms[i] != b.Transforms[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static NegotiatedSuite ResolveNew(AlgorithmProposal selected)
     {
         var encr = selected.OfType(TransformType.Encryption).Single();
         var encryption = TransformRegistry.GetEncryption((EncrId)encr.Id, encr.KeyLengthBits)
