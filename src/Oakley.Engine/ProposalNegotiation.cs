@@ -213,46 +213,18 @@ public static class ProposalNegotiation
     /// <summary>
     /// Resolves a selected proposal to implementations. Every SA that negotiated the same transforms gets the same
     /// immutable suite (and its <see cref="NegotiatedSuite.Proposal"/>): a daemon holding many SAs holds a few
-    /// suites, not two per SA. The cache is an array replaced whole (lock-free reads), bounded: past
-    /// <see cref="MaxCachedSuites"/> distinct suites a new one is resolved but not kept.
+    /// suites, not two per SA (at most <see cref="MaxCachedSuites"/> are kept).
     /// </summary>
     public static NegotiatedSuite Resolve(AlgorithmProposal selected)
     {
         ArgumentNullException.ThrowIfNull(selected);
-        var cache = Volatile.Read(ref _suites);
-        foreach (var cached in cache)
-        {
-            if (SameTransforms(cached.Proposal, selected))
-            {
-                return cached;
-            }
-        }
-
-        var suite = ResolveNew(selected);
-        while (cache.Length < MaxCachedSuites)
-        {
-            var seen = Interlocked.CompareExchange(ref _suites, [.. cache, suite], cache);
-            if (seen == cache)
-            {
-                break;
-            }
-
-            cache = seen;
-            foreach (var cached in cache)
-            {
-                if (SameTransforms(cached.Proposal, selected))
-                {
-                    return cached;
-                }
-            }
-        }
-
-        return suite;
+        return Suites.Intern(selected, ResolveNew);
     }
 
     internal const int MaxCachedSuites = 64;
 
-    private static NegotiatedSuite[] _suites = [];
+    private static readonly InternCache<NegotiatedSuite, AlgorithmProposal> Suites =
+        new(MaxCachedSuites, static (suite, proposal) => SameTransforms(suite.Proposal, proposal));
 
     private static bool SameTransforms(AlgorithmProposal a, AlgorithmProposal b)
     {

@@ -115,4 +115,21 @@ public class NegotiationArithmeticTests
         Assert.NotSame(suite, esp);
         Assert.Equal(ProtocolId.Esp, esp.Proposal.Protocol);
     }
+
+    [Fact]
+    public void Share_GivesEqualSelectorListsOneInstance()
+    {
+        // Two CHILD SAs narrowed to the same selectors (separately parsed: equal, not the same objects) hold one list.
+        var first = new List<TrafficSelectorRange> { TrafficSelectorRange.Parse("203.0.113.0/24"), TrafficSelectorRange.Parse("2001:db8:7::/48[tcp]") };
+        var second = new List<TrafficSelectorRange> { TrafficSelectorRange.Parse("203.0.113.9/24"), TrafficSelectorRange.Parse("2001:db8:7::/48[6]") };
+        var shared = TrafficSelectorRange.Share(first);
+        Assert.Same(shared, TrafficSelectorRange.Share(second));
+        Assert.Equal(first, shared);
+        first.Clear(); // the shared copy is the cache's own, not the caller's list
+        Assert.Equal(2, shared.Count);
+        var other = TrafficSelectorRange.Share([TrafficSelectorRange.Parse("203.0.113.0/25")]);
+        Assert.NotSame(shared, other);
+        Assert.Equal("203.0.113.0/25", Assert.Single(other).ToString());
+        Assert.NotSame(shared, TrafficSelectorRange.Share([TrafficSelectorRange.Parse("203.0.113.0/24")])); // a prefix of it
+    }
 }
