@@ -17,6 +17,8 @@ public sealed partial class IkeSa
         byte[]? exchangeNonceI = null, byte[]? exchangeNonceR = null, byte[]? pfsSecret = null, bool? weInitiatedExchange = null)
     {
         var suite = ProposalNegotiation.Resolve(selected);
+        localTs = TrafficSelectorRange.Share(localTs);
+        remoteTs = TrafficSelectorRange.Share(remoteTs);
         var keys = _keys!;
         // Without the exchange's nonces only IKE_AUTH's CHILD SAs are derived, before ForgetIkeSaInit drops the SA's.
         var nonceI = exchangeNonceI ?? (NonceI.Length > 0 ? NonceI : throw new InvalidOperationException("CHILD SA keys without nonces"));

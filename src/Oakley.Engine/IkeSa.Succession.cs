@@ -170,7 +170,7 @@ public sealed partial class IkeSa
             // The rekey's initiator has the peer's response: the peer holds the new SA. Its responder waits for proof.
             PeerKnowsSa = initiator,
         };
-        next.SetKeys(selected, new IkeSaKeys(suite, keys));
+        next.SetKeys(suite.Proposal, new IkeSaKeys(suite, keys));
         next.RemoteIdentity = RemoteIdentity;
         _services.Apply(new SaTableChange(SaTableChangeKind.Registered, next));
         _services.Keylog?.Invoke(next, keys);

@@ -210,8 +210,41 @@ public static class ProposalNegotiation
         return true;
     }
 
-    /// <summary>Resolves a selected proposal to implementations.</summary>
+    /// <summary>
+    /// Resolves a selected proposal to implementations. Every SA that negotiated the same transforms gets the same
+    /// immutable suite (and its <see cref="NegotiatedSuite.Proposal"/>): a daemon holding many SAs holds a few
+    /// suites, not two per SA (at most <see cref="MaxCachedSuites"/> are kept).
+    /// </summary>
     public static NegotiatedSuite Resolve(AlgorithmProposal selected)
+    {
+        ArgumentNullException.ThrowIfNull(selected);
+        return Suites.Intern(selected, ResolveNew);
+    }
+
+    internal const int MaxCachedSuites = 64;
+
+    private static readonly InternCache<NegotiatedSuite, AlgorithmProposal> Suites =
+        new(MaxCachedSuites, static (suite, proposal) => SameTransforms(suite.Proposal, proposal));
+
+    private static bool SameTransforms(AlgorithmProposal a, AlgorithmProposal b)
+    {
+        if (a.Protocol != b.Protocol || a.Transforms.Count != b.Transforms.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < a.Transforms.Count; i++)
+        {
+            if (a.Transforms[i] != b.Transforms[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static NegotiatedSuite ResolveNew(AlgorithmProposal selected)
     {
         var encr = selected.OfType(TransformType.Encryption).Single();
         var encryption = TransformRegistry.GetEncryption((EncrId)encr.Id, encr.KeyLengthBits)

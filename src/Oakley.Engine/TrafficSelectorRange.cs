@@ -66,6 +66,31 @@ public sealed record TrafficSelectorRange(byte Protocol, ushort StartPort, ushor
         return new TrafficSelectorRange(proto, sp, ep, FromInteger(value & ~hostMask, bits), FromInteger(value | hostMask, bits));
     }
 
+    /// <summary>
+    /// One shared, immutable copy of a CHILD SA's narrowed selectors: the SAs that negotiated the same selectors (every
+    /// SA of a site-to-site connection) hold one list and its ranges and addresses, not a copy each.
+    /// </summary>
+    public static IReadOnlyList<TrafficSelectorRange> Share(IReadOnlyList<TrafficSelectorRange> selectors) =>
+        SharedLists.Intern(selectors, static s => s.ToArray());
+
+    private static readonly InternCache<TrafficSelectorRange[], IReadOnlyList<TrafficSelectorRange>> SharedLists = new(256, static (cached, probe) =>
+    {
+        if (cached.Length != probe.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < cached.Length; i++)
+        {
+            if (!cached[i].Equals(probe[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    });
+
     public static TrafficSelectorRange Host(IPAddress address) => new(0, 0, 65535, address, address);
 
     public static TrafficSelectorRange FromPayload(TrafficSelector ts) =>

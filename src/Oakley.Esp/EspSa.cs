@@ -44,8 +44,12 @@ public sealed class EspSa : IDisposable
 {
     public const int HeaderSize = 8; // SPI + sequence number
     // Cipher and MAC contexts keep state (OpenSSL contexts) and are not thread-safe: each thread that seals or
-    // opens with this SA gets its own pair, made from the key copies below.
-    private readonly ThreadLocal<(CipherContext Cipher, IntegrityContext? Integrity)> _contexts;
+    // opens with this SA gets its own pair, made from the key copies below. They hang in a lock-free list (one
+    // node for the SA's one hot thread, the norm, a node more for each further thread) instead of a ThreadLocal,
+    // whose slots, closure and delegate cost about 250 bytes per SA and direction.
+    private readonly IntegrityAlgorithm? _integrity;
+    private ThreadContexts? _contexts;
+    private bool _disposed;
     private readonly byte[] _encryptionKey;
     private readonly byte[] _integrityKey;
     private readonly IEntropySource _entropy;
@@ -95,9 +99,10 @@ public sealed class EspSa : IDisposable
         _encryption = encryption;
         _encryptionKey = encryptionKey.ToArray();
         _integrityKey = integrityKey.ToArray();
-        _contexts = new ThreadLocal<(CipherContext, IntegrityContext?)>(
-            () => (encryption.CreateContext(_encryptionKey), integrity?.CreateContext(_integrityKey)), trackAllValues: true);
-        _ = _contexts.Value; // fail here, not on the packet path, if the keys are unusable
+        _integrity = integrity;
+        // Made here to fail here, not on the packet path, if the keys are unusable; unowned, so the first thread
+        // that carries packets takes it over instead of the installing thread keeping a pair it never uses.
+        _contexts = new ThreadContexts(0, encryption.CreateContext(_encryptionKey), integrity?.CreateContext(_integrityKey), null);
         _icvSize = encryption.IsAead ? encryption.IcvSize : integrity?.IcvSize ?? 0;
         // RFC 4303 §2.4: the ciphertext, with trailer, ends on a 4-byte boundary and on the cipher's block size.
         _align = Math.Max(4, encryption.BlockSize);
@@ -217,11 +222,11 @@ public sealed class EspSa : IDisposable
         {
             Span<byte> aad = stackalloc byte[12];
             var aadLength = Aad(seq, aad);
-            _contexts.Value.Cipher.Encrypt(iv, aad[..aadLength], body, body, icv);
+            Contexts().Cipher.Encrypt(iv, aad[..aadLength], body, body, icv);
         }
         else
         {
-            var (cipher, integrity) = _contexts.Value;
+            var (cipher, integrity) = Contexts();
             cipher.Encrypt(iv, default, body, body, default);
             if (integrity is not null)
             {
@@ -265,14 +270,14 @@ public sealed class EspSa : IDisposable
         {
             Span<byte> aad = stackalloc byte[12];
             var aadLength = Aad(seq, aad);
-            if (!_contexts.Value.Cipher.Decrypt(iv, aad[..aadLength], ciphertext, icv, plain))
+            if (!Contexts().Cipher.Decrypt(iv, aad[..aadLength], ciphertext, icv, plain))
             {
                 return EspOpenResult.BadIcv;
             }
         }
         else
         {
-            var (cipher, integrity) = _contexts.Value;
+            var (cipher, integrity) = Contexts();
             if (integrity is not null)
             {
                 Span<byte> expected = stackalloc byte[64];
@@ -316,6 +321,75 @@ public sealed class EspSa : IDisposable
         return nextHeader == 59 ? EspOpenResult.Dummy : EspOpenResult.Ok;
     }
 
+    /// <summary>One thread's cipher and MAC contexts; <see cref="Owner"/> is its managed thread id, 0 while unowned.</summary>
+    private sealed class ThreadContexts(int owner, CipherContext cipher, IntegrityContext? integrity, ThreadContexts? next)
+    {
+        public int Owner = owner;
+        public readonly CipherContext Cipher = cipher;
+        public readonly IntegrityContext? Integrity = integrity;
+        public readonly ThreadContexts? Next = next;
+
+        public void Deconstruct(out CipherContext c, out IntegrityContext? i)
+        {
+            c = Cipher;
+            i = Integrity;
+        }
+    }
+
+    /// <summary>
+    /// The calling thread's contexts: its node, else the unowned one (claimed with a CAS), else a new node pushed
+    /// with a CAS. Managed thread ids are unique among live threads, so no two threads ever share a node; a thread
+    /// that reuses a dead thread's id takes over that thread's node, which keeps the list as short as the number of
+    /// threads that use the SA at once.
+    /// </summary>
+    private ThreadContexts Contexts()
+    {
+        var id = Environment.CurrentManagedThreadId;
+        var head = Volatile.Read(ref _contexts);
+        for (var node = head; node is not null; node = node.Next)
+        {
+            if (node.Owner == id)
+            {
+                return node;
+            }
+        }
+
+        return ClaimOrAdd(id, head);
+    }
+
+    private ThreadContexts ClaimOrAdd(int id, ThreadContexts? head)
+    {
+        for (var node = head; node is not null; node = node.Next)
+        {
+            if (Volatile.Read(ref node.Owner) == 0 && Interlocked.CompareExchange(ref node.Owner, id, 0) == 0)
+            {
+                return node;
+            }
+        }
+
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
+        var added = new ThreadContexts(id, _encryption.CreateContext(_encryptionKey), _integrity?.CreateContext(_integrityKey), head);
+        while (true)
+        {
+            var seen = Interlocked.CompareExchange(ref _contexts, added, head);
+            if (seen == head)
+            {
+                return added;
+            }
+
+            // Another thread pushed first (never this thread's id, only this thread adds nodes for it): retry on top.
+            head = seen;
+            if (head is null)
+            {
+                added.Cipher.Dispose();
+                added.Integrity?.Dispose();
+                ObjectDisposedException.ThrowIf(true, this);
+            }
+
+            added = new ThreadContexts(id, added.Cipher, added.Integrity, head);
+        }
+    }
+
     /// <summary>AAD of RFC 4106 §5 / RFC 7634 §3: SPI ‖ SeqLow, or SPI ‖ SeqHigh ‖ SeqLow with ESN.</summary>
     private int Aad(ulong seq, Span<byte> aad)
     {
@@ -354,13 +428,13 @@ public sealed class EspSa : IDisposable
 
     public void Dispose()
     {
-        foreach (var (cipher, integrity) in _contexts.Values)
+        Volatile.Write(ref _disposed, true);
+        for (var node = Interlocked.Exchange(ref _contexts, null); node is not null; node = node.Next)
         {
-            cipher.Dispose();
-            integrity?.Dispose();
+            node.Cipher.Dispose();
+            node.Integrity?.Dispose();
         }
 
-        _contexts.Dispose();
         CryptographicOperations.ZeroMemory(_encryptionKey);
         CryptographicOperations.ZeroMemory(_integrityKey);
     }

@@ -21,8 +21,16 @@ internal sealed class TunRoutes(TunDevice tun, ILogger log, Func<List<IPAddress>
 
     /// <summary>The route owner key of all traps (never an SPI: SPI 0 is reserved).</summary>
     public const uint TrapKey = 0;
-    private readonly Dictionary<string, int> _routes = [];
-    private readonly Dictionary<uint, List<string>> _routesOf = [];
+    // A prefix's route and how many keys use it; the keys keep its one string (not a copy each), in exact-size arrays.
+    private readonly Dictionary<string, Route> _routes = [];
+    private readonly Dictionary<uint, string[]> _routesOf = [];
+
+    private sealed class Route(string cidr)
+    {
+        public string Cidr { get; } = cidr;
+
+        public int Refs { get; set; } = 1;
+    }
 
     /// <summary>A CHILD SA installed routes its remote selectors; one removed drops them (unless another still uses them).</summary>
     public void Handle(EngineEvent e)
@@ -48,10 +56,10 @@ internal sealed class TunRoutes(TunDevice tun, ILogger log, Func<List<IPAddress>
         {
             foreach (var cidr in Prefixes(ts))
             {
-                if (_routes.TryGetValue(cidr, out var refs))
+                if (_routes.TryGetValue(cidr, out var route))
                 {
-                    _routes[cidr] = refs + 1;
-                    added.Add(cidr);
+                    route.Refs++;
+                    added.Add(route.Cidr);
                     continue;
                 }
 
@@ -72,7 +80,7 @@ internal sealed class TunRoutes(TunDevice tun, ILogger log, Func<List<IPAddress>
                         tun.AddRoute(cidr); // the address went away: route without a preferred source
                     }
 
-                    _routes[cidr] = 1;
+                    _routes[cidr] = new Route(cidr);
                     added.Add(cidr);
                 }
                 catch (IOException e)
@@ -82,22 +90,21 @@ internal sealed class TunRoutes(TunDevice tun, ILogger log, Func<List<IPAddress>
             }
         }
 
-        if (_routesOf.TryGetValue(key, out var existing))
-        {
-            existing.AddRange(added);
-        }
-        else
-        {
-            _routesOf[key] = added;
-        }
+        _routesOf[key] = _routesOf.TryGetValue(key, out var existing) ? [.. existing, .. added] : [.. added];
     }
+
+    /// <summary>The prefixes routed for <paramref name="key"/>.</summary>
+    internal IReadOnlyList<string> RoutesOf(uint key) => _routesOf.TryGetValue(key, out var routes) ? routes : [];
 
     /// <summary>Drops the routes of <paramref name="key"/> (those no other key still uses).</summary>
     public void Remove(uint key)
     {
         if (_routesOf.Remove(key, out var routes))
         {
-            routes.ForEach(Release);
+            foreach (var cidr in routes)
+            {
+                Release(cidr);
+            }
         }
     }
 
@@ -115,14 +122,14 @@ internal sealed class TunRoutes(TunDevice tun, ILogger log, Func<List<IPAddress>
 
     private void Release(string cidr)
     {
-        if (!_routes.TryGetValue(cidr, out var refs))
+        if (!_routes.TryGetValue(cidr, out var route))
         {
             return;
         }
 
-        if (refs > 1)
+        if (route.Refs > 1)
         {
-            _routes[cidr] = refs - 1;
+            route.Refs--;
             return;
         }
 

@@ -93,4 +93,43 @@ public class NegotiationArithmeticTests
         Assert.Null(ProposalNegotiation.ValidateResponse(offered, Answer("aes128gcm16-prfsha384-x25519"), ProtocolId.Ike)); // not offered
         Assert.Null(ProposalNegotiation.ValidateResponse(offered, Answer("aes128gcm16-prfsha256-x25519"), ProtocolId.Esp));
     }
+
+    [Fact]
+    public void Resolve_SharesOneSuitePerNegotiatedProposal()
+    {
+        // Two handshakes select the same transforms from two offers: each selection is its own object, the suites
+        // they resolve to are one shared instance (and its proposal); other transforms or another protocol are not.
+        var ours = ProposalString.ParseList("aes128gcm16-aes256gcm16-prfsha256-x25519-ecp256", ProtocolId.Ike);
+        var first = ProposalNegotiation.Select(ours, [Offer(1, "aes128gcm16-prfsha256-x25519")], ProtocolId.Ike)!.Value.Selected;
+        var second = ProposalNegotiation.Select(ours, [Offer(3, "aes256gcm16-aes128gcm16-prfsha256-x25519")], ProtocolId.Ike)!.Value.Selected;
+        Assert.NotSame(first, second);
+        var suite = ProposalNegotiation.Resolve(first);
+        Assert.Same(suite, ProposalNegotiation.Resolve(second));
+        Assert.Same(suite.Proposal, ProposalNegotiation.Resolve(second).Proposal);
+        Assert.Equal("aes128gcm16-prfsha256-curve25519", suite.ToString());
+
+        var other = ProposalNegotiation.Resolve(ProposalString.Parse("aes256gcm16-prfsha256-x25519", ProtocolId.Ike));
+        Assert.NotSame(suite, other);
+        Assert.Equal(256, other.Encryption.KeyLengthBits);
+        var esp = ProposalNegotiation.Resolve(new AlgorithmProposal(ProtocolId.Esp, first.Transforms));
+        Assert.NotSame(suite, esp);
+        Assert.Equal(ProtocolId.Esp, esp.Proposal.Protocol);
+    }
+
+    [Fact]
+    public void Share_GivesEqualSelectorListsOneInstance()
+    {
+        // Two CHILD SAs narrowed to the same selectors (separately parsed: equal, not the same objects) hold one list.
+        var first = new List<TrafficSelectorRange> { TrafficSelectorRange.Parse("203.0.113.0/24"), TrafficSelectorRange.Parse("2001:db8:7::/48[tcp]") };
+        var second = new List<TrafficSelectorRange> { TrafficSelectorRange.Parse("203.0.113.9/24"), TrafficSelectorRange.Parse("2001:db8:7::/48[6]") };
+        var shared = TrafficSelectorRange.Share(first);
+        Assert.Same(shared, TrafficSelectorRange.Share(second));
+        Assert.Equal(first, shared);
+        first.Clear(); // the shared copy is the cache's own, not the caller's list
+        Assert.Equal(2, shared.Count);
+        var other = TrafficSelectorRange.Share([TrafficSelectorRange.Parse("203.0.113.0/25")]);
+        Assert.NotSame(shared, other);
+        Assert.Equal("203.0.113.0/25", Assert.Single(other).ToString());
+        Assert.NotSame(shared, TrafficSelectorRange.Share([TrafficSelectorRange.Parse("203.0.113.0/24")])); // a prefix of it
+    }
 }

@@ -210,4 +210,66 @@ public class EspSaTests
         tx.Seal(new byte[20], 4, packet, out var n);
         Assert.Equal(EspOpenResult.BadIcv, rx.Open(packet.AsSpan(0, n), new byte[100], out _, out _));
     }
+
+    [Theory]
+    [InlineData("aes128gcm16")]
+    [InlineData("aes128-sha256")]
+    public void SealAndOpen_FromSeveralThreadsAtOnce_EachPacketIntact(string esp)
+    {
+        // Cipher contexts are per thread (OpenSSL contexts are not thread-safe): four threads seal on one SA while
+        // four others open on one SA at the same time; a context shared between two threads would corrupt packets.
+        using var tx = Sa(esp, 0x77, window: 4096);
+        using var rx = Sa(esp, 0x77, window: 4096);
+        const int perThread = 500;
+        var sealedPackets = new System.Collections.Concurrent.ConcurrentQueue<byte[]>();
+        using var start = new Barrier(4);
+        var sealers = Enumerable.Range(0, 4).Select(t => new Thread(() =>
+        {
+            var packet = new byte[1600];
+            start.SignalAndWait();
+            for (var i = 0; i < perThread; i++)
+            {
+                var payload = new byte[100 + (i % 300)];
+                Array.Fill(payload, (byte)(t * 31 + i));
+                Assert.Equal(EspSealResult.Ok, tx.Seal(payload, 4, packet, out var n));
+                sealedPackets.Enqueue(packet.AsSpan(0, n).ToArray());
+            }
+        })).ToList();
+        sealers.ForEach(t => t.Start());
+        sealers.ForEach(t => t.Join());
+        var all = sealedPackets.ToArray();
+        var ok = 0;
+        using var openStart = new Barrier(4);
+        var openers = Enumerable.Range(0, 4).Select(t => new Thread(() =>
+        {
+            var back = new byte[1600];
+            openStart.SignalAndWait();
+            for (var i = t; i < all.Length; i += 4)
+            {
+                var result = rx.Open(all[i], back, out var length, out var nh);
+                if (result == EspOpenResult.Ok && nh == 4 && length >= 100 && back.AsSpan(1, length - 1).IndexOfAnyExcept(back[0]) < 0)
+                {
+                    Interlocked.Increment(ref ok);
+                }
+            }
+        })).ToList();
+        openers.ForEach(t => t.Start());
+        openers.ForEach(t => t.Join());
+        Assert.Equal(4 * perThread, all.Length);
+        Assert.Equal(4 * perThread, ok);
+        Assert.Equal(4UL * perThread, tx.Sequence);
+    }
+
+    [Fact]
+    public void Disposed_RefusesToSealFromANewThread()
+    {
+        // Dispose zeroes the keys: a thread that never used the SA must not key a context from them afterwards.
+        var tx = Sa("aes128gcm16", 0x78);
+        tx.Dispose();
+        Exception? seen = null;
+        var thread = new Thread(() => seen = Record.Exception(() => tx.Seal([1, 2, 3], 4, new byte[100], out _)));
+        thread.Start();
+        thread.Join();
+        Assert.IsType<ObjectDisposedException>(seen);
+    }
 }

@@ -234,6 +234,8 @@ public sealed partial class RtNetlinkNamespaceTests : IDisposable
             Assert.Contains("203.0.113.0/24 dev nl0t proto 79 scope link src 192.0.2.1", table, StringComparison.Ordinal);
             Assert.Contains("198.51.100.0/31 dev nl0t", table, StringComparison.Ordinal);
             Assert.Contains("198.51.100.2 dev nl0t", table, StringComparison.Ordinal);
+            Assert.Equal(["203.0.113.0/24", "198.51.100.0/31", "198.51.100.2/32"], routes.RoutesOf(0x1001));
+            Assert.Same(routes.RoutesOf(0x1001)[0], Assert.Single(routes.RoutesOf(TunRoutes.TrapKey))); // one string per prefix
 
             // The CHILD SA goes: its own prefixes go, the one the trap shares stays until the trap goes too.
             InNamespace(() =>

@@ -189,7 +189,7 @@ internal sealed class IkeInitTask : IInitiatorTask, IResponderTask, IDisposable
         var keys = Ikev2KeySchedule.DeriveKeys(prf, skeyseed, _sa.NonceI, _sa.NonceR, _sa.SpiI, _sa.SpiR,
             suite.Encryption.KeyMaterialSize, suite.Integrity?.KeySize ?? 0);
         CryptographicOperations.ZeroMemory(skeyseed);
-        _sa.SetKeys(selected, new IkeSaKeys(suite, keys));
+        _sa.SetKeys(suite.Proposal, new IkeSaKeys(suite, keys));
         _sa.Services.Keylog?.Invoke(_sa, keys);
         Dispose();
     }
