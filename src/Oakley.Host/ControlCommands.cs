@@ -102,8 +102,9 @@ internal sealed class ControlCommands(Daemon daemon)
         {
             // The CHILD SA's install or refusal (ChildSaFailed: the IKE SA stays up), the IKE SA's failure, or (with
             // only --ike) the IKE SA coming up ends the wait.
-            if (e is ChildSaInstall c && c.IkeSaId == id || e is ChildSaFailed f && f.IkeSaId == id || e is IkeSaDown d && d.IkeSaId == id
-                || (child is null && e is IkeSaUp u && u.IkeSaId == id))
+            var mine = Volatile.Read(ref id);
+            if (e is ChildSaInstall c && c.IkeSaId == mine || e is ChildSaFailed f && f.IkeSaId == mine || e is IkeSaDown d && d.IkeSaId == mine
+                || (child is null && e is IkeSaUp u && u.IkeSaId == mine))
             {
                 up.TrySetResult(e);
             }
@@ -112,7 +113,14 @@ internal sealed class ControlCommands(Daemon daemon)
         host.EventRaised += Watch;
         try
         {
-            id = await host.Invoke((e, now) => e.Initiate(now, ike, child)).ConfigureAwait(false);
+            // The id is set on the engine thread, in the initiation's own work item: the events of the exchange are
+            // raised on that thread after it (at the end of the turn or later), so Watch always sees it. (Set after the await, on a pool thread,
+            // it could come after a fast CHILD SA's install event, which Watch then ignored: the client timed out.)
+            await host.Invoke((e, now) =>
+            {
+                Volatile.Write(ref id, e.Initiate(now, ike, child));
+                return id;
+            }).ConfigureAwait(false);
             var done = await Task.WhenAny(up.Task, Task.Delay(timeout)).ConfigureAwait(false);
             if (done != up.Task || up.Task.Result is IkeSaDown or ChildSaFailed)
             {
