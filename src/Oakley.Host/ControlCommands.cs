@@ -113,9 +113,10 @@ internal sealed class ControlCommands(Daemon daemon)
         host.EventRaised += Watch;
         try
         {
-            // The id is set on the engine thread, in the initiation's own work item: the events of the exchange are
-            // raised on that thread after it (at the end of the turn or later), so Watch always sees it. (Set after the await, on a pool thread,
-            // it could come after a fast CHILD SA's install event, which Watch then ignored: the client timed out.)
+            // The id is set on the engine thread, in the initiation's own work item: the events of the exchange
+            // are raised on that thread after it (at the end of the turn or later), so Watch always sees it. Set
+            // after the await, on a pool thread, it could come after a fast CHILD SA's install event, which Watch
+            // then ignored, and the client timed out.
             await host.Invoke((e, now) =>
             {
                 Volatile.Write(ref id, e.Initiate(now, ike, child));
