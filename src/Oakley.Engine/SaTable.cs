@@ -10,7 +10,9 @@ internal sealed class SaTable
 {
     private readonly Dictionary<ulong, IkeSa> _bySpi = [];
     private readonly Dictionary<uint, IkeSa> _childOwners = [];
-    private readonly Dictionary<Identity, List<IkeSa>> _byRemoteId = [];
+    // Per identity one IkeSa, or a List of them when several share it: most peers authenticate as an identity of
+    // their own, and a List per SA cost about 90 bytes (issue 14's per-SA budget).
+    private readonly Dictionary<Identity, object> _byRemoteId = [];
 
     public IReadOnlyCollection<IkeSa> All => _bySpi.Values;
 
@@ -20,8 +22,8 @@ internal sealed class SaTable
     /// <summary>Whether the indexes agree with the SAs and the CHILD SAs they hold (tests check it after every script).</summary>
     public bool IndexesConsistent =>
         _childOwners.Count == _bySpi.Values.Sum(s => s.Children.Count) && _bySpi.Values.All(s => s.Children.All(c => _childOwners.GetValueOrDefault(c.InboundSpi) == s))
-        && _byRemoteId.Values.Sum(l => l.Count) == _bySpi.Values.Count(s => s.RemoteIdentity is not null)
-        && _bySpi.Values.All(s => s.RemoteIdentity is null || _byRemoteId.GetValueOrDefault(s.RemoteIdentity)?.Contains(s) == true);
+        && _byRemoteId.Keys.Sum(id => WithRemoteId(id).Count) == _bySpi.Values.Count(s => s.RemoteIdentity is not null)
+        && _bySpi.Values.All(s => s.RemoteIdentity is null || WithRemoteId(s.RemoteIdentity).Contains(s));
 
     public bool TryGet(ulong localSpi, out IkeSa sa) => _bySpi.TryGetValue(localSpi, out sa!);
 
@@ -30,7 +32,12 @@ internal sealed class SaTable
     public bool TryGetChildOwner(uint inboundSpi, out IkeSa sa) => _childOwners.TryGetValue(inboundSpi, out sa!);
 
     /// <summary>The registered SAs whose peer authenticated as <paramref name="id"/>.</summary>
-    public IReadOnlyList<IkeSa> WithRemoteId(Identity id) => _byRemoteId.TryGetValue(id, out var list) ? list : [];
+    public IReadOnlyList<IkeSa> WithRemoteId(Identity id) => _byRemoteId.GetValueOrDefault(id) switch
+    {
+        IkeSa one => [one],
+        List<IkeSa> several => several,
+        _ => [],
+    };
 
     public void Add(IkeSa sa)
     {
@@ -68,23 +75,33 @@ internal sealed class SaTable
             return;
         }
 
-        if (old is not null && _byRemoteId.TryGetValue(old, out var list))
+        if (old is not null && _byRemoteId.TryGetValue(old, out var held))
         {
-            list.Remove(sa);
-            if (list.Count == 0)
+            if (held == sa)
             {
                 _byRemoteId.Remove(old);
+            }
+            else if (held is List<IkeSa> several && several.Remove(sa) && several.Count == 1)
+            {
+                _byRemoteId[old] = several[0];
             }
         }
 
         if (now is not null)
         {
-            if (!_byRemoteId.TryGetValue(now, out var bucket))
+            _byRemoteId[now] = _byRemoteId.GetValueOrDefault(now) switch
             {
-                _byRemoteId[now] = bucket = [];
-            }
-
-            bucket.Add(sa);
+                null => sa,
+                IkeSa one when one == sa => one,
+                IkeSa one => new List<IkeSa> { one, sa },
+                var several => Added((List<IkeSa>)several, sa),
+            };
         }
+    }
+
+    private static List<IkeSa> Added(List<IkeSa> list, IkeSa sa)
+    {
+        list.Add(sa);
+        return list;
     }
 }

@@ -42,18 +42,18 @@ public sealed class ReplayWindow
             return false;
         }
 
-        if (sequence > _top)
+        if (sequence > Volatile.Read(ref _top))
         {
-            return true;
+            return true; // new, or raced by another receive thread: TryAccept decides, after the ICV
         }
 
-        var behind = _top - sequence;
-        if (behind >= (ulong)Size)
+        // Behind the top: read the top and the bitmap together. Unlocked, another receive thread's shift between
+        // the two reads could make a new number look seen, and a good packet was dropped (issue 14's
+        // several-threads test); one receive thread per SA, the norm, never contends for this lock.
+        lock (_bits)
         {
-            return false;
+            return sequence > _top || (_top - sequence < (ulong)Size && !IsSet(_top - sequence));
         }
-
-        return !IsSet(behind);
     }
 
     /// <summary>

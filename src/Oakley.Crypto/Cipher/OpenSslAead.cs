@@ -17,8 +17,9 @@ internal sealed unsafe partial class OpenSslAeadContext : CipherContext
     private const int CtrlAeadGetTag = 0x10;
     private const int CtrlAeadSetTag = 0x11;
     private readonly IntPtr _cipher;
-    private readonly byte[] _key;
-    private readonly byte[] _salt;
+    // Key and salt in one array (key first): one object less per context, four per IKE SA with one CHILD SA.
+    private readonly byte[] _keyAndSalt;
+    private readonly int _keyLength;
     private readonly int _tagSize;
     private IntPtr _encrypt;
     private IntPtr _decrypt;
@@ -59,8 +60,8 @@ internal sealed unsafe partial class OpenSslAeadContext : CipherContext
     public OpenSslAeadContext(IntPtr cipher, ReadOnlySpan<byte> key, ReadOnlySpan<byte> salt, int tagSize)
     {
         _cipher = cipher;
-        _key = key.ToArray();
-        _salt = salt.ToArray();
+        _keyAndSalt = [.. key, .. salt];
+        _keyLength = key.Length;
         _tagSize = tagSize;
     }
 
@@ -75,7 +76,7 @@ internal sealed unsafe partial class OpenSslAeadContext : CipherContext
         }
 
         var made = EVP_CIPHER_CTX_new();
-        fixed (byte* k = _key)
+        fixed (byte* k = _keyAndSalt)
         {
             if (made == IntPtr.Zero || EVP_CipherInit_ex(made, _cipher, IntPtr.Zero, k, null, encrypt) != 1)
             {
@@ -93,8 +94,9 @@ internal sealed unsafe partial class OpenSslAeadContext : CipherContext
 
     public override void Encrypt(ReadOnlySpan<byte> iv, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> plaintext, Span<byte> ciphertext, Span<byte> tag)
     {
-        Span<byte> nonce = stackalloc byte[_salt.Length + 8];
-        AeadContext.BuildNonce(_salt, iv, nonce);
+        var salt = _keyAndSalt.AsSpan(_keyLength);
+        Span<byte> nonce = stackalloc byte[salt.Length + 8];
+        AeadContext.BuildNonce(salt, iv, nonce);
         if (tag.Length != _tagSize || ciphertext.Length < plaintext.Length)
         {
             throw new ArgumentException("tag or output has the wrong size");
@@ -119,8 +121,9 @@ internal sealed unsafe partial class OpenSslAeadContext : CipherContext
 
     public override bool Decrypt(ReadOnlySpan<byte> iv, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> tag, Span<byte> plaintext)
     {
-        Span<byte> nonce = stackalloc byte[_salt.Length + 8];
-        AeadContext.BuildNonce(_salt, iv, nonce);
+        var salt = _keyAndSalt.AsSpan(_keyLength);
+        Span<byte> nonce = stackalloc byte[salt.Length + 8];
+        AeadContext.BuildNonce(salt, iv, nonce);
         if (tag.Length != _tagSize || plaintext.Length < ciphertext.Length)
         {
             return false;
@@ -178,8 +181,7 @@ internal sealed unsafe partial class OpenSslAeadContext : CipherContext
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             Free();
-            CryptographicOperations.ZeroMemory(_key);
-            CryptographicOperations.ZeroMemory(_salt);
+            CryptographicOperations.ZeroMemory(_keyAndSalt);
         }
     }
 
