@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Oakley.Crypto;
-using Oakley.Crypto.Cipher;
-using Oakley.Crypto.Integrity;
 using Oakley.Crypto.Registry;
 using Oakley.Engine;
 using Oakley.Esp;
@@ -97,26 +95,12 @@ public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow 
         }
     }
 
-    // The algorithm objects are stateless (their contexts hold the keys): the CHILD SAs of one suite share them.
-    private readonly Dictionary<(Iana.EncrId, int, Iana.IntegId), (EncryptionAlgorithm, IntegrityAlgorithm?)> _algorithms = [];
-
-    private (EncryptionAlgorithm Encryption, IntegrityAlgorithm? Integrity) Algorithms(ChildSaInstall c)
-    {
-        var key = (c.Encryption, c.EncryptionKeyBits, c.Integrity);
-        if (!_algorithms.TryGetValue(key, out var pair))
-        {
-            var encryption = TransformRegistry.GetEncryption(c.Encryption, c.EncryptionKeyBits)
-                ?? throw new InvalidOperationException($"no ESP implementation for {c.Encryption}");
-            pair = (encryption, c.Integrity == Iana.IntegId.None ? null : TransformRegistry.GetIntegrity(c.Integrity));
-            _algorithms[key] = pair;
-        }
-
-        return pair;
-    }
-
     private void Install(ChildSaInstall c)
     {
-        var (encryption, integrity) = Algorithms(c);
+        // Shared objects: the registry keeps one per algorithm.
+        var encryption = TransformRegistry.GetEncryption(c.Encryption, c.EncryptionKeyBits)
+            ?? throw new InvalidOperationException($"no ESP implementation for {c.Encryption}");
+        var integrity = c.Integrity == Iana.IntegId.None ? null : TransformRegistry.GetIntegrity(c.Integrity);
         var onActive = _onActive ??= _active.Enqueue;
         var inbound = new EspSa(c.InboundSpi, encryption, c.InboundEncryptionKey, integrity, c.InboundIntegrityKey, c.Esn, replayWindow, entropy)
         {

@@ -40,7 +40,24 @@ public static class TransformRegistry
     /// The encryption transform for an ID and a Key Length attribute. Returns null for an unsupported
     /// combination (for example AES with a key length of 100, or a fixed-key cipher with a Key Length).
     /// </summary>
+    /// <summary>
+    /// The cipher of an ID and key length, or null if Oakley has none. The algorithm objects are stateless (their
+    /// contexts hold the keys), so each one exists once and every SA that negotiated it shares it, as the integrity
+    /// and PRF objects do. Only known ciphers are kept: a peer's odd key lengths add nothing.
+    /// </summary>
     public static EncryptionAlgorithm? GetEncryption(EncrId id, int keyLengthBits)
+    {
+        if (Encryptions.TryGetValue((id, keyLengthBits), out var known))
+        {
+            return known;
+        }
+
+        return CreateEncryption(id, keyLengthBits) is { } made ? Encryptions.GetOrAdd((id, keyLengthBits), made) : null;
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(EncrId, int), EncryptionAlgorithm> Encryptions = new();
+
+    private static EncryptionAlgorithm? CreateEncryption(EncrId id, int keyLengthBits)
     {
         static bool Aes(int k) => k is 128 or 192 or 256;
         return id switch

@@ -104,4 +104,17 @@ public class TransformRegistryTests
     [Fact]
     public void Keywords_AreUnique() =>
         Assert.Equal(TransformRegistry.All.Count, TransformRegistry.All.Select(t => t.Keyword).Distinct().Count());
+
+    [Fact]
+    public void GetEncryption_GivesOneSharedObjectPerCipher_AndNothingForAnUnknownKeyLength()
+    {
+        var gcm = TransformRegistry.GetEncryption(EncrId.AesGcm16, 256);
+        Assert.NotNull(gcm);
+        Assert.Same(gcm, TransformRegistry.GetEncryption(EncrId.AesGcm16, 256));
+        Assert.NotSame(gcm, TransformRegistry.GetEncryption(EncrId.AesGcm16, 128));
+        Assert.NotSame(gcm, TransformRegistry.GetEncryption(EncrId.AesGcm12, 256));
+        Assert.Equal(128, TransformRegistry.GetEncryption(EncrId.AesGcm16, 128)!.KeyLengthBits);
+        Assert.Null(TransformRegistry.GetEncryption(EncrId.AesGcm16, 4711));
+        Assert.Null(TransformRegistry.GetEncryption(EncrId.AesGcm16, 4711));
+    }
 }
