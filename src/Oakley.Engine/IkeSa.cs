@@ -1,5 +1,6 @@
 using System.Net;
 using Oakley.Crypto.Registry;
+using Oakley.Crypto.Signature;
 using Oakley.Engine.Tasks;
 
 namespace Oakley.Engine;
@@ -65,6 +66,12 @@ public sealed partial class IkeSa : SecurityAssociation, IDisposable
     internal byte[] InitResponse { get; set; } = [];
 
     /// <summary>
+    /// The hashes the peer's SIGNATURE_HASH_ALGORITHMS listed in IKE_SA_INIT (RFC 7427 §4), null when it sent none:
+    /// a signature authenticator signs with RFC 7427 only then. Dropped with the IKE_SA_INIT state.
+    /// </summary>
+    internal IReadOnlyCollection<SignatureHash>? PeerSignatureHashes { get; set; }
+
+    /// <summary>
     /// IKE_AUTH is over and the SA is up: the IKE_SA_INIT messages and nonces go (issue 14's per-SA budget). Only the
     /// AUTH payloads sign them (RFC 7296 §2.15), and the CHILD SAs of IKE_AUTH took their KEYMAT from these nonces in
     /// the same exchange (§2.17); every later CREATE_CHILD_SA and IKE rekey carries nonces of its own (§1.3, §2.18).
@@ -77,6 +84,7 @@ public sealed partial class IkeSa : SecurityAssociation, IDisposable
         InitResponse = [];
         NonceI = [];
         NonceR = [];
+        PeerSignatureHashes = null;
         _keys?.Trim();
     }
 

@@ -1,3 +1,4 @@
+using Oakley.Crypto.Signature;
 using Oakley.Testing;
 
 namespace Oakley.Engine.Tests;
@@ -24,6 +25,7 @@ public class EstablishedStateTests
             Assert.Empty(sa.InitResponse);
             Assert.Empty(sa.NonceI);
             Assert.Empty(sa.NonceR);
+            Assert.Null(sa.PeerSignatureHashes);
             Assert.Equal(0, sa.Keys!.NativeContexts); // the SK_e ciphers keep no OpenSSL context while the SA is idle
             Assert.Empty(sa.Keys.Keys.SK_pi); // AUTH's keys are of no further use (§2.15)
             Assert.Empty(sa.Keys.Keys.SK_pr);
@@ -70,6 +72,10 @@ public class EstablishedStateTests
         Assert.NotEmpty(responder.NonceR);
         Assert.NotEmpty(responder.Keys!.Keys.SK_pi);
         Assert.NotEmpty(responder.Keys.Keys.SK_pr);
+
+        // Each side read the other's SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4) for a signature authenticator to use.
+        Assert.Equal([SignatureHash.Sha256, SignatureHash.Sha384, SignatureHash.Sha512], responder.PeerSignatureHashes);
+        Assert.Equal([SignatureHash.Sha256, SignatureHash.Sha384, SignatureHash.Sha512], Assert.Single(pair.A.IkeSas).PeerSignatureHashes);
     }
 
     private static void AssertKeysAgree(EnginePair pair, string child, int expected)

@@ -172,3 +172,19 @@ public class SignatureAuthenticatorTests
         return writer.Encode();
     }
 }
+
+public class SignatureHashNotifyTests
+{
+    [Fact]
+    public void PeerHashes_AreReadFromTheNotify_UnknownDuplicateAndOddOctetsIgnored()
+    {
+        var none = new IkeMessage();
+        Assert.Null(Oakley.Engine.Tasks.IkeInitTask.PeerHashes(none));
+        var m = new IkeMessage();
+        m.Payloads.Add(new NotifyPayload(Oakley.Iana.NotifyType.SignatureHashAlgorithms, new byte[] { 0, 2, 0, 5, 0, 9, 0, 2, 7 }));
+        Assert.Equal([SignatureHash.Sha256, SignatureHash.Identity], Oakley.Engine.Tasks.IkeInitTask.PeerHashes(m));
+        var empty = new IkeMessage();
+        empty.Payloads.Add(new NotifyPayload(Oakley.Iana.NotifyType.SignatureHashAlgorithms, Array.Empty<byte>()));
+        Assert.Empty(Oakley.Engine.Tasks.IkeInitTask.PeerHashes(empty)!);
+    }
+}

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Oakley.Crypto.KeyDerivation;
 using Oakley.Crypto.KeyExchange;
 using Oakley.Crypto.Registry;
+using Oakley.Crypto.Signature;
 using Oakley.Iana;
 using Oakley.Protocol;
 using Oakley.Protocol.Ikev2;
@@ -122,6 +123,7 @@ internal sealed class IkeInitTask : IInitiatorTask, IResponderTask, IDisposable
         _sa.SpiR = m.ResponderSpi;
         _sa.NonceR = m.Find<NoncePayload>()!.Nonce.ToArray();
         _sa.Path.Fragmentation = _sa.Config.Fragmentation != Fragmentation.No && m.Notifies(NotifyType.Ikev2FragmentationSupported).Any();
+        _sa.PeerSignatureHashes = PeerHashes(m);
         _sa.InitResponse = response.Datagram;
         _ke!.SetPeerPublicKey(ke.Data.Span);
         DeriveKeys(selected);
@@ -156,7 +158,8 @@ internal sealed class IkeInitTask : IInitiatorTask, IResponderTask, IDisposable
         _ke.SetPeerPublicKey(ke.Data.Span); // validates the peer's value (RFC 6989)
         // RFC 7383 §2.3: announce support only in answer to the initiator's announcement.
         _sa.Path.Fragmentation = _sa.Config.Fragmentation != Fragmentation.No && m.Notifies(NotifyType.Ikev2FragmentationSupported).Any();
-        _peerSignatureHashes = m.Notifies(NotifyType.SignatureHashAlgorithms).Any();
+        _sa.PeerSignatureHashes = PeerHashes(m);
+        _peerSignatureHashes = _sa.PeerSignatureHashes is not null;
         return TaskOutcome.Done;
     }
 
@@ -174,6 +177,30 @@ internal sealed class IkeInitTask : IInitiatorTask, IResponderTask, IDisposable
         {
             response.Add(new NotifyPayload(NotifyType.SignatureHashAlgorithms, SignatureHashes));
         }
+    }
+
+    /// <summary>
+    /// The hashes of the peer's SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4: a list of 2-octet numbers), null without one.
+    /// Unknown numbers are skipped; an odd trailing octet is ignored, as an announcement only widens what we may use.
+    /// </summary>
+    internal static IReadOnlyCollection<SignatureHash>? PeerHashes(IkeMessage m)
+    {
+        List<SignatureHash>? hashes = null;
+        foreach (var notify in m.Notifies(NotifyType.SignatureHashAlgorithms))
+        {
+            hashes ??= [];
+            var data = notify.Data.Span;
+            for (var i = 0; i + 1 < data.Length; i += 2)
+            {
+                var hash = (SignatureHash)BinaryPrimitives.ReadUInt16BigEndian(data[i..]);
+                if (Enum.IsDefined(hash) && !hashes.Contains(hash))
+                {
+                    hashes.Add(hash);
+                }
+            }
+        }
+
+        return hashes;
     }
 
     /// <summary>The responder's keys, once its response is encoded (SPIs and nonces are all known).</summary>
