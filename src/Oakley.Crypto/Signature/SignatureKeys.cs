@@ -37,17 +37,38 @@ public sealed class SignaturePublicKey : IDisposable
         var copy = der.ToArray();
         try
         {
-            var spki = new AsnReader(copy, AsnEncodingRules.DER).ReadSequence();
+            var outer = new AsnReader(copy, AsnEncodingRules.DER);
+            var spki = outer.ReadSequence();
+            if (outer.HasData)
+            {
+                why = "trailing bytes after the SubjectPublicKeyInfo";
+                return null;
+            }
+
             var oid = spki.ReadSequence().ReadObjectIdentifier();
             switch (oid)
             {
                 case SignatureSchemes.RsaKeyOid:
                     var rsa = RSA.Create();
-                    rsa.ImportSubjectPublicKeyInfo(copy, out _);
+                    rsa.ImportSubjectPublicKeyInfo(copy, out var rsaRead);
+                    if (rsaRead != copy.Length)
+                    {
+                        rsa.Dispose();
+                        why = "trailing bytes after the SubjectPublicKeyInfo";
+                        return null;
+                    }
+
                     return new SignaturePublicKey(SignatureKeyType.Rsa, rsa.KeySize, rsa, null, copy);
                 case "1.2.840.10045.2.1":
                     var ec = ECDsa.Create();
-                    ec.ImportSubjectPublicKeyInfo(copy, out _);
+                    ec.ImportSubjectPublicKeyInfo(copy, out var ecRead);
+                    if (ecRead != copy.Length)
+                    {
+                        ec.Dispose();
+                        why = "trailing bytes after the SubjectPublicKeyInfo";
+                        return null;
+                    }
+
                     return new SignaturePublicKey(SignatureKeyType.Ecdsa, ec.KeySize, ec, null, copy);
                 case "1.3.101.112":
                 case "1.3.101.113":

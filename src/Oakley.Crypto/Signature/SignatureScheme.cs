@@ -116,8 +116,16 @@ public static class SignatureSchemes
             if (scheme is null)
             {
                 why = $"signature algorithm {oid} is not supported";
+                return null;
             }
 
+            // Only RSA identifiers carry parameters, and those only a NULL (RFC 4055 §5); ECDSA and EdDSA carry none.
+            if (scheme.KeyType == SignatureKeyType.Rsa && sequence.HasData)
+            {
+                sequence.ReadNull();
+            }
+
+            sequence.ThrowIfNotEmpty();
             return scheme;
         }
         catch (AsnContentException)

@@ -56,6 +56,8 @@ public class SignatureTests
     [InlineData("300d06092a864886f70d01010b05")] // truncated
     [InlineData("300c06092a864886f70d01010b")] // the sequence length claims a byte more than there is
     [InlineData("300606042a030405")] // an unknown OID
+    [InlineData("300c06082a8648ce3d0403020500")] // ecdsa-with-SHA256 with a NULL it must not have
+    [InlineData("300f06092a864886f70d01010b02020101")] // sha256WithRSAEncryption with an INTEGER for parameters
     public void BadIdentifiers_AreRefusedWithAReason(string hex)
     {
         Assert.Null(SignatureSchemes.FromAlgorithmIdentifier(Convert.FromHexString(hex), out var why));
@@ -98,6 +100,14 @@ public class SignatureTests
             Assert.False(pub.Verify(scheme, other, signature, der));
             Assert.False(pub.Verify(scheme, Data, signature.AsSpan(0, signature.Length - 1), der));
         }
+    }
+
+    [Fact]
+    public void TrailingBytesAfterAPublicKey_AreRefused()
+    {
+        var (_, spki) = NewKey(SignatureKeyType.Ecdsa);
+        Assert.Null(SignaturePublicKey.FromSubjectPublicKeyInfo([.. spki, 0], out var why));
+        Assert.Equal("trailing bytes after the SubjectPublicKeyInfo", why);
     }
 
     [Fact]
