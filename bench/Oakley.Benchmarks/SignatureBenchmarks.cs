@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using BenchmarkDotNet.Attributes;
 using Oakley.Crypto.Signature;
+using Oakley.Tests.Shared;
 
 namespace Oakley.Benchmarks;
 
@@ -30,8 +31,8 @@ public class SignatureBenchmarks
             "rsa3072-pkcs1" => (Rsa(), SignatureSchemes.RsaPkcs1Sha256),
             "ecdsa256" => (Ec(ECCurve.NamedCurves.nistP256), SignatureSchemes.EcdsaSha256),
             "ecdsa384" => (Ec(ECCurve.NamedCurves.nistP384), SignatureSchemes.EcdsaSha384),
-            "ed25519" => (Ed("1.3.101.112", 32), SignatureSchemes.Ed25519),
-            _ => (Ed("1.3.101.113", 57), SignatureSchemes.Ed448),
+            "ed25519" => (EdDsaTestKeys.Pkcs8(RandomNumberGenerator.GetBytes(32), ed448: false), SignatureSchemes.Ed25519),
+            _ => (EdDsaTestKeys.Pkcs8(RandomNumberGenerator.GetBytes(57), ed448: true), SignatureSchemes.Ed448),
         };
         _key = SignaturePrivateKey.FromPkcs8(pkcs8, out var why) ?? throw new InvalidOperationException(why);
         _public = SignaturePublicKey.FromSubjectPublicKeyInfo(_key.ExportSubjectPublicKeyInfo(), out why) ?? throw new InvalidOperationException(why);
@@ -61,24 +62,5 @@ public class SignatureBenchmarks
     {
         using var ec = ECDsa.Create(curve);
         return ec.ExportPkcs8PrivateKey();
-    }
-
-    private static byte[] Ed(string oid, int length)
-    {
-        var inner = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
-        inner.WriteOctetString(RandomNumberGenerator.GetBytes(length));
-        var writer = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
-        using (writer.PushSequence())
-        {
-            writer.WriteInteger(0);
-            using (writer.PushSequence())
-            {
-                writer.WriteObjectIdentifier(oid);
-            }
-
-            writer.WriteOctetString(inner.Encode());
-        }
-
-        return writer.Encode();
     }
 }

@@ -4,6 +4,7 @@ using Oakley.Crypto.Signature;
 using Oakley.Engine.Authentication;
 using Oakley.Protocol.Ikev2;
 using Oakley.Protocol.Ikev2.Payloads;
+using Oakley.Tests.Shared;
 
 namespace Oakley.Engine.Tests;
 
@@ -155,21 +156,7 @@ public class SignatureAuthenticatorTests
     {
         var seed = new byte[ed448 ? 57 : 32];
         new Random(ed448 ? 448 : 25519).NextBytes(seed);
-        var inner = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
-        inner.WriteOctetString(seed);
-        var writer = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
-        using (writer.PushSequence())
-        {
-            writer.WriteInteger(0);
-            using (writer.PushSequence())
-            {
-                writer.WriteObjectIdentifier(ed448 ? "1.3.101.113" : "1.3.101.112");
-            }
-
-            writer.WriteOctetString(inner.Encode());
-        }
-
-        return writer.Encode();
+        return EdDsaTestKeys.Pkcs8(seed, ed448);
     }
 }
 

@@ -9,19 +9,11 @@ namespace Oakley.Crypto.KeyExchange;
 /// NSec's own Key/Agree path costs about 10× the math (guarded secure memory per key), so the handshake uses
 /// the raw scalar-multiplication functions. The scalar comes from the injected entropy.
 /// </summary>
-public sealed partial class X25519KeyExchange : KeyExchange
+public sealed class X25519KeyExchange : KeyExchange
 {
     private const int Size = 32;
     private readonly byte[] _private = new byte[Size];
     private byte[]? _shared;
-
-    static X25519KeyExchange()
-    {
-        if (NativeMethods.sodium_init() < 0)
-        {
-            throw new InvalidOperationException("libsodium failed to initialise");
-        }
-    }
 
     internal X25519KeyExchange(IEntropySource entropy) => entropy.Fill(_private);
 
@@ -33,12 +25,12 @@ public sealed partial class X25519KeyExchange : KeyExchange
 
     /// <summary>The raw X25519 function (RFC 7748 §5) for known-answer tests; false when libsodium rejects the result.</summary>
     internal static bool ScalarMult(ReadOnlySpan<byte> scalar, ReadOnlySpan<byte> u, Span<byte> output) =>
-        NativeMethods.crypto_scalarmult_curve25519(ref MemoryMarshal.GetReference(output), in MemoryMarshal.GetReference(scalar), in MemoryMarshal.GetReference(u)) == 0;
+        LibSodium.crypto_scalarmult_curve25519(ref MemoryMarshal.GetReference(output), in MemoryMarshal.GetReference(scalar), in MemoryMarshal.GetReference(u)) == 0;
 
     public override byte[] GetPublicKey()
     {
         var pub = new byte[Size];
-        if (NativeMethods.crypto_scalarmult_curve25519_base(ref pub[0], in _private[0]) != 0)
+        if (LibSodium.crypto_scalarmult_curve25519_base(ref pub[0], in _private[0]) != 0)
         {
             throw new CryptographicException("X25519 public key generation failed");
         }
@@ -72,19 +64,5 @@ public sealed partial class X25519KeyExchange : KeyExchange
         {
             CryptographicOperations.ZeroMemory(_shared);
         }
-    }
-
-    private static partial class NativeMethods
-    {
-        private const string Library = "libsodium";
-
-        [LibraryImport(Library)]
-        internal static partial int sodium_init();
-
-        [LibraryImport(Library)]
-        internal static partial int crypto_scalarmult_curve25519_base(ref byte q, in byte n);
-
-        [LibraryImport(Library)]
-        internal static partial int crypto_scalarmult_curve25519(ref byte q, in byte n, in byte p);
     }
 }

@@ -153,7 +153,14 @@ public sealed class SignaturePrivateKey : IDisposable
         var copy = der.ToArray();
         try
         {
-            var info = new AsnReader(copy, AsnEncodingRules.DER).ReadSequence();
+            var outer = new AsnReader(copy, AsnEncodingRules.DER);
+            var info = outer.ReadSequence();
+            if (outer.HasData)
+            {
+                why = "trailing bytes after the PKCS#8 private key";
+                return null;
+            }
+
             info.ReadInteger();
             var oid = info.ReadSequence().ReadObjectIdentifier();
             switch (oid)
@@ -264,21 +271,13 @@ public sealed class SignaturePrivateKey : IDisposable
     }
 }
 
-/// <summary>Ed25519 through libsodium (shipped in NSec's package), the same binding the X25519 exchange uses.</summary>
-internal static partial class EdDsa
+/// <summary>Ed25519 through libsodium (<see cref="LibSodium"/>, the binding the X25519 exchange uses too).</summary>
+internal static class EdDsa
 {
-    static EdDsa()
-    {
-        if (NativeMethods.sodium_init() < 0)
-        {
-            throw new CryptographicException("libsodium could not be initialised");
-        }
-    }
-
     public static void Public25519(byte[] seed, byte[] point)
     {
         Span<byte> secret = stackalloc byte[64];
-        Check(NativeMethods.crypto_sign_ed25519_seed_keypair(ref MemoryMarshal.GetReference(point.AsSpan()), ref MemoryMarshal.GetReference(secret), in seed[0]));
+        Check(LibSodium.crypto_sign_ed25519_seed_keypair(ref MemoryMarshal.GetReference(point.AsSpan()), ref MemoryMarshal.GetReference(secret), in seed[0]));
         CryptographicOperations.ZeroMemory(secret);
     }
 
@@ -289,8 +288,8 @@ internal static partial class EdDsa
         var signature = new byte[64];
         try
         {
-            Check(NativeMethods.crypto_sign_ed25519_seed_keypair(ref MemoryMarshal.GetReference(point), ref MemoryMarshal.GetReference(secret), in seed[0]));
-            Check(NativeMethods.crypto_sign_ed25519_detached(ref signature[0], out _, in MemoryMarshal.GetReference(data), (ulong)data.Length, in MemoryMarshal.GetReference(secret)));
+            Check(LibSodium.crypto_sign_ed25519_seed_keypair(ref MemoryMarshal.GetReference(point), ref MemoryMarshal.GetReference(secret), in seed[0]));
+            Check(LibSodium.crypto_sign_ed25519_detached(ref signature[0], out _, in MemoryMarshal.GetReference(data), (ulong)data.Length, in MemoryMarshal.GetReference(secret)));
             return signature;
         }
         finally
@@ -300,7 +299,7 @@ internal static partial class EdDsa
     }
 
     public static bool Verify25519(ReadOnlySpan<byte> signature, ReadOnlySpan<byte> data, byte[] point) =>
-        NativeMethods.crypto_sign_ed25519_verify_detached(in MemoryMarshal.GetReference(signature), in MemoryMarshal.GetReference(data), (ulong)data.Length, in point[0]) == 0;
+        LibSodium.crypto_sign_ed25519_verify_detached(in MemoryMarshal.GetReference(signature), in MemoryMarshal.GetReference(data), (ulong)data.Length, in point[0]) == 0;
 
     private static void Check(int result)
     {
@@ -308,22 +307,5 @@ internal static partial class EdDsa
         {
             throw new CryptographicException("libsodium Ed25519 operation failed");
         }
-    }
-
-    private static partial class NativeMethods
-    {
-        private const string Library = "libsodium";
-
-        [LibraryImport(Library)]
-        internal static partial int sodium_init();
-
-        [LibraryImport(Library)]
-        internal static partial int crypto_sign_ed25519_seed_keypair(ref byte pk, ref byte sk, in byte seed);
-
-        [LibraryImport(Library)]
-        internal static partial int crypto_sign_ed25519_detached(ref byte sig, out ulong siglen, in byte m, ulong mlen, in byte sk);
-
-        [LibraryImport(Library)]
-        internal static partial int crypto_sign_ed25519_verify_detached(in byte sig, in byte m, ulong mlen, in byte pk);
     }
 }

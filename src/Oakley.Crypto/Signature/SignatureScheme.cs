@@ -19,9 +19,11 @@ public enum SignatureKeyType
 /// </summary>
 public sealed class SignatureScheme
 {
-    internal SignatureScheme(string name, SignatureKeyType keyType, HashAlgorithmName hash, SignatureHash hashId, bool pss, byte[] algorithmIdentifier)
+    internal SignatureScheme(string name, SignatureKeyType keyType, HashAlgorithmName hash, SignatureHash hashId, bool pss, string oid, string? hashOid, byte[] algorithmIdentifier)
     {
         Name = name;
+        Oid = oid;
+        HashOid = hashOid;
         KeyType = keyType;
         Hash = hash;
         HashId = hashId;
@@ -41,6 +43,12 @@ public sealed class SignatureScheme
 
     /// <summary>RSASSA-PSS (salt length equal to the hash length, MGF1 with the same hash) instead of PKCS#1 v1.5.</summary>
     public bool Pss { get; }
+
+    /// <summary>The algorithm's OID (for PSS, id-RSASSA-PSS: the hash is in <see cref="HashOid"/>).</summary>
+    internal string Oid { get; }
+
+    /// <summary>The hash's OID in the PSS parameters; null for the other schemes, whose OID names the hash.</summary>
+    internal string? HashOid { get; }
 
     /// <summary>The DER AlgorithmIdentifier sent in a method-14 AUTH payload.</summary>
     public ReadOnlyMemory<byte> AlgorithmIdentifier { get; }
@@ -64,9 +72,6 @@ public static class SignatureSchemes
     private const string RsaEncryption = "1.2.840.113549.1.1.1";
     private const string RsaPss = "1.2.840.113549.1.1.10";
     private const string Mgf1 = "1.2.840.113549.1.1.8";
-
-    // Filled by Pss() while the scheme fields below initialise, so it must be declared first.
-    private static readonly Dictionary<string, string> PssHashes = new();
 
     public static readonly SignatureScheme RsaPkcs1Sha1 = Rsa("rsa-pkcs1-sha1", "1.2.840.113549.1.1.5", HashAlgorithmName.SHA1, SignatureHash.Sha1);
     public static readonly SignatureScheme RsaPkcs1Sha256 = Rsa("rsa-pkcs1-sha256", "1.2.840.113549.1.1.11", HashAlgorithmName.SHA256, SignatureHash.Sha256);
@@ -112,7 +117,7 @@ public static class SignatureSchemes
                 return ReadPss(sequence, out why);
             }
 
-            var scheme = All.FirstOrDefault(s => !s.Pss && OidOf(s) == oid);
+            var scheme = All.FirstOrDefault(s => !s.Pss && s.Oid == oid);
             if (scheme is null)
             {
                 why = $"signature algorithm {oid} is not supported";
@@ -165,7 +170,7 @@ public static class SignatureSchemes
             salt = explicitSalt.TryReadInt32(out var s) ? s : -1;
         }
 
-        var scheme = All.FirstOrDefault(x => x.Pss && PssHashOid(x) == hash);
+        var scheme = All.FirstOrDefault(x => x.Pss && x.HashOid == hash);
         if (scheme is null || mgfHash != hash || salt != HashLength(scheme.Hash))
         {
             why = $"RSASSA-PSS with hash {hash}, MGF1 hash {mgfHash} and salt length {salt} is not supported (supported: SHA-256/384/512, the same MGF1 hash, salt = hash length)";
@@ -184,10 +189,6 @@ public static class SignatureSchemes
     internal static int HashLength(HashAlgorithmName hash) =>
         hash == HashAlgorithmName.SHA256 ? 32 : hash == HashAlgorithmName.SHA384 ? 48 : hash == HashAlgorithmName.SHA512 ? 64 : 20;
 
-    private static string OidOf(SignatureScheme scheme) => new AsnReader(scheme.AlgorithmIdentifier, AsnEncodingRules.DER).ReadSequence().ReadObjectIdentifier();
-
-    private static string PssHashOid(SignatureScheme scheme) => PssHashes[scheme.Name];
-
     private static SignatureScheme Rsa(string name, string oid, HashAlgorithmName hash, SignatureHash id)
     {
         var writer = new AsnWriter(AsnEncodingRules.DER);
@@ -197,7 +198,7 @@ public static class SignatureSchemes
             writer.WriteNull(); // RFC 7427 Appendix A.1: the RSA identifiers carry a NULL parameter
         }
 
-        return new SignatureScheme(name, SignatureKeyType.Rsa, hash, id, false, writer.Encode());
+        return new SignatureScheme(name, SignatureKeyType.Rsa, hash, id, false, oid, null, writer.Encode());
     }
 
     private static SignatureScheme Ecdsa(string name, string oid, HashAlgorithmName hash, SignatureHash id)
@@ -208,7 +209,7 @@ public static class SignatureSchemes
             writer.WriteObjectIdentifier(oid); // RFC 5758 §3.2: no parameters
         }
 
-        return new SignatureScheme(name, SignatureKeyType.Ecdsa, hash, id, false, writer.Encode());
+        return new SignatureScheme(name, SignatureKeyType.Ecdsa, hash, id, false, oid, null, writer.Encode());
     }
 
     private static SignatureScheme Eddsa(string name, string oid, SignatureKeyType type)
@@ -219,7 +220,7 @@ public static class SignatureSchemes
             writer.WriteObjectIdentifier(oid); // RFC 8410 §3: parameters absent
         }
 
-        return new SignatureScheme(name, type, default, SignatureHash.Identity, false, writer.Encode());
+        return new SignatureScheme(name, type, default, SignatureHash.Identity, false, oid, null, writer.Encode());
     }
 
     private static SignatureScheme Pss(string name, HashAlgorithmName hash, SignatureHash id, string hashOid, int salt)
@@ -250,8 +251,7 @@ public static class SignatureSchemes
             }
         }
 
-        PssHashes[name] = hashOid;
-        return new SignatureScheme(name, SignatureKeyType.Rsa, hash, id, true, writer.Encode());
+        return new SignatureScheme(name, SignatureKeyType.Rsa, hash, id, true, RsaPss, hashOid, writer.Encode());
     }
 
     private static void WriteHash(AsnWriter writer, string oid)

@@ -1,6 +1,7 @@
 using System.Formats.Asn1;
 using System.Security.Cryptography;
 using Oakley.Crypto.Signature;
+using Oakley.Tests.Shared;
 
 namespace Oakley.Crypto.Tests.Signature;
 
@@ -70,7 +71,7 @@ public class SignatureTests
         // RFC 8032 §7.1, TEST 1 (empty message).
         var seed = Convert.FromHexString("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
         var expected = "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b";
-        using var key = SignaturePrivateKey.FromPkcs8(Pkcs8Ed(seed, "1.3.101.112"), out _)!;
+        using var key = SignaturePrivateKey.FromPkcs8(EdDsaTestKeys.Pkcs8(seed, ed448: false), out _)!;
         Assert.Equal(expected, Convert.ToHexStringLower(key.Sign(SignatureSchemes.Ed25519, [])));
         using var pub = SignaturePublicKey.FromSubjectPublicKeyInfo(key.ExportSubjectPublicKeyInfo(), out _)!;
         Assert.EndsWith("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", Convert.ToHexStringLower(pub.SubjectPublicKeyInfo.Span));
@@ -108,6 +109,8 @@ public class SignatureTests
         var (_, spki) = NewKey(SignatureKeyType.Ecdsa);
         Assert.Null(SignaturePublicKey.FromSubjectPublicKeyInfo([.. spki, 0], out var why));
         Assert.Equal("trailing bytes after the SubjectPublicKeyInfo", why);
+        Assert.Null(SignaturePrivateKey.FromPkcs8([.. EdDsaTestKeys.Pkcs8(new byte[32], ed448: false), 0], out why));
+        Assert.Equal("trailing bytes after the PKCS#8 private key", why);
     }
 
     [Fact]
@@ -155,31 +158,12 @@ public class SignatureTests
             default:
                 var ed448 = type == SignatureKeyType.Ed448;
                 var seed = RandomNumberGenerator.GetBytes(ed448 ? 57 : 32);
-                var pkcs8 = Pkcs8Ed(seed, ed448 ? "1.3.101.113" : "1.3.101.112");
+                var pkcs8 = EdDsaTestKeys.Pkcs8(seed, ed448);
                 using (var key = SignaturePrivateKey.FromPkcs8(pkcs8, out _)!)
                 {
                     return (pkcs8, key.ExportSubjectPublicKeyInfo());
                 }
         }
-    }
-
-    private static byte[] Pkcs8Ed(byte[] seed, string oid)
-    {
-        var inner = new AsnWriter(AsnEncodingRules.DER);
-        inner.WriteOctetString(seed);
-        var writer = new AsnWriter(AsnEncodingRules.DER);
-        using (writer.PushSequence())
-        {
-            writer.WriteInteger(0);
-            using (writer.PushSequence())
-            {
-                writer.WriteObjectIdentifier(oid);
-            }
-
-            writer.WriteOctetString(inner.Encode());
-        }
-
-        return writer.Encode();
     }
 
     private static byte[] PssIdentifier(string hash, string mgfHash, int salt)
