@@ -67,6 +67,7 @@ public static class PathValidator
 
             var candidates = CertificateStore.IssuersIn(store.Authorities, top)
                 .Concat(CertificateStore.IssuersIn(supplied, top))
+                .Concat(CertificateStore.IssuersIn(store.Intermediates, top))
                 .Where(c => !path.Any(p => p.Fingerprint == c.Fingerprint))
                 .DistinctBy(c => c.Fingerprint).ToList();
             if (candidates.Count == 0)
