@@ -120,6 +120,11 @@ internal sealed class Scenario
 
     public CertificateStore SunCertificates { get; set; } = CertificateStore.Empty;
 
+    /// <summary>Wraps each side's credential store (a test that lies about keys).</summary>
+    public Func<ISecretStore, ISecretStore> MoonStore { get; set; } = s => s;
+
+    public Func<ISecretStore, ISecretStore> SunStore { get; set; } = s => s;
+
     public EnginePair Build()
     {
         var moonId = MoonId;
@@ -136,8 +141,8 @@ internal sealed class Scenario
         var sunSecrets = Secrets(SunPsk, moonId, sunId);
         sunSecrets.Certificates = SunCertificates;
         SunKeys.ForEach(k => sunSecrets.AddKey(k));
-        var a = new Endpoint([moon], moonSecrets, new SeededEntropy(Seed), MoonSettings);
-        var b = new Endpoint([sun], sunSecrets, new SeededEntropy(Seed + 1000), SunSettings);
+        var a = new Endpoint([moon], MoonStore(moonSecrets), new SeededEntropy(Seed), MoonSettings);
+        var b = new Endpoint([sun], SunStore(sunSecrets), new SeededEntropy(Seed + 1000), SunSettings);
         a.VerifyTimers = b.VerifyTimers = true;
         return new EnginePair(a, b, MoonAddress, SunAddress, Start) { Inspect = new PayloadRuleWatch(a, b).Inspect };
     }
