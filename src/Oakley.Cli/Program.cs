@@ -132,7 +132,7 @@ public static class Program
         terminate.SetAction(async (pr, cancel) => await ControlClient.RunAsync(pr.GetValue(control)!, new JsonObject { ["cmd"] = "terminate", ["ike"] = pr.GetValue(terminateIke) }, pr.GetValue(json), Console.Out, Console.Error, cancel));
         root.Subcommands.Add(terminate);
 
-        foreach (var (name, description) in new[] { ("list-sas", "list IKE and CHILD SAs"), ("list-conns", "list loaded connections"), ("load-all", "reload the configuration"), ("stats", "show daemon counters") })
+        foreach (var (name, description) in new[] { ("list-sas", "list IKE and CHILD SAs"), ("list-conns", "list loaded connections"), ("list-certs", "list X.509 certificates (swanctl --list-certs)"), ("list-authorities", "list certification authorities"), ("load-all", "reload the configuration"), ("stats", "show daemon counters") })
         {
             var cmd = new Command(name, description);
             cmd.Options.Add(control);

@@ -36,6 +36,12 @@ internal static class TextFormat
             case "stats":
                 Stats(sb, response);
                 break;
+            case "list-certs":
+                CertificateText.Certificates(sb, response);
+                break;
+            case "list-authorities":
+                CertificateText.Authorities(sb, response);
+                break;
             case "list-conns":
                 var conns = response["connections"]!.AsArray();
                 if (conns.Count == 0)
@@ -46,8 +52,8 @@ internal static class TextFormat
                 foreach (var c in conns)
                 {
                     sb.AppendLine($"{c!["name"]}: {c["version"]}, {string.Join(",", c["local-addrs"]!.AsArray())}...{string.Join(",", c["remote-addrs"]!.AsArray())}");
-                    sb.AppendLine($"  local pre-shared key authentication: id '{c["local-id"]}'");
-                    sb.AppendLine($"  remote pre-shared key authentication: id '{c["remote-id"]}'");
+                    AuthRound(sb, "local", c["local-id"]!, c["local-auth"]);
+                    AuthRound(sb, "remote", c["remote-id"]!, c["remote-auth"]);
                     sb.AppendLine($"  proposals: {c["proposals"]}");
                     foreach (var ch in c["children"]!.AsArray())
                     {
@@ -72,6 +78,20 @@ internal static class TextFormat
         }
 
         return sb.ToString().TrimEnd();
+    }
+
+    /// <summary>swanctl --list-conns's authentication lines: the class, the id, and any certificates, CAs and raw keys.</summary>
+    private static void AuthRound(StringBuilder sb, string side, JsonNode id, JsonNode? auth)
+    {
+        sb.AppendLine($"  {side} {(string?)auth?["class"] ?? "pre-shared key"} authentication:");
+        sb.AppendLine($"    id: {id}");
+        foreach (var (key, label) in new[] { ("certs", "certs"), ("cacerts", "cacerts"), ("pubkeys", "pubkeys") })
+        {
+            foreach (var entry in auth?[key]?.AsArray() ?? [])
+            {
+                sb.AppendLine($"    {label}: {entry}");
+            }
+        }
     }
 
     /// <summary>One IKE SA and its CHILD SAs, as swanctl --list-sas prints them.</summary>

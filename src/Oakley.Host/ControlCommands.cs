@@ -45,6 +45,10 @@ internal sealed class ControlCommands(Daemon daemon)
                 return null;
             case "list-conns":
                 return StatusViews.ListConns(daemon.Config);
+            case "list-certs":
+                return await host.Invoke((_, now) => CertificateViews.ListCerts(daemon.Config, now)).ConfigureAwait(false);
+            case "list-authorities":
+                return CertificateViews.ListAuthorities(daemon.Config);
             case "stats":
                 return await host.Invoke((e, _) => StatusViews.Stats(e, daemon.Plane, daemon.DataPath, daemon.Installer, host.LogLinesSuppressed)).ConfigureAwait(false);
             case "load-all":

@@ -132,6 +132,8 @@ internal static class StatusViews
             ["proposals"] = Crypto.Registry.ProposalString.FormatList(c.Ike.Proposals),
             ["local-id"] = c.Ike.LocalId.ToString(),
             ["remote-id"] = c.Ike.RemoteId?.ToString() ?? "%any",
+            ["local-auth"] = Auth(c.Ike.LocalAuth),
+            ["remote-auth"] = Auth(c.Ike.RemoteAuth),
             ["children"] = new JsonArray(c.Ike.Children.Select(ch => (JsonNode)new JsonObject
             {
                 ["name"] = ch.Name,
@@ -142,6 +144,15 @@ internal static class StatusViews
                 ["start-action"] = c.ChildPolicies[ch.Name].StartAction.ToString().ToLowerInvariant(),
             }).ToArray()),
         }).ToArray()),
+    };
+
+    /// <summary>One authentication round: its class and, for pubkey, the certificates, CAs and raw keys it names.</summary>
+    private static JsonObject Auth(AuthConfig auth) => new()
+    {
+        ["class"] = auth.Class == AuthClass.Psk ? "pre-shared key" : "public key",
+        ["certs"] = new JsonArray(auth.Certificates.Select(c => (JsonNode)c.SubjectText).ToArray()),
+        ["cacerts"] = new JsonArray(auth.CaCertificates.Select(c => (JsonNode)c.SubjectText).ToArray()),
+        ["pubkeys"] = new JsonArray(auth.PublicKeys.Select(k => (JsonNode)$"{k.KeyType} {k.KeySize} bits").ToArray()),
     };
 
     public static JsonObject Stats(Endpoint e, EspDataPlane plane, EspDataPath? dataPath, DataPlaneInstaller installer, long logLinesSuppressed) => new()

@@ -19,6 +19,7 @@ public sealed class SwanctlCredentials
     private readonly Dictionary<string, SignaturePublicKey> _publicKeys = new(StringComparer.Ordinal);
     private readonly List<Certificate> _authorities = [];
     private readonly List<Certificate> _endEntities = [];
+    private readonly List<(string Name, Certificate Certificate)> _named = [];
 
     private SwanctlCredentials(string? directory) => Directory = directory;
 
@@ -30,6 +31,9 @@ public sealed class SwanctlCredentials
     public IReadOnlyList<Certificate> Authorities => _authorities;
 
     public IReadOnlyList<Certificate> EndEntities => _endEntities;
+
+    /// <summary>The <c>authorities</c> sections, by name.</summary>
+    public IReadOnlyList<(string Name, Certificate Certificate)> NamedAuthorities => _named;
 
     /// <summary>Loads the directory's certificates and keys into <paramref name="result"/>'s credential store.</summary>
     public static SwanctlCredentials Load(string directory, SettingsSection? secrets, SwanctlConfig result)
@@ -99,6 +103,7 @@ public sealed class SwanctlCredentials
         }
 
         _authorities.Add(cert);
+        _named.Add((authority.Name, cert));
     }
 
     /// <summary>The engine's certificate store over what was loaded.</summary>
