@@ -8,7 +8,10 @@
 #   RESPONDERS="oakley" to measure one; OAKLEY_WRAP="strace -c -f -o /tmp/x" to run the daemon under a profiler;
 #   STATS=1 prints the daemon's counters after each batch; IDLE=S measures the responder's idle CPU for S seconds while
 #   it holds every SA, then times one full SA listing; DPD=30s sets both responders' dpd_delay (none by default);
-#   WAIT bounds each wait in seconds (300). The scale figures: a
+#   WAIT bounds each wait in seconds (300); AUTH=rsa3072 (or rsa2048) authenticates both ways with certificates instead
+#   of the PSK: a CA made here with strongSwan's pki, whose key the load-tester signs each initiator's certificate (made
+#   on the fly, a new one per IKE SA) and its AUTH with, as in its own design; the responders hold a certificate for
+#   srv.example from that CA. The scale figures: a
 #   WARMUP of N SAs held, then a COUNT=1000 batch costs "one more handshake at N SAs")
 # Builds the load-tester first if it is missing (bench/build-strongswan-load-tester.sh). Only 192.0.2.0/24 inside
 # namespaces it creates and deletes itself; every wait is bounded.
@@ -42,8 +45,23 @@ ip -n "$NI" link set "lti$$" up; ip -n "$NR" link set "ltr$$" up
 # side, which its route towards the tunnel takes as source (without one, charon refuses every CHILD SA).
 ip -n "$NR" addr add 203.0.113.1/32 dev lo
 
-# The responders' common swanctl.conf: any initiator identity, one PSK for all (the load-tester's default-psk).
+# The responders' common swanctl.conf: any initiator identity, one PSK for all (the load-tester's default-psk), or with
+# AUTH=rsaN certificates from the CA made here.
 mkdir -p "$RUN/sw/swanctl" "$RUN/sw/run" "$RUN/lt/run" "$RUN/ok"
+AUTH=${AUTH:-psk}
+if [[ $AUTH == rsa* ]]; then
+  command -v pki >/dev/null || { echo "AUTH=$AUTH needs strongSwan's pki (apt-get install strongswan-pki)"; exit 1; }
+  mkdir -p "$RUN/pki" "$RUN/sw/swanctl/x509ca" "$RUN/sw/swanctl/x509" "$RUN/sw/swanctl/private"
+  pki --gen --type rsa --size "${AUTH#rsa}" --outform pem >"$RUN/pki/ca.key"
+  pki --self --ca --in "$RUN/pki/ca.key" --dn "C=CH, O=Oakley Bench, CN=Load Test CA" --outform pem >"$RUN/pki/ca.pem"
+  pki --pub --in "$RUN/pki/ca.key" | pki --issue --cacert "$RUN/pki/ca.pem" --cakey "$RUN/pki/ca.key" --dn "CN=srv.example" --san srv.example \
+    --digest sha256 --outform pem >"$RUN/pki/srv.pem"
+  cp "$RUN/pki/ca.pem" "$RUN/sw/swanctl/x509ca/"; cp "$RUN/pki/srv.pem" "$RUN/sw/swanctl/x509/"
+  cp "$RUN/pki/ca.key" "$RUN/sw/swanctl/private/srv.key"; chmod 600 "$RUN/sw/swanctl/private/srv.key"
+  LOCAL_AUTH=$'auth = pubkey\n      certs = srv.pem'; REMOTE_AUTH="auth = pubkey"
+else
+  LOCAL_AUTH="auth = psk"; REMOTE_AUTH="auth = psk"
+fi
 cat >"$RUN/sw/swanctl/swanctl.conf" <<CONF
 connections {
   lt {
@@ -53,11 +71,11 @@ connections {
     unique = never
     dpd_delay = ${DPD:-0s}
     local {
-      auth = psk
+      $LOCAL_AUTH
       id = srv.example
     }
     remote {
-      auth = psk
+      $REMOTE_AUTH
     }
     children {
       net {
@@ -74,7 +92,7 @@ secrets {
   }
 }
 CONF
-cp "$RUN/sw/swanctl/swanctl.conf" "$RUN/ok/swanctl.conf"
+cp -r "$RUN/sw/swanctl/." "$RUN/ok/"
 cat >"$RUN/sw/strongswan.conf" <<CONF
 charon {
   load_modular = no
@@ -146,8 +164,9 @@ charon {
       esp = aes128gcm16
       initiator = 192.0.2.1
       responder = 192.0.2.2
-      initiator_auth = psk
-      responder_auth = psk
+      initiator_auth = $([[ $AUTH == rsa* ]] && echo pubkey || echo psk)
+      responder_auth = $([[ $AUTH == rsa* ]] && echo pubkey || echo psk)
+$([[ $AUTH == rsa* ]] && printf '      issuer_cert = %s\n      issuer_key = %s\n      digest = sha256\n' "$RUN/pki/ca.pem" "$RUN/pki/ca.key")
       initiator_id = c%d-%d.example
       responder_id = srv.example
       initiator_tsi = 198.51.100.0/24

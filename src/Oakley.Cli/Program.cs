@@ -171,22 +171,25 @@ public static class Program
         root.Subcommands.Add(demo);
 
         var bench = new Command("bench", "benchmarks that print figures");
-        var handshake = new Command("handshake", "full IKE_SA_INIT + IKE_AUTH (PSK) + CHILD SA handshakes");
+        var handshake = new Command("handshake", "full IKE_SA_INIT + IKE_AUTH (PSK or certificates) + CHILD SA handshakes");
         var count = new Option<int>("--count") { Description = "number of handshakes", DefaultValueFactory = _ => 2000 };
         var proposal = new Option<string>("--proposal") { Description = "IKE proposal", DefaultValueFactory = _ => "aes256gcm16-prfsha256-x25519" };
         var inMemory = new Option<bool>("--in-memory") { Description = "hand datagrams over in memory instead of loopback UDP" };
         handshake.Options.Add(count);
         handshake.Options.Add(proposal);
         handshake.Options.Add(inMemory);
+        var auth = new Option<string>("--auth") { Description = "psk, or certificates with rsa2048, rsa3072, ecdsa256, ecdsa384 or ed25519 keys", DefaultValueFactory = _ => "psk" };
+        auth.AcceptOnlyFromAmong(BenchCredentials.Kinds);
+        handshake.Options.Add(auth);
         handshake.SetAction(async (pr, cancel) =>
         {
             if (pr.GetValue(inMemory))
             {
-                return Bench.InMemory(pr.GetValue(count), pr.GetValue(proposal)!);
+                return Bench.InMemory(pr.GetValue(count), pr.GetValue(proposal)!, pr.GetValue(auth)!);
             }
 
             using var logs = Logs(LogLevel.Warning);
-            return await Bench.UdpAsync(pr.GetValue(count), pr.GetValue(proposal)!, logs.CreateLogger("bench"));
+            return await Bench.UdpAsync(pr.GetValue(count), pr.GetValue(proposal)!, pr.GetValue(auth)!, logs.CreateLogger("bench"));
         });
         bench.Subcommands.Add(handshake);
         var esp = new Command("esp", "ESP seal and open throughput per core (Gbit/s and Mpps) at 64, 512 and 1400 bytes");

@@ -146,6 +146,33 @@ public sealed class SignaturePrivateKey : IDisposable
 
     public int KeySize { get; }
 
+    /// <summary>
+    /// A new key: RSA with a <paramref name="bits"/>-bit modulus, ECDSA on P-256/384/521, or EdDSA from a seed drawn
+    /// from <paramref name="entropy"/> (RSA and ECDSA keys come from the BCL's generator, which draws on the OS).
+    /// </summary>
+    public static SignaturePrivateKey Generate(SignatureKeyType type, int bits, IEntropySource entropy)
+    {
+        ArgumentNullException.ThrowIfNull(entropy);
+        switch (type)
+        {
+            case SignatureKeyType.Rsa:
+                return new SignaturePrivateKey(type, bits, RSA.Create(bits), null);
+            case SignatureKeyType.Ecdsa:
+                var curve = bits switch
+                {
+                    256 => ECCurve.NamedCurves.nistP256,
+                    384 => ECCurve.NamedCurves.nistP384,
+                    521 => ECCurve.NamedCurves.nistP521,
+                    _ => throw new ArgumentException($"no ECDSA curve of {bits} bits (256, 384, 521)", nameof(bits)),
+                };
+                return new SignaturePrivateKey(type, bits, ECDsa.Create(curve), null);
+            default:
+                var seed = new byte[type == SignatureKeyType.Ed448 ? 57 : 32];
+                entropy.Fill(seed);
+                return new SignaturePrivateKey(type, type == SignatureKeyType.Ed448 ? 456 : 256, null, seed);
+        }
+    }
+
     /// <summary>Decodes an unencrypted DER PKCS#8 key; null with <paramref name="why"/> (never the key) otherwise.</summary>
     public static SignaturePrivateKey? FromPkcs8(ReadOnlySpan<byte> der, out string why)
     {

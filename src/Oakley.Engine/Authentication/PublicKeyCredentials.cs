@@ -84,7 +84,7 @@ internal static class PublicKeyCredentials
                 continue;
             }
 
-            var parsed = Certificate.Parse(payload.Data.Span, out var error);
+            var parsed = sa.Services.Secrets.Certificates.Parse(payload.Data.Span, out var error);
             if (parsed is null)
             {
                 return AuthenticatorResult.Missing($"CERT payload {i} of '{peer}' is not a usable X.509 certificate: {error}");
@@ -162,7 +162,7 @@ internal static class PublicKeyCredentials
         (Certificate, IReadOnlyList<Certificate>)? first = null;
         foreach (var cert in certs)
         {
-            var chain = PathValidator.Validate(cert, [], store, now, toRoot: true).Chain ?? [cert];
+            var chain = OwnChain(cert, store, now);
             first ??= (cert, chain);
             if (requested is { Count: > 0 } && chain.Any(c => requested.Any(r => r.AsSpan().SequenceEqual(c.SpkiSha1))))
             {
@@ -171,6 +171,20 @@ internal static class PublicKeyCredentials
         }
 
         return first!.Value;
+    }
+
+    /// <summary>Our certificate's chain up to its root, built once and kept while its certificates are valid.</summary>
+    private static IReadOnlyList<Certificate> OwnChain(Certificate cert, CertificateStore store, DateTimeOffset now)
+    {
+        var key = "own|" + cert.Fingerprint;
+        if (store.TryGetCached(key, now, out var cached) && cached.Chain is { } known)
+        {
+            return known;
+        }
+
+        var chain = PathValidator.Validate(cert, [], store, now, toRoot: true).Chain ?? [cert];
+        store.Cache(key, new PathResult(chain, null), chain.Max(c => c.NotBefore), chain.Min(c => c.NotAfter));
+        return chain;
     }
 
     /// <summary>Our CERTREQ: the trusted CAs' key hashes, when we expect a certificate from the peer (send_certreq) and trust any CA.</summary>

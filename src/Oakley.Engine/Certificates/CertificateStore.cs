@@ -12,6 +12,7 @@ public sealed class CertificateStore
 {
     private readonly Dictionary<string, Certificate> _anchorsByFingerprint;
     private readonly ConcurrentDictionary<string, CachedPath> _paths = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Certificate> _parsed = new(StringComparer.Ordinal);
 
     public CertificateStore(IEnumerable<Certificate> authorities, IEnumerable<Certificate> endEntities)
     {
@@ -56,6 +57,33 @@ public sealed class CertificateStore
     internal static IEnumerable<Certificate> IssuersIn(IEnumerable<Certificate> pool, Certificate cert) => pool.Where(c =>
         c.Subject.RawData.AsSpan().SequenceEqual(cert.Issuer.RawData)
         && (cert.Extensions.AuthorityKeyId is not { } aki || c.Extensions.SubjectKeyId is not { } ski || aki.AsSpan().SequenceEqual(ski)));
+
+    /// <summary>
+    /// A certificate from a CERT payload, parsed once per distinct DER (a peer that reconnects sends the same bytes);
+    /// bounded, so a flood of distinct certificates cannot grow it without limit. Null with <paramref name="error"/>.
+    /// </summary>
+    public Certificate? Parse(ReadOnlySpan<byte> der, out string error)
+    {
+        var key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(der));
+        if (_parsed.TryGetValue(key, out var known))
+        {
+            error = "";
+            return known;
+        }
+
+        var cert = Certificate.Parse(der, out error);
+        if (cert is not null)
+        {
+            if (_parsed.Count >= 10_000)
+            {
+                _parsed.Clear();
+            }
+
+            _parsed[key] = cert;
+        }
+
+        return cert;
+    }
 
     internal bool TryGetCached(string key, DateTimeOffset now, out PathResult result)
     {

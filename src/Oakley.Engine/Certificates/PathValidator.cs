@@ -162,13 +162,14 @@ public static class PathValidator
         }
 
         /// <summary>
-        /// Caches every intermediate's trusted sub-chain, valid while all of its certificates are. The verdict depends
+        /// Caches every trusted sub-chain (the end entity's too: a peer that comes back costs no signature check), valid
+        /// while all of its certificates are. The verdict depends
         /// on how many certificates are below (pathlen), so that count is part of the key; a sub-chain with name
         /// constraints is not cached, because they apply to each end entity's own names.
         /// </summary>
         private void Remember(List<Certificate> chain, int from)
         {
-            for (var i = Math.Max(from, 1); i < chain.Count - 1; i++)
+            for (var i = from; i < chain.Count - 1; i++)
             {
                 var sub = chain.Skip(i).ToList();
                 if (sub.Any(c => c.Extensions.PermittedSubtrees is not null || c.Extensions.ExcludedSubtrees.Count > 0))
