@@ -18,6 +18,10 @@ internal static class Bench
     private sealed class Psk(byte[] key) : ISecretStore
     {
         public byte[]? FindSharedKey(Identity local, Identity? remote) => key;
+
+        public Oakley.Crypto.Signature.SignaturePrivateKey? FindPrivateKey(ReadOnlySpan<byte> subjectPublicKeyInfo) => null;
+
+        public Oakley.Engine.Certificates.CertificateStore Certificates => Oakley.Engine.Certificates.CertificateStore.Empty;
     }
 
     private static (IkeConfig Initiator, IkeConfig Responder) Configs(string proposal, IPEndPoint i, IPEndPoint r)

@@ -24,7 +24,10 @@ public sealed class SwanctlConfig
 {
     public List<LoadedConnection> Connections { get; } = [];
 
-    public SharedKeyStore Secrets { get; } = new();
+    public CredentialStore Secrets { get; } = new();
+
+    /// <summary>The certificates and keys loaded from the swanctl directory (for listings).</summary>
+    public Credentials.SwanctlCredentials Credentials { get; internal set; } = Oakley.Config.Credentials.SwanctlCredentials.None;
 
     public List<ConfigWarning> Warnings { get; } = [];
 }

@@ -8,7 +8,8 @@ namespace Oakley.Config;
 public static class SwanctlFile
 {
     /// <summary>Reads, parses and loads a swanctl.conf; throws <see cref="ConfigException"/> with file:line.</summary>
-    public static SwanctlConfig Load(string path) => SwanctlLoader.Load(ReadSettings(path, "swanctl.conf"));
+    /// <summary>Its directory is the swanctl directory: the credentials are read from x509/, x509ca/, private/ … next to it.</summary>
+    public static SwanctlConfig Load(string path) => SwanctlLoader.Load(ReadSettings(path, "swanctl.conf"), Path.GetDirectoryName(Path.GetFullPath(path)));
 
     /// <summary>
     /// Parses a strongSwan settings file (swanctl.conf, strongswan.conf) with its includes. A missing path is

@@ -30,8 +30,8 @@ internal sealed record KeySpec(string Name, KeyKind Kind, string Why, Func<strin
 /// </summary>
 internal static class SwanctlKeys
 {
-    public const string PskOnly = "Oakley authenticates with psk only";
-    private const string Certificates = "certificates: " + PskOnly;
+    public const string PskOnly = "Oakley authenticates with psk and pubkey (certificates, raw keys) only";
+    private const string Revocation = "certificate revocation (CRLs, OCSP) is not built yet";
     private const string Ikev1Only = "it applies to IKEv1 only, and Oakley speaks IKEv2";
     private const string NoXfrm = "Oakley's data plane is its TUN device, not kernel XFRM policies";
 
@@ -59,16 +59,13 @@ internal static class SwanctlKeys
         Ignored("pull", "Mode Config push is IKEv1-only, and Oakley requests no virtual IP"),
         Ignored("dpd_timeout", Ikev1Only),
         Ignored("dscp", "IKE packets leave with the host's default DSCP"),
-        Ignored("send_certreq", "certificate requests: " + PskOnly),
-        Ignored("send_cert", Certificates),
-        Ignored("ocsp", "OCSP: " + PskOnly),
+        Read("send_certreq"), Read("send_cert"),
+        Ignored("ocsp", Revocation),
     ];
 
     public static readonly IReadOnlyList<KeySpec> LocalAuth =
     [
-        Read("auth", PskOnly, IsOtherAuth), Read("id"), Read("round"),
-        Refused("certs", Certificates, Empty),
-        Refused("pubkeys", "raw public keys: " + PskOnly, Empty),
+        Read("auth", PskOnly, IsOtherAuth), Read("id"), Read("round"), Read("certs"), Read("pubkeys"),
         Refused("eap_id", "EAP: " + PskOnly, Empty),
         Refused("aaa_id", "EAP: " + PskOnly, Empty),
         Refused("xauth_id", "XAuth (IKEv1): " + PskOnly, Empty),
@@ -79,12 +76,10 @@ internal static class SwanctlKeys
         Read("auth", PskOnly, IsOtherAuth), Read("id"), Read("round"),
         Refused("eap_id", "EAP: " + PskOnly, Empty),
         Refused("groups", "authorization groups", Empty),
-        Refused("cert_policy", Certificates, Empty),
-        Refused("certs", Certificates, Empty),
-        Refused("cacerts", Certificates, Empty),
-        Refused("ca_id", Certificates, Empty),
-        Refused("pubkeys", "raw public keys: " + PskOnly, Empty),
-        Ignored("revocation", "certificate revocation: " + PskOnly),
+        Read("certs"), Read("cacerts"), Read("pubkeys"),
+        Refused("cert_policy", "certificate policy constraints", Empty),
+        Refused("ca_id", "CA identities (ca_id)", Empty),
+        Refused("revocation", Revocation, v => v.Trim() == "relaxed"),
     ];
 
     public static readonly IReadOnlyList<KeySpec> Child =
@@ -133,6 +128,15 @@ internal static class SwanctlKeys
         ("pkcs8", "PKCS#8 key", KeySecret), ("pkcs12", "PKCS#12", KeySecret), ("token", "token", TokenSecret),
     ];
 
+    /// <summary>The keys of an <c>authorities.&lt;name&gt;</c> section.</summary>
+    public static readonly IReadOnlyList<KeySpec> Authority =
+    [
+        Read("cacert"), Read("file"),
+        Ignored("crl_uris", Revocation), Ignored("ocsp_uris", Revocation),
+        Refused("cert_uri_base", "hash-and-URL certificates", Empty),
+        Refused("handle", "PKCS#11 tokens", Empty), Refused("slot", "PKCS#11 tokens", Empty), Refused("module", "PKCS#11 tokens", Empty),
+    ];
+
     /// <summary>The top-level sections of a swanctl.conf.</summary>
     public static readonly IReadOnlyList<string> Sections = ["connections", "secrets", "pools", "authorities"];
 
@@ -142,12 +146,11 @@ internal static class SwanctlKeys
 
     private static IReadOnlyList<KeySpec> TokenSecret => [Read("handle"), Read("slot"), Read("module"), Read("pin")];
 
-    /// <summary>Valid strongSwan auth methods other than psk (vici's parse_auth): not built yet.</summary>
+    /// <summary>Valid strongSwan auth methods that are not built yet: EAP and XAuth (vici's parse_auth).</summary>
     private static bool IsOtherAuth(string v)
     {
         var t = v.Trim();
-        return t.StartsWith("ike:", StringComparison.Ordinal) || t.StartsWith("pubkey", StringComparison.Ordinal) || t.StartsWith("rsa", StringComparison.Ordinal)
-            || t.StartsWith("ecdsa", StringComparison.Ordinal) || t.StartsWith("xauth", StringComparison.OrdinalIgnoreCase) || t.StartsWith("eap", StringComparison.OrdinalIgnoreCase);
+        return t.StartsWith("xauth", StringComparison.OrdinalIgnoreCase) || t.StartsWith("eap", StringComparison.OrdinalIgnoreCase);
     }
 
     private static KeySpec Read(string name, string why = "", Func<string, bool>? notYet = null) => new(name, KeyKind.Read, why, NotYet: notYet);

@@ -1,5 +1,7 @@
 using System.Net;
+using Oakley.Config.Credentials;
 using Oakley.Engine;
+using Oakley.Engine.Certificates;
 using Oakley.Iana;
 using Oakley.Protocol.Ikev2;
 using static Oakley.Config.SwanctlValues;
@@ -14,7 +16,11 @@ namespace Oakley.Config;
 /// </summary>
 public static class SwanctlLoader
 {
-    public static SwanctlConfig Load(SettingsSection root)
+    /// <summary>
+    /// Loads a parsed swanctl.conf; <paramref name="directory"/> is the swanctl directory whose x509/, x509ca/,
+    /// private/ … hold the credentials (null: a configuration given as text, without files).
+    /// </summary>
+    public static SwanctlConfig Load(SettingsSection root, string? directory = null)
     {
         ArgumentNullException.ThrowIfNull(root);
         var result = new SwanctlConfig();
@@ -25,9 +31,17 @@ public static class SwanctlLoader
             throw new ConfigException(errors);
         }
 
+        var creds = directory is null ? SwanctlCredentials.None : SwanctlCredentials.Load(directory, root.Section("secrets"), result);
+        foreach (var authority in root.Section("authorities")?.Sections ?? [])
+        {
+            creds.AddAuthority(authority);
+        }
+
+        result.Secrets.Certificates = creds.BuildStore();
+        result.Credentials = creds;
         foreach (var conn in root.Section("connections")?.Sections ?? [])
         {
-            result.Connections.Add(LoadConnection(conn));
+            result.Connections.Add(LoadConnection(conn, creds));
         }
 
         if (root.Section("secrets") is { } secrets)
@@ -52,9 +66,9 @@ public static class SwanctlLoader
             result.Warnings.Add(new ConfigWarning(whole, "no connections are defined"));
         }
 
-        foreach (var c in result.Connections)
+        foreach (var c in result.Connections.Where(c => c.Ike.LocalAuth.Class == AuthClass.Psk || c.Ike.RemoteAuth.Class == AuthClass.Psk))
         {
-            // The engine looks the key up with SharedKeyStore.FindSharedKey(local id, remote id); with remote id %any it
+            // The engine looks the key up with CredentialStore.FindSharedKey(local id, remote id); with remote id %any it
             // uses the peer's identity, which any entry may name, so only an empty store cannot match then.
             var found = c.Ike.RemoteId is null ? result.Secrets.Count > 0 : result.Secrets.FindSharedKey(c.Ike.LocalId, c.Ike.RemoteId) is not null;
             if (!found)
@@ -64,16 +78,17 @@ public static class SwanctlLoader
         }
     }
 
-    private static LoadedConnection LoadConnection(SettingsSection conn)
+    private static LoadedConnection LoadConnection(SettingsSection conn, SwanctlCredentials creds)
     {
         var version = Int(conn, "version", 0, 0, 2);
         var localAddrs = Addresses(conn, "local_addrs");
-        var localAuth = conn.Sections.First(s => SwanctlValidator.IsRound(s, "local"));
-        var remoteAuth = conn.Sections.First(s => SwanctlValidator.IsRound(s, "remote"));
-        CheckPsk(localAuth);
-        CheckPsk(remoteAuth);
-        var localId = LocalId(conn, localAuth, localAddrs);
-        var remoteId = remoteAuth.Value("id") is { } rid && rid.Value is not ("%any" or "") ? ParseId(rid) : null;
+        // No local/remote section: strongSwan's default round, auth = pubkey.
+        var localRound = conn.Sections.FirstOrDefault(s => SwanctlValidator.IsRound(s, "local")) ?? new SettingsSection("local", conn.Location);
+        var remoteRound = conn.Sections.FirstOrDefault(s => SwanctlValidator.IsRound(s, "remote")) ?? new SettingsSection("remote", conn.Location);
+        var localAuth = SwanctlAuth.Round(localRound, local: true, creds);
+        var remoteAuth = SwanctlAuth.Round(remoteRound, local: false, creds);
+        var (localId, ownAuth) = LocalIdentity(conn, localRound, localAddrs, localAuth, creds);
+        var remoteId = remoteRound.Value("id") is { } rid && rid.Value is not ("%any" or "") ? ParseId(rid) : null;
         var children = new List<ChildConfig>();
         var policies = new Dictionary<string, ChildPolicy>();
         foreach (var child in conn.Section("children")?.Sections ?? [])
@@ -85,28 +100,48 @@ public static class SwanctlLoader
                 Action(child, "dpd_action", ChildAction.Clear, ChildAction.Clear, ChildAction.Restart, ChildAction.Trap));
         }
 
-        var ike = BuildIke(conn, localAddrs, localId, remoteId, children);
+        var ike = BuildIke(conn, localAddrs, localId, remoteId, children, ownAuth, remoteAuth);
         return new LoadedConnection(ike, version, ike.DpdDelay, ike.EffectiveOverTime,
             Int(conn, "keyingtries", 1, 0, int.MaxValue), Enum(conn, "unique", "no", "no", "never", "keep", "replace"), policies, conn.Location);
     }
 
-    /// <summary>The validator refused other strongSwan methods (not supported yet); what is left and is not psk is invalid.</summary>
-    private static void CheckPsk(SettingsSection round)
+    /// <summary>
+    /// Our identity and round. With certificates, <c>id</c> defaults to the first certificate's subject DN (as in
+    /// strongSwan) and, when set, must be confirmed by it; without <c>certs</c>, a certificate of x509/ that confirms
+    /// <c>id</c> is used.
+    /// </summary>
+    private static (Identity Id, AuthConfig Auth) LocalIdentity(SettingsSection conn, SettingsSection round, List<IPAddress> localAddrs, AuthConfig auth, SwanctlCredentials creds)
     {
-        var auth = round.Value("auth")!;
-        if (!auth.Value.Trim().Equals("psk", StringComparison.OrdinalIgnoreCase))
+        var given = round.Value("id") is { } lid ? ParseId(lid) : null;
+        if (auth.Class != AuthClass.PublicKey || auth.PublicKeys.Count > 0)
         {
-            throw new ConfigException(auth.Location, $"invalid value for '{round.Name}.auth': '{auth.Value}' (psk; strongSwan's pubkey, eap-* and xauth-* are not supported yet)");
+            return (given ?? AddressId(conn, round, localAddrs), auth);
         }
+
+        if (auth.Certificates.Count == 0)
+        {
+            var found = given is null ? null : creds.EndEntities.FirstOrDefault(c => CertificateIdentity.Confirms(c, given));
+            if (found is null)
+            {
+                throw new ConfigException(round.Location, given is null
+                    ? $"connection '{conn.Name}': {round.Name}.auth = pubkey needs {round.Name}.certs (or {round.Name}.pubkeys)"
+                    : $"connection '{conn.Name}': {round.Name}.auth = pubkey, and no certificate in x509/ confirms id '{given}' (set {round.Name}.certs)");
+            }
+
+            auth = new AuthConfig { Class = AuthClass.PublicKey, Certificates = [found], Schemes = auth.Schemes };
+        }
+
+        var cert = auth.Certificates[0];
+        if (given is not null && !auth.Certificates.Any(c => CertificateIdentity.Confirms(c, given)))
+        {
+            throw new ConfigException(round.Value("id")!.Location, $"connection '{conn.Name}': {CertificateIdentity.NotConfirmed(cert, given)}");
+        }
+
+        return (given ?? CertificateIdentity.DefaultIdentity(cert), auth);
     }
 
-    private static Identity LocalId(SettingsSection conn, SettingsSection localAuth, List<IPAddress> localAddrs)
+    private static Identity AddressId(SettingsSection conn, SettingsSection localAuth, List<IPAddress> localAddrs)
     {
-        if (localAuth.Value("id") is { } lid)
-        {
-            return ParseId(lid);
-        }
-
         if (localAddrs.FirstOrDefault(a => !a.Equals(IPAddress.Any) && !a.Equals(IPAddress.IPv6Any)) is { } addr)
         {
             return new Identity(addr.GetAddressBytes().Length == 4 ? IdentificationType.Ipv4Address : IdentificationType.Ipv6Address, addr.GetAddressBytes());
@@ -148,10 +183,19 @@ public static class SwanctlLoader
         };
     }
 
-    private static IkeConfig BuildIke(SettingsSection conn, List<IPAddress> localAddrs, Identity localId, Identity? remoteId, List<ChildConfig> children)
+    private static IkeConfig BuildIke(SettingsSection conn, List<IPAddress> localAddrs, Identity localId, Identity? remoteId, List<ChildConfig> children, AuthConfig localAuth, AuthConfig remoteAuth)
     {
         return new IkeConfig
         {
+            LocalAuth = localAuth,
+            RemoteAuth = remoteAuth,
+            SendCert = Enum(conn, "send_cert", "ifasked", "ifasked", "always", "never") switch
+            {
+                "always" => SendCertPolicy.Always,
+                "never" => SendCertPolicy.Never,
+                _ => SendCertPolicy.IfAsked,
+            },
+            SendCertReq = Enum(conn, "send_certreq", "yes", "yes", "no", "true", "false") is "yes" or "true",
             Name = conn.Name,
             LocalAddresses = localAddrs,
             RemoteAddresses = Addresses(conn, "remote_addrs"),

@@ -2,44 +2,6 @@ using Oakley.Engine;
 
 namespace Oakley.Config;
 
-/// <summary>PSKs from <c>secrets.ike*</c>: the best match has both identities, then one, then none (a wildcard).</summary>
-public sealed class SharedKeyStore : ISecretStore
-{
-    private readonly List<(Identity[] Ids, byte[] Secret)> _entries = [];
-
-    public int Count => _entries.Count;
-
-    public void Add(Identity[] ids, byte[] secret) => _entries.Add((ids, secret));
-
-    public byte[]? FindSharedKey(Identity local, Identity? remote)
-    {
-        byte[]? best = null;
-        var bestScore = -1;
-        foreach (var (ids, secret) in _entries)
-        {
-            // An entry naming identities must match at least one of ours; an entry without ids is a wildcard, and
-            // an id of %any matches any identity, but less well than the identity itself (strongSwan's ID_MATCH_ANY).
-            var score = ids.Length == 0 ? 0 : Score(ids, local) + (remote is null ? 0 : Score(ids, remote));
-            if (ids.Length > 0 && score == 0)
-            {
-                continue;
-            }
-
-            if (score > bestScore)
-            {
-                bestScore = score;
-                best = secret;
-            }
-        }
-
-        return best;
-    }
-
-    private static readonly Identity Any = Identity.Parse("%any");
-
-    private static int Score(Identity[] ids, Identity id) => ids.Any(i => i.Matches(id)) ? 2 : ids.Any(i => i.Matches(Any)) ? 1 : 0;
-}
-
 /// <summary>
 /// Loads <c>secrets { }</c>: the PSKs of <c>ike*</c> sections (the validator has warned about the other types). A
 /// missing or empty secret is refused, as strongSwan refuses it ("missing secret", "shared key data missing"): no

@@ -37,11 +37,13 @@ internal sealed class SwanctlValidator
                 case "secrets":
                     CheckSecrets(section);
                     break;
-                case "pools" or "authorities" when section.Values.Count > 0 || section.Sections.Count > 0:
-                    var feature = section.Name == "pools" ? "virtual IP pools" : "certification authorities: Oakley authenticates with psk only";
-                    Error(section.Location, $"'{section.Name}' is not supported yet ({feature})");
+                case "authorities":
+                    CheckAuthorities(section);
                     break;
-                case "pools" or "authorities":
+                case "pools" when section.Values.Count > 0 || section.Sections.Count > 0:
+                    Error(section.Location, "'pools' is not supported yet (virtual IP pools)");
+                    break;
+                case "pools":
                     break; // empty: nothing to ignore
                 default:
                     Error(section.Location, $"unknown section '{section.Name}'{DidYouMean.Hint(section.Name, SwanctlKeys.Sections)}");
@@ -89,22 +91,14 @@ internal sealed class SwanctlValidator
 
     private void CheckRounds(SettingsSection conn, string side)
     {
+        // No section, or no auth in it, is strongSwan's default round: auth = pubkey.
         var rounds = conn.Sections.Where(s => IsRound(s, side)).ToList();
-        if (rounds.Count == 0)
-        {
-            Error(conn.Location, $"connection '{conn.Name}' has no '{side}' section: strongSwan's default, auth = pubkey, is not supported yet (Oakley authenticates with psk only; add '{side} {{ auth = psk }}')");
-            return;
-        }
 
         foreach (var extra in rounds.Skip(1))
         {
             Error(extra.Location, $"'connections.{conn.Name}.{extra.Name}' is not supported yet (a second {side} authentication round, RFC 4739; the first is '{rounds[0].Name}')");
         }
 
-        if (rounds[0].Value("auth") is null)
-        {
-            Error(rounds[0].Location, $"'connections.{conn.Name}.{rounds[0].Name}.auth' is not set: strongSwan's default, pubkey, is not supported yet (Oakley authenticates with psk only; set 'auth = psk')");
-        }
     }
 
     private void CheckAuthRound(SettingsSection round, string path, bool local, bool checkDuplicates)
@@ -119,7 +113,7 @@ internal sealed class SwanctlValidator
         {
             var certificate = s.Name.StartsWith("cert", StringComparison.OrdinalIgnoreCase) || (!local && s.Name.StartsWith("cacert", StringComparison.OrdinalIgnoreCase));
             Error(s.Location, certificate
-                ? $"'{path}.{s.Name}' is not supported yet (certificates: Oakley authenticates with psk only)"
+                ? $"'{path}.{s.Name}' is not supported yet (certificates on PKCS#11 tokens; use certs = FILE)"
                 : $"invalid section '{path}.{s.Name}'{DidYouMean.Hint(s.Name, local ? ["cert"] : ["cert", "cacert"])}");
         }
 
@@ -151,6 +145,20 @@ internal sealed class SwanctlValidator
         }
     }
 
+    private void CheckAuthorities(SettingsSection authorities)
+    {
+        foreach (var v in authorities.Values)
+        {
+            Error(v.Location, $"unknown option 'authorities.{v.Key}' (an authority is a section: '{v.Key} {{ cacert = ... }}')");
+        }
+
+        foreach (var authority in authorities.Sections)
+        {
+            DefinedOnce(authority, $"'authorities.{authority.Name}'");
+            CheckValues(authority, $"authorities.{authority.Name}", SwanctlKeys.Authority);
+        }
+    }
+
     private void CheckSecrets(SettingsSection secrets)
     {
         foreach (var v in secrets.Values)
@@ -176,9 +184,9 @@ internal sealed class SwanctlValidator
                 Error(sub.Location, $"invalid section '{path}.{sub.Name}' (a secret has no sections)");
             }
 
-            if (type.Prefix != "ike")
+            if (type.Prefix is not ("ike" or "private" or "rsa" or "ecdsa" or "pkcs8" or "pkcs12"))
             {
-                // No connection can use them: EAP, XAuth, PPK and public-key authentication are refused above.
+                // No connection can use them: EAP, XAuth and PPK are refused above; tokens are not built.
                 _warnings.Add(new ConfigWarning(s.Location, $"'{path}' is not supported yet and is ignored ({type.Kind} secrets: {SwanctlKeys.PskOnly})"));
             }
         }

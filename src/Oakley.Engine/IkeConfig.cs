@@ -1,58 +1,11 @@
 using System.Net;
 using Oakley.Crypto.Registry;
+using Oakley.Crypto.Signature;
+using Oakley.Engine.Certificates;
 using Oakley.Iana;
 using Oakley.Protocol.Ikev2;
 
 namespace Oakley.Engine;
-
-/// <summary>An IKE identity: type and value (RFC 7296 §3.5).</summary>
-public sealed record Identity(IdentificationType Type, byte[] Value)
-{
-    /// <summary>Parses swanctl's id syntax: an IP address, <c>@fqdn</c> or a bare FQDN, <c>user@domain</c> (RFC822), <c>@#hex</c> (KEY_ID).</summary>
-    public static Identity Parse(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        if (IPAddress.TryParse(text, out var ip))
-        {
-            var bytes = ip.GetAddressBytes();
-            return new Identity(bytes.Length == 4 ? IdentificationType.Ipv4Address : IdentificationType.Ipv6Address, bytes);
-        }
-
-        if (text.StartsWith("@#", StringComparison.Ordinal))
-        {
-            return new Identity(IdentificationType.KeyId, Convert.FromHexString(text[2..]));
-        }
-
-        if (text.StartsWith('@'))
-        {
-            return new Identity(IdentificationType.Fqdn, System.Text.Encoding.ASCII.GetBytes(text[1..]));
-        }
-
-        return text.Contains('@', StringComparison.Ordinal)
-            ? new Identity(IdentificationType.Rfc822Address, System.Text.Encoding.ASCII.GetBytes(text))
-            : new Identity(IdentificationType.Fqdn, System.Text.Encoding.ASCII.GetBytes(text));
-    }
-
-    public bool Matches(Identity other) => Equals(other);
-
-    /// <summary>Identities are equal when type and value bytes are (the record default would compare the arrays by reference).</summary>
-    public bool Equals(Identity? other) => other is not null && other.Type == Type && other.Value.AsSpan().SequenceEqual(Value);
-
-    public override int GetHashCode()
-    {
-        var hash = new HashCode();
-        hash.Add(Type);
-        hash.AddBytes(Value);
-        return hash.ToHashCode();
-    }
-
-    public override string ToString() => Type switch
-    {
-        IdentificationType.Ipv4Address or IdentificationType.Ipv6Address => new IPAddress(Value).ToString(),
-        IdentificationType.KeyId => "@#" + Convert.ToHexStringLower(Value),
-        _ => System.Text.Encoding.ASCII.GetString(Value),
-    };
-}
 
 /// <summary>A CHILD SA's configuration (swanctl <c>children.&lt;name&gt;</c>).</summary>
 public sealed class ChildConfig
@@ -115,6 +68,18 @@ public sealed class IkeConfig
     /// <summary>Null accepts any identity that the secrets authenticate.</summary>
     public Identity? RemoteId { get; init; }
 
+    /// <summary>swanctl <c>local</c>: how we authenticate (PSK unless configured otherwise).</summary>
+    public AuthConfig LocalAuth { get; init; } = AuthConfig.Psk;
+
+    /// <summary>swanctl <c>remote</c>: how the peer must authenticate.</summary>
+    public AuthConfig RemoteAuth { get; init; } = AuthConfig.Psk;
+
+    /// <summary>swanctl <c>send_cert</c> (default ifasked).</summary>
+    public SendCertPolicy SendCert { get; init; } = SendCertPolicy.IfAsked;
+
+    /// <summary>swanctl <c>send_certreq</c> (default yes): ask for certificates issued by our trusted CAs.</summary>
+    public bool SendCertReq { get; init; } = true;
+
     public IReadOnlyList<ChildConfig> Children { get; init; } = [];
 
     /// <summary>
@@ -157,7 +122,7 @@ public sealed class IkeConfig
     /// <summary>A canonical description of everything negotiation depends on, to tell whether a reload changed it.</summary>
     public string Fingerprint() => string.Join("|",
         Name, string.Join(",", LocalAddresses), string.Join(",", RemoteAddresses), RemotePort, ProposalString.FormatList(Proposals),
-        LocalId, RemoteId?.ToString() ?? "%any", SendInitialContact, RekeyTime, ReauthTime, OverTime, RandTime, Unique, ForceEncapsulation, DpdDelay, Fragmentation, Mobike,
+        LocalId, RemoteId?.ToString() ?? "%any", LocalAuth.Fingerprint(), RemoteAuth.Fingerprint(), SendCert, SendCertReq, SendInitialContact, RekeyTime, ReauthTime, OverTime, RandTime, Unique, ForceEncapsulation, DpdDelay, Fragmentation, Mobike,
         string.Join(";", Children.Select(c => $"{c.Name}:{string.Join(",", c.LocalTs)}:{c.LocalTsDynamic}:{string.Join(",", c.RemoteTs)}:{c.RemoteTsDynamic}:{ProposalString.FormatList(c.EspProposals)}:{c.TransportMode}:{c.RekeyTime}:{c.LifeTime}:{c.RandTime}:{c.RekeyBytes}:{c.LifeBytes}:{c.RekeyPackets}:{c.LifePackets}")));
 }
 
@@ -189,10 +154,19 @@ public enum Fragmentation
     Force,
 }
 
-/// <summary>Looks up a pre-shared key for a pair of identities (swanctl <c>secrets.ike*</c>).</summary>
+/// <summary>
+/// The credentials the engine authenticates with: pre-shared keys for a pair of identities (swanctl
+/// <c>secrets.ike*</c>), private keys by their public key, and the certificates and trust anchors. Replaced whole
+/// on reload.
+/// </summary>
 public interface ISecretStore
 {
     byte[]? FindSharedKey(Identity local, Identity? remote);
+
+    /// <summary>The private key whose public key is <paramref name="subjectPublicKeyInfo"/> (DER), or null.</summary>
+    SignaturePrivateKey? FindPrivateKey(ReadOnlySpan<byte> subjectPublicKeyInfo);
+
+    CertificateStore Certificates { get; }
 }
 
 /// <summary>Engine-wide settings (strongSwan's charon.* equivalents).</summary>

@@ -72,6 +72,12 @@ public sealed partial class IkeSa : SecurityAssociation, IDisposable
     internal IReadOnlyCollection<SignatureHash>? PeerSignatureHashes { get; set; }
 
     /// <summary>
+    /// The CAs the peer's CERTREQ payloads named (SHA-1 of their public keys; RFC 7296 §3.7), empty when it sent an
+    /// empty CERTREQ, null when it sent none. The responder's arrive in IKE_SA_INIT, the initiator's in IKE_AUTH.
+    /// </summary>
+    internal IReadOnlyList<byte[]>? PeerCertificateRequests { get; set; }
+
+    /// <summary>
     /// IKE_AUTH is over and the SA is up: the IKE_SA_INIT messages and nonces go (issue 14's per-SA budget). Only the
     /// AUTH payloads sign them (RFC 7296 §2.15), and the CHILD SAs of IKE_AUTH took their KEYMAT from these nonces in
     /// the same exchange (§2.17); every later CREATE_CHILD_SA and IKE rekey carries nonces of its own (§1.3, §2.18).
@@ -85,6 +91,7 @@ public sealed partial class IkeSa : SecurityAssociation, IDisposable
         NonceI = [];
         NonceR = [];
         PeerSignatureHashes = null;
+        PeerCertificateRequests = null;
         _keys?.Trim();
     }
 

@@ -1,4 +1,6 @@
+using Oakley.Crypto.Signature;
 using Oakley.Engine;
+using Oakley.Engine.Certificates;
 
 namespace Oakley.Testing;
 
@@ -6,6 +8,30 @@ namespace Oakley.Testing;
 public sealed class InMemorySecrets : ISecretStore
 {
     private readonly List<(Identity[] Ids, byte[] Secret)> _entries = [];
+
+    private readonly List<SignaturePrivateKey> _keys = [];
+
+    public CertificateStore Certificates { get; set; } = CertificateStore.Empty;
+
+    /// <summary>Adds a private key (found by its public key).</summary>
+    public InMemorySecrets AddKey(SignaturePrivateKey key)
+    {
+        _keys.Add(key);
+        return this;
+    }
+
+    public SignaturePrivateKey? FindPrivateKey(ReadOnlySpan<byte> subjectPublicKeyInfo)
+    {
+        foreach (var key in _keys)
+        {
+            if (key.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(subjectPublicKeyInfo))
+            {
+                return key;
+            }
+        }
+
+        return null;
+    }
 
     public InMemorySecrets Add(byte[] secret, params Identity[] ids)
     {

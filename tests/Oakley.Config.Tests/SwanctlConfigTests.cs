@@ -89,7 +89,7 @@ public class SwanctlConfigTests
         var gw = Identity.Parse("gw.example");
         Assert.Equal("for-anyone"u8.ToArray(), config.Secrets.FindSharedKey(gw, Identity.Parse("roadwarrior.example")));
         Assert.Equal("for-a"u8.ToArray(), config.Secrets.FindSharedKey(gw, Identity.Parse("a.example")));
-        Assert.Null(new SharedKeyStore().FindSharedKey(gw, Identity.Parse("a.example")));
+        Assert.Null(new CredentialStore().FindSharedKey(gw, Identity.Parse("a.example")));
     }
 
     [Fact]
@@ -195,22 +195,22 @@ public class SwanctlConfigTests
     [Fact]
     public void Mobike_DefaultsToYes_AndHarmlessKeysWarn()
     {
-        var text = Responder.Replace("    proposals =", "    send_certreq = no\n    mobike = no\n    proposals =", StringComparison.Ordinal);
+        var text = Responder.Replace("    proposals =", "    dscp = 101000\n    mobike = no\n    proposals =", StringComparison.Ordinal);
         var config = SwanctlLoader.Load(Parser().ParseText(text, "swanctl.conf"));
         Assert.Single(config.Connections);
         Assert.False(config.Connections[0].Ike.Mobike);
         Assert.True(SwanctlLoader.Load(Parser().ParseText(Responder, "swanctl.conf")).Connections[0].Ike.Mobike); // strongSwan's default
         Assert.DoesNotContain(config.Warnings, w => w.Message.Contains("mobike", StringComparison.Ordinal));
-        Assert.Contains(config.Warnings, w => w.ToString().StartsWith("swanctl.conf:6: warning", StringComparison.Ordinal) && w.Message.Contains("send_certreq", StringComparison.Ordinal));
+        Assert.Contains(config.Warnings, w => w.ToString().StartsWith("swanctl.conf:6: warning", StringComparison.Ordinal) && w.Message.Contains("dscp", StringComparison.Ordinal));
     }
 
     [Fact]
-    public void Ikev1AndPubkeyConnections_RefuseTheFile()
+    public void Ikev1Connections_AndPubkeyWithoutACertificate_RefuseTheFile()
     {
         var v1 = Assert.Throws<ConfigException>(() => SwanctlLoader.Load(Parser().ParseText(Responder.Replace("version = 2", "version = 1", StringComparison.Ordinal), "swanctl.conf")));
         Assert.Contains("not supported yet", v1.Message, StringComparison.Ordinal);
         var pubkey = Assert.Throws<ConfigException>(() => SwanctlLoader.Load(Parser().ParseText(Responder.Replace("auth = psk\n      id = b.example", "auth = pubkey\n      id = b.example", StringComparison.Ordinal), "swanctl.conf")));
-        Assert.Contains("'connections.tunnel.local.auth = pubkey' is not supported yet", pubkey.Message, StringComparison.Ordinal);
+        Assert.Equal("swanctl.conf:7: error: connection 'tunnel': local.auth = pubkey, and no certificate in x509/ confirms id 'b.example' (set local.certs)", pubkey.Message);
     }
 
     [Theory]

@@ -97,31 +97,34 @@ public class SwanctlStrictTests
     }
 
     [Theory]
-    [InlineData("auth = psk\n      id = b.example", "auth = pubkey\n      id = b.example", "swanctl.conf:8: error: 'connections.tunnel.local.auth = pubkey' is not supported yet (Oakley authenticates with psk only)")]
-    [InlineData("auth = psk\n      id = a.example", "auth = eap-mschapv2\n      id = a.example", "swanctl.conf:12: error: 'connections.tunnel.remote.auth = eap-mschapv2' is not supported yet (Oakley authenticates with psk only)")]
+    [InlineData("auth = psk\n      id = b.example", "auth = pubkey-2048\n      id = b.example", "swanctl.conf:8: error: 'auth = pubkey-2048': key strength constraints ('-2048') are not supported yet")]
+    [InlineData("auth = psk\n      id = a.example", "auth = eap-mschapv2\n      id = a.example", "swanctl.conf:12: error: 'connections.tunnel.remote.auth = eap-mschapv2' is not supported yet (Oakley authenticates with psk and pubkey (certificates, raw keys) only)")]
     [InlineData("version = 2", "version = 1", "swanctl.conf:3: error: 'connections.tunnel.version = 1' is not supported yet (IKEv1 is not built; Oakley speaks IKEv2)")]
     [InlineData("proposals = aes256gcm16-prfsha256-x25519", "pools = p1", "swanctl.conf:6: error: 'connections.tunnel.pools = p1' is not supported yet (virtual IP pools)")]
     [InlineData("proposals = aes256gcm16-prfsha256-x25519", "vips = 0.0.0.0", "swanctl.conf:6: error: 'connections.tunnel.vips = 0.0.0.0' is not supported yet (virtual IPs (configuration payloads))")]
-    [InlineData("  id = b.example", "  id = b.example\n      eap_id = carol", "swanctl.conf:10: error: 'connections.tunnel.local.eap_id = carol' is not supported yet (EAP: Oakley authenticates with psk only)")]
-    [InlineData("  id = a.example", "  id = a.example\n      certs = moon.pem", "swanctl.conf:14: error: 'connections.tunnel.remote.certs = moon.pem' is not supported yet (certificates: Oakley authenticates with psk only)")]
+    [InlineData("  id = b.example", "  id = b.example\n      eap_id = carol", "swanctl.conf:10: error: 'connections.tunnel.local.eap_id = carol' is not supported yet (EAP: Oakley authenticates with psk and pubkey (certificates, raw keys) only)")]
+    [InlineData("  id = a.example", "  id = a.example\n      ca_id = CN=x", "swanctl.conf:14: error: 'connections.tunnel.remote.ca_id = CN=x' is not supported yet (CA identities (ca_id))")]
+    [InlineData("auth = psk\n      id = a.example", "auth = pubkey\n      id = a.example\n      certs = moon.pem", "swanctl.conf:14: error: certificate 'moon.pem' cannot be loaded: the configuration was not read from a swanctl directory")]
     [InlineData("    start_action = trap", "    mode = beet", "swanctl.conf:20: error: 'connections.tunnel.children.net.mode = beet' is not supported yet (Oakley builds tunnel and transport mode)")]
     [InlineData("    start_action = trap", "    ipcomp = yes", "swanctl.conf:20: error: 'connections.tunnel.children.net.ipcomp = yes' is not supported yet (IPComp)")]
     [InlineData("    start_action = trap", "    updown = /usr/lib/ipsec/_updown iptables", "swanctl.conf:20: error: 'connections.tunnel.children.net.updown = /usr/lib/ipsec/_updown iptables' is not supported yet (updown scripts)")]
     [InlineData("    start_action = trap", "    mark_in = 42", "swanctl.conf:20: error: 'connections.tunnel.children.net.mark_in = 42' is not supported yet (netfilter marks)")]
     [InlineData("proposals = aes256gcm16-prfsha256-x25519", "local_port = 4501", "swanctl.conf:6: error: 'connections.tunnel.local_port = 4501' is not supported yet (a per-connection IKE port: the daemon's --port sets it)")]
-    [InlineData("  id = b.example\n    }", "  id = b.example\n      cert-hsm {\n        handle = 0a0b\n      }\n    }", "swanctl.conf:10: error: 'connections.tunnel.local.cert-hsm' is not supported yet (certificates: Oakley authenticates with psk only)")]
+    [InlineData("  id = b.example\n    }", "  id = b.example\n      cert-hsm {\n        handle = 0a0b\n      }\n    }", "swanctl.conf:10: error: 'connections.tunnel.local.cert-hsm' is not supported yet (certificates on PKCS#11 tokens; use certs = FILE)")]
     [InlineData("    children {", "    local-2 {\n      auth = psk\n    }\n    children {", "swanctl.conf:15: error: 'connections.tunnel.local-2' is not supported yet (a second local authentication round, RFC 4739; the first is 'local')")]
-    [InlineData("      auth = psk\n      id = a.example", "      id = a.example", "swanctl.conf:11: error: 'connections.tunnel.remote.auth' is not set: strongSwan's default, pubkey, is not supported yet (Oakley authenticates with psk only; set 'auth = psk')")]
+    [InlineData("      auth = psk\n      id = a.example", "      auth = psk\n      revocation = strict\n      id = a.example", "swanctl.conf:13: error: 'connections.tunnel.remote.revocation = strict' is not supported yet (certificate revocation (CRLs, OCSP) is not built yet)")]
     public void NotBuiltYet_IsAnError_ThatSaysSo(string from, string to, string expected) => Assert.Equal(expected, Refused(Edit(from, to)));
 
     [Fact]
     public void NotBuiltYet_Sections_AreErrors()
     {
         Assert.Equal("swanctl.conf:32: error: 'pools' is not supported yet (virtual IP pools)", Refused(Responder + "\npools {\n  p1 {\n    addrs = 10.3.0.0/16\n  }\n}\n"));
-        Assert.Equal("swanctl.conf:32: error: 'authorities' is not supported yet (certification authorities: Oakley authenticates with psk only)", Refused(Responder + "\nauthorities {\n  ca {\n    cacert = ca.pem\n  }\n}\n"));
-        Assert.Equal(
-            "swanctl.conf:2: error: connection 'tunnel' has no 'remote' section: strongSwan's default, auth = pubkey, is not supported yet (Oakley authenticates with psk only; add 'remote { auth = psk }')",
-            Refused(Edit("    remote {\n      auth = psk\n      id = a.example\n    }\n", string.Empty)));
+        Assert.Equal("swanctl.conf:34: error: unknown option 'authorities.ca.cacrt' (did you mean 'cacert'?)", Refused(Responder + "\nauthorities {\n  ca {\n    cacrt = ca.pem\n  }\n}\n"));
+        Assert.Equal("swanctl.conf:34: error: certificate 'ca.pem' cannot be loaded: the configuration was not read from a swanctl directory", Refused(Responder + "\nauthorities {\n  ca {\n    cacert = ca.pem\n  }\n}\n"));
+
+        // No remote section is strongSwan's default round, auth = pubkey: the peer must present a trusted certificate.
+        var noRemote = Load(Edit("    remote {\n      auth = psk\n      id = a.example\n    }\n", string.Empty));
+        Assert.Equal(AuthClass.PublicKey, Assert.Single(noRemote.Connections).Ike.RemoteAuth.Class);
     }
 
     [Theory]
@@ -138,12 +141,12 @@ public class SwanctlStrictTests
     [Fact]
     public void HarmlessKeys_AreWarningsWithFileAndLine_AndTheRestLoads()
     {
-        var text = Edit("proposals = aes256gcm16-prfsha256-x25519", "proposals = aes256gcm16-prfsha256-x25519\n    send_certreq = no")
+        var text = Edit("proposals = aes256gcm16-prfsha256-x25519", "proposals = aes256gcm16-prfsha256-x25519\n    dscp = 101000")
             .Replace("    start_action = trap", "    start_action = trap\n        replay_window = 64", StringComparison.Ordinal);
         var config = Load(text);
         Assert.Equal(
             [
-                "swanctl.conf:7: warning: 'connections.tunnel.send_certreq' is not supported yet and is ignored (certificate requests: Oakley authenticates with psk only)",
+                "swanctl.conf:7: warning: 'connections.tunnel.dscp' is not supported yet and is ignored (IKE packets leave with the host's default DSCP)",
                 "swanctl.conf:22: warning: 'connections.tunnel.children.net.replay_window' is not supported yet and is ignored (Oakley's anti-replay window is always 128 packets)",
             ],
             config.Warnings.Select(w => w.ToString()));
@@ -154,7 +157,7 @@ public class SwanctlStrictTests
     public void OtherSecretTypes_AreIgnoredWithAWarning_ButTheirKeysAreChecked()
     {
         var eap = Responder + "\nsecrets {\n  eap-carol {\n    id = carol\n    secret = x\n  }\n}\n";
-        Assert.Equal(["swanctl.conf:33: warning: 'secrets.eap-carol' is not supported yet and is ignored (EAP secrets: Oakley authenticates with psk only)"], Load(eap).Warnings.Select(w => w.ToString()));
+        Assert.Equal(["swanctl.conf:33: warning: 'secrets.eap-carol' is not supported yet and is ignored (EAP secrets: Oakley authenticates with psk and pubkey (certificates, raw keys) only)"], Load(eap).Warnings.Select(w => w.ToString()));
         Assert.Equal("swanctl.conf:34: error: unknown option 'secrets.rsa-moon.fil' (did you mean 'file'?)", Refused(Responder + "\nsecrets {\n  rsa-moon {\n    fil = moon.pem\n  }\n}\n"));
     }
 

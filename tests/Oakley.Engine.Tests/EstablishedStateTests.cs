@@ -74,8 +74,8 @@ public class EstablishedStateTests
         Assert.NotEmpty(responder.Keys.Keys.SK_pr);
 
         // Each side read the other's SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4) for a signature authenticator to use.
-        Assert.Equal([SignatureHash.Sha256, SignatureHash.Sha384, SignatureHash.Sha512], responder.PeerSignatureHashes);
-        Assert.Equal([SignatureHash.Sha256, SignatureHash.Sha384, SignatureHash.Sha512], Assert.Single(pair.A.IkeSas).PeerSignatureHashes);
+        Assert.Equal([SignatureHash.Sha256, SignatureHash.Sha384, SignatureHash.Sha512, SignatureHash.Identity], responder.PeerSignatureHashes);
+        Assert.Equal([SignatureHash.Sha256, SignatureHash.Sha384, SignatureHash.Sha512, SignatureHash.Identity], Assert.Single(pair.A.IkeSas).PeerSignatureHashes);
     }
 
     private static void AssertKeysAgree(EnginePair pair, string child, int expected)

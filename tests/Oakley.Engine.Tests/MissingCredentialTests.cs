@@ -70,6 +70,10 @@ public class MissingCredentialTests
     private sealed class FixedStore(byte[]? key) : ISecretStore
     {
         public byte[]? FindSharedKey(Identity local, Identity? remote) => key;
+
+        public Oakley.Crypto.Signature.SignaturePrivateKey? FindPrivateKey(ReadOnlySpan<byte> subjectPublicKeyInfo) => null;
+
+        public Oakley.Engine.Certificates.CertificateStore Certificates => Oakley.Engine.Certificates.CertificateStore.Empty;
     }
 
     [Fact]

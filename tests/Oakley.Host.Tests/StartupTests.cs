@@ -56,7 +56,7 @@ public sealed class StartupTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static IkeHost NewHost() => new(new Endpoint([], new SharedKeyStore(), new SystemEntropy()), new ListLogger());
+    private static IkeHost NewHost() => new(new Endpoint([], new CredentialStore(), new SystemEntropy()), new ListLogger());
 
     private static int FreePortPair(out int natt)
     {

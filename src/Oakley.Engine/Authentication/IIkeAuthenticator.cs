@@ -14,7 +14,7 @@ public readonly record struct AuthInput(Prf Prf, byte[] SignedOctets);
 /// One way of authenticating in IKE_AUTH: builds our AUTH payload and verifies the peer's. An authenticator holds
 /// its credential from construction on, so one that exists can always do both; a missing credential is reported
 /// by the factory that would have built it (<see cref="AuthenticatorResult"/>), never papered over with a default.
-/// PSK is the first; certificates and EAP's MSK join later behind the same interface.
+/// PSK and public-key signatures are built; EAP's MSK joins later behind the same interface.
 /// </summary>
 public interface IIkeAuthenticator
 {
@@ -23,8 +23,8 @@ public interface IIkeAuthenticator
 
     AuthenticationPayload Build(AuthInput input);
 
-    /// <summary>True only when <paramref name="received"/> uses <see cref="Method"/> and its data verifies.</summary>
-    bool Verify(AuthInput input, AuthenticationPayload received);
+    /// <summary>Null when <paramref name="received"/> verifies; otherwise why not (names methods and schemes, never a secret).</summary>
+    string? Check(AuthInput input, AuthenticationPayload received);
 }
 
 /// <summary>Either an authenticator or the reason none could be built (names what is missing, never a secret).</summary>
@@ -33,4 +33,14 @@ public readonly record struct AuthenticatorResult(IIkeAuthenticator? Authenticat
     public static AuthenticatorResult Missing(string error) => new(null, error);
 
     public static AuthenticatorResult Of(IIkeAuthenticator authenticator) => new(authenticator, null);
+}
+
+/// <summary>The yes/no form of <see cref="IIkeAuthenticator.Check"/>.</summary>
+public static class AuthenticatorExtensions
+{
+    public static bool Verify(this IIkeAuthenticator authenticator, AuthInput input, AuthenticationPayload received)
+    {
+        ArgumentNullException.ThrowIfNull(authenticator);
+        return authenticator.Check(input, received) is null;
+    }
 }

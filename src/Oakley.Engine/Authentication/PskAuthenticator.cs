@@ -32,18 +32,18 @@ public sealed class PskAuthenticator : IIkeAuthenticator
 
     public AuthenticationPayload Build(AuthInput input) => new(Method, Compute(input));
 
-    public bool Verify(AuthInput input, AuthenticationPayload received)
+    public string? Check(AuthInput input, AuthenticationPayload received)
     {
         ArgumentNullException.ThrowIfNull(received);
         if (received.Method != Method)
         {
-            return false;
+            return $"the peer authenticates with AUTH method {received.Method}; this connection expects {Method} (psk)";
         }
 
         var expected = Compute(input);
         try
         {
-            return Ikev2Auth.Verify(expected, received.Data.Span);
+            return Ikev2Auth.Verify(expected, received.Data.Span) ? null : "AUTH did not verify (wrong pre-shared key?)";
         }
         finally
         {

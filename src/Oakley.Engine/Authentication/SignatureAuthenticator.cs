@@ -80,8 +80,6 @@ public sealed class SignatureAuthenticator : IIkeAuthenticator
         return new AuthenticationPayload(Method, data);
     }
 
-    public bool Verify(AuthInput input, AuthenticationPayload received) => Check(input, received) is null;
-
     /// <summary>Null when the peer's AUTH verifies; otherwise what did not (names schemes and keys, never key material).</summary>
     public string? Check(AuthInput input, AuthenticationPayload received)
     {

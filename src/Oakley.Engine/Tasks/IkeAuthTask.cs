@@ -8,7 +8,8 @@ namespace Oakley.Engine.Tasks;
 
 /// <summary>
 /// IKE_AUTH's authentication (RFC 7296 §1.2, §2.15): identities, AUTH built and verified only through an
-/// <see cref="IIkeAuthenticator"/> (PSK today; certificates and EAP join behind the same interface), INITIAL_CONTACT and
+/// <see cref="IIkeAuthenticator"/> (PSK, or public-key signatures with CERT and CERTREQ payloads, chosen per side by
+/// the connection's <c>local</c> and <c>remote</c> rounds; EAP joins behind the same interface), INITIAL_CONTACT and
 /// swanctl <c>unique</c>, MOBIKE_SUPPORTED, and the SA's establishment. The first CHILD SA is a task of its own in the
 /// same exchange.
 /// </summary>
@@ -23,17 +24,23 @@ internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask
         var config = sa.Config;
         var idi = new IdentificationPayload(true, config.LocalId.Type, config.LocalId.Value);
         request.Add(idi);
-        if (config.RemoteId is { } rid)
+        // No IKE_AUTH without our credential: a missing or empty key fails the SA here, before anything is sent.
+        var local = LocalCredential(now, config.RemoteId);
+        if (local.Result.Authenticator is not { } authenticator)
         {
-            request.Add(new IdentificationPayload(false, rid.Type, rid.Value));
+            sa.Fail(now, local.Result.Error!);
+            return TaskOutcome.Failed;
         }
 
-        // No IKE_AUTH without our credential: a missing or empty key fails the SA here, before anything is sent.
-        var found = Authenticator(config.RemoteId ?? sa.RemoteIdentity);
-        if (found.Authenticator is not { } authenticator)
+        request.AddRange(local.Certificates);
+        if (PublicKeyCredentials.CertificateRequest(sa) is { } certreq)
         {
-            sa.Fail(now, found.Error!);
-            return TaskOutcome.Failed;
+            request.Add(certreq);
+        }
+
+        if (config.RemoteId is { } rid && !rid.IsWildcard)
+        {
+            request.Add(new IdentificationPayload(false, rid.Type, rid.Value));
         }
 
         request.Add(authenticator.Build(AuthInputOf(true, sa.InitRequest, sa.NonceR, idi)));
@@ -71,16 +78,16 @@ internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask
             return Fail(now, $"peer identity '{sa.RemoteIdentity}' does not match the configured '{expected}'");
         }
 
-        var verifier = Authenticator(sa.RemoteIdentity);
+        var verifier = RemoteVerifier(now, payloads);
         if (verifier.Authenticator is null)
         {
             return Fail(now, verifier.Error!);
         }
 
-        if (!verifier.Authenticator.Verify(AuthInputOf(false, sa.InitResponse, sa.NonceI, idr), auth))
+        if (verifier.Authenticator.Check(AuthInputOf(false, sa.InitResponse, sa.NonceI, idr), auth) is { } bad)
         {
             // RFC 7296 §2.21.2: the initiator deletes the IKE SA (an INFORMATIONAL with AUTHENTICATION_FAILED is optional).
-            return Fail(now, "AUTH payload of the responder did not verify");
+            return Fail(now, $"AUTH payload of '{sa.RemoteIdentity}' did not verify: {bad}");
         }
 
         if (!sa.Services.EnforceUniqueness(now, sa, initialContact: false))
@@ -119,18 +126,20 @@ internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask
         }
 
         sa.Config = config;
-        // One authenticator verifies the peer and builds our AUTH: without a key for the pair there is neither.
-        var found = Authenticator(sa.RemoteIdentity);
-        var authenticator = found.Authenticator;
-        var refusal = authenticator is null ? found.Error
-            : authenticator.Verify(AuthInputOf(true, sa.InitRequest, sa.NonceR, idi), auth) ? null : AuthMismatch(authenticator, auth);
-        if (authenticator is null || refusal is not null)
+        sa.PeerCertificateRequests = PublicKeyCredentials.Requested(payloads);
+        // The peer is verified first; then our own credential must exist too, or the answer is AUTHENTICATION_FAILED.
+        var verifier = RemoteVerifier(now, payloads);
+        var refusal = verifier.Authenticator is null ? verifier.Error
+            : verifier.Authenticator.Check(AuthInputOf(true, sa.InitRequest, sa.NonceR, idi), auth) is { } bad ? $"AUTH payload of '{sa.RemoteIdentity}' did not verify: {bad}" : null;
+        var local = refusal is null ? LocalCredential(now, sa.RemoteIdentity) : default;
+        refusal ??= local.Result.Error;
+        if (refusal is not null || local.Result.Authenticator is not { } authenticator)
         {
             return Refuse(now, refusal!);
         }
 
         var idr = new IdentificationPayload(false, config.LocalId.Type, config.LocalId.Value);
-        _reply = [idr, authenticator.Build(AuthInputOf(false, sa.InitResponse, sa.NonceI, idr))];
+        _reply = [idr, .. local.Certificates, authenticator.Build(AuthInputOf(false, sa.InitResponse, sa.NonceI, idr))];
         if (!sa.Services.EnforceUniqueness(now, sa, payloads.OfType<NotifyPayload>().Any(n => n.NotifyType == NotifyType.InitialContact)))
         {
             // unique = keep: an IKE SA with this peer exists; this one is refused.
@@ -167,10 +176,14 @@ internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask
         return new AuthInput(prf, Ikev2Auth.SignedOctets(prf, realMessage, peerNonce, initiatorSide ? keys.Keys.SK_pi : keys.Keys.SK_pr, id.GetBodyBytes()));
     }
 
-    private string AuthMismatch(IIkeAuthenticator ours, AuthenticationPayload theirs) => theirs.Method == ours.Method
-        ? $"AUTH of '{sa.RemoteIdentity}' did not verify (wrong pre-shared key?)"
-        : $"'{sa.RemoteIdentity}' authenticates with AUTH method {theirs.Method}; this connection expects {ours.Method}";
+    /// <summary>What we authenticate with (the <c>local</c> round): a PSK for our identity and <paramref name="remote"/> (null: %any), or our signing key and certificates.</summary>
+    private LocalCredential LocalCredential(DateTimeOffset now, Identity? remote) => sa.Config.LocalAuth.Class == AuthClass.Psk
+        ? new LocalCredential(PskAuthenticator.Create(sa.Services.Secrets, sa.Config.LocalId, remote is { } r && !r.IsWildcard ? r : sa.RemoteIdentity), [])
+        : PublicKeyCredentials.Local(sa, now, sa.PeerCertificateRequests);
 
-    /// <summary>The authenticator for our identity and <paramref name="remote"/> (null: %any), or why there is none.</summary>
-    private AuthenticatorResult Authenticator(Identity? remote) => PskAuthenticator.Create(sa.Services.Secrets, sa.Config.LocalId, remote);
+    /// <summary>What verifies the peer (the <c>remote</c> round), or why nothing can.</summary>
+    private AuthenticatorResult RemoteVerifier(DateTimeOffset now, IReadOnlyList<IkePayload> payloads) => sa.Config.RemoteAuth.Class == AuthClass.Psk
+        ? PskAuthenticator.Create(sa.Services.Secrets, sa.Config.LocalId, sa.RemoteIdentity)
+        : PublicKeyCredentials.Remote(sa, now, sa.RemoteIdentity!, payloads);
+
 }

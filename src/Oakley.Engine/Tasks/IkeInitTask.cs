@@ -1,3 +1,4 @@
+using Oakley.Engine.Authentication;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Oakley.Crypto.KeyDerivation;
@@ -19,7 +20,7 @@ namespace Oakley.Engine.Tasks;
 /// </summary>
 internal sealed class IkeInitTask : IInitiatorTask, IResponderTask, IDisposable
 {
-    private static readonly byte[] SignatureHashes = [0, 2, 0, 3, 0, 4]; // SHA2-256/384/512 (RFC 7427 §4)
+    private static readonly byte[] SignatureHashes = [0, 2, 0, 3, 0, 4, 0, 5]; // SHA2-256/384/512 and Identity for EdDSA (RFC 7427 §4, RFC 8420)
 
     private readonly IkeSa _sa;
     private KeyExchange? _ke;
@@ -124,6 +125,7 @@ internal sealed class IkeInitTask : IInitiatorTask, IResponderTask, IDisposable
         _sa.NonceR = m.Find<NoncePayload>()!.Nonce.ToArray();
         _sa.Path.Fragmentation = _sa.Config.Fragmentation != Fragmentation.No && m.Notifies(NotifyType.Ikev2FragmentationSupported).Any();
         _sa.PeerSignatureHashes = PeerHashes(m);
+        _sa.PeerCertificateRequests = PublicKeyCredentials.Requested(m.Payloads);
         _sa.InitResponse = response.Datagram;
         _ke!.SetPeerPublicKey(ke.Data.Span);
         DeriveKeys(selected);
@@ -176,6 +178,12 @@ internal sealed class IkeInitTask : IInitiatorTask, IResponderTask, IDisposable
         if (_peerSignatureHashes)
         {
             response.Add(new NotifyPayload(NotifyType.SignatureHashAlgorithms, SignatureHashes));
+        }
+
+        // RFC 7296 §1.2: the responder may ask for certificates here already (strongSwan does, for all its CAs).
+        if (PublicKeyCredentials.CertificateRequest(_sa) is { } certreq)
+        {
+            response.Add(certreq);
         }
     }
 

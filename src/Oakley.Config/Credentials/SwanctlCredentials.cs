@@ -1,0 +1,241 @@
+using Oakley.Crypto.Signature;
+using Oakley.Engine.Certificates;
+
+namespace Oakley.Config.Credentials;
+
+/// <summary>
+/// The credentials of a swanctl directory (strongSwan's layout next to swanctl.conf): <c>x509/</c> end-entity
+/// certificates, <c>x509ca/</c> trust anchors, <c>pubkey/</c> raw public keys, private keys in <c>private/</c>,
+/// <c>rsa/</c>, <c>ecdsa/</c> and <c>pkcs8/</c>, and PKCS#12 containers in <c>pkcs12/</c>; passphrases come from
+/// <c>secrets</c> entries (<c>private-*</c>, <c>rsa-*</c>, <c>ecdsa-*</c>, <c>pkcs8-*</c>, <c>pkcs12-*</c> with
+/// <c>file</c> and <c>secret</c>). A file that cannot be read is a warning naming it (as strongSwan logs and skips
+/// it); a connection that needs it fails to load, or fails its IKE_AUTH naming what is missing.
+/// </summary>
+public sealed class SwanctlCredentials
+{
+    private static readonly string[] KeyDirectories = ["private", "rsa", "ecdsa", "pkcs8"];
+
+    private readonly Dictionary<string, List<Certificate>> _files = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SignaturePublicKey> _publicKeys = new(StringComparer.Ordinal);
+    private readonly List<Certificate> _authorities = [];
+    private readonly List<Certificate> _endEntities = [];
+
+    private SwanctlCredentials(string? directory) => Directory = directory;
+
+    /// <summary>The swanctl directory, or null when the configuration was given as text (no files to load).</summary>
+    public string? Directory { get; }
+
+    public static SwanctlCredentials None { get; } = new(null);
+
+    public IReadOnlyList<Certificate> Authorities => _authorities;
+
+    public IReadOnlyList<Certificate> EndEntities => _endEntities;
+
+    /// <summary>Loads the directory's certificates and keys into <paramref name="result"/>'s credential store.</summary>
+    public static SwanctlCredentials Load(string directory, SettingsSection? secrets, SwanctlConfig result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var creds = new SwanctlCredentials(directory);
+        var whole = new SourceLocation(Path.Combine(directory, "swanctl.conf"), 0, 0);
+        void Warn(string message) => result.Warnings.Add(new ConfigWarning(whole, message));
+        foreach (var (path, bytes) in Files(directory, "x509ca"))
+        {
+            creds.AddCertificates(path, bytes, creds._authorities, Warn);
+        }
+
+        foreach (var (path, bytes) in Files(directory, "x509"))
+        {
+            creds.AddCertificates(path, bytes, creds._endEntities, Warn);
+        }
+
+        foreach (var (path, bytes) in Files(directory, "pubkey"))
+        {
+            if (KeyFiles.PublicKey(path, bytes, out var error) is { } key)
+            {
+                creds._publicKeys[Relative(directory, "pubkey", path)] = key;
+            }
+            else
+            {
+                Warn(error!);
+            }
+        }
+
+        if (Files(directory, "x509crl").Any())
+        {
+            Warn("x509crl/ holds CRLs, but certificate revocation (CRLs and OCSP) is not built yet: they are not checked");
+        }
+
+        var passphrases = Passphrases(secrets);
+        LoadPrivateKeys(directory, passphrases, result, Warn);
+        foreach (var (path, bytes) in Files(directory, "pkcs12"))
+        {
+            CheckPermissions(path, Warn);
+            var loaded = Pkcs12File.Load(path, bytes, passphrases.GetValueOrDefault(Path.GetFileName(path)), out var error);
+            if (loaded is not { } contents)
+            {
+                Warn(error!);
+                continue;
+            }
+
+            contents.Keys.ForEach(k => result.Secrets.AddPrivateKey(k, path));
+            creds._files[Relative(directory, "pkcs12", path)] = contents.Certificates;
+            creds._authorities.AddRange(contents.Certificates.Where(c => c.IsCa));
+            creds._endEntities.AddRange(contents.Certificates.Where(c => !c.IsCa));
+        }
+
+        return creds;
+    }
+
+    /// <summary>An <c>authorities.&lt;name&gt;</c> section: its <c>cacert</c> (relative to x509ca/, or absolute) is a trust anchor.</summary>
+    public void AddAuthority(SettingsSection authority)
+    {
+        ArgumentNullException.ThrowIfNull(authority);
+        var file = authority.Value("cacert") ?? authority.Value("file")
+            ?? throw new ConfigException(authority.Location, $"'authorities.{authority.Name}' has no cacert");
+        var cert = FindCertificate(file.Value, "x509ca", out var error) ?? throw new ConfigException(file.Location, error!);
+        if (!cert.IsCa)
+        {
+            throw new ConfigException(file.Location, $"'authorities.{authority.Name}.cacert': '{cert.SubjectText}' is not a CA certificate (basicConstraints CA:TRUE)");
+        }
+
+        _authorities.Add(cert);
+    }
+
+    /// <summary>The engine's certificate store over what was loaded.</summary>
+    public CertificateStore BuildStore() => Directory is null && _authorities.Count == 0 ? CertificateStore.Empty : new CertificateStore(_authorities, _endEntities);
+
+    /// <summary>
+    /// A certificate named in swanctl.conf: a path relative to <paramref name="subdirectory"/> (x509/ or x509ca/), or
+    /// absolute; null with <paramref name="error"/> naming what was looked for.
+    /// </summary>
+    public Certificate? FindCertificate(string name, string subdirectory, out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        error = null;
+        if (Directory is null)
+        {
+            error = $"certificate '{name}' cannot be loaded: the configuration was not read from a swanctl directory";
+            return null;
+        }
+
+        var path = Path.IsPathRooted(name) ? name : Path.Combine(Directory, subdirectory, name);
+        if (_files.TryGetValue(Path.GetFullPath(path), out var known))
+        {
+            return known[0];
+        }
+
+        if (!File.Exists(path))
+        {
+            error = $"certificate file '{name}' not found ({path})";
+            return null;
+        }
+
+        var certs = KeyFiles.Certificates(path, File.ReadAllBytes(path), out error);
+        if (certs.Count == 0)
+        {
+            return null;
+        }
+
+        _files[Path.GetFullPath(path)] = certs;
+        return certs[0];
+    }
+
+    /// <summary>A raw public key named in swanctl.conf (<c>pubkeys</c>): relative to pubkey/, or absolute.</summary>
+    public SignaturePublicKey? FindPublicKey(string name, out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        error = null;
+        if (Directory is not null && _publicKeys.TryGetValue(Path.GetFullPath(Path.Combine(Directory, "pubkey", name)), out var key))
+        {
+            return key;
+        }
+
+        var path = Path.IsPathRooted(name) || Directory is null ? name : Path.Combine(Directory, "pubkey", name);
+        if (!File.Exists(path))
+        {
+            error = $"public key file '{name}' not found ({path})";
+            return null;
+        }
+
+        return KeyFiles.PublicKey(path, File.ReadAllBytes(path), out error);
+    }
+
+    private void AddCertificates(string path, byte[] bytes, List<Certificate> into, Action<string> warn)
+    {
+        var certs = KeyFiles.Certificates(path, bytes, out var error);
+        if (error is not null)
+        {
+            warn(error);
+            return;
+        }
+
+        _files[Path.GetFullPath(path)] = certs;
+        into.AddRange(certs);
+    }
+
+    private static void LoadPrivateKeys(string directory, Dictionary<string, byte[]> passphrases, SwanctlConfig result, Action<string> warn)
+    {
+        foreach (var sub in KeyDirectories)
+        {
+            foreach (var (path, bytes) in Files(directory, sub))
+            {
+                CheckPermissions(path, warn);
+                var key = KeyFiles.PrivateKey(path, bytes, passphrases.GetValueOrDefault(Path.GetFileName(path)), out var error);
+                if (key is null)
+                {
+                    warn(error!);
+                    continue;
+                }
+
+                result.Secrets.AddPrivateKey(key, path);
+            }
+        }
+    }
+
+    /// <summary>strongSwan reads keys of any mode, but one others can read is a leak waiting to happen: say so.</summary>
+    private static void CheckPermissions(string path, Action<string> warn)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var mode = File.GetUnixFileMode(path);
+        if ((mode & (UnixFileMode.GroupRead | UnixFileMode.OtherRead | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
+        {
+            warn($"{path} is accessible by group or others (mode {System.Convert.ToString((int)mode & 0x1ff, 8)}): a private key should be chmod 600");
+        }
+    }
+
+    /// <summary>Passphrases by file name, from <c>secrets.private-*</c>, <c>rsa-*</c>, <c>ecdsa-*</c>, <c>pkcs8-*</c> and <c>pkcs12-*</c>.</summary>
+    private static Dictionary<string, byte[]> Passphrases(SettingsSection? secrets)
+    {
+        var map = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var s in secrets?.Sections ?? [])
+        {
+            if (s.Name.StartsWith("private", StringComparison.Ordinal) || s.Name.StartsWith("rsa", StringComparison.Ordinal) || s.Name.StartsWith("ecdsa", StringComparison.Ordinal)
+                || s.Name.StartsWith("pkcs8", StringComparison.Ordinal) || s.Name.StartsWith("pkcs12", StringComparison.Ordinal))
+            {
+                if (s.Value("file") is { } file && s.Value("secret") is { } secret)
+                {
+                    map[Path.GetFileName(file.Value)] = SwanctlSecrets.DecodeSecret(secret);
+                }
+            }
+        }
+
+        return map;
+    }
+
+    private static IEnumerable<(string Path, byte[] Bytes)> Files(string directory, string sub)
+    {
+        var dir = Path.Combine(directory, sub);
+        if (!System.IO.Directory.Exists(dir))
+        {
+            return [];
+        }
+
+        return System.IO.Directory.GetFiles(dir).Order(StringComparer.Ordinal).Select(f => (Path.GetFullPath(f), File.ReadAllBytes(f)));
+    }
+
+    private static string Relative(string directory, string sub, string path) => Path.GetFullPath(Path.Combine(directory, sub, Path.GetFileName(path)));
+}
