@@ -18,9 +18,9 @@
 # - never the root. CERTs only if the peer sent a CERTREQ (send_cert = ifasked): with send_certreq = no on the other
 #   side it sends none at all, in either role. The intermediate only if a CERTREQ names a CA of its chain (the rogue
 #   chain below, not requested: end entity only). Messages above the MTU go out as IKE fragments (RSA chain: 3).
-# - RSA: PKCS#1 v1.5 (RSA_EMSA_PKCS1_SHA2_256) unless charon.rsa_pss = yes (RSA_EMSA_PSS_SHA2_256_SALT_32);
-#   remote auth = pubkey refuses the peer's PSS unless rsa_pss is on; auth = ike:rsa/pss-sha256 requires (remote) or
-#   forces (local) PSS in AUTH only, the certificates' own signatures stay unconstrained.
+# - RSA: it signs PKCS#1 v1.5 (RSA_EMSA_PKCS1_SHA2_256) unless charon.rsa_pss = yes (RSA_EMSA_PSS_SHA2_256_SALT_32),
+#   and with rsa_pss = no and remote auth = pubkey it still accepts a peer's PSS signature (Oakley signs PSS by
+#   default). auth = ike:rsa/pss-sha256 requires (remote) or forces (local) PSS in AUTH only, not in the chain.
 # - a local id its certificate does not contain is sent as it is (scenario "claims id c.example"); the receiver logs
 #   "no trusted ... public key found for 'c.example'". extendedKeyUsage is not checked: ocspSigning-only certs pass.
 set -uo pipefail
@@ -175,6 +175,7 @@ setup() {
     local cert=${s}_CERT cas=${s}_CAS id=${s}_ID rid=${s}_RID auth=${s}_AUTH rauth=${s}_RAUTH
     cp "$P/${!cert}.pem" "$d/x509/"
     cp "$P/${!cert}.key" "$d/private/"
+    chmod 600 "$d/private/${!cert}.key"
     for c in ${!cas}; do cp "$P/$c.pem" "$d/x509ca/"; done
     cert_conf "${s,}" "${!cert}" "${!id}" "${!rid}" "root-$kind" "${!auth}" "${!rauth}" >"$d/swanctl.conf"
   done
@@ -247,6 +248,7 @@ log_has() { # SIDE WORDS: that side's log since mark_logs contains WORDS (no pip
   grep -q -- "$2" "$RUN/since.log"
 }
 explain() { # what went wrong, from both logs
+  echo "  ESTABLISHED now: $A_NAME $(a_sas 2>/dev/null | grep -c ESTABLISHED), strongswan $(SW --list-sas 2>/dev/null | grep -c ESTABLISHED)"
   echo "  --- $A_NAME (A) log:"; since a | grep -v -E '^\s*$' | tail -15 | sed 's/^/    /'
   echo "  --- strongswan (B) charon.log:"; since b | tail -15 | sed 's/^/    /'
 }
