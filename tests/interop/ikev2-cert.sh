@@ -4,7 +4,8 @@
 # Usage: tests/interop/ikev2-cert.sh [path to oakley.dll, or the native oakley]. Needs root, iproute2, strongSwan and
 # its pki tool (test.sh installs them). PEER_A=strongswan runs a second charon in namespace A instead of Oakley: the
 # same PKI and configurations, strongSwan <-> strongSwan, as the reference for what must pass and what must fail.
-# Prints one "PASS name" / "FAIL name" line per scenario and exits non-zero if any failed.
+# Prints one "PASS name" / "FAIL name" line per scenario and exits non-zero if any failed. KEEP=1 keeps $RUN (logs,
+# configs, the throwaway PKI) for inspection; VERBOSE=1 prints three of the certificates.
 #
 # The PKI is made at test time with pki, in $RUN (never committed): per key type (RSA-3072, ECDSA P-256, P-384,
 # Ed25519) a root, two intermediates (one per side) and the end-entity certs a.example (A) and b.example (B). Each
