@@ -274,7 +274,7 @@ internal sealed class TaskManager(IkeSa sa)
         {
             ExchangeType.IkeAuth when sa.State == IkeSaState.Connecting && !sa.IsOriginalInitiator => [new IkeAuthTask(sa), ChildCreateTask.InIkeAuth(sa)],
             ExchangeType.Informational when sa.State is IkeSaState.Established or IkeSaState.Deleting =>
-                [MobikeTask.Responder(sa), new IkeDeleteTask(sa), new ChildDeleteTask(sa, null)],
+                [new AuthFailedNoticeTask(sa), MobikeTask.Responder(sa), new IkeDeleteTask(sa), new ChildDeleteTask(sa, null)],
             ExchangeType.CreateChildSa when sa.State == IkeSaState.Established => [CreateChildResponder(request.Payloads)],
             ExchangeType.CreateChildSa when sa.State == IkeSaState.Deleting => [new RefuseTask(NotifyType.TemporaryFailure)],
             _ => throw IkeProtocolException.Drop($"{exchange} request not valid in state {sa.State}"),

@@ -1,3 +1,5 @@
+using Oakley.Crypto.Signature;
+using Oakley.Engine.Certificates;
 using System.Net;
 using Oakley.Crypto.Registry;
 using Oakley.Engine;
@@ -86,19 +88,73 @@ internal sealed class Scenario
     /// <summary>Sun accepts moon from any address (remote_addrs = %any): moon may sit behind a NAT or move.</summary>
     public bool SunRemoteAny { get; set; }
 
+    /// <summary>Moon's and sun's identities (default moon.example and sun.example).</summary>
+    public Identity MoonId { get; set; } = Identity.Parse("moon.example");
+
+    public Identity SunId { get; set; } = Identity.Parse("sun.example");
+
+    /// <summary>The identity each side expects of the other (default: the other's id; null: %any).</summary>
+    public Identity? MoonExpects { get; set; } = Identity.Parse("sun.example");
+
+    public Identity? SunExpects { get; set; } = Identity.Parse("moon.example");
+
+    /// <summary>How each side authenticates itself and its peer (default PSK both ways).</summary>
+    public AuthConfig MoonLocalAuth { get; set; } = AuthConfig.Psk;
+
+    public AuthConfig MoonRemoteAuth { get; set; } = AuthConfig.Psk;
+
+    public AuthConfig SunLocalAuth { get; set; } = AuthConfig.Psk;
+
+    public AuthConfig SunRemoteAuth { get; set; } = AuthConfig.Psk;
+
+    public SendCertPolicy MoonSendCert { get; set; }
+
+    public SendCertPolicy SunSendCert { get; set; }
+
+    /// <summary>Private keys and certificates of each side, added to its PSK secrets.</summary>
+    public List<SignaturePrivateKey> MoonKeys { get; } = [];
+
+    public List<SignaturePrivateKey> SunKeys { get; } = [];
+
+    public CertificateStore MoonCertificates { get; set; } = CertificateStore.Empty;
+
+    public CertificateStore SunCertificates { get; set; } = CertificateStore.Empty;
+
+    /// <summary>Wraps each side's credential store (a test that lies about keys).</summary>
+    public Func<ISecretStore, ISecretStore> MoonStore { get; set; } = s => s;
+
+    public Func<ISecretStore, ISecretStore> SunStore { get; set; } = s => s;
+
     public EnginePair Build()
     {
-        var moonId = Identity.Parse("moon.example");
-        var sunId = Identity.Parse("sun.example");
+        var moonId = MoonId;
+        var sunId = SunId;
         var moon = Config("moon-sun", MoonAddress, SunAddress, moonId, sunId, MoonIke, MoonEsp, MoonLocalTs, MoonRemoteTs, MoonTransport, MoonEsp2, MoonDpdDelay, MoonIkeRekey,
             reauth: MoonReauth, overTime: MoonOverTime, unique: MoonUnique, fragmentation: MoonFragmentation, mobike: MoonMobike);
         var sun = Config("sun-moon", SunAddress, MoonAddress, sunId, moonId, SunIke, SunEsp, SunLocalTs, SunRemoteTs, SunTransport, SunEsp2, SunDpdDelay, SunIkeRekey, SunAcceptsAnyPeer || SunRemoteAny,
             unique: SunUnique, fragmentation: SunFragmentation, mobike: SunMobike);
-        var a = new Endpoint([moon], Secrets(MoonPsk, moonId, sunId), new SeededEntropy(Seed), MoonSettings);
-        var b = new Endpoint([sun], Secrets(SunPsk, moonId, sunId), new SeededEntropy(Seed + 1000), SunSettings);
+        moon = With(moon, MoonLocalAuth, MoonRemoteAuth, MoonSendCert, MoonExpects);
+        sun = With(sun, SunLocalAuth, SunRemoteAuth, SunSendCert, SunExpects);
+        var moonSecrets = Secrets(MoonPsk, moonId, sunId);
+        moonSecrets.Certificates = MoonCertificates;
+        MoonKeys.ForEach(k => moonSecrets.AddKey(k));
+        var sunSecrets = Secrets(SunPsk, moonId, sunId);
+        sunSecrets.Certificates = SunCertificates;
+        SunKeys.ForEach(k => sunSecrets.AddKey(k));
+        var a = new Endpoint([moon], MoonStore(moonSecrets), new SeededEntropy(Seed), MoonSettings);
+        var b = new Endpoint([sun], SunStore(sunSecrets), new SeededEntropy(Seed + 1000), SunSettings);
         a.VerifyTimers = b.VerifyTimers = true;
         return new EnginePair(a, b, MoonAddress, SunAddress, Start) { Inspect = new PayloadRuleWatch(a, b).Inspect };
     }
+
+    /// <summary>The config with the authentication of the scenario (IkeConfig is init-only).</summary>
+    private static IkeConfig With(IkeConfig c, AuthConfig local, AuthConfig remote, SendCertPolicy sendCert, Identity? expects) => new()
+    {
+        Name = c.Name, ReauthTime = c.ReauthTime, OverTime = c.OverTime, Unique = c.Unique, Fragmentation = c.Fragmentation, Mobike = c.Mobike,
+        SendInitialContact = c.SendInitialContact, DpdDelay = c.DpdDelay, RekeyTime = c.RekeyTime, LocalAddresses = c.LocalAddresses,
+        RemoteAddresses = c.RemoteAddresses, Proposals = c.Proposals, LocalId = c.LocalId, RemoteId = expects, Children = c.Children,
+        LocalAuth = local, RemoteAuth = remote, SendCert = sendCert,
+    };
 
     private static InMemorySecrets Secrets(string? psk, params Identity[] ids) =>
         psk is null ? new InMemorySecrets() : new InMemorySecrets().Add(System.Text.Encoding.UTF8.GetBytes(psk), ids);

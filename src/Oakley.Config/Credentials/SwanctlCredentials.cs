@@ -79,8 +79,8 @@ public sealed class SwanctlCredentials
 
             contents.Keys.ForEach(k => result.Secrets.AddPrivateKey(k, path));
             creds._files[Relative(directory, "pkcs12", path)] = contents.Certificates;
-            creds._authorities.AddRange(contents.Certificates.Where(c => c.IsCa));
-            creds._endEntities.AddRange(contents.Certificates.Where(c => !c.IsCa));
+            // Its CA certificates help build paths but are not trust anchors: those come from x509ca/ and authorities.
+            creds._endEntities.AddRange(contents.Certificates);
         }
 
         return creds;

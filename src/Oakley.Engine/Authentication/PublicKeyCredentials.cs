@@ -162,7 +162,7 @@ internal static class PublicKeyCredentials
         (Certificate, IReadOnlyList<Certificate>)? first = null;
         foreach (var cert in certs)
         {
-            var chain = PathValidator.Validate(cert, store.Authorities, store, now).Chain ?? [cert];
+            var chain = PathValidator.Validate(cert, [], store, now, toRoot: true).Chain ?? [cert];
             first ??= (cert, chain);
             if (requested is { Count: > 0 } && chain.Any(c => requested.Any(r => r.AsSpan().SequenceEqual(c.SpkiSha1))))
             {

@@ -5,7 +5,7 @@ namespace Oakley.Engine.Certificates;
 /// <summary>
 /// The certificates a daemon holds (an immutable snapshot, replaced whole on <c>load-all</c>): the trusted
 /// authorities (swanctl's <c>x509ca/</c> and <c>authorities</c>; any CA certificate there is a trust anchor, as in
-/// strongSwan), the end-entity certificates of <c>x509/</c>, and the verdicts of path checks already made, so that a
+/// strongSwan), the certificates of <c>x509/</c> (end entities, and CA certificates that only help build paths), and the verdicts of path checks already made, so that a
 /// thousand peers under one CA cost one chain check each, not one per handshake.
 /// </summary>
 public sealed class CertificateStore
@@ -19,6 +19,7 @@ public sealed class CertificateStore
         ArgumentNullException.ThrowIfNull(endEntities);
         Authorities = [.. authorities.DistinctBy(c => c.Fingerprint)];
         EndEntities = [.. endEntities.DistinctBy(c => c.Fingerprint)];
+        Intermediates = [.. EndEntities.Where(c => c.IsCa)];
         _anchorsByFingerprint = Authorities.ToDictionary(c => c.Fingerprint, StringComparer.Ordinal);
         CertificateRequestData = [.. Authorities.SelectMany(c => c.SpkiSha1)];
     }
@@ -28,6 +29,9 @@ public sealed class CertificateStore
     public IReadOnlyList<Certificate> Authorities { get; }
 
     public IReadOnlyList<Certificate> EndEntities { get; }
+
+    /// <summary>CA certificates outside the trust anchors (in x509/, or a PKCS#12 chain): used to build paths, never trusted by themselves.</summary>
+    public IReadOnlyList<Certificate> Intermediates { get; }
 
     /// <summary>The Certification Authority field of our CERTREQ: the SHA-1 of each trusted CA's SubjectPublicKeyInfo (RFC 7296 §3.7).</summary>
     public byte[] CertificateRequestData { get; }

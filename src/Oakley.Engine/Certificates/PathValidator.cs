@@ -21,7 +21,11 @@ public static class PathValidator
 {
     private const int MaxDepth = 8;
 
-    public static PathResult Validate(Certificate endEntity, IReadOnlyList<Certificate> supplied, CertificateStore store, DateTimeOffset now)
+    /// <summary>
+    /// Validates <paramref name="endEntity"/>. <paramref name="toRoot"/>: do not stop at the first trusted CA but go on
+    /// to a self-issued root (our own chain, whose intermediates we send and whose CAs a CERTREQ may name).
+    /// </summary>
+    public static PathResult Validate(Certificate endEntity, IReadOnlyList<Certificate> supplied, CertificateStore store, DateTimeOffset now, bool toRoot = false)
     {
         ArgumentNullException.ThrowIfNull(endEntity);
         ArgumentNullException.ThrowIfNull(supplied);
@@ -31,7 +35,7 @@ public static class PathValidator
             return new PathResult(null, invalid);
         }
 
-        var search = new Search(store, supplied, now);
+        var search = new Search(store, supplied, now, toRoot);
         var chain = search.Build([endEntity]);
         return chain is not null ? new PathResult(chain, null) : new PathResult(null, search.Failure ?? NoPath(endEntity, endEntity));
     }
@@ -39,7 +43,7 @@ public static class PathValidator
     private static string NoPath(Certificate endEntity, Certificate top) =>
         $"no trusted path from '{endEntity.SubjectText}' to any CA in x509ca/ (closest: issuer '{top.IssuerText}' not found)";
 
-    private sealed class Search(CertificateStore store, IReadOnlyList<Certificate> supplied, DateTimeOffset now)
+    private sealed class Search(CertificateStore store, IReadOnlyList<Certificate> supplied, DateTimeOffset now, bool toRoot)
     {
         private int _failureDepth = -1;
 
@@ -51,10 +55,11 @@ public static class PathValidator
             var top = path[^1];
             if (store.IsAnchor(top))
             {
-                return path;
+                // A trusted CA ends the path; our own chain goes on to its root if it can, for CERTREQ matching.
+                return !toRoot || top.IsSelfIssued ? path : Extend(path, top) ?? path;
             }
 
-            if (store.TryGetCached(CacheKey(top, path.Count - 1), now, out var cached) && cached.Chain is { } rest)
+            if (!toRoot && store.TryGetCached(CacheKey(top, path.Count - 1), now, out var cached) && cached.Chain is { } rest)
             {
                 return [.. path, .. rest.Skip(1)];
             }
@@ -65,10 +70,13 @@ public static class PathValidator
                 return null;
             }
 
-            var candidates = CertificateStore.IssuersIn(store.Authorities, top)
-                .Concat(CertificateStore.IssuersIn(supplied, top))
-                .Where(c => !path.Any(p => p.Fingerprint == c.Fingerprint))
-                .DistinctBy(c => c.Fingerprint).ToList();
+            return Extend(path, top);
+        }
+
+        /// <summary>Tries each possible issuer of <paramref name="top"/> in turn.</summary>
+        private List<Certificate>? Extend(List<Certificate> path, Certificate top)
+        {
+            var candidates = Above(top).Where(c => !path.Any(p => p.Fingerprint == c.Fingerprint)).ToList();
             if (candidates.Count == 0)
             {
                 Note(path.Count, NoPath(path[0], top));
@@ -86,13 +94,23 @@ public static class PathValidator
                 var chain = Build([.. path, issuer]);
                 if (chain is not null)
                 {
-                    Remember(chain, path.Count - 1);
+                    if (!toRoot)
+                    {
+                        Remember(chain, path.Count - 1);
+                    }
+
                     return chain;
                 }
             }
 
             return null;
         }
+
+        /// <summary>Who may have issued <paramref name="cert"/>: trusted CAs first, then those the peer sent, then the untrusted ones we hold.</summary>
+        private IEnumerable<Certificate> Above(Certificate cert) => CertificateStore.IssuersIn(store.Authorities, cert)
+            .Concat(CertificateStore.IssuersIn(supplied, cert))
+            .Concat(CertificateStore.IssuersIn(store.Intermediates, cert))
+            .DistinctBy(c => c.Fingerprint);
 
         /// <summary>Whether <paramref name="issuer"/> may have issued the top of <paramref name="path"/>, or why not.</summary>
         private string? CheckIssuer(List<Certificate> path, Certificate issuer)

@@ -79,15 +79,14 @@ internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask
         }
 
         var verifier = RemoteVerifier(now, payloads);
-        if (verifier.Authenticator is null)
+        var refusal = verifier.Authenticator is null ? verifier.Error
+            : verifier.Authenticator.Check(AuthInputOf(false, sa.InitResponse, sa.NonceI, idr), auth) is { } bad ? $"AUTH payload of '{sa.RemoteIdentity}' did not verify: {bad}" : null;
+        if (refusal is not null)
         {
-            return Fail(now, verifier.Error!);
-        }
-
-        if (verifier.Authenticator.Check(AuthInputOf(false, sa.InitResponse, sa.NonceI, idr), auth) is { } bad)
-        {
-            // RFC 7296 §2.21.2: the initiator deletes the IKE SA (an INFORMATIONAL with AUTHENTICATION_FAILED is optional).
-            return Fail(now, $"AUTH payload of '{sa.RemoteIdentity}' did not verify: {bad}");
+            // RFC 7296 §2.21.2: the responder has established its side; an INFORMATIONAL with AUTHENTICATION_FAILED
+            // tells it (as strongSwan does), and the initiator deletes the IKE SA.
+            AuthFailedNoticeTask.Send(now, sa);
+            return Fail(now, refusal);
         }
 
         if (!sa.Services.EnforceUniqueness(now, sa, initialContact: false))
