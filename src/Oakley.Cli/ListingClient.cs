@@ -54,8 +54,26 @@ internal static class ListingClient
             return 1;
         }
 
-        output.End();
+        output.End(await TrailerAsync(input, cancel).ConfigureAwait(false));
         return 0;
+    }
+
+    /// <summary>What follows the array: <c>,"last-failures":[...]}</c> (each connection's last failure), or just <c>}</c>.</summary>
+    private static async Task<JsonArray?> TrailerAsync(Input input, CancellationToken cancel)
+    {
+        while (!input.Data.Span.Contains((byte)'\n') && await input.FillAsync(input.Data.Length + 1, cancel).ConfigureAwait(false))
+        {
+        }
+
+        var rest = Encoding.UTF8.GetString(input.Data.Span).Trim().TrimStart(',');
+        try
+        {
+            return JsonNode.Parse("{" + rest)?["last-failures"]?.AsArray();
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Not a listing (an error, or a daemon that does not stream): one JSON line, handled like any response.</summary>
@@ -90,6 +108,7 @@ internal static class ListingClient
 
             if (skip < data.Length && data[skip] == (byte)']')
             {
+                input.Consume(skip + 1);
                 return null;
             }
 
@@ -205,18 +224,31 @@ internal static class ListingClient
             _text.Clear();
         }
 
-        public void End()
+        public void End(JsonArray? failures)
         {
             if (_json is not null)
             {
                 _json.WriteEndArray();
+                if (failures is not null)
+                {
+                    _json.WritePropertyName("last-failures");
+                    failures.WriteTo(_json);
+                }
+
                 _json.WriteEndObject();
                 Flush();
                 _stdout.WriteLine();
+                return;
             }
-            else if (Count == 0)
+
+            if (Count == 0)
             {
                 _stdout.WriteLine("no IKE SAs");
+            }
+
+            foreach (var f in failures ?? [])
+            {
+                _stdout.WriteLine($"last failure of {f!["connection"]} at {f["time"]}: {f["reason"]}");
             }
         }
 

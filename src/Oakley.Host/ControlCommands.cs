@@ -44,7 +44,7 @@ internal sealed class ControlCommands(Daemon daemon)
                 await ListSasAsync(writer).ConfigureAwait(false);
                 return null;
             case "list-conns":
-                return StatusViews.ListConns(daemon.Config);
+                return WithFailures(StatusViews.ListConns(daemon.Config));
             case "list-certs":
                 return await host.Invoke((_, now) => CertificateViews.ListCerts(daemon.Config, now)).ConfigureAwait(false);
             case "list-authorities":
@@ -68,14 +68,15 @@ internal sealed class ControlCommands(Daemon daemon)
         var host = daemon.Host;
         var sas = await host.Invoke((e, _) => e.IkeSas.ToArray()).ConfigureAwait(false);
         await WriteListingAsync(writer, sas.Length, ListPage, (start, count) =>
-            host.Invoke((_, now) => StatusViews.ListSasPage(sas, start, count, now, daemon.Children, daemon.Installer))).ConfigureAwait(false);
+            host.Invoke((_, now) => StatusViews.ListSasPage(sas, start, count, now, daemon.Children, daemon.Installer)), daemon.Failures.All().ToJsonString()).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Writes <c>{"ok":true,"ike-sas":[...]}</c> and a newline, the array's entries fetched <paramref name="pageSize"/>
-    /// at a time by <paramref name="page"/> (JSON objects joined by commas; a page may come back empty).
+    /// Writes <c>{"ok":true,"ike-sas":[...],"last-failures":[...]}</c> and a newline, the array's entries fetched
+    /// <paramref name="pageSize"/> at a time by <paramref name="page"/> (JSON objects joined by commas; a page may come
+    /// back empty); <paramref name="failures"/> is the JSON array of each connection's last failure.
     /// </summary>
-    internal static async Task WriteListingAsync(TextWriter writer, int total, int pageSize, Func<int, int, Task<string>> page)
+    internal static async Task WriteListingAsync(TextWriter writer, int total, int pageSize, Func<int, int, Task<string>> page, string failures = "[]")
     {
         await writer.WriteAsync("{\"ok\":true,\"ike-sas\":[").ConfigureAwait(false);
         var first = true;
@@ -89,7 +90,18 @@ internal sealed class ControlCommands(Daemon daemon)
             }
         }
 
-        await writer.WriteLineAsync("]}").ConfigureAwait(false);
+        await writer.WriteLineAsync("],\"last-failures\":" + failures + "}").ConfigureAwait(false);
+    }
+
+    /// <summary>Each connection of list-conns with its last failure (null when it has none).</summary>
+    private JsonObject WithFailures(JsonObject conns)
+    {
+        foreach (var c in conns["connections"]!.AsArray())
+        {
+            c!["last-failure"] = daemon.Failures.Of((string)c["name"]!);
+        }
+
+        return conns;
     }
 
     /// <summary>Initiates and waits (bounded by the request's timeout) until the CHILD SA (or the IKE SA) is up or failed.</summary>

@@ -57,6 +57,8 @@ public sealed class Daemon : IAsyncDisposable
 
     internal ChildSaTable Children { get; } = new();
 
+    internal ConnectionFailures Failures { get; } = new();
+
     internal DataPlaneInstaller Installer { get; } = new(new SystemEntropy());
 
     internal Esp.EspDataPlane Plane { get; }
@@ -177,6 +179,7 @@ public sealed class Daemon : IAsyncDisposable
         _addressMonitor.Track(e);
 
         Children.Handle(e);
+        Failures.Handle(e);
     }
 
     /// <summary>Sends one control request and returns the response (used by the CLI verbs).</summary>

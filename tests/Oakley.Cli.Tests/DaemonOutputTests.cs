@@ -19,7 +19,7 @@ public class DaemonOutputTests
 
         var (jsonCode, json, _) = await ControlClientTests.Verb(daemon.Control, "list-sas", json: true);
         Assert.Equal(0, jsonCode);
-        Assert.Equal("{\n  \"ok\": true,\n  \"ike-sas\": []\n}\n", json.Replace("\r\n", "\n", StringComparison.Ordinal));
+        Assert.Equal("{\n  \"ok\": true,\n  \"ike-sas\": [],\n  \"last-failures\": []\n}\n", json.Replace("\r\n", "\n", StringComparison.Ordinal));
     }
 
     [Fact]
