@@ -1,3 +1,5 @@
+using Oakley.Engine;
+using Oakley.Engine.Certificates;
 using Oakley.Iana;
 using Oakley.Protocol;
 using Oakley.Protocol.Ikev2;
@@ -26,6 +28,12 @@ public static class Program
                 return 0;
             case "isakmp":
                 Fuzzer.LibFuzzer.Run(Isakmp);
+                return 0;
+            case "x509":
+                Fuzzer.LibFuzzer.Run(X509);
+                return 0;
+            case "x509-afl":
+                Fuzzer.OutOfProcess.Run(stream => X509(ReadAll(stream)));
                 return 0;
             case "ikev2-afl":
                 Fuzzer.OutOfProcess.Run(stream => Ikev2(ReadAll(stream)));
@@ -57,7 +65,7 @@ public static class Program
 
                 return 0;
             default:
-                Console.Error.WriteLine("usage: Oakley.Fuzz ikev2|isakmp|ikev2-afl|isakmp-afl | replay ikev2|isakmp FILE");
+                Console.Error.WriteLine("usage: Oakley.Fuzz ikev2|isakmp|x509|ikev2-afl|isakmp-afl|x509-afl | replay ikev2|isakmp FILE");
                 return 2;
         }
     }
@@ -98,6 +106,34 @@ public static class Program
         {
             throw new InvalidOperationException("ISAKMP re-encoding is not stable");
         }
+    }
+
+    /// <summary>
+    /// A certificate as it arrives in a CERT payload (issue 15): parsing returns a certificate or an error, never
+    /// throws; an accepted certificate keeps its bytes, parses again to the same certificate, and everything the
+    /// engine does with a peer's certificate (names, identities, usage, path building) works on it without throwing.
+    /// </summary>
+    public static void X509(ReadOnlySpan<byte> input)
+    {
+        var cert = Certificate.Parse(input, out var error);
+        if (cert is null)
+        {
+            if (error.Length == 0)
+            {
+                throw new InvalidOperationException("a refused certificate must say why");
+            }
+
+            return;
+        }
+
+        if (!cert.Der.AsSpan().SequenceEqual(input) || Certificate.Parse(cert.Der, out _)?.Fingerprint != cert.Fingerprint)
+        {
+            throw new InvalidOperationException("an accepted certificate does not parse back to itself");
+        }
+
+        _ = cert.SubjectText + cert.IssuerText + cert.DescribeAltNames() + cert.CheckValidity(DateTimeOffset.UnixEpoch);
+        _ = CertificateIdentity.Confirms(cert, Identity.OfSubject(cert)) && Identity.OfSubject(cert).ToString().Length >= 0;
+        _ = PathValidator.Validate(cert, [cert], new CertificateStore([cert], []), DateTimeOffset.UnixEpoch.AddYears(56)).Error;
     }
 
     private static byte[] ReadAll(Stream stream)
