@@ -27,7 +27,7 @@ public class SignatureAuthenticatorTests
     {
         { "rsa", "rsa-pss-sha256", AuthMethod.DigitalSignature },
         { "p256", "ecdsa-sha256", AuthMethod.DigitalSignature },
-        { "p384", "ecdsa-sha256", AuthMethod.DigitalSignature },
+        { "p384", "ecdsa-sha384", AuthMethod.DigitalSignature },
         { "ed25519", "ed25519", AuthMethod.DigitalSignature },
         { "ed448", "ed448", AuthMethod.DigitalSignature },
         { "p256", null, AuthMethod.EcdsaSha256P256 },

@@ -143,7 +143,9 @@ public sealed class SignatureAuthenticator : IIkeAuthenticator
 
     private static (SignatureScheme? Scheme, AuthMethod Method, string? Error) Choose(SignaturePrivateKey key, IReadOnlyList<SignatureScheme> acceptable, IReadOnlyCollection<SignatureHash>? peerHashes)
     {
-        var mine = acceptable.Where(s => s.KeyType == key.KeyType).ToList();
+        // ECDSA signs with its curve's hash first (P-384 with SHA-384, as strongSwan does), then the others in order.
+        var curveHash = key.KeySize switch { 384 => SignatureHash.Sha384, 521 => SignatureHash.Sha512, _ => SignatureHash.Sha256 };
+        var mine = acceptable.Where(s => s.KeyType == key.KeyType).OrderBy(s => key.KeyType == SignatureKeyType.Ecdsa && s.HashId != curveHash ? 1 : 0).ToList();
         if (peerHashes is not null)
         {
             var scheme = mine.FirstOrDefault(s => peerHashes.Contains(s.HashId));
