@@ -10,6 +10,8 @@
 # The PKI is made at test time with pki, in $RUN (never committed): per key type (RSA-3072, ECDSA P-256, P-384,
 # Ed25519) a root, two intermediates (one per side) and the end-entity certs a.example (A) and b.example (B). Each
 # side trusts the root and holds its own intermediate in x509ca/, so the peer must build the path from CERT payloads.
+# Also a second P-256 PKI ("second": Root CA second, Intermediate A/B second, a.example, b.example) and bare key pairs
+# (P-256, Ed25519) for the raw public key scenarios.
 #
 # What strongSwan 5.9.8 sends (charon.log at the default level: "generating ... [ ... ]", "sending ... cert"):
 # - as responder: IKE_SA_INIT response [ SA KE No N(NATD_*) CERTREQ ... ], one CERTREQ naming every CA in its x509ca/
@@ -22,6 +24,13 @@
 # - RSA: it signs PKCS#1 v1.5 (RSA_EMSA_PKCS1_SHA2_256) unless charon.rsa_pss = yes (RSA_EMSA_PSS_SHA2_256_SALT_32),
 #   and with rsa_pss = no and remote auth = pubkey it still accepts a peer's PSS signature (Oakley signs PSS by
 #   default). auth = ike:rsa/pss-sha256 requires (remote) or forces (local) PSS in AUTH only, not in the chain.
+# - the CERTREQ exchange, at the default log level 1: "sending cert request for "<CA DN>"", "received cert request for
+#   "<CA DN>"" (a CA it knows; the others are counted: "received 1 cert requests for an unknown ca", as Oakley's CERTREQ
+#   names its own intermediate too), "sending end entity cert "<DN>"", "sending issuer cert "<DN>"", "received end
+#   entity cert "<DN>"", "received issuer cert "<DN>"". Scenarios 1-4 require all six from B.
+# - raw public keys (local/remote pubkeys, ids a.example and b.example): no CERT and no CERTREQ either way; it signs
+#   with RFC 7427 signatures ("authentication of 'a.example' with ECDSA_WITH_SHA256_DER" / "with ED25519").
+# - several local.certs: it sends the one that chains to a CA a received CERTREQ names, else the first.
 # - a local id its certificate does not contain is sent as it is (scenario "claims id c.example"); the receiver logs
 #   "no trusted ... public key found for 'c.example'". extendedKeyUsage is not checked: ocspSigning-only certs pass.
 set -uo pipefail
@@ -104,11 +113,18 @@ make_ee() { # KIND NAME ISSUER SIDE(a|b) [options, default: serverAuth and clien
   (($#)) || set -- --flag serverAuth --flag clientAuth --lifetime 30
   make_cert "$kind" "$name" "$issuer" "$host" --san "$host" --san "$addr" "$@"
 }
-make_chain() { # KIND: root-KIND -> inta-KIND -> a-KIND, root-KIND -> intb-KIND -> b-KIND
-  make_root "$1" "root-$1" "Root CA $1" \
-    && make_cert "$1" "inta-$1" "root-$1" "Intermediate A $1" --ca --pathlen 0 --lifetime 30 \
-    && make_cert "$1" "intb-$1" "root-$1" "Intermediate B $1" --ca --pathlen 0 --lifetime 30 \
-    && make_ee "$1" "a-$1" "inta-$1" a && make_ee "$1" "b-$1" "intb-$1" b
+make_chain() { # KIND [TAG, default KIND]: root-TAG -> inta-TAG -> a-TAG, root-TAG -> intb-TAG -> b-TAG
+  local t=${2:-$1}
+  make_root "$1" "root-$t" "Root CA $t" \
+    && make_cert "$1" "inta-$t" "root-$t" "Intermediate A $t" --ca --pathlen 0 --lifetime 30 \
+    && make_cert "$1" "intb-$t" "root-$t" "Intermediate B $t" --ca --pathlen 0 --lifetime 30 \
+    && make_ee "$1" "a-$t" "inta-$t" a && make_ee "$1" "b-$t" "intb-$t" b
+}
+make_raw() { # KIND: bare key pairs, no certificates: raw-a-KIND.key/.pub and raw-b-KIND.key/.pub (PEM "PUBLIC KEY")
+  local s
+  for s in a b; do
+    gen_key "$1" "$P/raw-$s-$1.key" && pk --pub --in "$P/raw-$s-$1.key" --outform pem >"$P/raw-$s-$1.pub" || return 1
+  done
 }
 make_bad_certs() { # the failure scenarios' certs, on the P-256 chain, for each side
   local s
@@ -124,11 +140,18 @@ for kind in rsa p256 p384 ed25519; do
   make_chain "$kind" || { echo "FAIL setup: pki cannot make the $kind chain"; cat "$P/pki.err"; exit 1; }
 done
 make_bad_certs || { echo "FAIL setup: pki cannot make the failure scenarios' certs"; cat "$P/pki.err"; exit 1; }
+# a second P-256 PKI (Root CA second, Intermediate A/B second) for A's second certificate, and raw key pairs
+make_chain p256 second || { echo "FAIL setup: pki cannot make the second p256 chain"; cat "$P/pki.err"; exit 1; }
+for kind in p256 ed25519; do
+  make_raw "$kind" || { echo "FAIL setup: pki cannot make the raw $kind keys"; cat "$P/pki.err"; exit 1; }
+done
 [[ -n ${VERBOSE:-} ]] && for c in a-rsa b-expired b-eku; do pk --print --in "$P/$c.pem"; done
 
 # ---- the two sides' swanctl directories: A = $RUN/ok (Oakley's --config dir), B = $RUN/sw/swanctl ----
 side_dir() { [[ $1 == a ]] && echo "$RUN/ok" || echo "$RUN/sw/swanctl"; }
-cert_conf() { # SIDE CERT LOCAL_ID REMOTE_ID CACERT LOCAL_AUTH REMOTE_AUTH: swanctl.conf of one side (empty LOCAL_ID: the DN)
+# cert_conf SIDE LOCAL_CRED LOCAL_ID REMOTE_ID REMOTE_CRED LOCAL_AUTH REMOTE_AUTH: swanctl.conf of one side; the CREDs
+# are whole lines ("certs = a-rsa.pem", "cacerts = root-rsa.pem", "pubkeys = raw-b-p256.pub"); empty LOCAL_ID: the DN
+cert_conf() {
   local la=192.0.2.1 ra=192.0.2.2 lts=198.51.100.0/24 rts=203.0.113.0/24
   [[ $1 == b ]] && la=192.0.2.2 ra=192.0.2.1 lts=203.0.113.0/24 rts=198.51.100.0/24
   cat <<CONF
@@ -140,13 +163,13 @@ connections {
     proposals = aes256gcm16-prfsha256-x25519
     local {
       auth = $6
-      certs = $2.pem
+      $2
 $([[ -n $3 ]] && echo "      id = \"$3\"")
     }
     remote {
       auth = $7
       id = "$4"
-      cacerts = $5.pem
+      $5
     }
     children {
       net {
@@ -159,26 +182,49 @@ $([[ -n $3 ]] && echo "      id = \"$3\"")
 }
 CONF
 }
+fresh_dirs() { # DIR: empty credential directories
+  rm -rf "$1/x509" "$1/x509ca" "$1/private" "$1/pubkey"
+  mkdir -p "$1/x509" "$1/x509ca" "$1/private" "$1/pubkey"
+}
 # setup KIND [VAR=value...]: both sides' directories and swanctl.conf for one scenario. Defaults: A holds a-KIND, B
-# b-KIND; local ids are the subject DNs, remote ids the peer's DN; each side trusts root-KIND and holds its
-# intermediate. Override with A_CERT B_CERT A_ID B_ID A_RID B_RID A_AUTH B_AUTH A_RAUTH B_RAUTH A_CAS B_CAS.
+# b-KIND; local ids are the subject DNs, remote ids the peer's DN; each side trusts root-KIND (remote.cacerts) and
+# holds its intermediate. Override with A_CERT B_CERT (a list: local.certs in that order) A_ID B_ID A_RID B_RID A_AUTH
+# B_AUTH A_RAUTH B_RAUTH A_CAS B_CAS A_ROOT B_ROOT.
 setup() {
-  local kind=$1 s d
+  local kind=$1 s d c certs
   shift
   local A_CERT=a-$kind B_CERT=b-$kind A_ID= B_ID= A_RID=$(DN b.example) B_RID=$(DN a.example)
   local A_AUTH=pubkey B_AUTH=pubkey A_RAUTH=pubkey B_RAUTH=pubkey A_CAS="root-$kind inta-$kind" B_CAS="root-$kind intb-$kind"
+  local A_ROOT=root-$kind B_ROOT=root-$kind
   local kv
   for kv; do local "$kv"; done
   for s in A B; do
     d=$(side_dir "${s,}")
-    rm -rf "$d/x509" "$d/x509ca" "$d/private"
-    mkdir -p "$d/x509" "$d/x509ca" "$d/private"
-    local cert=${s}_CERT cas=${s}_CAS id=${s}_ID rid=${s}_RID auth=${s}_AUTH rauth=${s}_RAUTH
-    cp "$P/${!cert}.pem" "$d/x509/"
-    cp "$P/${!cert}.key" "$d/private/"
-    chmod 600 "$d/private/${!cert}.key"
+    fresh_dirs "$d"
+    local cert=${s}_CERT cas=${s}_CAS id=${s}_ID rid=${s}_RID auth=${s}_AUTH rauth=${s}_RAUTH root=${s}_ROOT
+    certs=
+    for c in ${!cert}; do
+      cp "$P/$c.pem" "$d/x509/"
+      cp "$P/$c.key" "$d/private/"
+      chmod 600 "$d/private/$c.key"
+      certs+=${certs:+, }$c.pem
+    done
     for c in ${!cas}; do cp "$P/$c.pem" "$d/x509ca/"; done
-    cert_conf "${s,}" "${!cert}" "${!id}" "${!rid}" "root-$kind" "${!auth}" "${!rauth}" >"$d/swanctl.conf"
+    cert_conf "${s,}" "certs = $certs" "${!id}" "${!rid}" "cacerts = ${!root}.pem" "${!auth}" "${!rauth}" >"$d/swanctl.conf"
+  done
+}
+# setup_raw KIND: raw public keys (swanctl pubkeys), no certificate anywhere: each side has its private key in private/
+# and both public keys in pubkey/ (local.pubkeys its own, remote.pubkeys the peer's); ids a.example and b.example.
+setup_raw() {
+  local kind=$1 s o d
+  for s in a b; do
+    [[ $s == a ]] && o=b || o=a
+    d=$(side_dir "$s")
+    fresh_dirs "$d"
+    cp "$P/raw-$s-$kind.key" "$d/private/"
+    chmod 600 "$d/private/raw-$s-$kind.key"
+    cp "$P/raw-$s-$kind.pub" "$P/raw-$o-$kind.pub" "$d/pubkey/"
+    cert_conf "$s" "pubkeys = raw-$s-$kind.pub" "$s.example" "$o.example" "pubkeys = raw-$o-$kind.pub" pubkey pubkey >"$d/swanctl.conf"
   done
 }
 
@@ -300,11 +346,28 @@ expect_fail() {
 rsa_pss_used() { # B signed with RSASSA-PSS and verified A's RSASSA-PSS signature
   log_has b "(myself) with RSA_EMSA_PSS" && grep -v "(myself)" "$RUN/since.log" | grep -c "authentication of .* with RSA_EMSA_PSS" >/dev/null
 }
+b_log_has_all() { # LINES...: B's charon.log since mark_logs contains each (fixed strings); names the first one missing
+  local w
+  since b >"$RUN/since.log"
+  for w; do grep -qF -- "$w" "$RUN/since.log" || { echo "  strongswan's charon.log lacks: $w"; return 1; }; done
+}
+certreq_honoured() { # KIND: CERTREQs went both ways (naming the root) and each side sent end entity + intermediate
+  b_log_has_all "received cert request for \"$(DN "Root CA $1")\"" "sending cert request for \"$(DN "Root CA $1")\"" \
+    "sending end entity cert \"$(DN b.example)\"" "sending issuer cert \"$(DN "Intermediate B $1")\"" \
+    "received end entity cert \"$(DN a.example)\"" "received issuer cert \"$(DN "Intermediate A $1")\""
+}
+no_certs() { # neither side sent a CERT or a CERTREQ (B's log), and B verified A's raw key
+  b_log_has_all "authentication of 'a.example' with" && ! grep -q -E 'cert request|end entity cert|issuer cert' "$RUN/since.log"
+}
+second_cert_sent() { # A sent its second certificate (Intermediate A second), not the first (Intermediate A p256)
+  b_log_has_all "received cert request for \"$(DN "Root CA second")\"" "received end entity cert \"$(DN a.example)\"" \
+    "received issuer cert \"$(DN "Intermediate A second")\"" && ! grep -q "Intermediate A p256" "$RUN/since.log"
+}
 
-# ---- 1-4: one chain per key type ----
+# ---- 1-4: one chain per key type; B's log shows the CERTREQs and that both sides sent end entity + intermediate ----
 for kind in rsa p256 p384 ed25519; do
   setup "$kind" && reload
-  expect_up "$kind chain (root, intermediate, end entity)"
+  expect_up "$kind chain (root, intermediate, end entity), CERTREQs honoured both ways" "certreq_honoured $kind"
 done
 
 # ---- 5: RSA with RSASSA-PSS signatures in IKE_AUTH ----
@@ -317,7 +380,7 @@ set_rsa_pss no
 setup p256 A_ID=a.example B_ID=b.example A_RID=b.example B_RID=a.example && reload
 expect_up "p256 chain, id = FQDN (subjectAltName)"
 
-# ---- 7-10: failures. A checks B's bad certificate (or its id); with PEER_A=strongswan also the mirror image ----
+# ---- 7-11: failures. A checks B's bad certificate (or its id); with PEER_A=strongswan also the mirror image ----
 checkers=a
 [[ $PEER_A == strongswan ]] && checkers="a b"
 for checker in $checkers; do
@@ -341,6 +404,18 @@ for checker in $checkers; do
     expect_up "cert with extendedKeyUsage ocspSigning only on $bad, accepted by $(who "$checker") (no EKU check)"
   fi
 done
+
+# ---- 12-13: raw public keys (pubkeys), no certificate on either side ----
+for kind in p256 ed25519; do
+  setup_raw "$kind" && reload
+  expect_up "raw $kind public keys (pubkeys, no certificates)" no_certs
+done
+
+# ---- 14: A has two certs for a.example (certs = first, second; two PKIs), B trusts only the second root: A must send
+# the one B's CERTREQ asks for. A's x509ca/ holds both its roots (the second is also B's) and both intermediates.
+setup p256 A_CERT="a-p256 a-second" B_CERT=b-second A_CAS="root-p256 inta-p256 root-second inta-second" \
+  B_CAS="root-second intb-second" A_ROOT=root-second B_ROOT=root-second && reload
+expect_up "two certs for a.example (CAs p256, second), B trusts only the second: the one its CERTREQ names" second_cert_sent
 
 if ((failures > 0)); then
   echo "--- $A_NAME log (A)"; tail -40 "$A_LOG"
