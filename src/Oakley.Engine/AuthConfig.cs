@@ -38,11 +38,14 @@ public sealed class AuthConfig
 
     public IReadOnlyList<SignaturePublicKey> PublicKeys { get; init; } = [];
 
+    /// <summary>swanctl <c>revocation</c> of a remote round: what an unknown revocation status means.</summary>
+    public RevocationPolicy Revocation { get; init; } = RevocationPolicy.Relaxed;
+
     /// <summary>The signature schemes we sign with (local) or accept (remote), in order of preference.</summary>
     public IReadOnlyList<SignatureScheme> Schemes { get; init; } = SignatureSchemes.Default;
 
     public string Fingerprint() => string.Join(",",
         Class, string.Join("+", Certificates.Select(c => c.Fingerprint)), string.Join("+", CaCertificates.Select(c => c.Fingerprint)),
         string.Join("+", PublicKeys.Select(k => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(k.SubjectPublicKeyInfo.Span)))),
-        string.Join("+", Schemes.Select(s => s.Name)));
+        string.Join("+", Schemes.Select(s => s.Name)), Revocation);
 }

@@ -71,7 +71,7 @@ internal static class CertificateViews
             ["fingerprint"] = cert.Fingerprint,
             ["crl-uris"] = new JsonArray(cert.Extensions.CrlDistributionPoints.Select(u => (JsonNode)u).ToArray()),
             ["ocsp-uris"] = new JsonArray(cert.Extensions.OcspResponders.Select(u => (JsonNode)u).ToArray()),
-            ["revocation"] = "not checked (CRL and OCSP checking are not built yet)",
+            ["revocation"] = "checked at each authentication (x509crl/, distribution points, OCSP; revocation = per connection)",
             ["used-by"] = new JsonArray(UsedBy(cert, config).Select(u => (JsonNode)u).ToArray()),
         };
     }

@@ -9,7 +9,7 @@ namespace Oakley.Host;
 /// swanctl.conf again, hand the engine the new connections and secrets, replace the traps, bind new local
 /// addresses. One reload at a time; a file that does not load keeps the old configuration.
 /// </summary>
-internal sealed class ConfigReload(string path, SwanctlConfig initial, IkeHost host, ConnectionSupervisor supervisor, LocalBindings bindings, ILogger log) : IDisposable
+internal sealed class ConfigReload(string path, SwanctlConfig initial, IkeHost host, ConnectionSupervisor supervisor, LocalBindings bindings, ILogger log, Action<SwanctlConfig> prepare) : IDisposable
 {
     private readonly SemaphoreSlim _reloading = new(1, 1);
     private SwanctlConfig _current = initial;
@@ -30,6 +30,7 @@ internal sealed class ConfigReload(string path, SwanctlConfig initial, IkeHost h
             try
             {
                 config = SwanctlFile.Load(path);
+                prepare(config);
             }
             catch (ConfigException e)
             {

@@ -22,9 +22,13 @@ public sealed class Daemon : IAsyncDisposable
     private readonly DataPlaneHost _dataPlane;
     private readonly ConfigReload _configuration;
 
+    private readonly HttpRevocationSource _revocation;
+
     private Daemon(SwanctlConfig config, string configPath, string controlPath, EngineSettings settings, ILoggerFactory logs, string? keylog)
     {
         _log = logs.CreateLogger("oakley");
+        _revocation = new HttpRevocationSource(logs.CreateLogger("revocation"));
+        Prepare(config);
         var endpoint = new Endpoint(config.Connections.Select(c => c.Ike), config.Secrets, new SystemEntropy(), settings);
         Host = new IkeHost(endpoint, logs.CreateLogger("ike"));
         Plane = new Esp.EspDataPlane(Installer.Databases);
@@ -33,7 +37,7 @@ public sealed class Daemon : IAsyncDisposable
         _dataPlane = new DataPlaneHost(_log);
         _control = new ControlServer(controlPath, new ControlCommands(this).HandleAsync);
         _bindings = new LocalBindings(Host, settings.IkePort, settings.NattPort, _log);
-        _configuration = new ConfigReload(configPath, config, Host, _supervisor, _bindings, _log);
+        _configuration = new ConfigReload(configPath, config, Host, _supervisor, _bindings, _log, Prepare);
         Host.EventRaised += Track;
         if (keylog is not null)
         {
@@ -52,6 +56,13 @@ public sealed class Daemon : IAsyncDisposable
     }
 
     internal IkeHost Host { get; }
+
+    /// <summary>A loaded configuration's revocation checks get the daemon's fetcher (CRL distribution points, OCSP) and nonces.</summary>
+    private void Prepare(SwanctlConfig config)
+    {
+        var store = config.Secrets.Certificates;
+        store.Revocation = store.Revocation.WithSource(_revocation, new SystemEntropy());
+    }
 
     internal SwanctlConfig Config => _configuration.Current;
 
@@ -209,6 +220,7 @@ public sealed class Daemon : IAsyncDisposable
         CleanUp(_dataPlane.Dispose);
         _stop.Dispose();
         _configuration.Dispose();
+        _revocation.Dispose();
     }
 
     private void CleanUp(Action step)

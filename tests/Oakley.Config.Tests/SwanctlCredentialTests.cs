@@ -163,6 +163,22 @@ public sealed class SwanctlCredentialTests : IDisposable
     }
 
     [Fact]
+    public void Revocation_PolicyAndCrlsOfX509crl_AreLoaded()
+    {
+        var (cert, _) = Moon();
+        var crl = TestRevocation.Crl(_ca, "ecdsa256", [(cert, TestPki.Epoch.AddDays(1))], TestPki.Epoch, TestPki.Epoch.AddYears(1));
+        Write("x509crl/lab.crl", Pem("X509 CRL", crl));
+        Write("x509crl/broken.crl", [0x30, 0x01]);
+        var config = Load(Conf("auth = pubkey\n      certs = moon.der", "auth = pubkey\n      revocation = strict"));
+        Assert.Equal(Engine.Certificates.RevocationPolicy.Strict, config.Connections[0].Ike.RemoteAuth.Revocation);
+        var loaded = Assert.Single(config.Secrets.Certificates.Revocation.LocalCrls);
+        Assert.NotNull(loaded.Find(cert));
+        Assert.Contains(config.Warnings, w => w.Message.Contains("broken.crl: not a usable CRL", StringComparison.Ordinal));
+        var bad = Assert.Throws<ConfigException>(() => Load(Conf("auth = pubkey\n      certs = moon.der", "auth = pubkey\n      revocation = sometimes")));
+        Assert.EndsWith("invalid value for 'revocation': 'sometimes' (strict, ifuri or relaxed)", bad.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AuthValues_SelectSignatureSchemes()
     {
         Moon();

@@ -29,6 +29,7 @@ internal static class SwanctlAuth
             CaCertificates = local ? [] : Names(round, "cacerts").Select(v => Certificate(creds, v.Name, "x509ca", v.Location)).ToList(),
             PublicKeys = Names(round, "pubkeys").Select(v => creds.FindPublicKey(v.Name, out var error) ?? throw new ConfigException(v.Location, error!)).ToList(),
             Schemes = schemes,
+            Revocation = round.Value("revocation") is { } r ? RevocationOf(r) : RevocationPolicy.Relaxed,
         };
     }
 
@@ -81,6 +82,14 @@ internal static class SwanctlAuth
 
         return (AuthClass.PublicKey, schemes);
     }
+
+    private static RevocationPolicy RevocationOf(SettingsValue v) => v.Value.Trim().ToLowerInvariant() switch
+    {
+        "strict" => RevocationPolicy.Strict,
+        "ifuri" => RevocationPolicy.IfUri,
+        "relaxed" => RevocationPolicy.Relaxed,
+        _ => throw new ConfigException(v.Location, $"invalid value for '{v.Key}': '{v.Value}' (strict, ifuri or relaxed)"),
+    };
 
     private static Certificate Certificate(SwanctlCredentials creds, string name, string sub, SourceLocation at) =>
         creds.FindCertificate(name, sub, out var error) ?? throw new ConfigException(at, error!);

@@ -20,6 +20,8 @@ public sealed class SwanctlCredentials
     private readonly List<Certificate> _authorities = [];
     private readonly List<Certificate> _endEntities = [];
     private readonly List<(string Name, Certificate Certificate)> _named = [];
+    private readonly List<Crl> _crls = [];
+    private readonly Dictionary<string, (IReadOnlyList<string> Crl, IReadOnlyList<string> Ocsp)> _authorityUris = new(StringComparer.Ordinal);
 
     private SwanctlCredentials(string? directory) => Directory = directory;
 
@@ -64,9 +66,19 @@ public sealed class SwanctlCredentials
             }
         }
 
-        if (Files(directory, "x509crl").Any())
+        foreach (var (path, bytes) in Files(directory, "x509crl"))
         {
-            Warn("x509crl/ holds CRLs, but certificate revocation (CRLs and OCSP) is not built yet: they are not checked");
+            foreach (var (label, der) in KeyFiles.Blocks(bytes).Where(b => b.Label is null or "X509 CRL"))
+            {
+                if (Crl.Parse(der, out var error, path) is { } crl)
+                {
+                    creds._crls.Add(crl);
+                }
+                else
+                {
+                    Warn($"{path}: not a usable CRL ({error})");
+                }
+            }
         }
 
         var passphrases = Passphrases(secrets);
@@ -104,10 +116,18 @@ public sealed class SwanctlCredentials
 
         _authorities.Add(cert);
         _named.Add((authority.Name, cert));
+        static IReadOnlyList<string> Uris(SettingsValue? v) => v is null ? [] : v.Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        _authorityUris[cert.Fingerprint] = (Uris(authority.Value("crl_uris")), Uris(authority.Value("ocsp_uris")));
     }
 
+    /// <summary>The <c>crl_uris</c> and <c>ocsp_uris</c> of each <c>authorities</c> section, by the CA's fingerprint.</summary>
+    public IReadOnlyDictionary<string, (IReadOnlyList<string> Crl, IReadOnlyList<string> Ocsp)> AuthorityUris => _authorityUris;
+
+    public IReadOnlyList<Crl> Crls => _crls;
+
     /// <summary>The engine's certificate store over what was loaded.</summary>
-    public CertificateStore BuildStore() => Directory is null && _authorities.Count == 0 ? CertificateStore.Empty : new CertificateStore(_authorities, _endEntities);
+    public CertificateStore BuildStore() =>
+        new(_authorities, _endEntities) { Revocation = new RevocationChecker(_crls, null, null) { AuthorityUris = _authorityUris } };
 
     /// <summary>
     /// A certificate named in swanctl.conf: a path relative to <paramref name="subdirectory"/> (x509/ or x509ca/), or

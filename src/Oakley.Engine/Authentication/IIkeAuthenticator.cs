@@ -28,9 +28,12 @@ public interface IIkeAuthenticator
 }
 
 /// <summary>Either an authenticator or the reason none could be built (names what is missing, never a secret).</summary>
-public readonly record struct AuthenticatorResult(IIkeAuthenticator? Authenticator, string? Error)
+public readonly record struct AuthenticatorResult(IIkeAuthenticator? Authenticator, string? Error, bool Deferred = false)
 {
     public static AuthenticatorResult Missing(string error) => new(null, error);
+
+    /// <summary>Not decidable yet: revocation information is being fetched; the message is dropped and taken again when retransmitted.</summary>
+    public static AuthenticatorResult Later(string why) => new(null, why, true);
 
     public static AuthenticatorResult Of(IIkeAuthenticator authenticator) => new(authenticator, null);
 }

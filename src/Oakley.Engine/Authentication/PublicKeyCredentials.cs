@@ -102,47 +102,80 @@ internal static class PublicKeyCredentials
             return AuthenticatorResult.Missing($"'{peer}' sent no certificate, and no certificate in x509/ or remote.certs confirms its ID");
         }
 
-        var why = CheckPeerCertificate(auth, store, now, peer, endEntity, received);
-        return why is not null ? AuthenticatorResult.Missing(why) : SignatureAuthenticator.Create(null, endEntity.PublicKey, auth.Schemes, null);
+        var (why, chain) = CheckPeerCertificate(auth, store, now, peer, endEntity, received);
+        if (why is not null)
+        {
+            return AuthenticatorResult.Missing(why);
+        }
+
+        var revocation = Revocation(auth.Revocation, store.Revocation, chain, now);
+        return revocation.Error is not null ? revocation : SignatureAuthenticator.Create(null, endEntity.PublicKey, auth.Schemes, null);
     }
 
-    private static string? CheckPeerCertificate(AuthConfig auth, CertificateStore store, DateTimeOffset now, Identity peer, Certificate endEntity, List<Certificate> received)
+    /// <summary>
+    /// Each certificate of the chain below its trust anchor, checked with its issuer (swanctl <c>revocation</c>):
+    /// revoked always fails; unknown fails with <c>strict</c>, and with <c>ifuri</c> when a URI was named; an
+    /// answer still being fetched defers the decision (the message is dropped, the peer's or our retransmission
+    /// brings it back).
+    /// </summary>
+    private static AuthenticatorResult Revocation(RevocationPolicy policy, RevocationChecker checker, IReadOnlyList<Certificate>? chain, DateTimeOffset now)
+    {
+        for (var i = 0; chain is not null && i + 1 < chain.Count; i++)
+        {
+            var status = checker.Check(chain[i], chain[i + 1], now);
+            switch (status.State)
+            {
+                case RevocationState.Revoked:
+                    return AuthenticatorResult.Missing(status.Detail);
+                case RevocationState.Pending when policy != RevocationPolicy.Relaxed:
+                    return AuthenticatorResult.Later($"awaiting revocation status of '{chain[i].SubjectText}': {status.Detail}");
+                case RevocationState.Unknown or RevocationState.Pending when policy == RevocationPolicy.Strict
+                    || (policy == RevocationPolicy.IfUri && checker.HasUri(chain[i], chain[i + 1])):
+                    return AuthenticatorResult.Missing($"revocation status of certificate '{chain[i].SubjectText}' unknown ({status.Detail}; revocation = {policy.ToString().ToLowerInvariant()})");
+            }
+        }
+
+        return default;
+    }
+
+    /// <summary>Null and the trusted chain (null for a pinned certificate), or why the certificate is refused.</summary>
+    private static (string? Error, IReadOnlyList<Certificate>? Chain) CheckPeerCertificate(AuthConfig auth, CertificateStore store, DateTimeOffset now, Identity peer, Certificate endEntity, List<Certificate> received)
     {
         if (!CertificateIdentity.Confirms(endEntity, peer))
         {
-            return CertificateIdentity.NotConfirmed(endEntity, peer);
+            return (CertificateIdentity.NotConfirmed(endEntity, peer), null);
         }
 
         if (CertificateUsage.Check(endEntity) is { } unusable)
         {
-            return unusable;
+            return (unusable, null);
         }
 
         var pinned = auth.Certificates.Any(c => c.Fingerprint == endEntity.Fingerprint);
         if (auth.Certificates.Count > 0 && !pinned)
         {
-            return $"certificate '{endEntity.SubjectText}' is not one of remote.certs ({string.Join("; ", auth.Certificates.Select(c => c.SubjectText))})";
+            return ($"certificate '{endEntity.SubjectText}' is not one of remote.certs ({string.Join("; ", auth.Certificates.Select(c => c.SubjectText))})", null);
         }
 
         if (pinned)
         {
             // remote.certs names the peer's certificate itself: it is trusted as configured, while it is valid.
-            return endEntity.CheckValidity(now);
+            return (endEntity.CheckValidity(now), null);
         }
 
         var path = PathValidator.Validate(endEntity, received.Skip(1).ToList(), store, now);
         if (path.Chain is not { } chain)
         {
-            return path.Error;
+            return (path.Error, null);
         }
 
         if (auth.CaCertificates.Count > 0 && !chain.Any(c => auth.CaCertificates.Any(ca => ca.Fingerprint == c.Fingerprint)))
         {
-            return $"the trust chain of '{endEntity.SubjectText}' ({string.Join(" <- ", chain.Select(c => $"'{c.SubjectText}'"))}) " +
-                $"does not contain a CA of remote.cacerts ({string.Join("; ", auth.CaCertificates.Select(c => c.SubjectText))})";
+            return ($"the trust chain of '{endEntity.SubjectText}' ({string.Join(" <- ", chain.Select(c => $"'{c.SubjectText}'"))}) " +
+                $"does not contain a CA of remote.cacerts ({string.Join("; ", auth.CaCertificates.Select(c => c.SubjectText))})", null);
         }
 
-        return null;
+        return (null, chain);
     }
 
     /// <summary>swanctl <c>remote.pubkeys</c> (and RFC 7670 raw keys): the peer signs with one of the configured keys.</summary>

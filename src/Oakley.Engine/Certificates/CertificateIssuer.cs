@@ -22,6 +22,11 @@ public sealed record CertificateProfile(string Subject)
     public required DateTimeOffset NotAfter { get; init; }
 
     public byte[] Serial { get; init; } = [1];
+
+    /// <summary>CRL distribution point URIs and OCSP responder URIs (authorityInfoAccess).</summary>
+    public IReadOnlyList<string> CrlUris { get; init; } = [];
+
+    public IReadOnlyList<string> OcspUris { get; init; } = [];
 }
 
 /// <summary>
@@ -64,6 +69,16 @@ public static class CertificateIssuer
             }
 
             request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(oids, false));
+        }
+
+        if (profile.CrlUris.Count > 0)
+        {
+            request.CertificateExtensions.Add(CertificateRevocationListBuilder.BuildCrlDistributionPointExtension(profile.CrlUris));
+        }
+
+        if (profile.OcspUris.Count > 0)
+        {
+            request.CertificateExtensions.Add(new X509AuthorityInformationAccessExtension(profile.OcspUris, null));
         }
 
         var issuerName = issuer?.Subject ?? subject;

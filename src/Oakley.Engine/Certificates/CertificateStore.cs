@@ -27,6 +27,12 @@ public sealed class CertificateStore
 
     public static CertificateStore Empty { get; } = new([], []);
 
+    /// <summary>
+    /// Revocation checking: the CRLs of x509crl/ and, once the host gives it one, a fetcher for distribution points
+    /// and OCSP. Set by the loader and the host before the store is handed to the engine.
+    /// </summary>
+    public RevocationChecker Revocation { get; set; } = new([], null, null);
+
     public IReadOnlyList<Certificate> Authorities { get; }
 
     public IReadOnlyList<Certificate> EndEntities { get; }

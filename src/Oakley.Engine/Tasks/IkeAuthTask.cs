@@ -57,6 +57,20 @@ internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask
         return TaskOutcome.Done;
     }
 
+    /// <summary>
+    /// A response whose verification waits for revocation information being fetched is dropped before anything
+    /// changes: the request stays pending, our retransmission brings the response back, and by then the answer is in.
+    /// </summary>
+    public void Accept(DateTimeOffset now, Received response)
+    {
+        if (sa.Config.RemoteAuth.Class == AuthClass.PublicKey
+            && response.Payloads.OfType<IdentificationPayload>().FirstOrDefault(i => !i.IsInitiator) is { } idr
+            && PublicKeyCredentials.Remote(sa, now, new Identity(idr.IdType, idr.Data.ToArray()), response.Payloads) is { Deferred: true } later)
+        {
+            throw IkeProtocolException.Drop(later.Error!);
+        }
+    }
+
     public TaskOutcome ProcessResponse(DateTimeOffset now, Received response)
     {
         var payloads = response.Payloads;
@@ -128,6 +142,12 @@ internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask
         sa.PeerCertificateRequests = PublicKeyCredentials.Requested(payloads);
         // The peer is verified first; then our own credential must exist too, or the answer is AUTHENTICATION_FAILED.
         var verifier = RemoteVerifier(now, payloads);
+        if (verifier.Deferred)
+        {
+            // Revocation information is being fetched: no answer yet; the initiator's retransmission is taken anew.
+            throw IkeProtocolException.Drop(verifier.Error!);
+        }
+
         var refusal = verifier.Authenticator is null ? verifier.Error
             : verifier.Authenticator.Check(AuthInputOf(true, sa.InitRequest, sa.NonceR, idi), auth) is { } bad ? $"AUTH payload of '{sa.RemoteIdentity}' did not verify: {bad}" : null;
         var local = refusal is null ? LocalCredential(now, sa.RemoteIdentity) : default;
