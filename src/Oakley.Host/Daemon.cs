@@ -23,11 +23,13 @@ public sealed class Daemon : IAsyncDisposable
     private readonly ConfigReload _configuration;
 
     private readonly HttpRevocationSource _revocation;
+    private readonly DnsPublicKeyDirectory? _keyDirectory;
 
-    private Daemon(SwanctlConfig config, string configPath, string controlPath, EngineSettings settings, ILoggerFactory logs, string? keylog)
+    private Daemon(SwanctlConfig config, string configPath, string controlPath, EngineSettings settings, ILoggerFactory logs, string? keylog, IpsecKeySettings? ipseckey)
     {
         _log = logs.CreateLogger("oakley");
         _revocation = new HttpRevocationSource(logs.CreateLogger("revocation"));
+        _keyDirectory = ipseckey is { Enable: true } ? new DnsPublicKeyDirectory(ipseckey.Resolvers, logs.CreateLogger("ipseckey")) : null;
         Prepare(config);
         var endpoint = new Endpoint(config.Connections.Select(c => c.Ike), config.Secrets, new SystemEntropy(), settings);
         Host = new IkeHost(endpoint, logs.CreateLogger("ike"));
@@ -57,11 +59,15 @@ public sealed class Daemon : IAsyncDisposable
 
     internal IkeHost Host { get; }
 
-    /// <summary>A loaded configuration's revocation checks get the daemon's fetcher (CRL distribution points, OCSP) and nonces.</summary>
+    /// <summary>
+    /// A loaded configuration's revocation checks get the daemon's fetcher (CRL distribution points, OCSP) and nonces,
+    /// and, with charon.plugins.ipseckey.enable, the DNS lookup of peers' public keys.
+    /// </summary>
     private void Prepare(SwanctlConfig config)
     {
         var store = config.Secrets.Certificates;
         store.Revocation = store.Revocation.WithSource(_revocation, new SystemEntropy());
+        store.KeyDirectory = _keyDirectory;
     }
 
     internal SwanctlConfig Config => _configuration.Current;
@@ -86,7 +92,12 @@ public sealed class Daemon : IAsyncDisposable
     public static EngineSettings LoadEngineSettings(string path, EngineSettings baseline) =>
         CharonSettings.Apply(SwanctlFile.ReadSettings(path, "strongswan.conf"), baseline);
 
-    public static Daemon Create(string configPath, string controlPath, int port, int nattPort, ILoggerFactory logs, string? keylog = null, EngineSettings? settings = null)
+    /// <summary>The ipseckey plugin settings of a strongswan.conf (<c>--settings</c>); throws <see cref="ConfigException"/> with file:line.</summary>
+    public static IpsecKeySettings LoadIpsecKeySettings(string path) =>
+        IpsecKeySettings.Read(SwanctlFile.ReadSettings(path, "strongswan.conf"), f => File.Exists(f) ? File.ReadAllText(f) : null);
+
+    public static Daemon Create(string configPath, string controlPath, int port, int nattPort, ILoggerFactory logs, string? keylog = null, EngineSettings? settings = null,
+        IpsecKeySettings? ipseckey = null)
     {
         var config = LoadConfig(configPath);
         var log = logs.CreateLogger("oakley");
@@ -101,7 +112,7 @@ public sealed class Daemon : IAsyncDisposable
             KeylogWriter.Check(keylog);
         }
 
-        return new Daemon(config, configPath, controlPath, engineSettings, logs, keylog);
+        return new Daemon(config, configPath, controlPath, engineSettings, logs, keylog, ipseckey);
     }
 
     /// <summary>

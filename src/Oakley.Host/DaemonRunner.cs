@@ -76,12 +76,14 @@ public static class DaemonRunner
     private static async Task<int> RunDaemonAsync(DaemonOptions options, ILoggerFactory logs, CancellationToken stop)
     {
         var settings = new EngineSettings();
+        var ipseckey = IpsecKeySettings.Off;
         if (options.SettingsPath is not null)
         {
             settings = Daemon.LoadEngineSettings(options.SettingsPath, settings);
+            ipseckey = Daemon.LoadIpsecKeySettings(options.SettingsPath);
         }
 
-        var daemon = Daemon.Create(options.ConfigPath, options.ControlPath, options.Port, options.NattPort, logs, options.Keylog, options.Overrides(settings));
+        var daemon = Daemon.Create(options.ConfigPath, options.ControlPath, options.Port, options.NattPort, logs, options.Keylog, options.Overrides(settings), ipseckey);
         await using (daemon)
         {
             // Each step undoes itself on failure and DisposeAsync removes what the earlier ones installed.

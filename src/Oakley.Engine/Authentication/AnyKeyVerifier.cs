@@ -4,7 +4,7 @@ using Oakley.Protocol.Ikev2.Payloads;
 namespace Oakley.Engine.Authentication;
 
 /// <summary>Verifies the peer's AUTH with any of several trusted raw public keys (swanctl <c>remote.pubkeys</c> lists more than one).</summary>
-internal sealed class AnyKeyVerifier(IReadOnlyList<SignatureAuthenticator> keys) : IIkeAuthenticator
+internal sealed class AnyKeyVerifier(IReadOnlyList<SignatureAuthenticator> keys, string what = "remote.pubkeys") : IIkeAuthenticator
 {
     public AuthMethod Method => AuthMethod.DigitalSignature;
 
@@ -24,6 +24,6 @@ internal sealed class AnyKeyVerifier(IReadOnlyList<SignatureAuthenticator> keys)
             first ??= why;
         }
 
-        return keys.Count == 1 ? first : $"no key of remote.pubkeys verifies the AUTH (first: {first})";
+        return keys.Count == 1 ? first : $"no key of {what} verifies the AUTH (first: {first})";
     }
 }

@@ -94,6 +94,11 @@ internal static class PublicKeyCredentials
         }
 
         var store = sa.Services.Secrets.Certificates;
+        if (received.Count == 0 && auth.Certificates.Count == 0 && store.KeyDirectory is { } dns && peer.Type == IdentificationType.Fqdn)
+        {
+            return FromDns(dns, peer, auth);
+        }
+
         var endEntity = received.FirstOrDefault()
             ?? auth.Certificates.FirstOrDefault(c => CertificateIdentity.Confirms(c, peer))
             ?? store.EndEntities.FirstOrDefault(c => CertificateIdentity.Confirms(c, peer));
@@ -176,6 +181,21 @@ internal static class PublicKeyCredentials
         }
 
         return (null, chain);
+    }
+
+    /// <summary>The peer's keys from its DNSSEC-validated IPSECKEY records (strongSwan's ipseckey plugin).</summary>
+    private static AuthenticatorResult FromDns(IPublicKeyDirectory dns, Identity peer, AuthConfig auth)
+    {
+        var name = System.Text.Encoding.ASCII.GetString(peer.Value);
+        var found = dns.Lookup(name);
+        if (found.InFlight)
+        {
+            return AuthenticatorResult.Later($"awaiting the IPSECKEY records of '{name}' from DNS");
+        }
+
+        return found.Keys.Count == 0
+            ? AuthenticatorResult.Missing($"no public key for '{name}': {found.Error ?? "no IPSECKEY record"}")
+            : AuthenticatorResult.Of(new AnyKeyVerifier([.. found.Keys.Select(k => (SignatureAuthenticator)SignatureAuthenticator.Create(null, k, auth.Schemes, null).Authenticator!)], $"the IPSECKEY records of {name}"));
     }
 
     /// <summary>swanctl <c>remote.pubkeys</c> (and RFC 7670 raw keys): the peer signs with one of the configured keys.</summary>

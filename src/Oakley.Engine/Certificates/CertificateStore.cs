@@ -33,6 +33,9 @@ public sealed class CertificateStore
     /// </summary>
     public RevocationChecker Revocation { get; set; } = new([], null, null);
 
+    /// <summary>Public keys from DNSSEC-validated IPSECKEY records (charon.plugins.ipseckey.enable); null: not looked up.</summary>
+    public IPublicKeyDirectory? KeyDirectory { get; set; }
+
     public IReadOnlyList<Certificate> Authorities { get; }
 
     public IReadOnlyList<Certificate> EndEntities { get; }
