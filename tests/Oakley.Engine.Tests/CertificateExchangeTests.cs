@@ -31,10 +31,31 @@ public class CertificateExchangeTests
     [InlineData(false)]
     public void RawPublicKeys_BothWays_Establish(bool moonInitiates)
     {
+        var pair = RawKeys().Build();
+        pair.Initiate(moonInitiates);
+        AssertUp(pair);
+    }
+
+    [Fact]
+    public void RawPublicKey_NotTheConfiguredOne_IsRefused()
+    {
+        var (otherKey, _) = TestPki.Key("ecdsa256", "someone else");
+        var scenario = RawKeys();
+        scenario.MoonRemoteAuth = new AuthConfig { Class = AuthClass.PublicKey, PublicKeys = [Public(otherKey)] };
+        var pair = scenario.Build();
+        pair.Initiate(true);
+        AssertRefusedByMoon(pair, "ecdsa-sha256 signature does not verify with the peer's ECDSA P-256 key");
+    }
+
+    private static SignaturePublicKey Public(SignaturePrivateKey key) => SignaturePublicKey.FromSubjectPublicKeyInfo(key.ExportSubjectPublicKeyInfo(), out _)!;
+
+    /// <summary>Moon (Ed25519) and sun (ECDSA P-256) with raw keys, each configured with the other's (remote.pubkeys).</summary>
+    private static Scenario RawKeys()
+    {
         var (moonKey, _) = TestPki.Key("ed25519", "moon raw");
         var (sunKey, _) = TestPki.Key("ecdsa256", "sun raw");
-        var moonPub = SignaturePublicKey.FromSubjectPublicKeyInfo(moonKey.ExportSubjectPublicKeyInfo(), out _)!;
-        var sunPub = SignaturePublicKey.FromSubjectPublicKeyInfo(sunKey.ExportSubjectPublicKeyInfo(), out _)!;
+        var moonPub = Public(moonKey);
+        var sunPub = Public(sunKey);
         var scenario = new Scenario
         {
             MoonPsk = null,
@@ -46,34 +67,7 @@ public class CertificateExchangeTests
         };
         scenario.MoonKeys.Add(moonKey);
         scenario.SunKeys.Add(sunKey);
-        var pair = scenario.Build();
-        pair.Initiate(moonInitiates);
-        AssertUp(pair);
-    }
-
-    [Fact]
-    public void RawPublicKey_NotTheConfiguredOne_IsRefused()
-    {
-        var (moonKey, _) = TestPki.Key("ed25519", "moon raw");
-        var (sunKey, _) = TestPki.Key("ecdsa256", "sun raw");
-        var (otherKey, _) = TestPki.Key("ecdsa256", "someone else");
-        var moonPub = SignaturePublicKey.FromSubjectPublicKeyInfo(moonKey.ExportSubjectPublicKeyInfo(), out _)!;
-        var sunPub = SignaturePublicKey.FromSubjectPublicKeyInfo(sunKey.ExportSubjectPublicKeyInfo(), out _)!;
-        var otherPub = SignaturePublicKey.FromSubjectPublicKeyInfo(otherKey.ExportSubjectPublicKeyInfo(), out _)!;
-        var scenario = new Scenario
-        {
-            MoonPsk = null,
-            SunPsk = null,
-            MoonLocalAuth = new AuthConfig { Class = AuthClass.PublicKey, PublicKeys = [moonPub] },
-            MoonRemoteAuth = new AuthConfig { Class = AuthClass.PublicKey, PublicKeys = [otherPub] },
-            SunLocalAuth = new AuthConfig { Class = AuthClass.PublicKey, PublicKeys = [sunPub] },
-            SunRemoteAuth = new AuthConfig { Class = AuthClass.PublicKey, PublicKeys = [moonPub] },
-        };
-        scenario.MoonKeys.Add(moonKey);
-        scenario.SunKeys.Add(sunKey);
-        var pair = scenario.Build();
-        pair.Initiate(true);
-        AssertRefusedByMoon(pair, "ecdsa-sha256 signature does not verify with the peer's ECDSA P-256 key");
+        return scenario;
     }
 
     [Theory]

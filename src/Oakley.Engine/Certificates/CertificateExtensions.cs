@@ -231,6 +231,28 @@ public sealed class CertificateExtensions
         return uris;
     }
 
+    /// <summary>The extnValue of the extension <paramref name="oid"/> in an Extensions SEQUENCE (of a CRL entry, an OCSP response), or null.</summary>
+    internal static byte[]? ValueOf(AsnReader extensions, string oid)
+    {
+        while (extensions.HasData)
+        {
+            var ext = extensions.ReadSequence();
+            var id = ext.ReadObjectIdentifier();
+            if (ext.PeekTag().HasSameClassAndValue(Asn1Tag.Boolean))
+            {
+                ext.ReadBoolean();
+            }
+
+            var value = ext.ReadOctetString();
+            if (id == oid)
+            {
+                return value;
+            }
+        }
+
+        return null;
+    }
+
     private static int ReverseBits(byte b)
     {
         var r = 0;

@@ -127,23 +127,12 @@ public sealed class Crl
 
     private static string? ReasonOf(AsnReader extensions)
     {
-        while (extensions.HasData)
+        if (CertificateExtensions.ValueOf(extensions, "2.5.29.21") is not { } value)
         {
-            var ext = extensions.ReadSequence();
-            var oid = ext.ReadObjectIdentifier();
-            if (ext.PeekTag().HasSameClassAndValue(Asn1Tag.Boolean))
-            {
-                ext.ReadBoolean();
-            }
-
-            var value = ext.ReadOctetString();
-            if (oid == "2.5.29.21")
-            {
-                var code = new AsnReader(value, AsnEncodingRules.DER).ReadEnumeratedBytes().Span;
-                return code.Length == 1 && code[0] < Reasons.Length ? Reasons[code[0]] : "unknown reason";
-            }
+            return null;
         }
 
-        return null;
+        var code = new AsnReader(value, AsnEncodingRules.DER).ReadEnumeratedBytes().Span;
+        return code.Length == 1 && code[0] < Reasons.Length ? Reasons[code[0]] : "unknown reason";
     }
 }

@@ -202,24 +202,14 @@ public static class Ocsp
 
     private static byte[]? NonceIn(AsnReader extensions)
     {
-        while (extensions.HasData)
+        if (CertificateExtensions.ValueOf(extensions, NonceOid) is not { } value)
         {
-            var ext = extensions.ReadSequence();
-            var oid = ext.ReadObjectIdentifier();
-            if (ext.PeekTag().HasSameClassAndValue(Asn1Tag.Boolean))
-            {
-                ext.ReadBoolean();
-            }
-
-            var value = ext.ReadOctetString();
-            if (oid == NonceOid)
-            {
-                var inner = new AsnReader(value, AsnEncodingRules.DER);
-                return inner.PeekTag().HasSameClassAndValue(Asn1Tag.PrimitiveOctetString) ? inner.ReadOctetString() : value;
-            }
+            return null;
         }
 
-        return null;
+        // RFC 8954: the value is an OCTET STRING; some responders put the bare nonce there.
+        var inner = new AsnReader(value, AsnEncodingRules.DER);
+        return inner.PeekTag().HasSameClassAndValue(Asn1Tag.PrimitiveOctetString) ? inner.ReadOctetString() : value;
     }
 
     /// <summary>CertID ::= SEQUENCE { hashAlgorithm (SHA-1), issuerNameHash, issuerKeyHash, serialNumber }.</summary>
