@@ -71,6 +71,22 @@ public class CertificateParsingTests
         Assert.InRange(parsed, 1, 2999);
     }
 
+    /// <summary>Found by the x509 fuzzer (AFL++, 4 minutes): an ECDSA key on a curve OID OpenSSL does not know made the BCL throw PlatformNotSupportedException, which escaped the parser.</summary>
+    [Fact]
+    public void Parse_RefusesAnUnknownCurve_FoundByTheFuzzer()
+    {
+        var der = Convert.FromHexString(
+        "308201933082013aa003020102020808563cf0e550f084300a06082a8648ce3d040302302e310b3009060355040613024348310c300a060355180a13" +
+        "034c61623111300f060355040313084c616220526f6f74301e170d3236313230373132333133385a170d3239313230363132333133385a302e310b30" +
+        "09060355040613024348310c300a060355040a13034c61623111300f060355040313084c616220526f6f743059301306072a8648ce3d020106082a86" +
+        "6ace3d030107034200045b6df897c9496eee9aa4fb221870ddd7ba426435461c0f602f6e58c4105320543f22bf149d0c6fd1f29478a2e9b4f9e8ddca" +
+        "dfa9340374223fa6e70d51624b8fa3423040300f0603551d130101ff040530030101ff300e0603551d0f0101ff040403020106301d0603551d0e0416" +
+        "0414bae1b24ffa3834327056cecf10275c4ac1c8b176300a06082a8648ce3d040302034700304402203e030d1db385377d7314db7f6bc065312f6a98" +
+        "0e0bdb7fde056f1734f0cbc16702207d4613c3637f47ae36a671097a1f02fa9e4c11f667bbc32f023cf5b2a37a38f7");
+        Assert.Null(Certificate.Parse(der, out var error));
+        Assert.Equal("unsupported public key: unsupported elliptic curve or key parameters", error);
+    }
+
     [Theory]
     [InlineData("C=CH, O=Oakley Test, CN=moon.example", "C=CH, O=Oakley Test, CN=moon.example", true)]
     [InlineData("C=CH, O=Oakley Test, CN=*", "C=CH, O=Oakley Test, CN=moon.example", true)]

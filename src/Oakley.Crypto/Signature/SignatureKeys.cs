@@ -86,9 +86,10 @@ public sealed class SignaturePublicKey : IDisposable
                     return null;
             }
         }
-        catch (Exception e) when (e is AsnContentException or CryptographicException)
+        // PlatformNotSupportedException: OpenSSL does not know the named curve (an OID a peer made up); found by the x509 fuzzer.
+        catch (Exception e) when (e is AsnContentException or CryptographicException or PlatformNotSupportedException or NotSupportedException)
         {
-            why = "malformed SubjectPublicKeyInfo";
+            why = e is NotSupportedException ? "unsupported elliptic curve or key parameters" : "malformed SubjectPublicKeyInfo";
             return null;
         }
     }
@@ -218,7 +219,8 @@ public sealed class SignaturePrivateKey : IDisposable
                     return null;
             }
         }
-        catch (Exception e) when (e is AsnContentException or CryptographicException)
+        // PlatformNotSupportedException: OpenSSL does not know the named curve (an OID a peer made up); found by the x509 fuzzer.
+        catch (Exception e) when (e is AsnContentException or CryptographicException or PlatformNotSupportedException or NotSupportedException)
         {
             why = "malformed PKCS#8 private key";
             return null;

@@ -48,7 +48,7 @@ internal static class CertificateParser
             // The reader was given the copy, so tbs is a slice of it: what the issuer signed, byte for byte.
             return ReadTbs(copy, tbs, outerAlgorithm, signature, out error);
         }
-        catch (Exception e) when (e is AsnContentException or CryptographicException or ArgumentException or OverflowException)
+        catch (Exception e) when (e is AsnContentException or CryptographicException or ArgumentException or OverflowException or NotSupportedException)
         {
             error = "malformed certificate: " + e.Message;
             return null;

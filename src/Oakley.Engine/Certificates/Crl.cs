@@ -94,7 +94,7 @@ public sealed class Crl
 
             return new Crl(tbs, scheme, signature, issuer, thisUpdate, nextUpdate, revoked) { Source = source };
         }
-        catch (Exception e) when (e is AsnContentException or CryptographicException or ArgumentException or OverflowException)
+        catch (Exception e) when (e is AsnContentException or CryptographicException or ArgumentException or OverflowException or NotSupportedException)
         {
             error = "malformed CRL: " + e.Message;
             return null;

@@ -71,7 +71,7 @@ public static class Ocsp
 
             return CheckBasic(bytes.ReadOctetString(), cert, issuer, nonce, now, source);
         }
-        catch (Exception e) when (e is AsnContentException or CryptographicException or ArgumentException or OverflowException)
+        catch (Exception e) when (e is AsnContentException or CryptographicException or ArgumentException or OverflowException or NotSupportedException)
         {
             return Unknown($"malformed OCSP response from {source}: {e.Message}");
         }
