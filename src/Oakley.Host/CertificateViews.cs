@@ -71,8 +71,33 @@ internal static class CertificateViews
             ["fingerprint"] = cert.Fingerprint,
             ["crl-uris"] = new JsonArray(cert.Extensions.CrlDistributionPoints.Select(u => (JsonNode)u).ToArray()),
             ["ocsp-uris"] = new JsonArray(cert.Extensions.OcspResponders.Select(u => (JsonNode)u).ToArray()),
-            ["revocation"] = "checked at each authentication (x509crl/, distribution points, OCSP; revocation = per connection)",
+            ["revocation"] = RevocationOf(cert, config.Secrets.Certificates, now),
             ["used-by"] = new JsonArray(UsedBy(cert, config).Select(u => (JsonNode)u).ToArray()),
+        };
+    }
+
+    /// <summary>
+    /// What the CRLs of x509crl/ say of the certificate, checked with its issuer (nothing is fetched for a listing;
+    /// distribution points and OCSP are asked when the certificate authenticates a peer).
+    /// </summary>
+    private static string RevocationOf(Certificate cert, CertificateStore store, DateTimeOffset now)
+    {
+        if (cert.IsSelfIssued || store.IsAnchor(cert))
+        {
+            return "not checked (a trust anchor)";
+        }
+
+        if (PathValidator.Validate(cert, [], store, now).Chain is not [_, var issuer, ..])
+        {
+            return "unknown (no trusted path to check it on)";
+        }
+
+        var status = new RevocationChecker(store.Revocation.LocalCrls, null, null).Check(cert, issuer, now);
+        return status.State switch
+        {
+            RevocationState.Good => $"good ({status.Detail})",
+            RevocationState.Revoked => status.Detail,
+            _ => "unknown from x509crl/ (distribution points and OCSP are asked when it authenticates a peer)",
         };
     }
 
