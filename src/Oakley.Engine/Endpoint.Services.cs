@@ -40,7 +40,7 @@ public sealed partial class Endpoint : ISaServices
         _events.Enqueue(e);
     }
 
-    internal void EmitAlert(DateTimeOffset now, long id, string message) => _events.Enqueue(new Alert(now, id, message));
+    internal void EmitAlert(DateTimeOffset now, long id, string message, string? refusedConnection = null) => _events.Enqueue(new Alert(now, id, message, refusedConnection));
 
     internal byte[] NewNonce()
     {
@@ -215,7 +215,7 @@ public sealed partial class Endpoint : ISaServices
 
     void ISaServices.Emit(EngineEvent e) => Emit(e);
 
-    void ISaServices.EmitAlert(DateTimeOffset now, long id, string message) => EmitAlert(now, id, message);
+    void ISaServices.EmitAlert(DateTimeOffset now, long id, string message, string? refusedConnection) => EmitAlert(now, id, message, refusedConnection);
 
     byte[] ISaServices.NewNonce() => NewNonce();
 

@@ -64,5 +64,9 @@ public sealed record ChildSaRemove(DateTimeOffset Time, long IkeSaId, string Chi
 /// </summary>
 public sealed record ChildSaFailed(DateTimeOffset Time, long IkeSaId, string IkeName, string ChildName, string Reason) : EngineEvent(Time);
 
-/// <summary>A condition an operator should see (rate-limited by the host).</summary>
-public sealed record Alert(DateTimeOffset Time, long IkeSaId, string Message) : EngineEvent(Time);
+/// <summary>
+/// A condition an operator should see (rate-limited by the host). <paramref name="RefusedConnection"/> is set when a
+/// responder refused the peer's authentication for that connection: the SA goes without an <see cref="IkeSaDown"/>
+/// (it never was up), so this is where the connection's last failure is learned.
+/// </summary>
+public sealed record Alert(DateTimeOffset Time, long IkeSaId, string Message, string? RefusedConnection = null) : EngineEvent(Time);

@@ -35,7 +35,8 @@ internal interface ISaServices
 
     void Emit(EngineEvent e);
 
-    void EmitAlert(DateTimeOffset now, long id, string message);
+    /// <summary>An alert; <paramref name="refusedConnection"/>: a responder refused the peer's authentication for that connection.</summary>
+    void EmitAlert(DateTimeOffset now, long id, string message, string? refusedConnection = null);
 
     /// <summary>The connection an authenticated peer identity belongs to (the current one if it fits), or null.</summary>
     IkeConfig? FindConfigForIdentity(IkeConfig current, Identity remoteId, IPEndPoint remote);

@@ -33,10 +33,14 @@ internal static class CertificateViews
             ["name"] = a.Name,
             ["cacert"] = a.Certificate.SubjectText,
             ["fingerprint"] = a.Certificate.Fingerprint,
-            ["crl-uris"] = new JsonArray(a.Certificate.Extensions.CrlDistributionPoints.Select(u => (JsonNode)u).ToArray()),
-            ["ocsp-uris"] = new JsonArray(a.Certificate.Extensions.OcspResponders.Select(u => (JsonNode)u).ToArray()),
+            ["crl-uris"] = new JsonArray(Uris(config, a.Certificate).Crl.Select(u => (JsonNode)u).ToArray()),
+            ["ocsp-uris"] = new JsonArray(Uris(config, a.Certificate).Ocsp.Select(u => (JsonNode)u).ToArray()),
         }).ToArray()),
     };
+
+    /// <summary>The <c>crl_uris</c> and <c>ocsp_uris</c> configured for a CA.</summary>
+    private static (IReadOnlyList<string> Crl, IReadOnlyList<string> Ocsp) Uris(SwanctlConfig config, Certificate ca) =>
+        config.Credentials.AuthorityUris.TryGetValue(ca.Fingerprint, out var uris) ? uris : ([], []);
 
     private static JsonObject Describe(Certificate cert, bool trusted, SwanctlConfig config, DateTimeOffset now)
     {

@@ -6,7 +6,7 @@ namespace Oakley.Host;
 /// <summary>
 /// The last failure of each connection: an IKE SA that went down without ever being established, with the most
 /// precise reason the engine gave for it (its last alert, e.g. "certificate 'CN=sun' expired on …", else the reason it
-/// was deleted with). <c>list-sas --json</c> and <c>list-conns --json</c> report it, so an operator sees why a tunnel
+/// was deleted with), or a peer whose authentication we refused as responder. <c>list-sas --json</c> and <c>list-conns --json</c> report it, so an operator sees why a tunnel
 /// does not come up without reading the log.
 /// </summary>
 internal sealed class ConnectionFailures
@@ -20,6 +20,11 @@ internal sealed class ConnectionFailures
         {
             switch (e)
             {
+                case Alert { RefusedConnection: { } refused } a:
+                    // A responder's refusal: that SA goes without an IkeSaDown (it never was up).
+                    _failures[refused] = (a.Time, a.Message);
+                    _lastAlert.Remove(a.IkeSaId);
+                    break;
                 case Alert a:
                     _lastAlert[a.IkeSaId] = a.Message;
                     break;

@@ -32,7 +32,23 @@ internal sealed class HttpRevocationSource : IRevocationSource, IDisposable
 
     public FetchedDocument Crl(string url, bool refresh) => Get("crl|" + url, url, null, refresh, null);
 
-    public FetchedDocument Ocsp(string url, byte[] request, string key) => Get("ocsp|" + key, url, request, false, OcspLifetime);
+    public FetchedDocument Ocsp(string url, byte[] request, string key)
+    {
+        // Each question carries its own nonce: old questions are dropped once their answers have expired.
+        if (_entries.Count > 4096)
+        {
+            var now = _time.GetUtcNow();
+            foreach (var (k, e) in _entries)
+            {
+                if (k.StartsWith("ocsp|", StringComparison.Ordinal) && !e.InFlight && now - e.FetchedAt > OcspLifetime)
+                {
+                    _entries.TryRemove(k, out _);
+                }
+            }
+        }
+
+        return Get("ocsp|" + key, url, request, false, OcspLifetime);
+    }
 
     private FetchedDocument Get(string key, string url, byte[]? post, bool refresh, TimeSpan? lifetime)
     {

@@ -100,18 +100,20 @@ public class RevocationTests
     /// CRL revokes sun).
     /// </summary>
     [Theory]
-    [InlineData(true, false)]
-    [InlineData(false, false)]
-    [InlineData(true, true)]
-    [InlineData(false, true)]
-    public void AnAnswerBeingFetched_DefersIkeAuth_UntilTheRetransmission(bool moonInitiates, bool revoke)
+    [InlineData(true, false, RevocationPolicy.IfUri)]
+    [InlineData(false, false, RevocationPolicy.IfUri)]
+    [InlineData(true, true, RevocationPolicy.IfUri)]
+    [InlineData(false, true, RevocationPolicy.IfUri)]
+    [InlineData(true, true, RevocationPolicy.Relaxed)]
+    [InlineData(false, true, RevocationPolicy.Relaxed)]
+    public void AnAnswerBeingFetched_DefersIkeAuth_UntilTheRetransmission(bool moonInitiates, bool revoke, RevocationPolicy policy)
     {
         var ca = TestPki.NewCa(Kind);
         const string url = "http://crl.example/lab.crl";
         var scenario = CertificateAuthenticationTests.Pki(Kind, sunCert: c => TestPki.IssueWithCrl(c, Kind, "sun.example", url), ca: ca);
         var sunCert = scenario.SunLocalAuth.Certificates[0];
         var source = new SlowSource();
-        scenario.MoonRemoteAuth = new AuthConfig { Class = AuthClass.PublicKey, Revocation = RevocationPolicy.IfUri };
+        scenario.MoonRemoteAuth = new AuthConfig { Class = AuthClass.PublicKey, Revocation = policy };
         scenario.MoonCertificates = new CertificateStore([ca.Root, ca.Intermediate], []) { Revocation = new RevocationChecker([], source, new SeededEntropy(3)) };
         var pair = scenario.Build();
         pair.Initiate(moonInitiates);

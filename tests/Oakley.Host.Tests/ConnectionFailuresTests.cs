@@ -19,11 +19,14 @@ public class ConnectionFailuresTests
         failures.Handle(new Alert(T, 2, "something after it was up"));
         failures.Handle(new IkeSaDown(T, 2, "other", "deleted"));
         failures.Handle(new IkeSaDown(T, 3, "quiet", "retransmits exhausted", WasEstablished: false));
+        // A responder's refusal: no IkeSaDown follows (the SA never was up).
+        failures.Handle(new Alert(T, 4, "ID 'sun.example' not confirmed by certificate 'CN=moon'; its subjectAltNames are none", RefusedConnection: "gw2"));
 
         Assert.Equal("certificate 'C=CH, O=Lab, CN=sun' expired on 2026-10-01 (now 2026-12-07)", (string)failures.Of("gw")!["reason"]!);
         Assert.Equal("2026-12-07T10:00:00Z", (string)failures.Of("gw")!["time"]!);
         Assert.Null(failures.Of("other"));
         Assert.Equal("retransmits exhausted", (string)failures.Of("quiet")!["reason"]!);
-        Assert.Equal(["gw", "quiet"], failures.All().Select(f => (string)f!["connection"]!));
+        Assert.Equal("ID 'sun.example' not confirmed by certificate 'CN=moon'; its subjectAltNames are none", (string)failures.Of("gw2")!["reason"]!);
+        Assert.Equal(["gw", "gw2", "quiet"], failures.All().Select(f => (string)f!["connection"]!));
     }
 }

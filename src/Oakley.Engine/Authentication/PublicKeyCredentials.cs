@@ -120,8 +120,8 @@ internal static class PublicKeyCredentials
     /// <summary>
     /// Each certificate of the chain below its trust anchor, checked with its issuer (swanctl <c>revocation</c>):
     /// revoked always fails; unknown fails with <c>strict</c>, and with <c>ifuri</c> when a URI was named; an
-    /// answer still being fetched defers the decision (the message is dropped, the peer's or our retransmission
-    /// brings it back).
+    /// answer still being fetched defers the decision under every policy (the message is dropped, the peer's or our
+    /// retransmission brings it back).
     /// </summary>
     private static AuthenticatorResult Revocation(RevocationPolicy policy, RevocationChecker checker, IReadOnlyList<Certificate>? chain, DateTimeOffset now)
     {
@@ -132,9 +132,11 @@ internal static class PublicKeyCredentials
             {
                 case RevocationState.Revoked:
                     return AuthenticatorResult.Missing(status.Detail);
-                case RevocationState.Pending when policy != RevocationPolicy.Relaxed:
+                case RevocationState.Pending:
+                    // Even relaxed waits (as strongSwan fetches before deciding): relaxed fails a certificate known to be
+                    // revoked, so the answer is needed; an unreachable server ends the wait as unknown (5 s timeout).
                     return AuthenticatorResult.Later($"awaiting revocation status of '{chain[i].SubjectText}': {status.Detail}");
-                case RevocationState.Unknown or RevocationState.Pending when policy == RevocationPolicy.Strict
+                case RevocationState.Unknown when policy == RevocationPolicy.Strict
                     || (policy == RevocationPolicy.IfUri && checker.HasUri(chain[i], chain[i + 1])):
                     return AuthenticatorResult.Missing($"revocation status of certificate '{chain[i].SubjectText}' unknown ({status.Detail}; revocation = {policy.ToString().ToLowerInvariant()})");
             }

@@ -110,7 +110,9 @@ public sealed class RevocationChecker(IReadOnlyList<Crl> localCrls, IRevocationS
             _requests[key] = request;
         }
 
-        var answer = source.Ocsp(url, request.Request, key);
+        // The source caches by question: the nonce is part of it, so an answer to an earlier request (another checker,
+        // before a reload) is never handed to this one.
+        var answer = source.Ocsp(url, request.Request, key + "|" + Convert.ToHexStringLower(request.Nonce));
         if (answer.InFlight)
         {
             return new RevocationStatus(RevocationState.Pending, $"OCSP from {url}");

@@ -180,7 +180,7 @@ internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask
     /// <summary>The responder refuses the authentication: AUTHENTICATION_FAILED is the whole answer and the SA goes.</summary>
     private TaskOutcome Refuse(DateTimeOffset now, string reason)
     {
-        sa.Services.EmitAlert(now, sa.Id, reason);
+        sa.Services.EmitAlert(now, sa.Id, reason, sa.Config.Name);
         _reply = [new NotifyPayload(NotifyType.AuthenticationFailed)];
         return TaskOutcome.Failed;
     }
