@@ -197,7 +197,10 @@ ping_from() { # SIDE: a ping from that side's inner address to the other's, thro
 up_from() { if [[ $1 == a ]]; then a_up; else SW --initiate --child net --timeout "${UP_TIMEOUT:-20}"; fi >"$RUN/up.out" 2>&1; }
 who() { [[ $1 == a ]] && echo "$A_NAME" || echo strongswan; }
 # log offsets, so that a scenario greps only what it caused (a log that was truncated restarts at 0)
-mark_logs() { MARK_A=$(stat -c %s "$A_LOG" 2>/dev/null || echo 0); MARK_B=$(stat -c %s "$B_LOG" 2>/dev/null || echo 0); }
+mark_logs() {
+  MARK_A=$(stat -c %s "$A_LOG" 2>/dev/null || echo 0) MARK_B=$(stat -c %s "$B_LOG" 2>/dev/null || echo 0)
+  MARK_TIME=$(date -u +%Y-%m-%dT%H:%M:%SZ) # and the time (UTC, as oakley's JSON writes it)
+}
 since() { # SIDE: that side's log lines since mark_logs
   local f=$A_LOG m=$MARK_A
   [[ $1 == b ]] && f=$B_LOG m=$MARK_B
