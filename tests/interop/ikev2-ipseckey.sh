@@ -3,9 +3,8 @@
 # Oakley (A) has no key for strongSwan (B) at all and must take it from B's IPSECKEY record in DNS (RFC 4025, RSA key
 # in RFC 3110's format), accepted only if the resolver validated DNSSEC (AD). Both roles in every scenario.
 # Usage: tests/interop/ikev2-ipseckey.sh [path to oakley.dll, or the native oakley]. Needs root, iproute2, strongSwan
-# and its pki tool, unbound, ldnsutils (ldns-keygen, ldns-signzone, drill) and python3 with the cryptography package
-# (test.sh installs them). Prints one "PASS name" / "FAIL name" line per check and exits non-zero if any failed.
-# KEEP=1 keeps $RUN (logs, configs, zones, keys) for inspection.
+# and its pki tool, unbound, ldnsutils (ldns-keygen, ldns-signzone, drill) and openssl (test.sh installs them). Prints one "PASS name" / "FAIL name" line per check and exits non-zero if any failed.
+# KEEP=1 keeps $RUN (logs, configs, zones, keys) for inspection; OAKLEY_LOG_LEVEL=debug (or trace...) is Oakley's --log-level.
 #
 # B: local { auth = pubkey; pubkeys = b.pub; id = b.lab.example } (RSA-2048), remote { pubkeys = a.pub; id = a.lab.example }.
 # A: local { auth = pubkey; pubkeys = a.pub; id = a.lab.example } (ECDSA P-256), remote { auth = pubkey; id = b.lab.example }
@@ -19,7 +18,8 @@
 #
 # Phases, each with a fresh unbound: the DNS answer is checked with drill -D first, then each side initiates in turn,
 # each time against a fresh Oakley daemon (it caches answers for their TTL and failures for 30 s, so every attempt
-# starts with a cold lookup: as responder Oakley drops IKE_AUTH until the answer is in and takes the retransmission).
+# starts with a cold lookup; as responder Oakley drops IKE_AUTH while it is in flight, and a "note:" line says how
+# often strongSwan retransmitted).
 #   signed    signed zone + trust anchor: AD set -> ESTABLISHED on both sides, ping through the tunnel
 #   unsigned  the same record in the unsigned zone, no trust anchor: no AD -> no SA, "not DNSSEC-validated"
 #   noanchor  the signed zone, but unbound has no trust anchor: no AD -> no SA, "not DNSSEC-validated"
@@ -68,12 +68,11 @@ result() { # name, status
 
 [[ -x /usr/sbin/unbound ]] || command -v unbound >/dev/null || { echo "FAIL setup: unbound is missing"; exit 1; }
 UNBOUND=$(command -v unbound || echo /usr/sbin/unbound)
-tools=(ip /usr/lib/ipsec/charon swanctl ping pki ldns-keygen ldns-signzone drill python3)
+tools=(ip /usr/lib/ipsec/charon swanctl ping pki ldns-keygen ldns-signzone drill openssl base64)
 [[ ${OAKLEY[0]} == dotnet ]] && tools+=(dotnet)
 for tool in "${tools[@]}"; do
   command -v "$tool" >/dev/null || { echo "FAIL setup: $tool is missing"; exit 1; }
 done
-python3 -c 'import cryptography' 2>/dev/null || { echo "FAIL setup: python3's cryptography package is missing"; exit 1; }
 
 # ---- keys: B RSA-2048 (an IPSECKEY holds RSA only), A ECDSA P-256; a second RSA key for the wrong-key phase ----
 K=$RUN/keys
@@ -84,16 +83,14 @@ for k in b:rsa other:rsa a:ecdsa; do
   if [[ $type == rsa ]]; then pk --gen --type rsa --size 2048 --outform pem; else pk --gen --type ecdsa --size 256 --outform pem; fi >"$K/$name.key" \
     && pk --pub --in "$K/$name.key" --outform pem >"$K/$name.pub" || { echo "FAIL setup: pki cannot make the $name key"; cat "$K/pki.err"; exit 1; }
 done
-rfc3110() { # PEM public key file: base64 of the RSA key in RFC 3110's format (exponent length, exponent, modulus)
-  python3 - "$1" <<'PY'
-import base64, sys
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
-k = load_pem_public_key(open(sys.argv[1], "rb").read()).public_numbers()
-e = k.e.to_bytes((k.e.bit_length() + 7) // 8, "big")
-n = k.n.to_bytes((k.n.bit_length() + 7) // 8, "big")
-head = bytes([len(e)]) if len(e) < 256 else b"\0" + len(e).to_bytes(2, "big")
-print(base64.b64encode(head + e + n).decode())
-PY
+rfc3110() { # PEM RSA public key file: base64 of the key in RFC 3110's format (exponent length, exponent, modulus)
+  local n e
+  n=$(openssl rsa -pubin -in "$1" -noout -modulus 2>/dev/null) && n=${n#Modulus=} || return 1
+  e=$(openssl rsa -pubin -in "$1" -noout -text 2>/dev/null | sed -n 's/^Exponent: \([0-9]*\) .*/\1/p')
+  [[ -n $e && -n $n ]] || return 1
+  e=$(printf '%x' "$e")
+  ((${#e} % 2)) && e=0$e
+  printf '%b' "$(printf '%02x%s%s' $((${#e} / 2)) "$e" "$n" | sed 's/../\\x&/g')" | base64 -w0
 }
 B_KEY64=$(rfc3110 "$K/b.pub") && OTHER_KEY64=$(rfc3110 "$K/other.pub") && [[ -n $B_KEY64 && -n $OTHER_KEY64 ]] \
   || { echo "FAIL setup: cannot convert the RSA keys to RFC 3110"; exit 1; }
@@ -280,7 +277,7 @@ start_oakley() { # NAME: the log is $RUN/oakley-NAME.log
   A_LOG=$RUN/oakley-$1.log
   rm -f "$RUN/oakley.ctl"
   ip netns exec "$NA" "${OAKLEY[@]}" daemon --config "$RUN/ok/swanctl.conf" --control "$RUN/oakley.ctl" \
-    --settings "$RUN/oakley-strongswan.conf" >"$A_LOG" 2>&1 &
+    --settings "$RUN/oakley-strongswan.conf" ${OAKLEY_LOG_LEVEL:+--log-level "$OAKLEY_LOG_LEVEL"} >"$A_LOG" 2>&1 &
   OAKLEY_PID=$!
   for _ in $(seq 150); do [[ -S $RUN/oakley.ctl ]] && break; kill -0 "$OAKLEY_PID" 2>/dev/null || break; sleep 0.1; done
   [[ -S $RUN/oakley.ctl ]] || { echo "  oakley daemon did not start:"; tail -20 "$A_LOG" | sed 's/^/    /'; return 1; }
@@ -327,7 +324,7 @@ retransmits() { # B's log since mark_logs: how often strongSwan retransmitted (O
   since b | grep -c 'retransmit [0-9]* of request'
 }
 note_retransmits() { # SIDE: for strongswan-initiates, what the cold lookup cost (informational, not a check)
-  [[ $1 == b ]] && echo "  note: strongswan retransmitted IKE_AUTH $(retransmits) time(s) while oakley looked up b.lab.example"
+  [[ $1 == b ]] && echo "  note: strongswan retransmitted IKE_AUTH $(retransmits) time(s) (oakley's lookup of b.lab.example was cold)"
   return 0
 }
 # Each direction runs against a fresh Oakley daemon, so that every lookup starts with an empty cache.
