@@ -115,12 +115,11 @@ KSK=$(cd "$D" && ldns-keygen -r /dev/urandom -a ECDSAP256SHA256 -k lab.example) 
 zone "$B_KEY64" >"$D/unsigned.zone"
 zone "" >"$D/nokey.zone"
 zone "$OTHER_KEY64" >"$D/wrongkey.zone"
-for z in unsigned nokey wrongkey; do # unsigned.zone signed is the "signed" zone
-  out=$D/${z/unsigned/signed}.zone
-  [[ $z == unsigned ]] || out=$D/$z.zone.signed
-  (cd "$D" && ldns-signzone -f "$out" "$z.zone" "$ZSK" "$KSK") >"$D/sign-$z.out" 2>&1 \
-    || { echo "FAIL setup: ldns-signzone $z.zone"; cat "$D/sign-$z.out"; exit 1; }
-done
+sign() { # ZONE OUT (files in $D): ldns-signzone with the ZSK and the KSK (NSEC, signatures valid for 4 weeks from now)
+  (cd "$D" && ldns-signzone -f "$2" "$1" "$ZSK" "$KSK") >"$D/sign-$1.out" 2>&1 || { cat "$D/sign-$1.out"; return 1; }
+}
+sign unsigned.zone signed.zone && sign nokey.zone nokey.zone.signed && sign wrongkey.zone wrongkey.zone.signed \
+  || { echo "FAIL setup: ldns-signzone cannot sign the zones"; exit 1; }
 : >"$D/root.hints" # empty: unbound has nowhere to go but its auth-zone
 
 # unbound_conf ZONEFILE ANCHOR(yes|no) LOG: unbound's config; validator + iterator, the zone as an upstream-only auth-zone
