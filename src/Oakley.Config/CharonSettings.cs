@@ -15,7 +15,7 @@ public static class CharonSettings
     [
         "dos_protection", "cookie_threshold", "cookie_threshold_ip", "block_threshold", "init_limit_half_open",
         "half_open_timeout", "retransmit_timeout", "retransmit_base", "retransmit_tries", "fragment_size", "max_packet",
-        "keep_alive",
+        "keep_alive", "signature_authentication",
     ];
 
     /// <summary>Returns <paramref name="baseline"/> with every key set in <c>charon { }</c> applied.</summary>
@@ -42,6 +42,7 @@ public static class CharonSettings
             FragmentSize = Count(charon, "fragment_size", baseline.FragmentSize),
             MaxPacket = Count(charon, "max_packet", baseline.MaxPacket),
             KeepAliveInterval = Seconds(charon, "keep_alive", baseline.KeepAliveInterval),
+            SignatureAuthentication = SettingsBool.Read(charon, "signature_authentication", baseline.SignatureAuthentication, "charon.signature_authentication"),
         };
     }
 

@@ -241,4 +241,10 @@ public sealed record EngineSettings
     /// after this long without anything else sent on the IKE SA (IKE, or ESP reported by the host); zero disables.
     /// </summary>
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// charon.signature_authentication (default yes): announce SIGNATURE_HASH_ALGORITHMS, so that the peer signs
+    /// with RFC 7427 (AUTH method 14); without it a peer signs with the classic methods (1, 9–11).
+    /// </summary>
+    public bool SignatureAuthentication { get; init; } = true;
 }

@@ -73,7 +73,10 @@ internal sealed class IkeInitTask : IInitiatorTask, IResponderTask, IDisposable
             request.Add(new NotifyPayload(NotifyType.Ikev2FragmentationSupported));
         }
 
-        request.Add(new NotifyPayload(NotifyType.SignatureHashAlgorithms, SignatureHashes));
+        if (_sa.Services.Settings.SignatureAuthentication)
+        {
+            request.Add(new NotifyPayload(NotifyType.SignatureHashAlgorithms, SignatureHashes));
+        }
         return TaskOutcome.Done;
     }
 
@@ -175,7 +178,7 @@ internal sealed class IkeInitTask : IInitiatorTask, IResponderTask, IDisposable
             response.Add(new NotifyPayload(NotifyType.Ikev2FragmentationSupported));
         }
 
-        if (_peerSignatureHashes)
+        if (_peerSignatureHashes && _sa.Services.Settings.SignatureAuthentication)
         {
             response.Add(new NotifyPayload(NotifyType.SignatureHashAlgorithms, SignatureHashes));
         }
