@@ -86,6 +86,14 @@ public sealed partial class Endpoint
             sa.Terminate(now);
         }
 
+        // The others keep running on the new configuration object: same negotiation, the credentials as reloaded
+        // (a renewed certificate is used from the next authentication on).
+        var byName = _configs.ToDictionary(c => c.Name);
+        foreach (var sa in _table.All.Except(stale))
+        {
+            sa.Config = byName[sa.Config.Name];
+        }
+
         return stale.Count;
     }
 

@@ -220,3 +220,31 @@ public class CertificateExchangeTests
         public void Apply(Certificate cert) => bytes.CopyTo(cert.Der, 0);
     }
 }
+
+/// <summary>load-all with renewed credentials (issue 15): the SAs stay, and the next authentication uses the new certificate.</summary>
+public class CertificateReloadTests
+{
+    [Fact]
+    public void ARenewedCertificate_KeepsTheSas_AndIsUsedByTheNextAuthentication()
+    {
+        var ca = TestPki.NewCa("ecdsa256");
+        var scenario = CertificateAuthenticationTests.Pki("ecdsa256", ca: ca);
+        var pair = scenario.Build();
+        pair.Initiate(true);
+        Assert.Single(pair.EventsA.OfType<IkeSaUp>());
+        var sa = Assert.Single(pair.A.IkeSas);
+        var old = sa.Config;
+
+        // The same connection with a renewed end-entity certificate (same subject, same key, new serial and validity).
+        var (renewed, _) = TestPki.Issue(ca, "ecdsa256", "moon.example", notAfter: TestPki.Epoch.AddYears(7));
+        var config = new IkeConfig
+        {
+            Name = old.Name, LocalAddresses = old.LocalAddresses, RemoteAddresses = old.RemoteAddresses, Proposals = old.Proposals, LocalId = old.LocalId,
+            RemoteId = old.RemoteId, Children = old.Children, Fragmentation = old.Fragmentation, Mobike = old.Mobike, SendInitialContact = old.SendInitialContact,
+            LocalAuth = new AuthConfig { Class = AuthClass.PublicKey, Certificates = [renewed] }, RemoteAuth = old.RemoteAuth,
+        };
+        Assert.Equal(0, pair.A.Reconfigure(pair.Now, [config], new Testing.InMemorySecrets().AddKey(scenario.MoonKeys[0])));
+        Assert.Same(sa, Assert.Single(pair.A.IkeSas));
+        Assert.Equal(renewed.Fingerprint, sa.Config.LocalAuth.Certificates[0].Fingerprint);
+    }
+}
