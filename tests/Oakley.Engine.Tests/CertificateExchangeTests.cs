@@ -248,3 +248,20 @@ public class CertificateReloadTests
         Assert.Equal(renewed.Fingerprint, sa.Config.LocalAuth.Certificates[0].Fingerprint);
     }
 }
+
+/// <summary>An initiator that does not accept the responder's identity tells it, so that no half of an SA stays behind.</summary>
+public class InitiatorRefusalTests
+{
+    [Fact]
+    public void AnUnexpectedResponderIdentity_EndsTheResponderSaToo()
+    {
+        var scenario = CertificateAuthenticationTests.Pki("ecdsa256");
+        scenario.MoonExpects = Identity.Parse("*.other.example");
+        var pair = scenario.Build();
+        pair.Initiate(true);
+        Assert.Contains(pair.EventsA.OfType<Alert>(), a => a.Message == "peer identity 'sun.example' does not match the configured '*.other.example'");
+        Assert.Contains(pair.EventsB.OfType<Alert>(), a => a.Message.Contains("reported AUTHENTICATION_FAILED", StringComparison.Ordinal));
+        Assert.Empty(pair.A.IkeSas);
+        Assert.Empty(pair.B.IkeSas);
+    }
+}

@@ -89,6 +89,7 @@ internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask
         sa.RemoteIdentity = new Identity(idr.IdType, idr.Data.ToArray());
         if (sa.Config.RemoteId is { } expected && !expected.Matches(sa.RemoteIdentity))
         {
+            AuthFailedNoticeTask.Send(now, sa); // the responder established its side: tell it (RFC 7296 §2.21.2)
             return Fail(now, $"peer identity '{sa.RemoteIdentity}' does not match the configured '{expected}'");
         }
 
