@@ -1,3 +1,4 @@
+using Oakley.Config;
 using Oakley.Crypto.Signature;
 using Oakley.Engine;
 using Oakley.Engine.Certificates;
@@ -6,30 +7,22 @@ using Oakley.Host;
 namespace Oakley.Cli;
 
 /// <summary>
-/// The credentials of <c>oakley bench handshake --auth</c>: a pre-shared key, or a CA made at start-up (nothing is
-/// read from disk or committed) that issues the initiator's and the responder's certificates, with keys of the kind
-/// asked for: <c>rsa3072</c>, <c>rsa2048</c>, <c>ecdsa256</c>, <c>ecdsa384</c>, <c>ed25519</c>.
+/// The credentials of <c>oakley bench handshake --auth</c>, in the daemon's own <see cref="CredentialStore"/>: a
+/// pre-shared key, or a CA made at start-up (nothing is read from disk or committed) that issues the initiator's and
+/// the responder's certificates, with keys of the kind asked for: <c>rsa3072</c>, <c>rsa2048</c>, <c>ecdsa256</c>,
+/// <c>ecdsa384</c>, <c>ed25519</c>.
 /// </summary>
-internal sealed class BenchCredentials : ISecretStore
+internal static class BenchCredentials
 {
-    private readonly byte[]? _psk;
-    private readonly List<(byte[] Spki, SignaturePrivateKey Key)> _keys = [];
-
-    private BenchCredentials(byte[]? psk, CertificateStore certificates)
-    {
-        _psk = psk;
-        Certificates = certificates;
-    }
-
-    public CertificateStore Certificates { get; }
-
     public static readonly string[] Kinds = ["psk", "rsa2048", "rsa3072", "ecdsa256", "ecdsa384", "ed25519"];
 
-    public static (BenchCredentials Store, AuthConfig Initiator, AuthConfig Responder) Create(string auth)
+    public static (CredentialStore Store, AuthConfig Initiator, AuthConfig Responder) Create(string auth)
     {
+        var store = new CredentialStore();
         if (auth == "psk")
         {
-            return (new BenchCredentials("benchmark pre-shared key"u8.ToArray(), CertificateStore.Empty), AuthConfig.Psk, AuthConfig.Psk);
+            store.Add([], "benchmark pre-shared key"u8.ToArray()); // no ids: a wildcard entry
+            return (store, AuthConfig.Psk, AuthConfig.Psk);
         }
 
         var (type, bits) = auth switch
@@ -46,11 +39,11 @@ internal sealed class BenchCredentials : ISecretStore
         var caKey = SignaturePrivateKey.Generate(type, bits, entropy);
         var root = CertificateIssuer.Issue(new CertificateProfile("C=CH, O=Oakley Bench, CN=Bench CA") { IsCa = true, NotBefore = now.AddDays(-1), NotAfter = now.AddDays(30) },
             caKey.ExportSubjectPublicKeyInfo(), caKey, null);
-        var store = new BenchCredentials(null, new CertificateStore([root], []));
+        store.Certificates = new CertificateStore([root], []);
         AuthConfig Side(string name, byte serial)
         {
             var key = SignaturePrivateKey.Generate(type, bits, entropy);
-            store._keys.Add((key.ExportSubjectPublicKeyInfo(), key));
+            store.AddPrivateKey(key, "(bench)");
             var cert = CertificateIssuer.Issue(new CertificateProfile($"C=CH, O=Oakley Bench, CN={name}")
             {
                 SubjectAltNames = [name], NotBefore = now.AddDays(-1), NotAfter = now.AddDays(30), Serial = [serial],
@@ -59,20 +52,5 @@ internal sealed class BenchCredentials : ISecretStore
         }
 
         return (store, Side("initiator.example", 2), Side("responder.example", 3));
-    }
-
-    public byte[]? FindSharedKey(Identity local, Identity? remote) => _psk;
-
-    public SignaturePrivateKey? FindPrivateKey(ReadOnlySpan<byte> subjectPublicKeyInfo)
-    {
-        foreach (var (spki, key) in _keys)
-        {
-            if (spki.AsSpan().SequenceEqual(subjectPublicKeyInfo))
-            {
-                return key;
-            }
-        }
-
-        return null;
     }
 }

@@ -137,7 +137,7 @@ public static class SwanctlLoader
             throw new ConfigException(round.Value("id")!.Location, $"connection '{conn.Name}': {CertificateIdentity.NotConfirmed(cert, given)}");
         }
 
-        return (given ?? CertificateIdentity.DefaultIdentity(cert), auth);
+        return (given ?? Identity.OfSubject(cert), auth); // strongSwan's default: the certificate's subject DN
     }
 
     private static Identity AddressId(SettingsSection conn, SettingsSection localAuth, List<IPAddress> localAddrs)

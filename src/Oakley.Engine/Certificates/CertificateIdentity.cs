@@ -37,7 +37,4 @@ public static class CertificateIdentity
     public static string NotConfirmed(Certificate cert, Identity id) =>
         $"ID '{id}' not confirmed by certificate '{cert.SubjectText}'; its subjectAltNames are {cert.DescribeAltNames()}";
 
-    /// <summary>The identity to use by default for a certificate: its subject DN, as strongSwan does.</summary>
-    public static Identity DefaultIdentity(Certificate cert) => Identity.OfSubject(cert);
-
 }

@@ -17,6 +17,9 @@ internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask
 {
     private List<IkePayload>? _reply;
 
+    /// <summary>The peer's verifier as <see cref="Accept"/> built it for this response, so that it is built once.</summary>
+    private AuthenticatorResult? _accepted;
+
     public ExchangeType Exchange => ExchangeType.IkeAuth;
 
     public TaskOutcome BuildRequest(DateTimeOffset now, List<IkePayload> request)
@@ -63,12 +66,20 @@ internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask
     /// </summary>
     public void Accept(DateTimeOffset now, Received response)
     {
-        if (sa.Config.RemoteAuth.Class == AuthClass.PublicKey
-            && response.Payloads.OfType<IdentificationPayload>().FirstOrDefault(i => !i.IsInitiator) is { } idr
-            && PublicKeyCredentials.Remote(sa, now, new Identity(idr.IdType, idr.Data.ToArray()), response.Payloads) is { Deferred: true } later)
+        _accepted = null;
+        if (sa.Config.RemoteAuth.Class != AuthClass.PublicKey
+            || response.Payloads.OfType<IdentificationPayload>().FirstOrDefault(i => !i.IsInitiator) is not { } idr)
         {
-            throw IkeProtocolException.Drop(later.Error!);
+            return;
         }
+
+        var verifier = PublicKeyCredentials.Remote(sa, now, new Identity(idr.IdType, idr.Data.ToArray()), response.Payloads);
+        if (verifier.Deferred)
+        {
+            throw IkeProtocolException.Drop(verifier.Error!);
+        }
+
+        _accepted = verifier;
     }
 
     public TaskOutcome ProcessResponse(DateTimeOffset now, Received response)
@@ -93,7 +104,7 @@ internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask
             return Fail(now, $"peer identity '{sa.RemoteIdentity}' does not match the configured '{expected}'");
         }
 
-        var verifier = RemoteVerifier(now, payloads);
+        var verifier = _accepted ?? RemoteVerifier(now, payloads);
         var refusal = verifier.Authenticator is null ? verifier.Error
             : verifier.Authenticator.Check(AuthInputOf(false, sa.InitResponse, sa.NonceI, idr), auth) is { } bad ? $"AUTH payload of '{sa.RemoteIdentity}' did not verify: {bad}" : null;
         if (refusal is not null)
