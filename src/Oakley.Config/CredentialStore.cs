@@ -40,6 +40,38 @@ public sealed class CredentialStore : ISecretStore
 
     public int Count => _entries.Count;
 
+    private readonly List<(Identity[] Ids, byte[] Secret)> _eap = [];
+
+    /// <summary>The EAP secrets (<c>secrets.eap-*</c>).</summary>
+    public int EapCount => _eap.Count;
+
+    /// <summary>An EAP secret (<c>secrets.eap-*</c>) for the identities it names.</summary>
+    public void AddEap(Identity[] ids, byte[] secret) => _eap.Add((ids, secret));
+
+    /// <summary>The EAP secret that names <paramref name="eapId"/> (best with <paramref name="other"/> too); an entry without ids matches anyone.</summary>
+    public byte[]? FindEapSecret(Identity eapId, Identity? other)
+    {
+        byte[]? best = null;
+        var bestScore = -1;
+        foreach (var (ids, secret) in _eap)
+        {
+            var own = ids.Length == 0 ? 0 : Score(ids, eapId);
+            if (ids.Length > 0 && own == 0)
+            {
+                continue;
+            }
+
+            var score = own + (other is null || ids.Length == 0 ? 0 : Score(ids, other));
+            if (score > bestScore)
+            {
+                bestScore = score;
+                best = secret;
+            }
+        }
+
+        return best;
+    }
+
     public void Add(Identity[] ids, byte[] secret) => _entries.Add((ids, secret));
 
     public byte[]? FindSharedKey(Identity local, Identity? remote)

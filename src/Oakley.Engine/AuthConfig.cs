@@ -1,13 +1,17 @@
 using Oakley.Crypto.Signature;
 using Oakley.Engine.Certificates;
+using Oakley.Engine.Eap;
 
 namespace Oakley.Engine;
 
-/// <summary>swanctl's authentication classes that Oakley builds: <c>psk</c> and <c>pubkey</c> (certificates or raw keys).</summary>
+/// <summary>swanctl's authentication classes that Oakley builds: <c>psk</c>, <c>pubkey</c> (certificates or raw keys) and <c>eap</c>.</summary>
 public enum AuthClass
 {
     Psk,
     PublicKey,
+
+    /// <summary>EAP (RFC 7296 §2.16): as client (local round) or server (remote round), the AUTH keyed with the MSK.</summary>
+    Eap,
 }
 
 /// <summary>swanctl <c>send_cert</c>: when our certificate goes into IKE_AUTH.</summary>
@@ -41,6 +45,24 @@ public sealed class AuthConfig
     /// <summary>swanctl <c>revocation</c> of a remote round: what an unknown revocation status means.</summary>
     public RevocationPolicy Revocation { get; init; } = RevocationPolicy.Relaxed;
 
+    /// <summary>
+    /// <see cref="AuthClass.Eap"/>: the method (<c>eap-md5</c>, <c>eap-mschapv2</c>, …); null for <c>eap</c> or
+    /// <c>eap-dynamic</c> (the server proposes its methods in order and the client may Nak; a client takes what the server asks).
+    /// </summary>
+    public EapType? EapMethod { get; init; }
+
+    /// <summary><c>eap-dynamic</c> on a remote round: the client may choose among the methods (by Nak).</summary>
+    public bool EapDynamic { get; init; }
+
+    /// <summary><c>eap-radius</c>: the gateway relays EAP to its RADIUS servers (<see cref="IEapAaa"/>).</summary>
+    public bool EapRadius { get; init; }
+
+    /// <summary>
+    /// swanctl <c>eap_id</c>: on a local round, the EAP identity we authenticate as (null: our IKE identity); on a
+    /// remote round, the identity the client must authenticate as (null: its IKE identity; <c>%any</c>: asked for with EAP-Identity).
+    /// </summary>
+    public Identity? EapId { get; init; }
+
     /// <summary>The signature schemes we sign with (local) or accept (remote), in order of preference.</summary>
     public IReadOnlyList<SignatureScheme> Schemes { get; init; } = SignatureSchemes.Default;
 
@@ -50,5 +72,5 @@ public sealed class AuthConfig
     /// <c>load-all</c> is a change of credentials, not of the connection, and keeps its SAs (strongSwan's behaviour).
     /// </summary>
     public string Fingerprint() => string.Join(",",
-        Class, Certificates.Count, CaCertificates.Count, PublicKeys.Count, string.Join("+", Schemes.Select(s => s.Name)), Revocation);
+        Class, EapMethod, EapDynamic, EapRadius, EapId?.ToString() ?? "-", Certificates.Count, CaCertificates.Count, PublicKeys.Count, string.Join("+", Schemes.Select(s => s.Name)), Revocation);
 }

@@ -48,6 +48,14 @@ public sealed record ChildSaInstall(DateTimeOffset Time, long IkeSaId, string Ik
     IPEndPoint Local, IPEndPoint Remote, TimeSpan RekeyTime, TimeSpan LifeTime) : EngineEvent(Time);
 
 /// <summary>
+/// The gateway assigned us virtual IPs and attributes in its CFG_REPLY (we asked with <c>vips</c>): the host puts the
+/// addresses on its TUN device, routes the CHILD SAs' remote selectors from them, and sets the DNS servers. They go
+/// with the IKE SA (<see cref="IkeSaDown"/>); an IKE rekey keeps them (<see cref="IkeSaRekeyed"/>).
+/// </summary>
+public sealed record VirtualIpsAssigned(DateTimeOffset Time, long IkeSaId, string Name, IReadOnlyList<IPAddress> Addresses,
+    IReadOnlyList<IPAddress> Dns, IReadOnlyList<IPAddress> Nbns) : EngineEvent(Time);
+
+/// <summary>
 /// The IKE SA's addresses changed: a NATed peer's new address/port (RFC 7296 §2.23) or a MOBIKE update (RFC 4555
 /// §3.5). Every CHILD SA of the IKE SA must send ESP to <paramref name="Remote"/> from now on, UDP-encapsulated if
 /// <paramref name="UdpEncapsulation"/>; the SAs themselves (SPIs, keys, sequence numbers) stay as they are.

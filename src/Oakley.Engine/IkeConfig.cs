@@ -82,6 +82,12 @@ public sealed class IkeConfig
 
     public IReadOnlyList<ChildConfig> Children { get; init; } = [];
 
+    /// <summary>swanctl <c>vips</c>: the virtual IPs we request in a CFG_REQUEST (<c>0.0.0.0</c>, <c>::</c>: any).</summary>
+    public IReadOnlyList<IPAddress> Vips { get; init; } = [];
+
+    /// <summary>swanctl <c>pools</c>: the pools (<see cref="Pools.PoolConfig"/>) that serve the peer's CFG_REQUEST, in order.</summary>
+    public IReadOnlyList<string> Pools { get; init; } = [];
+
     /// <summary>
     /// swanctl <c>encap = yes</c>: force UDP encapsulation of ESP by faking the NAT_DETECTION_SOURCE_IP hash, so
     /// that both sides float to port 4500 even without a NAT (as strongSwan does).
@@ -122,7 +128,7 @@ public sealed class IkeConfig
     /// <summary>A canonical description of everything negotiation depends on, to tell whether a reload changed it.</summary>
     public string Fingerprint() => string.Join("|",
         Name, string.Join(",", LocalAddresses), string.Join(",", RemoteAddresses), RemotePort, ProposalString.FormatList(Proposals),
-        LocalId, RemoteId?.ToString() ?? "%any", LocalAuth.Fingerprint(), RemoteAuth.Fingerprint(), SendCert, SendCertReq, SendInitialContact, RekeyTime, ReauthTime, OverTime, RandTime, Unique, ForceEncapsulation, DpdDelay, Fragmentation, Mobike,
+        LocalId, RemoteId?.ToString() ?? "%any", LocalAuth.Fingerprint(), RemoteAuth.Fingerprint(), SendCert, SendCertReq, SendInitialContact, string.Join(",", Vips), string.Join(",", Pools), RekeyTime, ReauthTime, OverTime, RandTime, Unique, ForceEncapsulation, DpdDelay, Fragmentation, Mobike,
         string.Join(";", Children.Select(c => $"{c.Name}:{string.Join(",", c.LocalTs)}:{c.LocalTsDynamic}:{string.Join(",", c.RemoteTs)}:{c.RemoteTsDynamic}:{ProposalString.FormatList(c.EspProposals)}:{c.TransportMode}:{c.RekeyTime}:{c.LifeTime}:{c.RandTime}:{c.RekeyBytes}:{c.LifeBytes}:{c.RekeyPackets}:{c.LifePackets}")));
 }
 
@@ -167,6 +173,12 @@ public interface ISecretStore
     SignaturePrivateKey? FindPrivateKey(ReadOnlySpan<byte> subjectPublicKeyInfo);
 
     CertificateStore Certificates { get; }
+
+    /// <summary>
+    /// The EAP secret (swanctl <c>secrets.eap-*</c>) of the EAP identity <paramref name="eapId"/>, with
+    /// <paramref name="other"/> the other side's identity (the server's, or the client's), or null: none.
+    /// </summary>
+    byte[]? FindEapSecret(Identity eapId, Identity? other) => null;
 }
 
 /// <summary>Engine-wide settings (strongSwan's charon.* equivalents).</summary>

@@ -33,6 +33,17 @@ public sealed class InMemorySecrets : ISecretStore
         return null;
     }
 
+    private readonly List<(Identity Id, byte[] Secret)> _eap = [];
+
+    /// <summary>Adds the EAP secret of <paramref name="eapId"/>.</summary>
+    public InMemorySecrets AddEap(Identity eapId, byte[] secret)
+    {
+        _eap.Add((eapId, secret));
+        return this;
+    }
+
+    public byte[]? FindEapSecret(Identity eapId, Identity? other) => _eap.FirstOrDefault(e => e.Id.Matches(eapId)).Secret;
+
     public InMemorySecrets Add(byte[] secret, params Identity[] ids)
     {
         _entries.Add((ids, secret));

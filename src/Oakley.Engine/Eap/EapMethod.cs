@@ -58,11 +58,14 @@ public interface IEapServerMethod : IDisposable
     /// <summary>Whether the method authenticates the server too (RFC 5998 EAP-only needs that).</summary>
     bool Mutual { get; }
 
-    /// <summary>The type data of the first request.</summary>
-    EapStep Start();
+    /// <summary>The type data of the first request, to be sent with EAP identifier <paramref name="identifier"/>.</summary>
+    EapStep Start(byte identifier);
 
-    /// <summary>The type data of a response of this method's type: the next request's type data, success or failure.</summary>
-    EapStep Process(ReadOnlySpan<byte> typeData);
+    /// <summary>
+    /// The type data of a response of this method's type (<paramref name="identifier"/>: the identifier it answered):
+    /// the type data of the next request (sent with <paramref name="identifier"/> + 1), success or failure.
+    /// </summary>
+    EapStep Process(byte identifier, ReadOnlySpan<byte> typeData);
 
     /// <summary>The Master Session Key (RFC 3748 §7.10) once the method succeeded, or null for methods without one.</summary>
     byte[]? Msk { get; }
@@ -73,8 +76,8 @@ public interface IEapPeerMethod : IDisposable
 {
     EapType Type { get; }
 
-    /// <summary>The type data of a request of this method's type: the response's type data, or failure.</summary>
-    EapStep Process(ReadOnlySpan<byte> typeData);
+    /// <summary>The type data of a request of this method's type, with its EAP identifier: the response's type data, or failure.</summary>
+    EapStep Process(byte identifier, ReadOnlySpan<byte> typeData);
 
     /// <summary>Whether the method's exchange has proven the server's knowledge of the credential too (for EAP-only).</summary>
     bool ServerAuthenticated { get; }
