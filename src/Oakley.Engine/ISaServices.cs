@@ -18,6 +18,15 @@ internal interface ISaServices
 
     ISecretStore Secrets { get; }
 
+    /// <summary>The RADIUS relay for <c>eap-radius</c> rounds, if the host configured one.</summary>
+    Eap.IEapAaa? EapAaa { get; }
+
+    /// <summary>The virtual IP pools and their leases.</summary>
+    Pools.PoolSet Pools { get; }
+
+    /// <summary>The SA holds a request for an EAP server (<see cref="IkeSa.HeldRequest"/>) until <see cref="Endpoint.Resume"/>.</summary>
+    void NoteHeld(IkeSa sa);
+
     EndpointStats Stats { get; }
 
     /// <summary>The Wireshark keylog hook (only when the user asked for a keylog file).</summary>

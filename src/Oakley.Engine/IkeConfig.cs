@@ -32,6 +32,14 @@ public sealed class ChildConfig
     public IReadOnlyList<TrafficSelectorRange> EffectiveRemoteTs(IPAddress remote) =>
         RemoteTsDynamic ? [.. RemoteTs, TrafficSelectorRange.Host(remote)] : RemoteTs;
 
+    /// <summary><c>dynamic</c> in local_ts as <paramref name="dynamic"/> (our address, or our virtual IPs).</summary>
+    public IReadOnlyList<TrafficSelectorRange> EffectiveLocalTs(IReadOnlyList<TrafficSelectorRange> dynamic) =>
+        LocalTsDynamic ? [.. LocalTs, .. dynamic] : LocalTs;
+
+    /// <summary><c>dynamic</c> in remote_ts as <paramref name="dynamic"/> (the peer's address, or the virtual IPs we assigned it).</summary>
+    public IReadOnlyList<TrafficSelectorRange> EffectiveRemoteTs(IReadOnlyList<TrafficSelectorRange> dynamic) =>
+        RemoteTsDynamic ? [.. RemoteTs, .. dynamic] : RemoteTs;
+
     public TimeSpan RekeyTime { get; init; } = TimeSpan.FromHours(1);
 
     public TimeSpan LifeTime { get; init; } = TimeSpan.FromHours(1.1);

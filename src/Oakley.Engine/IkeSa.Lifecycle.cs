@@ -214,6 +214,7 @@ public sealed partial class IkeSa
         }
 
         State = IkeSaState.Destroyed;
+        ReleaseLeases();
         Tasks.Clear();
         Window.Clear();
         if ((wasUp || IsOriginalInitiator) && !IsRekeyedAway && !_redundant)

@@ -221,8 +221,15 @@ public sealed partial class IkeSa
             }
         }
 
-        var (response, ends) = Tasks.Respond(now, new Received(m, datagram, request, local, remote));
-        SendResponse(now, m, response, local, remote);
+        Respond(now, new Received(m, datagram, request, local, remote));
+    }
+
+    /// <summary>Runs the responder tasks on a new request (or one held for an EAP server) and sends the answer.</summary>
+    private void Respond(DateTimeOffset now, Received received)
+    {
+        var m = received.Message;
+        var (response, ends) = Tasks.Respond(now, received);
+        SendResponse(now, m, response, received.Local, received.Remote);
         if (m.ExchangeType == ExchangeType.IkeAuth && State == IkeSaState.Established)
         {
             ForgetIkeSaInit(); // the response is protected and cached: the IKE_SA_INIT state is no longer needed

@@ -15,7 +15,7 @@ public sealed partial class IkeSa
         Touch();
         State = IkeSaState.Connecting;
         Tasks.QueueExchange(new IkeInitTask(this), new NatDetectionTask(this));
-        Tasks.QueueExchange(child is null ? [new IkeAuthTask(this)] : [new IkeAuthTask(this), ChildCreateTask.InIkeAuth(this, child)]);
+        Tasks.QueueExchange(child is null ? [new IkeAuthTask(this), new IkeConfigTask(this)] : [new IkeAuthTask(this), new IkeConfigTask(this), ChildCreateTask.InIkeAuth(this, child)]);
         Tasks.StartNext(now);
     }
 

@@ -172,6 +172,7 @@ public sealed partial class IkeSa
         };
         next.SetKeys(suite.Proposal, new IkeSaKeys(suite, keys));
         next.RemoteIdentity = RemoteIdentity;
+        next.InheritRemoteAccess(this);
         _services.Apply(new SaTableChange(SaTableChangeKind.Registered, next));
         _services.Keylog?.Invoke(next, keys);
         return next;

@@ -159,11 +159,14 @@ internal sealed class TaskManager(IkeSa sa)
     }
 
     /// <summary>Builds one request from <paramref name="tasks"/> (all of one exchange), sends it and makes it the pending request.</summary>
-    public void Initiate(DateTimeOffset now, params IReadOnlyList<IInitiatorTask> tasks)
+    public void Initiate(DateTimeOffset now, params IReadOnlyList<IInitiatorTask> tasks) => Initiate(now, tasks, tasks.Count);
+
+    /// <summary>As above, but only the first <paramref name="builders"/> tasks build the request; all of them get its response.</summary>
+    private void Initiate(DateTimeOffset now, IReadOnlyList<IInitiatorTask> tasks, int builders)
     {
         var exchange = tasks[0].Exchange;
         var payloads = new List<IkePayload>();
-        foreach (var task in tasks)
+        foreach (var task in tasks.Take(builders))
         {
             if (task.BuildRequest(now, payloads) == TaskOutcome.Failed)
             {
@@ -225,6 +228,9 @@ internal sealed class TaskManager(IkeSa sa)
                     case TaskOutcome.NeedMore:
                         Initiate(now, pending.Tasks.Skip(i).ToList());
                         return;
+                    case TaskOutcome.Continue:
+                        Initiate(now, pending.Tasks.Skip(i).ToList(), builders: 1);
+                        return;
                 }
             }
         }
@@ -250,12 +256,23 @@ internal sealed class TaskManager(IkeSa sa)
     {
         var tasks = RespondersFor(request);
         var response = new List<IkePayload>();
-        foreach (var task in tasks)
+        for (var i = 0; i < tasks.Length; i++)
         {
-            if (task.ProcessRequest(now, request) == TaskOutcome.Failed)
+            // The tasks after a multi-round one read the exchange's first request (SA, TS, CP are only there).
+            var outcome = tasks[i].ProcessRequest(now, i > 0 && FirstAuthRequest is { } first ? first : request);
+            if (outcome is TaskOutcome.Failed or TaskOutcome.Continue)
             {
-                task.BuildResponse(now, response);
-                return (response, true);
+                tasks[i].BuildResponse(now, response);
+                if (outcome == TaskOutcome.Failed)
+                {
+                    EndAuthRounds();
+                }
+                else
+                {
+                    FirstAuthRequest ??= request;
+                }
+
+                return (response, outcome == TaskOutcome.Failed);
             }
         }
 
@@ -264,7 +281,28 @@ internal sealed class TaskManager(IkeSa sa)
             task.BuildResponse(now, response);
         }
 
+        if (tasks == _authResponders)
+        {
+            EndAuthRounds();
+        }
+
         return (response, false);
+    }
+
+    /// <summary>The responder tasks of a multi-round IKE_AUTH (EAP), kept from its first request to its last.</summary>
+    private IResponderTask[]? _authResponders;
+
+    /// <summary>The first request of a multi-round IKE_AUTH while its rounds go on (its SA, TS and CP payloads).</summary>
+    internal Received? FirstAuthRequest { get; private set; }
+
+    private void EndAuthRounds()
+    {
+        foreach (var task in _authResponders?.OfType<IDisposable>() ?? [])
+        {
+            task.Dispose();
+        }
+
+        (_authResponders, FirstAuthRequest) = (null, null);
     }
 
     private IResponderTask[] RespondersFor(Received request)
@@ -272,7 +310,8 @@ internal sealed class TaskManager(IkeSa sa)
         var exchange = request.Message.ExchangeType;
         return exchange switch
         {
-            ExchangeType.IkeAuth when sa.State == IkeSaState.Connecting && !sa.IsOriginalInitiator => [new IkeAuthTask(sa), ChildCreateTask.InIkeAuth(sa)],
+            ExchangeType.IkeAuth when sa.State == IkeSaState.Connecting && !sa.IsOriginalInitiator =>
+                _authResponders ??= [new IkeAuthTask(sa), new IkeConfigTask(sa), ChildCreateTask.InIkeAuth(sa)],
             ExchangeType.Informational when sa.State is IkeSaState.Established or IkeSaState.Deleting =>
                 [new AuthFailedNoticeTask(sa), MobikeTask.Responder(sa), new IkeDeleteTask(sa), new ChildDeleteTask(sa, null)],
             ExchangeType.CreateChildSa when sa.State == IkeSaState.Established => [CreateChildResponder(request.Payloads)],
@@ -301,6 +340,7 @@ internal sealed class TaskManager(IkeSa sa)
         }
 
         _initial = null;
+        EndAuthRounds();
     }
 
     /// <summary>A responder task that refuses the whole exchange with one notify (a CREATE_CHILD_SA on an SA being closed, §2.25.2).</summary>

@@ -37,6 +37,9 @@ public sealed class AddressPool
 
     public string Name { get; }
 
+    /// <summary>The first address (the base of the range).</summary>
+    public IPAddress First => new(_base);
+
     /// <summary>How many addresses the pool spans.</summary>
     public BigInteger Size { get; private set; }
 
@@ -80,6 +83,7 @@ public sealed class AddressPool
                 mine.Node = null;
             }
 
+            mine.Users++; // a reauthentication's new IKE SA holds it beside the old one until that goes
             return mine.Address;
         }
 
@@ -108,16 +112,20 @@ public sealed class AddressPool
             return null;
         }
 
+        entry.Users = 1;
         _byHolder[holder] = entry;
         _byOffset[entry.Offset] = entry;
         return entry.Address;
     }
 
-    /// <summary>The holder's IKE SA went: its lease goes offline (kept for its reconnect until reassigned).</summary>
+    /// <summary>
+    /// One IKE SA of the holder went: when it was the last, the lease goes offline (kept for its reconnect until
+    /// reassigned).
+    /// </summary>
     public void Release(Identity holder)
     {
         ArgumentNullException.ThrowIfNull(holder);
-        if (_byHolder.TryGetValue(holder, out var entry) && entry.Node is null)
+        if (_byHolder.TryGetValue(holder, out var entry) && entry.Node is null && --entry.Users <= 0)
         {
             if (entry.Offset >= Size)
             {
@@ -173,5 +181,8 @@ public sealed class AddressPool
         public Identity Holder { get; set; } = holder;
 
         public LinkedListNode<Entry>? Node { get; set; }
+
+        /// <summary>How many IKE SAs hold the lease (more than one during a make-before-break reauthentication).</summary>
+        public int Users { get; set; }
     }
 }

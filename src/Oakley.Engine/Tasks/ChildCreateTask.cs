@@ -84,8 +84,8 @@ internal class ChildCreateTask : IInitiatorTask, IResponderTask, IDisposable
         }
 
         // A rekey proposes the selectors the old SA ended up with (§2.8), a new SA those of its configuration.
-        var tsi = Rekeys?.LocalTs ?? child.EffectiveLocalTs(Sa.Local.Address);
-        var tsr = Rekeys?.RemoteTs ?? child.EffectiveRemoteTs(Sa.Remote.Address);
+        var tsi = Rekeys?.LocalTs ?? child.EffectiveLocalTs(Sa.DynamicLocalTs);
+        var tsr = Rekeys?.RemoteTs ?? child.EffectiveRemoteTs(Sa.DynamicRemoteTs);
         request.Add(new TrafficSelectorPayload(true, tsi.Select(t => t.ToPayload()).ToList()));
         request.Add(new TrafficSelectorPayload(false, tsr.Select(t => t.ToPayload()).ToList()));
         return TaskOutcome.Done;
@@ -183,7 +183,8 @@ internal class ChildCreateTask : IInitiatorTask, IResponderTask, IDisposable
     {
         if (_inIkeAuth)
         {
-            _reply = ChildSelection.Respond(now, Sa, request.Payloads, null, out _);
+            // No virtual IP could be assigned: the configuration task's INTERNAL_ADDRESS_FAILURE is the answer (as strongSwan's).
+            _reply = Sa.PeerVirtualIps is { Count: 0 } ? [] : ChildSelection.Respond(now, Sa, request.Payloads, null, out _);
             return TaskOutcome.Done;
         }
 

@@ -84,9 +84,9 @@ internal static class ChildSelection
     private static List<(ChildConfig Child, List<TrafficSelectorRange> Remote, List<TrafficSelectorRange> Local)> Candidates(
         IkeSa sa, List<TrafficSelectorRange> theirTsi, List<TrafficSelectorRange> theirTsr) =>
         sa.Config.Children
-            .Select(c => (Child: c, Remote: Narrow(theirTsi, c.EffectiveRemoteTs(sa.Remote.Address)), Local: Narrow(theirTsr, c.EffectiveLocalTs(sa.Local.Address))))
+            .Select(c => (Child: c, Remote: Narrow(theirTsi, c.EffectiveRemoteTs(sa.DynamicRemoteTs)), Local: Narrow(theirTsr, c.EffectiveLocalTs(sa.DynamicLocalTs))))
             .Where(c => c.Remote.Count > 0 && c.Local.Count > 0)
-            .OrderByDescending(c => c.Remote.SequenceEqual(c.Child.EffectiveRemoteTs(sa.Remote.Address)) && c.Local.SequenceEqual(c.Child.EffectiveLocalTs(sa.Local.Address)))
+            .OrderByDescending(c => c.Remote.SequenceEqual(c.Child.EffectiveRemoteTs(sa.DynamicRemoteTs)) && c.Local.SequenceEqual(c.Child.EffectiveLocalTs(sa.DynamicLocalTs)))
             .ThenByDescending(c => c.Remote.SequenceEqual(theirTsi) && c.Local.SequenceEqual(theirTsr))
             .ToList();
 

@@ -17,6 +17,13 @@ internal enum TaskOutcome
     NeedMore,
 
     /// <summary>
+    /// Another round trip of the same exchange carried by this task alone (EAP in IKE_AUTH): the tasks after it take
+    /// no part in it and wait for the round in which this task is done. As responder the task's response is the whole
+    /// answer of the round, and the next request of the exchange comes back to the same task objects.
+    /// </summary>
+    Continue,
+
+    /// <summary>
     /// The IKE SA ends. On the initiator the task has already ended it (the remaining tasks are not run); on the
     /// responder the task's own response is the whole answer, and the SA ends once it is sent.
     /// </summary>

@@ -1,0 +1,111 @@
+using Oakley.Crypto;
+using Oakley.Protocol.Ikev2.Payloads;
+
+namespace Oakley.Engine.Eap;
+
+/// <summary>
+/// Oakley as EAP client (peer) in IKE_AUTH: it answers EAP-Identity with the local round's <c>eap_id</c> (or the IKE
+/// identity), EAP-Notification with an empty response, and runs the method the server asks for with the
+/// <c>secrets.eap-*</c> entry of that identity. When the round names a method (<c>auth = eap-mschapv2</c>), any other
+/// request is answered with a Nak naming it (RFC 3748 §5.3.1).
+/// </summary>
+public sealed class EapPeer : IDisposable
+{
+    /// <summary>The methods this client runs when the round does not name one.</summary>
+    private static readonly EapType[] Supported = [EapType.MsChapV2, EapType.Md5, EapType.Gtc];
+
+    private readonly AuthConfig _round;
+    private readonly Identity? _server;
+    private readonly ISecretStore _secrets;
+    private readonly IEntropySource _entropy;
+    private IEapPeerMethod? _method;
+
+    public EapPeer(AuthConfig round, Identity ownIke, Identity? server, ISecretStore secrets, IEntropySource entropy)
+    {
+        ArgumentNullException.ThrowIfNull(round);
+        _round = round;
+        EapIdentity = round.EapId ?? ownIke;
+        _server = server;
+        _secrets = secrets;
+        _entropy = entropy;
+    }
+
+    /// <summary>The identity we authenticate as.</summary>
+    public Identity EapIdentity { get; }
+
+    /// <summary>The method that ran, once one did.</summary>
+    public EapType? Method => _method?.Type;
+
+    /// <summary>The MSK of the method, once it finished (null for methods without one).</summary>
+    public byte[]? Msk => _method?.Msk;
+
+    /// <summary>Whether the method authenticated the server (EAP-only needs it).</summary>
+    public bool ServerAuthenticated => _method?.ServerAuthenticated == true;
+
+    /// <summary>An EAP message from the server: our response (a whole message), success (EAP-Success) or failure.</summary>
+    public EapStep Process(ReadOnlySpan<byte> message)
+    {
+        if (message.Length < 4)
+        {
+            return EapStep.Fail("truncated EAP message");
+        }
+
+        var id = message[1];
+        switch ((EapCode)message[0])
+        {
+            case EapCode.Success:
+                return _method is null ? EapStep.Fail("EAP-Success before any method ran") : EapStep.Done;
+            case EapCode.Failure:
+                return EapStep.Fail($"the server sent EAP-Failure{(_method is null ? string.Empty : " after " + EapMessage.Name(_method.Type))}");
+            case EapCode.Request when message.Length >= 5:
+                break;
+            default:
+                return EapStep.Fail("expected an EAP request");
+        }
+
+        var type = (EapType)message[4];
+        var data = EapMessage.TypeData(message);
+        switch (type)
+        {
+            case EapType.Identity:
+                return EapStep.Send(EapMessage.Response(id, EapType.Identity, EapIdentity.Value));
+            case EapType.Notification:
+                return EapStep.Send(EapMessage.Response(id, EapType.Notification, []));
+        }
+
+        if (_method is null || _method.Type != type)
+        {
+            if (Choose(type, id) is { } refusal)
+            {
+                return refusal;
+            }
+        }
+
+        var step = _method!.Process(id, data);
+        return step.Kind == EapStepKind.Send ? EapStep.Send(EapMessage.Response(id, type, step.Data)) : step;
+    }
+
+    /// <summary>Sets up the method the server asked for, or answers with a Nak or a failure (returned).</summary>
+    private EapStep? Choose(EapType type, byte id)
+    {
+        var mine = _round.EapMethod is { } m ? [m] : Supported;
+        if (!mine.Contains(type) || _method is not null)
+        {
+            // A Nak names the methods we would run instead (RFC 3748 §5.3.1); a second method after one ran is refused.
+            return _method is not null
+                ? EapStep.Fail($"the server switched from {EapMessage.Name(_method.Type)} to {EapMessage.Name(type)}")
+                : EapStep.Send(EapMessage.Response(id, EapType.Nak, mine.Select(t => (byte)t).ToArray()));
+        }
+
+        var secret = _secrets.FindEapSecret(EapIdentity, _server);
+        if (secret is not { Length: > 0 })
+        {
+            return EapStep.Fail($"no EAP secret found for '{EapIdentity}' - '{_server?.ToString() ?? "%any"}'");
+        }
+
+        _method = EapMethods.Peer(type, EapIdentity.ToString(), secret, _entropy);
+        return _method is null ? EapStep.Fail($"{EapMessage.Name(type)} is not supported as EAP client") : null;
+    }
+
+    public void Dispose() => _method?.Dispose();
+}

@@ -1,0 +1,144 @@
+using Oakley.Engine.Authentication;
+using Oakley.Engine.Eap;
+using Oakley.Iana;
+using Oakley.Protocol.Ikev2.Payloads;
+
+namespace Oakley.Engine.Tasks;
+
+/// <summary>
+/// Our EAP rounds as gateway (RFC 7296 §2.16, the remote round is EAP): the first response carries our IDr and AUTH
+/// (none with EAP-only, RFC 5998) and the first EAP request; each following request carries the client's EAP response,
+/// answered by the EAP server (ours, <see cref="EapServer"/>, or the RADIUS relay, <see cref="IEapAaa"/>); after
+/// EAP-Success the client's AUTH keyed with the MSK is verified and ours answers it. A server that is still working
+/// (RADIUS) holds the request: the host resumes the SA when the answer is in (<see cref="Endpoint.Resume"/>).
+/// </summary>
+internal sealed class EapServerRounds(IkeSa sa, IdentificationPayload idi, IdentificationPayload idr, bool eapOnly) : IDisposable
+{
+    private IEapAuthenticator? _server;
+    private bool _final;
+
+    /// <summary>The first EAP request went out: the following requests are the EAP rounds.</summary>
+    public bool Started { get; private set; }
+
+    /// <summary>The first round: builds the EAP server and adds its first request to <paramref name="reply"/>.</summary>
+    public TaskOutcome Start(DateTimeOffset now, Received request, List<IkePayload> reply, out string? refusal)
+    {
+        refusal = null;
+        if (_server is null && Build(out refusal) is null)
+        {
+            return TaskOutcome.Failed;
+        }
+
+        var step = _server!.Start();
+        switch (step.Kind)
+        {
+            case EapStepKind.Send:
+                Started = true;
+                reply.Add(new EapPayload(step.Data!));
+                return TaskOutcome.Continue;
+            case EapStepKind.Pending:
+                throw Hold(request);
+            default:
+                refusal = step.Error ?? "the EAP server did not start";
+                return TaskOutcome.Failed;
+        }
+    }
+
+    private IEapAuthenticator? Build(out string? refusal)
+    {
+        refusal = null;
+        var round = sa.Config.RemoteAuth;
+        if (round.EapRadius)
+        {
+            var context = new EapContext(sa.Id, sa.Config.Name, sa.RemoteIdentity!, round.EapId, sa.Local, sa.Remote);
+            _server = sa.Services.EapAaa is { } aaa ? aaa.Create(context, out refusal) : null;
+            refusal ??= _server is null ? "remote auth = eap-radius, but no RADIUS server is configured (charon.plugins.eap-radius)" : null;
+            return _server;
+        }
+
+        return _server = new EapServer(round, sa.Config.LocalId, sa.RemoteIdentity!, sa.Services.Secrets, sa.Services.Entropy, eapOnly);
+    }
+
+    /// <summary>A later round: the client's EAP response, or its AUTH after EAP-Success. <paramref name="refusal"/>: the SA fails.</summary>
+    public TaskOutcome Process(DateTimeOffset now, Received request, List<IkePayload> reply, out string? refusal)
+    {
+        refusal = null;
+        var payloads = request.Payloads;
+        if (_final)
+        {
+            return Finish(now, request, reply, out refusal);
+        }
+
+        if (payloads.OfType<EapPayload>().FirstOrDefault() is not { } eap)
+        {
+            refusal = "IKE_AUTH request lacks the EAP response";
+            return TaskOutcome.Failed;
+        }
+
+        var step = _server!.Process(eap.Message);
+        switch (step.Kind)
+        {
+            case EapStepKind.Send:
+                reply.Add(new EapPayload(step.Data!));
+                return TaskOutcome.Continue;
+            case EapStepKind.Success:
+                return Succeeded(eap, step, reply, out refusal);
+            case EapStepKind.Pending:
+                throw Hold(request);
+            default:
+                reply.Add(new EapPayload(step.Data ?? EapMessage.Failure(eap.Identifier)));
+                refusal = $"EAP authentication of '{sa.RemoteIdentity}' failed: {step.Error ?? "rejected"}";
+                return TaskOutcome.Failed;
+        }
+    }
+
+    private TaskOutcome Succeeded(EapPayload eap, EapStep step, List<IkePayload> reply, out string? refusal)
+    {
+        refusal = null;
+        var outcome = _server!.Outcome;
+        if (outcome?.Msk is null && (sa.Config.RemoteAuth.EapMethod is null || sa.Config.RemoteAuth.EapRadius))
+        {
+            // A method without an MSK runs only when the round names it (auth = eap-md5): the AUTH would be keyed with SK_p only.
+            reply.Add(new EapPayload(EapMessage.Failure(eap.Identifier)));
+            refusal = $"{outcome?.Method ?? "the EAP method"} established no MSK; name the method in the remote round (auth = eap-md5) to allow it";
+            return TaskOutcome.Failed;
+        }
+
+        sa.EapIdentity = outcome?.EapIdentity ?? sa.RemoteIdentity;
+        sa.AaaAddresses = outcome?.FramedAddresses ?? [];
+        reply.Add(new EapPayload(step.Data ?? EapMessage.Success(eap.Identifier)));
+        _final = true;
+        return TaskOutcome.Continue;
+    }
+
+    /// <summary>The client's AUTH keyed with the MSK; then ours, and the SA is up.</summary>
+    private TaskOutcome Finish(DateTimeOffset now, Received request, List<IkePayload> reply, out string? refusal)
+    {
+        var msk = _server!.Outcome?.Msk;
+        if (request.Payloads.OfType<AuthenticationPayload>().FirstOrDefault() is not { } auth)
+        {
+            refusal = "IKE_AUTH request after EAP-Success lacks AUTH";
+            return TaskOutcome.Failed;
+        }
+
+        if (MskAuthenticator.For(msk, sa.Keys!, initiatorSide: true).Check(AuthOctets.Of(sa, true, idi), auth) is { } bad)
+        {
+            refusal = $"AUTH payload of '{sa.RemoteIdentity}' after EAP did not verify: {bad}";
+            return TaskOutcome.Failed;
+        }
+
+        reply.Add(MskAuthenticator.For(msk, sa.Keys!, initiatorSide: false).Build(AuthOctets.Of(sa, false, idr)));
+        return IkeAuthTask.EstablishResponder(now, sa, sa.Tasks.FirstAuthRequest?.Payloads ?? request.Payloads, reply, out refusal)
+            ? TaskOutcome.Done : TaskOutcome.Failed;
+    }
+
+    /// <summary>The EAP server is still working: the request is held for <see cref="Endpoint.Resume"/> and dropped for now.</summary>
+    private IkeProtocolException Hold(Received request)
+    {
+        sa.HeldRequest = request;
+        sa.Services.NoteHeld(sa);
+        return IkeProtocolException.Drop("awaiting the EAP server (RADIUS)");
+    }
+
+    public void Dispose() => (_server as IDisposable)?.Dispose();
+}
