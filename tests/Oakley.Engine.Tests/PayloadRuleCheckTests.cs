@@ -116,12 +116,13 @@ public class PayloadRuleCheckTests
             Assert.Contains($"lacks {type}", verdict.ToString(), StringComparison.Ordinal);
         }
 
-        // The tables require what RFC 7296 draws (the IKE_AUTH request's IDi and AUTH are left to the authentication).
+        // The tables require what RFC 7296 draws (IKE_AUTH's IDi, IDr and AUTH are left to the authentication, whose
+        // EAP rounds carry them in some messages only, §2.16).
         var expected = (kind, response) switch
         {
             (MessageKind.IkeSaInit, _) => new[] { PayloadType.SecurityAssociation, PayloadType.KeyExchange, PayloadType.Nonce },
             (MessageKind.IkeAuth, false) => [],
-            (MessageKind.IkeAuth, true) => [PayloadType.IdentificationResponder, PayloadType.Authentication],
+            (MessageKind.IkeAuth, true) => [],
             (MessageKind.CreateChild or MessageKind.RekeyChild, _) => [PayloadType.SecurityAssociation, PayloadType.Nonce, PayloadType.TrafficSelectorInitiator, PayloadType.TrafficSelectorResponder],
             (MessageKind.RekeyIke, _) => [PayloadType.SecurityAssociation, PayloadType.Nonce, PayloadType.KeyExchange],
             _ => [],

@@ -125,6 +125,17 @@ internal sealed class Scenario
 
     public Func<ISecretStore, ISecretStore> SunStore { get; set; } = s => s;
 
+    /// <summary>Moon's swanctl vips (a client asking for virtual IPs: its child's local_ts becomes dynamic).</summary>
+    public IReadOnlyList<IPAddress> MoonVips { get; set; } = [];
+
+    /// <summary>Sun's swanctl pools on the connection (a gateway: its child's remote_ts becomes dynamic) and their definitions.</summary>
+    public IReadOnlyList<Pools.PoolConfig> SunPools { get; set; } = [];
+
+    /// <summary>EAP secrets of each side (identity, password).</summary>
+    public List<(string Id, string Secret)> MoonEap { get; } = [];
+
+    public List<(string Id, string Secret)> SunEap { get; } = [];
+
     public EnginePair Build()
     {
         var moonId = MoonId;
@@ -133,27 +144,40 @@ internal sealed class Scenario
             reauth: MoonReauth, overTime: MoonOverTime, unique: MoonUnique, fragmentation: MoonFragmentation, mobike: MoonMobike);
         var sun = Config("sun-moon", SunAddress, MoonAddress, sunId, moonId, SunIke, SunEsp, SunLocalTs, SunRemoteTs, SunTransport, SunEsp2, SunDpdDelay, SunIkeRekey, SunAcceptsAnyPeer || SunRemoteAny,
             unique: SunUnique, fragmentation: SunFragmentation, mobike: SunMobike);
-        moon = With(moon, MoonLocalAuth, MoonRemoteAuth, MoonSendCert, MoonExpects);
-        sun = With(sun, SunLocalAuth, SunRemoteAuth, SunSendCert, SunExpects);
+        moon = With(moon, MoonLocalAuth, MoonRemoteAuth, MoonSendCert, MoonExpects, vips: MoonVips);
+        sun = With(sun, SunLocalAuth, SunRemoteAuth, SunSendCert, SunExpects, pools: SunPools.Select(p => p.Name).ToList());
         var moonSecrets = Secrets(MoonPsk, moonId, sunId);
         moonSecrets.Certificates = MoonCertificates;
         MoonKeys.ForEach(k => moonSecrets.AddKey(k));
         var sunSecrets = Secrets(SunPsk, moonId, sunId);
         sunSecrets.Certificates = SunCertificates;
         SunKeys.ForEach(k => sunSecrets.AddKey(k));
+        MoonEap.ForEach(e => moonSecrets.AddEap(Identity.Parse(e.Id), System.Text.Encoding.UTF8.GetBytes(e.Secret)));
+        SunEap.ForEach(e => sunSecrets.AddEap(Identity.Parse(e.Id), System.Text.Encoding.UTF8.GetBytes(e.Secret)));
         var a = new Endpoint([moon], MoonStore(moonSecrets), new SeededEntropy(Seed), MoonSettings);
         var b = new Endpoint([sun], SunStore(sunSecrets), new SeededEntropy(Seed + 1000), SunSettings);
+        b.SetPools(SunPools);
         a.VerifyTimers = b.VerifyTimers = true;
         return new EnginePair(a, b, MoonAddress, SunAddress, Start) { Inspect = new PayloadRuleWatch(a, b).Inspect };
     }
 
     /// <summary>The config with the authentication of the scenario (IkeConfig is init-only).</summary>
-    private static IkeConfig With(IkeConfig c, AuthConfig local, AuthConfig remote, SendCertPolicy sendCert, Identity? expects) => new()
+    private static IkeConfig With(IkeConfig c, AuthConfig local, AuthConfig remote, SendCertPolicy sendCert, Identity? expects,
+        IReadOnlyList<IPAddress>? vips = null, IReadOnlyList<string>? pools = null) => new()
     {
         Name = c.Name, ReauthTime = c.ReauthTime, OverTime = c.OverTime, Unique = c.Unique, Fragmentation = c.Fragmentation, Mobike = c.Mobike,
         SendInitialContact = c.SendInitialContact, DpdDelay = c.DpdDelay, RekeyTime = c.RekeyTime, LocalAddresses = c.LocalAddresses,
-        RemoteAddresses = c.RemoteAddresses, Proposals = c.Proposals, LocalId = c.LocalId, RemoteId = expects, Children = c.Children,
-        LocalAuth = local, RemoteAuth = remote, SendCert = sendCert,
+        RemoteAddresses = c.RemoteAddresses, Proposals = c.Proposals, LocalId = c.LocalId, RemoteId = expects,
+        Children = vips is { Count: > 0 } ? c.Children.Select(ch => Dynamic(ch, local: true)).ToList()
+            : pools is { Count: > 0 } ? c.Children.Select(ch => Dynamic(ch, local: false)).ToList() : c.Children,
+        LocalAuth = local, RemoteAuth = remote, SendCert = sendCert, Vips = vips ?? [], Pools = pools ?? [],
+    };
+
+    /// <summary>A road warrior's child (local_ts = dynamic: its virtual IP) or a gateway's (remote_ts = dynamic: the IP it assigns).</summary>
+    private static ChildConfig Dynamic(ChildConfig c, bool local) => new()
+    {
+        Name = c.Name, EspProposals = c.EspProposals, TransportMode = c.TransportMode,
+        LocalTs = local ? [] : c.LocalTs, LocalTsDynamic = local, RemoteTs = local ? c.RemoteTs : [], RemoteTsDynamic = !local,
     };
 
     private static InMemorySecrets Secrets(string? psk, params Identity[] ids) =>

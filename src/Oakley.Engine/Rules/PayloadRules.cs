@@ -99,10 +99,13 @@ public static class PayloadRules
 
     /// <summary>
     /// SK {IDr, [CERT,]... AUTH, [CP,] [SAr2, TSi, TSr]} (§1.2): the CHILD SA part may be absent (refused with an
-    /// error notify, or childless); an error alone (AUTHENTICATION_FAILED, §2.21.2) is a complete answer.
+    /// error notify, or childless); an error alone (AUTHENTICATION_FAILED, §2.21.2) is a complete answer. With EAP
+    /// (§2.16) the rounds differ: IDr, [CERT], [AUTH] and EAP first (no AUTH with EAP-only, RFC 5998), EAP alone in
+    /// between, AUTH and the CHILD SA last; so IDr and AUTH are each at most one here, and the IKE_AUTH task requires
+    /// what its round needs.
     /// </summary>
     public static MessageRules IkeAuthResponse { get; } = new(MessageKind.IkeAuth, true,
-        [Notifies, One(PayloadType.IdentificationResponder), Some(PayloadType.Certificate), One(PayloadType.Authentication),
+        [Notifies, Optional(PayloadType.IdentificationResponder), Some(PayloadType.Certificate), Optional(PayloadType.Authentication),
          Optional(PayloadType.ExtensibleAuthentication), Optional(PayloadType.Configuration), Optional(PayloadType.SecurityAssociation),
          Optional(PayloadType.TrafficSelectorInitiator), Optional(PayloadType.TrafficSelectorResponder), VendorIds],
         ErrorSuffices: true, CookieSuffices: false, "RFC 7296 §1.2, §2.21.2");
