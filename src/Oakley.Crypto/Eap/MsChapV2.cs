@@ -92,7 +92,8 @@ public static class MsChapV2
     /// RFC 2759 §8.2 ChallengeHash: the first 8 octets of SHA-1(PeerChallenge | AuthenticatorChallenge | UserName).
     /// <paramref name="userName"/> is the name without a <c>DOMAIN\</c> prefix (§4; see <see cref="WithoutDomain"/>).
     /// </summary>
-    public static void ChallengeHash(ReadOnlySpan<byte> peerChallenge, ReadOnlySpan<byte> authenticatorChallenge, ReadOnlySpan<byte> userName, Span<byte> challenge)
+    public static void ChallengeHash(
+        ReadOnlySpan<byte> peerChallenge, ReadOnlySpan<byte> authenticatorChallenge, ReadOnlySpan<byte> userName, Span<byte> challenge)
     {
         RequireLength(peerChallenge, ChallengeLength, nameof(peerChallenge));
         RequireLength(authenticatorChallenge, ChallengeLength, nameof(authenticatorChallenge));
@@ -133,7 +134,11 @@ public static class MsChapV2
 
     /// <summary>RFC 2759 §8.1 GenerateNTResponse, from the password hash (§8.3) rather than the password.</summary>
     public static void GenerateNtResponse(
-        ReadOnlySpan<byte> authenticatorChallenge, ReadOnlySpan<byte> peerChallenge, ReadOnlySpan<byte> userName, ReadOnlySpan<byte> passwordHash, Span<byte> response)
+        ReadOnlySpan<byte> authenticatorChallenge,
+        ReadOnlySpan<byte> peerChallenge,
+        ReadOnlySpan<byte> userName,
+        ReadOnlySpan<byte> passwordHash,
+        Span<byte> response)
     {
         Span<byte> challenge = stackalloc byte[ChallengeHashLength];
         ChallengeHash(peerChallenge, authenticatorChallenge, userName, challenge);
