@@ -39,8 +39,11 @@ public sealed class EapPeer : IDisposable
     /// <summary>The MSK of the method, once it finished (null for methods without one).</summary>
     public byte[]? Msk => _method?.Msk;
 
-    /// <summary>Whether the method authenticated the server (EAP-only needs it).</summary>
-    public bool ServerAuthenticated => _method?.ServerAuthenticated == true;
+    /// <summary>
+    /// Whether the method authenticated the server in RFC 5998's sense (EAP-only needs it): it proved the server's
+    /// credential and is one strongSwan counts as mutual (EAP-MSCHAPv2's S= check is not enough there).
+    /// </summary>
+    public bool ServerAuthenticated => _method is { ServerAuthenticated: true, Type: not EapType.MsChapV2 };
 
     /// <summary>An EAP message from the server: our response (a whole message), success (EAP-Success) or failure.</summary>
     public EapStep Process(ReadOnlySpan<byte> message)
