@@ -67,6 +67,9 @@ public sealed record Identity(IdentificationType Type, byte[] Value)
         _ => false,
     };
 
+    /// <summary>strongSwan's <c>%any</c> (and <c>%any6</c>): any identity.</summary>
+    public bool IsAny => Type == IdentificationType.Fqdn && Value is [(byte)'%', (byte)'a', (byte)'n', (byte)'y', ..] && Value.Length <= 5;
+
     /// <summary>Whether <paramref name="other"/> (a peer's concrete identity) matches this one, with this one's wildcards.</summary>
     public bool Matches(Identity other)
     {

@@ -50,7 +50,7 @@ public sealed class EapServer : IEapAuthenticator
         Span<byte> id = stackalloc byte[1];
         _entropy.Fill(id);
         _id = id[0];
-        if (_round.EapId is { IsWildcard: true })
+        if (_round.EapId is { } pattern && (pattern.IsAny || pattern.IsWildcard))
         {
             return EapStep.Send(EapMessage.Request(_id, EapType.Identity, []));
         }
@@ -81,7 +81,13 @@ public sealed class EapServer : IEapAuthenticator
                 return EapStep.Fail($"expected an EAP-Identity response, got {EapMessage.Name(type)}");
             }
 
-            _identity = data.IsEmpty ? _peerIke : Identity.Parse(Encoding.UTF8.GetString(data));
+            var received = data.IsEmpty ? _peerIke : Identity.Parse(Encoding.UTF8.GetString(data));
+            if (_round.EapId is { IsAny: false } pattern && !pattern.Matches(received))
+            {
+                return EapStep.Fail($"EAP identity '{received}' does not match eap_id '{pattern}'");
+            }
+
+            _identity = received;
             return StartMethod();
         }
 

@@ -119,14 +119,19 @@ internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask, ID
     public TaskOutcome ProcessResponse(DateTimeOffset now, Received response)
     {
         var payloads = response.Payloads;
+        if (_eapClient is { Started: true } eap && payloads.OfType<EapPayload>().Any())
+        {
+            return eap.ProcessResponse(now, response); // an EAP-Failure says more than the AUTHENTICATION_FAILED beside it
+        }
+
         if (payloads.OfType<NotifyPayload>().FirstOrDefault(n => n.NotifyType == NotifyType.AuthenticationFailed) is not null)
         {
             return Fail(now, "peer reported AUTHENTICATION_FAILED");
         }
 
-        if (_eapClient is { Started: true } eap)
+        if (_eapClient is { Started: true } started)
         {
-            return eap.ProcessResponse(now, response);
+            return started.ProcessResponse(now, response);
         }
 
         var idr = payloads.OfType<IdentificationPayload>().FirstOrDefault(i => !i.IsInitiator);
