@@ -32,6 +32,7 @@ public sealed class Daemon : IAsyncDisposable
         _keyDirectory = ipseckey is { Enable: true } ? new DnsPublicKeyDirectory(ipseckey.Resolvers, logs.CreateLogger("ipseckey")) : null;
         Prepare(config);
         var endpoint = new Endpoint(config.Connections.Select(c => c.Ike), config.Secrets, new SystemEntropy(), settings);
+        endpoint.SetPools(config.Pools); // before the engine thread runs: nothing else touches the endpoint yet
         Host = new IkeHost(endpoint, logs.CreateLogger("ike"));
         Plane = new Esp.EspDataPlane(Installer.Databases);
         _addressMonitor = new LocalAddressMonitor(Host, _log);

@@ -37,6 +37,9 @@ public sealed class AddressPool
 
     public string Name { get; }
 
+    /// <summary>The first address handed out (swanctl --list-pools' base).</summary>
+    public IPAddress Base => new(_base);
+
     /// <summary>How many addresses the pool spans.</summary>
     public BigInteger Size { get; private set; }
 
