@@ -132,9 +132,9 @@ public sealed class Daemon : IAsyncDisposable
     /// Opens the TUN device (one queue per core) and connects it to the ESP data plane (needs CAP_NET_ADMIN;
     /// raw ESP also needs CAP_NET_RAW). Without it the daemon still negotiates but carries no traffic.
     /// </summary>
-    public void StartDataPlane(string tunName, int mtu)
+    public void StartDataPlane(string tunName, int mtu, ICommandRunner? commands = null)
     {
-        if (_dataPlane.Open(tunName, mtu, Plane, Host) is not { } path)
+        if (_dataPlane.Open(tunName, mtu, Plane, Host, commands) is not { } path)
         {
             return;
         }
