@@ -132,6 +132,15 @@ public static class Program
         terminate.SetAction(async (pr, cancel) => await ControlClient.RunAsync(pr.GetValue(control)!, new JsonObject { ["cmd"] = "terminate", ["ike"] = pr.GetValue(terminateIke) }, pr.GetValue(json), Console.Out, Console.Error, cancel));
         root.Subcommands.Add(terminate);
 
+        var listPools = new Command("list-pools", "list virtual IP pools (swanctl --list-pools)");
+        var leases = new Option<bool>("--leases") { Description = "list each pool's leases (address, online/offline, holder)" };
+        listPools.Options.Add(leases);
+        listPools.Options.Add(control);
+        listPools.Options.Add(json);
+        listPools.SetAction(async (pr, cancel) => await ControlClient.RunAsync(pr.GetValue(control)!, new JsonObject { ["cmd"] = "list-pools", ["leases"] = pr.GetValue(leases) },
+            pr.GetValue(json), Console.Out, Console.Error, cancel));
+        root.Subcommands.Add(listPools);
+
         foreach (var (name, description) in new[] { ("list-sas", "list IKE and CHILD SAs"), ("list-conns", "list loaded connections"), ("list-certs", "list X.509 certificates (swanctl --list-certs)"), ("list-authorities", "list certification authorities"), ("load-all", "reload the configuration"), ("stats", "show daemon counters") })
         {
             var cmd = new Command(name, description);
@@ -210,7 +219,7 @@ public static class Program
         string? settingsPath, Func<Engine.EngineSettings, Engine.EngineSettings> overrides, LogSetup logSetup)
     {
         using var logs = logSetup.CreateFactory(Console.Error);
-        return await DaemonRunner.RunAsync(new DaemonOptions(configPath, controlPath, port, nattPort, keylog, tun, mtu, settingsPath, overrides), logs);
+        return await DaemonRunner.RunAsync(new DaemonOptions(configPath, controlPath, port, nattPort, keylog, tun, mtu, settingsPath, overrides) { Commands = new ProcessRunner() }, logs);
     }
 
     /// <summary>--log-level: a name (trace, debug, info, warning, error) or strongSwan's numeric level (-1..4).</summary>

@@ -42,6 +42,9 @@ internal static class TextFormat
             case "list-authorities":
                 CertificateText.Authorities(sb, response);
                 break;
+            case "list-pools":
+                PoolText.Pools(sb, response);
+                break;
             case "list-conns":
                 var conns = response["connections"]!.AsArray();
                 if (conns.Count == 0)

@@ -19,10 +19,13 @@ public sealed record ChildPolicy(ChildAction StartAction, ChildAction CloseActio
 public sealed record LoadedConnection(IkeConfig Ike, int Version, TimeSpan DpdDelay, TimeSpan OverTime, int KeyingTries, string Unique,
     IReadOnlyDictionary<string, ChildPolicy> ChildPolicies, SourceLocation Location);
 
-/// <summary>The result of loading a swanctl.conf: connections, secrets and warnings.</summary>
+/// <summary>The result of loading a swanctl.conf: connections, pools, secrets and warnings.</summary>
 public sealed class SwanctlConfig
 {
     public List<LoadedConnection> Connections { get; } = [];
+
+    /// <summary>The <c>pools</c> section, in file order (the daemon hands them to <c>Endpoint.SetPools</c>).</summary>
+    public List<Oakley.Engine.Pools.PoolConfig> Pools { get; } = [];
 
     public CredentialStore Secrets { get; } = new();
 

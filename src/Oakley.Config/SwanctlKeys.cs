@@ -19,9 +19,9 @@ internal enum KeyKind
 /// One key of a swanctl.conf section. <paramref name="Why"/> names the feature (for <see cref="KeyKind.Refused"/> and
 /// <see cref="KeyKind.Read"/> values that are not built yet) or why ignoring it is harmless (<see cref="KeyKind.Ignored"/>).
 /// </summary>
-internal sealed record KeySpec(string Name, KeyKind Kind, string Why, Func<string, bool>? Fine = null, Func<string, bool>? NotYet = null, bool IsPrefix = false)
+internal sealed record KeySpec(string Name, KeyKind Kind, string Why, Func<string, bool>? Fine = null, Func<string, bool>? NotYet = null, bool IsPrefix = false, bool IsNumber = false)
 {
-    public bool Matches(string key) => IsPrefix ? key.StartsWith(Name, StringComparison.Ordinal) : key == Name;
+    public bool Matches(string key) => IsNumber ? key.Length > 0 && key.All(char.IsAsciiDigit) : IsPrefix ? key.StartsWith(Name, StringComparison.Ordinal) : key == Name;
 }
 
 /// <summary>
@@ -30,7 +30,7 @@ internal sealed record KeySpec(string Name, KeyKind Kind, string Why, Func<strin
 /// </summary>
 internal static class SwanctlKeys
 {
-    public const string PskOnly = "Oakley authenticates with psk and pubkey (certificates, raw keys) only";
+    public const string AuthBuilt = "Oakley authenticates with psk, pubkey (certificates, raw keys) and eap";
     private const string OcspPush = "OCSP stapling in CERT payloads (encoding 14) is not built; Oakley asks the responders itself";
     private const string Ikev1Only = "it applies to IKEv1 only, and Oakley speaks IKEv2";
     private const string NoXfrm = "Oakley's data plane is its TUN device, not kernel XFRM policies";
@@ -45,8 +45,7 @@ internal static class SwanctlKeys
         Read("dpd_delay"), Read("fragmentation"), Read("keyingtries"), Read("unique"), Read("reauth_time"), Read("rekey_time"),
         Read("over_time"), Read("rand_time"),
         Refused("local_port", "a per-connection IKE port: the daemon's --port sets it", v => v.Trim() == "500"),
-        Refused("vips", "virtual IPs (configuration payloads)", Empty),
-        Refused("pools", "virtual IP pools", Empty),
+        Read("vips"), Read("pools", "DHCP address allocation", IsDhcpPool),
         Refused("childless", "childless IKE SA initiation (RFC 6023)", v => v.Trim() is "allow" or "never"),
         Refused("ppk_id", "postquantum preshared keys (RFC 8784)", Empty),
         Refused("ppk_required", "postquantum preshared keys (RFC 8784)", Bool(No)),
@@ -56,7 +55,7 @@ internal static class SwanctlKeys
         Refused("mediated_by", "IKEv2 mediation", Empty),
         Refused("mediation_peer", "IKEv2 mediation", Empty),
         Ignored("aggressive", Ikev1Only),
-        Ignored("pull", "Mode Config push is IKEv1-only, and Oakley requests no virtual IP"),
+        Ignored("pull", "push mode (pull = no) is IKEv1 Mode Config; an IKEv2 client always asks with a CFG_REQUEST"),
         Ignored("dpd_timeout", Ikev1Only),
         Ignored("dscp", "IKE packets leave with the host's default DSCP"),
         Read("send_certreq"), Read("send_cert"),
@@ -65,16 +64,14 @@ internal static class SwanctlKeys
 
     public static readonly IReadOnlyList<KeySpec> LocalAuth =
     [
-        Read("auth", PskOnly, IsOtherAuth), Read("id"), Read("round"), Read("certs"), Read("pubkeys"),
-        Refused("eap_id", "EAP: " + PskOnly, Empty),
-        Refused("aaa_id", "EAP: " + PskOnly, Empty),
-        Refused("xauth_id", "XAuth (IKEv1): " + PskOnly, Empty),
+        Read("auth", XauthWhy, IsXauth), Read("id"), Read("round"), Read("certs"), Read("pubkeys"), Read("eap_id"),
+        Refused("aaa_id", "AAA server identities (the EAP server's identity as checked by the client)", Empty),
+        Refused("xauth_id", XauthWhy, Empty),
     ];
 
     public static readonly IReadOnlyList<KeySpec> RemoteAuth =
     [
-        Read("auth", PskOnly, IsOtherAuth), Read("id"), Read("round"),
-        Refused("eap_id", "EAP: " + PskOnly, Empty),
+        Read("auth", XauthWhy, IsXauth), Read("id"), Read("round"), Read("eap_id"),
         Refused("groups", "authorization groups", Empty),
         Read("certs"), Read("cacerts"), Read("pubkeys"),
         Refused("cert_policy", "certificate policy constraints", Empty),
@@ -137,6 +134,20 @@ internal static class SwanctlKeys
         Refused("handle", "PKCS#11 tokens", Empty), Refused("slot", "PKCS#11 tokens", Empty), Refused("module", "PKCS#11 tokens", Empty),
     ];
 
+    /// <summary>
+    /// The keys of a <c>pools.&lt;name&gt;</c> section. The attribute types Oakley does not send are refused when set:
+    /// leaving one out would change what a client is told (RFC 7296 §3.15.1 attributes, strongSwan's custom numbers).
+    /// </summary>
+    public static readonly IReadOnlyList<KeySpec> Pool =
+    [
+        Read("addrs"), Read("dns"), Read("nbns"), Read("subnet"), Read("split_include"), Read("split_exclude"),
+        Refused("dhcp", "INTERNAL_IP4_DHCP / INTERNAL_IP6_DHCP attributes", Empty),
+        Refused("netmask", "INTERNAL_IP4_NETMASK attributes", Empty),
+        Refused("server", "INTERNAL_IP4_SERVER / INTERNAL_IP6_SERVER attributes", Empty),
+        Refused("p_cscf", "P-CSCF attributes (RFC 7651)", Empty),
+        new KeySpec("<number>", KeyKind.Refused, "configuration attributes by number", Fine: Empty, IsNumber: true),
+    ];
+
     /// <summary>The top-level sections of a swanctl.conf.</summary>
     public static readonly IReadOnlyList<string> Sections = ["connections", "secrets", "pools", "authorities"];
 
@@ -146,12 +157,13 @@ internal static class SwanctlKeys
 
     private static IReadOnlyList<KeySpec> TokenSecret => [Read("handle"), Read("slot"), Read("module"), Read("pin")];
 
-    /// <summary>Valid strongSwan auth methods that are not built yet: EAP and XAuth (vici's parse_auth).</summary>
-    private static bool IsOtherAuth(string v)
-    {
-        var t = v.Trim();
-        return t.StartsWith("xauth", StringComparison.OrdinalIgnoreCase) || t.StartsWith("eap", StringComparison.OrdinalIgnoreCase);
-    }
+    private const string XauthWhy = "XAuth is IKEv1 only; " + AuthBuilt;
+
+    /// <summary>A valid strongSwan auth method that is not built: XAuth (vici's parse_auth), IKEv1 only.</summary>
+    private static bool IsXauth(string v) => v.Trim().StartsWith("xauth", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>strongSwan's <c>dhcp</c> pool: addresses from a DHCP server (its dhcp plugin), not built.</summary>
+    private static bool IsDhcpPool(string v) => v.Split(',', StringSplitOptions.TrimEntries).Contains("dhcp", StringComparer.Ordinal);
 
     private static KeySpec Read(string name, string why = "", Func<string, bool>? notYet = null) => new(name, KeyKind.Read, why, NotYet: notYet);
 

@@ -39,9 +39,10 @@ public static class SwanctlLoader
 
         result.Secrets.Certificates = creds.BuildStore();
         result.Credentials = creds;
+        result.Pools.AddRange(SwanctlPools.Load(root.Section("pools")));
         foreach (var conn in root.Section("connections")?.Sections ?? [])
         {
-            result.Connections.Add(LoadConnection(conn, creds));
+            result.Connections.Add(LoadConnection(conn, creds, result.Pools));
         }
 
         if (root.Section("secrets") is { } secrets)
@@ -76,9 +77,20 @@ public static class SwanctlLoader
                 result.Warnings.Add(new ConfigWarning(c.Location, $"connection '{c.Ike.Name}': no shared key found for '{c.Ike.LocalId}' - '{c.Ike.RemoteId?.ToString() ?? "%any"}'"));
             }
         }
+
+        // As the client (a local EAP round) the password must be here; a gateway's may come from RADIUS, so no warning there.
+        // EAP-TLS needs no secret, only a certificate.
+        foreach (var c in result.Connections.Where(c => c.Ike.LocalAuth is { Class: AuthClass.Eap, EapMethod: not Oakley.Engine.Eap.EapType.Tls }))
+        {
+            var eapId = c.Ike.LocalAuth.EapId ?? c.Ike.LocalId;
+            if (result.Secrets.FindEapSecret(eapId, c.Ike.RemoteId) is null)
+            {
+                result.Warnings.Add(new ConfigWarning(c.Location, $"connection '{c.Ike.Name}': no EAP secret found for '{eapId}' - '{c.Ike.RemoteId?.ToString() ?? "%any"}'"));
+            }
+        }
     }
 
-    private static LoadedConnection LoadConnection(SettingsSection conn, SwanctlCredentials creds)
+    private static LoadedConnection LoadConnection(SettingsSection conn, SwanctlCredentials creds, IReadOnlyList<Oakley.Engine.Pools.PoolConfig> pools)
     {
         var version = Int(conn, "version", 0, 0, 2);
         var localAddrs = Addresses(conn, "local_addrs");
@@ -100,7 +112,7 @@ public static class SwanctlLoader
                 Action(child, "dpd_action", ChildAction.Clear, ChildAction.Clear, ChildAction.Restart, ChildAction.Trap));
         }
 
-        var ike = BuildIke(conn, localAddrs, localId, remoteId, children, ownAuth, remoteAuth);
+        var ike = BuildIke(conn, localAddrs, localId, remoteId, children, ownAuth, remoteAuth, SwanctlPools.References(conn, pools));
         return new LoadedConnection(ike, version, ike.DpdDelay, ike.EffectiveOverTime,
             Int(conn, "keyingtries", 1, 0, int.MaxValue), Enum(conn, "unique", "no", "no", "never", "keep", "replace"), policies, conn.Location);
     }
@@ -183,10 +195,12 @@ public static class SwanctlLoader
         };
     }
 
-    private static IkeConfig BuildIke(SettingsSection conn, List<IPAddress> localAddrs, Identity localId, Identity? remoteId, List<ChildConfig> children, AuthConfig localAuth, AuthConfig remoteAuth)
+    private static IkeConfig BuildIke(SettingsSection conn, List<IPAddress> localAddrs, Identity localId, Identity? remoteId, List<ChildConfig> children, AuthConfig localAuth, AuthConfig remoteAuth, List<string> pools)
     {
         return new IkeConfig
         {
+            Vips = SwanctlPools.Vips(conn),
+            Pools = pools,
             LocalAuth = localAuth,
             RemoteAuth = remoteAuth,
             SendCert = Enum(conn, "send_cert", "ifasked", "ifasked", "always", "never") switch

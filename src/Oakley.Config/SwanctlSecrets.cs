@@ -3,26 +3,43 @@ using Oakley.Engine;
 namespace Oakley.Config;
 
 /// <summary>
-/// Loads <c>secrets { }</c>: the PSKs of <c>ike*</c> sections (the validator has warned about the other types). A
-/// missing or empty secret is refused, as strongSwan refuses it ("missing secret", "shared key data missing"): no
-/// code path may authenticate with an empty key. Messages never contain the secret.
+/// Loads <c>secrets { }</c>: the PSKs of <c>ike*</c> sections and the EAP passwords of <c>eap*</c> sections (the
+/// validator has warned about the other types). A missing or empty secret is refused, as strongSwan refuses it
+/// ("missing secret", "shared key data missing"): no code path may authenticate with an empty key. Messages never
+/// contain the secret.
 /// </summary>
 internal static class SwanctlSecrets
 {
     public static void Load(SettingsSection secrets, SwanctlConfig result)
     {
-        foreach (var s in secrets.Sections.Where(s => s.Name.StartsWith("ike", StringComparison.Ordinal)))
+        foreach (var s in secrets.Sections)
         {
-            var secret = s.Value("secret") ?? throw new ConfigException(s.Location, $"missing secret in 'secrets.{s.Name}'");
-            var key = DecodeSecret(secret);
-            if (key.Length == 0)
+            // The section-name prefixes are strongSwan's (SwanctlKeys.SecretTypes); "ike" is tested after "eap" there too.
+            if (s.Name.StartsWith("eap", StringComparison.Ordinal))
             {
-                throw new ConfigException(secret.Location, $"'secrets.{s.Name}.secret' is empty: a pre-shared key must not be empty");
+                var (ids, secret) = Shared(s, "an EAP secret");
+                result.Secrets.AddEap(ids, secret);
             }
-
-            var ids = s.Values.Where(v => v.Key.StartsWith("id", StringComparison.Ordinal)).Select(SwanctlValues.ParseId).ToArray();
-            result.Secrets.Add(ids, key);
+            else if (s.Name.StartsWith("ike", StringComparison.Ordinal))
+            {
+                var (ids, key) = Shared(s, "a pre-shared key");
+                result.Secrets.Add(ids, key);
+            }
         }
+    }
+
+    /// <summary>The identities (<c>id</c>, <c>id-*</c>) and the decoded, non-empty <c>secret</c> of a shared secret section.</summary>
+    private static (Identity[] Ids, byte[] Secret) Shared(SettingsSection s, string what)
+    {
+        var secret = s.Value("secret") ?? throw new ConfigException(s.Location, $"missing secret in 'secrets.{s.Name}'");
+        var key = DecodeSecret(secret);
+        if (key.Length == 0)
+        {
+            throw new ConfigException(secret.Location, $"'secrets.{s.Name}.secret' is empty: {what} must not be empty");
+        }
+
+        var ids = s.Values.Where(v => v.Key.StartsWith("id", StringComparison.Ordinal)).Select(SwanctlValues.ParseId).ToArray();
+        return (ids, key);
     }
 
     /// <summary>swanctl secrets: a plain string, or <c>0x</c> hex, or <c>0s</c> base64.</summary>

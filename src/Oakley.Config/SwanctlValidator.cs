@@ -40,11 +40,9 @@ internal sealed class SwanctlValidator
                 case "authorities":
                     CheckAuthorities(section);
                     break;
-                case "pools" when section.Values.Count > 0 || section.Sections.Count > 0:
-                    Error(section.Location, "'pools' is not supported yet (virtual IP pools)");
-                    break;
                 case "pools":
-                    break; // empty: nothing to ignore
+                    CheckPools(section);
+                    break;
                 default:
                     Error(section.Location, $"unknown section '{section.Name}'{DidYouMean.Hint(section.Name, SwanctlKeys.Sections)}");
                     break;
@@ -109,6 +107,7 @@ internal sealed class SwanctlValidator
         }
 
         CheckValues(round, path, local ? SwanctlKeys.LocalAuth : SwanctlKeys.RemoteAuth);
+        CheckEapId(round, path);
         foreach (var s in round.Sections)
         {
             var certificate = s.Name.StartsWith("cert", StringComparison.OrdinalIgnoreCase) || (!local && s.Name.StartsWith("cacert", StringComparison.OrdinalIgnoreCase));
@@ -141,6 +140,30 @@ internal sealed class SwanctlValidator
             foreach (var s in child.Sections)
             {
                 Error(s.Location, $"invalid section '{path}.{child.Name}.{s.Name}' (a child has no sections)");
+            }
+        }
+    }
+
+    private void CheckPools(SettingsSection pools)
+    {
+        foreach (var v in pools.Values)
+        {
+            Error(v.Location, $"unknown option 'pools.{v.Key}' (a pool is a section: '{v.Key} {{ addrs = ... }}')");
+        }
+
+        foreach (var pool in pools.Sections)
+        {
+            DefinedOnce(pool, $"'pools.{pool.Name}'");
+            if (pool.Name is SwanctlPools.Radius or SwanctlPools.Dhcp)
+            {
+                // A connection's pools = radius / dhcp names strongSwan's external providers, never this section.
+                Error(pool.Location, $"'pools.{pool.Name}': the pool name '{pool.Name}' is reserved (pools = {pool.Name} in a connection means addresses from {(pool.Name == SwanctlPools.Radius ? "RADIUS" : "DHCP")})");
+            }
+
+            CheckValues(pool, $"pools.{pool.Name}", SwanctlKeys.Pool);
+            foreach (var s in pool.Sections)
+            {
+                Error(s.Location, $"invalid section 'pools.{pool.Name}.{s.Name}' (a pool has no sections)");
             }
         }
     }
@@ -184,11 +207,29 @@ internal sealed class SwanctlValidator
                 Error(sub.Location, $"invalid section '{path}.{sub.Name}' (a secret has no sections)");
             }
 
-            if (type.Prefix is not ("ike" or "private" or "rsa" or "ecdsa" or "pkcs8" or "pkcs12"))
+            if (UnusedSecret(type.Prefix) is { } why)
             {
-                // No connection can use them: EAP, XAuth and PPK are refused above; tokens are not built.
-                _warnings.Add(new ConfigWarning(s.Location, $"'{path}' is not supported yet and is ignored ({type.Kind} secrets: {SwanctlKeys.PskOnly})"));
+                _warnings.Add(new ConfigWarning(s.Location, $"'{path}' is not supported yet and is ignored ({type.Kind} secrets: {why})"));
             }
+        }
+    }
+
+    /// <summary>Why no connection can use a secret of this type (null: one can). XAuth and PPK are refused in connections.</summary>
+    private static string? UnusedSecret(string prefix) => prefix switch
+    {
+        "xauth" => "XAuth is IKEv1 only",
+        "ntlm" => "NT hashes for EAP-MSCHAPv2 are not built; give the password in an eap- secret",
+        "ppk" => "postquantum preshared keys (RFC 8784) are not built",
+        "token" => "PKCS#11 tokens are not built",
+        _ => null,
+    };
+
+    /// <summary><c>eap_id</c> in a round whose auth is not EAP: strongSwan ignores it, and so do we, but say so.</summary>
+    private void CheckEapId(SettingsSection round, string path)
+    {
+        if (round.Value("eap_id") is { } id && !(round.Value("auth")?.Value.Trim().StartsWith("eap", StringComparison.OrdinalIgnoreCase) ?? false))
+        {
+            _warnings.Add(new ConfigWarning(id.Location, $"'{path}.eap_id' is ignored: the round's auth is not eap"));
         }
     }
 

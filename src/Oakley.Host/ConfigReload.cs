@@ -6,7 +6,7 @@ namespace Oakley.Host;
 
 /// <summary>
 /// The configuration the daemon runs with, and its reload (load-all over the control socket, SIGHUP): read the
-/// swanctl.conf again, hand the engine the new connections and secrets, replace the traps, bind new local
+/// swanctl.conf again, hand the engine the new pools, connections and secrets, replace the traps, bind new local
 /// addresses. One reload at a time; a file that does not load keeps the old configuration.
 /// </summary>
 internal sealed class ConfigReload(string path, SwanctlConfig initial, IkeHost host, ConnectionSupervisor supervisor, LocalBindings bindings, ILogger log, Action<SwanctlConfig> prepare) : IDisposable
@@ -44,7 +44,12 @@ internal sealed class ConfigReload(string path, SwanctlConfig initial, IkeHost h
             }
 
             Volatile.Write(ref _current, config);
-            var deleted = await host.Invoke((e, now) => e.Reconfigure(now, config.Connections.Select(c => c.Ike), config.Secrets)).ConfigureAwait(false);
+            var deleted = await host.Invoke((e, now) =>
+            {
+                // Pools first, in the same turn: the new connections may name new pools; a pool that stays keeps its leases.
+                e.SetPools(config.Pools);
+                return e.Reconfigure(now, config.Connections.Select(c => c.Ike), config.Secrets);
+            }).ConfigureAwait(false);
             await host.Invoke((_, _) => supervisor.ReinstallTraps(config)).ConfigureAwait(false);
             await host.Invoke((_, _) =>
             {
@@ -55,6 +60,7 @@ internal sealed class ConfigReload(string path, SwanctlConfig initial, IkeHost h
             {
                 ["ok"] = true,
                 ["connections"] = config.Connections.Count,
+                ["pools"] = config.Pools.Count,
                 ["deleted-sas"] = deleted,
                 ["warnings"] = new JsonArray(config.Warnings.Select(w => (JsonNode)w.ToString()).ToArray()),
             };

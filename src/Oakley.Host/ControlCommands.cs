@@ -4,8 +4,8 @@ using Oakley.Engine;
 namespace Oakley.Host;
 
 /// <summary>
-/// The control socket's commands (docs/cli.md): initiate, terminate, rekey, list-sas, list-conns, stats and
-/// load-all, each answered with one JSON object (list-sas streamed page by page).
+/// The control socket's commands (docs/cli.md): initiate, terminate, rekey, list-sas, list-conns, list-certs,
+/// list-authorities, list-pools, stats and load-all, each answered with one JSON object (list-sas streamed page by page).
 /// </summary>
 internal sealed class ControlCommands(Daemon daemon)
 {
@@ -49,6 +49,13 @@ internal sealed class ControlCommands(Daemon daemon)
                 return await host.Invoke((_, now) => CertificateViews.ListCerts(daemon.Config, now)).ConfigureAwait(false);
             case "list-authorities":
                 return CertificateViews.ListAuthorities(daemon.Config);
+            case "list-pools":
+            {
+                var leases = (bool?)request["leases"] ?? false;
+                var pools = await host.Invoke((e, _) => PoolViews.Snapshot(e.Pools.Pools, leases)).ConfigureAwait(false);
+                return PoolViews.Json(pools);
+            }
+
             case "stats":
                 return await host.Invoke((e, _) => StatusViews.Stats(e, daemon.Plane, daemon.DataPath, daemon.Installer, host.LogLinesSuppressed)).ConfigureAwait(false);
             case "load-all":

@@ -32,6 +32,7 @@ public sealed class Daemon : IAsyncDisposable
         _keyDirectory = ipseckey is { Enable: true } ? new DnsPublicKeyDirectory(ipseckey.Resolvers, logs.CreateLogger("ipseckey")) : null;
         Prepare(config);
         var endpoint = new Endpoint(config.Connections.Select(c => c.Ike), config.Secrets, new SystemEntropy(), settings);
+        endpoint.SetPools(config.Pools); // before the engine thread runs: nothing else touches the endpoint yet
         Host = new IkeHost(endpoint, logs.CreateLogger("ike"));
         Plane = new Esp.EspDataPlane(Installer.Databases);
         _addressMonitor = new LocalAddressMonitor(Host, _log);
@@ -96,6 +97,10 @@ public sealed class Daemon : IAsyncDisposable
     public static IpsecKeySettings LoadIpsecKeySettings(string path) =>
         IpsecKeySettings.Read(SwanctlFile.ReadSettings(path, "strongswan.conf"), f => File.Exists(f) ? File.ReadAllText(f) : null);
 
+    /// <summary><c>charon.plugins.resolve.file</c>: where a virtual IP's DNS servers are written instead of asking the resolver daemons (null: not set).</summary>
+    public static string? LoadResolveFile(string path) =>
+        SwanctlFile.ReadSettings(path, "strongswan.conf").Section("charon")?.Section("plugins")?.Section("resolve")?.Value("file")?.Value.Trim();
+
     public static Daemon Create(string configPath, string controlPath, int port, int nattPort, ILoggerFactory logs, string? keylog = null, EngineSettings? settings = null,
         IpsecKeySettings? ipseckey = null)
     {
@@ -131,9 +136,9 @@ public sealed class Daemon : IAsyncDisposable
     /// Opens the TUN device (one queue per core) and connects it to the ESP data plane (needs CAP_NET_ADMIN;
     /// raw ESP also needs CAP_NET_RAW). Without it the daemon still negotiates but carries no traffic.
     /// </summary>
-    public void StartDataPlane(string tunName, int mtu)
+    public void StartDataPlane(string tunName, int mtu, ICommandRunner? commands = null, string? resolvFile = null)
     {
-        if (_dataPlane.Open(tunName, mtu, Plane, Host) is not { } path)
+        if (_dataPlane.Open(tunName, mtu, Plane, Host, commands, resolvFile) is not { } path)
         {
             return;
         }

@@ -8,7 +8,11 @@ namespace Oakley.Host;
 /// <summary>What <c>oakley daemon</c> was started with (the CLI parses the options into this).</summary>
 /// <param name="Overrides">Applies the engine settings given explicitly on the command line over those of <paramref name="SettingsPath"/>.</param>
 public sealed record DaemonOptions(string ConfigPath, string ControlPath, int Port, int NattPort, string? Keylog, string Tun, int Mtu,
-    string? SettingsPath, Func<EngineSettings, EngineSettings> Overrides);
+    string? SettingsPath, Func<EngineSettings, EngineSettings> Overrides)
+{
+    /// <summary>Runs resolvectl / resolvconf for a virtual IP's DNS servers; null: only /etc/resolv.conf can be written.</summary>
+    public ICommandRunner? Commands { get; init; }
+}
 
 /// <summary>
 /// Runs <c>oakley daemon</c> in the foreground and turns every way it can end into one line and an exit code:
@@ -77,10 +81,12 @@ public static class DaemonRunner
     {
         var settings = new EngineSettings();
         var ipseckey = IpsecKeySettings.Off;
+        string? resolveFile = null;
         if (options.SettingsPath is not null)
         {
             settings = Daemon.LoadEngineSettings(options.SettingsPath, settings);
             ipseckey = Daemon.LoadIpsecKeySettings(options.SettingsPath);
+            resolveFile = Daemon.LoadResolveFile(options.SettingsPath);
         }
 
         var daemon = Daemon.Create(options.ConfigPath, options.ControlPath, options.Port, options.NattPort, logs, options.Keylog, options.Overrides(settings), ipseckey);
@@ -92,7 +98,7 @@ public static class DaemonRunner
             s_running = daemon;
             try
             {
-                daemon.StartDataPlane(options.Tun, options.Mtu);
+                daemon.StartDataPlane(options.Tun, options.Mtu, options.Commands, resolveFile);
                 return await daemon.RunAsync(stop).ConfigureAwait(false);
             }
             finally

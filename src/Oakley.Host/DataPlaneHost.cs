@@ -12,6 +12,10 @@ internal sealed class DataPlaneHost(ILogger log) : IDisposable
 {
     private readonly NamespaceLock _namespace = new();
     private TunDevice? _tun;
+    private DnsWorker? _dns;
+
+    /// <summary>The client's virtual IPs on the TUN device (with their routes' source and DNS servers), once it is open.</summary>
+    public VirtualIps? VirtualIps { get; private set; }
 
     /// <summary>The ESP data path, once the TUN device is open.</summary>
     public EspDataPath? DataPath { get; private set; }
@@ -23,7 +27,7 @@ internal sealed class DataPlaneHost(ILogger log) : IDisposable
     /// Cleans up, opens the device (one queue per core) and starts the data path; null when the device cannot be
     /// opened (logged: IKE still works). Throws <see cref="StartupException"/> for an unusable device name.
     /// </summary>
-    public EspDataPath? Open(string tunName, int mtu, Esp.EspDataPlane plane, IkeHost host)
+    public EspDataPath? Open(string tunName, int mtu, Esp.EspDataPlane plane, IkeHost host, ICommandRunner? commands = null, string? resolvFile = null)
     {
         // What a killed or crashed Oakley left (its rules and routes carry Oakley's protocol number; the TUN
         // device went with the process, the control socket was handled by ClaimControlSocket) - unless another
@@ -52,20 +56,36 @@ internal sealed class DataPlaneHost(ILogger log) : IDisposable
         }
 
         Routes = new TunRoutes(_tun, log);
+        // charon.plugins.resolve.file given: that file, as strongSwan's resolve plugin writes it (tests point it away from /etc).
+        var dns = resolvFile is not null ? new ResolvConfFile(resolvFile) : DnsBackends.Detect(_tun.Name, commands);
+        _dns = dns is null ? null : new DnsWorker(dns, log);
+        VirtualIps = new VirtualIps(new TunVirtualIpSystem(_tun, _dns), log);
+        Routes.VirtualSource = VirtualIps.PreferredSource;
+        if (dns is null)
+        {
+            log.LogInformation("systemd-resolved runs but resolvectl cannot be run: the DNS servers of virtual IPs will not be set");
+        }
         DataPath = new EspDataPath(plane, host, _tun, log);
         DataPath.Start();
         log.LogInformation("ESP data plane on TUN device {Tun} (mtu {Mtu}, {Queues} queues, raw ESP {Raw})", tunName, mtu, _tun.Queues.Count, DataPath.RawEsp ? "on" : "off");
         return DataPath;
     }
 
-    /// <summary>Engine thread: the route table follows the CHILD SAs.</summary>
-    public void Handle(EngineEvent e) => Routes?.Handle(e);
+    /// <summary>Engine thread: the virtual IPs first (a CHILD SA's route names its IKE SA's address as source), then the routes.</summary>
+    public void Handle(EngineEvent e)
+    {
+        VirtualIps?.Handle(e);
+        Routes?.Handle(e);
+    }
 
-    /// <summary>Shutdown, first step: the packet threads stop, then every route goes.</summary>
+    /// <summary>Shutdown, first step: the packet threads stop, then every route goes, then the virtual IPs and their DNS servers.</summary>
     public void StopDataPath()
     {
         DataPath?.Dispose();
         Routes?.RemoveAll();
+        VirtualIps?.RemoveAll();
+        _dns?.Dispose(); // applies the restore RemoveAll posted (bounded wait)
+        _dns = null;
     }
 
     /// <summary>A crash: everything marked as Oakley's in this namespace is this daemon's, if it holds the namespace.</summary>

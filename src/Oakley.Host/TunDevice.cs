@@ -180,6 +180,22 @@ public sealed unsafe partial class TunDevice : IDisposable
         _netlink.Execute(RtMessages.ReplaceRoute(IPNetwork.Parse(cidr), _index, source, RouteTable, RouteProtocol),
             $"route replace {cidr} dev {Name}{(source is null ? "" : $" src {source}")} table {RouteTable} proto {RouteProtocol}");
 
+    /// <summary>Puts a virtual IP on the device (<c>ip addr replace A/32 dev X</c>; /128 for IPv6).</summary>
+    public void AddAddress(IPAddress address) =>
+        _netlink.Execute(RtMessages.Address(address, _index, add: true), $"addr replace {address}/{(address.AddressFamily == AddressFamily.InterNetworkV6 ? 128 : 32)} dev {Name}");
+
+    /// <summary>Removes a virtual IP of <see cref="AddAddress"/> (one already gone is not an error).</summary>
+    public void RemoveAddress(IPAddress address)
+    {
+        try
+        {
+            _netlink.Execute(RtMessages.Address(address, _index, add: false), $"addr del {address} dev {Name}");
+        }
+        catch (IOException)
+        {
+        }
+    }
+
     /// <summary>Removes a route of <see cref="AddRoute"/> (one already gone is not an error).</summary>
     public void RemoveRoute(string cidr)
     {

@@ -19,6 +19,12 @@ internal sealed class TunRoutes(TunDevice tun, ILogger log, Func<List<IPAddress>
 {
     private readonly Func<List<IPAddress>> _localAddresses = localAddresses ?? LocalAddresses;
 
+    /// <summary>
+    /// The virtual IP of an IKE SA for a family (<see cref="VirtualIps.PreferredSource"/>): its CHILD SAs' routes use it
+    /// as their source (RTA_PREFSRC), since the gateway narrowed the local selectors to it.
+    /// </summary>
+    public Func<long, bool, IPAddress?>? VirtualSource { get; set; }
+
     /// <summary>The route owner key of all traps (never an SPI: SPI 0 is reserved).</summary>
     public const uint TrapKey = 0;
     // A prefix's route and how many keys use it; the keys keep its one string (not a copy each), in exact-size arrays.
@@ -30,6 +36,9 @@ internal sealed class TunRoutes(TunDevice tun, ILogger log, Func<List<IPAddress>
         public string Cidr { get; } = cidr;
 
         public int Refs { get; set; } = 1;
+
+        /// <summary>The key whose virtual IP the route has as its source (null: none); when it goes, the route goes back to none.</summary>
+        public uint? VirtualKey { get; set; }
     }
 
     /// <summary>A CHILD SA installed routes its remote selectors; one removed drops them (unless another still uses them).</summary>
@@ -38,7 +47,7 @@ internal sealed class TunRoutes(TunDevice tun, ILogger log, Func<List<IPAddress>
         switch (e)
         {
             case ChildSaInstall c:
-                Add(c.InboundSpi, c.LocalTs, c.RemoteTs);
+                Add(c.InboundSpi, c.LocalTs, c.RemoteTs, VirtualSource is { } vs ? ipv6 => vs(c.IkeSaId, ipv6) : null);
                 break;
             case ChildSaRemove gone:
                 Remove(gone.InboundSpi);
@@ -46,8 +55,11 @@ internal sealed class TunRoutes(TunDevice tun, ILogger log, Func<List<IPAddress>
         }
     }
 
-    /// <summary>Routes the remote selectors into the device for <paramref name="key"/> (an inbound SPI, or <see cref="TrapKey"/>).</summary>
-    public void Add(uint key, IEnumerable<TrafficSelectorRange> localTs, IEnumerable<TrafficSelectorRange> remoteTs)
+    /// <summary>
+    /// Routes the remote selectors into the device for <paramref name="key"/> (an inbound SPI, or <see cref="TrapKey"/>);
+    /// <paramref name="virtualIp"/> gives the IKE SA's virtual IP of a family (true: IPv6), which becomes the source.
+    /// </summary>
+    public void Add(uint key, IEnumerable<TrafficSelectorRange> localTs, IEnumerable<TrafficSelectorRange> remoteTs, Func<bool, IPAddress?>? virtualIp = null)
     {
         var locals = localTs.ToList();
         List<IPAddress>? owned = null;
@@ -56,10 +68,29 @@ internal sealed class TunRoutes(TunDevice tun, ILogger log, Func<List<IPAddress>
         {
             foreach (var cidr in Prefixes(ts))
             {
+                var vip = virtualIp?.Invoke(ts.IsIpv6);
                 if (_routes.TryGetValue(cidr, out var route))
                 {
                     route.Refs++;
                     added.Add(route.Cidr);
+                    if (vip is not null && route.VirtualKey is null)
+                    {
+                        // A trap's route, routed before the virtual IP existed: from now on from the virtual IP.
+                        Replace(route, vip, key);
+                    }
+
+                    continue;
+                }
+
+                if (vip is not null)
+                {
+                    var fresh = new Route(cidr);
+                    if (Replace(fresh, vip, key))
+                    {
+                        _routes[cidr] = fresh;
+                        added.Add(cidr);
+                    }
+
                     continue;
                 }
 
@@ -93,6 +124,22 @@ internal sealed class TunRoutes(TunDevice tun, ILogger log, Func<List<IPAddress>
         _routesOf[key] = _routesOf.TryGetValue(key, out var existing) ? [.. existing, .. added] : [.. added];
     }
 
+    /// <summary>(Re)routes <paramref name="route"/> from the virtual IP <paramref name="vip"/> of <paramref name="key"/>.</summary>
+    private bool Replace(Route route, IPAddress vip, uint key)
+    {
+        try
+        {
+            tun.AddRoute(route.Cidr, vip);
+            route.VirtualKey = key;
+            return true;
+        }
+        catch (IOException e)
+        {
+            log.LogWarning("route {Cidr} via {Tun} from virtual IP {Vip} failed: {Error}", route.Cidr, tun.Name, vip, e.Message);
+            return false;
+        }
+    }
+
     /// <summary>The prefixes routed for <paramref name="key"/>.</summary>
     internal IReadOnlyList<string> RoutesOf(uint key) => _routesOf.TryGetValue(key, out var routes) ? routes : [];
 
@@ -103,7 +150,7 @@ internal sealed class TunRoutes(TunDevice tun, ILogger log, Func<List<IPAddress>
         {
             foreach (var cidr in routes)
             {
-                Release(cidr);
+                Release(cidr, key);
             }
         }
     }
@@ -120,7 +167,7 @@ internal sealed class TunRoutes(TunDevice tun, ILogger log, Func<List<IPAddress>
         _routesOf.Clear();
     }
 
-    private void Release(string cidr)
+    private void Release(string cidr, uint key)
     {
         if (!_routes.TryGetValue(cidr, out var route))
         {
@@ -130,11 +177,30 @@ internal sealed class TunRoutes(TunDevice tun, ILogger log, Func<List<IPAddress>
         if (route.Refs > 1)
         {
             route.Refs--;
+            if (route.VirtualKey == key)
+            {
+                // The virtual IP goes with its IKE SA; a trap or another CHILD SA keeps the route, without that source.
+                route.VirtualKey = null;
+                TryAddRoute(cidr);
+            }
+
             return;
         }
 
         _routes.Remove(cidr);
         tun.RemoveRoute(cidr);
+    }
+
+    private void TryAddRoute(string cidr)
+    {
+        try
+        {
+            tun.AddRoute(cidr);
+        }
+        catch (IOException e)
+        {
+            log.LogWarning("route {Cidr} via {Tun} failed: {Error}", cidr, tun.Name, e.Message);
+        }
     }
 
     private static List<IPAddress> LocalAddresses()

@@ -14,6 +14,23 @@ public class TextFormatTests
     }
 
     [Fact]
+    public void ListPools_HasSwanctlsColumns_AndALinePerLease()
+    {
+        Assert.Equal("no pools loaded", TextFormat.Render("list-pools", Json("""{"ok":true,"pools":[]}""")));
+        var text = TextFormat.Render("list-pools", Json("""
+            {"ok":true,"pools":[{"name":"p4","base":"10.3.0.1","online":2,"offline":1,"size":14,"leases":[
+              {"address":"10.3.0.1","status":"online","identity":"carol@example.org"},
+              {"address":"10.3.0.2","status":"offline","identity":"dave@example.org"}]},
+             {"name":"p6","base":"2001:db8::1","online":0,"offline":0,"size":"18446744073709551615"}]}
+            """));
+        Assert.Equal(
+            "p4                   10.3.0.1                             2 / 1 / 14\n" +
+            "  10.3.0.1                       online   'carol@example.org'\n" +
+            "  10.3.0.2                       offline  'dave@example.org'\n" +
+            "p6                   2001:db8::1                    0 / 0 / 18446744073709551615", text);
+    }
+
+    [Fact]
     public void ListConns_Empty_SaysNoConnections()
     {
         Assert.Equal("no connections loaded", TextFormat.Render("list-conns", Json("""{"ok":true,"connections":[]}""")));

@@ -98,11 +98,11 @@ public class SwanctlStrictTests
 
     [Theory]
     [InlineData("auth = psk\n      id = b.example", "auth = pubkey-2048\n      id = b.example", "swanctl.conf:8: error: 'auth = pubkey-2048': key strength constraints ('-2048') are not supported yet")]
-    [InlineData("auth = psk\n      id = a.example", "auth = eap-mschapv2\n      id = a.example", "swanctl.conf:12: error: 'connections.tunnel.remote.auth = eap-mschapv2' is not supported yet (Oakley authenticates with psk and pubkey (certificates, raw keys) only)")]
+    [InlineData("auth = psk\n      id = a.example", "auth = xauth-pam\n      id = a.example", "swanctl.conf:12: error: 'connections.tunnel.remote.auth = xauth-pam' is not supported yet (XAuth is IKEv1 only; Oakley authenticates with psk, pubkey (certificates, raw keys) and eap)")]
     [InlineData("version = 2", "version = 1", "swanctl.conf:3: error: 'connections.tunnel.version = 1' is not supported yet (IKEv1 is not built; Oakley speaks IKEv2)")]
-    [InlineData("proposals = aes256gcm16-prfsha256-x25519", "pools = p1", "swanctl.conf:6: error: 'connections.tunnel.pools = p1' is not supported yet (virtual IP pools)")]
-    [InlineData("proposals = aes256gcm16-prfsha256-x25519", "vips = 0.0.0.0", "swanctl.conf:6: error: 'connections.tunnel.vips = 0.0.0.0' is not supported yet (virtual IPs (configuration payloads))")]
-    [InlineData("  id = b.example", "  id = b.example\n      eap_id = carol", "swanctl.conf:10: error: 'connections.tunnel.local.eap_id = carol' is not supported yet (EAP: Oakley authenticates with psk and pubkey (certificates, raw keys) only)")]
+    [InlineData("proposals = aes256gcm16-prfsha256-x25519", "pools = dhcp", "swanctl.conf:6: error: 'connections.tunnel.pools = dhcp' is not supported yet (DHCP address allocation)")]
+    [InlineData("  id = b.example", "  id = b.example\n      aaa_id = radius.example", "swanctl.conf:10: error: 'connections.tunnel.local.aaa_id = radius.example' is not supported yet (AAA server identities (the EAP server's identity as checked by the client))")]
+    [InlineData("  id = b.example", "  id = b.example\n      xauth_id = carol", "swanctl.conf:10: error: 'connections.tunnel.local.xauth_id = carol' is not supported yet (XAuth is IKEv1 only; Oakley authenticates with psk, pubkey (certificates, raw keys) and eap)")]
     [InlineData("  id = a.example", "  id = a.example\n      ca_id = CN=x", "swanctl.conf:14: error: 'connections.tunnel.remote.ca_id = CN=x' is not supported yet (CA identities (ca_id))")]
     [InlineData("auth = psk\n      id = a.example", "auth = pubkey\n      id = a.example\n      certs = moon.pem", "swanctl.conf:14: error: certificate 'moon.pem' cannot be loaded: the configuration was not read from a swanctl directory")]
     [InlineData("    start_action = trap", "    mode = beet", "swanctl.conf:20: error: 'connections.tunnel.children.net.mode = beet' is not supported yet (Oakley builds tunnel and transport mode)")]
@@ -118,7 +118,7 @@ public class SwanctlStrictTests
     [Fact]
     public void NotBuiltYet_Sections_AreErrors()
     {
-        Assert.Equal("swanctl.conf:32: error: 'pools' is not supported yet (virtual IP pools)", Refused(Responder + "\npools {\n  p1 {\n    addrs = 10.3.0.0/16\n  }\n}\n"));
+        Assert.Equal("swanctl.conf:35: error: 'pools.p1.dhcp = 10.3.0.1' is not supported yet (INTERNAL_IP4_DHCP / INTERNAL_IP6_DHCP attributes)", Refused(Responder + "\npools {\n  p1 {\n    addrs = 10.3.0.0/16\n    dhcp = 10.3.0.1\n  }\n}\n"));
         Assert.Equal("swanctl.conf:34: error: unknown option 'authorities.ca.cacrt' (did you mean 'cacert'?)", Refused(Responder + "\nauthorities {\n  ca {\n    cacrt = ca.pem\n  }\n}\n"));
         Assert.Equal("swanctl.conf:34: error: certificate 'ca.pem' cannot be loaded: the configuration was not read from a swanctl directory", Refused(Responder + "\nauthorities {\n  ca {\n    cacert = ca.pem\n  }\n}\n"));
 
@@ -156,8 +156,8 @@ public class SwanctlStrictTests
     [Fact]
     public void OtherSecretTypes_AreIgnoredWithAWarning_ButTheirKeysAreChecked()
     {
-        var eap = Responder + "\nsecrets {\n  eap-carol {\n    id = carol\n    secret = x\n  }\n}\n";
-        Assert.Equal(["swanctl.conf:33: warning: 'secrets.eap-carol' is not supported yet and is ignored (EAP secrets: Oakley authenticates with psk and pubkey (certificates, raw keys) only)"], Load(eap).Warnings.Select(w => w.ToString()));
+        var ntlm = Responder + "\nsecrets {\n  ntlm-carol {\n    id = carol\n    secret = x\n  }\n}\n";
+        Assert.Equal(["swanctl.conf:33: warning: 'secrets.ntlm-carol' is not supported yet and is ignored (NTLM secrets: NT hashes for EAP-MSCHAPv2 are not built; give the password in an eap- secret)"], Load(ntlm).Warnings.Select(w => w.ToString()));
         Assert.Equal("swanctl.conf:34: error: unknown option 'secrets.rsa-moon.fil' (did you mean 'file'?)", Refused(Responder + "\nsecrets {\n  rsa-moon {\n    fil = moon.pem\n  }\n}\n"));
     }
 

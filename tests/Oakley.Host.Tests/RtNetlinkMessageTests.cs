@@ -33,6 +33,25 @@ public class RtNetlinkMessageTests
     }
 
     [Fact]
+    public void Address_AddIpv4AndDeleteIpv6_MatchIfaddrmsgAndAttributes()
+    {
+        var add = RtMessages.Address(IPAddress.Parse("198.51.100.10"), 7, add: true).ToArray(1);
+        Assert.Equal(Hex("""
+            28000000 1400 0505 01000000 00000000   # nlmsghdr: len 40 (16 + 8 + 2 x 8), RTM_NEWADDR, REQUEST|ACK|REPLACE|CREATE
+            02 20 00 00 07000000                  # ifaddrmsg: AF_INET, prefixlen 32, flags 0, scope universe, index 7
+            0800 0200 c633640a                    # IFA_LOCAL 198.51.100.10
+            0800 0100 c633640a                    # IFA_ADDRESS
+            """), add);
+        var delete = RtMessages.Address(IPAddress.Parse("2001:db8:10::5"), 3, add: false).ToArray(2);
+        Assert.Equal(Hex("""
+            40000000 1500 0500 02000000 00000000   # len 64 (16 + 8 + 2 x 20), RTM_DELADDR, REQUEST|ACK
+            0a 80 02 00 03000000                  # AF_INET6, prefixlen 128, IFA_F_NODAD, scope universe, index 3
+            1400 0200 20010db8001000000000000000000005
+            1400 0100 20010db8001000000000000000000005
+            """), delete);
+    }
+
+    [Fact]
     public void ReplaceRoute_Ipv6WithoutSource_HasA16ByteDestination()
     {
         var bytes = RtMessages.ReplaceRoute(IPNetwork.Parse("2001:db8:5::/48"), 3, null, 220, 79).ToArray(9);

@@ -9,13 +9,18 @@ namespace Oakley.Config.Credentials;
 /// <c>psk</c> or strongSwan's public-key syntax: <c>pubkey</c>, <c>rsa</c>, <c>rsa/pss</c>, <c>ecdsa</c>,
 /// <c>ed25519</c> or <c>ed448</c>, optionally prefixed with <c>ike:</c> and followed by hash names
 /// (<c>rsa/pss-sha384-sha256</c>, <c>pubkey-sha256</c>), which restrict the signature schemes (SHA-1 only when named).
-/// <c>certs</c> are relative to x509/, <c>cacerts</c> to x509ca/, <c>pubkeys</c> to pubkey/ (or absolute paths).
+/// EAP rounds are <see cref="SwanctlEap"/>'s. <c>certs</c> are relative to x509/, <c>cacerts</c> to x509ca/, <c>pubkeys</c> to pubkey/ (or absolute paths).
 /// </summary>
 internal static class SwanctlAuth
 {
     public static AuthConfig Round(SettingsSection round, bool local, SwanctlCredentials creds)
     {
         var auth = round.Value("auth");
+        if (SwanctlEap.IsEap(auth))
+        {
+            return SwanctlEap.Round(round, auth!, local);
+        }
+
         var (cls, schemes) = auth is null ? (AuthClass.PublicKey, SignatureSchemes.Default) : Parse(auth);
         if (cls == AuthClass.Psk)
         {
@@ -56,7 +61,7 @@ internal static class SwanctlAuth
             "ecdsa" => s => s.KeyType == SignatureKeyType.Ecdsa,
             "ed25519" => s => s.KeyType == SignatureKeyType.Ed25519,
             "ed448" => s => s.KeyType == SignatureKeyType.Ed448,
-            _ => throw new ConfigException(auth.Location, $"invalid value for '{auth.Key}': '{auth.Value}' (psk, pubkey, rsa, rsa/pss, ecdsa, ed25519 or ed448; EAP and XAuth are not supported yet)"),
+            _ => throw new ConfigException(auth.Location, $"invalid value for '{auth.Key}': '{auth.Value}' (psk, pubkey, rsa, rsa/pss, ecdsa, ed25519, ed448 or eap[-<method>]; XAuth is IKEv1 only)"),
         };
         var hashes = new List<SignatureHash>();
         foreach (var part in parts.Skip(1))

@@ -37,8 +37,8 @@ public sealed class AddressPool
 
     public string Name { get; }
 
-    /// <summary>The first address (the base of the range).</summary>
-    public IPAddress First => new(_base);
+    /// <summary>The first address handed out (swanctl --list-pools' base).</summary>
+    public IPAddress Base => new(_base);
 
     /// <summary>How many addresses the pool spans.</summary>
     public BigInteger Size { get; private set; }

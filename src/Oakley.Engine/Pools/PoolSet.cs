@@ -38,7 +38,7 @@ public sealed class PoolSet
             if (config.Addresses is { } addrs)
             {
                 var fresh = AddressPool.Parse(config.Name, addrs);
-                pool = old.Remove(config.Name, out var kept) && kept.Pool is { } existing && existing.First.Equals(fresh.First)
+                pool = old.Remove(config.Name, out var kept) && kept.Pool is { } existing && existing.Base.Equals(fresh.Base)
                     ? Resized(existing, fresh)
                     : fresh;
                 _retired.Remove(config.Name);
@@ -82,7 +82,7 @@ public sealed class PoolSet
                 continue;
             }
 
-            if (_pools.TryGetValue(name, out var p) && p.Pool is { } pool && pool.First.AddressFamily == family && pool.Acquire(holder) is { } address)
+            if (_pools.TryGetValue(name, out var p) && p.Pool is { } pool && pool.Base.AddressFamily == family && pool.Acquire(holder) is { } address)
             {
                 return new HeldLease(name, holder, address);
             }

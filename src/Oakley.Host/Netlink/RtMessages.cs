@@ -20,6 +20,8 @@ internal sealed record RuleEntry(byte Family, uint Table, uint? Priority, byte P
 internal static class RtMessages
 {
     public const ushort NewLink = 16;
+    public const ushort NewAddr = 20;
+    public const ushort DelAddr = 21;
     public const ushort NewRoute = 24;
     public const ushort DelRoute = 25;
     public const ushort GetRoute = 26;
@@ -56,6 +58,13 @@ internal static class RtMessages
     public const ushort FraFwMask = 16;
     public const ushort FraProtocol = 21;
 
+    // Address attributes and flags (linux/if_addr.h); sizeof(struct ifaddrmsg) = 8.
+    public const ushort IfaAddress = 1;
+    public const ushort IfaLocal = 2;
+    public const byte IfaFNoDad = 0x02;
+    public const byte ScopeUniverse = 0;
+    public const int IfAddrMsgSize = 8;
+
     // Link attributes (linux/if_link.h) and flags (linux/if.h).
     public const ushort IflaMtu = 4;
     public const ushort IflaTxQLen = 13;
@@ -76,6 +85,27 @@ internal static class RtMessages
         BitConverter.TryWriteBytes(ifinfo[8..], IffUp);
         BitConverter.TryWriteBytes(ifinfo[12..], IffUp);
         return new NetlinkMessage(NewLink, Request | Ack).Fixed(ifinfo).U32(IflaMtu, mtu).U32(IflaTxQLen, txQueueLength);
+    }
+
+    /// <summary>
+    /// <c>ip addr replace A/32 dev X</c> (/128 for IPv6, without duplicate address detection: a virtual IP is ours
+    /// alone, and a tentative address could not be a route's source yet) or, with <paramref name="add"/> false,
+    /// <c>ip addr del</c>. struct ifaddrmsg: family, prefixlen, flags, scope, index (u32).
+    /// </summary>
+    public static NetlinkMessage Address(IPAddress address, int index, bool add)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        var v6 = address.AddressFamily == AddressFamily.InterNetworkV6;
+        Span<byte> ifaddr = stackalloc byte[IfAddrMsgSize];
+        ifaddr.Clear();
+        ifaddr[0] = Family(address.AddressFamily);
+        ifaddr[1] = (byte)(v6 ? 128 : 32);
+        ifaddr[2] = v6 ? IfaFNoDad : (byte)0;
+        ifaddr[3] = ScopeUniverse;
+        BitConverter.TryWriteBytes(ifaddr[4..], index);
+        var bytes = address.GetAddressBytes();
+        return new NetlinkMessage(add ? NewAddr : DelAddr, (ushort)(Request | Ack | (add ? Create | Replace : 0)))
+            .Fixed(ifaddr).Attribute(IfaLocal, bytes).Attribute(IfaAddress, bytes);
     }
 
     /// <summary><c>ip route replace PREFIX dev X [src S] table T proto P</c> (scope link, unicast).</summary>
