@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 # ---- 1. prerequisites -------------------------------------------------------------------------
 # Debian packages the test suites need. Later suites (interop in network namespaces) add to this list.
 APT_PACKAGES=(ca-certificates iproute2 iputils-ping strongswan-charon strongswan-swanctl libstrongswan-standard-plugins
-  libstrongswan-extra-plugins libcharon-extra-plugins strongswan-pki tshark iperf3 jq nftables conntrack tcpdump
+  libstrongswan-extra-plugins libcharon-extra-plugins libcharon-extauth-plugins strongswan-pki tshark iperf3 jq nftables conntrack tcpdump
   clang zlib1g-dev # clang and zlib: the NativeAOT publish of the daemon (step 4)
   unbound ldnsutils) # a validating DNS resolver and zone signing: interop/ikev2-ipseckey.sh
 if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then

@@ -312,6 +312,8 @@ internal sealed class TaskManager(IkeSa sa)
         {
             ExchangeType.IkeAuth when sa.State == IkeSaState.Connecting && !sa.IsOriginalInitiator =>
                 _authResponders ??= [new IkeAuthTask(sa), new IkeConfigTask(sa), ChildCreateTask.InIkeAuth(sa)],
+            // A client whose EAP method failed reports it in an INFORMATIONAL of its own during the rounds (strongSwan does).
+            ExchangeType.Informational when sa.State == IkeSaState.Connecting && _authResponders is not null => [new AuthFailedNoticeTask(sa)],
             ExchangeType.Informational when sa.State is IkeSaState.Established or IkeSaState.Deleting =>
                 [new AuthFailedNoticeTask(sa), MobikeTask.Responder(sa), new IkeDeleteTask(sa), new ChildDeleteTask(sa, null)],
             ExchangeType.CreateChildSa when sa.State == IkeSaState.Established => [CreateChildResponder(request.Payloads)],

@@ -8,7 +8,7 @@ strongswan_conf() {
   cat <<CONF
 charon {
   load_modular = no
-  load = random nonce openssl aes sha1 sha2 hmac gcm chapoly kdf pem pkcs1 pkcs8 pubkey x509 revocation constraints curve25519 kernel-libipsec kernel-netlink socket-default vici updown counters
+  load = random nonce openssl aes sha1 sha2 md5 hmac gcm chapoly kdf pem pkcs1 pkcs8 pubkey x509 revocation constraints curve25519 kernel-libipsec kernel-netlink socket-default vici updown counters eap-identity eap-md5 eap-mschapv2 eap-gtc eap-tls eap-radius
   install_routes = yes
   filelog {
     log {

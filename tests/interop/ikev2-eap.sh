@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# Interop: remote access between Oakley and strongSwan 5.9 (charon + kernel-libipsec) in two network namespaces. The
+# gateway authenticates with a certificate (P-256, through an intermediate), the client with EAP; the gateway hands
+# out a virtual IPv4 and IPv6 address from its pools with DNS servers, and a ping goes through the tunnel from the
+# virtual IP. Both roles: strongSwan client -> Oakley gateway, and Oakley client -> strongSwan gateway.
+# Usage: tests/interop/ikev2-eap.sh [path to oakley.dll, or the native oakley]. Needs root, iproute2, strongSwan with
+# its eap-mschapv2 plugin (libcharon-extauth-plugins) and pki (test.sh installs them). Prints one PASS/FAIL line per
+# scenario and exits non-zero if any failed. KEEP=1 keeps $RUN.
+#
+# What strongSwan 5.9.8 logs (level 1) that the checks read:
+# - client: "installing new virtual IP 203.0.113.65", "installing new virtual IP 2001:db8:ee::1", and, as this charon
+#   loads no resolve plugin, "handling INTERNAL_IP4_DNS attribute failed" for each DNS server the gateway sent.
+# - client: "authentication of 'a.example' with ECDSA_WITH_SHA256_DER successful" (the gateway's certificate), and
+#   "EAP method EAP_MSCHAPV2 succeeded, MSK established" (EAP_MD5: "no MSK established").
+# - gateway: "assigning virtual IP 203.0.113.65 to peer 'carol'", "with EAP successful".
+set -uo pipefail
+OAKLEY_DLL=${1:-$(cd "$(dirname "$0")/../.." && pwd)/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
+[[ $OAKLEY_DLL == *.dll ]] && OAKLEY=(dotnet "$OAKLEY_DLL") || OAKLEY=("$OAKLEY_DLL")
+PEER_A=oakley
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/cert-lib.bash"
+
+ID=$$
+NA=oakA$ID
+NB=oakB$ID
+RUN=$(mktemp -d /tmp/oakley-eap.XXXXXX)
+P=$RUN/pki
+CHARON_PID= CHARON_A_PID= OAKLEY_PID=
+failures=0
+trap cleanup EXIT
+check_tools
+[[ -f /usr/lib/ipsec/plugins/libstrongswan-eap-mschapv2.so ]] || { echo "FAIL setup: strongSwan's eap-mschapv2 plugin is missing (libcharon-extauth-plugins)"; exit 1; }
+
+# ---- PKI: root -> intermediates -> a.example (A) and b.example (B) ----
+mkdir -p "$P"
+make_root p256 root "Root CA" && make_cert p256 inta root "Intermediate A" --ca --pathlen 0 --lifetime 30 \
+  && make_cert p256 intb root "Intermediate B" --ca --pathlen 0 --lifetime 30 \
+  && make_ee p256 a inta a && make_ee p256 b intb b || { echo "FAIL setup: pki"; cat "$P/pki.err"; exit 1; }
+
+# ---- topology; A also has an inner IPv6 host ----
+make_pair "$NA" "$NB" "vA$ID" "vB$ID" || { echo "FAIL setup: cannot create namespaces"; exit 1; }
+ip -n "$NA" addr add 2001:db8:51::1/128 dev lo
+ip -n "$NB" addr add 2001:db8:52::1/128 dev lo
+
+creds() { # SIDE: the side's certificate, key and CAs
+  local s=$1 d
+  d=$(side_dir "$s")
+  fresh_dirs "$d"
+  cp "$P/$s.pem" "$d/x509/"; cp "$P/$s.key" "$d/private/"; chmod 600 "$d/private/$s.key"
+  cp "$P/root.pem" "$P/int$s.pem" "$d/x509ca/"
+}
+# gateway_conf SIDE METHOD: the gateway's swanctl.conf: certificate auth of its own, remote auth = METHOD with
+# eap_id = %any, pools rw4 (203.0.113.64/28, dns 198.51.100.53) and rw6 (2001:db8:ee::/120, dns 2001:db8::53).
+gateway_conf() {
+  local la=192.0.2.1 lts="198.51.100.0/24, 2001:db8:51::/64" id=a.example
+  [[ $1 == b ]] && la=192.0.2.2 lts="203.0.113.0/28, 2001:db8:52::/64" id=b.example
+  cat <<CONF
+connections {
+  tunnel {
+    version = 2
+    local_addrs = $la
+    pools = rw4, rw6
+    proposals = aes256gcm16-prfsha256-x25519
+    local {
+      auth = pubkey
+      certs = $1.pem
+      id = $id
+    }
+    remote {
+      auth = $2
+      eap_id = %any
+    }
+    children {
+      net {
+        local_ts = $lts
+        esp_proposals = aes256gcm16
+      }
+    }
+  }
+}
+pools {
+  rw4 {
+    addrs = 203.0.113.64/28
+    dns = 198.51.100.53
+  }
+  rw6 {
+    addrs = 2001:db8:ee::/120
+    dns = 2001:db8::53
+  }
+}
+secrets {
+  eap-carol {
+    id = carol
+    secret = "carol's password"
+  }
+}
+CONF
+}
+# client_conf SIDE METHOD PASSWORD: the client's swanctl.conf: vips 0.0.0.0 and ::, local auth = METHOD as carol.
+client_conf() {
+  local la=192.0.2.1 ra=192.0.2.2 rts="203.0.113.0/28, 2001:db8:52::/64" rid=b.example
+  [[ $1 == b ]] && la=192.0.2.2 ra=192.0.2.1 rts="198.51.100.0/24, 2001:db8:51::/64" rid=a.example
+  cat <<CONF
+connections {
+  tunnel {
+    version = 2
+    local_addrs = $la
+    remote_addrs = $ra
+    vips = 0.0.0.0, ::
+    proposals = aes256gcm16-prfsha256-x25519
+    local {
+      auth = $2
+      eap_id = carol
+    }
+    remote {
+      auth = pubkey
+      id = $rid
+    }
+    children {
+      net {
+        remote_ts = $rts
+        esp_proposals = aes256gcm16
+      }
+    }
+  }
+}
+secrets {
+  eap-carol {
+    id = carol
+    secret = "$3"
+  }
+}
+CONF
+}
+# roles GATEWAY METHOD [CLIENT_PASSWORD] [CLIENT_METHOD]: writes both sides' files for a scenario and reloads them.
+roles() {
+  local gw=$1 client=a
+  [[ $gw == a ]] && client=b
+  creds a; creds b
+  gateway_conf "$gw" "$2" >"$(side_dir "$gw")/swanctl.conf"
+  client_conf "$client" "${4:-$2}" "${3:-carol\'s password}" >"$(side_dir "$client")/swanctl.conf"
+  reload
+}
+
+# the Oakley daemon reads charon.plugins.resolve.file from this settings file: DNS goes to $RUN/resolv.conf, not /etc
+cat >"$RUN/oakley.conf" <<CONF
+charon {
+  plugins {
+    resolve {
+      file = $RUN/resolv.conf
+    }
+  }
+}
+CONF
+: >"$RUN/resolv.conf"
+creds a; creds b
+gateway_conf a eap-mschapv2 >"$RUN/ok/swanctl.conf"
+launch_charon "$NB" "$RUN/sw" || { echo "FAIL setup: charon in B did not start"; cat "$RUN/sw/charon.out"; exit 1; }
+CHARON_PID=$CHARON_STARTED
+B_LOG=$RUN/sw/charon.log
+A_NAME=oakley A_LOG=$RUN/oakley.log
+ip netns exec "$NA" "${OAKLEY[@]}" daemon --config "$RUN/ok/swanctl.conf" --control "$RUN/oakley.ctl" --settings "$RUN/oakley.conf" >>"$A_LOG" 2>&1 &
+OAKLEY_PID=$!
+for _ in $(seq 100); do [[ -S $RUN/oakley.ctl ]] && break; sleep 0.1; done
+[[ -S $RUN/oakley.ctl ]] || { echo "FAIL setup: oakley daemon did not start"; tail -20 "$A_LOG"; exit 1; }
+a_load() { OK load-all; }
+a_sas() { OK list-sas; }
+a_down() { OK terminate; }
+
+vip_of_b() { SW --list-sas 2>/dev/null | sed -n 's/.*local  *\(203\.0\.113\.[0-9]*\)\/32.*/\1/p' | head -1; }
+# b_client_up NAME METHOD_WORDS: B initiates to Oakley; both up, B got 203.0.113.65 and 2001:db8:ee::1 and the DNS
+# attributes, and pings A's inner hosts from its virtual IPs.
+b_client_up() {
+  local name=$1 words=$2 rc
+  mark_logs
+  SW --initiate --child net --timeout 20 >"$RUN/up.out" 2>&1 && both_up \
+    && log_has_all b "installing new virtual IP 203.0.113.65" "installing new virtual IP 2001:db8:ee::1" \
+      "handling INTERNAL_IP4_DNS attribute failed" "handling INTERNAL_IP6_DNS attribute failed" \
+      "authentication of 'a.example' with ECDSA_WITH_SHA256_DER successful" "$words" \
+    && ip netns exec "$NB" ping -c 3 -i 0.2 -W 2 -I 203.0.113.65 198.51.100.1 >"$RUN/ping.out" 2>&1 \
+    && ip netns exec "$NB" ping -6 -c 3 -i 0.2 -W 2 -I 2001:db8:ee::1 2001:db8:51::1 >>"$RUN/ping.out" 2>&1 \
+    && OK list-pools --leases >"$RUN/pools.out" 2>&1 && grep -q "203.0.113.65.*online.*carol" "$RUN/pools.out"
+  rc=$?
+  result "strongswan client -> oakley gateway, $name: virtual IPv4+IPv6 with DNS, ping from the virtual IPs, lease of 'carol' online" $rc
+  ((rc)) && { explain; cat "$RUN/pools.out" 2>/dev/null | sed 's/^/    /'; }
+  clear_sas
+}
+# a_client_up NAME: Oakley initiates to strongSwan; its TUN device holds the virtual IPs, resolv.conf the DNS servers,
+# pings go from the virtual IPs; after terminate, the address and the DNS servers are gone.
+a_client_up() {
+  local name=$1 rc
+  mark_logs
+  OK initiate --child net --timeout 20 >"$RUN/up.out" 2>&1 && both_up \
+    && ip -n "$NA" addr show | grep -q "inet 203.0.113.65/32" && ip -n "$NA" addr show | grep -q "inet6 2001:db8:ee::1/128" \
+    && grep -q "nameserver 198.51.100.53" "$RUN/resolv.conf" && grep -q "nameserver 2001:db8::53" "$RUN/resolv.conf" \
+    && log_has_all b "assigning virtual IP 203.0.113.65 to peer 'carol'" "with EAP successful" \
+    && ip netns exec "$NA" ping -c 3 -i 0.2 -W 2 -I 203.0.113.65 203.0.113.1 >"$RUN/ping.out" 2>&1 \
+    && ip netns exec "$NA" ping -6 -c 3 -i 0.2 -W 2 -I 2001:db8:ee::1 2001:db8:52::1 >>"$RUN/ping.out" 2>&1
+  rc=$?
+  clear_sas
+  sleep 0.5
+  if ((rc == 0)); then
+    ! ip -n "$NA" addr show | grep -q "203.0.113.65" && ! grep -q "198.51.100.53" "$RUN/resolv.conf"
+    rc=$?
+  fi
+  result "oakley client -> strongswan gateway, $name: virtual IPv4+IPv6 on the TUN device, DNS in resolv.conf, ping from the virtual IPs; all removed at terminate" $rc
+  ((rc)) && { explain; ip -n "$NA" addr show | sed 's/^/    /'; sed 's/^/    resolv.conf: /' "$RUN/resolv.conf"; cat "$RUN/ping.out" | tail -3; }
+}
+# fails NAME SIDE WORDS INITIATOR(a|b): the initiation fails, no SA is left, and SIDE's log says WORDS.
+fails() {
+  local rc
+  mark_logs
+  if [[ $4 == a ]]; then OK initiate --child net --timeout 15; else SW --initiate --child net --timeout 15; fi >"$RUN/up.out" 2>&1
+  sleep 1
+  no_sas && log_has "$2" "$3"
+  rc=$?
+  result "$1: no SA, $(who "$2")'s log says '$3'" $rc
+  ((rc)) && explain
+  clear_sas
+}
+
+# ---- strongSwan client -> Oakley gateway ----
+roles a eap-mschapv2
+b_client_up "EAP-MSCHAPv2" "EAP method EAP_MSCHAPV2 succeeded, MSK established"
+roles a eap-md5
+b_client_up "EAP-MD5 (named on both sides)" "EAP method EAP_MD5 succeeded, no MSK established"
+roles a eap-mschapv2 "not carol's password"
+fails "strongswan client with a wrong EAP-MSCHAPv2 password (it answers E=691 with AUTHENTICATION_FAILED)" a "reported AUTHENTICATION_FAILED" b
+roles a eap-mschapv2 "carol's password" eap-md5
+fails "strongswan client insisting on EAP-MD5 against an EAP-MSCHAPv2 gateway (Nak)" a "the client refused EAP-MSCHAPV2 and asked for EAP-MD5" b
+
+# ---- Oakley client -> strongSwan gateway ----
+roles b eap-mschapv2
+a_client_up "EAP-MSCHAPv2"
+roles b eap-md5
+a_client_up "EAP-MD5 (named on both sides)"
+roles b eap-mschapv2 "not carol's password"
+fails "oakley client with a wrong EAP-MSCHAPv2 password" b "EAP method EAP_MSCHAPV2 failed for peer" a
+
+if ((failures > 0)); then
+  echo "--- oakley log (A)"; tail -40 "$A_LOG"
+  echo "--- charon.log (B)"; tail -60 "$B_LOG"
+fi
+exit $((failures > 0))
