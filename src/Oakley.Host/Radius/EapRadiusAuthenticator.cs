@@ -170,8 +170,10 @@ public sealed class EapRadiusAuthenticator : IEapAuthenticator
         {
             return; // disposed: the SA is gone
         }
-        catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // Anything else (a name that does not resolve, a packet over 4096 bytes) ends this request as unanswered,
+            // never as an SA left pending for good.
             _aaa.Log.LogWarning("RADIUS request for '{Identity}' failed: {Error}", Printable(_identity!), e.Message);
         }
 
@@ -235,7 +237,7 @@ public sealed class EapRadiusAuthenticator : IEapAuthenticator
         var framed = response.FramedAddresses();
         Outcome = new EapOutcome(msk, IdentityOf(_identity!), framed, _method);
         var interim = response.FindUInt32(RadiusAttributeType.AcctInterimInterval);
-        _aaa.Accounting?.Authenticated(_context.IkeSaId, _identity!, framed, interim is { } s ? TimeSpan.FromSeconds(s) : null, [.. response.FindAll(RadiusAttributeType.Class)]);
+        _aaa.Accounting?.Authenticated(_context.IkeSaId, _identity!, framed, interim is { } s ? TimeSpan.FromSeconds(s) : null);
         _aaa.Log.LogInformation("RADIUS authentication of '{Identity}' successful (server '{Server}'{Framed})", who, exchange.Server.Name,
             framed.Count > 0 ? ", Framed-IP " + string.Join(", ", framed) : string.Empty);
         return EapStep.Done;

@@ -79,7 +79,7 @@ public sealed class RadiusAccounting : IDisposable
     public string? SessionId(long ikeSaId) => _settings.Accounting ? string.Create(CultureInfo.InvariantCulture, $"{_prefix}-{ikeSaId}") : null;
 
     /// <summary>An Access-Accept for the IKE SA: its accounting starts when the SA is up.</summary>
-    public void Authenticated(long ikeSaId, byte[] userName, IReadOnlyList<IPAddress> framed, TimeSpan? interim, IReadOnlyList<byte[]> classes)
+    public void Authenticated(long ikeSaId, byte[] userName, IReadOnlyList<IPAddress> framed, TimeSpan? interim)
     {
         if (_settings.Accounting)
         {

@@ -212,7 +212,9 @@ internal sealed class RadiusChannel : IAsyncDisposable
             return;
         }
 
-        if (!RadiusSigning.VerifyResponse(datagram, pending.RequestAuthenticator, _server.Secret))
+        // RFC 3579 §3.2: a server answers an Access-Request with EAP-Message (all of ours) with a Message-Authenticator;
+        // one without is refused, which also keeps the unauthenticated-attribute forgery of CVE-2024-3596 out.
+        if (!RadiusSigning.VerifyResponse(datagram, pending.RequestAuthenticator, _server.Secret, requireMessageAuthenticator: pending.Code == RadiusCode.AccessRequest))
         {
             _log.LogWarning("RADIUS {Code} from server '{Server}' failed the authenticator check (wrong secret, or forged), dropped", packet.Code, _server.Name);
             return;

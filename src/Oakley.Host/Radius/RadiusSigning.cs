@@ -71,10 +71,11 @@ public static class RadiusSigning
 
     /// <summary>
     /// Checks a response datagram against the request it answers: the Response Authenticator (RFC 2865 §3), and the
-    /// Message-Authenticator (RFC 3579 §3.2), which must be present when the response carries EAP-Message and must
-    /// be right whenever present. False for anything that is not a well-formed packet.
+    /// Message-Authenticator (RFC 3579 §3.2), which must be present when the response carries EAP-Message (or always,
+    /// with <paramref name="requireMessageAuthenticator"/>) and must be right whenever present. False for anything
+    /// that is not a well-formed packet.
     /// </summary>
-    public static bool VerifyResponse(ReadOnlySpan<byte> datagram, ReadOnlySpan<byte> requestAuthenticator, ReadOnlySpan<byte> secret)
+    public static bool VerifyResponse(ReadOnlySpan<byte> datagram, ReadOnlySpan<byte> requestAuthenticator, ReadOnlySpan<byte> secret, bool requireMessageAuthenticator = false)
     {
         if (Framed(datagram) is not { } copy || requestAuthenticator.Length != AuthenticatorLength)
         {
@@ -92,7 +93,7 @@ public static class RadiusSigning
         }
 
         // The Message-Authenticator is computed with the Request Authenticator in place, which copy now holds.
-        return CheckMessageAuthenticator(copy, secret);
+        return CheckMessageAuthenticator(copy, secret, requireMessageAuthenticator);
     }
 
     /// <summary>
@@ -108,7 +109,7 @@ public static class RadiusSigning
 
         if ((RadiusCode)copy[0] != RadiusCode.AccountingRequest)
         {
-            return CheckMessageAuthenticator(copy, secret);
+            return CheckMessageAuthenticator(copy, secret, false);
         }
 
         Span<byte> received = stackalloc byte[AuthenticatorLength];
@@ -134,7 +135,7 @@ public static class RadiusSigning
     /// RFC 3579 §3.2 over a framed packet whose authenticator field already holds what the HMAC covers: one
     /// Message-Authenticator of 16 bytes must match; without one, the packet must carry no EAP-Message.
     /// </summary>
-    private static bool CheckMessageAuthenticator(byte[] packet, ReadOnlySpan<byte> secret)
+    private static bool CheckMessageAuthenticator(byte[] packet, ReadOnlySpan<byte> secret, bool required)
     {
         var mac = -1;
         var eap = false;
@@ -155,7 +156,7 @@ public static class RadiusSigning
 
         if (mac < 0)
         {
-            return !eap;
+            return !eap && !required;
         }
 
         Span<byte> received = stackalloc byte[AuthenticatorLength];

@@ -193,6 +193,19 @@ public sealed class EapRadiusAuthenticatorTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task AnswerWithoutMessageAuthenticator_IsDropped()
+    {
+        // RFC 3579 §3.2: answers to an Access-Request with EAP-Message carry a Message-Authenticator. A Reject
+        // without one (right secret, right Response Authenticator) is the BlastRADIUS shape: refused.
+        var server = Server((s, request) => [s.Respond(request, RadiusCode.AccessReject, messageAuthenticator: false)]);
+        using var auth = Aaa(false, server.Settings("one", tries: 2, timeout: 0.05)).Create(Context(), out _)!;
+        auth.Start();
+        auth.Process(IdentityResponse);
+        Assert.Equal(EapStep.Fail("RADIUS server(s) did not answer"), await Resumed(() => auth.Process(IdentityResponse)));
+        Assert.Equal(2, server.Received.Count);
+    }
+
+    [Fact]
     public async Task EapStart_WithAConfiguredIdentity_StartsWithEmptyEapMessage()
     {
         var server = Server((s, request) => Challenge(s, request, "s"));

@@ -50,7 +50,7 @@ public sealed class RadiusAccountingTests : IAsyncDisposable
     [Fact]
     public async Task StartInterimStop_CarryTheSummedCountersOfTheChildSas()
     {
-        _accounting.Authenticated(7, "carol"u8.ToArray(), [IPAddress.Parse("10.3.0.5")], null, []);
+        _accounting.Authenticated(7, "carol"u8.ToArray(), [IPAddress.Parse("10.3.0.5")], null);
         _accounting.Handle(new IkeSaUp(T0, 8, "other", 1, 2, false, Local, Remote, "-", "a", "b")); // not RADIUS-authenticated
         _accounting.Handle(new IkeSaUp(T0, 7, "rw", 1, 2, false, Local, Remote, "-", "moon", "carol"));
         var start = await Next(1);
@@ -114,7 +114,7 @@ public sealed class RadiusAccountingTests : IAsyncDisposable
     {
         var off = new RadiusAccounting(_client, new RadiusSettings([], false, false, TimeSpan.Zero, []), _ => null, NullLogger.Instance);
         Assert.Null(off.SessionId(1));
-        off.Authenticated(1, "x"u8.ToArray(), [], null, []);
+        off.Authenticated(1, "x"u8.ToArray(), [], null);
         off.Handle(new IkeSaUp(T0, 1, "rw", 1, 2, false, Local, Remote, "-", "a", "b"));
         Assert.Equal(0, off.Outstanding);
         off.Dispose();

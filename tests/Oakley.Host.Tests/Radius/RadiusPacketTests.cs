@@ -38,6 +38,8 @@ public class RadiusPacketTests
         Assert.Equal(Rfc2865Request, request.Encode());
 
         Assert.True(RadiusSigning.VerifyResponse(Rfc2865Accept, request.Authenticator, Secret));
+        // What the client asks of answers to its EAP Access-Requests: this one has no Message-Authenticator.
+        Assert.False(RadiusSigning.VerifyResponse(Rfc2865Accept, request.Authenticator, Secret, requireMessageAuthenticator: true));
         Assert.False(RadiusSigning.VerifyResponse(Rfc2865Accept, request.Authenticator, Encoding.ASCII.GetBytes("xyzzy5462")));
         var tampered = (byte[])Rfc2865Accept.Clone();
         tampered[^1] ^= 1;
@@ -71,7 +73,7 @@ public class RadiusPacketTests
     public void MessageAuthenticator_KnownValue_VerifiesAndIsReproduced()
     {
         var requestAuthenticator = RadiusPacket.Parse(Rfc2865Request)!.Authenticator;
-        Assert.True(RadiusSigning.VerifyResponse(Challenge, requestAuthenticator, Secret));
+        Assert.True(RadiusSigning.VerifyResponse(Challenge, requestAuthenticator, Secret, requireMessageAuthenticator: true));
         var parsed = RadiusPacket.Parse(Challenge)!;
         Assert.Equal(Encoding.ASCII.GetBytes("st01"), parsed.Find(RadiusAttributeType.State));
         Assert.Equal(22, parsed.EapMessage()!.Length);
