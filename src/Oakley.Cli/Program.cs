@@ -171,6 +171,21 @@ public static class Program
             pr.GetValue(floodCount), TimeSpan.FromSeconds(pr.GetValue(floodSeconds)), pr.GetValue(floodRate)));
         root.Subcommands.Add(flood);
 
+        // Hidden: EAP-MD5 and accounting through the eap-radius relay against real RADIUS servers (interop tests).
+        var radiusCheck = new Command("radius-check", "EAP-MD5 and accounting Start/Stop through charon.plugins.eap-radius (tests only)") { Hidden = true };
+        var radiusSettings = new Option<string>("--settings") { Description = "strongswan.conf with charon.plugins.eap-radius", Required = true };
+        var radiusUser = new Option<string>("--user") { Description = "EAP identity", Required = true };
+        var radiusPassword = new Option<string>("--password") { Description = "EAP-MD5 password", Required = true };
+        radiusCheck.Options.Add(radiusSettings);
+        radiusCheck.Options.Add(radiusUser);
+        radiusCheck.Options.Add(radiusPassword);
+        radiusCheck.SetAction(async (pr, cancel) =>
+        {
+            using var logs = Logs(LogLevel.Information);
+            return await RadiusCheck.RunAsync(pr.GetValue(radiusSettings)!, pr.GetValue(radiusUser)!, pr.GetValue(radiusPassword)!, logs.CreateLogger("radius"), Console.Out);
+        });
+        root.Subcommands.Add(radiusCheck);
+
         var demo = new Command("demo", "two Oakley peers on loopback negotiate IKE and CHILD SAs");
         demo.SetAction(async (pr, cancel) =>
         {

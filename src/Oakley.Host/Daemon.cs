@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Oakley.Config;
 using Oakley.Engine;
+using Oakley.Host.Radius;
 
 namespace Oakley.Host;
 
@@ -24,8 +25,11 @@ public sealed class Daemon : IAsyncDisposable
 
     private readonly HttpRevocationSource _revocation;
     private readonly DnsPublicKeyDirectory? _keyDirectory;
+    private readonly RadiusClient? _radius;
+    private readonly RadiusAccounting? _accounting;
 
-    private Daemon(SwanctlConfig config, string configPath, string controlPath, EngineSettings settings, ILoggerFactory logs, string? keylog, IpsecKeySettings? ipseckey)
+    private Daemon(SwanctlConfig config, string configPath, string controlPath, EngineSettings settings, ILoggerFactory logs, string? keylog, IpsecKeySettings? ipseckey,
+        RadiusSettings radius)
     {
         _log = logs.CreateLogger("oakley");
         _revocation = new HttpRevocationSource(logs.CreateLogger("revocation"));
@@ -34,6 +38,15 @@ public sealed class Daemon : IAsyncDisposable
         var endpoint = new Endpoint(config.Connections.Select(c => c.Ike), config.Secrets, new SystemEntropy(), settings);
         endpoint.SetPools(config.Pools); // before the engine thread runs: nothing else touches the endpoint yet
         Host = new IkeHost(endpoint, logs.CreateLogger("ike"));
+        Radius = radius;
+        if (radius.Enabled)
+        {
+            _radius = new RadiusClient(radius.Servers, logs.CreateLogger("radius"));
+            _accounting = radius.Accounting ? new RadiusAccounting(_radius, radius, Counters, logs.CreateLogger("radius")) : null;
+            // A RADIUS answer resumes the IKE SA that waits for it on the engine thread (Endpoint.Resume), not at the
+            // client's next retransmission.
+            endpoint.EapAaa = new EapRadiusAaa(radius, _radius, id => Host.Post((e, now) => e.Resume(now, id)), logs.CreateLogger("radius"), _accounting);
+        }
         Plane = new Esp.EspDataPlane(Installer.Databases);
         _addressMonitor = new LocalAddressMonitor(Host, _log);
         _supervisor = new ConnectionSupervisor(Host, Installer, () => _configuration!.Current, _log, _stop.Token);
@@ -59,6 +72,18 @@ public sealed class Daemon : IAsyncDisposable
     }
 
     internal IkeHost Host { get; }
+
+    /// <summary>charon.plugins.eap-radius (no servers: RADIUS is off).</summary>
+    internal RadiusSettings Radius { get; }
+
+    /// <summary>The RADIUS client for eap-radius connections and accounting; null without servers.</summary>
+    internal RadiusClient? RadiusClient => _radius;
+
+    /// <summary>RADIUS accounting (charon.plugins.eap-radius.accounting), fed the engine's events by <see cref="Track"/>.</summary>
+    internal RadiusAccounting? RadiusAccounting => _accounting;
+
+    private (long BytesIn, long PacketsIn, long BytesOut, long PacketsOut)? Counters(uint inboundSpi) =>
+        Installer.Counters(inboundSpi) is { } c ? (c.BytesIn, c.PacketsIn, c.BytesOut, c.PacketsOut) : null;
 
     /// <summary>
     /// A loaded configuration's revocation checks get the daemon's fetcher (CRL distribution points, OCSP) and nonces,
@@ -101,8 +126,11 @@ public sealed class Daemon : IAsyncDisposable
     public static string? LoadResolveFile(string path) =>
         SwanctlFile.ReadSettings(path, "strongswan.conf").Section("charon")?.Section("plugins")?.Section("resolve")?.Value("file")?.Value.Trim();
 
+    /// <summary>The eap-radius plugin settings of a strongswan.conf (<c>--settings</c>); throws <see cref="ConfigException"/> with file:line.</summary>
+    public static RadiusSettings LoadRadiusSettings(string path) => RadiusSettings.Read(SwanctlFile.ReadSettings(path, "strongswan.conf"));
+
     public static Daemon Create(string configPath, string controlPath, int port, int nattPort, ILoggerFactory logs, string? keylog = null, EngineSettings? settings = null,
-        IpsecKeySettings? ipseckey = null)
+        IpsecKeySettings? ipseckey = null, RadiusSettings? radius = null)
     {
         var config = LoadConfig(configPath);
         var log = logs.CreateLogger("oakley");
@@ -117,7 +145,12 @@ public sealed class Daemon : IAsyncDisposable
             KeylogWriter.Check(keylog);
         }
 
-        return new Daemon(config, configPath, controlPath, engineSettings, logs, keylog, ipseckey);
+        foreach (var w in radius?.Warnings ?? [])
+        {
+            log.LogWarning("{Warning}", w.ToString());
+        }
+
+        return new Daemon(config, configPath, controlPath, engineSettings, logs, keylog, ipseckey, radius ?? RadiusSettings.None);
     }
 
     /// <summary>
@@ -156,6 +189,10 @@ public sealed class Daemon : IAsyncDisposable
         _ = Task.Run(() => TrafficReport.RunAsync(Host, Installer, _stop.Token));
         _ = Task.Run(() => _addressMonitor.RunAsync(_stop.Token));
         _ = Task.Run(() => _bindings.WaitAsync(_stop.Token));
+        if (_accounting is { } accounting)
+        {
+            _ = Task.Run(() => accounting.RunAsync(Host, _stop.Token));
+        }
         _log.LogInformation("oakley daemon listening on {Endpoints}; control socket {Control}", endpoints, _control.Path);
         _control.Serve(_stop.Token);
         await _supervisor.StartAsync().ConfigureAwait(false);
@@ -200,6 +237,7 @@ public sealed class Daemon : IAsyncDisposable
 
     private void Track(EngineEvent e)
     {
+        _accounting?.Handle(e); // first: a removed CHILD SA's final counters are still in the data plane
         Installer.Handle(e);
         _dataPlane.Handle(e);
         _supervisor.Handle(e);
@@ -237,6 +275,11 @@ public sealed class Daemon : IAsyncDisposable
         _stop.Dispose();
         _configuration.Dispose();
         _revocation.Dispose();
+        _accounting?.Dispose();
+        if (_radius is not null)
+        {
+            await _radius.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private void CleanUp(Action step)

@@ -82,14 +82,16 @@ public static class DaemonRunner
         var settings = new EngineSettings();
         var ipseckey = IpsecKeySettings.Off;
         string? resolveFile = null;
+        var radius = RadiusSettings.None;
         if (options.SettingsPath is not null)
         {
             settings = Daemon.LoadEngineSettings(options.SettingsPath, settings);
             ipseckey = Daemon.LoadIpsecKeySettings(options.SettingsPath);
             resolveFile = Daemon.LoadResolveFile(options.SettingsPath);
+            radius = Daemon.LoadRadiusSettings(options.SettingsPath);
         }
 
-        var daemon = Daemon.Create(options.ConfigPath, options.ControlPath, options.Port, options.NattPort, logs, options.Keylog, options.Overrides(settings), ipseckey);
+        var daemon = Daemon.Create(options.ConfigPath, options.ControlPath, options.Port, options.NattPort, logs, options.Keylog, options.Overrides(settings), ipseckey, radius);
         await using (daemon)
         {
             // Each step undoes itself on failure and DisposeAsync removes what the earlier ones installed.
