@@ -19,6 +19,7 @@ OAKLEY_DLL=${1:-$(cd "$(dirname "$0")/../.." && pwd)/src/Oakley.Cli/bin/Release/
 PEER_A=oakley
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/cert-lib.bash"
+source "$(dirname "$0")/radius-lib.bash"
 
 ID=$$
 NA=oakA$ID
@@ -49,8 +50,8 @@ creds() { # SIDE: the side's certificate, key and CAs
   cp "$P/$s.pem" "$d/x509/"; cp "$P/$s.key" "$d/private/"; chmod 600 "$d/private/$s.key"
   cp "$P/root.pem" "$P/int$s.pem" "$d/x509ca/"
 }
-# gateway_conf SIDE METHOD: the gateway's swanctl.conf: certificate auth of its own, remote auth = METHOD with
-# eap_id = %any, pools rw4 (203.0.113.64/28, dns 198.51.100.53) and rw6 (2001:db8:ee::/120, dns 2001:db8::53).
+# gateway_conf SIDE METHOD [POOLS]: the gateway's swanctl.conf: certificate auth of its own, remote auth = METHOD with
+# eap_id = %any, pools rw4 (203.0.113.64/28, dns 198.51.100.53) and rw6 (2001:db8:ee::/120, dns 2001:db8::53), or POOLS.
 gateway_conf() {
   local la=192.0.2.1 lts="198.51.100.0/24, 2001:db8:51::/64" id=a.example
   [[ $1 == b ]] && la=192.0.2.2 lts="203.0.113.0/28, 2001:db8:52::/64" id=b.example
@@ -59,7 +60,7 @@ connections {
   tunnel {
     version = 2
     local_addrs = $la
-    pools = rw4, rw6
+    pools = ${3:-rw4, rw6}
     proposals = aes256gcm16-prfsha256-x25519
     local {
       auth = pubkey
@@ -132,22 +133,46 @@ secrets {
 }
 CONF
 }
-# roles GATEWAY METHOD [CLIENT_PASSWORD] [CLIENT_METHOD]: writes both sides' files for a scenario and reloads them.
+# roles GATEWAY METHOD [CLIENT_PASSWORD] [CLIENT_METHOD] [GATEWAY_POOLS]: writes both sides' files and reloads them.
 roles() {
   local gw=$1 client=a
   [[ $gw == a ]] && client=b
   creds a; creds b
-  gateway_conf "$gw" "$2" >"$(side_dir "$gw")/swanctl.conf"
+  gateway_conf "$gw" "$2" "${5:-}" >"$(side_dir "$gw")/swanctl.conf"
   client_conf "$client" "${4:-$2}" "${3:-carol\'s password}" >"$(side_dir "$client")/swanctl.conf"
   reload
 }
 
-# the Oakley daemon reads charon.plugins.resolve.file from this settings file: DNS goes to $RUN/resolv.conf, not /etc
+# FreeRADIUS in A's namespace, on its loopback: carol (password "carol-radius") gets Framed-IP-Address 203.0.113.70
+R=$RUN/radius
+R_SECRET=oakley-eap-$ID R_AUTH=$((20000 + ($ID % 20000) * 2))
+R_ACCT=$((R_AUTH + 1))
+freeradius_conf "$R" "$R_SECRET" "$R_AUTH" "$R_ACCT" mschapv2
+cat >"$R/users" <<'USERS'
+carol   Cleartext-Password := "carol-radius"
+        Framed-IP-Address = 203.0.113.70
+USERS
+start_freeradius "$R" "$NA" || { echo "FAIL setup: freeradius did not start"; tail -30 "$R/radiusd.out"; exit 1; }
+SERVER_PIDS=$RADIUSD_STARTED
+
+# the Oakley daemon's settings: DNS goes to $RUN/resolv.conf (charon.plugins.resolve.file), not /etc; eap-radius
+# relays to the FreeRADIUS above, with accounting
 cat >"$RUN/oakley.conf" <<CONF
 charon {
   plugins {
     resolve {
       file = $RUN/resolv.conf
+    }
+    eap-radius {
+      accounting = yes
+      servers {
+        freeradius {
+          address = 127.0.0.1
+          secret = $R_SECRET
+          auth_port = $R_AUTH
+          acct_port = $R_ACCT
+        }
+      }
     }
   }
 }
@@ -168,18 +193,18 @@ a_sas() { OK list-sas; }
 a_down() { OK terminate; }
 
 vip_of_b() { SW --list-sas 2>/dev/null | sed -n 's/.*local  *\(203\.0\.113\.[0-9]*\)\/32.*/\1/p' | head -1; }
-# b_client_up NAME METHOD_WORDS: B initiates to Oakley; both up, B got 203.0.113.65 and 2001:db8:ee::1 and the DNS
-# attributes, and pings A's inner hosts from its virtual IPs.
+# b_client_up NAME METHOD_WORDS [VIP4] [DNS4_WORDS]: B initiates to Oakley; both up, B got VIP4 (203.0.113.65) and
+# 2001:db8:ee::1 and the DNS attributes, and pings A's inner hosts from its virtual IPs.
 b_client_up() {
-  local name=$1 words=$2 rc
+  local name=$1 words=$2 vip=${3:-203.0.113.65} dns4=${4-handling INTERNAL_IP4_DNS attribute failed} rc
   mark_logs
   SW --initiate --child net --timeout 20 >"$RUN/up.out" 2>&1 && both_up \
-    && log_has_all b "installing new virtual IP 203.0.113.65" "installing new virtual IP 2001:db8:ee::1" \
-      "handling INTERNAL_IP4_DNS attribute failed" "handling INTERNAL_IP6_DNS attribute failed" \
+    && log_has_all b "installing new virtual IP $vip" "installing new virtual IP 2001:db8:ee::1" \
+      ${dns4:+"$dns4"} "handling INTERNAL_IP6_DNS attribute failed" \
       "authentication of 'a.example' with ECDSA_WITH_SHA256_DER successful" "$words" \
-    && ip netns exec "$NB" ping -c 3 -i 0.2 -W 2 -I 203.0.113.65 198.51.100.1 >"$RUN/ping.out" 2>&1 \
+    && ip netns exec "$NB" ping -c 3 -i 0.2 -W 2 -I "$vip" 198.51.100.1 >"$RUN/ping.out" 2>&1 \
     && ip netns exec "$NB" ping -6 -c 3 -i 0.2 -W 2 -I 2001:db8:ee::1 2001:db8:51::1 >>"$RUN/ping.out" 2>&1 \
-    && OK list-pools --leases >"$RUN/pools.out" 2>&1 && grep -q "203.0.113.65.*online.*carol" "$RUN/pools.out"
+    && { [[ $vip != 203.0.113.65 ]] || { OK list-pools --leases >"$RUN/pools.out" 2>&1 && grep -q "203.0.113.65.*online.*carol" "$RUN/pools.out"; }; }
   rc=$?
   result "strongswan client -> oakley gateway, $name: virtual IPv4+IPv6 with DNS, ping from the virtual IPs, lease of 'carol' online" $rc
   ((rc)) && { explain; cat "$RUN/pools.out" 2>/dev/null | sed 's/^/    /'; }
@@ -228,6 +253,21 @@ roles a eap-mschapv2 "not carol's password"
 fails "strongswan client with a wrong EAP-MSCHAPv2 password (it answers E=691 with AUTHENTICATION_FAILED)" a "reported AUTHENTICATION_FAILED" b
 roles a eap-mschapv2 "carol's password" eap-md5
 fails "strongswan client insisting on EAP-MD5 against an EAP-MSCHAPv2 gateway (Nak)" a "the client refused EAP-MSCHAPV2 and asked for EAP-MD5" b
+
+# ---- strongSwan client -> Oakley gateway -> FreeRADIUS: EAP-MSCHAPv2 relayed, the MSK from the MPPE keys, the IPv4
+# address from Framed-IP-Address (pools = radius), accounting Start and Stop with the tunnel's byte counts ----
+roles a eap-radius "carol-radius" eap-mschapv2 "radius, rw6"
+b_client_up "EAP-MSCHAPv2 relayed to FreeRADIUS (eap-radius, pools = radius)" "EAP method EAP_MSCHAPV2 succeeded, MSK established" 203.0.113.70 ""
+sleep 1
+detail=$R/acct/detail
+grep -q 'Acct-Status-Type = Start' "$detail" 2>/dev/null && grep -q 'Acct-Status-Type = Stop' "$detail" \
+  && grep -q 'User-Name = "carol"' "$detail" && grep -q 'Framed-IP-Address = 203.0.113.70' "$detail" \
+  && awk '/Acct-Status-Type = Stop/ {s=1} s && /Acct-Output-Octets = / {if ($3 > 0) ok=1} END {exit !ok}' "$detail"
+rc=$?
+result "FreeRADIUS accounting: Start and Stop for carol with Framed-IP-Address 203.0.113.70 and the tunnel's octets" $rc
+((rc)) && { sed 's/^/    /' "$detail" 2>/dev/null | tail -40; tail -20 "$R/radiusd.out"; }
+roles a eap-radius "not carol's password" eap-mschapv2 "radius, rw6"
+fails "strongswan client with a wrong password, relayed to FreeRADIUS" a "RADIUS authentication of 'carol' failed" b
 
 # ---- Oakley client -> strongSwan gateway ----
 roles b eap-mschapv2

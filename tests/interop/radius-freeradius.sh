@@ -7,6 +7,7 @@
 # freeradius). Usage: tests/interop/radius-freeradius.sh [path to oakley.dll, or the native oakley].
 # Prints "PASS name" / "FAIL name" lines; exits non-zero if any failed.
 set -uo pipefail
+source "$(dirname "$0")/radius-lib.bash"
 OAKLEY_DLL=${1:-$(cd "$(dirname "$0")/../.." && pwd)/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
 [[ $OAKLEY_DLL == *.dll ]] && OAKLEY=(dotnet "$OAKLEY_DLL") || OAKLEY=("$OAKLEY_DLL")
 DIR=$(mktemp -d /tmp/oakley-radius.XXXXXX)
@@ -28,91 +29,7 @@ command -v freeradius >/dev/null || { echo "FAIL setup: freeradius is missing (t
 AUTH=$((20000 + ($$ % 20000) * 2))
 ACCT=$((AUTH + 1))
 SECRET=oakley-radius-$$
-mkdir -p "$DIR/log" "$DIR/run" "$DIR/acct"
-cat >"$DIR/radiusd.conf" <<CONF
-prefix = /usr
-exec_prefix = /usr
-sysconfdir = /etc
-localstatedir = /var
-sbindir = /usr/sbin
-logdir = $DIR/log
-raddbdir = $DIR
-radacctdir = $DIR/acct
-name = freeradius
-confdir = $DIR
-modconfdir = $DIR
-run_dir = $DIR/run
-db_dir = $DIR
-libdir = /usr/lib/freeradius
-pidfile = $DIR/run/radiusd.pid
-max_request_time = 30
-cleanup_delay = 5
-max_requests = 1024
-hostname_lookups = no
-log {
-  destination = files
-  file = $DIR/log/radius.log
-  auth = yes
-}
-security {
-  allow_core_dumps = no
-  max_attributes = 200
-  reject_delay = 0
-  status_server = no
-}
-client oakley {
-  ipaddr = 127.0.0.1
-  secret = $SECRET
-  require_message_authenticator = yes
-}
-modules {
-  files {
-    filename = $DIR/users
-  }
-  eap {
-    default_eap_type = md5
-    timer_expire = 60
-    ignore_unknown_eap_types = no
-    max_sessions = 64
-    md5 {
-    }
-    mschapv2 {
-    }
-  }
-  mschap {
-  }
-  detail {
-    filename = $DIR/acct/detail
-    permissions = 0600
-    header = "%t"
-  }
-}
-server default {
-  listen {
-    type = auth
-    ipaddr = 127.0.0.1
-    port = $AUTH
-  }
-  listen {
-    type = acct
-    ipaddr = 127.0.0.1
-    port = $ACCT
-  }
-  authorize {
-    files
-    eap
-  }
-  authenticate {
-    eap
-    Auth-Type MS-CHAP {
-      mschap
-    }
-  }
-  accounting {
-    detail
-  }
-}
-CONF
+freeradius_conf "$DIR" "$SECRET" "$AUTH" "$ACCT"
 cat >"$DIR/users" <<'USERS'
 carol   Cleartext-Password := "carol-pass"
         Framed-IP-Address = 10.3.0.5
@@ -137,9 +54,8 @@ charon {
 }
 CONF
 
-freeradius -X -d "$DIR" >"$DIR/radiusd.out" 2>&1 &
-RADIUSD=$!
-for _ in $(seq 100); do grep -q "Ready to process requests" "$DIR/radiusd.out" && break; kill -0 "$RADIUSD" 2>/dev/null || break; sleep 0.1; done
+start_freeradius "$DIR"
+RADIUSD=$RADIUSD_STARTED
 if ! grep -q "Ready to process requests" "$DIR/radiusd.out"; then
   echo "FAIL setup: freeradius did not start"
   tail -40 "$DIR/radiusd.out"

@@ -50,7 +50,9 @@ internal sealed class EapServerRounds(IkeSa sa, IdentificationPayload idi, Ident
         var round = sa.Config.RemoteAuth;
         if (round.EapRadius)
         {
-            var context = new EapContext(sa.Id, sa.Config.Name, sa.RemoteIdentity!, round.EapId, sa.Local, sa.Remote);
+            // eap_id = %any (or a pattern): the relay asks with EAP-Identity; unset: the IKE identity is the EAP identity.
+            var eapId = round.EapId is { } id && (id.IsAny || id.IsWildcard) ? null : round.EapId ?? sa.RemoteIdentity;
+            var context = new EapContext(sa.Id, sa.Config.Name, sa.RemoteIdentity!, eapId, sa.Local, sa.Remote);
             _server = sa.Services.EapAaa is { } aaa ? aaa.Create(context, out refusal) : null;
             refusal ??= _server is null ? "remote auth = eap-radius, but no RADIUS server is configured (charon.plugins.eap-radius)" : null;
             return _server;
