@@ -225,7 +225,7 @@ public class EapTlsTests
     }
 
     [Fact]
-    public void AnUntrustedServer_IsRefused_ByThePeer_AndAWildcardExpectationAcceptsAnyName()
+    public void AnUntrustedServer_IsRefused_ByThePeer_AndAWildcardExpectation_MatchesTheNames()
     {
         var ca = TestPki.NewCa("ecdsa256");
         var other = TestPki.NewCa("ecdsa256", "Elsewhere");
@@ -235,7 +235,11 @@ public class EapTlsTests
         Assert.False(atServer);
         Assert.Contains("no trusted path from 'C=CH, O=Oakley Test, CN=moon.example'", last.Error);
 
-        var (server2, peer2) = Pair(Make(ca, "ecdsa256", "moon.example"), Make(ca, "ecdsa256", "sun.example"), expectedServer: Identity.Parse("%any"));
-        Assert.Equal(EapStepKind.Success, Run(server2, peer2).Last.Kind);
+        var (server2, peer2) = Pair(Make(ca, "ecdsa256", "moon.example"), Make(ca, "ecdsa256", "sun.example"), expectedServer: Identity.Parse("*.example"));
+        var wildcard = Run(server2, peer2).Last;
+        Assert.True(wildcard.Kind == EapStepKind.Success, wildcard.Error);
+
+        var (server3, peer3) = Pair(Make(ca, "ecdsa256", "moon.example"), Make(ca, "ecdsa256", "sun.example"), expectedServer: Identity.Parse("*.example.org"));
+        Assert.Contains("ID '*.example.org' not confirmed", Run(server3, peer3).Last.Error);
     }
 }

@@ -76,9 +76,10 @@ public sealed class EapTlsPeer : IEapPeerMethod
 
         if ((typeData[0] & EapTlsFraming.Start) != 0)
         {
-            if (_tls is not null)
+            if (_tls is not null || typeData.Length > 1)
             {
-                return Fail("EAP-TLS: a second Start request");
+                // RFC 5216 §3.1: the Start request carries no data, and comes once.
+                return Fail(_tls is null ? "EAP-TLS: the Start request carries data" : "EAP-TLS: a second Start request");
             }
 
             _tls = TlsChannel.Client(_tlsOptions, _entropy);

@@ -26,7 +26,7 @@ internal sealed class EapTlsPeerCheck(CertificateStore store, DateTimeOffset now
         }
 
         var endEntity = parsed[0];
-        if (expected is { IsWildcard: false } id && !CertificateIdentity.Confirms(endEntity, id))
+        if (expected is { } id && !(id.IsWildcard ? MatchesPattern(endEntity, id) : CertificateIdentity.Confirms(endEntity, id)))
         {
             return CertificateIdentity.NotConfirmed(endEntity, id);
         }
@@ -38,4 +38,13 @@ internal sealed class EapTlsPeerCheck(CertificateStore store, DateTimeOffset now
 
         return PathValidator.Validate(endEntity, parsed.Skip(1).ToList(), store, now).Error;
     }
+
+    /// <summary>A configured pattern (<c>*.example.com</c>, <c>CN=*</c>) matches the subject or one of the subjectAltNames.</summary>
+    private static bool MatchesPattern(Certificate cert, Identity pattern) =>
+        pattern.Matches(Identity.OfSubject(cert)) || cert.Extensions.SubjectAltNames.Any(san => san.Kind switch
+        {
+            GeneralNameKind.Dns => pattern.Matches(new Identity(Protocol.Ikev2.IdentificationType.Fqdn, san.Raw)),
+            GeneralNameKind.Email => pattern.Matches(new Identity(Protocol.Ikev2.IdentificationType.Rfc822Address, san.Raw)),
+            _ => false,
+        });
 }
