@@ -3,8 +3,9 @@ using Oakley.Crypto;
 namespace Oakley.Engine.Eap;
 
 /// <summary>
-/// Builds the EAP methods Oakley implements in type data (MD5, GTC, MSCHAPv2) for a server or a peer. Null for any
-/// other type: Identity, Notification and Nak are the framework's, and TLS-based methods are built elsewhere.
+/// Builds the EAP methods Oakley implements in type data for a server or a peer: MD5, GTC and MSCHAPv2 from a password,
+/// EAP-TLS from a certificate (<see cref="TlsServer"/>, <see cref="TlsPeer"/>). Null for any other type: Identity,
+/// Notification and Nak are the framework's.
 /// </summary>
 public static class EapMethods
 {
@@ -34,4 +35,26 @@ public static class EapMethods
         EapType.MsChapV2 => new EapMsChapV2Peer(eapIdentity, secret, entropy),
         _ => null,
     };
+
+    /// <summary>EAP-TLS as server: our certificate (the options' first, or the store's first confirming <paramref name="server"/>) and key.</summary>
+    /// <param name="server">Our IKE identity.</param>
+    /// <param name="eapIdentity">The identity the client's certificate must confirm.</param>
+    public static IEapServerMethod? TlsServer(Identity server, Identity eapIdentity, ISecretStore secrets, EapTlsOptions options, IEntropySource entropy, out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(secrets);
+        ArgumentNullException.ThrowIfNull(options);
+        var credential = EapTlsCredential.Find(options.Certificates, server, secrets, options.Now, out error);
+        return credential is null ? null : new EapTlsServer(credential, eapIdentity, secrets.Certificates, options, entropy);
+    }
+
+    /// <summary>EAP-TLS as peer: our certificate (the options' first, or the store's first confirming <paramref name="eapIdentity"/>) and key.</summary>
+    /// <param name="eapIdentity">Our EAP identity.</param>
+    /// <param name="server">The identity the server's certificate must confirm (null or %any: any).</param>
+    public static IEapPeerMethod? TlsPeer(Identity eapIdentity, Identity? server, ISecretStore secrets, EapTlsOptions options, IEntropySource entropy, out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(secrets);
+        ArgumentNullException.ThrowIfNull(options);
+        var credential = EapTlsCredential.Find(options.Certificates, eapIdentity, secrets, options.Now, out error);
+        return credential is null ? null : new EapTlsPeer(credential, server, secrets.Certificates, options, entropy);
+    }
 }

@@ -18,9 +18,11 @@ public sealed class EapPeer : IDisposable
     private readonly Identity? _server;
     private readonly ISecretStore _secrets;
     private readonly IEntropySource _entropy;
+    private readonly EapTlsOptions? _tls;
     private IEapPeerMethod? _method;
 
-    public EapPeer(AuthConfig round, Identity ownIke, Identity? server, ISecretStore secrets, IEntropySource entropy)
+    /// <param name="tls">What EAP-TLS needs (the time, our certificates); null: EAP-TLS requests are refused.</param>
+    public EapPeer(AuthConfig round, Identity ownIke, Identity? server, ISecretStore secrets, IEntropySource entropy, EapTlsOptions? tls = null)
     {
         ArgumentNullException.ThrowIfNull(round);
         _round = round;
@@ -28,6 +30,7 @@ public sealed class EapPeer : IDisposable
         _server = server;
         _secrets = secrets;
         _entropy = entropy;
+        _tls = tls;
     }
 
     /// <summary>The identity we authenticate as.</summary>
@@ -56,6 +59,9 @@ public sealed class EapPeer : IDisposable
         var id = message[1];
         switch ((EapCode)message[0])
         {
+            case EapCode.Success when _method is { Type: EapType.Tls, Msk: null }:
+                // RFC 5216 §2.1.1: success before the handshake (and for TLS 1.3 the success indication) is a failure.
+                return EapStep.Fail("EAP-Success before the EAP-TLS handshake finished");
             case EapCode.Success:
                 return _method is null ? EapStep.Fail("EAP-Success before any method ran") : EapStep.Done;
             case EapCode.Failure:
@@ -98,6 +104,13 @@ public sealed class EapPeer : IDisposable
             return _method is not null
                 ? EapStep.Fail($"the server switched from {EapMessage.Name(_method.Type)} to {EapMessage.Name(type)}")
                 : EapStep.Send(EapMessage.Response(id, EapType.Nak, mine.Select(t => (byte)t).ToArray()));
+        }
+
+        if (type == EapType.Tls)
+        {
+            string? why = "EAP-TLS is not available here (no certificate context)";
+            _method = _tls is null ? null : EapMethods.TlsPeer(EapIdentity, _server, _secrets, _tls, _entropy, out why);
+            return _method is null ? EapStep.Fail(why!) : null;
         }
 
         var secret = _secrets.FindEapSecret(EapIdentity, _server);

@@ -22,6 +22,7 @@ public sealed class EapServer : IEapAuthenticator
     private readonly ISecretStore _secrets;
     private readonly IEntropySource _entropy;
     private readonly bool _requireMutual;
+    private readonly EapTlsOptions? _tls;
     private readonly Queue<EapType> _candidates;
     private Identity? _identity;
     private IEapServerMethod? _method;
@@ -31,7 +32,8 @@ public sealed class EapServer : IEapAuthenticator
     /// <param name="server">Our IKE identity (the other side of the client's EAP secret).</param>
     /// <param name="peerIke">The client's IKE identity (IDi).</param>
     /// <param name="requireMutual">EAP-only (RFC 5998): the method must authenticate us too.</param>
-    public EapServer(AuthConfig round, Identity server, Identity peerIke, ISecretStore secrets, IEntropySource entropy, bool requireMutual)
+    /// <param name="tls">What EAP-TLS needs (the time, our certificates); null: EAP-TLS is not offered.</param>
+    public EapServer(AuthConfig round, Identity server, Identity peerIke, ISecretStore secrets, IEntropySource entropy, bool requireMutual, EapTlsOptions? tls = null)
     {
         ArgumentNullException.ThrowIfNull(round);
         _round = round;
@@ -40,6 +42,7 @@ public sealed class EapServer : IEapAuthenticator
         _secrets = secrets;
         _entropy = entropy;
         _requireMutual = requireMutual;
+        _tls = tls;
         _candidates = new Queue<EapType>(round.EapMethod is { } m ? [m] : Negotiable);
     }
 
@@ -149,16 +152,9 @@ public sealed class EapServer : IEapAuthenticator
     private EapStep StartMethod()
     {
         var type = _candidates.Dequeue();
-        var secret = _secrets.FindEapSecret(_identity!, _server);
-        if (secret is not { Length: > 0 })
+        if (Create(type, out var why) is not { } method)
         {
-            return EapStep.Fail($"no EAP secret found for '{_identity}' - '{_server}'");
-        }
-
-        var method = EapMethods.Server(type, _identity!.ToString(), secret, _entropy);
-        if (method is null)
-        {
-            return EapStep.Fail($"{EapMessage.Name(type)} is not supported as EAP server");
+            return EapStep.Fail(why!);
         }
 
         if (_requireMutual && !method.Mutual)
@@ -171,6 +167,26 @@ public sealed class EapServer : IEapAuthenticator
         _id++;
         var first = method.Start(_id);
         return first.Kind == EapStepKind.Send ? EapStep.Send(EapMessage.Request(_id, type, first.Data)) : Continue(first);
+    }
+
+    /// <summary>The method keyed for the identity: EAP-TLS with our certificate, the others with the client's EAP secret.</summary>
+    private IEapServerMethod? Create(EapType type, out string? error)
+    {
+        if (type == EapType.Tls)
+        {
+            error = _tls is null ? "EAP-TLS is not available here (no certificate context)" : null;
+            return _tls is null ? null : EapMethods.TlsServer(_server, _identity!, _secrets, _tls, _entropy, out error);
+        }
+
+        var secret = _secrets.FindEapSecret(_identity!, _server);
+        if (secret is not { Length: > 0 })
+        {
+            error = $"no EAP secret found for '{_identity}' - '{_server}'";
+            return null;
+        }
+
+        error = $"{EapMessage.Name(type)} is not supported as EAP server";
+        return EapMethods.Server(type, _identity!.ToString(), secret, _entropy);
     }
 
     public void Dispose() => _method?.Dispose();

@@ -10,9 +10,10 @@ namespace Oakley.Engine.Tasks;
 /// the gateway's last response carries its own, which we verify. With EAP-only (RFC 5998, remote round EAP too) that
 /// AUTH is the gateway's only authentication, so the method must have been mutual.
 /// </summary>
-internal sealed class EapClientRounds(IkeSa sa, IdentificationPayload idi) : IDisposable
+internal sealed class EapClientRounds(IkeSa sa, IdentificationPayload idi, DateTimeOffset now) : IDisposable
 {
-    private readonly EapPeer _peer = new(sa.Config.LocalAuth, sa.Config.LocalId, sa.Config.RemoteId, sa.Services.Secrets, sa.Services.Entropy);
+    private readonly EapPeer _peer = new(sa.Config.LocalAuth, sa.Config.LocalId, sa.Config.RemoteId, sa.Services.Secrets, sa.Services.Entropy,
+        new EapTlsOptions { Now = now, Certificates = sa.Config.LocalAuth.Certificates });
     private IdentificationPayload? _idr;
     private byte[]? _next;
     private bool _final;

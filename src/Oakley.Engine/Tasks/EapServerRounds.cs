@@ -24,7 +24,7 @@ internal sealed class EapServerRounds(IkeSa sa, IdentificationPayload idi, Ident
     public TaskOutcome Start(DateTimeOffset now, Received request, List<IkePayload> reply, out string? refusal)
     {
         refusal = null;
-        if (_server is null && Build(out refusal) is null)
+        if (_server is null && Build(now, out refusal) is null)
         {
             return TaskOutcome.Failed;
         }
@@ -44,7 +44,7 @@ internal sealed class EapServerRounds(IkeSa sa, IdentificationPayload idi, Ident
         }
     }
 
-    private IEapAuthenticator? Build(out string? refusal)
+    private IEapAuthenticator? Build(DateTimeOffset now, out string? refusal)
     {
         refusal = null;
         var round = sa.Config.RemoteAuth;
@@ -58,7 +58,9 @@ internal sealed class EapServerRounds(IkeSa sa, IdentificationPayload idi, Ident
             return _server;
         }
 
-        return _server = new EapServer(round, sa.Config.LocalId, sa.RemoteIdentity!, sa.Services.Secrets, sa.Services.Entropy, eapOnly);
+        // EAP-TLS presents the certificate of our local round (also with EAP-only, whose local round is EAP).
+        var tls = new EapTlsOptions { Now = now, Certificates = sa.Config.LocalAuth.Certificates };
+        return _server = new EapServer(round, sa.Config.LocalId, sa.RemoteIdentity!, sa.Services.Secrets, sa.Services.Entropy, eapOnly, tls);
     }
 
     /// <summary>A later round: the client's EAP response, or its AUTH after EAP-Success. <paramref name="refusal"/>: the SA fails.</summary>

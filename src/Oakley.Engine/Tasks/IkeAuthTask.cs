@@ -41,7 +41,7 @@ internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask, ID
         if (config.LocalAuth.Class == AuthClass.Eap)
         {
             // No AUTH: the gateway starts EAP (§2.16). We also offer EAP-only (RFC 5998 §4), as strongSwan does.
-            _eapClient = new EapClientRounds(sa, idi);
+            _eapClient = new EapClientRounds(sa, idi, now);
         }
         else
         {

@@ -1,0 +1,52 @@
+using Org.BouncyCastle.Crypto.Prng;
+using Org.BouncyCastle.Security;
+using Org.BouncyCastle.Tls.Crypto;
+using Org.BouncyCastle.Tls.Crypto.Impl.BC;
+
+namespace Oakley.Crypto.Tls;
+
+/// <summary>
+/// BouncyCastle's TLS crypto with every random byte drawn from an <see cref="IEntropySource"/>. Two paths had to be
+/// closed: the <see cref="SecureRandom"/> BouncyCastle draws key shares and padding from (an adapter over the source),
+/// and the nonce generator behind the Hello randoms and session IDs, which BouncyCastle seeds with its clock
+/// (<c>AbstractTlsContext</c> mixes in <c>Times.NanoTime</c>): here it reads the source too, so a seeded test run is
+/// the same run every time.
+/// </summary>
+internal sealed class EntropyTlsCrypto(IEntropySource entropy) : BcTlsCrypto(new SecureRandom(new EntropyRandomGenerator(entropy)))
+{
+    public override TlsNonceGenerator CreateNonceGenerator(byte[] additionalSeedMaterial) => new EntropyNonceGenerator(entropy);
+
+    public override TlsNonceGenerator CreateNonceGenerator(ReadOnlySpan<byte> additionalSeedMaterial) => new EntropyNonceGenerator(entropy);
+
+    private sealed class EntropyNonceGenerator(IEntropySource entropy) : TlsNonceGenerator
+    {
+        public byte[] GenerateNonce(int size)
+        {
+            var nonce = new byte[size];
+            entropy.Fill(nonce);
+            return nonce;
+        }
+    }
+}
+
+/// <summary>BouncyCastle's random generator interface over an <see cref="IEntropySource"/>; seed material is ignored (the source needs none).</summary>
+internal sealed class EntropyRandomGenerator(IEntropySource entropy) : IRandomGenerator
+{
+    public void AddSeedMaterial(byte[] seed)
+    {
+    }
+
+    public void AddSeedMaterial(ReadOnlySpan<byte> seed)
+    {
+    }
+
+    public void AddSeedMaterial(long seed)
+    {
+    }
+
+    public void NextBytes(byte[] bytes) => entropy.Fill(bytes);
+
+    public void NextBytes(byte[] bytes, int start, int len) => entropy.Fill(bytes.AsSpan(start, len));
+
+    public void NextBytes(Span<byte> bytes) => entropy.Fill(bytes);
+}
