@@ -63,7 +63,7 @@ connections {
     pools = ${3:-rw4, rw6}
     proposals = aes256gcm16-prfsha256-x25519
     local {
-      auth = pubkey
+      auth = ${GATEWAY_AUTH:-pubkey}
       certs = $1.pem
       id = $id
     }
@@ -97,7 +97,9 @@ secrets {
 }
 CONF
 }
-# client_conf SIDE METHOD PASSWORD: the client's swanctl.conf: vips 0.0.0.0 and ::, local auth = METHOD as carol.
+# client_conf SIDE METHOD PASSWORD: the client's swanctl.conf: vips 0.0.0.0 and ::, local auth = METHOD as carol. With
+# METHOD eap-tls the client is its certificate's name (SIDE.example, certs = SIDE.pem) instead; CLIENT_RAUTH (default
+# pubkey) is how it expects the gateway to authenticate (eap: EAP-only, RFC 5998).
 client_conf() {
   local la=192.0.2.1 ra=192.0.2.2 rts="203.0.113.0/28, 2001:db8:52::/64" rid=b.example
   [[ $1 == b ]] && la=192.0.2.2 ra=192.0.2.1 rts="198.51.100.0/24, 2001:db8:51::/64" rid=a.example
@@ -111,10 +113,10 @@ connections {
     proposals = aes256gcm16-prfsha256-x25519
     local {
       auth = $2
-      eap_id = carol
+$(if [[ $2 == eap-tls ]]; then echo "      certs = $1.pem"; echo "      id = $1.example"; else echo "      eap_id = carol"; fi)
     }
     remote {
-      auth = pubkey
+      auth = ${CLIENT_RAUTH:-pubkey}
       id = $rid
     }
     children {
