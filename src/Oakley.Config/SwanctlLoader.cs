@@ -95,8 +95,10 @@ public static class SwanctlLoader
         var version = Int(conn, "version", 0, 0, 2);
         var localAddrs = Addresses(conn, "local_addrs");
         // No local/remote section: strongSwan's default round, auth = pubkey.
-        var localRound = conn.Sections.FirstOrDefault(s => SwanctlValidator.IsRound(s, "local")) ?? new SettingsSection("local", conn.Location);
-        var remoteRound = conn.Sections.FirstOrDefault(s => SwanctlValidator.IsRound(s, "remote")) ?? new SettingsSection("remote", conn.Location);
+        var localRounds = SwanctlValidator.Rounds(conn, "local");
+        var remoteRounds = SwanctlValidator.Rounds(conn, "remote");
+        var localRound = localRounds.FirstOrDefault() ?? new SettingsSection("local", conn.Location);
+        var remoteRound = remoteRounds.FirstOrDefault() ?? new SettingsSection("remote", conn.Location);
         var localAuth = SwanctlAuth.Round(localRound, local: true, creds);
         var remoteAuth = SwanctlAuth.Round(remoteRound, local: false, creds);
         var (localId, ownAuth) = LocalIdentity(conn, localRound, localAddrs, localAuth, creds);
@@ -112,7 +114,8 @@ public static class SwanctlLoader
                 Action(child, "dpd_action", ChildAction.Clear, ChildAction.Clear, ChildAction.Restart, ChildAction.Trap));
         }
 
-        var ike = BuildIke(conn, localAddrs, localId, remoteId, children, ownAuth, remoteAuth, SwanctlPools.References(conn, pools));
+        var ike = BuildIke(conn, localAddrs, localId, remoteId, children, ownAuth, remoteAuth, SwanctlPools.References(conn, pools),
+            LaterRounds(localRounds, local: true, creds), LaterRounds(remoteRounds, local: false, creds));
         return new LoadedConnection(ike, version, ike.DpdDelay, ike.EffectiveOverTime,
             Int(conn, "keyingtries", 1, 0, int.MaxValue), Enum(conn, "unique", "no", "no", "never", "keep", "replace"), policies, conn.Location);
     }
@@ -195,10 +198,23 @@ public static class SwanctlLoader
         };
     }
 
-    private static IkeConfig BuildIke(SettingsSection conn, List<IPAddress> localAddrs, Identity localId, Identity? remoteId, List<ChildConfig> children, AuthConfig localAuth, AuthConfig remoteAuth, List<string> pools)
+    /// <summary>The rounds after the first (RFC 4739: <c>local-2</c>, <c>remote-2</c>, …), each with its own <c>id</c>.</summary>
+    private static List<AuthConfig> LaterRounds(List<SettingsSection> rounds, bool local, SwanctlCredentials creds) =>
+        rounds.Skip(1).Select(r => WithRoundId(SwanctlAuth.Round(r, local, creds), r.Value("id") is { } id && id.Value.Trim().Length > 0 ? ParseId(id) : null)).ToList();
+
+    private static AuthConfig WithRoundId(AuthConfig a, Identity? id) => new()
+    {
+        Class = a.Class, Certificates = a.Certificates, CaCertificates = a.CaCertificates, PublicKeys = a.PublicKeys, Revocation = a.Revocation,
+        Schemes = a.Schemes, EapMethod = a.EapMethod, EapDynamic = a.EapDynamic, EapRadius = a.EapRadius, EapId = a.EapId, RoundId = id,
+    };
+
+    private static IkeConfig BuildIke(SettingsSection conn, List<IPAddress> localAddrs, Identity localId, Identity? remoteId, List<ChildConfig> children, AuthConfig localAuth, AuthConfig remoteAuth, List<string> pools,
+        List<AuthConfig>? moreLocal = null, List<AuthConfig>? moreRemote = null)
     {
         return new IkeConfig
         {
+            MoreLocalAuth = moreLocal ?? [],
+            MoreRemoteAuth = moreRemote ?? [],
             Vips = SwanctlPools.Vips(conn),
             Pools = pools,
             LocalAuth = localAuth,

@@ -89,15 +89,20 @@ internal sealed class SwanctlValidator
 
     private void CheckRounds(SettingsSection conn, string side)
     {
-        // No section, or no auth in it, is strongSwan's default round: auth = pubkey.
-        var rounds = conn.Sections.Where(s => IsRound(s, side)).ToList();
-
-        foreach (var extra in rounds.Skip(1))
+        // Several rounds are RFC 4739's multiple authentication (local-2, remote-2, ...): each is checked on its own
+        // (CheckAuthRound); here only that no two claim the same explicit round number.
+        var numbered = conn.Sections.Where(s => IsRound(s, side)).Select(s => (s, s.Value("round"))).Where(p => p.Item2 is not null).ToList();
+        foreach (var dup in numbered.GroupBy(p => p.Item2!.Value.Trim()).Where(g => g.Count() > 1).SelectMany(g => g.Skip(1)))
         {
-            Error(extra.Location, $"'connections.{conn.Name}.{extra.Name}' is not supported yet (a second {side} authentication round, RFC 4739; the first is '{rounds[0].Name}')");
+            Error(dup.Item2!.Location, $"'connections.{conn.Name}.{dup.s.Name}': round {dup.Item2.Value} is used twice");
         }
-
     }
+
+    /// <summary>A connection's rounds of one side in order: by their <c>round</c> number when given, else as written (strongSwan's rule).</summary>
+    internal static List<SettingsSection> Rounds(SettingsSection conn, string side) => conn.Sections
+        .Where(s => IsRound(s, side))
+        .Select((s, i) => (s, i, n: s.Value("round") is { } r && int.TryParse(r.Value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : (int?)null))
+        .OrderBy(t => t.n ?? int.MaxValue).ThenBy(t => t.i).Select(t => t.s).ToList();
 
     private void CheckAuthRound(SettingsSection round, string path, bool local, bool checkDuplicates)
     {

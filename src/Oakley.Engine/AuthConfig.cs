@@ -63,6 +63,12 @@ public sealed class AuthConfig
     /// </summary>
     public Identity? EapId { get; init; }
 
+    /// <summary>
+    /// A later round's identity (swanctl <c>local-2.id</c> / <c>remote-2.id</c>, RFC 4739): the IDi we send in that round,
+    /// or the one the peer must send (null: the connection's identity; for a remote round, any).
+    /// </summary>
+    public Identity? RoundId { get; init; }
+
     /// <summary>The signature schemes we sign with (local) or accept (remote), in order of preference.</summary>
     public IReadOnlyList<SignatureScheme> Schemes { get; init; } = SignatureSchemes.Default;
 
@@ -72,5 +78,5 @@ public sealed class AuthConfig
     /// <c>load-all</c> is a change of credentials, not of the connection, and keeps its SAs (strongSwan's behaviour).
     /// </summary>
     public string Fingerprint() => string.Join(",",
-        Class, EapMethod, EapDynamic, EapRadius, EapId?.ToString() ?? "-", Certificates.Count, CaCertificates.Count, PublicKeys.Count, string.Join("+", Schemes.Select(s => s.Name)), Revocation);
+        Class, EapMethod, EapDynamic, EapRadius, EapId?.ToString() ?? "-", RoundId?.ToString() ?? "-", Certificates.Count, CaCertificates.Count, PublicKeys.Count, string.Join("+", Schemes.Select(s => s.Name)), Revocation);
 }

@@ -82,6 +82,15 @@ public sealed class IkeConfig
     /// <summary>swanctl <c>remote</c>: how the peer must authenticate.</summary>
     public AuthConfig RemoteAuth { get; init; } = AuthConfig.Psk;
 
+    /// <summary>
+    /// swanctl <c>local-2</c>, <c>local-3</c>, …: our further authentication rounds (RFC 4739), in order, after
+    /// <see cref="LocalAuth"/>; e.g. a machine certificate first, then the user with EAP.
+    /// </summary>
+    public IReadOnlyList<AuthConfig> MoreLocalAuth { get; init; } = [];
+
+    /// <summary>swanctl <c>remote-2</c>, …: the further rounds the peer must complete (RFC 4739).</summary>
+    public IReadOnlyList<AuthConfig> MoreRemoteAuth { get; init; } = [];
+
     /// <summary>swanctl <c>send_cert</c> (default ifasked).</summary>
     public SendCertPolicy SendCert { get; init; } = SendCertPolicy.IfAsked;
 
@@ -136,7 +145,7 @@ public sealed class IkeConfig
     /// <summary>A canonical description of everything negotiation depends on, to tell whether a reload changed it.</summary>
     public string Fingerprint() => string.Join("|",
         Name, string.Join(",", LocalAddresses), string.Join(",", RemoteAddresses), RemotePort, ProposalString.FormatList(Proposals),
-        LocalId, RemoteId?.ToString() ?? "%any", LocalAuth.Fingerprint(), RemoteAuth.Fingerprint(), SendCert, SendCertReq, SendInitialContact, string.Join(",", Vips), string.Join(",", Pools), RekeyTime, ReauthTime, OverTime, RandTime, Unique, ForceEncapsulation, DpdDelay, Fragmentation, Mobike,
+        LocalId, RemoteId?.ToString() ?? "%any", LocalAuth.Fingerprint(), RemoteAuth.Fingerprint(), string.Join(";", MoreLocalAuth.Select(a => a.Fingerprint())), string.Join(";", MoreRemoteAuth.Select(a => a.Fingerprint())), SendCert, SendCertReq, SendInitialContact, string.Join(",", Vips), string.Join(",", Pools), RekeyTime, ReauthTime, OverTime, RandTime, Unique, ForceEncapsulation, DpdDelay, Fragmentation, Mobike,
         string.Join(";", Children.Select(c => $"{c.Name}:{string.Join(",", c.LocalTs)}:{c.LocalTsDynamic}:{string.Join(",", c.RemoteTs)}:{c.RemoteTsDynamic}:{ProposalString.FormatList(c.EspProposals)}:{c.TransportMode}:{c.RekeyTime}:{c.LifeTime}:{c.RandTime}:{c.RekeyBytes}:{c.LifeBytes}:{c.RekeyPackets}:{c.LifePackets}")));
 }
 

@@ -25,6 +25,9 @@ public sealed partial class IkeSa
     /// <summary>Addresses a RADIUS server assigned (Framed-IP-Address) for the pool name <c>radius</c>.</summary>
     internal IReadOnlyList<IPAddress> AaaAddresses { get; set; } = [];
 
+    /// <summary>The peer announced MULTIPLE_AUTH_SUPPORTED (RFC 4739): in its IKE_SA_INIT response, or its first IKE_AUTH request.</summary>
+    internal bool PeerMultipleAuth { get; set; }
+
     /// <summary>The peer's request an EAP server is still working on (<see cref="Endpoint.Resume"/> takes it up again).</summary>
     internal Received? HeldRequest { get; set; }
 

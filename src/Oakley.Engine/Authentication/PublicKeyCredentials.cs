@@ -19,10 +19,11 @@ internal readonly record struct LocalCredential(AuthenticatorResult Result, IRea
 /// </summary>
 internal static class PublicKeyCredentials
 {
-    public static LocalCredential Local(IkeSa sa, DateTimeOffset now, IReadOnlyList<byte[]>? requested)
+    /// <param name="round">A later round's configuration (RFC 4739); null: the connection's <c>local</c> round.</param>
+    public static LocalCredential Local(IkeSa sa, DateTimeOffset now, IReadOnlyList<byte[]>? requested, AuthConfig? round = null)
     {
         var config = sa.Config;
-        var auth = config.LocalAuth;
+        var auth = round ?? config.LocalAuth;
         var secrets = sa.Services.Secrets;
         if (auth.Certificates.Count == 0)
         {
@@ -67,9 +68,9 @@ internal static class PublicKeyCredentials
     }
 
     /// <summary>The verifier of the peer's AUTH, or why the peer's key cannot be trusted.</summary>
-    public static AuthenticatorResult Remote(IkeSa sa, DateTimeOffset now, Identity peer, IReadOnlyList<IkePayload> payloads)
+    public static AuthenticatorResult Remote(IkeSa sa, DateTimeOffset now, Identity peer, IReadOnlyList<IkePayload> payloads, AuthConfig? round = null)
     {
-        var auth = sa.Config.RemoteAuth;
+        var auth = round ?? sa.Config.RemoteAuth;
         var sent = payloads.OfType<CertificatePayload>().ToList();
         if (auth.PublicKeys.Count > 0)
         {

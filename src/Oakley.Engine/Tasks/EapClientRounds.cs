@@ -10,10 +10,12 @@ namespace Oakley.Engine.Tasks;
 /// the gateway's last response carries its own, which we verify. With EAP-only (RFC 5998, remote round EAP too) that
 /// AUTH is the gateway's only authentication, so the method must have been mutual.
 /// </summary>
-internal sealed class EapClientRounds(IkeSa sa, IdentificationPayload idi, DateTimeOffset now) : IDisposable
+/// <param name="round">Our round (the connection's <c>local</c>, or a later one, RFC 4739) and <paramref name="id"/> its IDi.</param>
+/// <param name="eapOnly">The gateway authenticates only with this EAP method's MSK (RFC 5998): it must be mutual.</param>
+internal sealed class EapClientRounds(IkeSa sa, IdentificationPayload idi, DateTimeOffset now, AuthConfig round, Identity id, bool eapOnly) : IDisposable
 {
-    private readonly EapPeer _peer = new(sa.Config.LocalAuth, sa.Config.LocalId, sa.Config.RemoteId, sa.Services.Secrets, sa.Services.Entropy,
-        new EapTlsOptions { Now = now, Certificates = sa.Config.LocalAuth.Certificates });
+    private readonly EapPeer _peer = new(round, id, sa.Config.RemoteId, sa.Services.Secrets, sa.Services.Entropy,
+        new EapTlsOptions { Now = now, Certificates = round.Certificates });
     private IdentificationPayload? _idr;
     private byte[]? _next;
     private bool _final;
@@ -21,7 +23,10 @@ internal sealed class EapClientRounds(IkeSa sa, IdentificationPayload idi, DateT
     /// <summary>The gateway answered the first request: the EAP rounds are on.</summary>
     public bool Started => _idr is not null;
 
-    /// <summary>The first response (IDr, the gateway's AUTH already verified, the first EAP request).</summary>
+    /// <summary>
+    /// The round's first response: IDr and the gateway's AUTH already verified with the first EAP request, or (a later
+    /// round, RFC 4739) the EAP request alone; <paramref name="idr"/> is the gateway's IDr of the first round.
+    /// </summary>
     public TaskOutcome Begin(DateTimeOffset now, Received response, IdentificationPayload idr)
     {
         _idr = idr;
@@ -57,14 +62,14 @@ internal sealed class EapClientRounds(IkeSa sa, IdentificationPayload idi, DateT
             return Fail(now, $"AUTH payload of '{sa.RemoteIdentity}' after EAP did not verify: {bad}");
         }
 
-        if (sa.Config.RemoteAuth.Class == AuthClass.Eap && !_peer.ServerAuthenticated)
+        if (eapOnly && !_peer.ServerAuthenticated)
         {
             return Fail(now, $"EAP-only authentication needs a mutual method, and {EapMessage.Name(_peer.Method!.Value)} did not authenticate the gateway");
         }
 
         sa.EapIdentity = _peer.EapIdentity;
         IkeAuthTask.NoteMobike(sa, response.Payloads);
-        return IkeAuthTask.EstablishInitiator(now, sa);
+        return TaskOutcome.Done; // the round is complete: the task starts the next one or establishes the SA
     }
 
     private TaskOutcome Step(DateTimeOffset now, List<IkePayload> payloads)
@@ -80,7 +85,7 @@ internal sealed class EapClientRounds(IkeSa sa, IdentificationPayload idi, DateT
             case EapStepKind.Send:
                 _next = step.Data;
                 return TaskOutcome.Continue;
-            case EapStepKind.Success when _peer.Msk is null && sa.Config.LocalAuth.EapMethod is null:
+            case EapStepKind.Success when _peer.Msk is null && round.EapMethod is null:
                 return Fail(now, $"{EapMessage.Name(_peer.Method!.Value)} established no MSK; name the method in the local round (auth = eap-md5) to allow it");
             case EapStepKind.Success:
                 _final = true;

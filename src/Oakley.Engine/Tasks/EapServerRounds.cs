@@ -12,7 +12,8 @@ namespace Oakley.Engine.Tasks;
 /// EAP-Success the client's AUTH keyed with the MSK is verified and ours answers it. A server that is still working
 /// (RADIUS) holds the request: the host resumes the SA when the answer is in (<see cref="Endpoint.Resume"/>).
 /// </summary>
-internal sealed class EapServerRounds(IkeSa sa, IdentificationPayload idi, IdentificationPayload idr, bool eapOnly) : IDisposable
+/// <param name="round">The peer's round (the connection's <c>remote</c>, or a later one, RFC 4739) and <paramref name="peer"/> the IDi it sent in it.</param>
+internal sealed class EapServerRounds(IkeSa sa, IdentificationPayload idi, IdentificationPayload idr, bool eapOnly, AuthConfig round, Identity peer) : IDisposable
 {
     private IEapAuthenticator? _server;
     private bool _final;
@@ -47,12 +48,11 @@ internal sealed class EapServerRounds(IkeSa sa, IdentificationPayload idi, Ident
     private IEapAuthenticator? Build(DateTimeOffset now, out string? refusal)
     {
         refusal = null;
-        var round = sa.Config.RemoteAuth;
         if (round.EapRadius)
         {
             // eap_id = %any (or a pattern): the relay asks with EAP-Identity; unset: the IKE identity is the EAP identity.
-            var eapId = round.EapId is { } id && (id.IsAny || id.IsWildcard) ? null : round.EapId ?? sa.RemoteIdentity;
-            var context = new EapContext(sa.Id, sa.Config.Name, sa.RemoteIdentity!, eapId, sa.Local, sa.Remote);
+            var eapId = round.EapId is { } id && (id.IsAny || id.IsWildcard) ? null : round.EapId ?? peer;
+            var context = new EapContext(sa.Id, sa.Config.Name, peer, eapId, sa.Local, sa.Remote);
             _server = sa.Services.EapAaa is { } aaa ? aaa.Create(context, out refusal) : null;
             refusal ??= _server is null ? "remote auth = eap-radius, but no RADIUS server is configured (charon.plugins.eap-radius)" : null;
             return _server;
@@ -60,7 +60,7 @@ internal sealed class EapServerRounds(IkeSa sa, IdentificationPayload idi, Ident
 
         // EAP-TLS presents the certificate of our local round (also with EAP-only, whose local round is EAP).
         var tls = new EapTlsOptions { Now = now, Certificates = sa.Config.LocalAuth.Certificates };
-        return _server = new EapServer(round, sa.Config.LocalId, sa.RemoteIdentity!, sa.Services.Secrets, sa.Services.Entropy, eapOnly, tls);
+        return _server = new EapServer(round, sa.Config.LocalId, peer, sa.Services.Secrets, sa.Services.Entropy, eapOnly, tls);
     }
 
     /// <summary>A later round: the client's EAP response, or its AUTH after EAP-Success. <paramref name="refusal"/>: the SA fails.</summary>
@@ -91,7 +91,7 @@ internal sealed class EapServerRounds(IkeSa sa, IdentificationPayload idi, Ident
                 throw Hold(request);
             default:
                 reply.Add(new EapPayload(step.Data ?? EapMessage.Failure(eap.Identifier)));
-                refusal = $"EAP authentication of '{sa.RemoteIdentity}' failed: {step.Error ?? "rejected"}";
+                refusal = $"EAP authentication of '{peer}' failed: {step.Error ?? "rejected"}";
                 return TaskOutcome.Failed;
         }
     }
@@ -100,7 +100,7 @@ internal sealed class EapServerRounds(IkeSa sa, IdentificationPayload idi, Ident
     {
         refusal = null;
         var outcome = _server!.Outcome;
-        if (outcome?.Msk is null && (sa.Config.RemoteAuth.EapMethod is null || sa.Config.RemoteAuth.EapRadius))
+        if (outcome?.Msk is null && (round.EapMethod is null || round.EapRadius))
         {
             // A method without an MSK runs only when the round names it (auth = eap-md5): the AUTH would be keyed with SK_p only.
             reply.Add(new EapPayload(EapMessage.Failure(eap.Identifier)));
@@ -108,14 +108,14 @@ internal sealed class EapServerRounds(IkeSa sa, IdentificationPayload idi, Ident
             return TaskOutcome.Failed;
         }
 
-        sa.EapIdentity = outcome?.EapIdentity ?? sa.RemoteIdentity;
+        sa.EapIdentity = outcome?.EapIdentity ?? peer;
         sa.AaaAddresses = outcome?.FramedAddresses ?? [];
         reply.Add(new EapPayload(step.Data ?? EapMessage.Success(eap.Identifier)));
         _final = true;
         return TaskOutcome.Continue;
     }
 
-    /// <summary>The client's AUTH keyed with the MSK; then ours, and the SA is up.</summary>
+    /// <summary>The client's AUTH keyed with the MSK, then ours: the round is complete.</summary>
     private TaskOutcome Finish(DateTimeOffset now, Received request, List<IkePayload> reply, out string? refusal)
     {
         var msk = _server!.Outcome?.Msk;
@@ -127,13 +127,13 @@ internal sealed class EapServerRounds(IkeSa sa, IdentificationPayload idi, Ident
 
         if (MskAuthenticator.For(msk, sa.Keys!, initiatorSide: true).Check(AuthOctets.Of(sa, true, idi), auth) is { } bad)
         {
-            refusal = $"AUTH payload of '{sa.RemoteIdentity}' after EAP did not verify: {bad}";
+            refusal = $"AUTH payload of '{peer}' after EAP did not verify: {bad}";
             return TaskOutcome.Failed;
         }
 
         reply.Add(MskAuthenticator.For(msk, sa.Keys!, initiatorSide: false).Build(AuthOctets.Of(sa, false, idr)));
-        return IkeAuthTask.EstablishResponder(now, sa, sa.Tasks.FirstAuthRequest?.Payloads ?? request.Payloads, reply, out refusal)
-            ? TaskOutcome.Done : TaskOutcome.Failed;
+        refusal = null;
+        return TaskOutcome.Done; // the round is complete: the task starts waiting for the next one or establishes the SA
     }
 
     /// <summary>The EAP server is still working: the request is held for <see cref="Endpoint.Resume"/> and dropped for now.</summary>

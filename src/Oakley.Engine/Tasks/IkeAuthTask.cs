@@ -14,7 +14,7 @@ namespace Oakley.Engine.Tasks;
 /// gateway's own round is EAP too. The first CHILD SA and the configuration payload are tasks of their own in the
 /// same exchange; they wait for this task's last round.
 /// </summary>
-internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask, IDisposable
+internal sealed partial class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask, IDisposable
 {
     private List<IkePayload>? _reply;
 
@@ -34,14 +34,27 @@ internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask, ID
             return TaskOutcome.Done;
         }
 
+        if (_round > 0)
+        {
+            return BuildLaterRound(now, request);
+        }
+
         var config = sa.Config;
+        if (config.MoreLocalAuth.Count > 0 && !sa.PeerMultipleAuth)
+        {
+            // RFC 4739 §3: ANOTHER_AUTH_FOLLOWS only to a responder that sent MULTIPLE_AUTH_SUPPORTED in IKE_SA_INIT.
+            sa.Fail(now, $"connection '{config.Name}' has {1 + config.MoreLocalAuth.Count} authentication rounds, but the peer does not support multiple authentication (no MULTIPLE_AUTH_SUPPORTED, RFC 4739)");
+            return TaskOutcome.Failed;
+        }
+
         var idi = new IdentificationPayload(true, config.LocalId.Type, config.LocalId.Value);
+        _idi = idi;
         request.Add(idi);
         IIkeAuthenticator? authenticator = null;
         if (config.LocalAuth.Class == AuthClass.Eap)
         {
             // No AUTH: the gateway starts EAP (§2.16). We also offer EAP-only (RFC 5998 §4), as strongSwan does.
-            _eapClient = new EapClientRounds(sa, idi, now);
+            _eapClient = new EapClientRounds(sa, idi, now, config.LocalAuth, config.LocalId, eapOnly: config.RemoteAuth.Class == AuthClass.Eap);
         }
         else
         {
@@ -88,6 +101,13 @@ internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask, ID
             request.Add(new NotifyPayload(NotifyType.EapOnlyAuthentication));
         }
 
+        if (config.MoreLocalAuth.Count > 0)
+        {
+            // RFC 4739 §3: both announcements go in the first IKE_AUTH request; BuildRequest checked the responder's.
+            request.Add(new NotifyPayload(NotifyType.MultipleAuthSupported));
+            request.Add(new NotifyPayload(NotifyType.AnotherAuthFollows));
+        }
+
         if (config.Mobike)
         {
             request.Add(new NotifyPayload(NotifyType.MobikeSupported));
@@ -121,7 +141,8 @@ internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask, ID
         var payloads = response.Payloads;
         if (_eapClient is { Started: true } eap && payloads.OfType<EapPayload>().Any())
         {
-            return eap.ProcessResponse(now, response); // an EAP-Failure says more than the AUTHENTICATION_FAILED beside it
+            // an EAP-Failure says more than the AUTHENTICATION_FAILED beside it
+            return RoundOutcome(now, eap.ProcessResponse(now, response), response);
         }
 
         if (payloads.OfType<NotifyPayload>().FirstOrDefault(n => n.NotifyType == NotifyType.AuthenticationFailed) is not null)
@@ -131,7 +152,12 @@ internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask, ID
 
         if (_eapClient is { Started: true } started)
         {
-            return started.ProcessResponse(now, response);
+            return RoundOutcome(now, started.ProcessResponse(now, response), response);
+        }
+
+        if (_round > 0)
+        {
+            return LaterRoundResponse(now, response);
         }
 
         var idr = payloads.OfType<IdentificationPayload>().FirstOrDefault(i => !i.IsInitiator);
@@ -156,12 +182,13 @@ internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask, ID
         }
 
         NoteMobike(sa, payloads);
+        _idr = idr;
         if (_eapClient is { } client)
         {
-            return client.Begin(now, response, idr);
+            return RoundOutcome(now, client.Begin(now, response, idr), response);
         }
 
-        return EstablishInitiator(now, sa);
+        return RoundOutcome(now, TaskOutcome.Done, response);
     }
 
     /// <summary>Why the responder's first AUTH is not acceptable (null: it is, or EAP-only authenticates it later).</summary>
@@ -218,10 +245,17 @@ internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask, ID
 
     public TaskOutcome ProcessRequest(DateTimeOffset now, Received request)
     {
+        NoteAnotherAuth(request);
         if (_eapServer is { Started: true } eap)
         {
             var outcome = eap.Process(now, request, _reply = [], out var eapRefusal);
-            return eapRefusal is null ? outcome : Refuse(now, eapRefusal, keep: _reply);
+            return eapRefusal is not null ? Refuse(now, eapRefusal, keep: _reply)
+                : outcome == TaskOutcome.Done ? ResponderRoundDone(now, request) : outcome;
+        }
+
+        if (_round > 0)
+        {
+            return LaterRoundRequest(now, request);
         }
 
         var payloads = request.Payloads;
@@ -264,7 +298,8 @@ internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask, ID
         }
 
         _reply = own;
-        return EstablishResponder(now, sa, payloads, _reply, out var unique) ? TaskOutcome.Done : Refuse(now, unique!);
+        _ourIdr = idr;
+        return ResponderRoundDone(now, request);
     }
 
     private string? _refusal;
@@ -304,7 +339,8 @@ internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask, ID
             return Refuse(now, _refusal!);
         }
 
-        _eapServer ??= new EapServerRounds(sa, idi, idr, eapOnly);
+        _ourIdr = idr;
+        _eapServer ??= new EapServerRounds(sa, idi, idr, eapOnly, config.RemoteAuth, sa.RemoteIdentity!);
         var outcome = _eapServer.Start(now, request, reply, out var refusal);
         _reply = reply;
         return refusal is null ? outcome : Refuse(now, refusal, keep: reply.OfType<EapPayload>().ToList<IkePayload>());
@@ -344,18 +380,18 @@ internal sealed class IkeAuthTask(IkeSa sa) : IInitiatorTask, IResponderTask, ID
     public void BuildResponse(DateTimeOffset now, List<IkePayload> response) => response.AddRange(_reply ?? []);
 
     /// <summary>What we authenticate with (the <c>local</c> round): a PSK for our identity and <paramref name="remote"/> (null: %any), or our signing key and certificates.</summary>
-    private LocalCredential LocalCredential(DateTimeOffset now, Identity? remote) => sa.Config.LocalAuth.Class switch
+    private LocalCredential LocalCredential(DateTimeOffset now, Identity? remote, AuthConfig? round = null, Identity? id = null) => (round ?? sa.Config.LocalAuth).Class switch
     {
-        AuthClass.Psk => new LocalCredential(PskAuthenticator.Create(sa.Services.Secrets, sa.Config.LocalId, remote is { } r && !r.IsWildcard ? r : sa.RemoteIdentity), []),
-        AuthClass.PublicKey => PublicKeyCredentials.Local(sa, now, sa.PeerCertificateRequests),
+        AuthClass.Psk => new LocalCredential(PskAuthenticator.Create(sa.Services.Secrets, id ?? sa.Config.LocalId, remote is { } r && !r.IsWildcard ? r : sa.RemoteIdentity), []),
+        AuthClass.PublicKey => PublicKeyCredentials.Local(sa, now, sa.PeerCertificateRequests, round),
         _ => new LocalCredential(AuthenticatorResult.Missing($"connection '{sa.Config.Name}': our round is EAP, which authenticates us only after EAP"), []),
     };
 
     /// <summary>What verifies the peer (the <c>remote</c> round), or why nothing can.</summary>
-    private AuthenticatorResult RemoteVerifier(DateTimeOffset now, IReadOnlyList<IkePayload> payloads) => sa.Config.RemoteAuth.Class switch
+    private AuthenticatorResult RemoteVerifier(DateTimeOffset now, IReadOnlyList<IkePayload> payloads, AuthConfig? round = null, Identity? peer = null) => (round ?? sa.Config.RemoteAuth).Class switch
     {
-        AuthClass.Psk => PskAuthenticator.Create(sa.Services.Secrets, sa.Config.LocalId, sa.RemoteIdentity),
-        AuthClass.PublicKey => PublicKeyCredentials.Remote(sa, now, sa.RemoteIdentity!, payloads),
+        AuthClass.Psk => PskAuthenticator.Create(sa.Services.Secrets, sa.Config.LocalId, peer ?? sa.RemoteIdentity),
+        AuthClass.PublicKey => PublicKeyCredentials.Remote(sa, now, peer ?? sa.RemoteIdentity!, payloads, round),
         _ => AuthenticatorResult.Missing($"connection '{sa.Config.Name}' expects EAP, but '{sa.RemoteIdentity}' sent an AUTH payload instead"),
     };
 

@@ -128,6 +128,7 @@ internal sealed class IkeInitTask : IInitiatorTask, IResponderTask, IDisposable
         _sa.NonceR = m.Find<NoncePayload>()!.Nonce.ToArray();
         _sa.Path.Fragmentation = _sa.Config.Fragmentation != Fragmentation.No && m.Notifies(NotifyType.Ikev2FragmentationSupported).Any();
         _sa.PeerSignatureHashes = PeerHashes(m);
+        _sa.PeerMultipleAuth = m.Notifies(NotifyType.MultipleAuthSupported).Any();
         _sa.PeerCertificateRequests = PublicKeyCredentials.Requested(m.Payloads);
         _sa.InitResponse = response.Datagram;
         _ke!.SetPeerPublicKey(ke.Data.Span);
