@@ -99,7 +99,10 @@ public sealed partial class Endpoint : ISaServices
             return true;
         }
 
-        var duplicates = _table.WithRemoteId(fid).Where(s => s != fresh && s != fresh.ReauthOf && s.State == IkeSaState.Established && !s.IsRekeyedAway && s.Config.Name == fresh.Config.Name).ToList();
+        // With EAP the user is the EAP identity (strongSwan's other_eap_id): clients that all send their address as IKE
+        // identity, as Windows does, are duplicates only when the same user authenticated.
+        var duplicates = _table.WithRemoteId(fid).Where(s => s != fresh && s != fresh.ReauthOf && s.State == IkeSaState.Established && !s.IsRekeyedAway
+            && s.Config.Name == fresh.Config.Name && Equals(s.EapIdentity, fresh.EapIdentity)).ToList();
         if (initialContact)
         {
             foreach (var old in duplicates)

@@ -111,7 +111,6 @@ public class SwanctlStrictTests
     [InlineData("    start_action = trap", "    mark_in = 42", "swanctl.conf:20: error: 'connections.tunnel.children.net.mark_in = 42' is not supported yet (netfilter marks)")]
     [InlineData("proposals = aes256gcm16-prfsha256-x25519", "local_port = 4501", "swanctl.conf:6: error: 'connections.tunnel.local_port = 4501' is not supported yet (a per-connection IKE port: the daemon's --port sets it)")]
     [InlineData("  id = b.example\n    }", "  id = b.example\n      cert-hsm {\n        handle = 0a0b\n      }\n    }", "swanctl.conf:10: error: 'connections.tunnel.local.cert-hsm' is not supported yet (certificates on PKCS#11 tokens; use certs = FILE)")]
-    [InlineData("    children {", "    local-2 {\n      auth = psk\n    }\n    children {", "swanctl.conf:15: error: 'connections.tunnel.local-2' is not supported yet (a second local authentication round, RFC 4739; the first is 'local')")]
     [InlineData("      auth = psk\n      id = a.example", "      auth = psk\n      cert_policy = 1.2.3\n      id = a.example", "swanctl.conf:13: error: 'connections.tunnel.remote.cert_policy = 1.2.3' is not supported yet (certificate policy constraints)")]
     public void NotBuiltYet_IsAnError_ThatSaysSo(string from, string to, string expected) => Assert.Equal(expected, Refused(Edit(from, to)));
 

@@ -131,6 +131,11 @@ internal sealed class Scenario
     /// <summary>Sun's swanctl pools on the connection (a gateway: its child's remote_ts becomes dynamic) and their definitions.</summary>
     public IReadOnlyList<Pools.PoolConfig> SunPools { get; set; } = [];
 
+    /// <summary>Moon's local-2, … and sun's remote-2, … (RFC 4739).</summary>
+    public IReadOnlyList<AuthConfig> MoonMoreLocal { get; set; } = [];
+
+    public IReadOnlyList<AuthConfig> SunMoreRemote { get; set; } = [];
+
     /// <summary>EAP secrets of each side (identity, password).</summary>
     public List<(string Id, string Secret)> MoonEap { get; } = [];
 
@@ -144,8 +149,8 @@ internal sealed class Scenario
             reauth: MoonReauth, overTime: MoonOverTime, unique: MoonUnique, fragmentation: MoonFragmentation, mobike: MoonMobike);
         var sun = Config("sun-moon", SunAddress, MoonAddress, sunId, moonId, SunIke, SunEsp, SunLocalTs, SunRemoteTs, SunTransport, SunEsp2, SunDpdDelay, SunIkeRekey, SunAcceptsAnyPeer || SunRemoteAny,
             unique: SunUnique, fragmentation: SunFragmentation, mobike: SunMobike);
-        moon = With(moon, MoonLocalAuth, MoonRemoteAuth, MoonSendCert, MoonExpects, vips: MoonVips);
-        sun = With(sun, SunLocalAuth, SunRemoteAuth, SunSendCert, SunExpects, pools: SunPools.Select(p => p.Name).ToList());
+        moon = With(moon, MoonLocalAuth, MoonRemoteAuth, MoonSendCert, MoonExpects, vips: MoonVips, moreLocal: MoonMoreLocal);
+        sun = With(sun, SunLocalAuth, SunRemoteAuth, SunSendCert, SunExpects, pools: SunPools.Select(p => p.Name).ToList(), moreRemote: SunMoreRemote);
         var moonSecrets = Secrets(MoonPsk, moonId, sunId);
         moonSecrets.Certificates = MoonCertificates;
         MoonKeys.ForEach(k => moonSecrets.AddKey(k));
@@ -163,7 +168,7 @@ internal sealed class Scenario
 
     /// <summary>The config with the authentication of the scenario (IkeConfig is init-only).</summary>
     private static IkeConfig With(IkeConfig c, AuthConfig local, AuthConfig remote, SendCertPolicy sendCert, Identity? expects,
-        IReadOnlyList<IPAddress>? vips = null, IReadOnlyList<string>? pools = null) => new()
+        IReadOnlyList<IPAddress>? vips = null, IReadOnlyList<string>? pools = null, IReadOnlyList<AuthConfig>? moreLocal = null, IReadOnlyList<AuthConfig>? moreRemote = null) => new()
     {
         Name = c.Name, ReauthTime = c.ReauthTime, OverTime = c.OverTime, Unique = c.Unique, Fragmentation = c.Fragmentation, Mobike = c.Mobike,
         SendInitialContact = c.SendInitialContact, DpdDelay = c.DpdDelay, RekeyTime = c.RekeyTime, LocalAddresses = c.LocalAddresses,
@@ -171,6 +176,7 @@ internal sealed class Scenario
         Children = vips is { Count: > 0 } ? c.Children.Select(ch => Dynamic(ch, local: true)).ToList()
             : pools is { Count: > 0 } ? c.Children.Select(ch => Dynamic(ch, local: false)).ToList() : c.Children,
         LocalAuth = local, RemoteAuth = remote, SendCert = sendCert, Vips = vips ?? [], Pools = pools ?? [],
+        MoreLocalAuth = moreLocal ?? [], MoreRemoteAuth = moreRemote ?? [],
     };
 
     /// <summary>A road warrior's child (local_ts = dynamic: its virtual IP) or a gateway's (remote_ts = dynamic: the IP it assigns).</summary>

@@ -212,6 +212,7 @@ b_client_up() {
   ((rc)) && { explain; cat "$RUN/pools.out" 2>/dev/null | sed 's/^/    /'; }
   clear_sas
 }
+wait_for() { local _; for _ in $(seq 30); do "$@" && return 0; sleep 0.1; done; return 1; } # up to 3 s (DNS is set off the engine thread)
 # a_client_up NAME: Oakley initiates to strongSwan; its TUN device holds the virtual IPs, resolv.conf the DNS servers,
 # pings go from the virtual IPs; after terminate, the address and the DNS servers are gone.
 a_client_up() {
@@ -219,7 +220,7 @@ a_client_up() {
   mark_logs
   OK initiate --child net --timeout 20 >"$RUN/up.out" 2>&1 && both_up \
     && ip -n "$NA" addr show | grep -q "inet 203.0.113.65/32" && ip -n "$NA" addr show | grep -q "inet6 2001:db8:ee::1/128" \
-    && grep -q "nameserver 198.51.100.53" "$RUN/resolv.conf" && grep -q "nameserver 2001:db8::53" "$RUN/resolv.conf" \
+    && wait_for grep -q "nameserver 2001:db8::53" "$RUN/resolv.conf" && grep -q "nameserver 198.51.100.53" "$RUN/resolv.conf" \
     && log_has_all b "assigning virtual IP 203.0.113.65 to peer 'carol'" "with EAP successful" \
     && ip netns exec "$NA" ping -c 3 -i 0.2 -W 2 -I 203.0.113.65 203.0.113.1 >"$RUN/ping.out" 2>&1 \
     && ip netns exec "$NA" ping -6 -c 3 -i 0.2 -W 2 -I 2001:db8:ee::1 2001:db8:52::1 >>"$RUN/ping.out" 2>&1
@@ -227,7 +228,7 @@ a_client_up() {
   clear_sas
   sleep 0.5
   if ((rc == 0)); then
-    ! ip -n "$NA" addr show | grep -q "203.0.113.65" && ! grep -q "198.51.100.53" "$RUN/resolv.conf"
+    wait_for sh -c "! grep -q 198.51.100.53 '$RUN/resolv.conf'" && ! ip -n "$NA" addr show | grep -q "203.0.113.65"
     rc=$?
   fi
   result "oakley client -> strongswan gateway, $name: virtual IPv4+IPv6 on the TUN device, DNS in resolv.conf, ping from the virtual IPs; all removed at terminate" $rc

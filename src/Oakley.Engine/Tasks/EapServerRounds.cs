@@ -48,6 +48,13 @@ internal sealed class EapServerRounds(IkeSa sa, IdentificationPayload idi, Ident
     private IEapAuthenticator? Build(DateTimeOffset now, out string? refusal)
     {
         refusal = null;
+        if (round.EapRadius && eapOnly)
+        {
+            // strongSwan counts no method relayed to RADIUS as mutual (it cannot see which one ran): no EAP-only then.
+            refusal = "EAP-only authentication needs a mutual method, and eap-radius cannot assure one";
+            return null;
+        }
+
         if (round.EapRadius)
         {
             // eap_id = %any (or a pattern): the relay asks with EAP-Identity; unset: the IKE identity is the EAP identity.
@@ -104,7 +111,9 @@ internal sealed class EapServerRounds(IkeSa sa, IdentificationPayload idi, Ident
         {
             // A method without an MSK runs only when the round names it (auth = eap-md5): the AUTH would be keyed with SK_p only.
             reply.Add(new EapPayload(EapMessage.Failure(eap.Identifier)));
-            refusal = $"{outcome?.Method ?? "the EAP method"} established no MSK; name the method in the remote round (auth = eap-md5) to allow it";
+            refusal = round.EapRadius
+                ? $"{outcome?.Method ?? "the EAP method"} established no MSK (the RADIUS server sent no MS-MPPE keys): use a key-generating method such as EAP-MSCHAPv2, EAP-TLS or PEAP"
+                : $"{outcome?.Method ?? "the EAP method"} established no MSK; name the method in the remote round (auth = eap-md5) to allow it";
             return TaskOutcome.Failed;
         }
 

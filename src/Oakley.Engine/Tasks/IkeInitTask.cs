@@ -189,6 +189,12 @@ internal sealed class IkeInitTask : IInitiatorTask, IResponderTask, IDisposable
         {
             response.Add(certreq);
         }
+
+        if (_sa.Config.MoreRemoteAuth.Count > 0)
+        {
+            // RFC 4739 §3: the responder announces multiple authentication here (for the connections that use it).
+            response.Add(new NotifyPayload(NotifyType.MultipleAuthSupported));
+        }
     }
 
     /// <summary>
