@@ -196,19 +196,21 @@ a_down() { OK terminate; }
 
 vip_of_b() { SW --list-sas 2>/dev/null | sed -n 's/.*local  *\(203\.0\.113\.[0-9]*\)\/32.*/\1/p' | head -1; }
 # b_client_up NAME METHOD_WORDS [VIP4] [DNS4_WORDS]: B initiates to Oakley; both up, B got VIP4 (203.0.113.65) and
-# 2001:db8:ee::1 and the DNS attributes, and pings A's inner hosts from its virtual IPs.
+# VIP6 (2001:db8:ee::1) and the DNS attributes, A authenticated with GW_AUTH (ECDSA_WITH_SHA256_DER), and B pings A's
+# inner hosts from its virtual IPs.
 b_client_up() {
   local name=$1 words=$2 vip=${3:-203.0.113.65} dns4=${4-handling INTERNAL_IP4_DNS attribute failed} rc
+  local vip6=${VIP6:-2001:db8:ee::1} gw_auth=${GW_AUTH:-ECDSA_WITH_SHA256_DER}
   mark_logs
   SW --initiate --child net --timeout 20 >"$RUN/up.out" 2>&1 && both_up \
-    && log_has_all b "installing new virtual IP $vip" "installing new virtual IP 2001:db8:ee::1" \
+    && log_has_all b "installing new virtual IP $vip" "installing new virtual IP $vip6" \
       ${dns4:+"$dns4"} "handling INTERNAL_IP6_DNS attribute failed" \
-      "authentication of 'a.example' with ECDSA_WITH_SHA256_DER successful" "$words" \
+      "authentication of 'a.example' with $gw_auth successful" "$words" \
     && ip netns exec "$NB" ping -c 3 -i 0.2 -W 2 -I "$vip" 198.51.100.1 >"$RUN/ping.out" 2>&1 \
-    && ip netns exec "$NB" ping -6 -c 3 -i 0.2 -W 2 -I 2001:db8:ee::1 2001:db8:51::1 >>"$RUN/ping.out" 2>&1 \
+    && ip netns exec "$NB" ping -6 -c 3 -i 0.2 -W 2 -I "$vip6" 2001:db8:51::1 >>"$RUN/ping.out" 2>&1 \
     && { [[ $vip != 203.0.113.65 ]] || { OK list-pools --leases >"$RUN/pools.out" 2>&1 && grep -q "203.0.113.65.*online.*carol" "$RUN/pools.out"; }; }
   rc=$?
-  result "strongswan client -> oakley gateway, $name: virtual IPv4+IPv6 with DNS, ping from the virtual IPs, lease of 'carol' online" $rc
+  result "strongswan client -> oakley gateway, $name: virtual IPv4+IPv6 with DNS, ping from the virtual IPs$([[ $vip != 203.0.113.65 ]] || echo ", lease of 'carol' online")" $rc
   ((rc)) && { explain; cat "$RUN/pools.out" 2>/dev/null | sed 's/^/    /'; }
   clear_sas
 }
@@ -216,19 +218,19 @@ wait_for() { local _; for _ in $(seq 30); do "$@" && return 0; sleep 0.1; done; 
 # a_client_up NAME: Oakley initiates to strongSwan; its TUN device holds the virtual IPs, resolv.conf the DNS servers,
 # pings go from the virtual IPs; after terminate, the address and the DNS servers are gone.
 a_client_up() {
-  local name=$1 rc
+  local name=$1 rc vip=${VIP4:-203.0.113.65} vip6=${VIP6:-2001:db8:ee::1} lessee=${LESSEE:-carol}
   mark_logs
   OK initiate --child net --timeout 20 >"$RUN/up.out" 2>&1 && both_up \
-    && ip -n "$NA" addr show | grep -q "inet 203.0.113.65/32" && ip -n "$NA" addr show | grep -q "inet6 2001:db8:ee::1/128" \
+    && ip -n "$NA" addr show | grep -q "inet $vip/32" && ip -n "$NA" addr show | grep -q "inet6 $vip6/128" \
     && wait_for grep -q "nameserver 2001:db8::53" "$RUN/resolv.conf" && grep -q "nameserver 198.51.100.53" "$RUN/resolv.conf" \
-    && log_has_all b "assigning virtual IP 203.0.113.65 to peer 'carol'" "with EAP successful" \
-    && ip netns exec "$NA" ping -c 3 -i 0.2 -W 2 -I 203.0.113.65 203.0.113.1 >"$RUN/ping.out" 2>&1 \
-    && ip netns exec "$NA" ping -6 -c 3 -i 0.2 -W 2 -I 2001:db8:ee::1 2001:db8:52::1 >>"$RUN/ping.out" 2>&1
+    && log_has_all b "assigning virtual IP $vip to peer '$lessee'" "with EAP successful" \
+    && ip netns exec "$NA" ping -c 3 -i 0.2 -W 2 -I "$vip" 203.0.113.1 >"$RUN/ping.out" 2>&1 \
+    && ip netns exec "$NA" ping -6 -c 3 -i 0.2 -W 2 -I "$vip6" 2001:db8:52::1 >>"$RUN/ping.out" 2>&1
   rc=$?
   clear_sas
   sleep 0.5
   if ((rc == 0)); then
-    wait_for sh -c "! grep -q 198.51.100.53 '$RUN/resolv.conf'" && ! ip -n "$NA" addr show | grep -q "203.0.113.65"
+    wait_for sh -c "! grep -q 198.51.100.53 '$RUN/resolv.conf'" && ! ip -n "$NA" addr show | grep -q "$vip"
     rc=$?
   fi
   result "oakley client -> strongswan gateway, $name: virtual IPv4+IPv6 on the TUN device, DNS in resolv.conf, ping from the virtual IPs; all removed at terminate" $rc
@@ -272,11 +274,25 @@ result "FreeRADIUS accounting: Start and Stop for carol with Framed-IP-Address 2
 roles a eap-radius "not carol's password" eap-mschapv2 "radius, rw6"
 fails "strongswan client with a wrong password, relayed to FreeRADIUS" a "RADIUS authentication of 'carol' failed" b
 
+# ---- EAP-TLS (strongSwan 5.9.8 offers TLS 1.2 at most): the client's certificate b.example; then EAP-only, where the
+# gateway sends no AUTH of its own before EAP (local auth = eap) and the EAP-TLS MSK authenticates it. The lease goes
+# to the certificate's identity, not carol (whose offline lease keeps .65/::1): b.example gets .66/::2 both times.
+roles a eap-tls
+VIP6=2001:db8:ee::2 b_client_up "EAP-TLS with the client certificate b.example" "EAP method EAP_TLS succeeded, MSK established" 203.0.113.66
+GATEWAY_AUTH=eap CLIENT_RAUTH=eap roles a eap-tls
+VIP6=2001:db8:ee::2 GW_AUTH=EAP b_client_up "EAP-only (RFC 5998) with EAP-TLS: no gateway AUTH before EAP" \
+  "EAP method EAP_TLS succeeded, MSK established" 203.0.113.66
+
 # ---- Oakley client -> strongSwan gateway ----
 roles b eap-mschapv2
 a_client_up "EAP-MSCHAPv2"
 roles b eap-md5
 a_client_up "EAP-MD5 (named on both sides)"
+# EAP-TLS: strongSwan leases to a.example (carol's offline lease keeps .65/::1)
+roles b eap-tls
+VIP4=203.0.113.66 VIP6=2001:db8:ee::2 LESSEE=a.example a_client_up "EAP-TLS with the client certificate a.example"
+GATEWAY_AUTH=eap CLIENT_RAUTH=eap roles b eap-tls
+VIP4=203.0.113.66 VIP6=2001:db8:ee::2 LESSEE=a.example a_client_up "EAP-only (RFC 5998) with EAP-TLS"
 roles b eap-mschapv2 "not carol's password"
 fails "oakley client with a wrong EAP-MSCHAPv2 password" b "EAP method EAP_MSCHAPV2 failed for peer" a
 
