@@ -67,7 +67,7 @@ connections {
       certs = $1.pem
       id = $id
     }
-    remote {
+$(if [[ -n ${MULTI:-} ]]; then printf '    remote {\n      auth = pubkey\n    }\n    remote-2 {\n'; else echo "    remote {"; fi)
       auth = $2
       eap_id = %any
     }
@@ -111,7 +111,7 @@ connections {
     remote_addrs = $ra
     vips = 0.0.0.0, ::
     proposals = aes256gcm16-prfsha256-x25519
-    local {
+$(if [[ -n ${MULTI:-} ]]; then printf '    local {\n      auth = pubkey\n      certs = %s.pem\n      id = %s.example\n    }\n    local-2 {\n' "$1" "$1"; else echo "    local {"; fi)
       auth = $2
 $(if [[ $2 == eap-tls ]]; then echo "      certs = $1.pem"; echo "      id = $1.example"; else echo "      eap_id = carol"; fi)
     }
@@ -283,6 +283,10 @@ GATEWAY_AUTH=eap CLIENT_RAUTH=eap roles a eap-tls
 VIP6=2001:db8:ee::2 GW_AUTH=EAP b_client_up "EAP-only (RFC 5998) with EAP-TLS: no gateway AUTH before EAP" \
   "EAP method EAP_TLS succeeded, MSK established" 203.0.113.66
 
+# ---- multiple authentication rounds (RFC 4739): the client's certificate first, then carol with EAP-MSCHAPv2 ----
+MULTI=1 roles a eap-mschapv2
+b_client_up "certificate b.example, then EAP-MSCHAPv2 as carol (local-2/remote-2, RFC 4739)" "EAP method EAP_MSCHAPV2 succeeded, MSK established"
+
 # ---- Oakley client -> strongSwan gateway ----
 roles b eap-mschapv2
 a_client_up "EAP-MSCHAPv2"
@@ -293,6 +297,8 @@ roles b eap-tls
 VIP4=203.0.113.66 VIP6=2001:db8:ee::2 LESSEE=a.example a_client_up "EAP-TLS with the client certificate a.example"
 GATEWAY_AUTH=eap CLIENT_RAUTH=eap roles b eap-tls
 VIP4=203.0.113.66 VIP6=2001:db8:ee::2 LESSEE=a.example a_client_up "EAP-only (RFC 5998) with EAP-TLS"
+MULTI=1 roles b eap-mschapv2
+a_client_up "certificate a.example, then EAP-MSCHAPv2 as carol (local-2/remote-2, RFC 4739)"
 roles b eap-mschapv2 "not carol's password"
 fails "oakley client with a wrong EAP-MSCHAPv2 password" b "EAP method EAP_MSCHAPV2 failed for peer" a
 
