@@ -102,8 +102,9 @@ internal static class TextFormat
     {
         var initiator = (bool)sa["initiator"]!;
         sb.AppendLine($"{sa["name"]}: #{sa["uniqueid"]}, {sa["state"]}, IKEv2, {sa["initiator-spi"]}_i{(initiator ? "*" : string.Empty)} {sa["responder-spi"]}_r{(initiator ? string.Empty : "*")}");
-        sb.AppendLine($"  local  '{sa["local-id"]}' @ {sa["local-host"]}[{sa["local-port"]}]");
-        sb.AppendLine($"  remote '{sa["remote-id"]}' @ {sa["remote-host"]}[{sa["remote-port"]}]");
+        sb.AppendLine($"  local  '{sa["local-id"]}' @ {sa["local-host"]}[{sa["local-port"]}]{Vips(sa["local-vips"])}");
+        var eap = sa["remote-eap-id"] is { } e ? $" EAP: '{e}'" : string.Empty;
+        sb.AppendLine($"  remote '{sa["remote-id"]}' @ {sa["remote-host"]}[{sa["remote-port"]}]{eap}{Vips(sa["remote-vips"])}");
         if (sa["proposal"] is { } proposal)
         {
             sb.AppendLine($"  {proposal}");
@@ -149,6 +150,9 @@ internal static class TextFormat
             }
         }
     }
+
+    /// <summary>swanctl's " [10.3.0.1 2001:db8::1]" after an endpoint with virtual IPs, else nothing.</summary>
+    private static string Vips(JsonNode? vips) => vips is JsonArray { Count: > 0 } a ? $" [{string.Join(" ", a.Select(v => v?.ToString()))}]" : string.Empty;
 
     private static string Scalar(JsonNode? value) => value switch
     {

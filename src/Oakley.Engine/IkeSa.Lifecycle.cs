@@ -79,7 +79,8 @@ public sealed partial class IkeSa
         _halfOpenDeadline = DateTimeOffset.MaxValue;
         ScheduleIkeRekey(now);
         _services.Emit(new IkeSaUp(now, Id, Config.Name, SpiI, SpiR, IsOriginalInitiator, Local, Remote,
-            Crypto.Registry.ProposalString.Format(IkeSelected!), Config.LocalId.ToString(), RemoteIdentity?.ToString() ?? string.Empty));
+            Crypto.Registry.ProposalString.Format(IkeSelected!), Config.LocalId.ToString(), RemoteIdentity?.ToString() ?? string.Empty,
+            EapIdentity?.ToString(), PeerVirtualIps));
     }
 
     internal void HandleTimeout(DateTimeOffset now)

@@ -48,6 +48,10 @@ internal static class StatusViews
             ["remote-host"] = sa.Remote.Address.ToString(),
             ["remote-port"] = sa.Remote.Port,
             ["remote-id"] = sa.RemoteIdentity?.ToString(),
+            // swanctl's names: the EAP identity, and the virtual IPs of each side
+            ["remote-eap-id"] = sa.IsOriginalInitiator ? null : sa.EapIdentity?.ToString(),
+            ["local-vips"] = new JsonArray(sa.LocalVirtualIps.Select(a => (JsonNode)a.ToString()).ToArray()),
+            ["remote-vips"] = new JsonArray((sa.PeerVirtualIps ?? []).Select(a => (JsonNode)a.ToString()).ToArray()),
             ["initiator"] = sa.IsOriginalInitiator,
             ["nat-local"] = sa.LocalBehindNat,
             ["nat-remote"] = sa.RemoteBehindNat,

@@ -87,6 +87,15 @@ public class TextFormatTests
     }
 
     [Fact]
+    public void AGatewaysSa_ShowsTheEapIdentityAndTheVirtualIps_AsSwanctlDoes()
+    {
+        var sa = Sa.Replace("\"remote-id\":\"sun.example\",", "\"remote-id\":\"sun.example\",\"remote-eap-id\":\"carol\",\"local-vips\":[],\"remote-vips\":[\"203.0.113.65\",\"2001:db8:ee::1\"],", StringComparison.Ordinal);
+        var text = TextFormat.Render("list-sas", Json($$"""{"ok":true,"ike-sas":[{{sa}}]}""")).Replace("\r\n", "\n", StringComparison.Ordinal);
+        Assert.Contains("  local  'moon.example' @ 192.0.2.1[500]\n", text, StringComparison.Ordinal);
+        Assert.Contains("  remote 'sun.example' @ 192.0.2.2[4500] EAP: 'carol' [203.0.113.65 2001:db8:ee::1]\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Initiate_SaGoneBeforeItWasListed_SaysSo()
     {
         Assert.Equal("IKE SA #4 was established, but it is gone again", TextFormat.Render("initiate", Json("""{"ok":true,"ike-sa-id":4,"ike-sa":null}""")));

@@ -34,7 +34,7 @@ public sealed class MlKemKeyExchange : KeyExchange
             KeId.MlKem1024 => MLKemParameters.ml_kem_1024,
             _ => throw new ArgumentOutOfRangeException(nameof(id), id, "not an ML-KEM method"),
         };
-        _random = new SecureRandom(new EntropyGenerator(entropy));
+        _random = new SecureRandom(new EntropyRandomGenerator(entropy));
     }
 
     public override KeId Method { get; }
@@ -153,27 +153,5 @@ public sealed class MlKemKeyExchange : KeyExchange
         }
 
         _keyPair = null;
-    }
-
-    /// <summary>Feeds BouncyCastle from the injected entropy source.</summary>
-    private sealed class EntropyGenerator(IEntropySource entropy) : IRandomGenerator
-    {
-        public void AddSeedMaterial(byte[] seed)
-        {
-        }
-
-        public void AddSeedMaterial(ReadOnlySpan<byte> seed)
-        {
-        }
-
-        public void AddSeedMaterial(long seed)
-        {
-        }
-
-        public void NextBytes(byte[] bytes) => entropy.Fill(bytes);
-
-        public void NextBytes(byte[] bytes, int start, int len) => entropy.Fill(bytes.AsSpan(start, len));
-
-        public void NextBytes(Span<byte> bytes) => entropy.Fill(bytes);
     }
 }

@@ -28,25 +28,3 @@ internal sealed class EntropyTlsCrypto(IEntropySource entropy) : BcTlsCrypto(new
         }
     }
 }
-
-/// <summary>BouncyCastle's random generator interface over an <see cref="IEntropySource"/>; seed material is ignored (the source needs none).</summary>
-internal sealed class EntropyRandomGenerator(IEntropySource entropy) : IRandomGenerator
-{
-    public void AddSeedMaterial(byte[] seed)
-    {
-    }
-
-    public void AddSeedMaterial(ReadOnlySpan<byte> seed)
-    {
-    }
-
-    public void AddSeedMaterial(long seed)
-    {
-    }
-
-    public void NextBytes(byte[] bytes) => entropy.Fill(bytes);
-
-    public void NextBytes(byte[] bytes, int start, int len) => entropy.Fill(bytes.AsSpan(start, len));
-
-    public void NextBytes(Span<byte> bytes) => entropy.Fill(bytes);
-}
