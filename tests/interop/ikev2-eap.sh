@@ -218,21 +218,23 @@ wait_for() { local _; for _ in $(seq 30); do "$@" && return 0; sleep 0.1; done; 
 # a_client_up NAME: Oakley initiates to strongSwan; its TUN device holds the virtual IPs, resolv.conf the DNS servers,
 # pings go from the virtual IPs; after terminate, the address and the DNS servers are gone.
 a_client_up() {
-  local name=$1 rc vip=${VIP4:-203.0.113.65} vip6=${VIP6:-2001:db8:ee::1} lessee=${LESSEE:-carol}
+  local name=$1 rc addrs vip=${VIP4:-203.0.113.65} vip6=${VIP6:-2001:db8:ee::1} lessee=${LESSEE:-carol}
   mark_logs
   OK initiate --child net --timeout 20 >"$RUN/up.out" 2>&1 && both_up \
-    && ip -n "$NA" addr show | grep -q "inet $vip/32" && ip -n "$NA" addr show | grep -q "inet6 $vip6/128" \
+    && addrs=$(ip -n "$NA" addr show) && grep -q "inet $vip/32" <<<"$addrs" && grep -q "inet6 $vip6/128" <<<"$addrs" \
     && wait_for grep -q "nameserver 2001:db8::53" "$RUN/resolv.conf" && grep -q "nameserver 198.51.100.53" "$RUN/resolv.conf" \
     && log_has_all b "assigning virtual IP $vip to peer '$lessee'" "with EAP successful" \
     && ip netns exec "$NA" ping -c 3 -i 0.2 -W 2 -I "$vip" 203.0.113.1 >"$RUN/ping.out" 2>&1 \
     && ip netns exec "$NA" ping -6 -c 3 -i 0.2 -W 2 -I "$vip6" 2001:db8:52::1 >>"$RUN/ping.out" 2>&1
   rc=$?
+  local up_rc=$rc
   clear_sas
   sleep 0.5
   if ((rc == 0)); then
-    wait_for sh -c "! grep -q 198.51.100.53 '$RUN/resolv.conf'" && ! ip -n "$NA" addr show | grep -q "$vip"
+    wait_for sh -c "! grep -q 198.51.100.53 '$RUN/resolv.conf'" && addrs=$(ip -n "$NA" addr show) && ! grep -q "$vip" <<<"$addrs"
     rc=$?
   fi
+  ((rc)) && echo "  (failed at step: $( ((up_rc)) && echo 'up, addresses, DNS, gateway log or ping' || echo 'removal at terminate'))"
   result "oakley client -> strongswan gateway, $name: virtual IPv4+IPv6 on the TUN device, DNS in resolv.conf, ping from the virtual IPs; all removed at terminate" $rc
   ((rc)) && { explain; ip -n "$NA" addr show | sed 's/^/    /'; sed 's/^/    resolv.conf: /' "$RUN/resolv.conf"; cat "$RUN/ping.out" | tail -3; }
 }
