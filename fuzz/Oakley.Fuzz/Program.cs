@@ -32,6 +32,12 @@ public static class Program
             case "x509":
                 Fuzzer.LibFuzzer.Run(X509);
                 return 0;
+            case "eap":
+                Fuzzer.LibFuzzer.Run(EapTarget.Run);
+                return 0;
+            case "eap-afl":
+                Fuzzer.OutOfProcess.Run(stream => EapTarget.Run(ReadAll(stream)));
+                return 0;
             case "x509-afl":
                 Fuzzer.OutOfProcess.Run(stream => X509(ReadAll(stream)));
                 return 0;
@@ -65,7 +71,7 @@ public static class Program
 
                 return 0;
             default:
-                Console.Error.WriteLine("usage: Oakley.Fuzz ikev2|isakmp|x509|ikev2-afl|isakmp-afl|x509-afl | replay ikev2|isakmp FILE");
+                Console.Error.WriteLine("usage: Oakley.Fuzz ikev2|isakmp|x509|eap|ikev2-afl|isakmp-afl|x509-afl|eap-afl | replay ikev2|isakmp FILE");
                 return 2;
         }
     }
