@@ -201,6 +201,14 @@ public interface ISecretStore
 /// <summary>Engine-wide settings (strongSwan's charon.* equivalents).</summary>
 public sealed record EngineSettings
 {
+    /// <summary>charon.plugins.eap-tls.fragment_size: the largest EAP-TLS message we send, header included (strongSwan's 1024).</summary>
+    public int EapTlsFragmentSize { get; init; } = 1024;
+
+    /// <summary>charon.plugins.eap-tls.min_version / max_version: the TLS versions EAP-TLS offers and accepts.</summary>
+    public Crypto.Tls.TlsVersion EapTlsMinVersion { get; init; } = Crypto.Tls.TlsVersion.Tls12;
+
+    public Crypto.Tls.TlsVersion EapTlsMaxVersion { get; init; } = Crypto.Tls.TlsVersion.Tls13;
+
     /// <summary>strongSwan's retransmit_timeout (4 s), retransmit_base (1.8) and retransmit_tries (5).</summary>
     public TimeSpan RetransmitTimeout { get; init; } = TimeSpan.FromSeconds(4);
 

@@ -115,8 +115,11 @@ public sealed class Daemon : IAsyncDisposable
     /// Reads the charon.* settings of a strongswan.conf (<c>--settings</c>) over <paramref name="baseline"/>; throws
     /// <see cref="ConfigException"/> with file:line.
     /// </summary>
-    public static EngineSettings LoadEngineSettings(string path, EngineSettings baseline) =>
-        CharonSettings.Apply(SwanctlFile.ReadSettings(path, "strongswan.conf"), baseline);
+    public static EngineSettings LoadEngineSettings(string path, EngineSettings baseline)
+    {
+        var root = SwanctlFile.ReadSettings(path, "strongswan.conf");
+        return EapTlsSettings.Apply(root, CharonSettings.Apply(root, baseline));
+    }
 
     /// <summary>The ipseckey plugin settings of a strongswan.conf (<c>--settings</c>); throws <see cref="ConfigException"/> with file:line.</summary>
     public static IpsecKeySettings LoadIpsecKeySettings(string path) =>

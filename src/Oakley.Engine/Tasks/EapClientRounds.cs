@@ -15,7 +15,8 @@ namespace Oakley.Engine.Tasks;
 internal sealed class EapClientRounds(IkeSa sa, IdentificationPayload idi, DateTimeOffset now, AuthConfig round, Identity id, bool eapOnly) : IDisposable
 {
     private readonly EapPeer _peer = new(round, id, sa.Config.RemoteId, sa.Services.Secrets, sa.Services.Entropy,
-        new EapTlsOptions { Now = now, Certificates = round.Certificates });
+        new EapTlsOptions { Now = now, Certificates = round.Certificates, FragmentSize = sa.Services.Settings.EapTlsFragmentSize,
+            MinVersion = sa.Services.Settings.EapTlsMinVersion, MaxVersion = sa.Services.Settings.EapTlsMaxVersion });
     private IdentificationPayload? _idr;
     private byte[]? _next;
     private bool _final;
