@@ -195,25 +195,34 @@ public static class Program
         root.Subcommands.Add(demo);
 
         var bench = new Command("bench", "benchmarks that print figures");
-        var handshake = new Command("handshake", "full IKE_SA_INIT + IKE_AUTH (PSK or certificates) + CHILD SA handshakes");
+        var handshake = new Command("handshake", "full IKE_SA_INIT + IKE_AUTH (PSK, certificates or EAP-MSCHAPv2 with virtual IPs) + CHILD SA handshakes");
         var count = new Option<int>("--count") { Description = "number of handshakes", DefaultValueFactory = _ => 2000 };
         var proposal = new Option<string>("--proposal") { Description = "IKE proposal", DefaultValueFactory = _ => "aes256gcm16-prfsha256-x25519" };
         var inMemory = new Option<bool>("--in-memory") { Description = "hand datagrams over in memory instead of loopback UDP" };
         handshake.Options.Add(count);
         handshake.Options.Add(proposal);
         handshake.Options.Add(inMemory);
-        var auth = new Option<string>("--auth") { Description = "psk, or certificates with rsa2048, rsa3072, ecdsa256, ecdsa384 or ed25519 keys", DefaultValueFactory = _ => "psk" };
-        auth.AcceptOnlyFromAmong(BenchCredentials.Kinds);
+        var auth = new Option<string>("--auth")
+        {
+            Description = "psk; certificates with rsa2048, rsa3072, ecdsa256, ecdsa384 or ed25519 keys; or eap-mschapv2 (remote-access clients with a virtual IP each)",
+            DefaultValueFactory = _ => "psk",
+        };
+        auth.AcceptOnlyFromAmong([.. BenchCredentials.Kinds, BenchRemoteAccess.Kind]);
         handshake.Options.Add(auth);
+        var gatewayAuth = new Option<string>("--gateway-auth") { Description = "with eap-mschapv2: how the gateway authenticates itself (psk or a certificate kind)", DefaultValueFactory = _ => "psk" };
+        gatewayAuth.AcceptOnlyFromAmong(BenchCredentials.Kinds);
+        handshake.Options.Add(gatewayAuth);
+        var pool = new Option<int>("--pool") { Description = "with eap-mschapv2: addresses in the gateway's pool (from 198.18.0.0)", DefaultValueFactory = _ => Bench.DefaultPool };
+        handshake.Options.Add(pool);
         handshake.SetAction(async (pr, cancel) =>
         {
             if (pr.GetValue(inMemory))
             {
-                return Bench.InMemory(pr.GetValue(count), pr.GetValue(proposal)!, pr.GetValue(auth)!);
+                return Bench.InMemory(pr.GetValue(count), pr.GetValue(proposal)!, pr.GetValue(auth)!, pr.GetValue(gatewayAuth)!, pr.GetValue(pool));
             }
 
             using var logs = Logs(LogLevel.Warning);
-            return await Bench.UdpAsync(pr.GetValue(count), pr.GetValue(proposal)!, pr.GetValue(auth)!, logs.CreateLogger("bench"));
+            return await Bench.UdpAsync(pr.GetValue(count), pr.GetValue(proposal)!, pr.GetValue(auth)!, logs.CreateLogger("bench"), pr.GetValue(gatewayAuth)!, pr.GetValue(pool));
         });
         bench.Subcommands.Add(handshake);
         var esp = new Command("esp", "ESP seal and open throughput per core (Gbit/s and Mpps) at 64, 512 and 1400 bytes");
