@@ -254,6 +254,16 @@ fails() {
 # ---- strongSwan client -> Oakley gateway ----
 roles a eap-mschapv2
 b_client_up "EAP-MSCHAPv2" "EAP method EAP_MSCHAPV2 succeeded, MSK established"
+# the lease and the SA survive load-all, also when the pool shrinks below the leased address (strongSwan's rule)
+mark_logs
+SW --initiate --child net --timeout 20 >"$RUN/up.out" 2>&1 && both_up \
+  && sed -i 's#addrs = 203.0.113.64/28#addrs = 203.0.113.64/31#' "$RUN/ok/swanctl.conf" && OK load-all >"$RUN/load.out" 2>&1 \
+  && OK list-pools --leases >"$RUN/pools.out" 2>&1 && grep -q "203.0.113.65.*online.*carol" "$RUN/pools.out" \
+  && both_up && ip netns exec "$NB" ping -c 2 -i 0.2 -W 2 -I 203.0.113.65 198.51.100.1 >"$RUN/ping.out" 2>&1
+rc=$?
+result "load-all with the pool shrunk to 203.0.113.64/31: carol's SA and lease 203.0.113.65 stay online, ping still passes" $rc
+((rc)) && { explain; sed 's/^/    /' "$RUN/pools.out" "$RUN/load.out" 2>/dev/null; }
+clear_sas
 roles a eap-md5
 b_client_up "EAP-MD5 (named on both sides)" "EAP method EAP_MD5 succeeded, no MSK established"
 roles a eap-mschapv2 "not carol's password"

@@ -18,7 +18,7 @@ public sealed class AddressPool
     private readonly Dictionary<Identity, Entry> _byHolder = [];
     private readonly Dictionary<BigInteger, Entry> _byOffset = [];
     private readonly LinkedList<Entry> _offline = new();
-    private readonly byte[] _base;
+    private byte[] _base;
     private BigInteger _next;
 
     public AddressPool(string name, IPAddress first, IPAddress last)
@@ -127,7 +127,7 @@ public sealed class AddressPool
         ArgumentNullException.ThrowIfNull(holder);
         if (_byHolder.TryGetValue(holder, out var entry) && entry.Node is null && --entry.Users <= 0)
         {
-            if (entry.Offset >= Size)
+            if (entry.Offset >= Size || entry.Offset < 0)
             {
                 // Outside the pool since a reload shrank it: the address goes for good.
                 _byHolder.Remove(holder);
@@ -150,7 +150,7 @@ public sealed class AddressPool
         for (var node = _offline.First; node is not null;)
         {
             var next = node.Next;
-            if (node.Value.Offset >= size)
+            if (node.Value.Offset >= size || node.Value.Offset < 0)
             {
                 _offline.Remove(node);
                 _byHolder.Remove(node.Value.Holder);
@@ -159,6 +159,31 @@ public sealed class AddressPool
 
             node = next;
         }
+    }
+
+    /// <summary>
+    /// A reload moved the pool's first address (<c>10.3.0.0/28</c> to <c>10.3.0.0/31</c> hands out .0 too): the
+    /// leases keep their addresses, counted from the new first one; those now outside the range stay until released.
+    /// </summary>
+    public void Rebase(IPAddress first, BigInteger size)
+    {
+        ArgumentNullException.ThrowIfNull(first);
+        var shift = ToNumber(new IPAddress(_base)) - ToNumber(first);
+        if (shift != 0)
+        {
+            var entries = _byOffset.Values.ToList();
+            _byOffset.Clear();
+            foreach (var e in entries)
+            {
+                e.Offset += shift;
+                _byOffset[e.Offset] = e;
+            }
+
+            _base = first.GetAddressBytes();
+            _next = 0; // Acquire skips the offsets still leased
+        }
+
+        Resize(size);
     }
 
     private IPAddress Address(BigInteger offset) => FromNumber(ToNumber(new IPAddress(_base)) + offset, _base.Length);
@@ -174,7 +199,7 @@ public sealed class AddressPool
 
     private sealed class Entry(BigInteger offset, IPAddress address, Identity holder)
     {
-        public BigInteger Offset { get; } = offset;
+        public BigInteger Offset { get; set; } = offset;
 
         public IPAddress Address { get; } = address;
 

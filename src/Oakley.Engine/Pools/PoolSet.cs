@@ -8,9 +8,9 @@ public readonly record struct HeldLease(string Pool, Identity Holder, IPAddress 
 
 /// <summary>
 /// The endpoint's virtual IP pools (swanctl <c>pools</c>) and their leases. A reload (<see cref="Set"/>) keeps the
-/// leases of every pool that stays with the same first address (resizing it: a shrink keeps leases outside the new
-/// range until they are released); a pool that goes keeps serving the releases of the SAs that still hold its
-/// addresses but assigns nothing more. strongSwan's special pool name <c>radius</c> takes the address from RADIUS
+/// leases of every pool that stays (by name and address family; resized and rebased: a shrink or a moved range keeps
+/// the leases outside the new range until they are released); a pool that goes keeps serving the releases of the SAs
+/// that still hold its addresses but assigns nothing more. strongSwan's special pool name <c>radius</c> takes the address from RADIUS
 /// (Framed-IP-Address).
 /// </summary>
 public sealed class PoolSet
@@ -38,7 +38,7 @@ public sealed class PoolSet
             if (config.Addresses is { } addrs)
             {
                 var fresh = AddressPool.Parse(config.Name, addrs);
-                pool = old.Remove(config.Name, out var kept) && kept.Pool is { } existing && existing.Base.Equals(fresh.Base)
+                pool = old.Remove(config.Name, out var kept) && kept.Pool is { } existing && existing.Base.AddressFamily == fresh.Base.AddressFamily
                     ? Resized(existing, fresh)
                     : fresh;
                 _retired.Remove(config.Name);
@@ -58,7 +58,7 @@ public sealed class PoolSet
 
     private static AddressPool Resized(AddressPool existing, AddressPool fresh)
     {
-        existing.Resize(fresh.Size);
+        existing.Rebase(fresh.Base, fresh.Size);
         return existing;
     }
 
