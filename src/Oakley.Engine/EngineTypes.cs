@@ -26,13 +26,12 @@ public enum IkeSaState
 /// <summary>Something the host (or a test) must learn about. Polled with <see cref="Endpoint.TryPollEvent"/>.</summary>
 public abstract record EngineEvent(DateTimeOffset Time);
 
-/// <summary>
-/// The IKE SA is up. <paramref name="EapIdentity"/>: the identity the peer (or we, as client) authenticated with EAP;
-/// <paramref name="PeerVirtualIps"/>: the virtual IPs we assigned the peer from a pool (as gateway).
-/// </summary>
+/// <summary>The IKE SA is up. <paramref name="EapIdentity"/>: the identity the peer authenticated as with EAP (as gateway).</summary>
 public sealed record IkeSaUp(DateTimeOffset Time, long IkeSaId, string Name, ulong SpiI, ulong SpiR, bool IsInitiator,
-    IPEndPoint Local, IPEndPoint Remote, string Algorithms, string LocalId, string RemoteId, string? EapIdentity = null,
-    IReadOnlyList<IPAddress>? PeerVirtualIps = null) : EngineEvent(Time);
+    IPEndPoint Local, IPEndPoint Remote, string Algorithms, string LocalId, string RemoteId, string? EapIdentity = null) : EngineEvent(Time);
+
+/// <summary>As gateway we leased <paramref name="Addresses"/> to <paramref name="Holder"/> (the peer's EAP or IKE identity) from a pool.</summary>
+public sealed record VirtualIpsLeased(DateTimeOffset Time, long IkeSaId, string Name, string Holder, IReadOnlyList<IPAddress> Addresses) : EngineEvent(Time);
 
 /// <summary>The IKE SA was rekeyed (RFC 7296 §2.18): same unique ID and CHILD SAs, new SPIs and keys.</summary>
 public sealed record IkeSaRekeyed(DateTimeOffset Time, long IkeSaId, string Name, ulong OldSpiI, ulong OldSpiR, ulong SpiI, ulong SpiR) : EngineEvent(Time);

@@ -80,7 +80,7 @@ public sealed partial class IkeSa
         ScheduleIkeRekey(now);
         _services.Emit(new IkeSaUp(now, Id, Config.Name, SpiI, SpiR, IsOriginalInitiator, Local, Remote,
             Crypto.Registry.ProposalString.Format(IkeSelected!), Config.LocalId.ToString(), RemoteIdentity?.ToString() ?? string.Empty,
-            IsOriginalInitiator ? null : EapIdentity?.ToString(), PeerVirtualIps));
+            IsOriginalInitiator ? null : EapIdentity?.ToString()));
     }
 
     internal void HandleTimeout(DateTimeOffset now)

@@ -19,13 +19,14 @@ internal static partial class EngineEventLog
         {
             case IkeSaUp up:
                 IkeSaEstablished(log, up.Name, up.IkeSaId, up.Local, up.LocalId, up.Remote, up.RemoteId, up.Algorithms);
-                if (up.EapIdentity is not null || up.PeerVirtualIps is { Count: > 0 })
+                if (up.EapIdentity is { } eap)
                 {
-                    // As strongSwan says "authentication of 'carol' with EAP successful" and "assigning virtual IP ... to peer".
-                    RemoteAccessPeer(log, up.Name, up.IkeSaId, up.EapIdentity ?? up.RemoteId, up.EapIdentity is null ? "IKE" : "EAP",
-                        up.PeerVirtualIps is { Count: > 0 } vips ? string.Join(", ", vips) : "none");
+                    EapAuthenticated(log, up.Name, up.IkeSaId, eap); // as strongSwan says "authentication of 'carol' with EAP successful"
                 }
 
+                break;
+            case VirtualIpsLeased leased:
+                VirtualIpsAssigned(log, leased.Name, leased.IkeSaId, string.Join(", ", leased.Addresses), leased.Holder);
                 break;
             case IkeSaRekeyed r:
                 IkeSaRekeyed(log, r.Name, r.IkeSaId, r.OldSpiI, r.OldSpiR, r.SpiI, r.SpiR);
@@ -55,8 +56,11 @@ internal static partial class EngineEventLog
     [LoggerMessage(Level = LogLevel.Information, Message = "[{Name}|{Id}] IKE_SA established between {Local}[{LocalId}]...{Remote}[{RemoteId}], {Algorithms}")]
     private static partial void IkeSaEstablished(ILogger log, string name, long id, System.Net.IPEndPoint local, string localId, System.Net.IPEndPoint remote, string remoteId, string algorithms);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "[{Name}|{Id}] peer '{User}' ({How} identity), virtual IPs assigned: {Vips}")]
-    private static partial void RemoteAccessPeer(ILogger log, string name, long id, string user, string how, string vips);
+    [LoggerMessage(Level = LogLevel.Information, Message = "[{Name}|{Id}] peer authenticated as '{User}' with EAP")]
+    private static partial void EapAuthenticated(ILogger log, string name, long id, string user);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "[{Name}|{Id}] assigning virtual IP {Vips} to peer '{Holder}'")]
+    private static partial void VirtualIpsAssigned(ILogger log, string name, long id, string vips, string holder);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "[{Name}|{Id}] IKE_SA rekeyed: {OldI:x16}_i {OldR:x16}_r -> {SpiI:x16}_i {SpiR:x16}_r")]
     private static partial void IkeSaRekeyed(ILogger log, string name, long id, ulong oldI, ulong oldR, ulong spiI, ulong spiR);

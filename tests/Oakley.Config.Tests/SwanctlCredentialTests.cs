@@ -148,6 +148,17 @@ public sealed class SwanctlCredentialTests : IDisposable
     }
 
     [Fact]
+    public void EapTlsRounds_ReadTheirCerts()
+    {
+        var (cert, _) = Moon();
+        var ike = Assert.Single(Load(Conf("auth = eap-tls\n      certs = moon.der\n      id = moon.example")).Connections).Ike;
+        Assert.Equal(AuthClass.Eap, ike.LocalAuth.Class);
+        Assert.Equal(cert.Fingerprint, Assert.Single(ike.LocalAuth.Certificates).Fingerprint);
+        var missing = Assert.Throws<ConfigException>(() => Load(Conf("auth = eap-tls\n      certs = nope.pem\n      id = moon.example")));
+        Assert.Matches(@"swanctl.conf:7: error: certificate file 'nope.pem' not found", missing.Message);
+    }
+
+    [Fact]
     public void ConnectionErrors_NameTheFileAndLine()
     {
         Moon();

@@ -42,6 +42,8 @@ public class VirtualIpTests
         Assert.Equal([IPAddress.Parse("192.0.2.65")], Assert.Single(pair.A.IkeSas).LocalVirtualIps);
         var pool = Assert.Single(pair.B.Pools.Pools);
         Assert.Equal((1, 0, 14), (pool.Online, pool.Offline, (int)pool.Size));
+        var leased = Assert.Single(pair.EventsB.OfType<VirtualIpsLeased>());
+        Assert.Equal(("moon.example", "192.0.2.65"), (leased.Holder, Assert.Single(leased.Addresses).ToString()));
     }
 
     [Fact]
@@ -112,6 +114,20 @@ public class VirtualIpTests
         pair.Deliver();
         var net2 = pair.EventsB.OfType<ChildSaInstall>().Single(c => c.ChildName == "net2");
         Assert.Equal("192.0.2.65/32", Assert.Single(net2.RemoteTs).ToString()); // dynamic (no protocol in this scenario)
+    }
+
+    [Fact]
+    public void AReloadThatMovesThePoolsFirstAddress_KeepsTheLease()
+    {
+        var pair = RoadWarrior().Build();
+        pair.Initiate(fromMoon: true);
+        // 192.0.2.64/28 hands out .65-.78; /31 hands out .64 and .65: the pool is rebased, the lease of .65 stays online.
+        pair.B.SetPools([new PoolConfig { Name = "rw", Addresses = "192.0.2.64/31" }]);
+        var pool = Assert.Single(pair.B.Pools.Pools);
+        Assert.Equal(("192.0.2.64", 1, 2), (pool.Base.ToString(), pool.Online, (int)pool.Size));
+        Assert.Equal(("192.0.2.65", true), (Assert.Single(pool.Leases).Address.ToString(), pool.Leases.Single().Online));
+        Assert.Equal(IPAddress.Parse("192.0.2.64"), pool.Acquire(Identity.Parse("other.example")));
+        Assert.Null(pool.Acquire(Identity.Parse("third.example")));
     }
 
     [Fact]

@@ -208,6 +208,7 @@ b_client_up() {
       "authentication of 'a.example' with $gw_auth successful" "$words" \
     && ip netns exec "$NB" ping -c 3 -i 0.2 -W 2 -I "$vip" 198.51.100.1 >"$RUN/ping.out" 2>&1 \
     && ip netns exec "$NB" ping -6 -c 3 -i 0.2 -W 2 -I "$vip6" 2001:db8:51::1 >>"$RUN/ping.out" 2>&1 \
+    && { [[ $vip != 203.0.113.65 ]] || log_has_all a "assigning virtual IP 203.0.113.65, 2001:db8:ee::1 to peer 'carol'"; } \
     && { [[ $vip != 203.0.113.65 ]] || { OK list-pools --leases >"$RUN/pools.out" 2>&1 && grep -q "203.0.113.65.*online.*carol" "$RUN/pools.out" && OK list-sas >"$RUN/sas.out" 2>&1 && grep -qF "EAP: 'carol' [203.0.113.65 2001:db8:ee::1]" "$RUN/sas.out"; }; }
   rc=$?
   result "strongswan client -> oakley gateway, $name: virtual IPv4+IPv6 with DNS, ping from the virtual IPs$([[ $vip != 203.0.113.65 ]] || echo ", lease of 'carol' online")" $rc

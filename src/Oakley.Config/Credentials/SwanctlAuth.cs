@@ -18,7 +18,13 @@ internal static class SwanctlAuth
         var auth = round.Value("auth");
         if (SwanctlEap.IsEap(auth))
         {
-            return SwanctlEap.Round(round, auth!, local);
+            // EAP-TLS authenticates with the round's certs (and an EAP-only gateway's local round presents them).
+            var eap = SwanctlEap.Round(round, auth!, local);
+            var certs = local ? Names(round, "certs").Select(v => Certificate(creds, v.Name, "x509", v.Location)).ToList() : [];
+            return certs.Count == 0 ? eap : new AuthConfig
+            {
+                Class = eap.Class, EapMethod = eap.EapMethod, EapRadius = eap.EapRadius, EapDynamic = eap.EapDynamic, EapId = eap.EapId, Certificates = certs,
+            };
         }
 
         var (cls, schemes) = auth is null ? (AuthClass.PublicKey, SignatureSchemes.Default) : Parse(auth);

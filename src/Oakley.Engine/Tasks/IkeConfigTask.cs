@@ -121,6 +121,7 @@ internal sealed class IkeConfigTask(IkeSa sa) : IInitiatorTask, IResponderTask
             return TaskOutcome.Done;
         }
 
+        sa.Services.Emit(new VirtualIpsLeased(now, sa.Id, config.Name, holder.ToString(), sa.PeerVirtualIps));
         _reply = [new ConfigurationPayload(ConfigurationType.Reply, ReplyAttributes(leases))];
         return TaskOutcome.Done;
     }
