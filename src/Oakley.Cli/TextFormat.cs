@@ -56,7 +56,11 @@ internal static class TextFormat
                 {
                     sb.AppendLine($"{c!["name"]}: {c["version"]}, {string.Join(",", c["local-addrs"]!.AsArray())}...{string.Join(",", c["remote-addrs"]!.AsArray())}");
                     AuthRound(sb, "local", c["local-id"]!, c["local-auth"]);
+                    MoreRounds(sb, "local", c["local-id"]!, c["local-auth-more"]);
                     AuthRound(sb, "remote", c["remote-id"]!, c["remote-auth"]);
+                    MoreRounds(sb, "remote", c["remote-id"]!, c["remote-auth-more"]);
+                    Listed(sb, "vips", c["vips"]);
+                    Listed(sb, "pools", c["pools"]);
                     sb.AppendLine($"  proposals: {c["proposals"]}");
                     foreach (var ch in c["children"]!.AsArray())
                     {
@@ -88,12 +92,35 @@ internal static class TextFormat
     {
         sb.AppendLine($"  {side} {(string?)auth?["class"] ?? "pre-shared key"} authentication:");
         sb.AppendLine($"    id: {id}");
+        if (auth?["eap_id"] is { } eapId)
+        {
+            sb.AppendLine($"    eap_id: {eapId}");
+        }
+
         foreach (var (key, label) in new[] { ("certs", "certs"), ("cacerts", "cacerts"), ("pubkeys", "pubkeys") })
         {
             foreach (var entry in auth?[key]?.AsArray() ?? [])
             {
                 sb.AppendLine($"    {label}: {entry}");
             }
+        }
+    }
+
+    /// <summary>swanctl's "local-2 ... authentication:" blocks of the later rounds (RFC 4739).</summary>
+    private static void MoreRounds(StringBuilder sb, string side, JsonNode id, JsonNode? rounds)
+    {
+        var n = 2;
+        foreach (var round in rounds?.AsArray() ?? [])
+        {
+            AuthRound(sb, $"{side}-{n++}", id, round);
+        }
+    }
+
+    private static void Listed(StringBuilder sb, string key, JsonNode? values)
+    {
+        if (values is JsonArray { Count: > 0 } a)
+        {
+            sb.AppendLine($"  {key}: {string.Join(", ", a.Select(v => v?.ToString()))}");
         }
     }
 

@@ -138,6 +138,11 @@ internal static class StatusViews
             ["remote-id"] = c.Ike.RemoteId?.ToString() ?? "%any",
             ["local-auth"] = Auth(c.Ike.LocalAuth),
             ["remote-auth"] = Auth(c.Ike.RemoteAuth),
+            // RFC 4739's later rounds (local-2, remote-2, ...), and the virtual IPs asked for or handed out
+            ["local-auth-more"] = new JsonArray(c.Ike.MoreLocalAuth.Select(a => (JsonNode)Auth(a)).ToArray()),
+            ["remote-auth-more"] = new JsonArray(c.Ike.MoreRemoteAuth.Select(a => (JsonNode)Auth(a)).ToArray()),
+            ["vips"] = new JsonArray(c.Ike.Vips.Select(v => (JsonNode)v.ToString()).ToArray()),
+            ["pools"] = new JsonArray(c.Ike.Pools.Select(p => (JsonNode)p).ToArray()),
             ["children"] = new JsonArray(c.Ike.Children.Select(ch => (JsonNode)new JsonObject
             {
                 ["name"] = ch.Name,
@@ -153,7 +158,14 @@ internal static class StatusViews
     /// <summary>One authentication round: its class and, for pubkey, the certificates, CAs and raw keys it names.</summary>
     private static JsonObject Auth(AuthConfig auth) => new()
     {
-        ["class"] = auth.Class == AuthClass.Psk ? "pre-shared key" : "public key",
+        // swanctl --list-conns' words: "pre-shared key", "public key", "EAP (eap-mschapv2)"
+        ["class"] = auth.Class switch
+        {
+            AuthClass.Psk => "pre-shared key",
+            AuthClass.PublicKey => "public key",
+            _ => $"EAP ({(auth.EapRadius ? "eap-radius" : auth.EapDynamic ? "eap-dynamic" : auth.EapMethod is { } m ? "eap-" + m.ToString().ToLowerInvariant() : "eap")})",
+        },
+        ["eap_id"] = auth.EapId?.ToString(),
         ["certs"] = new JsonArray(auth.Certificates.Select(c => (JsonNode)c.SubjectText).ToArray()),
         ["cacerts"] = new JsonArray(auth.CaCertificates.Select(c => (JsonNode)c.SubjectText).ToArray()),
         ["pubkeys"] = new JsonArray(auth.PublicKeys.Select(k => (JsonNode)$"{k.KeyType} {k.KeySize} bits").ToArray()),

@@ -96,6 +96,24 @@ public class TextFormatTests
     }
 
     [Fact]
+    public void ListConns_ShowsEapRounds_LaterRounds_VipsAndPools()
+    {
+        var conn = """
+            {"ok":true,"connections":[{"name":"rw","version":"IKEv2","local-addrs":["192.0.2.1"],"remote-addrs":["%any"],
+             "local-id":"gw.example","remote-id":"%any","proposals":"default","children":[],
+             "local-auth":{"class":"public key","certs":["C=CH, CN=gw"],"cacerts":[],"pubkeys":[]},
+             "local-auth-more":[],
+             "remote-auth":{"class":"public key","certs":[],"cacerts":[],"pubkeys":[]},
+             "remote-auth-more":[{"class":"EAP (eap-mschapv2)","eap_id":"%any","certs":[],"cacerts":[],"pubkeys":[]}],
+             "vips":[],"pools":["rw4","rw6"]}]}
+            """;
+        var text = TextFormat.Render("list-conns", Json(conn)).Replace("\r\n", "\n", StringComparison.Ordinal);
+        Assert.Contains("  remote-2 EAP (eap-mschapv2) authentication:\n    id: %any\n    eap_id: %any\n", text, StringComparison.Ordinal);
+        Assert.Contains("  pools: rw4, rw6\n", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("vips", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Initiate_SaGoneBeforeItWasListed_SaysSo()
     {
         Assert.Equal("IKE SA #4 was established, but it is gone again", TextFormat.Render("initiate", Json("""{"ok":true,"ike-sa-id":4,"ike-sa":null}""")));
