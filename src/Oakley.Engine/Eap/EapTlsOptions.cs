@@ -27,4 +27,14 @@ public sealed record EapTlsOptions
 
     /// <summary>The highest version we offer or accept; the highest both sides support is negotiated.</summary>
     public TlsVersion MaxVersion { get; init; } = TlsVersion.Tls13;
+
+    /// <summary>The TLS channel's options for one side: our chain and key, the check of the other side, the versions.</summary>
+    internal TlsChannelOptions Channel(EapTlsCredential credential, EapTlsPeerCheck check) => new()
+    {
+        CertificateChain = [.. credential.Chain.Select(c => c.Der)],
+        PrivateKey = credential.Key,
+        VerifyPeer = check.Check,
+        MinVersion = MinVersion,
+        MaxVersion = MaxVersion,
+    };
 }

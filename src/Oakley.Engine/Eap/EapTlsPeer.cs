@@ -34,15 +34,7 @@ public sealed class EapTlsPeer : IEapPeerMethod
         _frames = new EapTlsFraming(options.FragmentSize);
         _maxMessages = EapTlsServer.MaxMessages(options.FragmentSize);
         _entropy = entropy;
-        var check = new EapTlsPeerCheck(store, options.Now, server, "server");
-        _tlsOptions = new TlsChannelOptions
-        {
-            CertificateChain = [.. credential.Chain.Select(c => c.Der)],
-            PrivateKey = credential.Key,
-            VerifyPeer = check.Check,
-            MinVersion = options.MinVersion,
-            MaxVersion = options.MaxVersion,
-        };
+        _tlsOptions = options.Channel(credential, new EapTlsPeerCheck(store, options.Now, server, "server"));
     }
 
     public EapType Type => EapType.Tls;

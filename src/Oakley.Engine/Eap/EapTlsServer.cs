@@ -36,15 +36,7 @@ public sealed class EapTlsServer : IEapServerMethod
         _frames = new EapTlsFraming(options.FragmentSize);
         _maxMessages = MaxMessages(options.FragmentSize);
         _entropy = entropy;
-        var check = new EapTlsPeerCheck(store, options.Now, eapIdentity, "client");
-        _tlsOptions = new TlsChannelOptions
-        {
-            CertificateChain = [.. credential.Chain.Select(c => c.Der)],
-            PrivateKey = credential.Key,
-            VerifyPeer = check.Check,
-            MinVersion = options.MinVersion,
-            MaxVersion = options.MaxVersion,
-        };
+        _tlsOptions = options.Channel(credential, new EapTlsPeerCheck(store, options.Now, eapIdentity, "client"));
     }
 
     public EapType Type => EapType.Tls;
