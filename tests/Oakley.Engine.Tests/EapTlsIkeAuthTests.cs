@@ -54,6 +54,28 @@ public class EapTlsIkeAuthTests
     }
 
     [Fact]
+    public void ARevokedClientCertificate_IsRefusedByTheGateway()
+    {
+        var ca = TestPki.NewCa("ecdsa256", "EAP-TLS revoked");
+        Certificate? moonCert = null;
+        var scenario = EapTls("ecdsa256", eapOnly: false, moonCert: _ =>
+        {
+            var issued = TestPki.Issue(ca, "ecdsa256", "moon.example");
+            moonCert = issued.Cert;
+            return issued;
+        });
+        var now = Scenario.Start;
+        var crl = Crl.Parse(TestRevocation.Crl(ca, "ecdsa256", [(moonCert!, now.AddDays(-3))], now.AddDays(-1), now.AddDays(6)), out _, "x509crl/lab.crl")!;
+        scenario.MoonCertificates = new CertificateStore([ca.Root, ca.Intermediate, .. scenario.MoonCertificates.Authorities], []);
+        scenario.SunCertificates = new CertificateStore([ca.Root, ca.Intermediate, .. scenario.SunCertificates.Authorities], []) { Revocation = new RevocationChecker([crl], null, null) };
+        var pair = scenario.Build();
+        pair.Initiate(true);
+
+        Assert.Empty(pair.EventsB.OfType<IkeSaUp>());
+        Assert.Contains(pair.EventsB.OfType<Alert>(), a => a.Message.Contains("certificate 'C=CH, O=Oakley Test, CN=moon.example' revoked", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void AClientOfAnUntrustedCa_GetsNoSa_AndTheGatewaySaysWhy()
     {
         var other = TestPki.NewCa("ecdsa256", "Somewhere else");

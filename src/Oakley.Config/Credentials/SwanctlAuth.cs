@@ -19,11 +19,14 @@ internal static class SwanctlAuth
         if (SwanctlEap.IsEap(auth))
         {
             // EAP-TLS authenticates with the round's certs (and an EAP-only gateway's local round presents them).
+            // A remote EAP-TLS round checks the client certificate's revocation by its revocation policy.
             var eap = SwanctlEap.Round(round, auth!, local);
             var certs = local ? Names(round, "certs").Select(v => Certificate(creds, v.Name, "x509", v.Location)).ToList() : [];
-            return certs.Count == 0 ? eap : new AuthConfig
+            var revocation = !local && round.Value("revocation") is { } rv ? RevocationOf(rv) : RevocationPolicy.Relaxed;
+            return certs.Count == 0 && revocation == RevocationPolicy.Relaxed ? eap : new AuthConfig
             {
                 Class = eap.Class, EapMethod = eap.EapMethod, EapRadius = eap.EapRadius, EapDynamic = eap.EapDynamic, EapId = eap.EapId, Certificates = certs,
+                Revocation = revocation,
             };
         }
 

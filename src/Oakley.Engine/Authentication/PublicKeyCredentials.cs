@@ -124,7 +124,7 @@ internal static class PublicKeyCredentials
     /// answer still being fetched defers the decision under every policy (the message is dropped, the peer's or our
     /// retransmission brings it back).
     /// </summary>
-    private static AuthenticatorResult Revocation(RevocationPolicy policy, RevocationChecker checker, IReadOnlyList<Certificate>? chain, DateTimeOffset now)
+    internal static AuthenticatorResult Revocation(RevocationPolicy policy, RevocationChecker checker, IReadOnlyList<Certificate>? chain, DateTimeOffset now)
     {
         for (var i = 0; chain is not null && i + 1 < chain.Count; i++)
         {

@@ -28,6 +28,9 @@ public sealed record EapTlsOptions
     /// <summary>The highest version we offer or accept; the highest both sides support is negotiated.</summary>
     public TlsVersion MaxVersion { get; init; } = TlsVersion.Tls13;
 
+    /// <summary>swanctl <c>revocation</c> of the round that checks the other side's certificate (default relaxed).</summary>
+    public RevocationPolicy Revocation { get; init; } = RevocationPolicy.Relaxed;
+
     /// <summary>The TLS channel's options for one side: our chain and key, the check of the other side, the versions.</summary>
     internal TlsChannelOptions Channel(EapTlsCredential credential, EapTlsPeerCheck check) => new()
     {

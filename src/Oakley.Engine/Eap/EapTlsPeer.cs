@@ -34,7 +34,7 @@ public sealed class EapTlsPeer : IEapPeerMethod
         _frames = new EapTlsFraming(options.FragmentSize);
         _maxMessages = EapTlsServer.MaxMessages(options.FragmentSize);
         _entropy = entropy;
-        _tlsOptions = options.Channel(credential, new EapTlsPeerCheck(store, options.Now, server, "server"));
+        _tlsOptions = options.Channel(credential, new EapTlsPeerCheck(store, options.Now, server, "server", options.Revocation));
     }
 
     public EapType Type => EapType.Tls;

@@ -10,7 +10,12 @@ namespace Oakley.Engine.Eap;
 /// gateway's IKE identity when one is configured), its key usage allows authentication by the same rule as IKE
 /// (<see cref="CertificateUsage"/>), and it chains to a trusted CA at <c>now</c> (<see cref="PathValidator"/>).
 /// </summary>
-internal sealed class EapTlsPeerCheck(CertificateStore store, DateTimeOffset now, Identity? expected, string role)
+/// <remarks>
+/// Revocation is checked as for IKE certificates (CRLs and OCSP through the store's <see cref="RevocationChecker"/>,
+/// under <paramref name="policy"/>), except that a TLS handshake cannot wait: an answer still being fetched fails
+/// the handshake with a reason that says so, and the client's next attempt finds the answer cached.
+/// </remarks>
+internal sealed class EapTlsPeerCheck(CertificateStore store, DateTimeOffset now, Identity? expected, string role, RevocationPolicy policy = RevocationPolicy.Relaxed)
 {
     public string? Check(IReadOnlyList<byte[]> chain)
     {
@@ -36,7 +41,14 @@ internal sealed class EapTlsPeerCheck(CertificateStore store, DateTimeOffset now
             return unusable;
         }
 
-        return PathValidator.Validate(endEntity, parsed.Skip(1).ToList(), store, now).Error;
+        var path = PathValidator.Validate(endEntity, parsed.Skip(1).ToList(), store, now);
+        if (path.Error is not null)
+        {
+            return path.Error;
+        }
+
+        var revocation = PublicKeyCredentials.Revocation(policy, store.Revocation, path.Chain, now);
+        return revocation.Deferred ? $"{revocation.Error}; EAP-TLS cannot wait for it, the next attempt will find it" : revocation.Error;
     }
 
     /// <summary>A configured pattern (<c>*.example.com</c>, <c>CN=*</c>) matches the subject or one of the subjectAltNames.</summary>

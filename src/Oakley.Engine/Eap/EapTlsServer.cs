@@ -36,7 +36,7 @@ public sealed class EapTlsServer : IEapServerMethod
         _frames = new EapTlsFraming(options.FragmentSize);
         _maxMessages = MaxMessages(options.FragmentSize);
         _entropy = entropy;
-        _tlsOptions = options.Channel(credential, new EapTlsPeerCheck(store, options.Now, eapIdentity, "client"));
+        _tlsOptions = options.Channel(credential, new EapTlsPeerCheck(store, options.Now, eapIdentity, "client", options.Revocation));
     }
 
     public EapType Type => EapType.Tls;

@@ -16,7 +16,8 @@ internal sealed class EapClientRounds(IkeSa sa, IdentificationPayload idi, DateT
 {
     private readonly EapPeer _peer = new(round, id, sa.Config.RemoteId, sa.Services.Secrets, sa.Services.Entropy,
         new EapTlsOptions { Now = now, Certificates = round.Certificates, FragmentSize = sa.Services.Settings.EapTlsFragmentSize,
-            MinVersion = sa.Services.Settings.EapTlsMinVersion, MaxVersion = sa.Services.Settings.EapTlsMaxVersion });
+            MinVersion = sa.Services.Settings.EapTlsMinVersion, MaxVersion = sa.Services.Settings.EapTlsMaxVersion,
+            Revocation = sa.Config.RemoteAuth.Revocation });
     private IdentificationPayload? _idr;
     private byte[]? _next;
     private bool _final;

@@ -67,7 +67,7 @@ internal sealed class EapServerRounds(IkeSa sa, IdentificationPayload idi, Ident
 
         // EAP-TLS presents the certificate of our local round (also with EAP-only, whose local round is EAP).
         var tls = new EapTlsOptions { Now = now, Certificates = sa.Config.LocalAuth.Certificates, FragmentSize = sa.Services.Settings.EapTlsFragmentSize,
-            MinVersion = sa.Services.Settings.EapTlsMinVersion, MaxVersion = sa.Services.Settings.EapTlsMaxVersion };
+            MinVersion = sa.Services.Settings.EapTlsMinVersion, MaxVersion = sa.Services.Settings.EapTlsMaxVersion, Revocation = round.Revocation };
         return _server = new EapServer(round, sa.Config.LocalId, peer, sa.Services.Secrets, sa.Services.Entropy, eapOnly, tls);
     }
 
