@@ -174,6 +174,43 @@ public class EapAuthenticationTests
     }
 
     [Fact]
+    public void TwoUsersBehindOneIkeIdentity_AreNotDuplicates_EvenWithInitialContact()
+    {
+        // Windows clients send their address as IKE identity: uniqueness must compare the EAP identity too.
+        var scenario = RoadWarrior(EapType.MsChapV2, EapType.MsChapV2);
+        scenario.MoonEap.Add(("dave@example.org", "dave's password"));
+        scenario.SunEap.Add(("dave@example.org", "dave's password"));
+        var pair = scenario.Build();
+        var carol = pair.A.Configs[0];
+        var dave = new IkeConfig
+        {
+            Name = "moon-sun-dave", LocalAddresses = carol.LocalAddresses, RemoteAddresses = carol.RemoteAddresses, Proposals = carol.Proposals,
+            LocalId = carol.LocalId, RemoteId = carol.RemoteId, Children = carol.Children, RemoteAuth = carol.RemoteAuth,
+            LocalAuth = Eap(EapType.MsChapV2, "dave@example.org"),
+        };
+        pair.A.Reconfigure(pair.Now, [carol, dave], pair.A.Secrets);
+        pair.Initiate(fromMoon: true);
+        pair.A.Initiate(pair.Now, "moon-sun-dave");
+        pair.Deliver();
+
+        var users = pair.B.IkeSas.Where(s => s.State == IkeSaState.Established).Select(s => s.EapIdentity?.ToString()).Order().ToList();
+        Assert.Equal(["carol@example.org", "dave@example.org"], users);
+        Assert.All(pair.B.IkeSas, s => Assert.Equal("moon.example", s.RemoteIdentity?.ToString()));
+    }
+
+    [Fact]
+    public void TheSameUserAgain_WithInitialContact_ReplacesItsOldSa()
+    {
+        var pair = RoadWarrior(EapType.MsChapV2, EapType.MsChapV2).Build();
+        pair.Initiate(fromMoon: true);
+        var first = Assert.Single(pair.B.IkeSas).Id;
+        pair.A.Initiate(pair.Now, "moon-sun", reuseIkeSa: false); // a second IKE SA: INITIAL_CONTACT, the same EAP identity
+        pair.Deliver();
+        var left = Assert.Single(pair.B.IkeSas, s => s.State == IkeSaState.Established);
+        Assert.NotEqual(first, left.Id);
+    }
+
+    [Fact]
     public void TheLeaseIsKeptForTheEapIdentity()
     {
         var scenario = RoadWarrior(EapType.MsChapV2, EapType.MsChapV2, serverEapId: "%any");
