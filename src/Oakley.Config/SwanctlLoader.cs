@@ -79,8 +79,9 @@ public static class SwanctlLoader
         }
 
         // As the client (a local EAP round) the password must be here; a gateway's may come from RADIUS, so no warning there.
-        // EAP-TLS needs no secret, only a certificate.
-        foreach (var c in result.Connections.Where(c => c.Ike.LocalAuth is { Class: AuthClass.Eap, EapMethod: not Oakley.Engine.Eap.EapType.Tls }))
+        // EAP-TLS needs no secret, only a certificate. A connection without remote_addrs never initiates: its local EAP
+        // round is an EAP-only gateway's (RFC 5998), which authenticates with the client's method, not with a secret.
+        foreach (var c in result.Connections.Where(c => c.Ike.LocalAuth is { Class: AuthClass.Eap, EapMethod: not Oakley.Engine.Eap.EapType.Tls } && c.Ike.RemoteAddresses.Count > 0))
         {
             var eapId = c.Ike.LocalAuth.EapId ?? c.Ike.LocalId;
             if (result.Secrets.FindEapSecret(eapId, c.Ike.RemoteId) is null)

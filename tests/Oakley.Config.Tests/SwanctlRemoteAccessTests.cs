@@ -313,4 +313,14 @@ public class SwanctlRemoteAccessTests
         var warning = Assert.Single(config.Warnings, w => w.Message.Contains("pull", StringComparison.Ordinal));
         Assert.Equal("swanctl.conf:5: warning: 'connections.home.pull' is not supported yet and is ignored (push mode (pull = no) is IKEv1 Mode Config; an IKEv2 client always asks with a CFG_REQUEST)", warning.ToString());
     }
+
+    [Fact]
+    public void AnEapOnlyGateway_GetsNoMissingSecretWarning_AClientDoes()
+    {
+        // The gateway (no remote_addrs) with local auth = eap (EAP-only, RFC 5998) authenticates by the client's method.
+        var gateway = Load(Edit(Gateway, "  auth = psk\n      id = 192.0.2.1", "  auth = eap\n      id = 192.0.2.1"));
+        Assert.DoesNotContain(gateway.Warnings, w => w.Message.Contains("no EAP secret found", StringComparison.Ordinal));
+        var client = Load(Client);
+        Assert.Contains(client.Warnings, w => w.Message.Contains("no EAP secret found for 'carol@example.org'", StringComparison.Ordinal));
+    }
 }
