@@ -20,6 +20,18 @@ public sealed partial class Endpoint
 
     void ISaServices.NoteHeld(IkeSa sa) => _held[sa.Id] = sa;
 
+    /// <summary>An SA that goes while it holds a request (its EAP server disposed, no answer will come) leaves no entry behind.</summary>
+    private void ForgetHeld(IkeSa sa)
+    {
+        if (_held.TryGetValue(sa.Id, out var held) && held == sa)
+        {
+            _held.Remove(sa.Id);
+        }
+    }
+
+    /// <summary>How many IKE SAs hold a request for an EAP server (tests assert that none lingers).</summary>
+    internal int HeldCount => _held.Count;
+
     /// <summary>
     /// An EAP server (RADIUS) has the answer that IKE SA <paramref name="ikeSaId"/> waits for: the request it held is
     /// processed again now, instead of at the client's next retransmission. Nothing happens if the SA went or holds nothing.

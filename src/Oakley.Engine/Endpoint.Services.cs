@@ -202,6 +202,7 @@ public sealed partial class Endpoint : ISaServices
     internal void Remove(IkeSa sa)
     {
         _table.Remove(sa);
+        ForgetHeld(sa);
         _timers.Remove(sa);
         if (sa.InitRequestKey is { } key && _halfOpenByInitiator.TryGetValue(key, out var owner) && owner == sa)
         {

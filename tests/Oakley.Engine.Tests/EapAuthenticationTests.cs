@@ -242,8 +242,23 @@ public class EapAuthenticationTests
         pair.Deliver();
 
         AssertUp(pair);
+        Assert.Equal(0, pair.B.HeldCount);
         Assert.Equal(IPAddress.Parse("192.0.2.99"), Assert.Single(aaa.Servers[0].Outcome!.FramedAddresses));
         Assert.Equal("carol@example.org", Assert.Single(pair.B.IkeSas).EapIdentity?.ToString());
+    }
+
+    [Fact]
+    public void AnSaThatGoesWhileItWaitsForTheEapServer_LeavesNothingHeld()
+    {
+        var scenario = RoadWarrior(EapType.MsChapV2, null);
+        scenario.SunRemoteAuth = Eap(radius: true);
+        var pair = scenario.Build();
+        pair.B.EapAaa = new LaterAaa();
+        pair.Initiate(fromMoon: true);
+        Assert.Equal(1, pair.B.HeldCount);
+        pair.RunUntilIdle(TimeSpan.FromMinutes(5)); // the client gives up, the half-open SA times out
+        Assert.Empty(pair.B.IkeSas);
+        Assert.Equal(0, pair.B.HeldCount);
     }
 
     [Fact]

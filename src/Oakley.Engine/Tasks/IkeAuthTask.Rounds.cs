@@ -150,7 +150,7 @@ internal sealed partial class IkeAuthTask
                 return Refuse(now, $"authentication round {_round + 1}: '{peer}' asked for EAP, but the round expects {round.Class.ToString().ToLowerInvariant()}");
             }
 
-            _eapServer = new EapServerRounds(sa, idi, _ourIdr!, eapOnly: false, round, peer);
+            _eapServer ??= new EapServerRounds(sa, idi, _ourIdr!, eapOnly: false, round, peer); // kept when a held request comes back
             var outcome = _eapServer.Start(now, request, _reply = [], out var eapRefusal);
             return eapRefusal is null ? outcome : Refuse(now, eapRefusal, keep: _reply);
         }
