@@ -271,6 +271,18 @@ public class EapAuthenticationTests
         Assert.Contains(pair.EventsB.OfType<Alert>(), a => a.Message.Contains("no RADIUS server is configured (charon.plugins.eap-radius)", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void APeerGettingEapSuccessBeforeMsChapV2Finished_Fails()
+    {
+        var secrets = new InMemorySecrets().AddEap(Identity.Parse("carol@example.org"), "carol's password"u8.ToArray());
+        using var peer = new EapPeer(Eap(EapType.MsChapV2, "carol@example.org"), Identity.Parse("moon.example"), null, secrets, new SeededEntropy(3));
+        byte[] challenge = [1, 0x42, 0, 31, 26, 1, 0x42, 0, 26, 16, .. new byte[16], (byte)'g', (byte)'w', (byte)'x', (byte)'y', (byte)'z'];
+        Assert.Equal(EapStepKind.Send, peer.Process(challenge).Kind);
+        var step = peer.Process(EapMessage.Success(0x43));
+        Assert.Equal(EapStepKind.Failure, step.Kind);
+        Assert.Contains("no S= checked", step.Error, StringComparison.Ordinal);
+    }
+
     /// <summary>A stand-in for the RADIUS relay: EAP-Identity, then MSCHAPv2 with the password "carol's password", answering the first response only once told to.</summary>
     private sealed class LaterAaa : IEapAaa
     {

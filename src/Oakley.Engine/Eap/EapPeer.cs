@@ -62,6 +62,9 @@ public sealed class EapPeer : IDisposable
             case EapCode.Success when _method is { Type: EapType.Tls, Msk: null }:
                 // RFC 5216 §2.1.1: success before the handshake (and for TLS 1.3 the success indication) is a failure.
                 return EapStep.Fail("EAP-Success before the EAP-TLS handshake finished");
+            case EapCode.Success when _method is { Type: EapType.MsChapV2, Msk: null }:
+                // RFC 2759 §5: the client trusts the server only after checking its authenticator response (S=).
+                return EapStep.Fail("EAP-Success before EAP-MSCHAPv2 proved the server's knowledge of the password (no S= checked)");
             case EapCode.Success:
                 return _method is null ? EapStep.Fail("EAP-Success before any method ran") : EapStep.Done;
             case EapCode.Failure:
