@@ -3,7 +3,17 @@ namespace Oakley.Engine;
 /// <summary>One installed CHILD SA pair, as the IKE SA tracks it.</summary>
 public sealed class ChildSa
 {
-    public required ChildConfig Config { get; init; }
+    /// <summary>The configuration the CHILD SA runs on (replaced in place by a reload that changes only its lifetimes).</summary>
+    public required ChildConfig Config
+    {
+        get => _config;
+        init => _config = value;
+    }
+
+    private ChildConfig _config = null!;
+
+    /// <summary>Takes over a reloaded configuration of the same child (only its lifetimes or proposals differ).</summary>
+    internal void Reconfigure(ChildConfig config) => _config = config;
 
     public required uint InboundSpi { get; init; }
 

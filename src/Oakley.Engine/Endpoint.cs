@@ -72,29 +72,36 @@ public sealed partial class Endpoint
     public int HalfOpenSources => _halfOpenCounts.Sources;
 
     /// <summary>
-    /// Replaces the configuration (load-all). IKE SAs whose connection is unchanged keep running; those whose
-    /// connection was removed or changed are deleted with their peers. Returns how many were deleted.
+    /// Replaces the configuration (load-all, SIGHUP, VICI load-conn/unload-conn). An IKE SA whose connection is gone,
+    /// or whose negotiation changed (<see cref="IkeConfig.NegotiationFingerprint"/>: addresses, proposals, identities,
+    /// authentication...), is deleted with its peer. Every other SA keeps running and takes the new configuration over
+    /// in place (<see cref="IkeSa.Adopt"/>): new lifetimes and DPD apply at once, and only the CHILD SAs whose child
+    /// went or changed are replaced. The credentials are the reloaded ones from the next authentication on.
     /// </summary>
-    public int Reconfigure(DateTimeOffset now, IEnumerable<IkeConfig> configs, ISecretStore secrets)
+    public ReloadReport Reconfigure(DateTimeOffset now, IEnumerable<IkeConfig> configs, ISecretStore secrets)
     {
         _configs = [.. configs];
         Secrets = secrets;
-        var current = _configs.ToDictionary(c => c.Name, c => c.Fingerprint());
-        var stale = _table.All.Where(sa => !current.TryGetValue(sa.Config.Name, out var f) || f != sa.Config.Fingerprint()).ToList();
-        foreach (var sa in stale)
-        {
-            sa.Terminate(now);
-        }
-
-        // The others keep running on the new configuration object: same negotiation, the credentials as reloaded
-        // (a renewed certificate is used from the next authentication on).
         var byName = _configs.ToDictionary(c => c.Name);
-        foreach (var sa in _table.All.Except(stale))
+        int deleted = 0, updated = 0, unchanged = 0;
+        foreach (var sa in _table.All.ToList())
         {
-            sa.Config = byName[sa.Config.Name];
+            if (!byName.TryGetValue(sa.Config.Name, out var next) || next.NegotiationFingerprint() != sa.Config.NegotiationFingerprint())
+            {
+                sa.Terminate(now);
+                deleted++;
+            }
+            else if (sa.Adopt(now, next))
+            {
+                updated++;
+            }
+            else
+            {
+                unchanged++;
+            }
         }
 
-        return stale.Count;
+        return new ReloadReport(deleted, updated, unchanged);
     }
 
     // ---------------------------------------------------------------------------------- commands

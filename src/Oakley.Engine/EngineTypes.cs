@@ -82,3 +82,10 @@ public sealed record ChildSaFailed(DateTimeOffset Time, long IkeSaId, string Ike
 /// (it never was up), so this is where the connection's last failure is learned.
 /// </summary>
 public sealed record Alert(DateTimeOffset Time, long IkeSaId, string Message, string? RefusedConnection = null) : EngineEvent(Time);
+
+/// <summary>
+/// What a reload did to the running IKE SAs: <paramref name="Deleted"/> (their connection went or its negotiation
+/// changed), <paramref name="Updated"/> (the new configuration taken over in place: lifetimes, DPD, children) and
+/// <paramref name="Unchanged"/>.
+/// </summary>
+public readonly record struct ReloadReport(int Deleted, int Updated, int Unchanged);

@@ -55,6 +55,13 @@ public sealed class ChildConfig
     public ulong RekeyPackets { get; init; }
 
     public ulong LifePackets { get; init; }
+
+    /// <summary>What a CHILD SA's policy rests on: its name, selectors and mode (a reload that changes them replaces the CHILD SA).</summary>
+    public string SelectorFingerprint() =>
+        $"{Name}:{string.Join(",", LocalTs)}:{LocalTsDynamic}:{string.Join(",", RemoteTs)}:{RemoteTsDynamic}:{TransportMode}";
+
+    /// <summary>Lifetimes and volume limits (a reload that changes only these reschedules the running CHILD SAs).</summary>
+    public string LifetimeFingerprint() => $"{RekeyTime}:{LifeTime}:{RandTime}:{RekeyBytes}:{LifeBytes}:{RekeyPackets}:{LifePackets}";
 }
 
 /// <summary>An IKE SA's configuration (swanctl <c>connections.&lt;name&gt;</c>) as the engine consumes it.</summary>
@@ -142,11 +149,20 @@ public sealed class IkeConfig
     /// <summary>swanctl <c>mobike</c> (default yes): offer MOBIKE (RFC 4555) in IKE_AUTH; as initiator, move to the NAT-T port after IKE_SA_INIT.</summary>
     public bool Mobike { get; init; } = true;
 
-    /// <summary>A canonical description of everything negotiation depends on, to tell whether a reload changed it.</summary>
-    public string Fingerprint() => string.Join("|",
+    /// <summary>A canonical description of the whole connection, children included, to tell whether a reload changed anything.</summary>
+    public string Fingerprint() => string.Join("|", NegotiationFingerprint(), RekeyTime, ReauthTime, OverTime, RandTime, Unique, DpdDelay, SendCert, SendCertReq, SendInitialContact,
+        string.Join(",", Pools), string.Join(";", Children.Select(c => $"{c.SelectorFingerprint()}:{ProposalString.FormatList(c.EspProposals)}:{c.LifetimeFingerprint()}")));
+
+    /// <summary>
+    /// What an established IKE SA was negotiated and authenticated on: addresses, proposals, identities, authentication
+    /// rounds, virtual IPs, encapsulation, fragmentation and MOBIKE. A reload that changes any of it replaces the SA; one
+    /// that changes only the rest (lifetimes, DPD, unique, certificate sending, pools, children) updates it in place
+    /// (<see cref="IkeSa.Adopt"/>).
+    /// </summary>
+    public string NegotiationFingerprint() => string.Join("|",
         Name, string.Join(",", LocalAddresses), string.Join(",", RemoteAddresses), RemotePort, ProposalString.FormatList(Proposals),
-        LocalId, RemoteId?.ToString() ?? "%any", LocalAuth.Fingerprint(), RemoteAuth.Fingerprint(), string.Join(";", MoreLocalAuth.Select(a => a.Fingerprint())), string.Join(";", MoreRemoteAuth.Select(a => a.Fingerprint())), SendCert, SendCertReq, SendInitialContact, string.Join(",", Vips), string.Join(",", Pools), RekeyTime, ReauthTime, OverTime, RandTime, Unique, ForceEncapsulation, DpdDelay, Fragmentation, Mobike,
-        string.Join(";", Children.Select(c => $"{c.Name}:{string.Join(",", c.LocalTs)}:{c.LocalTsDynamic}:{string.Join(",", c.RemoteTs)}:{c.RemoteTsDynamic}:{ProposalString.FormatList(c.EspProposals)}:{c.TransportMode}:{c.RekeyTime}:{c.LifeTime}:{c.RandTime}:{c.RekeyBytes}:{c.LifeBytes}:{c.RekeyPackets}:{c.LifePackets}")));
+        LocalId, RemoteId?.ToString() ?? "%any", LocalAuth.Fingerprint(), RemoteAuth.Fingerprint(), string.Join(";", MoreLocalAuth.Select(a => a.Fingerprint())),
+        string.Join(";", MoreRemoteAuth.Select(a => a.Fingerprint())), string.Join(",", Vips), ForceEncapsulation, Fragmentation, Mobike);
 }
 
 /// <summary>

@@ -32,7 +32,7 @@ public sealed partial class IkeSa
     /// part of rand_time (default over_time); the SA expires over_time after the earlier of the two. A rekey renews
     /// the keys (a new rekey schedule) but not the authentication, so the reauthentication time carries over.
     /// </summary>
-    private void ScheduleIkeRekey(DateTimeOffset now, (DateTimeOffset At, DateTimeOffset ExpireAt)? carriedReauth = null)
+    private void ScheduleIkeRekey(DateTimeOffset now, (DateTimeOffset At, DateTimeOffset ExpireAt, DateTimeOffset From)? carriedReauth = null)
     {
         var range = Config.RandTime ?? Config.EffectiveOverTime;
         DateTimeOffset Due(TimeSpan interval)
@@ -41,15 +41,19 @@ public sealed partial class IkeSa
             return now + interval - (jitter < interval ? jitter : TimeSpan.Zero);
         }
 
+        _keysFrom = now;
+
         IkeRekeyAt = Config.RekeyTime > TimeSpan.Zero ? Due(Config.RekeyTime) : DateTimeOffset.MaxValue;
         var rekeyExpiry = Config.RekeyTime > TimeSpan.Zero ? now + Config.RekeyTime + Config.EffectiveOverTime : DateTimeOffset.MaxValue;
         if (carriedReauth is { } reauth)
         {
             ReauthAt = reauth.At;
             _reauthExpireAt = reauth.ExpireAt;
+            _authenticatedFrom = reauth.From;
         }
         else
         {
+            _authenticatedFrom = now;
             ReauthAt = Config.ReauthTime > TimeSpan.Zero ? Due(Config.ReauthTime) : DateTimeOffset.MaxValue;
             _reauthExpireAt = Config.ReauthTime > TimeSpan.Zero ? now + Config.ReauthTime + Config.EffectiveOverTime : DateTimeOffset.MaxValue;
         }
@@ -58,7 +62,7 @@ public sealed partial class IkeSa
     }
 
     /// <summary>The reauthentication schedule a rekey's successor carries over.</summary>
-    private (DateTimeOffset At, DateTimeOffset ExpireAt) ReauthSchedule => (ReauthAt, _reauthExpireAt);
+    private (DateTimeOffset At, DateTimeOffset ExpireAt, DateTimeOffset From) ReauthSchedule => (ReauthAt, _reauthExpireAt, _authenticatedFrom);
 
     internal bool IkeRekeyDue(DateTimeOffset now) => State == IkeSaState.Established && !IsRekeyedAway && now >= IkeRekeyAt;
 

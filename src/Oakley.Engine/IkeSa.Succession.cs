@@ -205,7 +205,7 @@ public sealed partial class IkeSa
     }
 
     /// <summary>The successor's half of <see cref="HandOver"/>.</summary>
-    private void TakeOver(DateTimeOffset now, List<ChildSa> children, TaskManager work, (DateTimeOffset, DateTimeOffset) reauth, bool reauthStarted)
+    private void TakeOver(DateTimeOffset now, List<ChildSa> children, TaskManager work, (DateTimeOffset, DateTimeOffset, DateTimeOffset) reauth, bool reauthStarted)
     {
         Touch();
         _predecessor = null;

@@ -17,8 +17,9 @@ internal sealed class ConfigReload(string path, SwanctlConfig initial, IkeHost h
     public SwanctlConfig Current => Volatile.Read(ref _current);
 
     /// <summary>
-    /// load-all: the configuration is read again; SAs whose connection went or changed are deleted, traps are
-    /// replaced. Throws <see cref="ConfigException"/> (file:line) and keeps the old configuration if the new one
+    /// load-all: the configuration is read again; SAs whose connection went or whose negotiation changed are
+    /// deleted, the others take the new configuration over in place (Endpoint.Reconfigure); traps are replaced, and
+    /// children with start_action = start of a new or replaced connection are initiated. Throws <see cref="ConfigException"/> (file:line) and keeps the old configuration if the new one
     /// does not load.
     /// </summary>
     public async Task<JsonObject> ReloadAsync()
@@ -43,14 +44,16 @@ internal sealed class ConfigReload(string path, SwanctlConfig initial, IkeHost h
                 log.LogWarning("{Warning}", w.ToString());
             }
 
+            var previous = Current;
             Volatile.Write(ref _current, config);
-            var deleted = await host.Invoke((e, now) =>
+            var report = await host.Invoke((e, now) =>
             {
                 // Pools first, in the same turn: the new connections may name new pools; a pool that stays keeps its leases.
                 e.SetPools(config.Pools);
                 return e.Reconfigure(now, config.Connections.Select(c => c.Ike), config.Secrets);
             }).ConfigureAwait(false);
             await host.Invoke((_, _) => supervisor.ReinstallTraps(config)).ConfigureAwait(false);
+            var started = await supervisor.StartChangedAsync(previous, config).ConfigureAwait(false);
             await host.Invoke((_, _) =>
             {
                 bindings.Ensure(LocalBindings.AddressesOf(config));
@@ -61,7 +64,10 @@ internal sealed class ConfigReload(string path, SwanctlConfig initial, IkeHost h
                 ["ok"] = true,
                 ["connections"] = config.Connections.Count,
                 ["pools"] = config.Pools.Count,
-                ["deleted-sas"] = deleted,
+                ["deleted-sas"] = report.Deleted,
+                ["updated-sas"] = report.Updated,
+                ["unchanged-sas"] = report.Unchanged,
+                ["started"] = started,
                 ["warnings"] = new JsonArray(config.Warnings.Select(w => (JsonNode)w.ToString()).ToArray()),
             };
         }
@@ -78,7 +84,8 @@ internal sealed class ConfigReload(string path, SwanctlConfig initial, IkeHost h
         try
         {
             var result = await ReloadAsync().ConfigureAwait(false);
-            log.LogInformation("reloaded {Config}: {Connections} connection(s), {Deleted} IKE SA(s) deleted", path, result["connections"]?.ToJsonString(), result["deleted-sas"]?.ToJsonString());
+            log.LogInformation("reloaded {Config}: {Connections} connection(s); IKE SAs: {Unchanged} unchanged, {Updated} updated in place, {Deleted} deleted", path,
+                result["connections"]?.ToJsonString(), result["unchanged-sas"]?.ToJsonString(), result["updated-sas"]?.ToJsonString(), result["deleted-sas"]?.ToJsonString());
         }
         catch (ConfigException)
         {

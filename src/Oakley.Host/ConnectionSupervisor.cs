@@ -40,6 +40,31 @@ internal sealed class ConnectionSupervisor(IkeHost host, DataPlaneInstaller inst
         }
     }
 
+    /// <summary>
+    /// After a reload: the children with start_action = start of a connection that is new, or whose negotiation
+    /// changed (its IKE SAs were just deleted), are initiated, as charon does when swanctl loads such a connection.
+    /// Returns how many initiations were started.
+    /// </summary>
+    public async Task<int> StartChangedAsync(SwanctlConfig previous, SwanctlConfig next)
+    {
+        var before = previous.Connections.ToDictionary(c => c.Ike.Name, c => c.Ike.NegotiationFingerprint());
+        var started = 0;
+        foreach (var conn in next.Connections.Where(c => !before.TryGetValue(c.Ike.Name, out var f) || f != c.Ike.NegotiationFingerprint()))
+        {
+            foreach (var (child, policy) in conn.ChildPolicies.Where(p => p.Value.StartAction == ChildAction.Start))
+            {
+                await host.Invoke((e, now) =>
+                {
+                    _keyingAttempts[conn.Ike.Name] = (1, child);
+                    return e.Initiate(now, conn.Ike.Name, child);
+                }).ConfigureAwait(false);
+                started++;
+            }
+        }
+
+        return started;
+    }
+
     /// <summary>Engine thread: acts on the events that concern automatic connections.</summary>
     public void Handle(EngineEvent e)
     {

@@ -243,7 +243,7 @@ public class CertificateReloadTests
             RemoteId = old.RemoteId, Children = old.Children, Fragmentation = old.Fragmentation, Mobike = old.Mobike, SendInitialContact = old.SendInitialContact,
             LocalAuth = new AuthConfig { Class = AuthClass.PublicKey, Certificates = [renewed] }, RemoteAuth = old.RemoteAuth,
         };
-        Assert.Equal(0, pair.A.Reconfigure(pair.Now, [config], new Testing.InMemorySecrets().AddKey(scenario.MoonKeys[0])));
+        Assert.Equal(0, pair.A.Reconfigure(pair.Now, [config], new Testing.InMemorySecrets().AddKey(scenario.MoonKeys[0])).Deleted);
         Assert.Same(sa, Assert.Single(pair.A.IkeSas));
         Assert.Equal(renewed.Fingerprint, sa.Config.LocalAuth.Certificates[0].Fingerprint);
     }

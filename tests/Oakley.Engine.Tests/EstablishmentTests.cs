@@ -250,12 +250,12 @@ public class IdentityAndReloadTests
         var pair = new Scenario().Build();
         pair.Initiate(true);
         var config = pair.A.Configs[0];
-        Assert.Equal(0, pair.A.Reconfigure(pair.Now, [config], new Testing.InMemorySecrets()));
+        Assert.Equal(0, pair.A.Reconfigure(pair.Now, [config], new Testing.InMemorySecrets()).Deleted);
         pair.Deliver();
         Assert.Single(pair.A.IkeSas);
 
         var changed = new IkeConfig { Name = config.Name, LocalAddresses = config.LocalAddresses, RemoteAddresses = config.RemoteAddresses, LocalId = config.LocalId, RemoteId = config.RemoteId, Children = config.Children, Proposals = Crypto.Registry.ProposalString.ParseList("aes128-sha256-modp2048", Iana.ProtocolId.Ike) };
-        Assert.Equal(1, pair.A.Reconfigure(pair.Now, [changed], new Testing.InMemorySecrets()));
+        Assert.Equal(1, pair.A.Reconfigure(pair.Now, [changed], new Testing.InMemorySecrets()).Deleted);
         pair.Deliver();
         Assert.Empty(pair.A.IkeSas);
         Assert.Empty(pair.B.IkeSas);

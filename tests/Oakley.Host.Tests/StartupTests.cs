@@ -267,7 +267,7 @@ public sealed class StartupTests : IDisposable
         File.WriteAllText(conf, "connections {\n  third {\n    remote_addrs = 192.0.2.2\n    local {\n      auth = psk\n      id = a.example\n    }\n    remote {\n      auth = psk\n    }\n    children {\n      net {\n      }\n    }\n  }\n}\n");
         await daemon.ReloadOnSignalAsync();
         Assert.Equal("third", Assert.Single(daemon.Config.Connections).Ike.Name);
-        Assert.Contains(log.Lines, l => l.Message == $"reloaded {conf}: 1 connection(s), 0 IKE SA(s) deleted");
+        Assert.Contains(log.Lines, l => l.Message == $"reloaded {conf}: 1 connection(s); IKE SAs: 0 unchanged, 0 updated in place, 0 deleted");
 
         await stop.CancelAsync();
         Assert.Equal(0, await run);
