@@ -139,14 +139,14 @@ internal static class TextFormat
 
         if (sa["established"] is { } established)
         {
-            sb.AppendLine($"  established {established}s ago, rekeying in {sa["rekey-time"]}s");
+            sb.AppendLine(sa["rekey-time"] is null ? $"  established {established}s ago" : $"  established {established}s ago, rekeying in {sa["rekey-time"]}s");
         }
 
         foreach (var c in sa["child-sas"]!.AsArray())
         {
             sb.AppendLine($"  {c!["name"]}: {c["mode"]}{((bool?)c["encap"] == true ? "-in-UDP" : string.Empty)}, ESP, SPIs: {c["spi-in"]}_i {c["spi-out"]}_o");
             sb.AppendLine($"    {c["encr-alg"]}-{c["encr-keysize"]}{(c["integ-alg"] is { } i ? "/" + i : string.Empty)}{((bool)c["esn"]! ? "/ESN" : string.Empty)}");
-            sb.AppendLine($"    installed {c["install-time"]}s ago, rekeying in {c["rekey-time"]}s, expires in {c["life-time"]}s");
+            sb.AppendLine($"    installed {c["install-time"]}s ago" + (c["rekey-time"] is null ? string.Empty : $", rekeying in {c["rekey-time"]}s") + (c["life-time"] is null ? string.Empty : $", expires in {c["life-time"]}s"));
             sb.AppendLine($"    in  {c["spi-in"]}, {c["bytes-in"],9} bytes, {c["packets-in"],7} packets");
             sb.AppendLine($"    out {c["spi-out"]}, {c["bytes-out"],9} bytes, {c["packets-out"],7} packets");
             sb.AppendLine($"    local  {string.Join(" ", c["local-ts"]!.AsArray())}");

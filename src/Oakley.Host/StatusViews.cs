@@ -61,12 +61,17 @@ internal static class StatusViews
             ["responder-spi"] = sa.SpiR.ToString("x16", CultureInfo.InvariantCulture),
             ["proposal"] = sa.Suite?.ToString(),
             ["established"] = sa.EstablishedAt is { } t ? (long)(now - t).TotalSeconds : null,
-            ["rekey-time"] = sa.EstablishedAt is { } t2 ? (long)(t2 + sa.Config.RekeyTime - now).TotalSeconds : null,
-            ["child-sas"] = new JsonArray(held.Select(c => (JsonNode)ChildJson(c, now, installer)).ToArray()),
+            // The engine's schedule, not the configuration's: jitter, and a reload that changed the times (IkeSa.Adopt).
+            ["rekey-time"] = sa.EstablishedAt is null ? null : Until(sa.IkeRekeyAt, now),
+            ["reauth-time"] = sa.EstablishedAt is null ? null : Until(sa.ReauthAt, now),
+            ["child-sas"] = new JsonArray(held.Select(c => (JsonNode)ChildJson(c, now, installer, sa.Children.FirstOrDefault(x => x.InboundSpi == c.InboundSpi))).ToArray()),
         };
     }
 
-    private static JsonObject ChildJson(ChildSaInstall c, DateTimeOffset now, DataPlaneInstaller installer)
+    /// <summary>Seconds from <paramref name="now"/> until <paramref name="at"/> (at least 0), or null when it never comes.</summary>
+    private static long? Until(DateTimeOffset at, DateTimeOffset now) => at == DateTimeOffset.MaxValue ? null : Math.Max(0, (long)(at - now).TotalSeconds);
+
+    private static JsonObject ChildJson(ChildSaInstall c, DateTimeOffset now, DataPlaneInstaller installer, ChildSa? live)
     {
         var counters = installer.Counters(c.InboundSpi);
         return new JsonObject
@@ -82,8 +87,8 @@ internal static class StatusViews
             ["integ-alg"] = c.Integrity == IntegId.None ? null : StrongSwanName(c.Integrity),
             ["esn"] = c.Esn,
             ["install-time"] = (long)(now - c.Time).TotalSeconds,
-            ["rekey-time"] = (long)(c.Time + c.RekeyTime - now).TotalSeconds,
-            ["life-time"] = (long)(c.Time + c.LifeTime - now).TotalSeconds,
+            ["rekey-time"] = live is null ? (long)(c.Time + c.RekeyTime - now).TotalSeconds : Until(live.RekeyAt, now),
+            ["life-time"] = live is null ? (long)(c.Time + c.LifeTime - now).TotalSeconds : Until(live.ExpireAt, now),
             ["local-ts"] = new JsonArray(c.LocalTs.Select(t => (JsonNode)t.ToString()).ToArray()),
             ["remote-ts"] = new JsonArray(c.RemoteTs.Select(t => (JsonNode)t.ToString()).ToArray()),
             ["bytes-in"] = counters?.BytesIn ?? 0,
