@@ -438,7 +438,18 @@ public sealed partial class Endpoint
         // Handling one SA may add or remove others (or the list, reused by the queue): work on a copy.
         foreach (var sa in due.ToArray())
         {
-            sa.HandleTimeout(now);
+            try
+            {
+                sa.HandleTimeout(now);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A bug in one SA's timer work must not stop every other SA's timers (the host's engine loop would
+                // end): that SA is destroyed, its state freed, and the reason reaches the log through IkeSaDown.
+                Stats.TimerFailures++;
+                sa.Destroy(now, $"internal error in its timer: {e.GetType().Name}: {e.Message}");
+            }
+
             _timers.Touch(sa);
         }
     }

@@ -11,6 +11,9 @@ public sealed class EndpointStats
 
     public long CookiesSent { get; internal set; }
 
+    /// <summary>IKE SAs destroyed because their timer work failed with an unexpected exception (a bug; each is logged).</summary>
+    public long TimerFailures { get; internal set; }
+
     /// <summary>IKE_SA_INIT requests that returned a valid COOKIE while cookies were required.</summary>
     public long CookiesAccepted { get; internal set; }
 

@@ -206,6 +206,7 @@ internal static class StatusViews
         ["half-open-peak"] = e.Stats.HalfOpenPeak,
         ["half-open-sources"] = e.HalfOpenSources,
         ["cookies-sent"] = e.Stats.CookiesSent,
+        ["timer-failures"] = e.Stats.TimerFailures,
         ["cookies-accepted"] = e.Stats.CookiesAccepted,
         ["cookies-rejected"] = e.Stats.CookiesRejected,
         ["cookie-secret-rotations"] = e.Stats.CookieSecretRotations,

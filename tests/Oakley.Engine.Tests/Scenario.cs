@@ -47,6 +47,9 @@ internal sealed class Scenario
 
     public int Seed { get; set; } = 1;
 
+    /// <summary>Wraps moon's entropy source (a test that makes it fail).</summary>
+    public Func<Crypto.IEntropySource, Crypto.IEntropySource> MoonEntropy { get; set; } = e => e;
+
     /// <summary>Sun answers IKE_SA_INIT from any address (remote_addrs = %any), as a gateway under attack does.</summary>
     public bool SunAcceptsAnyPeer { get; set; }
 
@@ -159,7 +162,7 @@ internal sealed class Scenario
         SunKeys.ForEach(k => sunSecrets.AddKey(k));
         MoonEap.ForEach(e => moonSecrets.AddEap(Identity.Parse(e.Id), System.Text.Encoding.UTF8.GetBytes(e.Secret)));
         SunEap.ForEach(e => sunSecrets.AddEap(Identity.Parse(e.Id), System.Text.Encoding.UTF8.GetBytes(e.Secret)));
-        var a = new Endpoint([moon], MoonStore(moonSecrets), new SeededEntropy(Seed), MoonSettings);
+        var a = new Endpoint([moon], MoonStore(moonSecrets), MoonEntropy(new SeededEntropy(Seed)), MoonSettings);
         var b = new Endpoint([sun], SunStore(sunSecrets), new SeededEntropy(Seed + 1000), SunSettings);
         b.SetPools(SunPools);
         a.VerifyTimers = b.VerifyTimers = true;
