@@ -90,6 +90,55 @@ public sealed class JournalEntry
         return sb.Length > MaxNameLength ? sb.ToString(0, MaxNameLength) : sb.ToString();
     }
 
+    /// <summary>
+    /// Reads the fields of a datagram in this format (a journal entry, or an sd_notify message, whose lines are the
+    /// simple form); null if it is malformed (a binary length past the end, a missing newline).
+    /// </summary>
+    public static IReadOnlyList<KeyValuePair<string, string>>? Parse(ReadOnlySpan<byte> datagram)
+    {
+        var fields = new List<KeyValuePair<string, string>>();
+        while (!datagram.IsEmpty)
+        {
+            var end = datagram.IndexOfAny((byte)'=', (byte)'\n');
+            if (end <= 0)
+            {
+                return null;
+            }
+
+            var name = Encoding.ASCII.GetString(datagram[..end]);
+            if (datagram[end] == '=')
+            {
+                var rest = datagram[(end + 1)..];
+                var nl = rest.IndexOf((byte)'\n');
+                if (nl < 0)
+                {
+                    return null;
+                }
+
+                fields.Add(new(name, Encoding.UTF8.GetString(rest[..nl])));
+                datagram = rest[(nl + 1)..];
+                continue;
+            }
+
+            var body = datagram[(end + 1)..];
+            if (body.Length < 9)
+            {
+                return null;
+            }
+
+            var length = BinaryPrimitives.ReadUInt64LittleEndian(body);
+            if (length > (ulong)(body.Length - 9) || body[8 + (int)length] != '\n')
+            {
+                return null;
+            }
+
+            fields.Add(new(name, Encoding.UTF8.GetString(body.Slice(8, (int)length))));
+            datagram = body[(8 + (int)length + 1)..];
+        }
+
+        return fields;
+    }
+
     private void Ascii(string text)
     {
         var span = _bytes.GetSpan(text.Length);
