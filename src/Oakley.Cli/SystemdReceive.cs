@@ -6,7 +6,7 @@ namespace Oakley.Cli;
 
 /// <summary>
 /// <c>oakley systemd-receive</c> (hidden, tests only): stands in for systemd's notification socket or journald's
-/// socket. Binds an AF_UNIX datagram socket (a path, or <c>@name</c> in the abstract namespace), and prints each
+/// socket. Binds an AF_UNIX datagram socket (a path, or with <c>--abstract</c> a name in the abstract namespace), and prints each
 /// datagram it receives as its fields, one <c>NAME=value</c> line each (newlines in a value as <c>\n</c>), followed by
 /// a line <c>--</c>; a datagram that is not in the format prints <c>MALFORMED</c>. Ends after <c>count</c> datagrams
 /// or <c>seconds</c>, whichever comes first. A clean Debian has no socat or python for this.
@@ -17,13 +17,15 @@ internal static class SystemdReceive
     public static Command Command()
     {
         var receive = new Command("systemd-receive", "print the datagrams an AF_UNIX datagram socket receives (tests only)") { Hidden = true };
-        var socket = new Option<string>("--socket") { Description = "socket path, or @name (abstract)", Required = true };
+        var socket = new Option<string>("--socket") { Description = "socket path (or name, with --abstract)", Required = true };
+        var @abstract = new Option<bool>("--abstract") { Description = "the name is in the abstract namespace (NOTIFY_SOCKET=@name; the command line would read @name as a response file)" };
         var count = new Option<int>("--count") { Description = "stop after this many datagrams", DefaultValueFactory = _ => 1000 };
         var seconds = new Option<double>("--seconds") { Description = "stop after this long", DefaultValueFactory = _ => 60 };
         receive.Options.Add(socket);
         receive.Options.Add(count);
         receive.Options.Add(seconds);
-        receive.SetAction(pr => Run(pr.GetValue(socket)!, pr.GetValue(count), TimeSpan.FromSeconds(pr.GetValue(seconds)), Console.Out));
+        receive.Options.Add(@abstract);
+        receive.SetAction(pr => Run((pr.GetValue(@abstract) ? "@" : string.Empty) + pr.GetValue(socket)!, pr.GetValue(count), TimeSpan.FromSeconds(pr.GetValue(seconds)), Console.Out));
         return receive;
     }
 

@@ -107,7 +107,9 @@ public sealed class JournalLoggerProvider : ILoggerProvider, ISupportExternalSco
                     AddPeer(entry, value);
                     break;
                 default:
-                    entry.Add(JournalEntry.FieldName("OAKLEY_", key), Format(value, template is null ? null : FormatOf(template, key)));
+                    // The source generator keys a property by its parameter's name, '@in' for a keyword.
+                    var name = key.TrimStart('@');
+                    entry.Add(JournalEntry.FieldName("OAKLEY_", name), Format(value, template is null ? null : FormatOf(template, name)));
                     break;
             }
         }
@@ -134,10 +136,10 @@ public sealed class JournalLoggerProvider : ILoggerProvider, ISupportExternalSco
         _ => value.ToString() ?? string.Empty,
     };
 
-    /// <summary>The format of <c>{key:format}</c> in a message template (<c>x8</c> for SPIs), or null.</summary>
+    /// <summary>The format of <c>{key:format}</c> in a message template (<c>x8</c> for SPIs), or null; the name's case does not matter, as for the generator.</summary>
     internal static string? FormatOf(string template, string key)
     {
-        var at = template.IndexOf("{" + key + ":", StringComparison.Ordinal);
+        var at = template.IndexOf("{" + key + ":", StringComparison.OrdinalIgnoreCase);
         if (at < 0)
         {
             return null;

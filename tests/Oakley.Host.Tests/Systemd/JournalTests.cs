@@ -128,6 +128,37 @@ public sealed class JournalTests : IDisposable
     }
 
     [Fact]
+    public void EngineEventLine_SourceGenerated_HasTheFields_AndNoKeys()
+    {
+        var (logs, _, journal) = Journal();
+        using (logs)
+        using (journal)
+        {
+            var log = logs.CreateLogger("ike");
+            var key = Enumerable.Repeat((byte)0x5A, 32).ToArray();
+            var remote = new IPEndPoint(IPAddress.Parse("192.0.2.2"), 500);
+            var install = new ChildSaInstall(DateTimeOffset.UnixEpoch, 9, "tunnel", "net", 0xc445fc2d, 0x0000beef, false, false, Iana.EncrId.AesGcm16, 256, Iana.IntegId.None, false,
+                key, [], key, [], [], [], new IPEndPoint(IPAddress.Parse("192.0.2.1"), 500), remote, TimeSpan.FromHours(1), TimeSpan.FromHours(2));
+            using (log.BeginScope(new IkeSaLogContext().Enter(install)!))
+            {
+                EngineEventLog.Write(log, new LogRateLimiter(10, 10), install);
+            }
+
+            var raw = journal.ReceiveRaw(Wait)!;
+            var fields = JournalEntry.Parse(raw)!.ToDictionary(f => f.Key, f => f.Value);
+            Assert.Equal("tunnel", fields["IKE_SA_NAME"]);
+            Assert.Equal("9", fields["IKE_SA_UNIQUE_ID"]);
+            Assert.Equal("192.0.2.2", fields["PEER_ADDRESS"]);
+            Assert.Equal("c445fc2d", fields["OAKLEY_IN"]); // the generator names it '@in'; the template formats it x8
+            Assert.Equal("0000beef", fields["OAKLEY_OUT"]);
+            var text = Encoding.Latin1.GetString(raw);
+            Assert.DoesNotContain("5a5a5a5a", text, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("WlpaWlpa", text, StringComparison.Ordinal); // nor in base64
+            Assert.DoesNotContain("ZZZZ", text, StringComparison.Ordinal); // nor as raw bytes
+        }
+    }
+
+    [Fact]
     public void LineOutsideAnyScope_HasOnlyItsOwnFields()
     {
         var (logs, _, journal) = Journal();
