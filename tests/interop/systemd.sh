@@ -186,7 +186,7 @@ elif ! clang -O2 -Wall -Werror -o "$RUN/sandbox" "$(dirname "$0")/systemd-sandbo
 else
   ip netns exec "$NB" "${OAKLEY[@]}" terminate --ike tunnel --control "$RUN/b.ctl" >/dev/null 2>&1
   # The JIT needs writable and executable memory: the rules must stop it, or they prove nothing.
-  timeout 30 "$RUN/sandbox" "$(command -v dotnet)" "$ROOT/src/Oakley.Cli/bin/Release/net10.0/oakley.dll" --help >"$RUN/jit.log" 2>&1
+  (timeout 30 "$RUN/sandbox" "$(command -v dotnet)" "$ROOT/src/Oakley.Cli/bin/Release/net10.0/oakley.dll" --help) >"$RUN/jit.log" 2>&1
   [[ $? -ne 0 ]]
   result "native sandbox: the rules stop a JIT build (dotnet oakley.dll)" $?
   cat >"$RUN/native.sh" <<EOF

@@ -65,6 +65,12 @@ public sealed class ServiceWatchdog(ServiceNotifier notifier, TimeSpan? watchdog
             {
                 var status = pending.Result;
                 pending = null;
+                if (stalledSince is { } since)
+                {
+                    log.LogWarning("the engine thread answers again after {Seconds:0.0} s", _time.GetElapsedTime(since).TotalSeconds);
+                    stalledSince = null;
+                }
+
                 if (watchdog is not null)
                 {
                     notifier.Watchdog();
@@ -73,12 +79,6 @@ public sealed class ServiceWatchdog(ServiceNotifier notifier, TimeSpan? watchdog
                 if (status != lastStatus && notifier.Status(status))
                 {
                     lastStatus = status;
-                }
-
-                if (stalledSince is { } since)
-                {
-                    log.LogWarning("the engine thread answers again after {Seconds:0.0} s", _time.GetElapsedTime(since).TotalSeconds);
-                    stalledSince = null;
                 }
             }
 
