@@ -99,10 +99,11 @@ grep -qE "^STATUS=0 IKE SA\(s\), 1 connection\(s\); listening on 192.0.2.1:500, 
 result "notify: STATUS= names the SAs, connections and endpoints" $?
 ip -n "$NA" link show "sdta$ID" >/dev/null 2>&1
 result "capabilities: the unit's bounding set opens the TUN device and binds UDP 500/4500" $?
-wait_for "$RUN/notify.out" "^WATCHDOG=1" 10 && sleep 2.5
+# A round the engine does not answer within 0.5 s earns no ping: on a loaded machine some may be missed.
+for _ in $(seq 200); do (($(count "$RUN/notify.out" "^WATCHDOG=1") >= 3)) && break; sleep 0.1; done
 pings=$(count "$RUN/notify.out" "^WATCHDOG=1")
-((pings >= 2))
-result "notify: WATCHDOG=1 every half of WATCHDOG_USEC ($pings pings)" $?
+((pings >= 3))
+result "notify: WATCHDOG=1 repeats, every half of WATCHDOG_USEC ($pings pings)" $?
 kill -HUP "$DAEMON"
 wait_for "$RUN/notify.out" "^STATUS=reloaded $RUN/a.conf" 20
 reload=$(grep -E "^(RELOADING|READY)=1" "$RUN/notify.out" | tr '\n' ' ')
