@@ -9,7 +9,8 @@
 # the unit's MemoryDenyWriteExecute=yes (the same seccomp rules, tests/interop/systemd-sandbox.c), /proc mounted with
 # ProcSubset=pid and the capability set negotiating an IKE SA. The receiver is the hidden `oakley systemd-receive`.
 # Usage: tests/interop/systemd.sh [path to oakley.dll, or the native oakley]. Needs root, iproute2, util-linux,
-# clang (test.sh installs them). Prints "PASS name" / "FAIL name" lines; exits non-zero if any failed.
+# clang (test.sh installs them). Prints "PASS name" / "FAIL name" lines; exits non-zero if any failed. KEEP_RUN=1
+# keeps the run directory (logs, received datagrams) for a look afterwards.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OAKLEY_DLL=${1:-$ROOT/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
