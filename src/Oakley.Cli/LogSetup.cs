@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Oakley.Config;
+using Oakley.Host.Systemd;
 
 namespace Oakley.Cli;
 
@@ -12,7 +13,8 @@ internal sealed record LogFile(string Name, string Path, LogLevel Level, bool Ap
 /// The daemon's log outputs and their levels: the console (stdout, or stderr when the settings name only a stderr
 /// logger) and the log files of <c>--settings</c>. A level given on the command line (<c>--log-level</c>,
 /// <c>--debug</c>) is the level of every output; otherwise the console takes the most verbose level of the settings'
-/// stdout, stderr and syslog loggers (syslog: under systemd the console is the journal), each file its own, and
+/// stdout, stderr and syslog loggers (syslog: under systemd the console is the journal, written natively with fields:
+/// <see cref="JournalLoggerProvider"/>), each file its own, and
 /// whatever is not set is Information (strongSwan's default level 1).
 /// </summary>
 internal sealed record LogSetup(LogLevel Console, bool ConsoleToStderr, IReadOnlyList<LogFile> Files)
@@ -83,10 +85,18 @@ internal sealed record LogSetup(LogLevel Console, bool ConsoleToStderr, IReadOnl
     }
 
     /// <summary>
+    /// Under systemd with standard error connected to the journal (JOURNAL_STREAM names it): journald's socket when it
+    /// exists, else the empty string (the stream, with priority prefixes); null when the journal is not our stream.
+    /// </summary>
+    internal static string? DetectJournal() =>
+        !JournalStream.StandardErrorIsJournal() ? null : File.Exists(JournalStream.SocketPath) ? JournalStream.SocketPath : string.Empty;
+
+    /// <summary>
     /// The logger factory for these outputs. A log file that cannot be opened is reported on
     /// <paramref name="errors"/> and left out (strongSwan carries on without it, too).
     /// </summary>
-    public ILoggerFactory CreateFactory(TextWriter errors)
+    /// <param name="journalSocket">Tests: the journal socket to log to (as if under systemd); null: <see cref="DetectJournal"/>.</param>
+    public ILoggerFactory CreateFactory(TextWriter errors, string? journalSocket = null)
     {
         var files = new List<FileLoggerProvider>();
         foreach (var f in Files.Where(f => f.Level != LogLevel.None))
@@ -102,16 +112,34 @@ internal sealed record LogSetup(LogLevel Console, bool ConsoleToStderr, IReadOnl
         }
 
         var minimum = files.Select(f => f.Level).Append(Console).Min();
+        var journal = journalSocket ?? DetectJournal();
         var factory = LoggerFactory.Create(b =>
         {
             b.SetMinimumLevel(minimum);
-            b.AddSimpleConsole(o =>
+            if (journal is { Length: > 0 })
             {
-                o.SingleLine = true;
-                o.TimestampFormat = "HH:mm:ss.fff ";
-            });
-            b.AddConsole(o => o.LogToStandardErrorThreshold = ConsoleToStderr ? LogLevel.Trace : LogLevel.None);
-            b.AddFilter<ConsoleLoggerProvider>(null, Console);
+                // Under systemd: the console lines go to the journal natively, with fields (Host/Systemd).
+                b.AddProvider(new JournalLoggerProvider(journal, errors));
+                b.AddFilter<JournalLoggerProvider>(null, Console);
+            }
+            else if (journal is not null)
+            {
+                // The journal's stream but no socket: stderr with the <N> priority prefixes the stream reads.
+                b.AddSystemdConsole(o => o.IncludeScopes = false);
+                b.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+                b.AddFilter<ConsoleLoggerProvider>(null, Console);
+            }
+            else
+            {
+                b.AddSimpleConsole(o =>
+                {
+                    o.SingleLine = true;
+                    o.TimestampFormat = "HH:mm:ss.fff ";
+                });
+                b.AddConsole(o => o.LogToStandardErrorThreshold = ConsoleToStderr ? LogLevel.Trace : LogLevel.None);
+                b.AddFilter<ConsoleLoggerProvider>(null, Console);
+            }
+
             foreach (var f in files)
             {
                 b.AddProvider(f);

@@ -186,6 +186,8 @@ public static class Program
         });
         root.Subcommands.Add(radiusCheck);
 
+        root.Subcommands.Add(SystemdReceive.Command()); // hidden: a stand-in notification/journal socket for tests
+
         var demo = new Command("demo", "two Oakley peers on loopback negotiate IKE and CHILD SAs");
         demo.SetAction(async (pr, cancel) =>
         {

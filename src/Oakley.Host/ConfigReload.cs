@@ -16,6 +16,9 @@ internal sealed class ConfigReload(string path, SwanctlConfig initial, IkeHost h
 
     public SwanctlConfig Current => Volatile.Read(ref _current);
 
+    /// <summary>The systemd unit's manager, told RELOADING=1 and then READY=1 around each reload (null: not under systemd).</summary>
+    public Systemd.ServiceNotifier? Notifier { get; set; }
+
     /// <summary>
     /// load-all: the configuration is read again; SAs whose connection went or whose negotiation changed are
     /// deleted, the others take the new configuration over in place (Endpoint.Reconfigure); traps are replaced, and
@@ -25,6 +28,9 @@ internal sealed class ConfigReload(string path, SwanctlConfig initial, IkeHost h
     public async Task<JsonObject> ReloadAsync()
     {
         await _reloading.WaitAsync().ConfigureAwait(false); // load-all and SIGHUP one at a time
+        var notifier = Notifier;
+        notifier?.Reloading($"reloading {path}");
+        var status = $"reload of {path} failed, the previous configuration kept";
         try
         {
             SwanctlConfig config;
@@ -59,6 +65,7 @@ internal sealed class ConfigReload(string path, SwanctlConfig initial, IkeHost h
                 bindings.Ensure(LocalBindings.AddressesOf(config));
                 return 0;
             }).ConfigureAwait(false);
+            status = $"reloaded {path}: {config.Connections.Count} connection(s), {deleted} IKE SA(s) deleted";
             return new JsonObject
             {
                 ["ok"] = true,
@@ -73,6 +80,7 @@ internal sealed class ConfigReload(string path, SwanctlConfig initial, IkeHost h
         }
         finally
         {
+            notifier?.Ready(status); // also after a failed reload: the daemon runs on with the old configuration
             _reloading.Release();
         }
     }

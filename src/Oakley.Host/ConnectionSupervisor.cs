@@ -91,7 +91,7 @@ internal sealed class ConnectionSupervisor(IkeHost host, DataPlaneInstaller inst
         var child = ike.Children.First(c => c.Name == childName);
         if (Routes is null)
         {
-            log.LogWarning("connection {Name}: start_action = trap needs the ESP data plane (no TUN device); child {Child} is not trapped", ike.Name, childName);
+            log.LogWarning("connection {IkeSaName}: start_action = trap needs the ESP data plane (no TUN device); child {Child} is not trapped", ike.Name, childName);
             return false;
         }
 
@@ -99,7 +99,7 @@ internal sealed class ConnectionSupervisor(IkeHost host, DataPlaneInstaller inst
         var remote = ike.RemoteAddresses.FirstOrDefault();
         if ((child.LocalTsDynamic && local is null) || (child.RemoteTsDynamic && remote is null) || remote is null)
         {
-            log.LogWarning("connection {Name}: start_action = trap needs concrete local_addrs/remote_addrs for child {Child}; it is not trapped", ike.Name, childName);
+            log.LogWarning("connection {IkeSaName}: start_action = trap needs concrete local_addrs/remote_addrs for child {Child}; it is not trapped", ike.Name, childName);
             return false;
         }
 
@@ -107,7 +107,7 @@ internal sealed class ConnectionSupervisor(IkeHost host, DataPlaneInstaller inst
         var remoteTs = child.EffectiveRemoteTs(remote);
         installer.AddTrap(ike.Name, childName, localTs, remoteTs);
         Routes.Add(TunRoutes.TrapKey, localTs, remoteTs);
-        log.LogInformation("connection {Name}: child {Child} trapped: {Local} === {Remote}", ike.Name, childName, string.Join(" ", localTs), string.Join(" ", remoteTs));
+        log.LogInformation("connection {IkeSaName}: child {Child} trapped: {Local} === {Remote}", ike.Name, childName, string.Join(" ", localTs), string.Join(" ", remoteTs));
         return true;
     }
 
@@ -149,7 +149,7 @@ internal sealed class ConnectionSupervisor(IkeHost host, DataPlaneInstaller inst
             var action = down.PeerDead ? policy.DpdAction : policy.CloseAction;
             if (action is ChildAction.Restart or ChildAction.Start)
             {
-                log.LogInformation("connection {Name}: {Why}, restarting child {Child}", conn.Ike.Name, down.PeerDead ? "peer is dead" : "peer closed the SA", child);
+                log.LogInformation("connection {IkeSaName}: {Why}, restarting child {Child}", conn.Ike.Name, down.PeerDead ? "peer is dead" : "peer closed the SA", child);
                 _keyingAttempts[conn.Ike.Name] = (1, child);
                 host.Post((e, now) => e.Initiate(now, conn.Ike.Name, child));
             }
@@ -176,7 +176,7 @@ internal sealed class ConnectionSupervisor(IkeHost host, DataPlaneInstaller inst
         if (conn.KeyingTries != 0 && state.Attempts >= conn.KeyingTries)
         {
             _keyingAttempts.Remove(failed.Name);
-            log.LogWarning("connection {Name}: giving up after {Attempts} keying attempt(s) (keyingtries)", failed.Name, state.Attempts);
+            log.LogWarning("connection {IkeSaName}: giving up after {Attempts} keying attempt(s) (keyingtries)", failed.Name, state.Attempts);
             return;
         }
 
@@ -184,7 +184,7 @@ internal sealed class ConnectionSupervisor(IkeHost host, DataPlaneInstaller inst
         if (state.Attempts <= 3 || state.Attempts % 60 == 0)
         {
             // Rate-limited: with keyingtries = 0 a peer that stays away would otherwise log every second.
-            log.LogInformation("connection {Name}: keying attempt {Attempt} failed ({Reason}); trying again", failed.Name, state.Attempts, failed.Reason);
+            log.LogInformation("connection {IkeSaName}: keying attempt {Attempt} failed ({Reason}); trying again", failed.Name, state.Attempts, failed.Reason);
         }
         _ = Task.Delay(TimeSpan.FromSeconds(1), stop).ContinueWith(
             _ => host.Post((e, now) => e.Initiate(now, failed.Name, state.Child)), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);

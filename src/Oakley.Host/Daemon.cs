@@ -199,6 +199,7 @@ public sealed class Daemon : IAsyncDisposable
         _log.LogInformation("oakley daemon listening on {Endpoints}; control socket {Control}", endpoints, _control.Path);
         _control.Serve(_stop.Token);
         await _supervisor.StartAsync().ConfigureAwait(false);
+        NotifyReady();
         using var registration = cancel.Register(() => _stop.Cancel());
         var stopped = Task.Delay(Timeout.Infinite, _stop.Token);
         if (await Task.WhenAny(stopped, Host.Completion).ConfigureAwait(false) == Host.Completion)
@@ -209,6 +210,7 @@ public sealed class Daemon : IAsyncDisposable
         }
 
         // SIGTERM: delete our SAs with the peers, and give the deletes a moment to leave (bounded).
+        Service?.Notifier.Stopping("deleting the IKE SAs and exiting");
         var count = await Host.Invoke((e, now) => e.Terminate(now)).ConfigureAwait(false);
         if (count > 0)
         {
@@ -221,6 +223,30 @@ public sealed class Daemon : IAsyncDisposable
 
         return 0;
     }
+
+    /// <summary>
+    /// The service manager of a systemd unit (NOTIFY_SOCKET; null when not run by one): told READY=1 once the sockets
+    /// are bound and the engine and supervisor run, RELOADING=1/READY=1 around each reload, STOPPING=1 at SIGTERM,
+    /// and WATCHDOG=1 while the engine thread answers (<see cref="Systemd.ServiceWatchdog"/>). Set before <see cref="RunAsync"/>.
+    /// </summary>
+    public Systemd.SystemdService? Service { get; set; }
+
+    private void NotifyReady()
+    {
+        if (Service is not { } service)
+        {
+            return;
+        }
+
+        _configuration.Notifier = service.Notifier;
+        service.Notifier.Ready(StatusLine(Host.Endpoint));
+        // The probe runs on the engine thread: an answer proves that thread still turns.
+        _ = Task.Run(() => service.RunWatchdogAsync(() => Host.Invoke((e, _) => StatusLine(e)), _log, _stop.Token));
+    }
+
+    /// <summary>The unit's STATUS= line (systemctl status): SAs, connections, listening endpoints. Engine thread.</summary>
+    private string StatusLine(Endpoint endpoint) =>
+        $"{endpoint.IkeSas.Count} IKE SA(s), {Config.Connections.Count} connection(s); listening on {string.Join(", ", Host.LocalEndpoints)}";
 
     /// <summary>load-all (<see cref="ConfigReload.ReloadAsync"/>).</summary>
     internal Task<JsonObject> ReloadAsync() => _configuration.ReloadAsync();

@@ -92,8 +92,10 @@ public static class DaemonRunner
         }
 
         var daemon = Daemon.Create(options.ConfigPath, options.ControlPath, options.Port, options.NattPort, logs, options.Keylog, options.Overrides(settings), ipseckey, radius);
+        using var service = Systemd.SystemdService.FromProcessEnvironment(); // a systemd unit's NOTIFY_SOCKET and watchdog
         await using (daemon)
         {
+            daemon.Service = service;
             // Each step undoes itself on failure and DisposeAsync removes what the earlier ones installed.
             daemon.ClaimControlSocket();
             daemon.BindSockets();

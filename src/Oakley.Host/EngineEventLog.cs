@@ -53,30 +53,30 @@ internal static partial class EngineEventLog
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "[{Name}|{Id}] IKE_SA established between {Local}[{LocalId}]...{Remote}[{RemoteId}], {Algorithms}")]
-    private static partial void IkeSaEstablished(ILogger log, string name, long id, System.Net.IPEndPoint local, string localId, System.Net.IPEndPoint remote, string remoteId, string algorithms);
+    [LoggerMessage(Level = LogLevel.Information, Message = "[{IkeSaName}|{IkeSaId}] IKE_SA established between {Local}[{LocalId}]...{Remote}[{RemoteId}], {Algorithms}")]
+    private static partial void IkeSaEstablished(ILogger log, string ikeSaName, long ikeSaId, System.Net.IPEndPoint local, string localId, System.Net.IPEndPoint remote, string remoteId, string algorithms);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "[{Name}|{Id}] peer authenticated as '{User}' with EAP")]
-    private static partial void EapAuthenticated(ILogger log, string name, long id, string user);
+    [LoggerMessage(Level = LogLevel.Information, Message = "[{IkeSaName}|{IkeSaId}] peer authenticated as '{User}' with EAP")]
+    private static partial void EapAuthenticated(ILogger log, string ikeSaName, long ikeSaId, string user);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "[{Name}|{Id}] assigning virtual IP {Vips} to peer '{Holder}'")]
-    private static partial void VirtualIpsAssigned(ILogger log, string name, long id, string vips, string holder);
+    [LoggerMessage(Level = LogLevel.Information, Message = "[{IkeSaName}|{IkeSaId}] assigning virtual IP {Vips} to peer '{Holder}'")]
+    private static partial void VirtualIpsAssigned(ILogger log, string ikeSaName, long ikeSaId, string vips, string holder);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "[{Name}|{Id}] IKE_SA rekeyed: {OldI:x16}_i {OldR:x16}_r -> {SpiI:x16}_i {SpiR:x16}_r")]
-    private static partial void IkeSaRekeyed(ILogger log, string name, long id, ulong oldI, ulong oldR, ulong spiI, ulong spiR);
+    [LoggerMessage(Level = LogLevel.Information, Message = "[{IkeSaName}|{IkeSaId}] IKE_SA rekeyed: {OldI:x16}_i {OldR:x16}_r -> {SpiI:x16}_i {SpiR:x16}_r")]
+    private static partial void IkeSaRekeyed(ILogger log, string ikeSaName, long ikeSaId, ulong oldI, ulong oldR, ulong spiI, ulong spiR);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "[{Name}|{Id}] IKE_SA deleted: {Reason}")]
-    private static partial void IkeSaDeleted(ILogger log, string name, long id, string reason);
+    [LoggerMessage(Level = LogLevel.Information, Message = "[{IkeSaName}|{IkeSaId}] IKE_SA deleted: {Reason}")]
+    private static partial void IkeSaDeleted(ILogger log, string ikeSaName, long ikeSaId, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "[{Name}|{Id}] CHILD_SA {Child} established with SPIs {In:x8}_i {Out:x8}_o and TS {LocalTs} === {RemoteTs}")]
-    private static partial void ChildSaEstablished(ILogger log, string name, long id, string child, uint @in, uint @out, string localTs, string remoteTs);
+    [LoggerMessage(Level = LogLevel.Information, Message = "[{IkeSaName}|{IkeSaId}] CHILD_SA {Child} established with SPIs {In:x8}_i {Out:x8}_o and TS {LocalTs} === {RemoteTs}")]
+    private static partial void ChildSaEstablished(ILogger log, string ikeSaName, long ikeSaId, string child, uint @in, uint @out, string localTs, string remoteTs);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "[{Name}|{Id}] IKE_SA and its CHILD_SAs now {Local}...{Remote}{Encap}: {Reason}")]
-    private static partial void IkeSaMoved(ILogger log, string name, long id, System.Net.IPEndPoint local, System.Net.IPEndPoint remote, string encap, string reason);
+    [LoggerMessage(Level = LogLevel.Information, Message = "[{IkeSaName}|{IkeSaId}] IKE_SA and its CHILD_SAs now {Local}...{Remote}{Encap}: {Reason}")]
+    private static partial void IkeSaMoved(ILogger log, string ikeSaName, long ikeSaId, System.Net.IPEndPoint local, System.Net.IPEndPoint remote, string encap, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "[{Id}] CHILD_SA {Child} with SPIs {In:x8}_i {Out:x8}_o deleted")]
-    private static partial void ChildSaDeleted(ILogger log, long id, string child, uint @in, uint @out);
+    [LoggerMessage(Level = LogLevel.Information, Message = "[{IkeSaId}] CHILD_SA {Child} with SPIs {In:x8}_i {Out:x8}_o deleted")]
+    private static partial void ChildSaDeleted(ILogger log, long ikeSaId, string child, uint @in, uint @out);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "[{Id}] {Message}{Suppressed}")]
-    private static partial void PeerAlert(ILogger log, long id, string message, string suppressed);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "[{IkeSaId}] {Message}{Suppressed}")]
+    private static partial void PeerAlert(ILogger log, long ikeSaId, string message, string suppressed);
 }

@@ -24,6 +24,7 @@ public sealed class IkeHost : IAsyncDisposable
     // Alerts and send failures can be caused by any peer (a flood of bad IKE_AUTHs, of unacceptable proposals):
     // 50 lines at once, then 10 a second.
     private readonly LogRateLimiter _peerLines = new(50, 10);
+    private readonly Systemd.IkeSaLogContext _logContext = new();
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Thread> _threads = [];
@@ -404,8 +405,15 @@ public sealed class IkeHost : IAsyncDisposable
     {
         while (Endpoint.TryPollEvent(out var e))
         {
-            EngineEventLog.Write(_log, _peerLines, e);
-            EventRaised?.Invoke(e);
+            // The lines of the event and of its handlers carry the IKE SA's name, ID and peer as data (the journal's fields).
+            var scope = _logContext.Enter(e);
+            using (scope is null ? null : _log.BeginScope(scope))
+            {
+                EngineEventLog.Write(_log, _peerLines, e);
+                EventRaised?.Invoke(e);
+            }
+
+            _logContext.Leave(e);
         }
 
         while (Endpoint.TryPollTransmit(out var t))

@@ -7,7 +7,8 @@ namespace Oakley.Host;
 /// No resolver daemon: the servers go into /etc/resolv.conf itself, as a marked block at the top (the resolver uses
 /// the first nameservers it reads), and removing the block gives back the file as it was, with any change others
 /// made meanwhile kept. A block a killed Oakley left is removed by the first <see cref="Apply"/> (it rewrites the
-/// block, or strips it). The file is replaced through a temporary file, so a reader never sees half of it.
+/// block, or strips it). The file is replaced through a temporary file, so a reader never sees half of it (where
+/// that cannot be done, under the systemd unit's read-only /etc, it is rewritten in place).
 /// </summary>
 internal sealed class ResolvConfFile(string path) : IDnsBackend
 {
@@ -29,8 +30,23 @@ internal sealed class ResolvConfFile(string path) : IDnsBackend
         // Through the link, if resolv.conf is one: the file it names is the one the resolver reads.
         var target = new FileInfo(path).LinkTarget is { } link ? Path.GetFullPath(link, Path.GetDirectoryName(path)!) : path;
         var temporary = target + ".oakley-new";
-        File.WriteAllText(temporary, next);
-        File.Move(temporary, target, overwrite: true);
+        try
+        {
+            File.WriteAllText(temporary, next);
+            File.Move(temporary, target, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && File.Exists(target))
+        {
+            // The systemd unit's read-only /etc with only resolv.conf bind-mounted writable (ProtectSystem=strict,
+            // ReadWritePaths=-/etc/resolv.conf): no file can be made beside it and no rename lands on a mount point
+            // (EROFS, EBUSY), so the file is rewritten in place; a reader may then see it half-written, briefly.
+            if (File.Exists(temporary))
+            {
+                File.Delete(temporary);
+            }
+
+            File.WriteAllText(target, next);
+        }
     }
 
     /// <summary>The file without Oakley's block (and without the block of an Oakley that was killed).</summary>

@@ -69,11 +69,11 @@ internal sealed class VirtualIps(IVirtualIpSystem system, ILogger log)
             {
                 system.AddAddress(address);
                 _holders[address] = 1;
-                log.LogInformation("IKE SA #{Id} ({Name}): virtual IP {Address} installed", v.IkeSaId, v.Name, address);
+                log.LogInformation("IKE SA #{IkeSaId} ({IkeSaName}): virtual IP {Address} installed", v.IkeSaId, v.Name, address);
             }
             catch (IOException e)
             {
-                log.LogWarning("IKE SA #{Id} ({Name}): virtual IP {Address} could not be installed: {Error}", v.IkeSaId, v.Name, address, e.Message);
+                log.LogWarning("IKE SA #{IkeSaId} ({IkeSaName}): virtual IP {Address} could not be installed: {Error}", v.IkeSaId, v.Name, address, e.Message);
             }
         }
 
@@ -103,7 +103,7 @@ internal sealed class VirtualIps(IVirtualIpSystem system, ILogger log)
 
             _holders.Remove(address);
             system.RemoveAddress(address);
-            log.LogInformation("IKE SA #{Id} ({Name}): virtual IP {Address} removed", ikeSaId, v.Name, address);
+            log.LogInformation("IKE SA #{IkeSaId} ({IkeSaName}): virtual IP {Address} removed", ikeSaId, v.Name, address);
         }
     }
 

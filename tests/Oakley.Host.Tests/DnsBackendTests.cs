@@ -72,6 +72,33 @@ public sealed class DnsBackendTests : IDisposable
     }
 
     [Fact]
+    public void ResolvConf_NoFileBesideIt_IsRewrittenInPlace()
+    {
+        // As under the systemd unit's read-only /etc with resolv.conf bind-mounted writable: the temporary file cannot
+        // be made (here a directory is in its way; there EROFS, and EBUSY for a rename onto the mount point).
+        var path = Path.Combine(_dir, "resolv.conf");
+        const string Original = "nameserver 203.0.113.1\n";
+        File.WriteAllText(path, Original);
+        Directory.CreateDirectory(path + ".oakley-new");
+        (ulong, ulong)? inode;
+        using (var before = File.OpenHandle(path))
+        {
+            inode = Oakley.Host.Systemd.JournalStream.Identity((int)before.DangerousGetHandle());
+        }
+
+        var file = new ResolvConfFile(path);
+        file.Apply([Servers[0]]);
+        Assert.Equal(ResolvConfFile.Begin + "\nnameserver 192.0.2.53\n" + ResolvConfFile.End + "\n" + Original, File.ReadAllText(path));
+        using (var handle = File.OpenHandle(path))
+        {
+            Assert.Equal(inode, Oakley.Host.Systemd.JournalStream.Identity((int)handle.DangerousGetHandle())); // the same file, not a new one
+        }
+
+        file.Apply([]);
+        Assert.Equal(Original, File.ReadAllText(path));
+    }
+
+    [Fact]
     public void ResolvConf_ThroughASymlink_WritesTheTarget_AndAStaleBlockIsRemoved()
     {
         var target = Path.Combine(_dir, "real.conf");
