@@ -65,7 +65,7 @@ internal sealed class ConfigReload(string path, SwanctlConfig initial, IkeHost h
                 bindings.Ensure(LocalBindings.AddressesOf(config));
                 return 0;
             }).ConfigureAwait(false);
-            status = $"reloaded {path}: {config.Connections.Count} connection(s), {deleted} IKE SA(s) deleted";
+            status = $"reloaded {path}: {config.Connections.Count} connection(s); IKE SAs: {report.Unchanged} unchanged, {report.Updated} updated in place, {report.Deleted} deleted";
             return new JsonObject
             {
                 ["ok"] = true,

@@ -46,7 +46,7 @@ public sealed class ServiceNotifierTests : IDisposable
         Assert.True(long.Parse(reloading["MONOTONIC_USEC"], System.Globalization.CultureInfo.InvariantCulture) > 0);
         var reloaded = manager.ReceiveUntil("READY", Wait);
         Assert.NotNull(reloaded);
-        Assert.Equal($"reloaded {conf}: 1 connection(s), 0 IKE SA(s) deleted", reloaded["STATUS"]);
+        Assert.Equal($"reloaded {conf}: 1 connection(s); IKE SAs: 0 unchanged, 0 updated in place, 0 deleted", reloaded["STATUS"]);
 
         // A configuration that does not load: still READY=1 afterwards (the daemon runs on with the old one).
         File.WriteAllText(conf, "connections {\n  broken {\n");
