@@ -1,0 +1,100 @@
+using System.Text.RegularExpressions;
+using Oakley.Config.Import;
+using Oakley.Tests.Shared;
+
+namespace Oakley.Config.Tests.Import;
+
+/// <summary>
+/// Each folder of <c>Import/Fixtures</c> is a realistic ipsec.conf (and ipsec.secrets) modelled on strongSwan's test
+/// scenarios and Libreswan's examples, with the swanctl.conf and the notes the importer must produce (golden files,
+/// reviewed by hand). The converted file must also load into Oakley's own loader with the credentials it names in
+/// place, with the expected number of connections.
+/// </summary>
+public sealed partial class ImportGoldenTests
+{
+    private static readonly string Root = Path.Combine(AppContext.BaseDirectory, "Import", "Fixtures");
+
+    public static TheoryData<string> Fixtures() => new(Directory.GetDirectories(Root).Select(Path.GetFileName).Order(StringComparer.Ordinal)!);
+
+    /// <summary>Runs the importer on a fixture folder with paths relative to it (so that notes read "ipsec.conf:12").</summary>
+    internal static ImportResult Run(string fixture, bool rightIsLocal = false)
+    {
+        var dir = Path.Combine(Root, fixture);
+        var secrets = File.Exists(Path.Combine(dir, "ipsec.secrets")) ? "ipsec.secrets" : null;
+        return IpsecImporter.Import("ipsec.conf", secrets, new ImportOptions(rightIsLocal),
+            p => File.ReadAllText(Path.Combine(dir, p)),
+            pattern => SwanctlFile.Glob(Path.Combine(dir, pattern)).Select(f => Path.GetRelativePath(dir, f)));
+    }
+
+    [Theory]
+    [MemberData(nameof(Fixtures))]
+    public void Output_matches_the_golden_swanctl_conf_and_notes(string fixture)
+    {
+        var result = Run(fixture);
+        var dir = Path.Combine(Root, fixture);
+        var notes = string.Join("\n", result.Notes) + "\n";
+        if (Environment.GetEnvironmentVariable("OAKLEY_WRITE_GOLDEN") is { } target)
+        {
+            // For reviewing a change: writes the new output next to the sources (never compared against itself).
+            File.WriteAllText(Path.Combine(target, fixture, "swanctl.conf"), result.SwanctlConf);
+            File.WriteAllText(Path.Combine(target, fixture, "notes.txt"), notes);
+        }
+
+        Assert.Equal(File.ReadAllText(Path.Combine(dir, "swanctl.conf")), result.SwanctlConf);
+        Assert.Equal(File.ReadAllText(Path.Combine(dir, "notes.txt")), notes);
+    }
+
+    [Theory]
+    [MemberData(nameof(Fixtures))]
+    public void Output_loads_into_Oakley_with_the_connections_it_converted(string fixture)
+    {
+        var result = Run(fixture);
+        var dir = Directory.CreateTempSubdirectory("oakley-import-").FullName;
+        try
+        {
+            var path = Path.Combine(dir, "swanctl.conf");
+            File.WriteAllText(path, result.SwanctlConf);
+            WriteCredentials(dir, result.SwanctlConf);
+            Directory.CreateDirectory(Path.Combine(dir, "pubkey"));
+            foreach (var (file, pem) in result.PublicKeys)
+            {
+                File.WriteAllText(Path.Combine(dir, "pubkey", file), pem);
+            }
+
+            var loaded = SwanctlFile.Load(path);
+            Assert.Equal(result.Connections, loaded.Connections.Count);
+            var expected = Regex.Matches(result.SwanctlConf, @"^  ([\w-]+) \{$", RegexOptions.Multiline).Select(m => m.Groups[1].Value)
+                .Where(n => loaded.Connections.Any(c => c.Ike.Name == n) || !result.SwanctlConf.Contains($"#   {n} {{", StringComparison.Ordinal)).ToList();
+            Assert.All(loaded.Connections, c => Assert.Contains(c.Ike.Name, expected));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    /// <summary>The certificates, CA certificates and key files the converted file names, as the operator copies them.</summary>
+    internal static void WriteCredentials(string dir, string conf)
+    {
+        var ca = TestPki.NewCa("ecdsa256");
+        var ids = IdLine().Matches(conf).Select(m => m.Groups[1].Value.TrimStart('@')).Where(i => !i.Contains('=', StringComparison.Ordinal) && i != "%any")
+            .Select(i => i.Contains('@', StringComparison.Ordinal) ? "email:" + i : i).Distinct().ToArray();
+        Directory.CreateDirectory(Path.Combine(dir, "x509ca"));
+        File.WriteAllText(Path.Combine(dir, "x509ca", "root.pem"), Pem(ca.Root.Der));
+        foreach (Match m in CertsLine().Matches(conf))
+        {
+            var (cert, _) = TestPki.Issue(ca, "ecdsa256", m.Groups[2].Value.Replace("Cert.pem", ".example", StringComparison.Ordinal), sans: ids);
+            var folder = m.Groups[1].Value == "cacert" ? "x509ca" : "x509";
+            Directory.CreateDirectory(Path.Combine(dir, folder));
+            File.WriteAllText(Path.Combine(dir, folder, m.Groups[2].Value), Pem(m.Groups[1].Value == "cacert" ? ca.Intermediate.Der : cert.Der) + Pem(ca.Intermediate.Der));
+        }
+    }
+
+    private static string Pem(byte[] der) => System.Security.Cryptography.PemEncoding.WriteString("CERTIFICATE", der) + "\n";
+
+    [GeneratedRegex(@"^\s+(certs|cacert) = (\S+)$", RegexOptions.Multiline)]
+    private static partial Regex CertsLine();
+
+    [GeneratedRegex(@"^\s+id(?:-\d+)? = ""?([^""\n]+)""?$", RegexOptions.Multiline)]
+    private static partial Regex IdLine();
+}
