@@ -89,10 +89,20 @@ public static partial class ProposalMapper
         var integs = new List<string>();
         var groups = new List<string>();
         var aead = false;
+        string? lastCipher = null;
         foreach (var alternative in proposal.Split(['-', ';', '+'], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
+            if (alternative is "128" or "192" or "256" && lastCipher is not null && Cipher(lastCipher + alternative) is { } sized)
+            {
+                // Libreswan also writes the key length as its own part: aes_gcm_c-256.
+                ciphers[^1] = sized;
+                continue;
+            }
+
+            lastCipher = null;
             if (Cipher(alternative) is { } cipher)
             {
+                lastCipher = alternative;
                 ciphers.Add(cipher);
                 aead |= cipher.Contains("gcm", StringComparison.Ordinal) || cipher.Contains("ccm", StringComparison.Ordinal) || cipher == "chacha20poly1305";
             }
