@@ -74,7 +74,7 @@ public static class IpsecImporter
         var output = new StringBuilder();
         output.Append("# swanctl.conf converted by 'oakley import' from ").Append(Path.GetFileName(confPath));
         output.Append(secretsPath is null ? string.Empty : " and " + Path.GetFileName(secretsPath)).Append('\n');
-        output.Append("# Lines starting with '# ' hold what strongSwan would load and Oakley cannot (see the notes).\n\n");
+        output.Append("# What is commented out with '# ' is what strongSwan would load and Oakley cannot (see the notes).\n\n");
         Section(output, connections);
         Section(output, pools);
         if (SetupConverter.Authorities(conf.Cas, notes) is { } authorities)
