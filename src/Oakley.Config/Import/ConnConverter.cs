@@ -76,6 +76,7 @@ internal static partial class ConnConverter
         else if (keyexchange is null && ctx.File.IsLibreswan)
         {
             ctx.Version = 2; // Libreswan 4 and later speak IKEv2 unless told otherwise
+            ctx.NoteConn("no keyexchange= or ikev2=: version = 2 is written (Libreswan 4 and later default to IKEv2; Libreswan 3 initiated with IKEv1, which Oakley does not speak)");
         }
 
         if (ctx.Version == 1)

@@ -300,3 +300,51 @@ public sealed class ImportMappingTests
         Assert.DoesNotContain(raw, Notes(r), StringComparison.Ordinal); // cut short in notes
     }
 }
+
+/// <summary>Libreswan-only behaviour and the worked example of docs/operations.md.</summary>
+public sealed class ImportLibreswanAndDocsTests
+{
+    [Fact]
+    public void A_Libreswan_NSS_nickname_is_written_commented_out_with_the_export_command()
+    {
+        var r = ImportMappingTests.Convert("conn c\n\tleft=192.0.2.1\n\tright=192.0.2.2\n\tleftcert=west\n\tikev2=insist\n\tauto=add\n");
+        Assert.Contains("      # certs = west.pem\n", r.SwanctlConf, StringComparison.Ordinal);
+        Assert.Contains("certutil -L -n west -a > west.pem", string.Join("\n", r.Notes), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_Libreswan_file_without_ikev2_is_written_as_IKEv2_with_a_note()
+    {
+        var r = ImportMappingTests.Convert("config setup\n\tprotostack=netkey\nconn c\n\tleft=192.0.2.1\n\tright=192.0.2.2\n\tauthby=secret\n\tauto=add\n");
+        Assert.Contains("version = 2\n", r.SwanctlConf, StringComparison.Ordinal);
+        Assert.Contains("Libreswan 3 initiated with IKEv1", string.Join("\n", r.Notes), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Xauth_server_puts_the_xauth_round_on_the_remote_side()
+    {
+        var server = ImportMappingTests.Convert("conn c\n\tleft=192.0.2.1\n\tright=%any\n\tkeyexchange=ikev1\n\tauthby=xauthpsk\n\txauth=server\n\tauto=add\n").SwanctlConf;
+        Assert.Contains("#     remote-2 {\n#       auth = xauth\n", server, StringComparison.Ordinal);
+        var client = ImportMappingTests.Convert("conn c\n\tleft=%defaultroute\n\tright=192.0.2.1\n\tkeyexchange=ikev1\n\tauthby=xauthpsk\n\txauth_identity=carol\n\tauto=add\n").SwanctlConf;
+        Assert.Contains("#     local-2 {\n#       auth = xauth\n#       xauth_id = carol\n", client, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_worked_example_of_docs_operations_md_is_what_the_importer_prints()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "docs", "operations.md")))
+        {
+            dir = dir.Parent;
+        }
+
+        Assert.NotNull(dir);
+        var doc = File.ReadAllText(Path.Combine(dir.FullName, "docs", "operations.md"));
+        var example = doc[doc.IndexOf("### A worked example", StringComparison.Ordinal)..];
+        var blocks = example.Split("```").Where((_, i) => i % 2 == 1).Select(b => b.TrimStart('\n')).ToList();
+        var r = ImportMappingTests.Convert(blocks[0], ": RSA moonKey.pem\n");
+        Assert.EndsWith(blocks[1], r.SwanctlConf.TrimEnd('\n') + "\n", StringComparison.Ordinal);
+        var notes = string.Join("\n", r.Notes).Replace("ipsec.conf", "/etc/ipsec.conf", StringComparison.Ordinal).Replace("ipsec.secrets:", "/etc/ipsec.secrets:", StringComparison.Ordinal);
+        Assert.StartsWith(notes, blocks[2], StringComparison.Ordinal);
+    }
+}
