@@ -22,8 +22,8 @@ internal sealed class ConnContext(ResolvedConn conn, IpsecConf file, ImportOptio
 
     public ImportNotes Notes { get; } = notes;
 
-    /// <summary>The swanctl name of the connection (dots are not allowed in section names).</summary>
-    public string Name { get; } = conn.Name.Replace('.', '-');
+    /// <summary>The swanctl name of the connection (section names allow letters, digits, '-' and '_' only).</summary>
+    public string Name { get; set; } = SwanctlWriter.SafeName(conn.Name);
 
     public string LocalPrefix { get; } = options.RightIsLocal ? "right" : "left";
 

@@ -18,7 +18,7 @@ internal static partial class ConnConverter
         var node = new SwanctlNode(ctx.Name);
         if (ctx.Name != ctx.Conn.Name)
         {
-            ctx.NoteConn($"renamed to '{ctx.Name}' (swanctl.conf section names cannot contain dots)");
+            ctx.NoteConn($"renamed to '{ctx.Name}' (swanctl.conf section names hold letters, digits, '-' and '_' only)");
         }
 
         var pools = new List<SwanctlNode>();

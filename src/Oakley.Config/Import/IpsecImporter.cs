@@ -49,6 +49,11 @@ public static class IpsecImporter
             }
 
             var ctx = new ConnContext(conn, conf, options, notes);
+            for (var n = 2; connections.Find(ctx.Name) is not null; n++)
+            {
+                ctx.Name = $"{SwanctlWriter.SafeName(conn.Name)}-{n}"; // two names that read the same once made safe
+            }
+
             var (node, connPools) = ConnConverter.Convert(ctx, conf.Setup);
             connections.Add(node);
             foreach (var pool in connPools)

@@ -64,7 +64,7 @@ internal static class SetupConverter
                 continue;
             }
 
-            var section = node.Section(ca.Name.Replace('.', '-'));
+            var section = node.Section(SwanctlWriter.SafeName(ca.Name));
             var crls = new List<string>();
             var ocsp = new List<string>();
             foreach (var setting in ca.Settings.Values.OrderBy(s => s.Location.Line))

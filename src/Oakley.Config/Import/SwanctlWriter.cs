@@ -84,6 +84,17 @@ internal static class SwanctlWriter
         "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 
     /// <summary>
+    /// A section name as the settings syntax allows it: letters, digits, <c>-</c> and <c>_</c> (a dot would nest
+    /// sections; blanks, commas, braces and the like end the name); anything else becomes <c>-</c>.
+    /// </summary>
+    public static string SafeName(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var safe = new string(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '-').ToArray());
+        return safe.Length == 0 ? "-" : safe;
+    }
+
+    /// <summary>
     /// A value runs to the end of its line in the settings syntax; one holding characters the syntax gives meaning
     /// to (<c># { } " = \</c>), or surrounding blanks, is written in double quotes with <c>"</c> and <c>\</c> escaped.
     /// </summary>

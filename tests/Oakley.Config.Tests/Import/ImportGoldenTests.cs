@@ -98,3 +98,53 @@ public sealed partial class ImportGoldenTests
     [GeneratedRegex(@"^\s+id(?:-\d+)? = ""?([^""\n]+)""?$", RegexOptions.Multiline)]
     private static partial Regex IdLine();
 }
+
+/// <summary>Bad input is a <see cref="ConfigException"/> or notes, never another exception: mutated fixtures.</summary>
+public sealed class ImportRobustnessTests
+{
+    [Theory]
+    [MemberData(nameof(ImportGoldenTests.Fixtures), MemberType = typeof(ImportGoldenTests))]
+    public void Mutated_fixtures_give_a_conversion_or_a_config_error(string fixture)
+    {
+        var dir = Path.Combine(AppContext.BaseDirectory, "Import", "Fixtures", fixture);
+        var conf = File.ReadAllText(Path.Combine(dir, "ipsec.conf"));
+        var secrets = File.Exists(Path.Combine(dir, "ipsec.secrets")) ? File.ReadAllText(Path.Combine(dir, "ipsec.secrets")) : "";
+        var random = new Random(fixture.Length * 7919);
+        const string alphabet = "=\"#{}[]/%,;:-+ \t\nabc019!@";
+        for (var i = 0; i < 1500; i++)
+        {
+            var text = Mutate(random.Next(2) == 0 ? conf : secrets, random, alphabet);
+            var (c, s) = random.Next(2) == 0 ? (text, secrets) : (conf, text);
+            ImportResult result;
+            try
+            {
+                result = ImportMappingTests.Convert(c, s);
+            }
+            catch (ConfigException)
+            {
+                continue; // refused with file:line: fine
+            }
+
+            // What it writes is always valid settings syntax (quoting, braces), whatever the input held.
+            var parsed = new SettingsParser(_ => result.SwanctlConf, _ => []).ParseText(result.SwanctlConf);
+            Assert.NotNull(parsed);
+        }
+    }
+
+    private static string Mutate(string text, Random random, string alphabet)
+    {
+        var chars = text.ToList();
+        for (var n = random.Next(1, 6); n > 0 && chars.Count > 0; n--)
+        {
+            var at = random.Next(chars.Count);
+            switch (random.Next(3))
+            {
+                case 0: chars.RemoveAt(at); break;
+                case 1: chars.Insert(at, alphabet[random.Next(alphabet.Length)]); break;
+                default: chars[at] = alphabet[random.Next(alphabet.Length)]; break;
+            }
+        }
+
+        return new string([.. chars]);
+    }
+}
