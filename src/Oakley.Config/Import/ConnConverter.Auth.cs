@@ -62,10 +62,26 @@ internal static partial class ConnConverter
             ctx.Note(aaa, "remote.aaa_id is refused by Oakley (the AAA server's identity is not checked): written commented out");
         }
 
+        if (localRound.Get("id") is null && node.Get("local_addrs") is null && localRound.Get("auth") is not ("pubkey" or "rsa" or "ecdsa"))
+        {
+            // starter uses the address it initiates from; swanctl's %any has none to take, and Oakley wants one.
+            ctx.NoteConn($"no {ctx.LocalPrefix}id and no fixed {ctx.LocalPrefix} address: set local.id (Oakley refuses the connection without it; strongSwan would use the address it initiates from)");
+        }
+
         var strict = setup.LastOrDefault(s => s.Key == "strictcrlpolicy")?.Value.ToLowerInvariant();
         if (strict is "yes" or "ifuri" && remoteRound.Get("auth") is "pubkey" or "rsa" or "ecdsa")
         {
             remoteRound.Set("revocation", strict == "yes" ? "strict" : "ifuri");
+        }
+    }
+
+    /// <summary>A note for a loaded connection whose local public-key round names no certificate or key (after the child: it may disable it).</summary>
+    private static void PubkeyWithoutCredential(ConnContext ctx, SwanctlNode node)
+    {
+        var local = node.Section("local");
+        if (local.Get("auth") is "pubkey" or "rsa" or "ecdsa" && local.Get("certs") is null && local.Get("pubkeys") is null && ctx.DisabledReason is null)
+        {
+            ctx.NoteConn($"public-key authentication without {ctx.LocalPrefix}cert: put this host's certificate into /etc/swanctl/x509/ and set local.certs (Oakley refuses the round otherwise, unless a certificate there confirms local.id)");
         }
     }
 

@@ -78,7 +78,13 @@ internal static partial class ConnConverter
 
         if (selectors is not ["dynamic"])
         {
-            child.Set(local ? "local_ts" : "remote_ts", string.Join(", ", selectors));
+            var key = local ? "local_ts" : "remote_ts";
+            if (ctx.DisabledReason is null)
+            {
+                ImportChecks.Selectors(ctx, subnet ?? protoport!, key, string.Join(",", selectors));
+            }
+
+            child.Set(key, string.Join(", ", selectors));
         }
     }
 

@@ -67,6 +67,7 @@ internal static partial class ConnConverter
             {
                 var pool = new SwanctlNode(pools.Count == 0 ? $"{ctx.Name}-pool" : $"{ctx.Name}-pool{pools.Count + 1}");
                 pool.Set("addrs", value.Contains('-', StringComparison.Ordinal) || value.Contains('/', StringComparison.Ordinal) ? value : $"{value}-{value}");
+                ImportChecks.Pool(ctx, served!, pool);
                 pools.Add(pool);
                 names.Add(pool.Name);
             }
@@ -88,9 +89,16 @@ internal static partial class ConnConverter
         var servers = new List<string>();
         foreach (var setting in new[] { dns, libreswanDns, ctx.Conn["modecfgdns2"] })
         {
-            if (setting is not null)
+            foreach (var server in setting is null ? [] : List(setting.Value))
             {
-                servers.AddRange(List(setting.Value).Where(s => IPAddress.TryParse(s, out _)));
+                if (IPAddress.TryParse(server, out _))
+                {
+                    servers.Add(server);
+                }
+                else
+                {
+                    ctx.Note(setting!, $"'{server}' is not a DNS server address (%config asks for one, which swanctl does without a keyword): left out");
+                }
             }
         }
 
@@ -102,6 +110,7 @@ internal static partial class ConnConverter
             }
 
             pools[0].Set("dns", string.Join(", ", servers.Distinct()));
+            ImportChecks.Pool(ctx, dns ?? libreswanDns ?? ctx.Conn["modecfgdns2"]!, pools[0]);
         }
 
         if (ctx.Side(true, "dns") is { } own)

@@ -31,6 +31,7 @@ internal static partial class ConnConverter
         Lifetimes(ctx, node, out var childLifetimes);
         Auth(ctx, node, setup);
         Child(ctx, node.Section("children").Section(ctx.Name), childLifetimes);
+        PubkeyWithoutCredential(ctx, node);
         KnownWithoutEquivalent(ctx);
         foreach (var unused in ctx.Unused)
         {
@@ -227,7 +228,15 @@ internal static partial class ConnConverter
 
         if (ctx.Get("fragmentation") is { } fragmentation)
         {
-            node.Set("fragmentation", fragmentation.Value.ToLowerInvariant());
+            var value = fragmentation.Value.ToLowerInvariant();
+            if (value is "yes" or "no" or "accept" or "force")
+            {
+                node.Set("fragmentation", value);
+            }
+            else
+            {
+                ctx.Note(fragmentation, "not yes, no, accept or force: not converted");
+            }
         }
 
         if (ctx.GetAny("forceencaps", "encapsulation") is { } encaps && ConnContext.IsYes(encaps))

@@ -73,7 +73,7 @@ public static partial class ProposalMapper
     {
         try
         {
-            ProposalString.ParseList(list.Replace(" ", string.Empty, StringComparison.Ordinal), protocol);
+            ProposalString.ParseList(list.Replace(", ", ",", StringComparison.Ordinal), protocol);
             return null;
         }
         catch (FormatException e)

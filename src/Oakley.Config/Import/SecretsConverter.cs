@@ -19,6 +19,13 @@ internal static class SecretsConverter
             switch (secret.Type)
             {
                 case "PSK" or "EAP" or "XAUTH" or "NTLM":
+                    var why = secret.Values.Count == 0 ? "without a value" : Invalid(IpsecSecretsParser.Unquote(secret.Values[0]), secret.Values[0].StartsWith('"'));
+                    if (why is not null)
+                    {
+                        notes.Add(secret.Location, $"{secret.Type} {why}: not converted");
+                        break;
+                    }
+
                     Shared(node.Section(Next(secret.Type.ToLowerInvariant() == "psk" ? "ike" : secret.Type.ToLowerInvariant())), secret, notes);
                     break;
                 case "RSA" or "ECDSA" or "PKCS8" or "BLISS" or "PRIVATE":
@@ -37,6 +44,27 @@ internal static class SecretsConverter
         }
 
         return node;
+    }
+
+    /// <summary>Why a secret cannot be written (empty, or 0x/0s that do not decode), or null.</summary>
+    private static string? Invalid(string value, bool quoted)
+    {
+        if (value.Length == 0)
+        {
+            return "with an empty secret (swanctl refuses empty keys)";
+        }
+
+        try
+        {
+            var decoded = quoted ? null
+                : value.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? System.Convert.FromHexString(value[2..])
+                : value.StartsWith("0s", StringComparison.Ordinal) ? System.Convert.FromBase64String(value[2..]) : null;
+            return decoded is { Length: 0 } ? "with an empty secret (swanctl refuses empty keys)" : null;
+        }
+        catch (FormatException)
+        {
+            return "whose 0x/0s value does not decode as hex/base64";
+        }
     }
 
     private static void Shared(SwanctlNode entry, IpsecSecret secret, ImportNotes notes)

@@ -64,6 +64,12 @@ internal static class SetupConverter
                 continue;
             }
 
+            if (ca["cacert"] is null)
+            {
+                notes.Add(ca.Location, $"ca {ca.Name}: no cacert: not converted (an authority names its CA certificate)");
+                continue;
+            }
+
             var section = node.Section(SwanctlWriter.SafeName(ca.Name));
             var crls = new List<string>();
             var ocsp = new List<string>();

@@ -219,6 +219,35 @@ public sealed class ImportMappingTests
         Assert.Matches(@"ipsec\.conf:\d+: conn c: ", notes);
     }
 
+    [Theory]
+    [InlineData("conn c\n\tleft=%defaultroute\n\tright=192.0.2.2\n\tauthby=psk\n\tauto=add\n", "no leftid and no fixed left address: set local.id")]
+    [InlineData("conn c\n\tleft=192.0.2.1\n\tright=192.0.2.2\n\tauto=add\n", "public-key authentication without leftcert")]
+    [InlineData("conn c\n\tleft=192.0.2.1\n\tright=192.0.2.2\n\tauthby=psk\n\tfragmentation=maybe\n\tauto=add\n", "fragmentation=maybe: not yes, no, accept or force")]
+    [InlineData("ca x\n\tcrluri=http://crl.example/x.crl\n\tauto=add\n", "ca x: no cacert: not converted")]
+    public void What_the_operator_must_add_gets_a_note(string conf, string note) =>
+        Assert.Contains(note, Notes(Convert(conf)), StringComparison.Ordinal);
+
+    [Theory]
+    [InlineData("leftsubnet=198.51.100.0/33", "leftsubnet=198.51.100.0/33: invalid traffic selector")]
+    [InlineData("rightsubnet=not-a-subnet", "rightsubnet=not-a-subnet: invalid traffic selector")]
+    [InlineData("rightsourceip=203.0.113.9-203.0.113.1", "rightsourceip=203.0.113.9-203.0.113.1: pools.c-pool.addrs")]
+    [InlineData("rightsourceip=203.0.113.0/24\nrightdns=198.51.100.300", "")]
+    public void A_subnet_or_pool_neither_daemon_could_read_is_an_input_error(string settings, string reason)
+    {
+        if (reason.Length == 0)
+        {
+            // a DNS server that is no address is left out of the pool (and so never sent), with a note
+            var r = Convert(Conn(settings));
+            Assert.DoesNotContain("dns = ", r.SwanctlConf, StringComparison.Ordinal);
+            Assert.Contains("rightdns=198.51.100.300: '198.51.100.300' is not a DNS server address", Notes(r), StringComparison.Ordinal);
+            return;
+        }
+
+        var e = Refused(Conn(settings));
+        Assert.Equal(("ipsec.conf", 5), (e.Location.File, e.Location.Line));
+        Assert.Contains(reason, e.Reason, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Config_setup_keys_are_noted_as_belonging_to_strongswan_conf_or_nowhere()
     {

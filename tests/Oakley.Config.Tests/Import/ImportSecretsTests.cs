@@ -60,6 +60,17 @@ public sealed class ImportSecretsTests
     }
 
     [Fact]
+    public void Empty_and_undecodable_secrets_are_noted_not_written()
+    {
+        var (conf, notes) = Convert(": PSK \"\"\n: PSK 0x\n: PSK 0sno-base64!\n: PSK\n");
+        Assert.DoesNotContain("ike-", conf, StringComparison.Ordinal);
+        Assert.Contains("ipsec.secrets:1: PSK with an empty secret", notes, StringComparison.Ordinal);
+        Assert.Contains("ipsec.secrets:2: PSK with an empty secret", notes, StringComparison.Ordinal);
+        Assert.Contains("ipsec.secrets:3: PSK whose 0x/0s value does not decode", notes, StringComparison.Ordinal);
+        Assert.Contains("ipsec.secrets:4: PSK without a value", notes, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Unknown_types_and_pins_are_noted()
     {
         var (_, notes) = Convert(": PIN %smartcard:4 1234\n: FOO bar\n");
