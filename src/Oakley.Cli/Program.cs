@@ -23,6 +23,7 @@ public static class Program
         root.Subcommands.Add(DaemonCommand(control));
         AddClientVerbs(root, control, json);
         AddTools(root);
+        root.Subcommands.Add(ImportCommand.Create());
         return root;
     }
 
