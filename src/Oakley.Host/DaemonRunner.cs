@@ -91,7 +91,7 @@ public static class DaemonRunner
             radius = Daemon.LoadRadiusSettings(options.SettingsPath);
         }
 
-        var daemon = Daemon.Create(options.ConfigPath, options.ControlPath, options.Port, options.NattPort, logs, options.Keylog, options.Overrides(settings), ipseckey, radius);
+        var daemon = Daemon.Create(options.ConfigPath, options.ControlPath, options.Port, options.NattPort, logs, options.Keylog, options.Overrides(settings), ipseckey, radius, options.SettingsPath);
         await using (daemon)
         {
             // Each step undoes itself on failure and DisposeAsync removes what the earlier ones installed.

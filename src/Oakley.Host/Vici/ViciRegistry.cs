@@ -1,0 +1,29 @@
+using Microsoft.Extensions.Logging;
+
+namespace Oakley.Host.Vici;
+
+/// <summary>
+/// Builds the daemon's VICI server: every command and event the daemon answers. Each group of commands registers
+/// itself here; the configuration-loading commands (load-conn, load-shared, ...) are registered by their own type at
+/// the marked place.
+/// </summary>
+internal static class ViciRegistry
+{
+    /// <param name="counters">The source of get-counters (the metrics work's IkeCounters plugs in here).</param>
+    public static ViciServer Create(Daemon daemon, ILoggerFactory logs, IViciCounterSource? counters = null, string? settingsPath = null)
+    {
+        var commands = new ViciCommands();
+        var server = new ViciServer(commands, logs.CreateLogger("vici"));
+        var log = new ViciLog(server);
+        server.AddEvent("log");
+        server.AddEvent("control-log");
+        logs.AddProvider(log);
+        new ViciInfoCommands(daemon, DateTimeOffset.Now, settingsPath).Register(commands);
+        new ViciControlCommands(daemon, log).Register(commands);
+        new ViciListCommands(daemon).Register(commands, server);
+        ViciCounterCommands.Register(commands, counters ?? new EndpointStatsCounters(daemon.Host));
+        new ViciEvents(daemon, server).Register();
+        // The configuration commands (load-conn, unload-conn, load-shared, load-cert, load-pool, ...) register here.
+        return server;
+    }
+}
