@@ -4,12 +4,13 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Oakley.Config;
 using Oakley.Host;
+using Oakley.Host.Vici;
 
 namespace Oakley.Cli;
 
 public static class Program
 {
-    private const string DefaultControl = "/run/oakley.ctl";
+    private const string DefaultControl = ViciSocketOption.Default; // strongSwan's: swanctl finds the daemon without --uri
     private const string DefaultConfig = "/etc/swanctl/swanctl.conf";
 
     public static int Main(string[] args) => Commands().Parse(args).Invoke();
@@ -65,6 +66,8 @@ public static class Program
         daemon.Options.Add(keepAlive);
         var logLevel = LogLevelOption();
         var debug = new Option<bool>("--debug") { Description = "log at debug level (short for --log-level debug; --log-level wins if both are given)" };
+        var vici = new Option<string?>("--vici") { Description = "the control socket as a VICI URI (unix:///path; the same socket as --control, which also speaks VICI); default unix:///var/run/charon.vici, or charon.plugins.vici.socket of --settings" };
+        daemon.Options.Add(vici);
         daemon.Options.Add(logLevel);
         daemon.Options.Add(debug);
         daemon.SetAction(async (pr, cancel) =>
@@ -88,7 +91,18 @@ public static class Program
                 return 1;
             }
 
-            return await RunDaemonAsync(pr.GetValue(config)!, pr.GetValue(control)!, pr.GetValue(port), pr.GetValue(nattPort), pr.GetValue(keylog), pr.GetValue(tun)!, pr.GetValue(mtu),
+            string socket;
+            try
+            {
+                socket = ViciSocketOption.Resolve(Given(control) ? pr.GetValue(control) : null, pr.GetValue(vici), Environment.GetEnvironmentVariable("OAKLEY_CONTROL"), pr.GetValue(settingsFile));
+            }
+            catch (Exception e) when (e is StartupException or ConfigException)
+            {
+                Console.Error.WriteLine(e is StartupException ? $"oakley: {e.Message}" : e.Message);
+                return 1;
+            }
+
+            return await RunDaemonAsync(pr.GetValue(config)!, socket, pr.GetValue(port), pr.GetValue(nattPort), pr.GetValue(keylog), pr.GetValue(tun)!, pr.GetValue(mtu),
                 pr.GetValue(settingsFile), Overrides, logSetup);
         });
         return daemon;

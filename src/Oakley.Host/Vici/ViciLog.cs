@@ -90,9 +90,14 @@ internal sealed class ViciLog(ViciServer server) : ILoggerProvider
             m.Add("thread", Environment.CurrentManagedThreadId.ToString(CultureInfo.InvariantCulture));
         }
 
-        if (ikeName is not null && ikeId is { } id)
+        if (ikeId is { } id)
         {
-            m.Add("ikesa-name", ikeName).Add("ikesa-uniqueid", id.ToString(CultureInfo.InvariantCulture));
+            if (ikeName is not null)
+            {
+                m.Add("ikesa-name", ikeName);
+            }
+
+            m.Add("ikesa-uniqueid", id.ToString(CultureInfo.InvariantCulture));
         }
 
         return m.Add("msg", message);
@@ -121,9 +126,16 @@ internal sealed class ViciLog(ViciServer server) : ILoggerProvider
             }
         }
 
-        if (name is not null && id is not null && message.StartsWith($"[{name}|{id}] ", StringComparison.Ordinal))
+        if (id is not null)
         {
-            message = message[$"[{name}|{id}] ".Length..];
+            foreach (var prefix in new[] { $"[{name}|{id}] ", $"[{id}] " })
+            {
+                if (message.StartsWith(prefix, StringComparison.Ordinal))
+                {
+                    message = message[prefix.Length..];
+                    break;
+                }
+            }
         }
 
         return (message, name, id);
