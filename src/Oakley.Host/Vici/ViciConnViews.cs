@@ -6,20 +6,18 @@ namespace Oakley.Host.Vici;
 
 /// <summary>
 /// A loaded connection as charon's list-conn event describes it (vici_query.c list_conns, build_auth_cfgs): addresses,
-/// ports, version, rekey/reauth times, unique policy, one <c>local-N</c>/<c>remote-N</c> section per authentication
+/// version (no local_port/remote_port: charon 5.9.8, Debian 12's, does not send them), rekey/reauth times, unique policy, one <c>local-N</c>/<c>remote-N</c> section per authentication
 /// round, and the children with their lifetimes, actions and selectors. Secrets (PSKs, keys) are not part of it.
 /// </summary>
 internal static class ViciConnViews
 {
-    public static ViciSection ListConn(LoadedConnection conn, int localPort = 500)
+    public static ViciSection ListConn(LoadedConnection conn)
     {
         var ike = conn.Ike;
         var message = new ViciSection();
         var s = message.AddSection(ike.Name);
         s.AddList("local_addrs", ike.LocalAddresses.Count == 0 ? ["%any"] : ike.LocalAddresses.Select(a => a.ToString()));
         s.AddList("remote_addrs", ike.RemoteAddresses.Count == 0 ? ["%any"] : ike.RemoteAddresses.Select(a => a.ToString()));
-        s.Add("local_port", Num(localPort));
-        s.Add("remote_port", Num(ike.RemotePort));
         s.Add("version", conn.Version switch { 1 => "IKEv1", 2 => "IKEv2", _ => "IKEv1/2" });
         s.Add("reauth_time", Num((long)ike.ReauthTime.TotalSeconds));
         s.Add("rekey_time", Num((long)ike.RekeyTime.TotalSeconds));
