@@ -55,9 +55,10 @@ OS() { ip netns exec "$NA" env SWANCTL_DIR="$RUN/ok/swanctl" swanctl "$@" --uri 
 # keys: the key names of a --raw dump (sorted, unique); shape: swanctl's lines with values masked
 keys() { grep -oE '[A-Za-z0-9_-]+=' | tr -d '=' | sed -E 's/^[0-9]+$/N/' | sort -u; }
 shape() { sed -E "s/#[0-9]+/#N/g; s/\\*//g; s/'[^']*'/'S'/g; s/[0-9a-f]{8,16}(_[io])?/H\1/g; s/[0-9]+(\.[0-9]+)*/N/g; s/ +/ /g; s/(tunnel|net)/NAME/g" | sort -u; }
-# same_keys NAME OAKLEY_RAW CHARON_RAW: every key Oakley sends is one charon sends
+# same_keys NAME OAKLEY_RAW CHARON_RAW: every key Oakley sends is one charon sends, except the flags charon sends only
+# when they hold (README list-sa: initiator, nat-*), which differ between the initiator and the NATed responder
 same_keys() {
-  local extra; extra=$(comm -23 <(keys <"$2") <(keys <"$3"))
+  local extra; extra=$(comm -23 <(keys <"$2") <(keys <"$3") | grep -vxE 'initiator|nat-local|nat-remote|nat-any|nat-fake|encap')
   [[ -s $2 && -z $extra ]] || { echo "  $1: keys charon does not send: ${extra:-(no output)}"; return 1; }
 }
 # same_shape NAME OAKLEY_OUT CHARON_OUT: every line shape of Oakley's output is one of charon's
@@ -76,10 +77,9 @@ OS --stats --raw >"$RUN/stats.ok.raw" 2>&1; SW --stats --raw >"$RUN/stats.sw.raw
 diff <(cut -d: -f1 "$RUN/stats.ok" | grep -v '^memory usage\|^mallinfo') <(cut -d: -f1 "$RUN/stats.sw" | grep -v '^memory usage\|^mallinfo') >/dev/null \
   && same_keys stats "$RUN/stats.ok.raw" "$RUN/stats.sw.raw"
 result "swanctl --stats: the same lines and keys as charon's" $?
-out=$(OS --reload-settings 2>&1)
-[[ $out == "reload-settings completed successfully" ]] || echo "  --reload-settings: $out"
-[[ $out == "reload-settings completed successfully" ]]
-result "swanctl --reload-settings: completed successfully" $?
+OS --reload-settings >"$RUN/reload.ok" 2>&1; rc=$?; SW --reload-settings >"$RUN/reload.sw" 2>&1
+[[ $rc -eq 0 ]] && diff "$RUN/reload.ok" "$RUN/reload.sw" >/dev/null
+result "swanctl --reload-settings: succeeds and prints what it prints for charon" $?
 
 # ---- --load-all (the configuration commands: built in the vici-load branch) ----
 out=$(OS --load-all 2>&1); rc=$?
