@@ -8,7 +8,7 @@ namespace Oakley.Host.Vici;
 /// lines of the SAs they act on as <c>control-log</c> events while they wait. Every engine access goes through
 /// <see cref="IkeHost.Invoke{T}"/>, as <see cref="ControlCommands"/> does.
 /// </summary>
-internal sealed class ViciControlCommands(Daemon daemon, ViciLog log)
+internal sealed class ViciControlCommands(Daemon daemon, ViciLog log, ViciChildIds ids)
 {
     /// <summary>timeout = 0 means "wait until done" in charon; Oakley still stops waiting after this long (never hang).</summary>
     private static readonly TimeSpan Forever = TimeSpan.FromMinutes(5);
@@ -147,7 +147,7 @@ internal sealed class ViciControlCommands(Daemon daemon, ViciLog log)
                 {
                     if (child is not null || childId is not null)
                     {
-                        foreach (var c in sa.Children.Where(c => (child is null || c.Config.Name == child) && (childId is null || c.InboundSpi == childId)
+                        foreach (var c in sa.Children.Where(c => (child is null || c.Config.Name == child) && (childId is null || ids.Is(c.InboundSpi, childId.Value))
                             && (ike is null || sa.Config.Name == ike) && (ikeId is null || sa.Id == ikeId)).ToList())
                         {
                             lock (pending)
@@ -223,7 +223,7 @@ internal sealed class ViciControlCommands(Daemon daemon, ViciLog log)
                     continue;
                 }
 
-                foreach (var c in sa.Children.Where(c => (childId is null || c.InboundSpi == childId) && (child is null || c.Config.Name == child)).ToList())
+                foreach (var c in sa.Children.Where(c => (childId is null || ids.Is(c.InboundSpi, childId.Value)) && (child is null || c.Config.Name == child)).ToList())
                 {
                     n += sa.RekeyChild(now, c.InboundSpi) ? 1 : 0;
                 }

@@ -10,7 +10,7 @@ namespace Oakley.Host.Vici;
 /// last IKE section of each SA and the install record of each CHILD SA are kept, and the down events use those (a
 /// client that registers after an SA came up gets a down event with the keys the event itself carries).
 /// </summary>
-internal sealed class ViciEvents(Daemon daemon, ViciServer server)
+internal sealed class ViciEvents(Daemon daemon, ViciServer server, ViciChildIds ids)
 {
     private static readonly string[] Names = ["ike-updown", "ike-rekey", "child-updown", "child-rekey"];
     private readonly Dictionary<long, ViciSection> _ikes = [];
@@ -31,6 +31,26 @@ internal sealed class ViciEvents(Daemon daemon, ViciServer server)
 
     /// <summary>Engine thread.</summary>
     internal void Handle(EngineEvent e)
+    {
+        if (e is ChildSaInstall installed)
+        {
+            ids.Installed(installed);
+        }
+
+        try
+        {
+            Raise(e);
+        }
+        finally
+        {
+            if (e is ChildSaRemove removed)
+            {
+                ids.Removed(removed.InboundSpi); // after its down event, which names it
+            }
+        }
+    }
+
+    private void Raise(EngineEvent e)
     {
         if (!Listened)
         {
@@ -90,9 +110,9 @@ internal sealed class ViciEvents(Daemon daemon, ViciServer server)
                 var m = new ViciSection();
                 var ike = m.AddSection(sa.Config.Name);
                 ViciSaViews.AddIke(ike, sa, c.Time);
-                var pair = ike.AddSection("child-sas").AddSection(ViciSaViews.ChildKey(c));
-                ViciSaViews.AddChild(pair.AddSection("old"), oldChild, sa, c.Time, daemon.Installer, "REKEYED");
-                ViciSaViews.AddChild(pair.AddSection("new"), c, sa, c.Time, daemon.Installer);
+                var pair = ike.AddSection("child-sas").AddSection(ViciSaViews.ChildKey(c, ids));
+                ViciSaViews.AddChild(pair.AddSection("old"), oldChild, sa, c.Time, daemon.Installer, ids, "REKEYED");
+                ViciSaViews.AddChild(pair.AddSection("new"), c, sa, c.Time, daemon.Installer, ids);
                 return m;
             });
             return;
@@ -117,7 +137,7 @@ internal sealed class ViciEvents(Daemon daemon, ViciServer server)
     private ViciSection ChildMessage(ViciSection ikeKeys, string name, ChildSaInstall c, IkeSa? sa, string state, bool up, DateTimeOffset now)
     {
         var copy = Copy(ikeKeys);
-        ViciSaViews.AddChild(copy.AddSection("child-sas").AddSection(ViciSaViews.ChildKey(c)), c, sa, now, daemon.Installer, state);
+        ViciSaViews.AddChild(copy.AddSection("child-sas").AddSection(ViciSaViews.ChildKey(c, ids)), c, sa, now, daemon.Installer, ids, state);
         return Wrap(name, copy, up);
     }
 

@@ -9,7 +9,7 @@ namespace Oakley.Host.Vici;
 /// an empty message, as charon's vici_query.c does. list-sas takes a snapshot of the SAs and builds
 /// <see cref="ControlCommands.ListPage"/> of them per turn of the engine thread, so a long listing never holds it.
 /// </summary>
-internal sealed class ViciListCommands(Daemon daemon)
+internal sealed class ViciListCommands(Daemon daemon, ViciChildIds ids)
 {
     public void Register(ViciCommands commands, ViciServer server)
     {
@@ -38,7 +38,7 @@ internal sealed class ViciListCommands(Daemon daemon)
         {
             var first = start;
             var page = await host.Invoke((_, now) => sas.Skip(first).Take(ControlCommands.ListPage).Where(s => s.State != IkeSaState.Destroyed)
-                .Select(s => ViciSaViews.ListSa(s, now, daemon.Children, daemon.Installer, child, childId)).ToList()).ConfigureAwait(false);
+                .Select(s => ViciSaViews.ListSa(s, now, daemon.Children, daemon.Installer, ids, child, childId)).ToList()).ConfigureAwait(false);
             foreach (var message in page)
             {
                 await call.EmitAsync("list-sa", message).ConfigureAwait(false);

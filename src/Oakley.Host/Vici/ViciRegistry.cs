@@ -18,11 +18,12 @@ internal static class ViciRegistry
         server.AddEvent("log");
         server.AddEvent("control-log");
         logs.AddProvider(log);
+        var ids = new ViciChildIds();
         new ViciInfoCommands(daemon, DateTimeOffset.Now, settingsPath).Register(commands);
-        new ViciControlCommands(daemon, log).Register(commands);
-        new ViciListCommands(daemon).Register(commands, server);
+        new ViciControlCommands(daemon, log, ids).Register(commands);
+        new ViciListCommands(daemon, ids).Register(commands, server);
         ViciCounterCommands.Register(commands, counters ?? new EndpointStatsCounters(daemon.Host));
-        new ViciEvents(daemon, server).Register();
+        new ViciEvents(daemon, server, ids).Register();
         // The configuration commands (load-conn, unload-conn, load-shared, load-cert, load-pool, ...) register here.
         return server;
     }

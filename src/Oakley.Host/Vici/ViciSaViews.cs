@@ -89,7 +89,7 @@ internal static class ViciSaViews
     }
 
     /// <summary>One <c>list-sa</c> event: <c>{ NAME { ...ike..., child-sas { NAME-ID { ... } } } }</c>.</summary>
-    public static ViciSection ListSa(IkeSa sa, DateTimeOffset now, ChildSaTable children, DataPlaneInstaller installer, string? child = null, long? childId = null)
+    public static ViciSection ListSa(IkeSa sa, DateTimeOffset now, ChildSaTable children, DataPlaneInstaller installer, ViciChildIds ids, string? child = null, long? childId = null)
     {
         var message = new ViciSection();
         var ike = message.AddSection(sa.Config.Name);
@@ -97,9 +97,9 @@ internal static class ViciSaViews
         var list = ike.AddSection("child-sas");
         foreach (var c in children.Of(sa))
         {
-            if ((child is null || c.ChildName == child) && (childId is null || c.InboundSpi == childId))
+            if ((child is null || c.ChildName == child) && (childId is null || ids.Is(c.InboundSpi, childId.Value)))
             {
-                AddChild(list.AddSection(ChildKey(c)), c, sa, now, installer);
+                AddChild(list.AddSection(ChildKey(c, ids)), c, sa, now, installer, ids);
             }
         }
 
@@ -107,19 +107,13 @@ internal static class ViciSaViews
     }
 
     /// <summary>The section name of a CHILD SA in child-sas: charon's "name-uniqueid".</summary>
-    public static string ChildKey(ChildSaInstall c) => $"{c.ChildName}-{ChildId(c)}";
-
-    /// <summary>
-    /// A CHILD SA's unique ID. Oakley numbers CHILD SAs by their inbound SPI: unique among the live SAs, stable for the
-    /// SA's life and new after a rekey, which is what charon's unique IDs are (terminate and rekey take it as child-id).
-    /// </summary>
-    public static uint ChildId(ChildSaInstall c) => c.InboundSpi;
+    public static string ChildKey(ChildSaInstall c, ViciChildIds ids) => $"{c.ChildName}-{ids.Of(c.InboundSpi)}";
 
     /// <summary>A CHILD SA's keys (list_child): state, mode, the IPsec parameters, counters and times, selectors.</summary>
-    public static void AddChild(ViciSection b, ChildSaInstall c, IkeSa? sa, DateTimeOffset now, DataPlaneInstaller installer, string state = "INSTALLED")
+    public static void AddChild(ViciSection b, ChildSaInstall c, IkeSa? sa, DateTimeOffset now, DataPlaneInstaller installer, ViciChildIds ids, string state = "INSTALLED")
     {
         b.Add("name", c.ChildName);
-        b.Add("uniqueid", Num(ChildId(c)));
+        b.Add("uniqueid", Num(ids.Of(c.InboundSpi)));
         b.Add("reqid", Num(ReqId(sa, c)));
         b.Add("state", state);
         b.Add("mode", c.TransportMode ? "TRANSPORT" : "TUNNEL");

@@ -103,8 +103,9 @@ public sealed class ViciDaemonTests : IAsyncDisposable
         var childUp = await Next(events, "child-updown");
         Assert.Equal("yes", childUp["up"]);
         var child = Assert.Single((Dictionary<string, object>)((Dictionary<string, object>)childUp["gw"])["child-sas"]);
-        Assert.StartsWith("net-", child.Key, StringComparison.Ordinal);
         var c = (Dictionary<string, object>)child.Value;
+        Assert.Equal("net-" + (string)c["uniqueid"], child.Key); // charon's NAME-UNIQUEID
+        Assert.Equal("1", c["uniqueid"]); // numbered as charon numbers them
         Assert.Equal(("net", "INSTALLED", "TUNNEL", "ESP"), ((string)c["name"], (string)c["state"], (string)c["mode"], (string)c["protocol"]));
         Assert.Equal(["198.51.100.0/24"], (List<string>)c["local-ts"]);
         Assert.Matches("^[0-9a-f]{8}$", (string)c["spi-in"]);
@@ -115,6 +116,20 @@ public sealed class ViciDaemonTests : IAsyncDisposable
         var listed = Assert.Single(control.Events);
         Assert.Equal("list-sa", listed.Name);
         Assert.Contains(child.Key, ((Dictionary<string, object>)((Dictionary<string, object>)listed.Message["gw"])["child-sas"]).Keys);
+
+        // a CHILD SA rekey is child-rekey (old and new under the child's key), not a child-updown pair
+        Assert.True(await events.RegisterAsync("child-rekey"));
+        var rekey = await control.RequestAsync("rekey", ("child", "net"));
+        Assert.Equal(("yes", "1"), ((string)rekey!["success"], (string)rekey["matches"]));
+        var rekeyed = await Next(events, "child-rekey");
+        var pair = (Dictionary<string, object>)Assert.Single((Dictionary<string, object>)((Dictionary<string, object>)rekeyed["gw"])["child-sas"]).Value;
+        var (old, fresh) = ((Dictionary<string, object>)pair["old"], (Dictionary<string, object>)pair["new"]);
+        Assert.Equal(c["uniqueid"], old["uniqueid"]);
+        Assert.NotEqual(old["uniqueid"], fresh["uniqueid"]);
+        Assert.NotEqual(old["spi-in"], fresh["spi-in"]);
+        Assert.Equal("INSTALLED", fresh["state"]);
+        Assert.DoesNotContain(events.Events, e => e.Name == "child-updown");
+        child = new KeyValuePair<string, object>("net-" + (string)fresh["uniqueid"], fresh);
 
         var terminate = await control.RequestAsync("terminate", ("ike", "gw"), ("timeout", "20000"));
         Assert.Equal(("yes", "1"), ((string)terminate!["success"], (string)terminate["matches"]));
