@@ -14,6 +14,7 @@ namespace Oakley.Host.Vici;
 internal sealed class ViciLog(ViciServer server) : ILoggerProvider
 {
     private readonly List<Listener> _listeners = [];
+    private int _listenerCount; // read without the lock on every line
 
     [ThreadStatic]
     private static bool t_inside;
@@ -54,6 +55,7 @@ internal sealed class ViciLog(ViciServer server) : ILoggerProvider
         lock (_listeners)
         {
             _listeners.Add(listener);
+            Volatile.Write(ref _listenerCount, _listeners.Count);
         }
 
         return listener;
@@ -62,10 +64,13 @@ internal sealed class ViciLog(ViciServer server) : ILoggerProvider
     private void Write(string group, LogLevel logLevel, string message, string? ikeName, long? ikeId)
     {
         var level = Level(logLevel);
-        Listener[] listeners;
-        lock (_listeners)
+        Listener[] listeners = [];
+        if (Volatile.Read(ref _listenerCount) > 0)
         {
-            listeners = _listeners.Count == 0 ? [] : [.. _listeners];
+            lock (_listeners)
+            {
+                listeners = [.. _listeners];
+            }
         }
 
         if (level <= 1)
@@ -148,10 +153,7 @@ internal sealed class ViciLog(ViciServer server) : ILoggerProvider
             return true;
         }
 
-        lock (_listeners)
-        {
-            return _listeners.Count > 0;
-        }
+        return Volatile.Read(ref _listenerCount) > 0;
     }
 
     private sealed class Logger(ViciLog owner, string group) : ILogger
@@ -195,6 +197,7 @@ internal sealed class ViciLog(ViciServer server) : ILoggerProvider
             lock (owner._listeners)
             {
                 owner._listeners.Remove(this);
+                Volatile.Write(ref owner._listenerCount, owner._listeners.Count);
             }
         }
     }
