@@ -143,6 +143,7 @@ internal sealed class ViciControlCommands(Daemon daemon, ViciLog log, ViciChildI
             var matches = await daemon.Host.Invoke((e, now) =>
             {
                 var n = 0;
+                var counted = new HashSet<long>();
                 foreach (var sa in e.IkeSas.Where(s => s.State != IkeSaState.Destroyed).ToList())
                 {
                     if (child is not null || childId is not null)
@@ -168,7 +169,7 @@ internal sealed class ViciControlCommands(Daemon daemon, ViciLog log, ViciChildI
 
                         Volatile.Write(ref watched, sa.Id);
                         sa.Terminate(now);
-                        n++;
+                        n += counted.Add(sa.Id) ? 1 : 0; // a rekeyed IKE SA and its successor share the ID: one match
                     }
                 }
 

@@ -34,11 +34,14 @@ internal sealed class ViciListCommands(Daemon daemon, ViciChildIds ids)
         var childId = ViciControlCommands.Int(request, "child-id");
         var host = daemon.Host;
         var sas = await host.Invoke((e, _) => e.IkeSas.Where(s => (ike is null || s.Config.Name == ike) && (ikeId is null || s.Id == ikeId)).ToArray()).ConfigureAwait(false);
+        // An IKE SA rekeyed away (waiting for its DELETE) shares its unique ID with its successor, which the table
+        // holds after it: the earlier ones are listed as charon lists them, REKEYED.
+        var superseded = sas.GroupBy(s => s.Id).Where(g => g.Count() > 1).SelectMany(g => g.SkipLast(1)).ToHashSet();
         for (var start = 0; start < sas.Length && call.IsRegistered("list-sa"); start += ControlCommands.ListPage)
         {
             var first = start;
             var page = await host.Invoke((_, now) => sas.Skip(first).Take(ControlCommands.ListPage).Where(s => s.State != IkeSaState.Destroyed)
-                .Select(s => ViciSaViews.ListSa(s, now, daemon.Children, daemon.Installer, ids, child, childId)).ToList()).ConfigureAwait(false);
+                .Select(s => ViciSaViews.ListSa(s, now, daemon.Children, daemon.Installer, ids, child, childId, superseded.Contains(s))).ToList()).ConfigureAwait(false);
             foreach (var message in page)
             {
                 await call.EmitAsync("list-sa", message).ConfigureAwait(false);

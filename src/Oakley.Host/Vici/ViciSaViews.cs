@@ -13,11 +13,11 @@ namespace Oakley.Host.Vici;
 internal static class ViciSaViews
 {
     /// <summary>The IKE SA's keys (without child-sas): list-sa, ike-updown, ike-rekey, child-updown.</summary>
-    public static void AddIke(ViciSection b, IkeSa sa, DateTimeOffset now)
+    public static void AddIke(ViciSection b, IkeSa sa, DateTimeOffset now, bool superseded = false)
     {
         b.Add("uniqueid", Num(sa.Id));
         b.Add("version", "2");
-        b.Add("state", StateName(sa.State));
+        b.Add("state", superseded && sa.State == IkeSaState.Established ? "REKEYED" : StateName(sa.State));
         b.Add("local-host", sa.Local.Address.ToString());
         b.Add("local-port", Num(sa.Local.Port));
         b.Add("local-id", sa.Config.LocalId.ToString());
@@ -89,11 +89,12 @@ internal static class ViciSaViews
     }
 
     /// <summary>One <c>list-sa</c> event: <c>{ NAME { ...ike..., child-sas { NAME-ID { ... } } } }</c>.</summary>
-    public static ViciSection ListSa(IkeSa sa, DateTimeOffset now, ChildSaTable children, DataPlaneInstaller installer, ViciChildIds ids, string? child = null, long? childId = null)
+    public static ViciSection ListSa(IkeSa sa, DateTimeOffset now, ChildSaTable children, DataPlaneInstaller installer, ViciChildIds ids, string? child = null, long? childId = null,
+        bool superseded = false)
     {
         var message = new ViciSection();
         var ike = message.AddSection(sa.Config.Name);
-        AddIke(ike, sa, now);
+        AddIke(ike, sa, now, superseded);
         var list = ike.AddSection("child-sas");
         foreach (var c in children.Of(sa))
         {

@@ -131,6 +131,16 @@ public sealed class ViciDaemonTests : IAsyncDisposable
         Assert.DoesNotContain(events.Events, e => e.Name == "child-updown");
         child = new KeyValuePair<string, object>("net-" + (string)fresh["uniqueid"], fresh);
 
+        // an IKE SA rekey is ike-rekey: the same unique ID, new SPIs
+        Assert.True(await events.RegisterAsync("ike-rekey"));
+        var ikeRekey = await control.RequestAsync("rekey", ("ike", "gw"));
+        Assert.Equal("yes", ikeRekey!["success"]);
+        var ikeRekeyed = (Dictionary<string, object>)(await Next(events, "ike-rekey"))["gw"];
+        var (oldIke, newIke) = ((Dictionary<string, object>)ikeRekeyed["old"], (Dictionary<string, object>)ikeRekeyed["new"]);
+        Assert.Equal((ike["uniqueid"], ike["uniqueid"]), (oldIke["uniqueid"], newIke["uniqueid"]));
+        Assert.Equal(ike["initiator-spi"], oldIke["initiator-spi"]);
+        Assert.NotEqual(oldIke["initiator-spi"], newIke["initiator-spi"]);
+
         var terminate = await control.RequestAsync("terminate", ("ike", "gw"), ("timeout", "20000"));
         Assert.Equal(("yes", "1"), ((string)terminate!["success"], (string)terminate["matches"]));
         var childDown = await Next(events, "child-updown");
