@@ -66,8 +66,23 @@ internal sealed class TestViciClient : IAsyncDisposable
     public async Task<bool> RegisterAsync(string name)
     {
         await SendAsync(3, name, []);
-        var (type, _, _) = await ReadAsync(TimeSpan.FromSeconds(10));
-        return type switch { 5 => true, 6 => false, _ => throw new InvalidOperationException($"unexpected packet type {type}") };
+        while (true)
+        {
+            // events of earlier registrations may arrive before the confirmation
+            var (type, eventName, message) = await ReadAsync(TimeSpan.FromSeconds(10));
+            switch (type)
+            {
+                case 5:
+                    return true;
+                case 6:
+                    return false;
+                case 7:
+                    Events.Add((eventName!, message!));
+                    break;
+                default:
+                    throw new InvalidOperationException($"unexpected packet type {type}");
+            }
+        }
     }
 
     /// <summary>Waits for the next event (or returns one already collected).</summary>
