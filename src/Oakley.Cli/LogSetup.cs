@@ -86,7 +86,11 @@ internal sealed record LogSetup(LogLevel Console, bool ConsoleToStderr, IReadOnl
     /// The logger factory for these outputs. A log file that cannot be opened is reported on
     /// <paramref name="errors"/> and left out (strongSwan carries on without it, too).
     /// </summary>
-    public ILoggerFactory CreateFactory(TextWriter errors)
+    /// <param name="live">
+    /// When given, the levels stay changeable while the daemon runs (reload-settings, <see cref="LiveLogLevels"/>): the
+    /// factory passes every level and each output filters by its current level.
+    /// </param>
+    public ILoggerFactory CreateFactory(TextWriter errors, LiveLogLevels? live = null)
     {
         var files = new List<FileLoggerProvider>();
         foreach (var f in Files.Where(f => f.Level != LogLevel.None))
@@ -101,7 +105,8 @@ internal sealed record LogSetup(LogLevel Console, bool ConsoleToStderr, IReadOnl
             }
         }
 
-        var minimum = files.Select(f => f.Level).Append(Console).Min();
+        var minimum = live is null ? files.Select(f => f.Level).Append(Console).Min() : LogLevel.Trace;
+        live?.Attach(Console, files);
         var factory = LoggerFactory.Create(b =>
         {
             b.SetMinimumLevel(minimum);
@@ -111,7 +116,15 @@ internal sealed record LogSetup(LogLevel Console, bool ConsoleToStderr, IReadOnl
                 o.TimestampFormat = "HH:mm:ss.fff ";
             });
             b.AddConsole(o => o.LogToStandardErrorThreshold = ConsoleToStderr ? LogLevel.Trace : LogLevel.None);
-            b.AddFilter<ConsoleLoggerProvider>(null, Console);
+            if (live is null)
+            {
+                b.AddFilter<ConsoleLoggerProvider>(null, Console);
+            }
+            else
+            {
+                b.AddFilter<ConsoleLoggerProvider>((_, level) => level >= live.Console);
+            }
+
             foreach (var f in files)
             {
                 b.AddProvider(f);
@@ -124,5 +137,46 @@ internal sealed record LogSetup(LogLevel Console, bool ConsoleToStderr, IReadOnl
         }
 
         return factory;
+    }
+}
+
+/// <summary>
+/// The daemon's log levels while it runs: reload-settings re-reads the loggers of --settings and applies their levels
+/// (a level given on the command line still wins). Outputs cannot be added, removed or moved without a restart:
+/// <see cref="Apply"/> says which changes need one.
+/// </summary>
+internal sealed class LiveLogLevels
+{
+    private int _console = (int)LogLevel.Information;
+    private IReadOnlyList<FileLoggerProvider> _files = [];
+
+    public LogLevel Console => (LogLevel)Volatile.Read(ref _console);
+
+    internal void Attach(LogLevel console, IReadOnlyList<FileLoggerProvider> files)
+    {
+        Volatile.Write(ref _console, (int)console);
+        _files = files;
+    }
+
+    /// <summary>Applies the levels of <paramref name="next"/>; returns what is in force now and what needs a restart.</summary>
+    public string Apply(LogSetup next)
+    {
+        Volatile.Write(ref _console, (int)next.Console);
+        var parts = new List<string> { $"console at {next.Console}" };
+        foreach (var f in next.Files)
+        {
+            if (_files.FirstOrDefault(p => p.Path == f.Path) is { } provider)
+            {
+                provider.Level = f.Level;
+                parts.Add($"{f.Path} at {f.Level}");
+            }
+            else
+            {
+                parts.Add($"{f.Path} is new: opened at the next start");
+            }
+        }
+
+        parts.AddRange(_files.Where(p => next.Files.All(f => f.Path != p.Path)).Select(p => $"{p.Path} is no longer configured: closed at the next start"));
+        return string.Join("; ", parts);
     }
 }

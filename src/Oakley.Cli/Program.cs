@@ -86,7 +86,8 @@ public static class Program
                 FragmentSize = Given(fragmentSize) ? pr.GetValue(fragmentSize) : s.FragmentSize,
                 KeepAliveInterval = Given(keepAlive) ? TimeSpan.FromSeconds(Math.Max(0, pr.GetValue(keepAlive))) : s.KeepAliveInterval,
             };
-            if (DaemonLogs(CommandLineLevel(pr.GetValue(logLevel), pr.GetValue(debug)), pr.GetValue(settingsFile)) is not { } logSetup)
+            var commandLineLevel = CommandLineLevel(pr.GetValue(logLevel), pr.GetValue(debug));
+            if (DaemonLogs(commandLineLevel, pr.GetValue(settingsFile)) is not { } logSetup)
             {
                 return 1;
             }
@@ -103,7 +104,7 @@ public static class Program
             }
 
             return await RunDaemonAsync(pr.GetValue(config)!, socket, pr.GetValue(port), pr.GetValue(nattPort), pr.GetValue(keylog), pr.GetValue(tun)!, pr.GetValue(mtu),
-                pr.GetValue(settingsFile), Overrides, logSetup);
+                pr.GetValue(settingsFile), Overrides, logSetup, commandLineLevel);
         });
         return daemon;
     }
@@ -254,10 +255,16 @@ public static class Program
     }));
 
     private static async Task<int> RunDaemonAsync(string configPath, string controlPath, int port, int nattPort, string? keylog, string tun, int mtu,
-        string? settingsPath, Func<Engine.EngineSettings, Engine.EngineSettings> overrides, LogSetup logSetup)
+        string? settingsPath, Func<Engine.EngineSettings, Engine.EngineSettings> overrides, LogSetup logSetup, LogLevel? commandLineLevel)
     {
-        using var logs = logSetup.CreateFactory(Console.Error);
-        return await DaemonRunner.RunAsync(new DaemonOptions(configPath, controlPath, port, nattPort, keylog, tun, mtu, settingsPath, overrides) { Commands = new ProcessRunner() }, logs);
+        var live = new LiveLogLevels();
+        using var logs = logSetup.CreateFactory(Console.Error, live);
+        return await DaemonRunner.RunAsync(new DaemonOptions(configPath, controlPath, port, nattPort, keylog, tun, mtu, settingsPath, overrides)
+        {
+            Commands = new ProcessRunner(),
+            // VICI reload-settings: the loggers' levels of --settings, applied now (throws ConfigException with file:line)
+            ReloadLogLevels = () => live.Apply(LogSetup.FromSettingsFile(commandLineLevel, settingsPath)),
+        }, logs);
     }
 
     /// <summary>--log-level: a name (trace, debug, info, warning, error) or strongSwan's numeric level (-1..4).</summary>

@@ -31,7 +31,7 @@ public sealed class Daemon : IAsyncDisposable
     private readonly RadiusAccounting? _accounting;
 
     private Daemon(SwanctlConfig config, string configPath, string controlPath, EngineSettings settings, ILoggerFactory logs, string? keylog, IpsecKeySettings? ipseckey,
-        RadiusSettings radius, string? settingsPath)
+        RadiusSettings radius, string? settingsPath, Func<string>? reloadLogLevels)
     {
         _log = logs.CreateLogger("oakley");
         _revocation = new HttpRevocationSource(logs.CreateLogger("revocation"));
@@ -58,7 +58,7 @@ public sealed class Daemon : IAsyncDisposable
         _bindings = new LocalBindings(Host, settings.IkePort, settings.NattPort, _log);
         _configuration = new ConfigReload(configPath, config, Host, _supervisor, _bindings, _log, Prepare);
         Host.EventRaised += Track;
-        _vici = ViciRegistry.Create(this, logs, settingsPath: settingsPath); // after Track: its events see the tables Track updated
+        _vici = ViciRegistry.Create(this, logs, settingsPath: settingsPath, reloadLogLevels: reloadLogLevels); // after Track: its events see the tables Track updated
         if (keylog is not null)
         {
             // Opt-in only: the one place keys are written anywhere (Wireshark decryption tables).
@@ -145,7 +145,7 @@ public sealed class Daemon : IAsyncDisposable
     public static RadiusSettings LoadRadiusSettings(string path) => RadiusSettings.Read(SwanctlFile.ReadSettings(path, "strongswan.conf"));
 
     public static Daemon Create(string configPath, string controlPath, int port, int nattPort, ILoggerFactory logs, string? keylog = null, EngineSettings? settings = null,
-        IpsecKeySettings? ipseckey = null, RadiusSettings? radius = null, string? settingsPath = null)
+        IpsecKeySettings? ipseckey = null, RadiusSettings? radius = null, string? settingsPath = null, Func<string>? reloadLogLevels = null)
     {
         var config = LoadConfig(configPath);
         var log = logs.CreateLogger("oakley");
@@ -165,7 +165,7 @@ public sealed class Daemon : IAsyncDisposable
             log.LogWarning("{Warning}", w.ToString());
         }
 
-        return new Daemon(config, configPath, controlPath, engineSettings, logs, keylog, ipseckey, radius ?? RadiusSettings.None, settingsPath);
+        return new Daemon(config, configPath, controlPath, engineSettings, logs, keylog, ipseckey, radius ?? RadiusSettings.None, settingsPath, reloadLogLevels);
     }
 
     /// <summary>

@@ -10,7 +10,7 @@ namespace Oakley.Host.Vici;
 /// --reload-settings print them as they print charon's. Oakley has one engine thread where charon has a worker pool:
 /// stats reports it as one worker and its queue as the medium-priority queue.
 /// </summary>
-internal sealed class ViciInfoCommands(Daemon daemon, DateTimeOffset started, string? settingsPath)
+internal sealed class ViciInfoCommands(Daemon daemon, DateTimeOffset started, string? settingsPath, Func<string>? reloadLogLevels = null)
 {
     /// <summary>What Oakley builds in that charon loads as plugins (stats lists them as "loaded plugins").</summary>
     internal static readonly string[] Features =
@@ -89,9 +89,10 @@ internal sealed class ViciInfoCommands(Daemon daemon, DateTimeOffset started, st
     }
 
     /// <summary>
-    /// Re-reads the --settings file: a file that no longer parses is refused with its file:line. Oakley applies no
-    /// strongswan.conf setting at run time yet: the engine's charon.* settings, the loggers and the plugin settings are
-    /// read at start, so the answer and the log say that a restart applies them.
+    /// Re-reads the --settings file: a file that no longer parses is refused with its file:line and nothing changes.
+    /// The loggers' levels (charon.filelog, charon.syslog, stdout/stderr) apply at once, unless --log-level/--debug set
+    /// them; the engine's charon.* settings, new or removed log files and the plugin settings are read at start only,
+    /// and the answer's log line says so.
     /// </summary>
     private ViciSection ReloadSettings()
     {
@@ -100,17 +101,19 @@ internal sealed class ViciInfoCommands(Daemon daemon, DateTimeOffset started, st
             return ViciCommands.Success();
         }
 
+        string levels;
         try
         {
             _ = Daemon.LoadEngineSettings(settingsPath, new Engine.EngineSettings());
             _ = LoggerSettings.Read(SwanctlFile.ReadSettings(settingsPath, "strongswan.conf"));
+            levels = reloadLogLevels?.Invoke() ?? "log levels unchanged (fixed at start)";
         }
         catch (ConfigException e)
         {
             return ViciCommands.Failure(e.Message);
         }
 
-        daemon.LogInfo($"reload-settings: {settingsPath} is valid; its charon.* settings and loggers take effect at the next start (Oakley reads them at start only)");
+        daemon.LogInfo($"reload-settings: {settingsPath}: {levels}; charon.* engine and plugin settings take effect at the next start");
         return ViciCommands.Success();
     }
 }

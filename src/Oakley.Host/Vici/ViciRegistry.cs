@@ -10,7 +10,8 @@ namespace Oakley.Host.Vici;
 internal static class ViciRegistry
 {
     /// <param name="counters">The source of get-counters (the metrics work's IkeCounters plugs in here).</param>
-    public static ViciServer Create(Daemon daemon, ILoggerFactory logs, IViciCounterSource? counters = null, string? settingsPath = null)
+    /// <param name="reloadLogLevels">Applies the log levels of the settings file (reload-settings); null: they are fixed.</param>
+    public static ViciServer Create(Daemon daemon, ILoggerFactory logs, IViciCounterSource? counters = null, string? settingsPath = null, Func<string>? reloadLogLevels = null)
     {
         var commands = new ViciCommands();
         var server = new ViciServer(commands, logs.CreateLogger("vici"));
@@ -19,7 +20,7 @@ internal static class ViciRegistry
         server.AddEvent("control-log");
         logs.AddProvider(log);
         var ids = new ViciChildIds();
-        new ViciInfoCommands(daemon, DateTimeOffset.Now, settingsPath).Register(commands);
+        new ViciInfoCommands(daemon, DateTimeOffset.Now, settingsPath, reloadLogLevels).Register(commands);
         new ViciControlCommands(daemon, log, ids).Register(commands);
         new ViciListCommands(daemon, ids).Register(commands, server);
         ViciCounterCommands.Register(commands, counters ?? new EndpointStatsCounters(daemon.Host));
