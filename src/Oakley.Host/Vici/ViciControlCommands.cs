@@ -105,76 +105,18 @@ internal sealed class ViciControlCommands(Daemon daemon, ViciLog log, ViciChildI
 
     private async Task<ViciSection> TerminateAsync(ViciSection request, ViciCall call)
     {
-        var child = request.Text("child");
-        var ike = request.Text("ike");
-        var childId = Int(request, "child-id");
-        var ikeId = Int(request, "ike-id");
-        if (child is null && ike is null && childId is null && ikeId is null)
+        var target = new Termination(request.Text("child"), request.Text("ike"), Int(request, "child-id"), Int(request, "ike-id"), ids);
+        if (target is { Child: null, Ike: null, ChildId: null, IkeId: null })
         {
             return ViciCommands.Failure("missing terminate selector");
         }
 
         var timeout = Yes(request, "force") && request.Text("timeout") is null ? null : Timeout(request);
-        var level = (int)(Int(request, "loglevel") ?? 1);
-        var pending = new HashSet<(long Ike, uint Child)>();
-        var gone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        void Watch(EngineEvent e)
-        {
-            lock (pending)
-            {
-                var removed = e switch
-                {
-                    IkeSaDown d => pending.RemoveWhere(p => p.Ike == d.IkeSaId),
-                    ChildSaRemove r => pending.RemoveWhere(p => p.Ike == r.IkeSaId && p.Child == r.InboundSpi),
-                    _ => 0,
-                };
-                if (removed > 0 && pending.Count == 0)
-                {
-                    gone.TrySetResult();
-                }
-            }
-        }
-
-        long watched = -1;
-        using var lines = log.ControlLog(call, () => Volatile.Read(ref watched), level);
-        daemon.Host.EventRaised += Watch;
+        using var lines = log.ControlLog(call, () => target.Watched, (int)(Int(request, "loglevel") ?? 1));
+        daemon.Host.EventRaised += target.Watch;
         try
         {
-            var matches = await daemon.Host.Invoke((e, now) =>
-            {
-                var n = 0;
-                var counted = new HashSet<long>();
-                foreach (var sa in e.IkeSas.Where(s => s.State != IkeSaState.Destroyed).ToList())
-                {
-                    if (child is not null || childId is not null)
-                    {
-                        foreach (var c in sa.Children.Where(c => (child is null || c.Config.Name == child) && (childId is null || ids.Is(c.InboundSpi, childId.Value))
-                            && (ike is null || sa.Config.Name == ike) && (ikeId is null || sa.Id == ikeId)).ToList())
-                        {
-                            lock (pending)
-                            {
-                                pending.Add((sa.Id, c.InboundSpi));
-                            }
-
-                            Volatile.Write(ref watched, sa.Id);
-                            n += sa.DeleteChild(now, c.InboundSpi) ? 1 : 0;
-                        }
-                    }
-                    else if ((ike is null || sa.Config.Name == ike) && (ikeId is null || sa.Id == ikeId))
-                    {
-                        lock (pending)
-                        {
-                            pending.Add((sa.Id, 0));
-                        }
-
-                        Volatile.Write(ref watched, sa.Id);
-                        sa.Terminate(now);
-                        n += counted.Add(sa.Id) ? 1 : 0; // a rekeyed IKE SA and its successor share the ID: one match
-                    }
-                }
-
-                return n;
-            }).ConfigureAwait(false);
+            var matches = await daemon.Host.Invoke(target.Start).ConfigureAwait(false);
             if (matches == 0)
             {
                 return ViciCommands.Failure("no matching SAs to terminate found").Add("matches", "0").Add("terminated", "0");
@@ -182,21 +124,104 @@ internal sealed class ViciControlCommands(Daemon daemon, ViciLog log, ViciChildI
 
             if (timeout is { } wait)
             {
-                await Task.WhenAny(gone.Task, Task.Delay(wait, call.Aborted)).ConfigureAwait(false);
+                await Task.WhenAny(target.Gone, Task.Delay(wait, call.Aborted)).ConfigureAwait(false);
             }
 
-            int left;
-            lock (pending)
-            {
-                left = timeout is null ? 0 : pending.Count;
-            }
-
+            var left = timeout is null ? 0 : target.Left;
             var reply = left == 0 ? ViciCommands.Success() : ViciCommands.Failure($"terminating {left} of {matches} SAs timed out");
             return reply.Add("matches", ViciSaViews.Num(matches)).Add("terminated", ViciSaViews.Num(matches - left));
         }
         finally
         {
-            daemon.Host.EventRaised -= Watch;
+            daemon.Host.EventRaised -= target.Watch;
+        }
+    }
+
+    /// <summary>
+    /// One terminate: starts the deletes on the engine thread (<see cref="Start"/>) and learns from the engine's events
+    /// (<see cref="Watch"/>) when every IKE SA or CHILD SA it started deleting is gone.
+    /// </summary>
+    private sealed class Termination(string? child, string? ike, long? childId, long? ikeId, ViciChildIds ids)
+    {
+        private readonly HashSet<(long Ike, uint Child)> _pending = [];
+        private readonly TaskCompletionSource _gone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private long _watched = -1;
+
+        public string? Child => child;
+
+        public string? Ike => ike;
+
+        public long? ChildId => childId;
+
+        public long? IkeId => ikeId;
+
+        /// <summary>The IKE SA whose log lines go to the client as control-log.</summary>
+        public long Watched => Volatile.Read(ref _watched);
+
+        public Task Gone => _gone.Task;
+
+        public int Left
+        {
+            get
+            {
+                lock (_pending)
+                {
+                    return _pending.Count;
+                }
+            }
+        }
+
+        /// <summary>Engine thread: starts the deletes; returns the number of SAs matched (an IKE SA and its rekeyed predecessor are one).</summary>
+        public int Start(Endpoint e, DateTimeOffset now)
+        {
+            var n = 0;
+            var counted = new HashSet<long>();
+            foreach (var sa in e.IkeSas.Where(s => s.State != IkeSaState.Destroyed && (ike is null || s.Config.Name == ike) && (ikeId is null || s.Id == ikeId)).ToList())
+            {
+                if (child is null && childId is null)
+                {
+                    Expect(sa.Id, 0);
+                    sa.Terminate(now);
+                    n += counted.Add(sa.Id) ? 1 : 0;
+                    continue;
+                }
+
+                foreach (var c in sa.Children.Where(c => (child is null || c.Config.Name == child) && (childId is null || ids.Is(c.InboundSpi, childId.Value))).ToList())
+                {
+                    Expect(sa.Id, c.InboundSpi);
+                    n += sa.DeleteChild(now, c.InboundSpi) ? 1 : 0;
+                }
+            }
+
+            return n;
+        }
+
+        private void Expect(long ikeSa, uint inboundSpi)
+        {
+            lock (_pending)
+            {
+                _pending.Add((ikeSa, inboundSpi));
+            }
+
+            Volatile.Write(ref _watched, ikeSa);
+        }
+
+        /// <summary>Engine thread (IkeHost.EventRaised): an SA this terminate waits for is gone.</summary>
+        public void Watch(EngineEvent e)
+        {
+            lock (_pending)
+            {
+                var removed = e switch
+                {
+                    IkeSaDown d => _pending.RemoveWhere(p => p.Ike == d.IkeSaId),
+                    ChildSaRemove r => _pending.RemoveWhere(p => p.Ike == r.IkeSaId && p.Child == r.InboundSpi),
+                    _ => 0,
+                };
+                if (removed > 0 && _pending.Count == 0)
+                {
+                    _gone.TrySetResult();
+                }
+            }
         }
     }
 
