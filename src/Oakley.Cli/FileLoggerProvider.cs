@@ -11,6 +11,7 @@ internal sealed class FileLoggerProvider : ILoggerProvider
 {
     private readonly StreamWriter _writer;
     private readonly Lock _lock = new();
+    private int _level;
 
     public FileLoggerProvider(string path, LogLevel level, bool append)
     {
@@ -22,7 +23,12 @@ internal sealed class FileLoggerProvider : ILoggerProvider
 
     public string Path { get; }
 
-    public LogLevel Level { get; }
+    /// <summary>The file's level; reload-settings may change it while the daemon runs.</summary>
+    public LogLevel Level
+    {
+        get => (LogLevel)Volatile.Read(ref _level);
+        set => Volatile.Write(ref _level, (int)value);
+    }
 
     public ILogger CreateLogger(string categoryName) => new FileLogger(this, categoryName);
 

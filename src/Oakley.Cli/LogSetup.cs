@@ -95,8 +95,12 @@ internal sealed record LogSetup(LogLevel Console, bool ConsoleToStderr, IReadOnl
     /// The logger factory for these outputs. A log file that cannot be opened is reported on
     /// <paramref name="errors"/> and left out (strongSwan carries on without it, too).
     /// </summary>
+    /// <param name="live">
+    /// When given, the levels stay changeable while the daemon runs (reload-settings, <see cref="LiveLogLevels"/>): the
+    /// factory passes every level and each output filters by its current level.
+    /// </param>
     /// <param name="journalSocket">Tests: the journal socket to log to (as if under systemd); null: <see cref="DetectJournal"/>.</param>
-    public ILoggerFactory CreateFactory(TextWriter errors, string? journalSocket = null)
+    public ILoggerFactory CreateFactory(TextWriter errors, LiveLogLevels? live = null, string? journalSocket = null)
     {
         var files = new List<FileLoggerProvider>();
         foreach (var f in Files.Where(f => f.Level != LogLevel.None))
@@ -111,7 +115,8 @@ internal sealed record LogSetup(LogLevel Console, bool ConsoleToStderr, IReadOnl
             }
         }
 
-        var minimum = files.Select(f => f.Level).Append(Console).Min();
+        var minimum = live is null ? files.Select(f => f.Level).Append(Console).Min() : LogLevel.Trace;
+        live?.Attach(Console, files);
         var journal = journalSocket ?? DetectJournal();
         var factory = LoggerFactory.Create(b =>
         {
@@ -120,14 +125,14 @@ internal sealed record LogSetup(LogLevel Console, bool ConsoleToStderr, IReadOnl
             {
                 // Under systemd: the console lines go to the journal natively, with fields (Host/Systemd).
                 b.AddProvider(new JournalLoggerProvider(journal, errors));
-                b.AddFilter<JournalLoggerProvider>(null, Console);
+                ConsoleFilter<JournalLoggerProvider>(b, live);
             }
             else if (journal is not null)
             {
                 // The journal's stream but no socket: stderr with the <N> priority prefixes the stream reads.
                 b.AddSystemdConsole(o => o.IncludeScopes = false);
                 b.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-                b.AddFilter<ConsoleLoggerProvider>(null, Console);
+                ConsoleFilter<ConsoleLoggerProvider>(b, live);
             }
             else
             {
@@ -137,7 +142,7 @@ internal sealed record LogSetup(LogLevel Console, bool ConsoleToStderr, IReadOnl
                     o.TimestampFormat = "HH:mm:ss.fff ";
                 });
                 b.AddConsole(o => o.LogToStandardErrorThreshold = ConsoleToStderr ? LogLevel.Trace : LogLevel.None);
-                b.AddFilter<ConsoleLoggerProvider>(null, Console);
+                ConsoleFilter<ConsoleLoggerProvider>(b, live);
             }
 
             foreach (var f in files)
@@ -152,5 +157,19 @@ internal sealed record LogSetup(LogLevel Console, bool ConsoleToStderr, IReadOnl
         }
 
         return factory;
+    }
+
+    /// <summary>The console output's level: fixed, or the live one that reload-settings changes.</summary>
+    private void ConsoleFilter<T>(ILoggingBuilder b, LiveLogLevels? live)
+        where T : ILoggerProvider
+    {
+        if (live is null)
+        {
+            b.AddFilter<T>(null, Console);
+        }
+        else
+        {
+            b.AddFilter<T>((_, level) => level >= live.Console);
+        }
     }
 }

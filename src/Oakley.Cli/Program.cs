@@ -4,12 +4,13 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Oakley.Config;
 using Oakley.Host;
+using Oakley.Host.Vici;
 
 namespace Oakley.Cli;
 
 public static class Program
 {
-    private const string DefaultControl = "/run/oakley.ctl";
+    private const string DefaultControl = ViciSocketOption.Default; // strongSwan's: swanctl finds the daemon without --uri
     private const string DefaultConfig = "/etc/swanctl/swanctl.conf";
 
     public static int Main(string[] args) => Commands().Parse(args).Invoke();
@@ -66,6 +67,8 @@ public static class Program
         daemon.Options.Add(keepAlive);
         var logLevel = LogLevelOption();
         var debug = new Option<bool>("--debug") { Description = "log at debug level (short for --log-level debug; --log-level wins if both are given)" };
+        var vici = new Option<string?>("--vici") { Description = "the control socket as a VICI URI (unix:///path; the same socket as --control, which also speaks VICI); default unix:///var/run/charon.vici, or charon.plugins.vici.socket of --settings" };
+        daemon.Options.Add(vici);
         daemon.Options.Add(logLevel);
         daemon.Options.Add(debug);
         daemon.SetAction(async (pr, cancel) =>
@@ -84,13 +87,25 @@ public static class Program
                 FragmentSize = Given(fragmentSize) ? pr.GetValue(fragmentSize) : s.FragmentSize,
                 KeepAliveInterval = Given(keepAlive) ? TimeSpan.FromSeconds(Math.Max(0, pr.GetValue(keepAlive))) : s.KeepAliveInterval,
             };
-            if (DaemonLogs(CommandLineLevel(pr.GetValue(logLevel), pr.GetValue(debug)), pr.GetValue(settingsFile)) is not { } logSetup)
+            var commandLineLevel = CommandLineLevel(pr.GetValue(logLevel), pr.GetValue(debug));
+            if (DaemonLogs(commandLineLevel, pr.GetValue(settingsFile)) is not { } logSetup)
             {
                 return 1;
             }
 
-            return await RunDaemonAsync(pr.GetValue(config)!, pr.GetValue(control)!, pr.GetValue(port), pr.GetValue(nattPort), pr.GetValue(keylog), pr.GetValue(tun)!, pr.GetValue(mtu),
-                pr.GetValue(settingsFile), Overrides, logSetup);
+            string socket;
+            try
+            {
+                socket = ViciSocketOption.Resolve(Given(control) ? pr.GetValue(control) : null, pr.GetValue(vici), Environment.GetEnvironmentVariable("OAKLEY_CONTROL"), pr.GetValue(settingsFile));
+            }
+            catch (Exception e) when (e is StartupException or ConfigException)
+            {
+                Console.Error.WriteLine(e is StartupException ? $"oakley: {e.Message}" : e.Message);
+                return 1;
+            }
+
+            return await RunDaemonAsync(pr.GetValue(config)!, socket, pr.GetValue(port), pr.GetValue(nattPort), pr.GetValue(keylog), pr.GetValue(tun)!, pr.GetValue(mtu),
+                pr.GetValue(settingsFile), Overrides, logSetup, commandLineLevel);
         });
         return daemon;
     }
@@ -243,10 +258,16 @@ public static class Program
     }));
 
     private static async Task<int> RunDaemonAsync(string configPath, string controlPath, int port, int nattPort, string? keylog, string tun, int mtu,
-        string? settingsPath, Func<Engine.EngineSettings, Engine.EngineSettings> overrides, LogSetup logSetup)
+        string? settingsPath, Func<Engine.EngineSettings, Engine.EngineSettings> overrides, LogSetup logSetup, LogLevel? commandLineLevel)
     {
-        using var logs = logSetup.CreateFactory(Console.Error);
-        return await DaemonRunner.RunAsync(new DaemonOptions(configPath, controlPath, port, nattPort, keylog, tun, mtu, settingsPath, overrides) { Commands = new ProcessRunner() }, logs);
+        var live = new LiveLogLevels();
+        using var logs = logSetup.CreateFactory(Console.Error, live);
+        return await DaemonRunner.RunAsync(new DaemonOptions(configPath, controlPath, port, nattPort, keylog, tun, mtu, settingsPath, overrides)
+        {
+            Commands = new ProcessRunner(),
+            // VICI reload-settings: the loggers' levels of --settings, applied now (throws ConfigException with file:line)
+            ReloadLogLevels = () => live.Apply(LogSetup.FromSettingsFile(commandLineLevel, settingsPath)),
+        }, logs);
     }
 
     /// <summary>--log-level: a name (trace, debug, info, warning, error) or strongSwan's numeric level (-1..4).</summary>

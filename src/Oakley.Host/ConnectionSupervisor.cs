@@ -111,6 +111,58 @@ internal sealed class ConnectionSupervisor(IkeHost host, DataPlaneInstaller inst
         return true;
     }
 
+    /// <summary>
+    /// VICI install (swanctl --install): the trap policy of a child (found under <paramref name="ike"/>, or under the
+    /// first connection that has it). Engine thread. Returns null on success, else charon-style error text.
+    /// </summary>
+    public string? InstallPolicy(string? ike, string childName)
+    {
+        var conn = config().Connections.FirstOrDefault(c => (ike is null || c.Ike.Name == ike) && c.Ike.Children.Any(ch => ch.Name == childName));
+        if (conn is null)
+        {
+            return $"configuration name not found";
+        }
+
+        if (installer.Traps.Any(t => t.Connection == conn.Ike.Name && t.Name == childName))
+        {
+            return $"CHILD_SA '{childName}' already installed";
+        }
+
+        return InstallTrap(conn.Ike, childName) ? null : $"installing policy '{childName}' failed (see the daemon's log)";
+    }
+
+    /// <summary>VICI uninstall (swanctl --uninstall): removes a child's trap policy. Engine thread; null on success.</summary>
+    public string? UninstallPolicy(string? ike, string childName)
+    {
+        var trap = installer.Traps.FirstOrDefault(t => (ike is null || t.Connection == ike) && t.Name == childName);
+        if (trap is null)
+        {
+            return $"policy '{childName}' not found";
+        }
+
+        installer.RemoveTraps(trap.Connection!, childName);
+        if (Routes is { } routes)
+        {
+            // Routes are kept per owner; the trap owner's routes are rebuilt from the traps that stay.
+            routes.Remove(TunRoutes.TrapKey);
+            foreach (var conn in config().Connections)
+            {
+                foreach (var child in conn.Ike.Children.Where(ch => installer.Traps.Any(t => t.Connection == conn.Ike.Name && t.Name == ch.Name)))
+                {
+                    var local = conn.Ike.LocalAddresses.FirstOrDefault();
+                    var remote = conn.Ike.RemoteAddresses.FirstOrDefault();
+                    if (remote is not null)
+                    {
+                        routes.Add(TunRoutes.TrapKey, local is null ? child.LocalTs : child.EffectiveLocalTs(local), child.EffectiveRemoteTs(remote));
+                    }
+                }
+            }
+        }
+
+        log.LogInformation("connection {Name}: child {Child} untrapped (uninstall)", trap.Connection, childName);
+        return null;
+    }
+
     /// <summary>Engine thread, on load-all: the traps (and their routes) of the new configuration replace the old ones.</summary>
     public int ReinstallTraps(SwanctlConfig newConfig)
     {

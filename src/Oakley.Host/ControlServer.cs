@@ -7,12 +7,15 @@ using Oakley.Config;
 namespace Oakley.Host;
 
 /// <summary>
-/// The daemon's Unix control socket: one JSON request per line, one JSON response per line, one request per
-/// connection. A handler may write a long response itself, in pieces (list-sas streams its pages), and return
-/// null. A request that fails (bad JSON, unknown command, a config error on load-all) is answered with
-/// <c>{"ok": false, "error": ...}</c>.
+/// The daemon's Unix control socket, which speaks two protocols. Oakley's own: one JSON request per line, one JSON
+/// response per line, one request per connection. A handler may write a long response itself, in pieces (list-sas
+/// streams its pages), and return null. A request that fails (bad JSON, unknown command, a config error on load-all)
+/// is answered with <c>{"ok": false, "error": ...}</c>. And strongSwan's VICI (<paramref name="vici"/>): a connection
+/// whose first byte is not '{' is handed to it. A VICI segment starts with its 32-bit length, whose first byte is 0
+/// for any segment within the 512 KB limit, so the first byte tells the two apart without a second socket.
 /// </summary>
-internal sealed class ControlServer(string path, Func<JsonObject, TextWriter, Task<JsonObject?>> handle) : IDisposable
+internal sealed class ControlServer(string path, Func<JsonObject, TextWriter, Task<JsonObject?>> handle,
+    Func<Stream, byte, CancellationToken, Task>? vici = null) : IDisposable
 {
     private Socket? _socket;
 
@@ -67,6 +70,14 @@ internal sealed class ControlServer(string path, Func<JsonObject, TextWriter, Ta
         try
         {
             socket.Bind(new UnixDomainSocketEndPoint(path));
+            if (!OperatingSystem.IsWindows())
+            {
+                // As charon's vici socket (stream_service_unix binds under umask 007): owner and group may connect,
+                // others not. Until this chmod the file has the umask's mode (0755 under the usual 022: only the
+                // owner can connect, since connecting needs write access), never a wider one.
+                File.SetUnixFileMode(path, SocketMode);
+            }
+
             socket.Listen(16);
         }
         catch (Exception e) when (e is SocketException or ArgumentException or IOException)
@@ -77,6 +88,10 @@ internal sealed class ControlServer(string path, Func<JsonObject, TextWriter, Ta
 
         _socket = socket;
     }
+
+    /// <summary>srwxrwx---: the mode charon gives its vici socket.</summary>
+    internal const UnixFileMode SocketMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+        | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute;
 
     private const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
         | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
@@ -118,22 +133,38 @@ internal sealed class ControlServer(string path, Func<JsonObject, TextWriter, Ta
                     return;
                 }
 
-                _ = Task.Run(() => ServeAsync(client));
+                _ = Task.Run(() => ServeAsync(client, stop));
             }
         });
     }
 
-    private async Task ServeAsync(Socket client)
+    private async Task ServeAsync(Socket client, CancellationToken stop)
     {
         using var _ = client;
         await using var stream = new NetworkStream(client, ownsSocket: false);
-        using var reader = new StreamReader(stream);
-        await using var writer = new StreamWriter(stream) { AutoFlush = true };
-        var line = await reader.ReadLineAsync().ConfigureAwait(false);
-        if (line is null)
+        var first = new byte[1];
+        try
+        {
+            if (await stream.ReadAsync(first, stop).ConfigureAwait(false) == 0)
+            {
+                return;
+            }
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException)
         {
             return;
         }
+
+        if (first[0] != (byte)'{' && vici is not null)
+        {
+            await vici(stream, first[0], stop).ConfigureAwait(false);
+            return;
+        }
+
+        using var reader = new StreamReader(stream);
+        await using var writer = new StreamWriter(stream) { AutoFlush = true };
+        // The '{' was read to tell the protocols apart: the line is that brace and the rest.
+        var line = (char)first[0] + await reader.ReadLineAsync().ConfigureAwait(false);
 
         JsonObject? response;
         try

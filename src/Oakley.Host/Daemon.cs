@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Oakley.Config;
 using Oakley.Engine;
 using Oakley.Host.Radius;
+using Oakley.Host.Vici;
 
 namespace Oakley.Host;
 
@@ -22,6 +23,7 @@ public sealed class Daemon : IAsyncDisposable
     private readonly LocalBindings _bindings;
     private readonly DataPlaneHost _dataPlane;
     private readonly ConfigReload _configuration;
+    private readonly ViciServer _vici;
 
     private readonly HttpRevocationSource _revocation;
     private readonly DnsPublicKeyDirectory? _keyDirectory;
@@ -29,7 +31,7 @@ public sealed class Daemon : IAsyncDisposable
     private readonly RadiusAccounting? _accounting;
 
     private Daemon(SwanctlConfig config, string configPath, string controlPath, EngineSettings settings, ILoggerFactory logs, string? keylog, IpsecKeySettings? ipseckey,
-        RadiusSettings radius)
+        RadiusSettings radius, string? settingsPath, Func<string>? reloadLogLevels)
     {
         _log = logs.CreateLogger("oakley");
         _revocation = new HttpRevocationSource(logs.CreateLogger("revocation"));
@@ -51,10 +53,12 @@ public sealed class Daemon : IAsyncDisposable
         _addressMonitor = new LocalAddressMonitor(Host, _log);
         _supervisor = new ConnectionSupervisor(Host, Installer, () => _configuration!.Current, _log, _stop.Token);
         _dataPlane = new DataPlaneHost(_log);
-        _control = new ControlServer(controlPath, new ControlCommands(this).HandleAsync);
+        // One socket, two protocols: Oakley's JSON lines and strongSwan's VICI (the first byte tells them apart).
+        _control = new ControlServer(controlPath, new ControlCommands(this).HandleAsync, (stream, first, stop) => _vici!.ServeAsync(stream, first, stop));
         _bindings = new LocalBindings(Host, settings.IkePort, settings.NattPort, _log);
         _configuration = new ConfigReload(configPath, config, Host, _supervisor, _bindings, _log, Prepare);
         Host.EventRaised += Track;
+        _vici = ViciRegistry.Create(this, logs, settingsPath: settingsPath, reloadLogLevels: reloadLogLevels); // after Track: its events see the tables Track updated
         if (keylog is not null)
         {
             // Opt-in only: the one place keys are written anywhere (Wireshark decryption tables).
@@ -98,6 +102,14 @@ public sealed class Daemon : IAsyncDisposable
 
     internal SwanctlConfig Config => _configuration.Current;
 
+    /// <summary>start_action, dpd/close_action and the trap policies (VICI install/uninstall).</summary>
+    internal ConnectionSupervisor Supervisor => _supervisor;
+
+    /// <summary>The VICI side of the control socket.</summary>
+    internal ViciServer ViciServer => _vici;
+
+    internal void LogInfo(string message) => _log.LogInformation("{Message}", message);
+
     internal ChildSaTable Children { get; } = new();
 
     internal ConnectionFailures Failures { get; } = new();
@@ -133,7 +145,7 @@ public sealed class Daemon : IAsyncDisposable
     public static RadiusSettings LoadRadiusSettings(string path) => RadiusSettings.Read(SwanctlFile.ReadSettings(path, "strongswan.conf"));
 
     public static Daemon Create(string configPath, string controlPath, int port, int nattPort, ILoggerFactory logs, string? keylog = null, EngineSettings? settings = null,
-        IpsecKeySettings? ipseckey = null, RadiusSettings? radius = null)
+        IpsecKeySettings? ipseckey = null, RadiusSettings? radius = null, string? settingsPath = null, Func<string>? reloadLogLevels = null)
     {
         var config = LoadConfig(configPath);
         var log = logs.CreateLogger("oakley");
@@ -153,7 +165,7 @@ public sealed class Daemon : IAsyncDisposable
             log.LogWarning("{Warning}", w.ToString());
         }
 
-        return new Daemon(config, configPath, controlPath, engineSettings, logs, keylog, ipseckey, radius ?? RadiusSettings.None);
+        return new Daemon(config, configPath, controlPath, engineSettings, logs, keylog, ipseckey, radius ?? RadiusSettings.None, settingsPath, reloadLogLevels);
     }
 
     /// <summary>
@@ -289,6 +301,7 @@ public sealed class Daemon : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
+        CleanUp(_vici.CloseAll);
         CleanUp(_control.Dispose);
         CleanUp(_dataPlane.StopDataPath);
         try

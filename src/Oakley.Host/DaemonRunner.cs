@@ -12,6 +12,9 @@ public sealed record DaemonOptions(string ConfigPath, string ControlPath, int Po
 {
     /// <summary>Runs resolvectl / resolvconf for a virtual IP's DNS servers; null: only /etc/resolv.conf can be written.</summary>
     public ICommandRunner? Commands { get; init; }
+
+    /// <summary>Re-reads and applies the log levels of --settings (VICI reload-settings); returns what is in force. Null: levels are fixed.</summary>
+    public Func<string>? ReloadLogLevels { get; init; }
 }
 
 /// <summary>
@@ -91,7 +94,7 @@ public static class DaemonRunner
             radius = Daemon.LoadRadiusSettings(options.SettingsPath);
         }
 
-        var daemon = Daemon.Create(options.ConfigPath, options.ControlPath, options.Port, options.NattPort, logs, options.Keylog, options.Overrides(settings), ipseckey, radius);
+        var daemon = Daemon.Create(options.ConfigPath, options.ControlPath, options.Port, options.NattPort, logs, options.Keylog, options.Overrides(settings), ipseckey, radius, options.SettingsPath, options.ReloadLogLevels);
         using var service = Systemd.SystemdService.FromProcessEnvironment(); // a systemd unit's NOTIFY_SOCKET and watchdog
         await using (daemon)
         {

@@ -75,6 +75,16 @@ public sealed class DataPlaneInstaller(IEntropySource entropy, int replayWindow 
 
     public IReadOnlyList<Policy> Traps => _traps;
 
+    /// <summary>Removes the traps of one child (VICI uninstall).</summary>
+    public void RemoveTraps(string connection, string child)
+    {
+        foreach (var trap in _traps.Where(t => t.Connection == connection && t.Name == child).ToList())
+        {
+            Databases.RemovePolicy(trap);
+            _traps.Remove(trap);
+        }
+    }
+
     public void Handle(EngineEvent e)
     {
         switch (e)

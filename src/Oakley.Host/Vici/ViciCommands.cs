@@ -19,6 +19,12 @@ internal abstract class ViciCall
 
     /// <summary>Ends when the client goes away.</summary>
     public abstract CancellationToken Aborted { get; }
+
+    /// <summary>
+    /// Queues the event for this connection if it registered for <paramref name="name"/>, without waiting (for
+    /// callers that must not block, such as the log lines of <c>control-log</c> raised on other threads).
+    /// </summary>
+    public abstract void QueueEvent(string name, ViciSection message);
 }
 
 /// <summary>The daemon's VICI commands by name (an unknown name is answered with CMD_UNKNOWN).</summary>

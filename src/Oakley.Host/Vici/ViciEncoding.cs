@@ -93,6 +93,7 @@ public static class ViciEncoding
         var stack = new Stack<ViciSection>();
         var current = root;
         List<byte[]>? list = null;
+        var listName = string.Empty;
         var pos = 0;
         while (pos < data.Length)
         {
@@ -122,14 +123,16 @@ public static class ViciEncoding
                     current.Add(key, ReadBlob(data, ref pos));
                     break;
                 case ListStart:
+                    // Added at LIST_END: AddList copies the items it is given.
+                    listName = ReadName(data, ref pos);
                     list = [];
-                    current.AddList(ReadName(data, ref pos), list);
                     break;
                 case ListItem:
                     (list ?? throw new ViciFormatException("LIST_ITEM outside a list")).Add(ReadBlob(data, ref pos));
                     break;
                 case ListEnd:
-                    list = list is not null ? null : throw new ViciFormatException("LIST_END without a list");
+                    current.AddList(listName, list ?? throw new ViciFormatException("LIST_END without a list"));
+                    list = null;
                     break;
                 default:
                     throw new ViciFormatException($"unknown element type {type}");
@@ -152,10 +155,17 @@ public static class ViciEncoding
         }
 
         var length = data[pos];
-        var name = Encoding.ASCII.GetString(data.Slice(pos + 1, length));
+        var name = Ascii(data.Slice(pos + 1, length));
         pos += 1 + length;
         return name;
     }
+
+    /// <summary>
+    /// A name as ASCII (README: "an ASCII string"); other bytes are refused rather than turned into '?', which would
+    /// make a decoded message re-encode differently.
+    /// </summary>
+    internal static string Ascii(ReadOnlySpan<byte> bytes) =>
+        System.Text.Ascii.IsValid(bytes) ? Encoding.ASCII.GetString(bytes) : throw new ViciFormatException("a name that is not ASCII");
 
     private static byte[] ReadBlob(ReadOnlySpan<byte> data, ref int pos)
     {

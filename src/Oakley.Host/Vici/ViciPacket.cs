@@ -35,6 +35,11 @@ public sealed record ViciPacket(ViciPacketType Type, string? Name = null, ViciSe
     public byte[] Encode()
     {
         var name = Name is null ? [] : Encoding.ASCII.GetBytes(Name);
+        if (name.Length > byte.MaxValue)
+        {
+            throw new ArgumentException($"VICI packet name of {name.Length} bytes: at most 255");
+        }
+
         var message = Message is null ? [] : ViciEncoding.Encode(Message);
         var length = 1 + (IsNamed(Type) ? 1 + name.Length : 0) + message.Length;
         if (length > MaxSegment)
@@ -80,7 +85,7 @@ public sealed record ViciPacket(ViciPacketType Type, string? Name = null, ViciSe
                 throw new ViciFormatException("truncated packet name");
             }
 
-            name = Encoding.ASCII.GetString(data.Slice(2, data[1]));
+            name = ViciEncoding.Ascii(data.Slice(2, data[1]));
             pos = 2 + data[1];
         }
 
