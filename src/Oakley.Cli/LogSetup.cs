@@ -173,3 +173,44 @@ internal sealed record LogSetup(LogLevel Console, bool ConsoleToStderr, IReadOnl
         }
     }
 }
+
+/// <summary>
+/// The daemon's log levels while it runs: reload-settings re-reads the loggers of --settings and applies their levels
+/// (a level given on the command line still wins). Outputs cannot be added, removed or moved without a restart:
+/// <see cref="Apply"/> says which changes need one.
+/// </summary>
+internal sealed class LiveLogLevels
+{
+    private int _console = (int)LogLevel.Information;
+    private IReadOnlyList<FileLoggerProvider> _files = [];
+
+    public LogLevel Console => (LogLevel)Volatile.Read(ref _console);
+
+    internal void Attach(LogLevel console, IReadOnlyList<FileLoggerProvider> files)
+    {
+        Volatile.Write(ref _console, (int)console);
+        _files = files;
+    }
+
+    /// <summary>Applies the levels of <paramref name="next"/>; returns what is in force now and what needs a restart.</summary>
+    public string Apply(LogSetup next)
+    {
+        Volatile.Write(ref _console, (int)next.Console);
+        var parts = new List<string> { $"console at {next.Console}" };
+        foreach (var f in next.Files)
+        {
+            if (_files.FirstOrDefault(p => p.Path == f.Path) is { } provider)
+            {
+                provider.Level = f.Level;
+                parts.Add($"{f.Path} at {f.Level}");
+            }
+            else
+            {
+                parts.Add($"{f.Path} is new: opened at the next start");
+            }
+        }
+
+        parts.AddRange(_files.Where(p => next.Files.All(f => f.Path != p.Path)).Select(p => $"{p.Path} is no longer configured: closed at the next start"));
+        return string.Join("; ", parts);
+    }
+}

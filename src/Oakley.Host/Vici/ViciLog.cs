@@ -109,7 +109,7 @@ internal sealed class ViciLog(ViciServer server) : ILoggerProvider
     }
 
     /// <summary>
-    /// The IKE SA a line is about: Oakley's SA lines carry it as the Name and Id fields and begin with "[name|id] ",
+    /// The IKE SA a line is about: Oakley's SA lines carry it as the IkeSaName and IkeSaId fields (Name and Id in older templates) and begin with "[name|id] ",
     /// which charon's msg does not (swanctl --log prints the SA from ikesa-name and ikesa-uniqueid itself).
     /// </summary>
     internal static (string Message, string? Name, long? Id) Split(string message, object? state)
@@ -120,11 +120,11 @@ internal sealed class ViciLog(ViciServer server) : ILoggerProvider
         {
             foreach (var (key, value) in fields)
             {
-                if (key == "Name" && value is string s)
+                if (key is "IkeSaName" or "Name" && value is string s)
                 {
                     name = s;
                 }
-                else if (key == "Id" && value is long l)
+                else if (key is "IkeSaId" or "Id" && value is long l)
                 {
                     id = l;
                 }
