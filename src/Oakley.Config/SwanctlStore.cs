@@ -215,6 +215,17 @@ public sealed class SwanctlStore
 
     public bool RemoveAuthority(string name) => _authorities.Remove(name);
 
+    /// <summary>
+    /// A shared secret as VICI's load-shared gives it: the same checks as a file's <c>secrets</c> section (an empty IKE
+    /// or EAP secret is refused with the file's words); <paramref name="owners"/> are identities as swanctl.conf writes them.
+    /// </summary>
+    public static StoredSecret SharedSecret(string? id, SharedSecretType type, byte[] data, IEnumerable<string> owners, SourceLocation location)
+    {
+        ArgumentNullException.ThrowIfNull(owners);
+        var ids = owners.Select((o, i) => SwanctlValues.ParseId(new SettingsValue($"owners[{i}]", o, location))).ToArray();
+        return SwanctlSecrets.Checked(id ?? "(no id)", type, data, ids, location);
+    }
+
     /// <summary>Adds or replaces a shared secret; without an id it can be neither listed nor unloaded (as charon's).</summary>
     public void SetSecret(string? id, StoredSecret secret) => _secrets[id ?? "\0" + _anonymous++] = secret;
 

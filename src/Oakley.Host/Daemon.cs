@@ -28,7 +28,7 @@ public sealed class Daemon : IAsyncDisposable
     private readonly RadiusClient? _radius;
     private readonly RadiusAccounting? _accounting;
 
-    private Daemon(SwanctlConfig config, string configPath, string controlPath, EngineSettings settings, ILoggerFactory logs, string? keylog, IpsecKeySettings? ipseckey,
+    private Daemon(SwanctlStore store, SwanctlConfig config, string configPath, string controlPath, EngineSettings settings, ILoggerFactory logs, string? keylog, IpsecKeySettings? ipseckey,
         RadiusSettings radius)
     {
         _log = logs.CreateLogger("oakley");
@@ -53,7 +53,7 @@ public sealed class Daemon : IAsyncDisposable
         _dataPlane = new DataPlaneHost(_log);
         _control = new ControlServer(controlPath, new ControlCommands(this).HandleAsync);
         _bindings = new LocalBindings(Host, settings.IkePort, settings.NattPort, _log);
-        _configuration = new ConfigReload(configPath, config, Host, _supervisor, _bindings, _log, Prepare);
+        _configuration = new ConfigReload(configPath, store, config, Host, _supervisor, _bindings, _log, Prepare);
         Host.EventRaised += Track;
         if (keylog is not null)
         {
@@ -98,6 +98,9 @@ public sealed class Daemon : IAsyncDisposable
 
     internal SwanctlConfig Config => _configuration.Current;
 
+    /// <summary>The configuration store that VICI's load-*/unload-* commands change (Vici/ViciConfigCommands and the others).</summary>
+    internal IConfigStore Configuration => _configuration;
+
     internal ChildSaTable Children { get; } = new();
 
     internal ConnectionFailures Failures { get; } = new();
@@ -135,7 +138,8 @@ public sealed class Daemon : IAsyncDisposable
     public static Daemon Create(string configPath, string controlPath, int port, int nattPort, ILoggerFactory logs, string? keylog = null, EngineSettings? settings = null,
         IpsecKeySettings? ipseckey = null, RadiusSettings? radius = null)
     {
-        var config = LoadConfig(configPath);
+        var store = SwanctlFile.LoadStore(configPath);
+        var config = SwanctlLoader.Build(store);
         var log = logs.CreateLogger("oakley");
         foreach (var w in config.Warnings)
         {
@@ -153,7 +157,7 @@ public sealed class Daemon : IAsyncDisposable
             log.LogWarning("{Warning}", w.ToString());
         }
 
-        return new Daemon(config, configPath, controlPath, engineSettings, logs, keylog, ipseckey, radius ?? RadiusSettings.None);
+        return new Daemon(store, config, configPath, controlPath, engineSettings, logs, keylog, ipseckey, radius ?? RadiusSettings.None);
     }
 
     /// <summary>
