@@ -93,6 +93,7 @@ public static class ViciEncoding
         var stack = new Stack<ViciSection>();
         var current = root;
         List<byte[]>? list = null;
+        var listName = "";
         var pos = 0;
         while (pos < data.Length)
         {
@@ -122,14 +123,16 @@ public static class ViciEncoding
                     current.Add(key, ReadBlob(data, ref pos));
                     break;
                 case ListStart:
+                    // The list is added at LIST_END: AddList copies its items, so adding it here kept it empty.
                     list = [];
-                    current.AddList(ReadName(data, ref pos), list);
+                    listName = ReadName(data, ref pos);
                     break;
                 case ListItem:
                     (list ?? throw new ViciFormatException("LIST_ITEM outside a list")).Add(ReadBlob(data, ref pos));
                     break;
                 case ListEnd:
-                    list = list is not null ? null : throw new ViciFormatException("LIST_END without a list");
+                    current.AddList(listName, list ?? throw new ViciFormatException("LIST_END without a list"));
+                    list = null;
                     break;
                 default:
                     throw new ViciFormatException($"unknown element type {type}");
