@@ -29,7 +29,7 @@ internal static class ViciConfigCommands
         }
         catch (ConfigException e)
         {
-            return ViciCommands.Failure($"loading connection failed: {ViciSettings.Describe(e)}");
+            return ViciCommands.Failure(ViciSettings.Describe(e));
         }
 
         foreach (var conn in conns)
