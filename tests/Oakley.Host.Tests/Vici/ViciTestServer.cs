@@ -6,7 +6,7 @@ namespace Oakley.Host.Tests.Vici;
 /// <summary>
 /// A minimal VICI accept loop for tests only (the daemon's server is its own): one client at a time on a Unix socket,
 /// each request answered by the command registry, unknown commands with CMD_UNKNOWN, event registrations with
-/// EVENT_UNKNOWN. Every command it ran is recorded, so a test can say what real swanctl sent.
+/// EVENT_UNKNOWN; the configuration commands use no <see cref="ViciCall"/>, so none is given. Every command it ran is recorded, so a test can say what real swanctl sent.
 /// </summary>
 internal sealed class ViciTestServer : IAsyncDisposable
 {
@@ -65,7 +65,7 @@ internal sealed class ViciTestServer : IAsyncDisposable
                         Requests.Add((packet.Name!, packet.Message!));
                     }
 
-                    reply = new ViciPacket(ViciPacketType.CmdResponse, null, await command(packet.Message!, new NoCall()).ConfigureAwait(false));
+                    reply = new ViciPacket(ViciPacketType.CmdResponse, null, await command(packet.Message!, null!).ConfigureAwait(false));
                 }
                 else
                 {
@@ -90,12 +90,4 @@ internal sealed class ViciTestServer : IAsyncDisposable
         File.Delete(Path);
     }
 
-    private sealed class NoCall : ViciCall
-    {
-        public override CancellationToken Aborted => CancellationToken.None;
-
-        public override Task EmitAsync(string name, ViciSection message) => Task.CompletedTask;
-
-        public override bool IsRegistered(string name) => false;
-    }
 }
