@@ -89,5 +89,4 @@ internal sealed class ViciTestServer : IAsyncDisposable
         _stop.Dispose();
         File.Delete(Path);
     }
-
 }
