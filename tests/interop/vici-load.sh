@@ -190,7 +190,7 @@ out=$(cat "$RUN/load1.out")
 [[ $status -eq 0 && $out == *"successfully loaded 3 connections, 0 unloaded"* && $out == *"loaded ike secret 'ike-extra'"* ]]
 result "swanctl --load-all --file F into an empty Oakley: 3 connections, secrets, certificate and key loaded" $?
 OK list-conns --json >"$RUN/conns-vici.json" 2>&1
-cmp -s "$RUN/conns-file.json" "$RUN/conns-vici.json" && grep -q '"name":"cert"' "$RUN/conns-vici.json"
+cmp -s "$RUN/conns-file.json" "$RUN/conns-vici.json" && grep -q '"name": *"cert"' "$RUN/conns-vici.json"
 result "oakley list-conns --json after swanctl --load-all equals that of oakley daemon --config F" $?
 [[ -n ${VERBOSE:-} ]] && { cat "$RUN/load1.out"; diff "$RUN/conns-file.json" "$RUN/conns-vici.json"; }
 
@@ -213,8 +213,8 @@ conf a b 192.0.2.1 192.0.2.2 198.51.100.1/32 203.0.113.1/32 >"$F"
 SWOK --load-all --noprompt --file "$F" >"$RUN/load2.out" 2>&1
 status=$?
 OK list-conns --json >"$RUN/conns-2.json" 2>&1
-[[ $status -eq 0 ]] && grep -q "successfully loaded 2 connections, 1 unloaded" "$RUN/load2.out" && ! grep -q '"name":"extra"' "$RUN/conns-2.json" \
-  && grep -q '"name":"psk"' "$RUN/conns-2.json"
+[[ $status -eq 0 ]] && grep -q "successfully loaded 2 connections, 1 unloaded" "$RUN/load2.out" && ! grep -q '"name": *"extra"' "$RUN/conns-2.json" \
+  && grep -q '"name": *"psk"' "$RUN/conns-2.json"
 result "swanctl --load-all of the changed file unloads the removed connection 'extra'" $?
 # get-shared, as swanctl --load-creds --raw prints it: ike-psk stays, ike-extra went.
 SWOK --load-creds --noprompt --raw --file "$F" >"$RUN/creds.out" 2>&1
