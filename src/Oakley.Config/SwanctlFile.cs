@@ -9,7 +9,10 @@ public static class SwanctlFile
 {
     /// <summary>Reads, parses and loads a swanctl.conf; throws <see cref="ConfigException"/> with file:line.</summary>
     /// <summary>Its directory is the swanctl directory: the credentials are read from x509/, x509ca/, private/ … next to it.</summary>
-    public static SwanctlConfig Load(string path) => SwanctlLoader.Load(ReadSettings(path, "swanctl.conf"), Path.GetDirectoryName(Path.GetFullPath(path)));
+    public static SwanctlConfig Load(string path) => SwanctlLoader.Build(LoadStore(path));
+
+    /// <summary>Reads and parses a swanctl.conf and its credential files as a whole <see cref="SwanctlStore"/> (checked; not built yet).</summary>
+    public static SwanctlStore LoadStore(string path) => SwanctlStore.FromFile(ReadSettings(path, "swanctl.conf"), Path.GetDirectoryName(Path.GetFullPath(path)));
 
     /// <summary>
     /// Parses a strongSwan settings file (swanctl.conf, strongswan.conf) with its includes. A missing path is

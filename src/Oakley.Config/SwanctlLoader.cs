@@ -20,45 +20,56 @@ public static class SwanctlLoader
     /// Loads a parsed swanctl.conf; <paramref name="directory"/> is the swanctl directory whose x509/, x509ca/,
     /// private/ … hold the credentials (null: a configuration given as text, without files).
     /// </summary>
-    public static SwanctlConfig Load(SettingsSection root, string? directory = null)
-    {
-        ArgumentNullException.ThrowIfNull(root);
-        var result = new SwanctlConfig();
-        var errors = new List<ConfigError>();
-        SwanctlValidator.Check(root, errors, result.Warnings);
-        if (errors.Count > 0)
-        {
-            throw new ConfigException(errors);
-        }
+    public static SwanctlConfig Load(SettingsSection root, string? directory = null) => Build(SwanctlStore.FromFile(root, directory));
 
-        var creds = directory is null ? SwanctlCredentials.None : SwanctlCredentials.Load(directory, root.Section("secrets"), result);
-        foreach (var authority in root.Section("authorities")?.Sections ?? [])
+    /// <summary>
+    /// The effective configuration of a store. Without <paramref name="inactive"/> every connection must build (the file
+    /// path: a connection that does not is an error with file:line); with it, a connection that no longer builds (a pool
+    /// or certificate it names was unloaded over VICI) is left out and reported there, and the others load.
+    /// </summary>
+    public static SwanctlConfig Build(SwanctlStore store, List<InactiveConnection>? inactive = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var result = new SwanctlConfig();
+        result.Warnings.AddRange(store.FileWarnings);
+        var creds = SwanctlCredentials.Over(store);
+        foreach (var authority in store.Authorities)
         {
             creds.AddAuthority(authority);
         }
 
         result.Secrets.Certificates = creds.BuildStore();
         result.Credentials = creds;
-        result.Pools.AddRange(SwanctlPools.Load(root.Section("pools")));
-        foreach (var conn in root.Section("connections")?.Sections ?? [])
+        foreach (var key in store.Keys)
         {
-            result.Connections.Add(LoadConnection(conn, creds, result.Pools));
+            result.Secrets.AddPrivateKey(key.Key, key.Origin);
         }
 
-        if (root.Section("secrets") is { } secrets)
+        var pools = new SettingsSection("pools", store.Origin);
+        pools.Sections.AddRange(store.Pools);
+        result.Pools.AddRange(SwanctlPools.Load(pools));
+        foreach (var conn in store.Connections)
         {
-            SwanctlSecrets.Load(secrets, result);
+            try
+            {
+                result.Connections.Add(LoadConnection(conn, creds, result.Pools));
+            }
+            catch (ConfigException e) when (inactive is not null)
+            {
+                inactive.Add(new InactiveConnection(conn.Name, e));
+            }
         }
 
-        AddWarnings(root, result);
+        SwanctlSecrets.Load(store.Secrets, result);
+        AddWarnings(store, result);
         return result;
     }
 
     /// <summary>What does not stop loading but leaves a daemon that cannot do what was probably meant.</summary>
-    private static void AddWarnings(SettingsSection root, SwanctlConfig result)
+    private static void AddWarnings(SwanctlStore store, SwanctlConfig result)
     {
-        var whole = new SourceLocation(root.Location.File, 0, 0);
-        if (root.Values.Count == 0 && root.Sections.Count == 0)
+        var whole = store.Origin;
+        if (store.IsEmpty)
         {
             result.Warnings.Add(new ConfigWarning(whole, "the configuration is empty: no connections are loaded"));
         }

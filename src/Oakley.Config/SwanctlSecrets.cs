@@ -10,36 +10,66 @@ namespace Oakley.Config;
 /// </summary>
 internal static class SwanctlSecrets
 {
-    public static void Load(SettingsSection secrets, SwanctlConfig result)
+    /// <summary>
+    /// The shared secrets of a file's <c>secrets</c> section into the store, by section name (the id swanctl gives them
+    /// over VICI). XAuth, NTLM and PPK secrets are kept (the validator warned that nothing uses them); key passphrases
+    /// (<c>private-*</c>, …) and tokens are not shared secrets.
+    /// </summary>
+    public static void Read(SettingsSection secrets, SwanctlStore store)
     {
         foreach (var s in secrets.Sections)
         {
             // The section-name prefixes are strongSwan's (SwanctlKeys.SecretTypes); "ike" is tested after "eap" there too.
-            if (s.Name.StartsWith("eap", StringComparison.Ordinal))
+            SharedSecretType? type = s.Name switch
             {
-                var (ids, secret) = Shared(s, "an EAP secret");
-                result.Secrets.AddEap(ids, secret);
+                _ when s.Name.StartsWith("eap", StringComparison.Ordinal) => SharedSecretType.Eap,
+                _ when s.Name.StartsWith("xauth", StringComparison.Ordinal) => SharedSecretType.Xauth,
+                _ when s.Name.StartsWith("ntlm", StringComparison.Ordinal) => SharedSecretType.Ntlm,
+                _ when s.Name.StartsWith("ike", StringComparison.Ordinal) => SharedSecretType.Ike,
+                _ when s.Name.StartsWith("ppk", StringComparison.Ordinal) => SharedSecretType.Ppk,
+                _ => null,
+            };
+            if (type is SharedSecretType.Eap or SharedSecretType.Ike)
+            {
+                var secret = s.Value("secret") ?? throw new ConfigException(s.Location, $"missing secret in 'secrets.{s.Name}'");
+                var ids = s.Values.Where(v => v.Key.StartsWith("id", StringComparison.Ordinal)).Select(SwanctlValues.ParseId).ToArray();
+                store.SetSecret(s.Name, Checked(s.Name, type.Value, DecodeSecret(secret), ids, secret.Location));
             }
-            else if (s.Name.StartsWith("ike", StringComparison.Ordinal))
+            else if (type is { } unused && s.Value("secret") is { } secret)
             {
-                var (ids, key) = Shared(s, "a pre-shared key");
-                result.Secrets.Add(ids, key);
+                store.SetSecret(s.Name, new StoredSecret(unused, DecodeSecret(secret), [], s.Location));
             }
         }
     }
 
-    /// <summary>The identities (<c>id</c>, <c>id-*</c>) and the decoded, non-empty <c>secret</c> of a shared secret section.</summary>
-    private static (Identity[] Ids, byte[] Secret) Shared(SettingsSection s, string what)
+    /// <summary>
+    /// A shared secret as both paths define it (the file's section, VICI's load-shared): an empty IKE or EAP secret is
+    /// refused, as strongSwan refuses it ("shared key data missing"): no code path may authenticate with an empty key.
+    /// </summary>
+    public static StoredSecret Checked(string id, SharedSecretType type, byte[] data, Identity[] owners, SourceLocation location)
     {
-        var secret = s.Value("secret") ?? throw new ConfigException(s.Location, $"missing secret in 'secrets.{s.Name}'");
-        var key = DecodeSecret(secret);
-        if (key.Length == 0)
+        if (data.Length == 0 && type is SharedSecretType.Ike or SharedSecretType.Eap)
         {
-            throw new ConfigException(secret.Location, $"'secrets.{s.Name}.secret' is empty: {what} must not be empty");
+            throw new ConfigException(location, $"'secrets.{id}.secret' is empty: {(type == SharedSecretType.Eap ? "an EAP secret" : "a pre-shared key")} must not be empty");
         }
 
-        var ids = s.Values.Where(v => v.Key.StartsWith("id", StringComparison.Ordinal)).Select(SwanctlValues.ParseId).ToArray();
-        return (ids, key);
+        return new StoredSecret(type, data, owners, location);
+    }
+
+    /// <summary>The PSKs and EAP passwords of the store into the configuration's credential store (the others are unused).</summary>
+    public static void Load(IEnumerable<StoredSecret> secrets, SwanctlConfig result)
+    {
+        foreach (var s in secrets)
+        {
+            if (s.Type == SharedSecretType.Eap)
+            {
+                result.Secrets.AddEap([.. s.Owners], s.Data);
+            }
+            else if (s.Type == SharedSecretType.Ike)
+            {
+                result.Secrets.Add([.. s.Owners], s.Data);
+            }
+        }
     }
 
     /// <summary>swanctl secrets: a plain string, or <c>0x</c> hex, or <c>0s</c> base64.</summary>

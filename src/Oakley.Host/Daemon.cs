@@ -30,7 +30,7 @@ public sealed class Daemon : IAsyncDisposable
     private readonly RadiusClient? _radius;
     private readonly RadiusAccounting? _accounting;
 
-    private Daemon(SwanctlConfig config, string configPath, string controlPath, EngineSettings settings, ILoggerFactory logs, string? keylog, IpsecKeySettings? ipseckey,
+    private Daemon(SwanctlStore store, SwanctlConfig config, string configPath, string controlPath, EngineSettings settings, ILoggerFactory logs, string? keylog, IpsecKeySettings? ipseckey,
         RadiusSettings radius, string? settingsPath, Func<string>? reloadLogLevels)
     {
         _log = logs.CreateLogger("oakley");
@@ -56,7 +56,7 @@ public sealed class Daemon : IAsyncDisposable
         // One socket, two protocols: Oakley's JSON lines and strongSwan's VICI (the first byte tells them apart).
         _control = new ControlServer(controlPath, new ControlCommands(this).HandleAsync, (stream, first, stop) => _vici!.ServeAsync(stream, first, stop));
         _bindings = new LocalBindings(Host, settings.IkePort, settings.NattPort, _log);
-        _configuration = new ConfigReload(configPath, config, Host, _supervisor, _bindings, _log, Prepare);
+        _configuration = new ConfigReload(configPath, store, config, Host, _supervisor, _bindings, _log, Prepare);
         Host.EventRaised += Track;
         _vici = ViciRegistry.Create(this, logs, settingsPath: settingsPath, reloadLogLevels: reloadLogLevels); // after Track: its events see the tables Track updated
         if (keylog is not null)
@@ -110,6 +110,9 @@ public sealed class Daemon : IAsyncDisposable
 
     internal void LogInfo(string message) => _log.LogInformation("{Message}", message);
 
+    /// <summary>The configuration store that VICI's load-*/unload-* commands change (Vici/ViciConfigCommands and the others).</summary>
+    internal IConfigStore Configuration => _configuration;
+
     internal ChildSaTable Children { get; } = new();
 
     internal ConnectionFailures Failures { get; } = new();
@@ -147,7 +150,8 @@ public sealed class Daemon : IAsyncDisposable
     public static Daemon Create(string configPath, string controlPath, int port, int nattPort, ILoggerFactory logs, string? keylog = null, EngineSettings? settings = null,
         IpsecKeySettings? ipseckey = null, RadiusSettings? radius = null, string? settingsPath = null, Func<string>? reloadLogLevels = null)
     {
-        var config = LoadConfig(configPath);
+        var store = SwanctlFile.LoadStore(configPath);
+        var config = SwanctlLoader.Build(store);
         var log = logs.CreateLogger("oakley");
         foreach (var w in config.Warnings)
         {
@@ -165,7 +169,7 @@ public sealed class Daemon : IAsyncDisposable
             log.LogWarning("{Warning}", w.ToString());
         }
 
-        return new Daemon(config, configPath, controlPath, engineSettings, logs, keylog, ipseckey, radius ?? RadiusSettings.None, settingsPath, reloadLogLevels);
+        return new Daemon(store, config, configPath, controlPath, engineSettings, logs, keylog, ipseckey, radius ?? RadiusSettings.None, settingsPath, reloadLogLevels);
     }
 
     /// <summary>

@@ -15,15 +15,20 @@ public sealed class SwanctlCredentials
 {
     private static readonly string[] KeyDirectories = ["private", "rsa", "ecdsa", "pkcs8"];
 
-    private readonly Dictionary<string, List<Certificate>> _files = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, SignaturePublicKey> _publicKeys = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<Certificate>> _files;
+    private readonly Dictionary<string, SignaturePublicKey> _publicKeys;
     private readonly List<Certificate> _authorities = [];
     private readonly List<Certificate> _endEntities = [];
     private readonly List<(string Name, Certificate Certificate)> _named = [];
     private readonly List<Crl> _crls = [];
     private readonly Dictionary<string, (IReadOnlyList<string> Crl, IReadOnlyList<string> Ocsp)> _authorityUris = new(StringComparer.Ordinal);
 
-    private SwanctlCredentials(string? directory) => Directory = directory;
+    private SwanctlCredentials(string? directory, Dictionary<string, List<Certificate>>? files = null, Dictionary<string, SignaturePublicKey>? publicKeys = null)
+    {
+        Directory = directory;
+        _files = files ?? new(StringComparer.Ordinal);
+        _publicKeys = publicKeys ?? new(StringComparer.Ordinal);
+    }
 
     /// <summary>The swanctl directory, or null when the configuration was given as text (no files to load).</summary>
     public string? Directory { get; }
@@ -37,28 +42,42 @@ public sealed class SwanctlCredentials
     /// <summary>The <c>authorities</c> sections, by name.</summary>
     public IReadOnlyList<(string Name, Certificate Certificate)> NamedAuthorities => _named;
 
-    /// <summary>Loads the directory's certificates and keys into <paramref name="result"/>'s credential store.</summary>
-    public static SwanctlCredentials Load(string directory, SettingsSection? secrets, SwanctlConfig result)
+    /// <summary>
+    /// The credentials of a store: its trust anchors, end entities and CRLs, and the files of its swanctl directory by
+    /// path (what a file's <c>certs = NAME</c> names; inline <c>0x</c>/<c>0s</c> data, as VICI's blobs become, needs none).
+    /// </summary>
+    internal static SwanctlCredentials Over(SwanctlStore store)
     {
-        ArgumentNullException.ThrowIfNull(result);
-        var creds = new SwanctlCredentials(directory);
+        var creds = new SwanctlCredentials(store.Directory, store.Files, store.PublicKeyFiles);
+        foreach (var c in store.Certificates)
+        {
+            (c.Authority ? creds._authorities : creds._endEntities).Add(c.Certificate);
+        }
+
+        creds._crls.AddRange(store.Crls);
+        return creds;
+    }
+
+    /// <summary>Reads the directory's certificates, keys and CRLs into <paramref name="store"/> (warnings into its file warnings).</summary>
+    internal static void Read(string directory, SettingsSection? secrets, SwanctlStore store)
+    {
         var whole = new SourceLocation(Path.Combine(directory, "swanctl.conf"), 0, 0);
-        void Warn(string message) => result.Warnings.Add(new ConfigWarning(whole, message));
+        void Warn(string message) => store.FileWarnings.Add(new ConfigWarning(whole, message));
         foreach (var (path, bytes) in Files(directory, "x509ca"))
         {
-            creds.AddCertificates(path, bytes, creds._authorities, Warn);
+            AddCertificates(store, path, bytes, authority: true, Warn);
         }
 
         foreach (var (path, bytes) in Files(directory, "x509"))
         {
-            creds.AddCertificates(path, bytes, creds._endEntities, Warn);
+            AddCertificates(store, path, bytes, authority: false, Warn);
         }
 
         foreach (var (path, bytes) in Files(directory, "pubkey"))
         {
             if (KeyFiles.PublicKey(path, bytes, out var error) is { } key)
             {
-                creds._publicKeys[Relative(directory, "pubkey", path)] = key;
+                store.PublicKeyFiles[Relative(directory, "pubkey", path)] = key;
             }
             else
             {
@@ -72,7 +91,7 @@ public sealed class SwanctlCredentials
             {
                 if (Crl.Parse(der, out var error, path) is { } crl)
                 {
-                    creds._crls.Add(crl);
+                    store.AddCrl(crl);
                 }
                 else
                 {
@@ -82,7 +101,7 @@ public sealed class SwanctlCredentials
         }
 
         var passphrases = Passphrases(secrets);
-        LoadPrivateKeys(directory, passphrases, result, Warn);
+        LoadPrivateKeys(directory, passphrases, store, Warn);
         foreach (var (path, bytes) in Files(directory, "pkcs12"))
         {
             CheckPermissions(path, Warn);
@@ -93,13 +112,11 @@ public sealed class SwanctlCredentials
                 continue;
             }
 
-            contents.Keys.ForEach(k => result.Secrets.AddPrivateKey(k, path));
-            creds._files[Relative(directory, "pkcs12", path)] = contents.Certificates;
+            contents.Keys.ForEach(k => store.AddKey(k, path));
+            store.Files[Relative(directory, "pkcs12", path)] = contents.Certificates;
             // Its CA certificates help build paths but are not trust anchors: those come from x509ca/ and authorities.
-            creds._endEntities.AddRange(contents.Certificates);
+            contents.Certificates.ForEach(c => store.AddCertificate(c, authority: false, path));
         }
-
-        return creds;
     }
 
     /// <summary>An <c>authorities.&lt;name&gt;</c> section: its <c>cacert</c> (relative to x509ca/, or absolute) is a trust anchor.</summary>
@@ -137,13 +154,24 @@ public sealed class SwanctlCredentials
     {
         ArgumentNullException.ThrowIfNull(name);
         error = null;
-        if (Directory is null)
+        if (Inline(name, "certificate", out error) is { } data)
+        {
+            var inline = KeyFiles.Certificates("certificate data", data, out error);
+            return inline.Count == 0 ? null : inline[0];
+        }
+
+        if (error is not null)
+        {
+            return null;
+        }
+
+        if (Directory is null && !Path.IsPathRooted(name))
         {
             error = $"certificate '{name}' cannot be loaded: the configuration was not read from a swanctl directory";
             return null;
         }
 
-        var path = Path.IsPathRooted(name) ? name : Path.Combine(Directory, subdirectory, name);
+        var path = Path.IsPathRooted(name) ? name : Path.Combine(Directory!, subdirectory, name);
         if (_files.TryGetValue(Path.GetFullPath(path), out var known))
         {
             return known[0];
@@ -170,6 +198,16 @@ public sealed class SwanctlCredentials
     {
         ArgumentNullException.ThrowIfNull(name);
         error = null;
+        if (Inline(name, "public key", out error) is { } data)
+        {
+            return KeyFiles.PublicKey("public key data", data, out error);
+        }
+
+        if (error is not null)
+        {
+            return null;
+        }
+
         if (Directory is not null && _publicKeys.TryGetValue(Path.GetFullPath(Path.Combine(Directory, "pubkey", name)), out var key))
         {
             return key;
@@ -185,7 +223,7 @@ public sealed class SwanctlCredentials
         return KeyFiles.PublicKey(path, File.ReadAllBytes(path), out error);
     }
 
-    private void AddCertificates(string path, byte[] bytes, List<Certificate> into, Action<string> warn)
+    private static void AddCertificates(SwanctlStore store, string path, byte[] bytes, bool authority, Action<string> warn)
     {
         var certs = KeyFiles.Certificates(path, bytes, out var error);
         if (error is not null)
@@ -194,11 +232,11 @@ public sealed class SwanctlCredentials
             return;
         }
 
-        _files[Path.GetFullPath(path)] = certs;
-        into.AddRange(certs);
+        store.Files[Path.GetFullPath(path)] = certs;
+        certs.ForEach(c => store.AddCertificate(c, authority, path));
     }
 
-    private static void LoadPrivateKeys(string directory, Dictionary<string, byte[]> passphrases, SwanctlConfig result, Action<string> warn)
+    private static void LoadPrivateKeys(string directory, Dictionary<string, byte[]> passphrases, SwanctlStore store, Action<string> warn)
     {
         foreach (var sub in KeyDirectories)
         {
@@ -212,7 +250,7 @@ public sealed class SwanctlCredentials
                     continue;
                 }
 
-                result.Secrets.AddPrivateKey(key, path);
+                store.AddKey(key, path);
             }
         }
     }
@@ -249,6 +287,31 @@ public sealed class SwanctlCredentials
         }
 
         return map;
+    }
+
+    /// <summary>
+    /// Inline credential data, as swanctl.conf allows it for <c>certs</c>, <c>cacerts</c>, <c>pubkeys</c> and
+    /// <c>cacert</c> (<c>0x</c> hex, <c>0s</c> base64; swanctl sends the decoded bytes, and a VICI blob is kept so):
+    /// the bytes, or null (not inline, or invalid: then <paramref name="error"/> says so).
+    /// </summary>
+    private static byte[]? Inline(string value, string what, out string? error)
+    {
+        error = null;
+        var hex = value.StartsWith("0x", StringComparison.OrdinalIgnoreCase);
+        if (!hex && !value.StartsWith("0s", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        try
+        {
+            return hex ? System.Convert.FromHexString(value[2..]) : System.Convert.FromBase64String(value[2..]);
+        }
+        catch (FormatException)
+        {
+            error = $"inline {what} data is not valid {(hex ? "hex" : "base64")}";
+            return null;
+        }
     }
 
     private static IEnumerable<(string Path, byte[] Bytes)> Files(string directory, string sub)

@@ -25,7 +25,7 @@ internal static class ViciRegistry
         new ViciListCommands(daemon, ids).Register(commands, server);
         ViciCounterCommands.Register(commands, counters ?? new EndpointStatsCounters(daemon.Host));
         new ViciEvents(daemon, server, ids).Register();
-        // The configuration commands (load-conn, unload-conn, load-shared, load-cert, load-pool, ...) register here.
+        ViciLoadCommands.Register(commands, daemon.Configuration, logs.CreateLogger("vici")); // load-conn, unload-conn, load-shared, load-cert, load-pool, ...
         return server;
     }
 }
