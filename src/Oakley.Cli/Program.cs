@@ -63,6 +63,10 @@ public static class Program
         daemon.Options.Add(mtu);
         var keepAlive = new Option<double>("--keep-alive") { Description = "seconds between NAT keepalives while behind a NAT (strongSwan charon.keep_alive; 0 disables)", DefaultValueFactory = _ => 20 };
         daemon.Options.Add(keepAlive);
+        var metrics = MetricsOption();
+        var metricsChildSas = new Option<int>("--metrics-child-sas") { Description = "CHILD SAs with ESP byte/packet series of their own in the metrics; the others are summed into one overflow series", DefaultValueFactory = _ => 100 };
+        daemon.Options.Add(metrics);
+        daemon.Options.Add(metricsChildSas);
         var logLevel = LogLevelOption();
         var debug = new Option<bool>("--debug") { Description = "log at debug level (short for --log-level debug; --log-level wins if both are given)" };
         daemon.Options.Add(logLevel);
@@ -89,7 +93,7 @@ public static class Program
             }
 
             return await RunDaemonAsync(pr.GetValue(config)!, pr.GetValue(control)!, pr.GetValue(port), pr.GetValue(nattPort), pr.GetValue(keylog), pr.GetValue(tun)!, pr.GetValue(mtu),
-                pr.GetValue(settingsFile), Overrides, logSetup);
+                pr.GetValue(settingsFile), Overrides, logSetup, (pr.GetValue(metrics), Math.Max(0, pr.GetValue(metricsChildSas))));
         });
         return daemon;
     }
@@ -240,11 +244,34 @@ public static class Program
     }));
 
     private static async Task<int> RunDaemonAsync(string configPath, string controlPath, int port, int nattPort, string? keylog, string tun, int mtu,
-        string? settingsPath, Func<Engine.EngineSettings, Engine.EngineSettings> overrides, LogSetup logSetup)
+        string? settingsPath, Func<Engine.EngineSettings, Engine.EngineSettings> overrides, LogSetup logSetup, (System.Net.IPEndPoint? At, int ChildSas) metrics)
     {
         using var logs = logSetup.CreateFactory(Console.Error);
-        return await DaemonRunner.RunAsync(new DaemonOptions(configPath, controlPath, port, nattPort, keylog, tun, mtu, settingsPath, overrides) { Commands = new ProcessRunner() }, logs);
+        return await DaemonRunner.RunAsync(new DaemonOptions(configPath, controlPath, port, nattPort, keylog, tun, mtu, settingsPath, overrides)
+        {
+            Commands = new ProcessRunner(),
+            Metrics = metrics.At,
+            MetricsChildSas = metrics.ChildSas,
+        }, logs);
     }
+
+    /// <summary>--metrics ADDRESS:PORT (off by default); a value that is not one is a usage error naming the option.</summary>
+    private static Option<System.Net.IPEndPoint?> MetricsOption() => new("--metrics")
+    {
+        HelpName = "address:port",
+        Description = "serve Prometheus/OpenMetrics metrics at http://ADDRESS:PORT/metrics (e.g. 127.0.0.1:9101, [::1]:9101; off by default)",
+        CustomParser = r =>
+        {
+            var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
+            if (Host.Metrics.MetricsAddress.Parse(text, out var error) is { } endpoint)
+            {
+                return endpoint;
+            }
+
+            r.AddError(error!);
+            return null;
+        },
+    };
 
     /// <summary>--log-level: a name (trace, debug, info, warning, error) or strongSwan's numeric level (-1..4).</summary>
     private static Option<LogLevel?> LogLevelOption() => new("--log-level")

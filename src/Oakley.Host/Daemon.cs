@@ -3,6 +3,8 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Oakley.Config;
 using Oakley.Engine;
+using Oakley.Host.Counters;
+using Oakley.Host.Metrics;
 using Oakley.Host.Radius;
 
 namespace Oakley.Host;
@@ -27,6 +29,8 @@ public sealed class Daemon : IAsyncDisposable
     private readonly DnsPublicKeyDirectory? _keyDirectory;
     private readonly RadiusClient? _radius;
     private readonly RadiusAccounting? _accounting;
+    private volatile DaemonMetrics? _metrics;
+    private MetricsListener? _metricsListener;
 
     private Daemon(SwanctlConfig config, string configPath, string controlPath, EngineSettings settings, ILoggerFactory logs, string? keylog, IpsecKeySettings? ipseckey,
         RadiusSettings radius)
@@ -37,6 +41,7 @@ public sealed class Daemon : IAsyncDisposable
         Prepare(config);
         var endpoint = new Endpoint(config.Connections.Select(c => c.Ike), config.Secrets, new SystemEntropy(), settings);
         endpoint.SetPools(config.Pools); // before the engine thread runs: nothing else touches the endpoint yet
+        endpoint.Counters = EngineCounters;
         Host = new IkeHost(endpoint, logs.CreateLogger("ike"));
         Radius = radius;
         if (radius.Enabled)
@@ -99,6 +104,30 @@ public sealed class Daemon : IAsyncDisposable
     internal SwanctlConfig Config => _configuration.Current;
 
     internal ChildSaTable Children { get; } = new();
+
+    /// <summary>strongSwan's counters plugin set (VICI get-counters/reset-counters), kept with or without --metrics.</summary>
+    internal IkeCounters IkeCounters => EngineCounters.Ike;
+
+    /// <summary>What the engine counts for the metrics and VICI (lock-free; <see cref="IkeCounters"/> inside).</summary>
+    internal EngineCounters EngineCounters { get; } = new(new IkeCounters());
+
+    /// <summary>
+    /// <c>--metrics</c>: listens for Prometheus scrapes on <paramref name="endpoint"/> (before <see cref="RunAsync"/>);
+    /// throws <see cref="StartupException"/> if it cannot. <paramref name="childSaSeries"/>: the CHILD SAs with ESP series of their own.
+    /// </summary>
+    public void StartMetrics(IPEndPoint endpoint, int childSaSeries)
+    {
+        var metrics = new DaemonMetrics(EngineCounters, spi => Installer.Counters(spi) is { } c ? new Traffic(c.BytesIn, c.PacketsIn, c.BytesOut, c.PacketsOut) : null, childSaSeries);
+        _metricsListener = new MetricsListener(endpoint, async cancel =>
+        {
+            var snapshot = await Host.Invoke((e, now) => metrics.Read(e, now)).ConfigureAwait(false);
+            metrics.Publisher.Publish(snapshot);
+            return metrics.Registry;
+        }, _log);
+        _metrics = metrics;
+        _metricsListener.Start();
+        _log.LogInformation("metrics on http://{Endpoint}/metrics", MetricsListener.Format(_metricsListener.Endpoint));
+    }
 
     internal ConnectionFailures Failures { get; } = new();
 
@@ -241,6 +270,7 @@ public sealed class Daemon : IAsyncDisposable
     private void Track(EngineEvent e)
     {
         _accounting?.Handle(e); // first: a removed CHILD SA's final counters are still in the data plane
+        _metrics?.Handle(e); // likewise
         Installer.Handle(e);
         _dataPlane.Handle(e);
         _supervisor.Handle(e);
@@ -263,6 +293,11 @@ public sealed class Daemon : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
+        if (_metricsListener is not null)
+        {
+            await _metricsListener.DisposeAsync().ConfigureAwait(false);
+        }
+
         CleanUp(_control.Dispose);
         CleanUp(_dataPlane.StopDataPath);
         try

@@ -12,6 +12,12 @@ public sealed record DaemonOptions(string ConfigPath, string ControlPath, int Po
 {
     /// <summary>Runs resolvectl / resolvconf for a virtual IP's DNS servers; null: only /etc/resolv.conf can be written.</summary>
     public ICommandRunner? Commands { get; init; }
+
+    /// <summary><c>--metrics</c>: where to serve Prometheus scrapes (null: no metrics endpoint).</summary>
+    public System.Net.IPEndPoint? Metrics { get; init; }
+
+    /// <summary><c>--metrics-child-sas</c>: how many CHILD SAs get ESP byte/packet series of their own.</summary>
+    public int MetricsChildSas { get; init; } = 100;
 }
 
 /// <summary>
@@ -97,6 +103,11 @@ public static class DaemonRunner
             // Each step undoes itself on failure and DisposeAsync removes what the earlier ones installed.
             daemon.ClaimControlSocket();
             daemon.BindSockets();
+            if (options.Metrics is { } metrics)
+            {
+                daemon.StartMetrics(metrics, options.MetricsChildSas);
+            }
+
             s_running = daemon;
             try
             {
