@@ -127,7 +127,7 @@ CONF
 } >"$RUN/oakley.conf"
 ip netns exec "$NA" "${OAKLEY[@]}" daemon --config "$RUN/oakley.conf" --control "$RUN/oakley.ctl" --metrics 192.0.2.1:9101 >"$RUN/oakley.log" 2>&1 &
 OAKLEY_PID=$!
-for _ in $(seq 150); do [[ -S $RUN/oakley.ctl ]] && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q "oakley daemon listening" "$RUN/oakley.log" 2>/dev/null && break; sleep 0.1; done
 OK() { ip netns exec "$NA" "${OAKLEY[@]}" "$@" --control "$RUN/oakley.ctl"; }
 scrape() { ip netns exec "$NA" curl -s -m 10 "$@" http://192.0.2.1:9101/metrics; }
 value() { # the value of one series line (exact name{labels}), 0 if absent
@@ -143,6 +143,17 @@ sleep 1
 listeners=$(ip netns exec "$NC" ss -Htln 2>/dev/null | wc -l)
 kill -0 "$PLAIN_PID" 2>/dev/null && [[ $listeners -eq 0 ]]
 result "a daemon without --metrics listens on no TCP port (found $listeners)" $?
+kill -TERM "$PLAIN_PID" 2>/dev/null; wait "$PLAIN_PID" 2>/dev/null; PLAIN_PID=
+# ... and one with an IPv6 --metrics address answers there
+ip -n "$NC" addr add 2001:db8::3/128 dev lo nodad
+rm -f "$RUN/plain.ctl"
+ip netns exec "$NC" "${OAKLEY[@]}" daemon --config "$RUN/oakley.conf" --control "$RUN/plain.ctl" --tun oakplain0 --metrics "[2001:db8::3]:9101" >"$RUN/plain6.log" 2>&1 &
+PLAIN_PID=$!
+for _ in $(seq 300); do grep -q "metrics on" "$RUN/plain6.log" 2>/dev/null && break; sleep 0.1; done # listens after the control socket
+code=$(ip netns exec "$NC" curl -g -s -o "$RUN/scrape6.txt" -w '%{http_code}' -m 10 "http://[2001:db8::3]:9101/metrics")
+[[ $code == 200 ]] && grep -q '^oakley_ike_sas_half_open 0' "$RUN/scrape6.txt"
+rc=$?; [[ $rc -ne 0 ]] && { echo "http $code"; tail -5 "$RUN/plain6.log"; }
+result "--metrics [2001:db8::3]:9101 serves the metrics over IPv6" $rc
 kill -TERM "$PLAIN_PID" 2>/dev/null; wait "$PLAIN_PID" 2>/dev/null; PLAIN_PID=
 tcp=$(ip netns exec "$NA" ss -Htln 2>/dev/null)
 [[ $(wc -l <<<"$tcp") -eq 1 && $tcp == *"192.0.2.1:9101"* ]]
