@@ -21,19 +21,50 @@ internal sealed record EngineSnapshot(
     /// <summary>Reads the snapshot; engine thread only.</summary>
     public static EngineSnapshot Read(Endpoint e, DateTimeOffset now, EspSeries esp, Func<uint, Traffic?> counters)
     {
-        var ike = new Dictionary<(string, IkeSaState), int>();
-        var children = new Dictionary<(string, string), ChildGroup>();
+        // Grouped by the config objects (reference hashing: a string hash per SA doubled the turn at 100,000 SAs),
+        // then merged by name (after a reload, old SAs keep an older config object of the same name).
+        var byConfig = new Dictionary<IkeConfig, int[]>(ReferenceEqualityComparer.Instance);
+        var byChild = new Dictionary<ChildConfig, ChildAcc>(ReferenceEqualityComparer.Instance);
+        var states = Enum.GetValues<IkeSaState>().Length;
         foreach (var sa in e.IkeSas)
         {
-            var key = (sa.Config.Name, sa.State);
-            ike[key] = ike.GetValueOrDefault(key) + 1;
+            if (!byConfig.TryGetValue(sa.Config, out var counts))
+            {
+                byConfig[sa.Config] = counts = new int[states];
+            }
+
+            counts[(int)sa.State]++;
             foreach (var c in sa.Children)
             {
-                var ck = (sa.Config.Name, c.Config.Name);
-                var g = children.GetValueOrDefault(ck);
-                var age = (now - c.Installed).TotalSeconds;
-                children[ck] = new ChildGroup(g.Count + 1, Math.Max(g.OldestAgeSeconds, age), c.Config.RekeyTime.TotalSeconds);
+                if (!byChild.TryGetValue(c.Config, out var acc))
+                {
+                    byChild[c.Config] = acc = new ChildAcc(sa.Config.Name);
+                }
+
+                acc.Count++;
+                acc.Oldest = c.Installed < acc.Oldest ? c.Installed : acc.Oldest;
             }
+        }
+
+        var ike = new Dictionary<(string, IkeSaState), int>();
+        foreach (var (config, counts) in byConfig)
+        {
+            for (var i = 0; i < counts.Length; i++)
+            {
+                if (counts[i] > 0)
+                {
+                    var key = (config.Name, (IkeSaState)i);
+                    ike[key] = ike.GetValueOrDefault(key) + counts[i];
+                }
+            }
+        }
+
+        var children = new Dictionary<(string, string), ChildGroup>();
+        foreach (var (config, acc) in byChild)
+        {
+            var key = (acc.Connection, config.Name);
+            var g = children.GetValueOrDefault(key);
+            children[key] = new ChildGroup(g.Count + acc.Count, Math.Max(g.OldestAgeSeconds, (now - acc.Oldest).TotalSeconds), config.RekeyTime.TotalSeconds);
         }
 
         var pools = e.Pools.Pools.Select(p => (p.Name, (double)p.Size, p.Online, p.Offline)).ToList();
@@ -41,6 +72,15 @@ internal sealed record EngineSnapshot(
         var drops = stats.Dropped.Select(kv => (kv.Key, kv.Value)).ToList();
         return new EngineSnapshot(ike, children, e.HalfOpenCount, pools, stats.CookiesSent, drops, esp.Read(counters));
     }
+}
+
+internal sealed class ChildAcc(string connection)
+{
+    public string Connection { get; } = connection;
+
+    public int Count { get; set; }
+
+    public DateTimeOffset Oldest { get; set; } = DateTimeOffset.MaxValue;
 }
 
 /// <summary>The CHILD SAs of one connection/child: how many, the oldest one's age, and the configured rekey_time.</summary>
