@@ -14,6 +14,8 @@ namespace Oakley.Host.Metrics;
 /// </summary>
 internal sealed class DaemonMetrics
 {
+    private const int MaxPendingAlerts = 10_000;
+
     private readonly Dictionary<long, string> _lastAlert = [];
     private readonly Func<uint, Traffic?> _counters;
 
@@ -57,6 +59,12 @@ internal sealed class DaemonMetrics
                 Fail(refused, a.Message);
                 break;
             case Alert a when a.IkeSaId != 0:
+                if (_lastAlert.Count >= MaxPendingAlerts && !_lastAlert.ContainsKey(a.IkeSaId))
+                {
+                    // A responder SA that dies half-open sends no IkeSaDown: bound what such SAs leave behind.
+                    _lastAlert.Clear();
+                }
+
                 _lastAlert[a.IkeSaId] = a.Message;
                 break;
             case IkeSaDown { WasEstablished: false } d:
