@@ -65,6 +65,10 @@ public static class Program
         daemon.Options.Add(mtu);
         var keepAlive = new Option<double>("--keep-alive") { Description = "seconds between NAT keepalives while behind a NAT (strongSwan charon.keep_alive; 0 disables)", DefaultValueFactory = _ => 20 };
         daemon.Options.Add(keepAlive);
+        var metrics = MetricsOption();
+        var metricsChildSas = new Option<int>("--metrics-child-sas") { Description = "CHILD SAs with ESP byte/packet series of their own in the metrics; the others are summed into one overflow series", DefaultValueFactory = _ => 100 };
+        daemon.Options.Add(metrics);
+        daemon.Options.Add(metricsChildSas);
         var logLevel = LogLevelOption();
         var debug = new Option<bool>("--debug") { Description = "log at debug level (short for --log-level debug; --log-level wins if both are given)" };
         var vici = new Option<string?>("--vici") { Description = "the control socket as a VICI URI (unix:///path; the same socket as --control, which also speaks VICI); default unix:///var/run/charon.vici, or charon.plugins.vici.socket of --settings" };
@@ -105,7 +109,7 @@ public static class Program
             }
 
             return await RunDaemonAsync(pr.GetValue(config)!, socket, pr.GetValue(port), pr.GetValue(nattPort), pr.GetValue(keylog), pr.GetValue(tun)!, pr.GetValue(mtu),
-                pr.GetValue(settingsFile), Overrides, logSetup, commandLineLevel);
+                pr.GetValue(settingsFile), Overrides, logSetup, commandLineLevel, (pr.GetValue(metrics), Math.Max(0, pr.GetValue(metricsChildSas))));
         });
         return daemon;
     }
@@ -258,7 +262,8 @@ public static class Program
     }));
 
     private static async Task<int> RunDaemonAsync(string configPath, string controlPath, int port, int nattPort, string? keylog, string tun, int mtu,
-        string? settingsPath, Func<Engine.EngineSettings, Engine.EngineSettings> overrides, LogSetup logSetup, LogLevel? commandLineLevel)
+        string? settingsPath, Func<Engine.EngineSettings, Engine.EngineSettings> overrides, LogSetup logSetup, LogLevel? commandLineLevel,
+        (System.Net.IPEndPoint? At, int ChildSas) metrics)
     {
         var live = new LiveLogLevels();
         using var logs = logSetup.CreateFactory(Console.Error, live);
@@ -267,8 +272,28 @@ public static class Program
             Commands = new ProcessRunner(),
             // VICI reload-settings: the loggers' levels of --settings, applied now (throws ConfigException with file:line)
             ReloadLogLevels = () => live.Apply(LogSetup.FromSettingsFile(commandLineLevel, settingsPath)),
+            Metrics = metrics.At,
+            MetricsChildSas = metrics.ChildSas,
         }, logs);
     }
+
+    /// <summary>--metrics ADDRESS:PORT (off by default); a value that is not one is a usage error naming the option.</summary>
+    private static Option<System.Net.IPEndPoint?> MetricsOption() => new("--metrics")
+    {
+        HelpName = "address:port",
+        Description = "serve Prometheus/OpenMetrics metrics at http://ADDRESS:PORT/metrics (e.g. 127.0.0.1:9101, [::1]:9101; off by default)",
+        CustomParser = r =>
+        {
+            var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
+            if (Host.Metrics.MetricsAddress.Parse(text, out var error) is { } endpoint)
+            {
+                return endpoint;
+            }
+
+            r.AddError(error!);
+            return null;
+        },
+    };
 
     /// <summary>--log-level: a name (trace, debug, info, warning, error) or strongSwan's numeric level (-1..4).</summary>
     private static Option<LogLevel?> LogLevelOption() => new("--log-level")

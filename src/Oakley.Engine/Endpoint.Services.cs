@@ -213,6 +213,8 @@ public sealed partial class Endpoint : ISaServices
     // The services an SA may use (see ISaServices); the endpoint uses the same members itself.
     Action<IkeSa, Ikev2KeyMaterial>? ISaServices.Keylog => Keylog;
 
+    IIkeCounterSink ISaServices.Counters => Counters;
+
     void ISaServices.Send(IPEndPoint local, IPEndPoint remote, byte[] datagram) => Send(local, remote, datagram);
 
     void ISaServices.SendKeepalive(IPEndPoint local, IPEndPoint remote) => SendKeepalive(local, remote);

@@ -52,6 +52,9 @@ public sealed partial class Endpoint
 
     public EndpointStats Stats { get; } = new();
 
+    /// <summary>Where messages, exchange outcomes, retransmissions and rekeys are counted (the host's metrics; none by default).</summary>
+    public IIkeCounterSink Counters { get; set; } = NoIkeCounters.Instance;
+
     /// <summary>Called with the IKE SA keys when they are derived, for an explicitly requested Wireshark keylog.</summary>
     public Action<IkeSa, Ikev2KeyMaterial>? Keylog { get; set; }
 
@@ -253,6 +256,7 @@ public sealed partial class Endpoint
         catch (IkeProtocolException e)
         {
             Stats.Drop(e.Action == ProtocolErrorAction.NotifyV2 ? e.Notify.ToString() : "malformed");
+            Counters.Count(IkeCounter.Invalid, null);
             if (e.Action == ProtocolErrorAction.NotifyV2 && e.Notify == NotifyType.InvalidMajorVersion && datagram.Length >= IkeHeader.Size)
             {
                 AnswerUnprotected(local, remote, IkeHeader.ReadUnchecked(datagram), NotifyType.InvalidMajorVersion, default);
@@ -307,6 +311,7 @@ public sealed partial class Endpoint
                 AnswerUnprotected(local, remote, HeaderOf(m), NotifyType.InvalidIkeSpi, default);
             }
 
+            Counters.Count(IkeCounter.InvalidSpi, null);
             throw IkeProtocolException.Drop("unknown IKE SPI");
         }
 
@@ -424,8 +429,15 @@ public sealed partial class Endpoint
         return true;
     }
 
-    private void AnswerUnprotected(IPEndPoint local, IPEndPoint remote, IkeHeader request, NotifyType notify, ReadOnlyMemory<byte> data) =>
+    private void AnswerUnprotected(IPEndPoint local, IPEndPoint remote, IkeHeader request, NotifyType notify, ReadOnlyMemory<byte> data)
+    {
+        if (notify.IsError())
+        {
+            Counters.ErrorNotify(null, notify, sent: true);
+        }
+
         Send(local, remote, UnprotectedAnswer.Encode(request, notify, data));
+    }
 
     public void HandleTimeout(DateTimeOffset now)
     {

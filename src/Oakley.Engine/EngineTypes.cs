@@ -26,9 +26,14 @@ public enum IkeSaState
 /// <summary>Something the host (or a test) must learn about. Polled with <see cref="Endpoint.TryPollEvent"/>.</summary>
 public abstract record EngineEvent(DateTimeOffset Time);
 
-/// <summary>The IKE SA is up. <paramref name="EapIdentity"/>: the identity the peer authenticated as with EAP (as gateway).</summary>
+/// <summary>
+/// The IKE SA is up. <paramref name="EapIdentity"/>: the identity the peer authenticated as with EAP (as gateway).
+/// <paramref name="Handshake"/>: how long it took, from our first IKE_SA_INIT request (initiator) or the peer's that
+/// created the SA (responder) until now (the handshake latency of the host's metrics).
+/// </summary>
 public sealed record IkeSaUp(DateTimeOffset Time, long IkeSaId, string Name, ulong SpiI, ulong SpiR, bool IsInitiator,
-    IPEndPoint Local, IPEndPoint Remote, string Algorithms, string LocalId, string RemoteId, string? EapIdentity = null) : EngineEvent(Time);
+    IPEndPoint Local, IPEndPoint Remote, string Algorithms, string LocalId, string RemoteId, string? EapIdentity = null,
+    TimeSpan Handshake = default) : EngineEvent(Time);
 
 /// <summary>As gateway we leased <paramref name="Addresses"/> to <paramref name="Holder"/> (the peer's EAP or IKE identity) from a pool.</summary>
 public sealed record VirtualIpsLeased(DateTimeOffset Time, long IkeSaId, string Name, string Holder, IReadOnlyList<IPAddress> Addresses) : EngineEvent(Time);

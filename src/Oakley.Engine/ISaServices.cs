@@ -29,6 +29,9 @@ internal interface ISaServices
 
     EndpointStats Stats { get; }
 
+    /// <summary>The host's message, exchange and rekey counters (<see cref="IIkeCounterSink"/>).</summary>
+    IIkeCounterSink Counters { get; }
+
     /// <summary>The Wireshark keylog hook (only when the user asked for a keylog file).</summary>
     Action<IkeSa, Ikev2KeyMaterial>? Keylog { get; }
 

@@ -84,7 +84,7 @@ public sealed partial class IkeSa
         ScheduleIkeRekey(now);
         _services.Emit(new IkeSaUp(now, Id, Config.Name, SpiI, SpiR, IsOriginalInitiator, Local, Remote,
             Crypto.Registry.ProposalString.Format(IkeSelected!), Config.LocalId.ToString(), RemoteIdentity?.ToString() ?? string.Empty,
-            IsOriginalInitiator ? null : EapIdentity?.ToString()));
+            IsOriginalInitiator ? null : EapIdentity?.ToString(), now - Created));
     }
 
     internal void HandleTimeout(DateTimeOffset now)
@@ -163,11 +163,13 @@ public sealed partial class IkeSa
         var settings = _services.Settings;
         if (p.Retransmits >= settings.RetransmitTries)
         {
+            _services.Counters.ExchangeTimedOut(Config.Name, p.Exchange);
             Destroy(now, $"giving up after {p.Retransmits} retransmissions of {p.Exchange}", peerDead: State == IkeSaState.Established);
             return false;
         }
 
         p.Retransmits++;
+        _services.Counters.Retransmitted(Config.Name, p.Exchange, byPeer: false);
         p.Deadline = now + (settings.RetransmitTimeout * Math.Pow(settings.RetransmitBase, p.Retransmits));
         SendAll(now, Local, Remote, p.Datagrams);
         return true;

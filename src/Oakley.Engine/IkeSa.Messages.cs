@@ -101,6 +101,7 @@ public sealed partial class IkeSa
             // once per retransmission (on its first fragment), not once per fragment.
             if (skf.FragmentNumber == 1)
             {
+                _services.Counters.Retransmitted(Config.Name, m.ExchangeType, byPeer: true);
                 SendAll(now, local, remote, Window.LastResponse!.Value.Datagrams);
             }
             else
@@ -156,6 +157,7 @@ public sealed partial class IkeSa
         {
             var init = new Received(m, datagram, m.Payloads, local, remote);
             TaskManager.AcceptResponse(now, pending, init);
+            CountInbound(m, m.Payloads);
             Tasks.ProcessResponse(now, pending, init);
             return;
         }
@@ -175,6 +177,7 @@ public sealed partial class IkeSa
         var inner = ScreenResponse(now, m, reassembled ?? _keys!.Unprotect(datagram, m, !IsOriginalInitiator), pending);
         var received = new Received(m, datagram, inner, local, remote);
         TaskManager.AcceptResponse(now, pending, received);
+        CountInbound(m, inner);
         if (!pending.DecidesPath)
         {
             FollowPeer(now, local, remote);
@@ -193,6 +196,7 @@ public sealed partial class IkeSa
         // RFC 7296 §2.1/§2.3: a retransmitted request gets the cached response (all its fragments), without reprocessing.
         if (Window.IsRetransmittedRequest(m))
         {
+            _services.Counters.Retransmitted(Config.Name, m.ExchangeType, byPeer: true);
             SendAll(now, local, remote, Window.LastResponse!.Value.Datagrams);
             return;
         }
@@ -204,6 +208,7 @@ public sealed partial class IkeSa
         }
 
         var request = reassembled ?? _keys.Unprotect(datagram, m, !IsOriginalInitiator);
+        CountInbound(m, request);
         if (RefusedByPayloadRules(now, m, request, local, remote))
         {
             return;
@@ -242,6 +247,24 @@ public sealed partial class IkeSa
         }
     }
 
+    /// <summary>
+    /// Counts a received message once it is authenticated (a response: also accepted by its tasks): strongSwan's message
+    /// counter, a response's outcome, and the error notify a request carries (the initiator's AUTHENTICATION_FAILED notice).
+    /// </summary>
+    private void CountInbound(IkeMessage m, List<IkePayload> payloads)
+    {
+        var counters = _services.Counters;
+        counters.Message(Config.Name, m.ExchangeType, inbound: true, request: !m.IsResponse);
+        if (m.IsResponse)
+        {
+            counters.Outcome(Config.Name, m.ExchangeType, initiator: true, payloads);
+        }
+        else if (IkeCounting.FirstError(payloads) is { } error)
+        {
+            counters.ErrorNotify(Config.Name, error, sent: false);
+        }
+    }
+
     /// <summary>Protects and sends the response to request <paramref name="m"/>, and keeps it for retransmissions of the request.</summary>
     private void SendResponse(DateTimeOffset now, IkeMessage m, List<IkePayload> response, IPEndPoint local, IPEndPoint remote)
     {
@@ -255,6 +278,8 @@ public sealed partial class IkeSa
         };
         var datagrams = ProtectOutbound(header, response);
         Window.Answered(m.MessageId, datagrams);
+        _services.Counters.Message(Config.Name, m.ExchangeType, inbound: false, request: false);
+        _services.Counters.Outcome(Config.Name, m.ExchangeType, initiator: false, response);
         // RFC 7296 §2.11: a response goes back to the address and port the request came from (a side that does
         // not follow a peer's new address, e.g. with MOBIKE or behind a NAT, still answers where it asked from).
         SendAll(now, local, remote, datagrams);

@@ -39,6 +39,10 @@ public sealed partial class IkeSa
         InitResponse = response.Encode();
         init.Complete();
         Window.Answered(0, [InitResponse]);
+        var counters = _services.Counters;
+        counters.Message(Config.Name, ExchangeType.IkeSaInit, inbound: true, request: true);
+        counters.Message(Config.Name, ExchangeType.IkeSaInit, inbound: false, request: false);
+        counters.Outcome(Config.Name, ExchangeType.IkeSaInit, initiator: false, response.Payloads);
         return InitResponse;
     }
 

@@ -202,6 +202,8 @@ public sealed partial class IkeSa
         _rekeyedAway = now;
         State = IkeSaState.Deleting;
         _services.Emit(new IkeSaRekeyed(now, Id, Config.Name, SpiI, SpiR, next.SpiI, next.SpiR));
+        // §2.18: whoever sent the rekey's CREATE_CHILD_SA is the new SA's original initiator.
+        _services.Counters.Count(next.IsOriginalInitiator ? IkeCounter.IkeRekeyInit : IkeCounter.IkeRekeyResp, Config.Name);
     }
 
     /// <summary>The successor's half of <see cref="HandOver"/>.</summary>

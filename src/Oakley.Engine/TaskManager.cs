@@ -198,6 +198,7 @@ internal sealed class TaskManager(IkeSa sa)
 
         sa.Window.Sent(now, exchange, tasks, datagrams, sa.Services.Settings.RetransmitTimeout);
         sa.SendAll(now, sa.Local, sa.Remote, datagrams);
+        sa.Services.Counters.Message(sa.Config.Name, exchange, inbound: false, request: true);
     }
 
     /// <summary>Lets each task of the pending request veto a response before anything changes (a drop keeps it pending).</summary>

@@ -3,6 +3,8 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Oakley.Config;
 using Oakley.Engine;
+using Oakley.Host.Counters;
+using Oakley.Host.Metrics;
 using Oakley.Host.Radius;
 using Oakley.Host.Vici;
 
@@ -29,6 +31,8 @@ public sealed class Daemon : IAsyncDisposable
     private readonly DnsPublicKeyDirectory? _keyDirectory;
     private readonly RadiusClient? _radius;
     private readonly RadiusAccounting? _accounting;
+    private volatile DaemonMetrics? _metrics;
+    private MetricsListener? _metricsListener;
 
     private Daemon(SwanctlStore store, SwanctlConfig config, string configPath, string controlPath, EngineSettings settings, ILoggerFactory logs, string? keylog, IpsecKeySettings? ipseckey,
         RadiusSettings radius, string? settingsPath, Func<string>? reloadLogLevels)
@@ -39,6 +43,7 @@ public sealed class Daemon : IAsyncDisposable
         Prepare(config);
         var endpoint = new Endpoint(config.Connections.Select(c => c.Ike), config.Secrets, new SystemEntropy(), settings);
         endpoint.SetPools(config.Pools); // before the engine thread runs: nothing else touches the endpoint yet
+        endpoint.Counters = EngineCounters;
         Host = new IkeHost(endpoint, logs.CreateLogger("ike"));
         Radius = radius;
         if (radius.Enabled)
@@ -58,7 +63,7 @@ public sealed class Daemon : IAsyncDisposable
         _bindings = new LocalBindings(Host, settings.IkePort, settings.NattPort, _log);
         _configuration = new ConfigReload(configPath, store, config, Host, _supervisor, _bindings, _log, Prepare);
         Host.EventRaised += Track;
-        _vici = ViciRegistry.Create(this, logs, settingsPath: settingsPath, reloadLogLevels: reloadLogLevels); // after Track: its events see the tables Track updated
+        _vici = ViciRegistry.Create(this, logs, new IkeCountersSource(IkeCounters), settingsPath, reloadLogLevels); // after Track: its events see the tables Track updated
         if (keylog is not null)
         {
             // Opt-in only: the one place keys are written anywhere (Wireshark decryption tables).
@@ -114,6 +119,30 @@ public sealed class Daemon : IAsyncDisposable
     internal IConfigStore Configuration => _configuration;
 
     internal ChildSaTable Children { get; } = new();
+
+    /// <summary>strongSwan's counters plugin set (VICI get-counters/reset-counters), kept with or without --metrics.</summary>
+    internal IkeCounters IkeCounters => EngineCounters.Ike;
+
+    /// <summary>What the engine counts for the metrics and VICI (lock-free; <see cref="IkeCounters"/> inside).</summary>
+    internal EngineCounters EngineCounters { get; } = new(new IkeCounters());
+
+    /// <summary>
+    /// <c>--metrics</c>: listens for Prometheus scrapes on <paramref name="endpoint"/> (before <see cref="RunAsync"/>);
+    /// throws <see cref="StartupException"/> if it cannot. <paramref name="childSaSeries"/>: the CHILD SAs with ESP series of their own.
+    /// </summary>
+    public void StartMetrics(IPEndPoint endpoint, int childSaSeries)
+    {
+        var metrics = new DaemonMetrics(EngineCounters, spi => Installer.Counters(spi) is { } c ? new Traffic(c.BytesIn, c.PacketsIn, c.BytesOut, c.PacketsOut) : null, childSaSeries);
+        _metricsListener = new MetricsListener(endpoint, async cancel =>
+        {
+            var snapshot = await Host.Invoke((e, now) => metrics.Read(e, now)).ConfigureAwait(false);
+            metrics.Publisher.Publish(snapshot);
+            return metrics.Registry;
+        }, _log);
+        _metrics = metrics;
+        _metricsListener.Start();
+        _log.LogInformation("metrics on http://{Endpoint}/metrics", MetricsListener.Format(_metricsListener.Endpoint));
+    }
 
     internal ConnectionFailures Failures { get; } = new();
 
@@ -283,6 +312,7 @@ public sealed class Daemon : IAsyncDisposable
     private void Track(EngineEvent e)
     {
         _accounting?.Handle(e); // first: a removed CHILD SA's final counters are still in the data plane
+        _metrics?.Handle(e); // likewise
         Installer.Handle(e);
         _dataPlane.Handle(e);
         _supervisor.Handle(e);
@@ -306,6 +336,11 @@ public sealed class Daemon : IAsyncDisposable
     {
         await _stop.CancelAsync().ConfigureAwait(false);
         CleanUp(_vici.CloseAll);
+        if (_metricsListener is not null)
+        {
+            await _metricsListener.DisposeAsync().ConfigureAwait(false);
+        }
+
         CleanUp(_control.Dispose);
         CleanUp(_dataPlane.StopDataPath);
         try

@@ -15,6 +15,12 @@ public sealed record DaemonOptions(string ConfigPath, string ControlPath, int Po
 
     /// <summary>Re-reads and applies the log levels of --settings (VICI reload-settings); returns what is in force. Null: levels are fixed.</summary>
     public Func<string>? ReloadLogLevels { get; init; }
+
+    /// <summary><c>--metrics</c>: where to serve Prometheus scrapes (null: no metrics endpoint).</summary>
+    public System.Net.IPEndPoint? Metrics { get; init; }
+
+    /// <summary><c>--metrics-child-sas</c>: how many CHILD SAs get ESP byte/packet series of their own.</summary>
+    public int MetricsChildSas { get; init; } = 100;
 }
 
 /// <summary>
@@ -102,6 +108,11 @@ public static class DaemonRunner
             // Each step undoes itself on failure and DisposeAsync removes what the earlier ones installed.
             daemon.ClaimControlSocket();
             daemon.BindSockets();
+            if (options.Metrics is { } metrics)
+            {
+                daemon.StartMetrics(metrics, options.MetricsChildSas);
+            }
+
             s_running = daemon;
             try
             {

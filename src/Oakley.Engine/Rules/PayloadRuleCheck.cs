@@ -134,6 +134,7 @@ public static class PayloadRuleCheck
     internal static void Report(ISaServices endpoint, DateTimeOffset now, long ikeSaId, PayloadRuleVerdict verdict)
     {
         endpoint.Stats.PayloadRuleViolations++;
+        endpoint.Counters.Count(IkeCounter.Invalid, null);
         endpoint.EmitAlert(now, ikeSaId, $"payload rules: {verdict} ({PayloadRules.For(verdict.Kind!.Value, verdict.Response).Source})");
     }
 

@@ -23,6 +23,8 @@ internal sealed class AuthFailedNoticeTask(IkeSa sa) : IResponderTask
             MessageId = sa.Window.NextRequestId++,
         };
         sa.SendAll(now, sa.Local, sa.Remote, sa.ProtectOutbound(header, [new NotifyPayload(NotifyType.AuthenticationFailed)]));
+        sa.Services.Counters.Message(sa.Config.Name, ExchangeType.Informational, inbound: false, request: true);
+        sa.Services.Counters.ErrorNotify(sa.Config.Name, NotifyType.AuthenticationFailed, sent: true);
     }
 
     public TaskOutcome ProcessRequest(DateTimeOffset now, Received request)

@@ -58,6 +58,8 @@ internal sealed class ChildRekeyTask : ChildCreateTask
             services.EmitAlert(now, Sa.Id, $"CHILD SA '{old.Config.Name}' rekey collision won: deleting the old {old.InboundSpi:x8}_i");
         }
 
+        services.Counters.Count(IkeCounter.ChildRekey, Sa.Config.Name);
+
         if (Sa.Holds(old))
         {
             Sa.Tasks.QueueDelete(old); // else it expired or the peer deleted it meanwhile: nothing left to delete
@@ -147,11 +149,13 @@ internal sealed class ChildRekeyTask : ChildCreateTask
             if (old.Replaced)
             {
                 old.PeerRekey = (created.NonceI, created.NonceR, successor); // we are rekeying it too: resolved when our response comes
+                Sa.Services.Counters.RekeyCollision(Sa.Config.Name, ikeSa: false);
                 Sa.Services.EmitAlert(now, Sa.Id, $"CHILD SA '{old.Config.Name}' rekey collision: the peer rekeys it too; the nonces decide (RFC 7296 §2.8.1)");
             }
             else
             {
                 old.Replaced = true; // the peer deletes it once it has the new one
+                Sa.Services.Counters.Count(IkeCounter.ChildRekey, Sa.Config.Name);
             }
         }
 

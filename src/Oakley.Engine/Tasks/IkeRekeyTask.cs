@@ -158,6 +158,7 @@ internal sealed class IkeRekeyTask(IkeSa sa) : IInitiatorTask, IResponderTask, I
         if (sa.Tasks.IkeRekeyActive)
         {
             sa.PeerRekeyCrossed(next); // §2.8.2: ours is in flight too; decided by the nonces when its response comes
+            sa.Services.Counters.RekeyCollision(sa.Config.Name, ikeSa: true);
             sa.Services.EmitAlert(now, sa.Id, "IKE SA rekey collision: the peer rekeys it too; the nonces decide (RFC 7296 §2.8.2)");
         }
         else

@@ -120,3 +120,32 @@ internal static class ViciCounterCommands
         }
     }
 }
+
+/// <summary>
+/// get-counters/reset-counters over the daemon's <see cref="Counters.IkeCounters"/>: strongSwan's counters plugin set,
+/// global and per connection, the same numbers the Prometheus message and rekey counters are read from.
+/// </summary>
+internal sealed class IkeCountersSource(Counters.IkeCounters counters) : IViciCounterSource
+{
+    public Task<IReadOnlyDictionary<string, ulong>?> GetAsync(string? connection) =>
+        Task.FromResult<IReadOnlyDictionary<string, ulong>?>(counters.Snapshot(connection) is { } values
+            ? values.ToDictionary(v => v.Name, v => (ulong)Math.Max(0, v.Value))
+            : null);
+
+    public Task<IReadOnlyList<string>> NamesAsync() => Task.FromResult(counters.Connections);
+
+    public Task ResetAsync(string? connection, bool all)
+    {
+        if (all)
+        {
+            counters.ResetAll();
+            counters.Reset(null);
+        }
+        else
+        {
+            counters.Reset(connection);
+        }
+
+        return Task.CompletedTask;
+    }
+}
