@@ -10,7 +10,8 @@ APT_PACKAGES=(ca-certificates iproute2 iputils-ping strongswan-charon strongswan
   libstrongswan-extra-plugins libcharon-extra-plugins libcharon-extauth-plugins strongswan-pki tshark iperf3 jq nftables conntrack tcpdump
   clang zlib1g-dev # clang and zlib: the NativeAOT publish of the daemon (step 4)
   unbound ldnsutils # a validating DNS resolver and zone signing: interop/ikev2-ipseckey.sh
-  freeradius) # a RADIUS server for the eap-radius relay and accounting: interop/radius-freeradius.sh
+  freeradius # a RADIUS server for the eap-radius relay and accounting: interop/radius-freeradius.sh
+  debootstrap systemd-container binutils man-db groff-base procps) # the Debian package in a fresh root: interop/deb-install.sh
 if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do

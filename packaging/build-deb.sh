@@ -86,6 +86,15 @@ for elf in "$STAGE/usr/lib/oakley/oakley" "$STAGE/usr/lib/oakley/libsodium.so"; 
   [[ -n $v ]] && glibc=$(printf '%s\n%s\n' "$glibc" "$v" | sort -V | tail -1)
 done
 for i in "${!depends[@]}"; do [[ ${depends[$i]} == libc6 ]] && depends[$i]="libc6 (>= $glibc)"; done
+# What the unit runs besides Oakley (ExecReload=/bin/kill today: procps, which a minbase system lacks; found by running
+# the unit under systemd in tests/interop/deb-install.sh): the package that holds each command.
+for exe in $(sed -nE 's/^Exec[A-Za-z]*=[-@:+!]*([^ ]+).*/\1/p' "$PKG/oakley.service" | sort -u); do
+  [[ $exe == /usr/sbin/oakley ]] && continue
+  [[ $exe == /* ]] || die "oakley.service runs $exe: give it as an absolute path, so that its package is known"
+  owner=$(dpkg -S "$exe" 2>/dev/null | head -1 | cut -d: -f1)
+  [[ -n $owner ]] || die "no Debian package holds $exe, which oakley.service runs"
+  add_dep "$owner"
+done
 # Loaded with dlopen, so no NEEDED entry: the BCL's cryptography (AES, SHA-2, ECDH, RSA, X.509) binds libssl.so.3
 # and libcrypto.so.3 at run time.
 add_dep "libssl3 (>= 3.0.0)"

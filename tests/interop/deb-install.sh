@@ -77,12 +77,13 @@ timeout 300 debootstrap --variant=minbase --include=systemd,systemd-sysv bookwor
 rc=$?
 result "debootstrap --variant=minbase bookworm from $MIRROR ($(($(date +%s) - t0)) s)" $rc
 [[ $rc -eq 0 ]] || { tail -20 "$RUN/debootstrap.log"; exit 1; }
-in_root() { chroot "$ROOT" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
+# in_root CMD...: runs CMD in the root (at most 240 s: apt-get from the mirror is the slowest step).
+in_root() { timeout 240 chroot "$ROOT" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
 
 # ---- 3. apt-get install ./oakley.deb, dependencies from the mirror ----
 cp "$DEB" "$ROOT/tmp/"
 t0=$(date +%s)
-{ timeout 120 in_root apt-get update -q && timeout 240 in_root apt-get install -y -q "/tmp/$(basename "$DEB")"; } >"$RUN/apt.log" 2>&1
+{ in_root apt-get update -q && in_root apt-get install -y -q "/tmp/$(basename "$DEB")"; } >"$RUN/apt.log" 2>&1
 rc=$?
 result "apt-get install ./$(basename "$DEB") in the clean root ($(($(date +%s) - t0)) s)" $rc
 [[ $rc -eq 0 ]] || { tail -30 "$RUN/apt.log"; exit 1; }
@@ -132,7 +133,7 @@ active=$(grep -vE '^\s*(#|$)' "$ROOT/etc/swanctl/conf.d/oakley-example.conf")
 result "/etc/swanctl: swanctl.conf is strongswan-swanctl's (includes conf.d), conf.d/oakley-example.conf Oakley's commented conffile" $?
 [[ -s $ROOT/usr/share/doc/oakley/copyright ]] && zcat "$ROOT/usr/share/doc/oakley/changelog.Debian.gz" | grep -q "^oakley ($VERSION)"
 result "/usr/share/doc/oakley: copyright and changelog.Debian.gz ($VERSION)" $?
-timeout 120 in_root apt-get install -s -y strongswan-pki >"$RUN/pki.log" 2>&1
+in_root apt-get install -s -y strongswan-pki >"$RUN/pki.log" 2>&1
 result "strongswan-pki installs next to oakley (apt-get -s)" $?
 
 # ---- 5. the tunnel: the packaged daemon in A, strongSwan in B ----
@@ -189,12 +190,18 @@ if command -v systemd-nspawn >/dev/null; then
   systemd-nspawn -q -D "$ROOT" --boot --register=no --keep-unit -M "$MACHINE" --network-namespace-path="/run/netns/$NA" \
     --bind=/dev/net/tun --capability=CAP_NET_ADMIN >"$RUN/nspawn.log" 2>&1 &
   NSPAWN_PID=$!
-  for _ in $(seq 100); do LEADER=$(pgrep -P "$NSPAWN_PID" | head -1); [[ -n $LEADER ]] && break; sleep 0.1; done
-  if [[ -n $LEADER ]]; then
-    in_ct() { nsenter -t "$LEADER" -m -u -i -n -p -r -w env PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
-    state=$(timeout 90 nsenter -t "$LEADER" -m -u -i -n -p -r -w systemctl is-system-running --wait 2>&1)
-    [[ $state == running || $state == degraded ]] && booted=0
-  fi
+  # the container's PID 1 (systemd) is nspawn's child; commands enter all its namespaces and its root
+  for _ in $(seq 100); do LEADER=$(pgrep -P "$NSPAWN_PID" -x systemd | head -1); [[ -n $LEADER ]] && break; sleep 0.1; done
+  in_ct() { timeout 60 nsenter -t "$LEADER" -m -u -i -n -p -r -w env PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
+  state=
+  # until the boot is done: "running", or "degraded" if some unit of the minimal root failed (the bus socket
+  # appears a few seconds in; before that systemctl says it cannot connect)
+  for _ in $(seq 90); do
+    [[ -n $LEADER ]] && kill -0 "$NSPAWN_PID" 2>/dev/null || break
+    state=$(in_ct systemctl is-system-running 2>&1)
+    [[ $state == running || $state == degraded ]] && { booted=0; break; }
+    sleep 1
+  done
   if [[ $booted -ne 0 ]]; then
     echo "note: systemd-nspawn could not boot the root here (state '${state:-no container}'); falling back to the unit's ExecStart in a chroot"
     tail -20 "$RUN/nspawn.log"
@@ -234,20 +241,34 @@ ip netns exec "$NA" ping -c 3 -i 0.2 -W 2 -I 198.51.100.1 203.0.113.1 >"$RUN/pin
 result "ping 198.51.100.1 -> 203.0.113.1 through the tunnel" $?
 ip netns exec "$NB" ping -c 3 -i 0.2 -W 2 -I 203.0.113.1 198.51.100.1 >"$RUN/ping2.out" 2>&1
 result "ping 203.0.113.1 -> 198.51.100.1 through the tunnel" $?
-maps=$(in_ct cat "/proc/$MAINPID/maps" 2>/dev/null)
-[[ $maps == *" /usr/lib/oakley/libsodium.so"* && $maps == *"libcrypto.so.3"* ]]
+# (in the chroot fallback the daemon's mount namespace is not the reader's: read its maps from here)
+if [[ $booted -eq 0 ]]; then maps=$(in_ct cat "/proc/$MAINPID/maps" 2>/dev/null); else maps=$(cat "/proc/$MAINPID/maps" 2>/dev/null); fi
+[[ $maps == *"/usr/lib/oakley/libsodium.so"* && $maps == *"libcrypto.so.3"* ]]
 result "the running daemon has /usr/lib/oakley/libsodium.so and the root's libcrypto.so.3 mapped" $?
 ! grep -rqs "$SECRET" "$RUN/daemon.log" && ! { [[ $booted -eq 0 ]] && in_ct journalctl -u oakley --no-pager 2>/dev/null | grep -q "$SECRET"; }
 result "the pre-shared key is not in the daemon's log" $?
 
 if [[ $booted -eq 0 ]]; then
-  journal=$(in_ct journalctl -u oakley --no-pager 2>&1)
   in_ct systemctl reload oakley.service >"$RUN/reload.out" 2>&1
   rc=$?
   sleep 1
-  [[ $rc -eq 0 && $(in_ct systemctl is-active oakley.service) == active ]] && in_ct journalctl -u oakley --no-pager 2>&1 | grep -q "SIGHUP received"
-  result "systemctl reload oakley: SIGHUP reloads, the service stays active, the journal has the daemon's lines" $?
-  [[ -n ${VERBOSE:-} ]] && echo "$journal" | tail -20
+  journal=$(in_ct journalctl -u oakley --no-pager 2>&1)
+  [[ $rc -eq 0 && $(in_ct systemctl is-active oakley.service) == active && $journal == *"SIGHUP received"* ]]
+  rc=$?
+  result "systemctl reload oakley: SIGHUP reloads, the service stays active, the journal has the daemon's lines" $rc
+  [[ $rc -ne 0 || -n ${VERBOSE:-} ]] && { cat "$RUN/reload.out"; echo "$journal" | tail -25; }
+  # The upgrade path under systemd: dpkg installs the package over itself (prerm upgrade, postinst configure with the
+  # old version), postinst restarts the service; the peer's tunnel comes up again.
+  cp "$DEB" "$ROOT/root/" # (the container's /tmp is a tmpfs of its own)
+  in_ct dpkg -i "/root/$(basename "$DEB")" >"$RUN/upgrade.log" 2>&1
+  rc=$?
+  new_pid=$(in_ct systemctl show -p MainPID --value oakley.service 2>/dev/null)
+  [[ $rc -eq 0 && $(in_ct systemctl is-active oakley.service) == active && -n $new_pid && $new_pid != "$MAINPID" ]] \
+    && in_ct oakley initiate --child net --timeout 20 --control "$CTL" >"$RUN/initiate2.out" 2>&1 \
+    && ip netns exec "$NA" ping -c 2 -i 0.2 -W 2 -I 198.51.100.1 203.0.113.1 >/dev/null 2>&1
+  rc=$?
+  result "dpkg -i over the installed package (an upgrade): postinst restarts oakley.service (main PID $MAINPID -> $new_pid), the tunnel comes up again" $rc
+  [[ $rc -ne 0 ]] && tail -5 "$RUN/upgrade.log"
   in_ct systemctl stop oakley.service >"$RUN/stop.out" 2>&1
   gone=1
   for _ in $(seq 50); do SW --list-sas 2>/dev/null | grep -q ESTABLISHED || { gone=0; break; }; sleep 0.2; done
@@ -260,12 +281,12 @@ else
 fi
 
 # ---- 6. removing and purging ----
-timeout 120 in_root apt-get remove -y -q oakley >"$RUN/remove.log" 2>&1
+in_root apt-get remove -y -q oakley >"$RUN/remove.log" 2>&1
 rc=$?
 [[ $rc -eq 0 && ! -e $ROOT/usr/sbin/oakley && ! -e $ROOT/lib/systemd/system/oakley.service ]] \
   && [[ -f $ROOT/etc/swanctl/conf.d/oakley-example.conf && -f $ROOT/etc/swanctl/swanctl.conf ]]
 result "apt-get remove oakley: executable and unit gone, the configuration stays" $?
-timeout 120 in_root apt-get purge -y -q oakley >"$RUN/purge.log" 2>&1
+in_root apt-get purge -y -q oakley >"$RUN/purge.log" 2>&1
 rc=$?
 [[ $rc -eq 0 && ! -e $ROOT/etc/swanctl/conf.d/oakley-example.conf && ! -e $ROOT/etc/systemd/system/multi-user.target.wants/oakley.service ]] \
   && [[ -f $ROOT/etc/swanctl/swanctl.conf && -f $ROOT/etc/swanctl/conf.d/tunnel.conf ]]
