@@ -12,7 +12,8 @@ APT_PACKAGES=(ca-certificates iproute2 iputils-ping strongswan-charon strongswan
   unbound ldnsutils # a validating DNS resolver and zone signing: interop/ikev2-ipseckey.sh
   freeradius # a RADIUS server for the eap-radius relay and accounting: interop/radius-freeradius.sh
   systemd util-linux # systemd-analyze verify/security, setpriv and unshare: interop/systemd.sh
-  prometheus curl) # promtool and a scraper: interop/metrics.sh
+  prometheus curl # promtool and a scraper: interop/metrics.sh
+  debootstrap systemd-container binutils man-db groff-base procps) # the Debian package in a fresh root: interop/deb-install.sh
 if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do
