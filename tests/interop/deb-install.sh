@@ -182,7 +182,7 @@ SW --load-all >"$RUN/load.out" 2>&1 || { cat "$RUN/load.out"; fatal "setup: swan
 # The unit's ExecStart and its control socket (--control, else the daemon's default).
 EXEC=$(sed -n 's/^ExecStart=[-@:+!]*//p' "$ROOT/lib/systemd/system/oakley.service" | head -1)
 CTL=$(sed -nE 's/.*--control[= ]([^ ]+).*/\1/p' <<<"$EXEC")
-CTL=${CTL:-/run/oakley.ctl}
+CTL=${CTL:-/var/run/charon.vici}
 
 booted=1
 if command -v systemd-nspawn >/dev/null; then
@@ -237,6 +237,10 @@ fi
 in_ct oakley initiate --child net --timeout 20 --control "$CTL" >"$RUN/initiate.out" 2>&1 \
   && SW --list-sas 2>/dev/null | grep -q INSTALLED
 result "the packaged daemon brings up the CHILD SA with strongSwan (oakley initiate, swanctl shows it INSTALLED)" $?
+# strongswan-swanctl (a Depends) reaches the packaged daemon on its default socket, with no --uri
+in_ct swanctl --list-sas >"$RUN/swanctl-local.out" 2>&1 && grep -q "site-to-site: .*ESTABLISHED" "$RUN/swanctl-local.out" \
+  && grep -q "INSTALLED" "$RUN/swanctl-local.out"
+result "the root's swanctl --list-sas (no --uri) lists the daemon's IKE and CHILD SAs over $CTL" $?
 ip netns exec "$NA" ping -c 3 -i 0.2 -W 2 -I 198.51.100.1 203.0.113.1 >"$RUN/ping1.out" 2>&1
 result "ping 198.51.100.1 -> 203.0.113.1 through the tunnel" $?
 ip netns exec "$NB" ping -c 3 -i 0.2 -W 2 -I 203.0.113.1 198.51.100.1 >"$RUN/ping2.out" 2>&1
