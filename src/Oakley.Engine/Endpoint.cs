@@ -341,7 +341,7 @@ public sealed partial class Endpoint
         {
             Stats.NoProposalChosenSent++;
             EmitAlert(now, 0, $"no acceptable IKE proposal from {remote.Address} for '{config.Name}', sending NO_PROPOSAL_CHOSEN: received "
-                + $"{ProposalNegotiation.Describe(sa.Proposals, ProtocolId.Ike)}; configured {ProposalString.FormatList(config.Proposals)}");
+                + $"{ProposalNegotiation.Describe(sa.Proposals, ProtocolId.Ike)}; configured {ProposalString.FormatList(config.Proposals)}", config.Name);
             throw IkeProtocolException.WithNotify(NotifyType.NoProposalChosen, "no acceptable IKE proposal");
         }
 

@@ -87,8 +87,9 @@ public sealed record ChildSaFailed(DateTimeOffset Time, long IkeSaId, string Ike
 
 /// <summary>
 /// A condition an operator should see (rate-limited by the host). <paramref name="RefusedConnection"/> is set when a
-/// responder refused the peer's authentication for that connection: the SA goes without an <see cref="IkeSaDown"/>
-/// (it never was up), so this is where the connection's last failure is learned.
+/// responder refused what the peer asked of that connection: its IKE proposal, its authentication, a CHILD SA's
+/// proposal or selectors. A refused IKE SA goes without an <see cref="IkeSaDown"/> (it never was up), and a refused CHILD
+/// SA leaves its IKE SA up, so this is where the connection's last failure is learned (list-conns, the metrics).
 /// </summary>
 public sealed record Alert(DateTimeOffset Time, long IkeSaId, string Message, string? RefusedConnection = null) : EngineEvent(Time);
 

@@ -97,11 +97,11 @@ internal static class ChildSelection
         {
             var ours = candidates[0].Child.EspProposals.Select(p => createChild ? p : StripKe(p));
             sa.Services.EmitAlert(now, sa.Id, $"CHILD SA '{candidates[0].Child.Name}': no acceptable ESP proposal, sending NO_PROPOSAL_CHOSEN: received "
-                + $"{ProposalNegotiation.Describe(proposals.Proposals, ProtocolId.Esp)}; configured {ProposalString.FormatList(ours)}");
+                + $"{ProposalNegotiation.Describe(proposals.Proposals, ProtocolId.Esp)}; configured {ProposalString.FormatList(ours)}", sa.Config.Name);
             return [new NotifyPayload(NotifyType.NoProposalChosen)];
         }
 
-        sa.Services.EmitAlert(now, sa.Id, "traffic selectors unacceptable: no CHILD SA configuration matches");
+        sa.Services.EmitAlert(now, sa.Id, "traffic selectors unacceptable: no CHILD SA configuration matches", sa.Config.Name);
         return [new NotifyPayload(NotifyType.TsUnacceptable)];
     }
 
