@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the interop scripts and bench/tunnel-throughput.sh (sourced, not run; test.sh skips it).
 # strongSwan runs as charon itself (no starter) inside a network namespace, with kernel-libipsec for its
 # userspace ESP (the kernel here has no ESP) and its own /run bind-mounted from DIR/run.
@@ -10,6 +11,7 @@ INTEROP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # (NativeAOT publish; test.sh runs both).
 oakley_from_arg() {
   OAKLEY_DLL=${1:-$INTEROP_ROOT/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
+  # shellcheck disable=SC2034 # OAKLEY is for the scripts that source this file
   if [[ $OAKLEY_DLL == *.dll ]]; then OAKLEY=(dotnet "$OAKLEY_DLL"); else OAKLEY=("$OAKLEY_DLL"); fi
 }
 
