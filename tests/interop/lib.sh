@@ -81,6 +81,21 @@ stop_pid() {
   forget_pid "$1"
 }
 
+# stop_pids PID...: sends SIGTERM to all the PIDs at once (peers that delete their SAs with each other), waits up to
+# 3 s for them all to end, then SIGKILLs and reaps them; the registry forgets them. Empty arguments are ignored.
+stop_pids() {
+  local p alive
+  for p in "$@"; do [[ -n $p ]] && kill -TERM "$p" 2>/dev/null; done
+  for _ in $(seq 30); do
+    alive=0
+    for p in "$@"; do [[ -n $p ]] && kill -0 "$p" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for p in "$@"; do [[ -n $p ]] || continue; kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; forget_pid "$p"; done
+  return 0
+}
+
 # forget_pid PID: takes PID out of the registry (the script has stopped and reaped it itself), so that the exit
 # trap never signals a later process that happens to get the same PID. Returns 0.
 forget_pid() {
