@@ -48,11 +48,17 @@ public static class SwanctlLoader
         var pools = new SettingsSection("pools", store.Origin);
         pools.Sections.AddRange(store.Pools);
         result.Pools.AddRange(SwanctlPools.Load(pools));
+        // A connection whose section and inputs are those of the last build is taken from it: swanctl --load-all of n
+        // connections sends n load-conn, and each builds the whole store, so building each anew cost O(n^2) builds.
+        var previous = store.Built is { } last && last.Inputs == store.InputsStamp ? last.ByPiece : null;
+        var built = new Dictionary<SettingsSection, LoadedConnection>(ReferenceEqualityComparer.Instance);
         foreach (var conn in store.Connections)
         {
             try
             {
-                result.Connections.Add(LoadConnection(conn, creds, result.Pools));
+                var loaded = previous is not null && previous.TryGetValue(conn, out var known) ? known : LoadConnection(conn, creds, result.Pools);
+                result.Connections.Add(loaded);
+                built[conn] = loaded;
             }
             catch (ConfigException e) when (inactive is not null)
             {
@@ -60,6 +66,7 @@ public static class SwanctlLoader
             }
         }
 
+        store.Built = new BuiltConnections(store.InputsStamp, built);
         SwanctlSecrets.Load(store.Secrets, result);
         AddWarnings(store, result);
         return result;
