@@ -85,11 +85,12 @@ public static class SwanctlLoader
             result.Warnings.Add(new ConfigWarning(whole, "no connections are defined"));
         }
 
+        var hasKey = result.Secrets.SharedKeyPresence(); // a set, not a scan of every secret for each connection
         foreach (var c in result.Connections.Where(c => c.Ike.LocalAuth.Class == AuthClass.Psk || c.Ike.RemoteAuth.Class == AuthClass.Psk))
         {
             // The engine looks the key up with CredentialStore.FindSharedKey(local id, remote id); with remote id %any it
             // uses the peer's identity, which any entry may name, so only an empty store cannot match then.
-            var found = c.Ike.RemoteId is null ? result.Secrets.Count > 0 : result.Secrets.FindSharedKey(c.Ike.LocalId, c.Ike.RemoteId) is not null;
+            var found = c.Ike.RemoteId is null ? result.Secrets.Count > 0 : hasKey(c.Ike.LocalId, c.Ike.RemoteId);
             if (!found)
             {
                 result.Warnings.Add(new ConfigWarning(c.Location, $"connection '{c.Ike.Name}': no shared key found for '{c.Ike.LocalId}' - '{c.Ike.RemoteId?.ToString() ?? "%any"}'"));

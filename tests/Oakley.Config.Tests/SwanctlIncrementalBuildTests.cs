@@ -180,4 +180,25 @@ public class SwanctlIncrementalBuildTests
         Assert.Equal("c0", Assert.Single(kept.Connections).Ike.Name);
         Assert.NotEqual(gone.InputsStamp, store.InputsStamp);
     }
+
+    [Theory]
+    [InlineData("gw.example", "peer.example")]
+    [InlineData("GW.example", "other.example")]
+    [InlineData("x.wild.example", "nobody.example")]
+    [InlineData("nobody.example", "198.51.100.7")]
+    [InlineData("C=CH, O=Oakley Test, CN=dn", "nobody.example")]
+    [InlineData("C=CH, O=Oakley Test, CN=other", "nobody.example")]
+    [InlineData("nobody.example", "noone.example")]
+    public void SharedKeyPresence_AgreesWithFindSharedKey(string local, string remote)
+    {
+        var store = new CredentialStore();
+        store.Add([Identity.Parse("gw.example")], [1]);
+        store.Add([Identity.Parse("*.wild.example")], [2]);
+        store.Add([Identity.Parse("198.51.100.7")], [3]);
+        store.Add([Identity.Parse("C=CH, O=Oakley Test, CN=dn")], [4]);
+        var (l, r) = (Identity.Parse(local), Identity.Parse(remote));
+        Assert.Equal(store.FindSharedKey(l, r) is not null, store.SharedKeyPresence()(l, r));
+        store.Add([], [5]);
+        Assert.True(store.SharedKeyPresence()(l, r));
+    }
 }
