@@ -89,7 +89,8 @@ public sealed partial class Endpoint
         int deleted = 0, updated = 0, unchanged = 0;
         foreach (var sa in _table.All.ToList())
         {
-            if (!byName.TryGetValue(sa.Config.Name, out var next) || next.NegotiationFingerprint() != sa.Config.NegotiationFingerprint())
+            if (!byName.TryGetValue(sa.Config.Name, out var next)
+                || (!ReferenceEquals(next, sa.Config) && next.NegotiationFingerprint() != sa.Config.NegotiationFingerprint()))
             {
                 sa.Terminate(now);
                 deleted++;
