@@ -17,8 +17,26 @@ public class EapTlsHostileTests
     private static readonly Side Server = Make(Ca, "ecdsa256", "moon.example");
     private static readonly Side Client = Make(Ca, "ecdsa256", "sun.example");
 
-    /// <summary>Runs a conversation in which message <paramref name="at"/> is replaced by <paramref name="mutate"/>'s result.</summary>
+    /// <summary>
+    /// Runs a conversation in which message <paramref name="at"/> is replaced by <paramref name="mutate"/>'s result. The
+    /// number of messages varies from run to run (ECDSA signatures vary in length, and with them the fragments), so a run
+    /// that ended before message <paramref name="at"/> is run again, until one reaches it.
+    /// </summary>
     private static EapStep Drive(TlsVersion version, int fragmentSize, int at, Func<byte[], byte[]> mutate)
+    {
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            if (DriveOnce(version, fragmentSize, at, mutate) is { } last)
+            {
+                return last;
+            }
+        }
+
+        throw new InvalidOperationException($"no run of 50 reached message {at}");
+    }
+
+    /// <summary>One conversation with message <paramref name="at"/> replaced; null if it ended before that message.</summary>
+    private static EapStep? DriveOnce(TlsVersion version, int fragmentSize, int at, Func<byte[], byte[]> mutate)
     {
         var (server, peer) = Pair(Server, Client, serverMax: version, fragmentSize: fragmentSize);
         using (server)
@@ -31,14 +49,14 @@ public class EapTlsHostileTests
             {
                 if (step.Kind != EapStepKind.Send)
                 {
-                    return step;
+                    return index > at ? step : null;
                 }
 
                 var toPeer = index++ == at ? mutate(step.Data!) : step.Data!;
                 var answer = peer.Process(id, toPeer);
                 if (answer.Kind != EapStepKind.Send)
                 {
-                    return answer;
+                    return index > at ? answer : null;
                 }
 
                 var toServer = index++ == at ? mutate(answer.Data!) : answer.Data!;
