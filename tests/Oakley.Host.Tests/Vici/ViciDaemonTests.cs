@@ -1,6 +1,5 @@
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Oakley.Tests.Shared;
 
 namespace Oakley.Host.Tests.Vici;
 
@@ -12,8 +11,7 @@ namespace Oakley.Host.Tests.Vici;
 public sealed class ViciDaemonTests : IAsyncDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("oakley-vici-daemon-").FullName;
-    private readonly List<(Daemon Daemon, Task<int> Run)> _daemons = [];
-    private readonly CancellationTokenSource _stop = new();
+    private readonly List<TestDaemon> _daemons = [];
     private readonly List<ILoggerFactory> _logs = [];
 
     private static string Config(string localId, string remoteId, int remotePort, string localTs, string remoteTs) => $$"""
@@ -52,32 +50,18 @@ public sealed class ViciDaemonTests : IAsyncDisposable
 
     private async Task<string> StartAsync(string name, string config, int port, int nattPort)
     {
-        var configPath = Path.Combine(_dir, name + ".conf");
-        await File.WriteAllTextAsync(configPath, config);
-        var control = Path.Combine(_dir, name + ".vici");
         // A factory per daemon, as each daemon is its own process in production: the VICI log event carries the lines of its factory.
         var logs = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Information));
         _logs.Add(logs);
-        var daemon = Daemon.Create(configPath, control, port, nattPort, logs);
-        daemon.ClaimControlSocket();
-        daemon.BindSockets();
-        _daemons.Add((daemon, Task.Run(() => daemon.RunAsync(_stop.Token))));
-        return control;
-    }
-
-    private static int[] FreePorts(int count)
-    {
-        var sockets = Enumerable.Range(0, count).Select(_ => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp)).ToList();
-        sockets.ForEach(s => s.Bind(new IPEndPoint(IPAddress.Loopback, 0)));
-        var ports = sockets.Select(s => ((IPEndPoint)s.LocalEndPoint!).Port).ToArray();
-        sockets.ForEach(s => s.Dispose());
-        return ports;
+        var daemon = await TestDaemon.StartAsync(_dir, name, config, port, nattPort, logs, ".vici");
+        _daemons.Add(daemon);
+        return daemon.Control;
     }
 
     [Fact]
     public async Task ATunnelUpAndDownRaisesCharonsUpdownEvents()
     {
-        var ports = FreePorts(4);
+        var ports = TestDaemon.FreePorts(4);
         var moon = await StartAsync("moon", Config("moon.example", "sun.example", ports[2], "198.51.100.0/24", "203.0.113.0/24"), ports[0], ports[1]);
         await StartAsync("sun", Config("sun.example", "moon.example", ports[0], "203.0.113.0/24", "198.51.100.0/24"), ports[2], ports[3]);
         await using var events = await TestViciClient.ConnectAsync(moon);
@@ -184,15 +168,12 @@ public sealed class ViciDaemonTests : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
-        foreach (var (daemon, run) in _daemons)
+        foreach (var daemon in _daemons)
         {
-            await run.WaitAsync(TimeSpan.FromSeconds(10));
             await daemon.DisposeAsync();
         }
 
         _logs.ForEach(l => l.Dispose());
-        _stop.Dispose();
         Directory.Delete(_dir, recursive: true);
     }
 }
