@@ -14,40 +14,6 @@ public sealed class ViciDaemonTests : IAsyncDisposable
     private readonly List<TestDaemon> _daemons = [];
     private readonly List<ILoggerFactory> _logs = [];
 
-    private static string Config(string localId, string remoteId, int remotePort, string localTs, string remoteTs) => $$"""
-        connections {
-          gw {
-            local_addrs = 127.0.0.1
-            remote_addrs = 127.0.0.1
-            remote_port = {{remotePort}}
-            mobike = no
-            proposals = aes256gcm16-prfsha256-x25519
-            local {
-              auth = psk
-              id = {{localId}}
-            }
-            remote {
-              auth = psk
-              id = {{remoteId}}
-            }
-            children {
-              net {
-                local_ts = {{localTs}}
-                remote_ts = {{remoteTs}}
-                esp_proposals = aes256gcm16
-              }
-            }
-          }
-        }
-        secrets {
-          ike-test {
-            id-a = moon.example
-            id-b = sun.example
-            secret = "oakley vici test key"
-          }
-        }
-        """;
-
     private async Task<string> StartAsync(string name, string config, int port, int nattPort)
     {
         // A factory per daemon, as each daemon is its own process in production: the VICI log event carries the lines of its factory.
@@ -62,8 +28,8 @@ public sealed class ViciDaemonTests : IAsyncDisposable
     public async Task ATunnelUpAndDownRaisesCharonsUpdownEvents()
     {
         var ports = TestDaemon.FreePorts(4);
-        var moon = await StartAsync("moon", Config("moon.example", "sun.example", ports[2], "198.51.100.0/24", "203.0.113.0/24"), ports[0], ports[1]);
-        await StartAsync("sun", Config("sun.example", "moon.example", ports[0], "203.0.113.0/24", "198.51.100.0/24"), ports[2], ports[3]);
+        var moon = await StartAsync("moon", TestDaemon.Config("gw", "moon.example", "sun.example", ports[2], mirror: false), ports[0], ports[1]);
+        await StartAsync("sun", TestDaemon.Config("gw", "sun.example", "moon.example", ports[0], mirror: true), ports[2], ports[3]);
         await using var events = await TestViciClient.ConnectAsync(moon);
         Assert.True(await events.RegisterAsync("ike-updown"));
         Assert.True(await events.RegisterAsync("child-updown"));
@@ -138,7 +104,7 @@ public sealed class ViciDaemonTests : IAsyncDisposable
         var logs = events.Events.Where(e => e.Name == "log").Select(e => e.Message).ToList();
         var established = Assert.Single(logs, m => ((string)m["msg"]).StartsWith("IKE_SA established", StringComparison.Ordinal));
         Assert.Equal(("IKE", "1", "gw", (string)ike["uniqueid"]), ((string)established["group"], (string)established["level"], (string)established["ikesa-name"], (string)established["ikesa-uniqueid"]));
-        Assert.DoesNotContain(logs, m => ((string)m["msg"]).Contains("oakley vici test key", StringComparison.Ordinal));
+        Assert.DoesNotContain(logs, m => ((string)m["msg"]).Contains(TestDaemon.Secret, StringComparison.Ordinal));
     }
 
     /// <summary>The next event of that name (other events are kept in order for later checks).</summary>

@@ -74,6 +74,9 @@ internal sealed class TestDaemon : IAsyncDisposable
         }
     }
 
+    /// <summary>The PSK of <see cref="Config"/>: a test can check it appears in no log.</summary>
+    public const string Secret = "oakley daemon test key";
+
     /// <summary>A PSK connection "NAME" on 127.0.0.1 to a peer at REMOTEPORT with the children "net" and "host".</summary>
     public static string Config(string name, string localId, string remoteId, int remotePort, bool mirror) => $$"""
         connections {
@@ -108,7 +111,7 @@ internal sealed class TestDaemon : IAsyncDisposable
           ike-test {
             id-a = moon.example
             id-b = sun.example
-            secret = "oakley cli test key"
+            secret = "{{Secret}}"
           }
         }
         """;
