@@ -5,7 +5,8 @@
 # alternating for ROUNDS rounds, each after a WARMUP-SA warm-up. Printed per round and responder: responder CPU per IKE
 # SA (utime+stime of the responder process over the batch), IKE SAs/s for the batch, RSS growth per SA, idle RSS.
 # Usage: bench/handshake-vs-strongswan.sh [oakley.dll]   (root; COUNT=2000 WARMUP=300 ROUNDS=3 by default;
-#   RESPONDERS="oakley" to measure one; OAKLEY_WRAP="strace -c -f -o /tmp/x" to run the daemon under a profiler;
+#   RESPONDERS="oakley" to measure one; "oakley-ops" is the daemon with --metrics, scraped every second, and a
+#   swanctl --log VICI subscriber (RESPONDERS="oakley oakley-ops" for the cost of operating it); OAKLEY_WRAP="strace -c -f -o /tmp/x" to run the daemon under a profiler;
 #   STATS=1 prints the daemon's counters after each batch; IDLE=S measures the responder's idle CPU for S seconds while
 #   it holds every SA, then times one full SA listing; DPD=30s sets both responders' dpd_delay (none by default);
 #   WAIT bounds each wait in seconds (300); AUTH=rsa3072 (or rsa2048) authenticates both ways with certificates instead
@@ -284,11 +285,21 @@ start_responder() {
     ip netns exec "$NR" env SWANCTL_DIR="$RUN/sw/swanctl" swanctl --load-all --uri "unix://$RUN/sw/run/charon.vici" >/dev/null 2>&1 || return 1
   else
     rm -f "$RUN/ok/oakley.ctl"
+    local ops=()
+    [[ $1 == oakley-ops ]] && ops=(--metrics 127.0.0.1:9101)
     ip netns exec "$NR" taskset -c "$PIN" ${OAKLEY_WRAP:-} "${OAKLEY[@]}" daemon --config "$RUN/ok/swanctl.conf" --settings "$RUN/ok/strongswan.conf" \
-      --control "$RUN/ok/oakley.ctl" --tun "okl$$" >"$RUN/ok/out" 2>&1 &
+      --control "$RUN/ok/oakley.ctl" --tun "okl$$" "${ops[@]}" >"$RUN/ok/out" 2>&1 &
     RESP_PID=$!
     for _ in $(seq 200); do [[ -S $RUN/ok/oakley.ctl ]] && break; sleep 0.1; done
     [[ -S $RUN/ok/oakley.ctl ]] || return 1
+    if [[ $1 == oakley-ops ]]; then
+      # What an operated daemon also does: Prometheus scrapes every second and swanctl --log follows the log over VICI
+      # (both bounded; stop_responder ends them with everything else in the namespace).
+      ip netns exec "$NR" taskset -c 0 sh -c 'for i in $(seq 900); do curl -s -o /dev/null http://127.0.0.1:9101/metrics; sleep 1; done' >/dev/null 2>&1 &
+      PIDS+=("$!")
+      ip netns exec "$NR" taskset -c 0 timeout 900 swanctl --log --uri "unix://$RUN/ok/oakley.ctl" >/dev/null 2>&1 &
+      PIDS+=("$!")
+    fi
   fi
   PIDS+=("$RESP_PID")
   sleep 2 # settle: the idle RSS is read after start-up
@@ -320,16 +331,16 @@ for round in $(seq "$ROUNDS"); do
       printf '  %s holding %d IKE SAs: idle CPU %.2f%% over %d s; RSS %.1f MB, %.2f KiB per SA over the idle daemon\n' "$r" "$held" \
         "$(echo "($i1 - $i0) * 100 / $HZ / $IDLE" | bc -l)" "$IDLE" "$(echo "$m2 / 1024" | bc -l)" "$(echo "($m2 - $idle) / $held" | bc -l)"
       l0=$(date +%s.%N)
-      if [[ $r == oakley ]]; then
+      if [[ $r == oakley* ]]; then
         ip netns exec "$NR" "${OAKLEY[@]}" list-sas --json --control "$RUN/ok/oakley.ctl" >"$RUN/list.json"
       else
         ip netns exec "$NR" env SWANCTL_DIR="$RUN/sw/swanctl" swanctl --list-sas --raw --uri "unix://$RUN/sw/run/charon.vici" >"$RUN/list.json"
       fi
-      printf '  a full SA listing (%s) took %.2f s (%d bytes)\n' "$([[ $r == oakley ]] && echo "oakley list-sas --json" || echo "swanctl --list-sas --raw")" \
+      printf '  a full SA listing (%s) took %.2f s (%d bytes)\n' "$([[ $r == oakley* ]] && echo "oakley list-sas --json" || echo "swanctl --list-sas --raw")" \
         "$(echo "$(date +%s.%N) - $l0" | bc)" "$(stat -c %s "$RUN/list.json")"
-      [[ $r == oakley ]] && list_probe
+      [[ $r == oakley* ]] && list_probe
     fi
-    if [[ -n ${STATS:-} && $r == oakley ]]; then # STATS=1: the responder's counters after the batch
+    if [[ -n ${STATS:-} && $r == oakley* ]]; then # STATS=1: the responder's counters after the batch
       ip netns exec "$NR" "${OAKLEY[@]}" stats --control "$RUN/ok/oakley.ctl"; tail -n 5 "$RUN/ok/out"
       for ns in "$NR" "$NI"; do echo "UDP in $ns:"; ip netns exec "$ns" nstat -az 2>/dev/null | grep -E "Udp(InDatagrams|RcvbufErrors|InErrors|NoPorts) "; done
     elif [[ -n ${STATS:-} ]]; then

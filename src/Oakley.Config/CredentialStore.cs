@@ -1,6 +1,7 @@
 using Oakley.Crypto.Signature;
 using Oakley.Engine;
 using Oakley.Engine.Certificates;
+using Oakley.Protocol.Ikev2;
 
 namespace Oakley.Config;
 
@@ -140,6 +141,46 @@ public sealed class CredentialStore : ISecretStore
 
         return best;
     }
+
+    /// <summary>
+    /// Whether <see cref="FindSharedKey"/> would find a key for (local, remote), for many connections at once: a key
+    /// is found when an entry has no ids, or one of its ids matches local, remote or %any. Ids that match only
+    /// themselves (not DNs, not <c>*</c> patterns) are looked up in a set; the others are tried one by one, as there.
+    /// </summary>
+    public Func<Identity, Identity, bool> SharedKeyPresence()
+    {
+        var exact = new HashSet<(IdentificationType, string)>();
+        var patterns = new List<Identity>();
+        var always = false;
+        foreach (var (ids, _) in _entries)
+        {
+            always |= ids.Length == 0;
+            foreach (var id in ids)
+            {
+                always |= id.Matches(Any);
+                if (ExactKey(id) is { } key)
+                {
+                    exact.Add(key);
+                }
+                else
+                {
+                    patterns.Add(id);
+                }
+            }
+        }
+
+        return (local, remote) => always || (ExactKey(local) is { } l && exact.Contains(l)) || (ExactKey(remote) is { } r && exact.Contains(r))
+            || patterns.Any(p => p.Matches(local) || p.Matches(remote));
+    }
+
+    /// <summary>An identity that matches only what has this key (Identity.Matches: FQDN and e-mail case-insensitive); null: a DN or a pattern.</summary>
+    private static (IdentificationType, string)? ExactKey(Identity id) => id.Type switch
+    {
+        IdentificationType.DerAsn1Dn => null,
+        IdentificationType.Fqdn or IdentificationType.Rfc822Address when id.Value.Length > 0 && id.Value[0] == (byte)'*' => null,
+        IdentificationType.Fqdn or IdentificationType.Rfc822Address => (id.Type, System.Text.Encoding.ASCII.GetString(id.Value).ToLowerInvariant()),
+        _ => (id.Type, Convert.ToHexString(id.Value)),
+    };
 
     private static readonly Identity Any = Identity.Parse("%any");
 

@@ -48,11 +48,17 @@ public static class SwanctlLoader
         var pools = new SettingsSection("pools", store.Origin);
         pools.Sections.AddRange(store.Pools);
         result.Pools.AddRange(SwanctlPools.Load(pools));
+        // A connection whose section and inputs are those of the last build is taken from it: swanctl --load-all of n
+        // connections sends n load-conn, and each builds the whole store, so building each anew cost O(n^2) builds.
+        var previous = store.Built is { } last && last.Inputs == store.InputsStamp ? last.ByPiece : null;
+        var built = new Dictionary<SettingsSection, LoadedConnection>(ReferenceEqualityComparer.Instance);
         foreach (var conn in store.Connections)
         {
             try
             {
-                result.Connections.Add(LoadConnection(conn, creds, result.Pools));
+                var loaded = previous is not null && previous.TryGetValue(conn, out var known) ? known : LoadConnection(conn, creds, result.Pools);
+                result.Connections.Add(loaded);
+                built[conn] = loaded;
             }
             catch (ConfigException e) when (inactive is not null)
             {
@@ -60,6 +66,7 @@ public static class SwanctlLoader
             }
         }
 
+        store.Built = new BuiltConnections(store.InputsStamp, built);
         SwanctlSecrets.Load(store.Secrets, result);
         AddWarnings(store, result);
         return result;
@@ -78,11 +85,12 @@ public static class SwanctlLoader
             result.Warnings.Add(new ConfigWarning(whole, "no connections are defined"));
         }
 
+        var hasKey = result.Secrets.SharedKeyPresence(); // a set, not a scan of every secret for each connection
         foreach (var c in result.Connections.Where(c => c.Ike.LocalAuth.Class == AuthClass.Psk || c.Ike.RemoteAuth.Class == AuthClass.Psk))
         {
             // The engine looks the key up with CredentialStore.FindSharedKey(local id, remote id); with remote id %any it
             // uses the peer's identity, which any entry may name, so only an empty store cannot match then.
-            var found = c.Ike.RemoteId is null ? result.Secrets.Count > 0 : result.Secrets.FindSharedKey(c.Ike.LocalId, c.Ike.RemoteId) is not null;
+            var found = c.Ike.RemoteId is null ? result.Secrets.Count > 0 : hasKey(c.Ike.LocalId, c.Ike.RemoteId);
             if (!found)
             {
                 result.Warnings.Add(new ConfigWarning(c.Location, $"connection '{c.Ike.Name}': no shared key found for '{c.Ike.LocalId}' - '{c.Ike.RemoteId?.ToString() ?? "%any"}'"));

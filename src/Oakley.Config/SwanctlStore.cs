@@ -25,6 +25,13 @@ public sealed record StoredKey(SignaturePrivateKey Key, string Origin);
 /// <summary>A certificate and its role: a trust anchor (x509ca/, VICI flag CA) or an end entity (x509/, VICI flag NONE).</summary>
 public sealed record StoredCertificate(Certificate Certificate, bool Authority, string Origin);
 
+/// <summary>
+/// The connections one build made, by the <see cref="SettingsSection"/> object they were built from, and the stamp of
+/// the build inputs (<see cref="SwanctlStore.InputsStamp"/>) they were built over: a later build of a store with the
+/// same stamp takes a piece it finds here instead of building it again.
+/// </summary>
+internal sealed record BuiltConnections(long Inputs, Dictionary<SettingsSection, LoadedConnection> ByPiece);
+
 /// <summary>A stored connection that does not build any more (a pool or certificate it needs went), and why.</summary>
 public sealed record InactiveConnection(string Name, ConfigException Error);
 
@@ -47,8 +54,10 @@ public sealed class SwanctlStore
     private readonly List<Crl> _crls;
     private readonly List<SignaturePublicKey> _trustedKeys;
     private readonly List<ConfigWarning> _fileWarnings;
+    private static long s_stamps;
     private int _anonymous;
     private bool _fileHadSections;
+    private long _inputs = NextStamp();
 
     /// <summary>An empty store; <paramref name="origin"/> names it in warnings about the whole configuration.</summary>
     public SwanctlStore(SourceLocation origin, string? directory = null)
@@ -83,6 +92,8 @@ public sealed class SwanctlStore
         _fileWarnings = [.. from._fileWarnings];
         _anonymous = from._anonymous;
         _fileHadSections = from._fileHadSections;
+        _inputs = from._inputs;
+        Built = from.Built;
         // Parsed files by path: only ever added to, and a path's content is read once per file load.
         Files = from.Files;
         PublicKeyFiles = from.PublicKeyFiles;
@@ -101,6 +112,17 @@ public sealed class SwanctlStore
     internal Dictionary<string, SignaturePublicKey> PublicKeyFiles { get; }
 
     public IEnumerable<string> ConnectionNames => _connections.Keys;
+
+    /// <summary>
+    /// Stamps what a connection's build consults besides its own section: pools, authorities, certificates, CRLs and
+    /// trusted keys (not shared secrets or private keys: SwanctlLoader reads those only into the secret store and the
+    /// warnings, which every build makes anew). Each change to them takes a new stamp from one process-wide counter, so
+    /// two stores with the same stamp have the same inputs, even when they were changed apart from a common copy.
+    /// </summary>
+    internal long InputsStamp => _inputs;
+
+    /// <summary>The connections of the last build of this store or of the store it was copied from (null: none yet).</summary>
+    internal BuiltConnections? Built { get; set; }
 
     public IEnumerable<string> PoolNames => _pools.Keys;
 
@@ -207,13 +229,13 @@ public sealed class SwanctlStore
 
     public bool RemoveConnection(string name) => _connections.Remove(name);
 
-    public IReadOnlyList<ConfigWarning> SetPool(SettingsSection pool) => Set(_pools, "pools", pool);
+    public IReadOnlyList<ConfigWarning> SetPool(SettingsSection pool) => Stamped(Set(_pools, "pools", pool));
 
-    public bool RemovePool(string name) => _pools.Remove(name);
+    public bool RemovePool(string name) => Stamped(_pools.Remove(name));
 
-    public IReadOnlyList<ConfigWarning> SetAuthority(SettingsSection authority) => Set(_authorities, "authorities", authority);
+    public IReadOnlyList<ConfigWarning> SetAuthority(SettingsSection authority) => Stamped(Set(_authorities, "authorities", authority));
 
-    public bool RemoveAuthority(string name) => _authorities.Remove(name);
+    public bool RemoveAuthority(string name) => Stamped(_authorities.Remove(name));
 
     /// <summary>
     /// A shared secret as VICI's load-shared gives it: the same checks as a file's <c>secrets</c> section (an empty IKE
@@ -247,11 +269,20 @@ public sealed class SwanctlStore
     {
         ArgumentNullException.ThrowIfNull(cert);
         _certificates[(authority ? "ca " : "ee ") + cert.Fingerprint] = new StoredCertificate(cert, authority, origin);
+        _inputs = NextStamp();
     }
 
-    public void AddCrl(Crl crl) => _crls.Add(crl);
+    public void AddCrl(Crl crl)
+    {
+        _crls.Add(crl);
+        _inputs = NextStamp();
+    }
 
-    public void AddTrustedKey(SignaturePublicKey key) => _trustedKeys.Add(key);
+    public void AddTrustedKey(SignaturePublicKey key)
+    {
+        _trustedKeys.Add(key);
+        _inputs = NextStamp();
+    }
 
     /// <summary>VICI clear-creds: every certificate, CRL, private key and shared secret goes (connections and authorities stay).</summary>
     public void ClearCredentials()
@@ -261,6 +292,16 @@ public sealed class SwanctlStore
         _trustedKeys.Clear();
         _keys.Clear();
         _secrets.Clear();
+        _inputs = NextStamp();
+    }
+
+    private static long NextStamp() => Interlocked.Increment(ref s_stamps);
+
+    /// <summary>Takes a new <see cref="InputsStamp"/> after a change to a build input; returns <paramref name="result"/>.</summary>
+    private T Stamped<T>(T result)
+    {
+        _inputs = NextStamp();
+        return result;
     }
 
     /// <summary>

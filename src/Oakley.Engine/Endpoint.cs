@@ -89,7 +89,8 @@ public sealed partial class Endpoint
         int deleted = 0, updated = 0, unchanged = 0;
         foreach (var sa in _table.All.ToList())
         {
-            if (!byName.TryGetValue(sa.Config.Name, out var next) || next.NegotiationFingerprint() != sa.Config.NegotiationFingerprint())
+            if (!byName.TryGetValue(sa.Config.Name, out var next)
+                || (!ReferenceEquals(next, sa.Config) && next.NegotiationFingerprint() != sa.Config.NegotiationFingerprint()))
             {
                 sa.Terminate(now);
                 deleted++;
@@ -341,7 +342,7 @@ public sealed partial class Endpoint
         {
             Stats.NoProposalChosenSent++;
             EmitAlert(now, 0, $"no acceptable IKE proposal from {remote.Address} for '{config.Name}', sending NO_PROPOSAL_CHOSEN: received "
-                + $"{ProposalNegotiation.Describe(sa.Proposals, ProtocolId.Ike)}; configured {ProposalString.FormatList(config.Proposals)}");
+                + $"{ProposalNegotiation.Describe(sa.Proposals, ProtocolId.Ike)}; configured {ProposalString.FormatList(config.Proposals)}", config.Name);
             throw IkeProtocolException.WithNotify(NotifyType.NoProposalChosen, "no acceptable IKE proposal");
         }
 

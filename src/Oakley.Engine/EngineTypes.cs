@@ -49,12 +49,16 @@ public sealed record IkeSaRekeyed(DateTimeOffset Time, long IkeSaId, string Name
 /// </summary>
 public sealed record IkeSaDown(DateTimeOffset Time, long IkeSaId, string Name, string Reason, bool PeerDead = false, bool ClosedByPeer = false, bool WasEstablished = true) : EngineEvent(Time);
 
-/// <summary>What an ESP data plane needs to install one CHILD SA pair (keys are secrets: never log them).</summary>
+/// <summary>
+/// What an ESP data plane needs to install one CHILD SA pair (keys are secrets: never log them).
+/// <paramref name="RekeysInboundSpi"/>: the inbound SPI of the CHILD SA this one rekeys (a CREATE_CHILD_SA with
+/// REKEY_SA, either side), null for a new CHILD SA.
+/// </summary>
 public sealed record ChildSaInstall(DateTimeOffset Time, long IkeSaId, string IkeName, string ChildName, uint InboundSpi, uint OutboundSpi,
     bool TransportMode, bool UdpEncapsulation, EncrId Encryption, int EncryptionKeyBits, IntegId Integrity, bool Esn,
     byte[] InboundEncryptionKey, byte[] InboundIntegrityKey, byte[] OutboundEncryptionKey, byte[] OutboundIntegrityKey,
     IReadOnlyList<TrafficSelectorRange> LocalTs, IReadOnlyList<TrafficSelectorRange> RemoteTs,
-    IPEndPoint Local, IPEndPoint Remote, TimeSpan RekeyTime, TimeSpan LifeTime) : EngineEvent(Time);
+    IPEndPoint Local, IPEndPoint Remote, TimeSpan RekeyTime, TimeSpan LifeTime, uint? RekeysInboundSpi = null) : EngineEvent(Time);
 
 /// <summary>
 /// The gateway assigned us virtual IPs and attributes in its CFG_REPLY (we asked with <c>vips</c>): the host puts the
@@ -83,8 +87,9 @@ public sealed record ChildSaFailed(DateTimeOffset Time, long IkeSaId, string Ike
 
 /// <summary>
 /// A condition an operator should see (rate-limited by the host). <paramref name="RefusedConnection"/> is set when a
-/// responder refused the peer's authentication for that connection: the SA goes without an <see cref="IkeSaDown"/>
-/// (it never was up), so this is where the connection's last failure is learned.
+/// responder refused what the peer asked of that connection: its IKE proposal, its authentication, a CHILD SA's
+/// proposal or selectors. A refused IKE SA goes without an <see cref="IkeSaDown"/> (it never was up), and a refused CHILD
+/// SA leaves its IKE SA up, so this is where the connection's last failure is learned (list-conns, the metrics).
 /// </summary>
 public sealed record Alert(DateTimeOffset Time, long IkeSaId, string Message, string? RefusedConnection = null) : EngineEvent(Time);
 

@@ -14,7 +14,7 @@ public sealed partial class IkeSa
     /// </summary>
     internal ChildSa InstallChild(DateTimeOffset now, ChildConfig child, uint inboundSpi, uint outboundSpi, AlgorithmProposal selected,
         IReadOnlyList<TrafficSelectorRange> localTs, IReadOnlyList<TrafficSelectorRange> remoteTs, bool transport,
-        byte[]? exchangeNonceI = null, byte[]? exchangeNonceR = null, byte[]? pfsSecret = null, bool? weInitiatedExchange = null)
+        byte[]? exchangeNonceI = null, byte[]? exchangeNonceR = null, byte[]? pfsSecret = null, bool? weInitiatedExchange = null, ChildSa? rekeys = null)
     {
         var suite = ProposalNegotiation.Resolve(selected);
         localTs = TrafficSelectorRange.Share(localTs);
@@ -49,7 +49,7 @@ public sealed partial class IkeSa
         _services.Emit(new ChildSaInstall(now, Id, Config.Name, child.Name, inboundSpi, outboundSpi, transport, UdpEncapsulation,
             (EncrId)encr.Id, encr.KeyLengthBits, suite.Integrity?.Id ?? IntegId.None, suite.Esn,
             (byte[])inEnc.Clone(), (byte[])inInt.Clone(), (byte[])outEnc.Clone(), (byte[])outInt.Clone(),
-            localTs, remoteTs, Local, Remote, child.RekeyTime, child.LifeTime));
+            localTs, remoteTs, Local, Remote, child.RekeyTime, child.LifeTime, rekeys?.InboundSpi));
         return childSa;
     }
 

@@ -37,7 +37,7 @@ public sealed partial class IkeSa
         Touch();
         var previous = Config;
         Config = next;
-        var changed = previous.Fingerprint() != next.Fingerprint();
+        var changed = !ReferenceEquals(previous, next) && previous.Fingerprint() != next.Fingerprint(); // the same object: a connection the loader did not build again
         if (State == IkeSaState.Established && !IsRekeyedAway && HasNewIkeTimes(previous, next))
         {
             RescheduleIke(now);

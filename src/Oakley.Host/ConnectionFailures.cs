@@ -6,7 +6,7 @@ namespace Oakley.Host;
 /// <summary>
 /// The last failure of each connection: an IKE SA that went down without ever being established, with the most
 /// precise reason the engine gave for it (its last alert, e.g. "certificate 'CN=sun' expired on …", else the reason it
-/// was deleted with), or a peer whose authentication we refused as responder. <c>list-sas --json</c> and <c>list-conns --json</c> report it, so an operator sees why a tunnel
+/// was deleted with), or a request of the peer we refused as responder (its IKE proposal, its authentication, a CHILD SA). <c>list-sas --json</c> and <c>list-conns --json</c> report it, so an operator sees why a tunnel
 /// does not come up without reading the log.
 /// </summary>
 internal sealed class ConnectionFailures
@@ -21,7 +21,7 @@ internal sealed class ConnectionFailures
             switch (e)
             {
                 case Alert { RefusedConnection: { } refused } a:
-                    // A responder's refusal: that SA goes without an IkeSaDown (it never was up).
+                    // A responder's refusal (see Alert): no IkeSaDown follows for it.
                     _failures[refused] = (a.Time, a.Message);
                     _lastAlert.Remove(a.IkeSaId);
                     break;

@@ -47,9 +47,12 @@ internal sealed class ConnectionSupervisor(IkeHost host, DataPlaneInstaller inst
     /// </summary>
     public async Task<int> StartChangedAsync(SwanctlConfig previous, SwanctlConfig next)
     {
-        var before = previous.Connections.ToDictionary(c => c.Ike.Name, c => c.Ike.NegotiationFingerprint());
+        // A connection the loader took over from the last build is the same object: no fingerprints to compare (a VICI
+        // load-conn builds only its own connection, and this runs after each).
+        var before = previous.Connections.ToDictionary(c => c.Ike.Name, c => c.Ike);
         var started = 0;
-        foreach (var conn in next.Connections.Where(c => !before.TryGetValue(c.Ike.Name, out var f) || f != c.Ike.NegotiationFingerprint()))
+        foreach (var conn in next.Connections.Where(c => !before.TryGetValue(c.Ike.Name, out var b)
+            || (!ReferenceEquals(b, c.Ike) && b.NegotiationFingerprint() != c.Ike.NegotiationFingerprint())))
         {
             foreach (var (child, policy) in conn.ChildPolicies.Where(p => p.Value.StartAction == ChildAction.Start))
             {

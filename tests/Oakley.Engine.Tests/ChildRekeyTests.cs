@@ -97,6 +97,11 @@ public class ChildRekeyTests
         var second = AssertOneMatchingChild(pair);
         Assert.NotEqual(first.InboundSpi, second.InboundSpi);
         Assert.NotEqual(first.OutboundEncryptionKey, second.OutboundEncryptionKey);
+        // The install events say which SA a rekey replaces, on both sides (VICI's child-rekey rests on this).
+        Assert.Null(first.RekeysInboundSpi);
+        Assert.Equal(first.InboundSpi, second.RekeysInboundSpi);
+        var sunSecond = Assert.Single(Live(pair.EventsB).Values, c => c.ChildName == "net");
+        Assert.Equal(first.OutboundSpi, sunSecond.RekeysInboundSpi);
         Assert.Contains(pair.Log, l => l.StartsWith(moonRekeys ? "A->B" : "B->A", StringComparison.Ordinal) && l.Contains("CREATE_CHILD_SA request", StringComparison.Ordinal));
         // The old SA was deleted with an INFORMATIONAL exchange by the side that rekeyed, after the new one existed.
         Assert.Contains(pair.Log, l => l.StartsWith(moonRekeys ? "A->B" : "B->A", StringComparison.Ordinal) && l.Contains("INFORMATIONAL request", StringComparison.Ordinal));
@@ -105,6 +110,7 @@ public class ChildRekeyTests
         pair.AdvanceBy(TimeSpan.FromMinutes(10));
         var third = AssertOneMatchingChild(pair);
         Assert.NotEqual(second.InboundSpi, third.InboundSpi);
+        Assert.Equal(second.InboundSpi, third.RekeysInboundSpi);
         Assert.Single(pair.A.IkeSas);
     }
 
@@ -137,6 +143,7 @@ public class ChildRekeyTests
         Assert.Equal(2, pair.Log.Count(l => l.Contains("CREATE_CHILD_SA request", StringComparison.Ordinal)));
         var survivor = AssertOneMatchingChild(pair);
         Assert.NotEqual(first.InboundSpi, survivor.InboundSpi);
+        Assert.Equal(first.InboundSpi, survivor.RekeysInboundSpi); // the surviving SA of a collision rekeys the old one too
     }
 
     [Theory]

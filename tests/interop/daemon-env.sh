@@ -7,32 +7,20 @@
 # No output may hold an unhandled exception or a stack trace. Prints "PASS name" / "FAIL name" lines; exits
 # non-zero if any failed.
 set -uo pipefail
-OAKLEY_DLL=${1:-$(cd "$(dirname "$0")/../.." && pwd)/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
 source "$(dirname "$0")/lib.sh"
+oakley_from_arg "${1:-}"
 ID=$$
 NA=hst-a$ID
 NB=hst-b$ID
 TUN_A=hsta$ID
 TUN_B=hstb$ID
 RUN=$(mktemp -d /tmp/oakley-hst.XXXXXX)
-PIDS=()
-failures=0
-stop_pid() { # PID: SIGTERM, then SIGKILL after 5 s
-  kill -TERM "$1" 2>/dev/null
-  for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL "$1" 2>/dev/null
-}
-cleanup() {
-  for p in "${PIDS[@]}"; do stop_pid "$p"; done
-  ip netns del "$NA" 2>/dev/null; ip netns del "$NB" 2>/dev/null
-  rm -rf "$RUN"
-}
-trap cleanup EXIT
-result() { if [[ $2 -eq 0 ]]; then echo "PASS $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi; }
-for tool in ip dotnet setpriv ping; do command -v "$tool" >/dev/null || { echo "FAIL setup: $tool is missing"; exit 1; }; done
+on_exit_dir "$RUN"
+on_exit_netns "$NA" "$NB"
+need_tools ip dotnet setpriv ping
 
 # Namespaces joined by a veth, but A's link address is NOT added yet (the first test adds it).
-ip netns add "$NA" && ip netns add "$NB" || { echo "FAIL setup: cannot create namespaces"; exit 1; }
+ip netns add "$NA" && ip netns add "$NB" || setup_fail "cannot create namespaces"
 ip link add "hst0a$ID" type veth peer name "hst0b$ID"
 ip link set "hst0a$ID" netns "$NA"; ip link set "hst0b$ID" netns "$NB"
 ip -n "$NA" link set lo up; ip -n "$NB" link set lo up
@@ -54,7 +42,7 @@ start() {
   (($#)) && shift
   ip netns exec "$ns" "${prefix[@]}" dotnet "$OAKLEY_DLL" daemon --config "$conf" --control "$ctl" "$@" >"$RUN/$name.log" 2>&1 &
   STARTED=$!
-  PIDS+=("$STARTED")
+  on_exit_pid "$STARTED" 5
 }
 # wait_log NAME PATTERN [SECONDS]: waits (bounded) until RUN/NAME.log has a line matching PATTERN.
 wait_log() {
@@ -121,7 +109,7 @@ start "$NB" b-second "$RUN/b.conf" "$RUN/b-second.ctl" -- --port 5500 --natt-por
 wait_log b-second "another Oakley daemon runs in this network namespace" 20 && wait_log b-second "oakley daemon listening" 20 \
   && [[ $(oakley_rules "$NB") -eq $rules_before ]]
 ok=$?
-stop_pid "$STARTED"; exited "$STARTED" 10
+stop_pid "$STARTED" 5; exited "$STARTED" 10
 [[ $ok -eq 0 && $EXIT_CODE -eq 0 && $(oakley_rules "$NB") -eq $rules_before && $rules_before -ge 2 ]] && OAK "$NB" "$RUN/b.ctl" list-conns >/dev/null
 result second-daemon-same-namespace-keeps-rules $?
 
@@ -139,7 +127,7 @@ result sighup-bad-config-keeps-old $?
 psk_conf 192.0.2.1 192.0.2.2 a.example b.example 198.51.100.1/32 203.0.113.1/32 hst-secret >"$RUN/a.conf"
 
 # ---- SIGTERM: clean exit 0, socket, rules and routes gone ------------------------------------------------------
-stop_pid "$PID_A"; exited "$PID_A" 10
+stop_pid "$PID_A" 5; exited "$PID_A" 10
 [[ $EXIT_CODE -eq 0 && ! -e $RUN/a.ctl && $(oakley_rules "$NA") -eq 0 ]] && [[ -z $(ip -n "$NA" route show table 220) ]]
 result sigterm-removes-everything $?
 
@@ -160,7 +148,7 @@ wait_log a-restart "child net trapped" 20 && grep -q "removed the stale control 
   && grep -qE "removed [0-9]+ routing rule" "$RUN/a-restart.log" \
   && [[ $(ip -n "$NA" rule show | grep -c 'fwmark 0x4f414b') -eq 1 ]] && OAK "$NA" "$RUN/a.ctl" list-conns >/dev/null
 result restart-after-sigkill-cleans $?
-stop_pid "$PID_A"; exited "$PID_A" 10
+stop_pid "$PID_A" 5; exited "$PID_A" 10
 [[ $EXIT_CODE -eq 0 && ! -e $RUN/a.ctl && $(oakley_rules "$NA") -eq 0 ]] && [[ -z $(ip -n "$NA" route show table 220) ]] \
   && ip -n "$NA" rule show | grep -c "300:.*fwmark 0x1 lookup main" >/dev/null
 result restart-then-sigterm-clean-others-kept $?
@@ -172,7 +160,7 @@ wait_log a-nocap "oakley daemon listening" 20 \
   && [[ $(grep -c "no ESP data plane: cannot create the TUN device $TUN_A: Operation not permitted (Oakley needs CAP_NET_ADMIN" "$RUN/a-nocap.log") -eq 1 ]] \
   && OAK "$NA" "$RUN/a.ctl" initiate --child net --timeout 20 >/dev/null 2>&1 && kill -0 "$PID_A" 2>/dev/null
 result no-cap-net-admin-warns-and-negotiates $?
-stop_pid "$PID_A"; exited "$PID_A" 10
+stop_pid "$PID_A" 5; exited "$PID_A" 10
 [[ $EXIT_CODE -eq 0 && ! -e $RUN/a.ctl ]]
 result no-cap-net-admin-clean-exit $?
 
@@ -182,7 +170,7 @@ PID_A=$STARTED
 wait_log a-dir "oakley daemon listening" 20 && grep -q "created the directory $RUN/new/dir for the control socket" "$RUN/a-dir.log" \
   && OAK "$NA" "$RUN/new/dir/a.ctl" list-conns >/dev/null
 result control-dir-missing-created $?
-stop_pid "$PID_A"; exited "$PID_A" 10
+stop_pid "$PID_A" 5; exited "$PID_A" 10
 [[ $EXIT_CODE -eq 0 && ! -e $RUN/new/dir/a.ctl ]]
 result control-dir-clean-exit $?
 start "$NA" a-baddir "$RUN/a.conf" /proc/hst$ID/a.ctl -- --tun "$TUN_A"
@@ -191,7 +179,7 @@ exited "$STARTED" 20 && [[ $EXIT_CODE -eq 1 ]] && grep -q "^oakley: cannot creat
 result control-dir-impossible-one-line-exit-1 $?
 
 # ---- B ends cleanly too; then nothing anywhere printed an unhandled exception or a stack trace ------------------
-stop_pid "$PID_B"; exited "$PID_B" 10
+stop_pid "$PID_B" 5; exited "$PID_B" 10
 [[ $EXIT_CODE -eq 0 && ! -e $RUN/b.ctl && $(oakley_rules "$NB") -eq 0 ]]
 result peer-sigterm-clean $?
 ! grep -lE "Unhandled exception|^   at |^\s+at Oakley\." "$RUN"/*.log "$RUN/initiate.out"

@@ -22,14 +22,7 @@ MACHINE=oakdeb$ID
 RUN=$(mktemp -d /tmp/oakley-deb.XXXXXX)
 ROOT=$RUN/root
 CHARON_PID= NSPAWN_PID= DAEMON_PID= LEADER=
-failures=0
 
-stop_pid() { # PID SECONDS: SIGTERM, then SIGKILL after SECONDS
-  [[ -n $1 ]] || return 0
-  kill -TERM "$1" 2>/dev/null
-  for _ in $(seq $(($2 * 10))); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL "$1" 2>/dev/null
-}
 mounts_under() { awk -v p="$1/" 'index($2, p) == 1 {print $2}' /proc/mounts | sort -r; }
 cleanup() {
   stop_pid "$NSPAWN_PID" 30 # nspawn shuts the container's systemd down on SIGTERM
@@ -37,20 +30,16 @@ cleanup() {
   stop_pid "$CHARON_PID" 5
   local m
   for m in $(mounts_under "$RUN"); do umount "$m" 2>/dev/null || umount -l "$m"; done
-  ip netns del "$NA" 2>/dev/null
-  ip netns del "$NB" 2>/dev/null
   # never follow a bind mount of /dev into the host: delete only when nothing is mounted below RUN any more
   if [[ -z $(mounts_under "$RUN") ]]; then rm -rf --one-file-system "$RUN"; else echo "deb-install: $RUN still has mounts, left in place"; fi
   rmdir "/run/systemd/nspawn/propagate/$MACHINE" 2>/dev/null
   echo "deb-install.sh took $(($(date +%s) - STARTED_AT)) s"
 }
-trap cleanup EXIT
-result() { if [[ $2 -eq 0 ]]; then echo "PASS $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi; }
+on_exit_run cleanup # (then the namespaces: on_exit_netns)
+on_exit_netns "$NA" "$NB"
 fatal() { echo "FAIL $1"; exit 1; }
 
-for tool in debootstrap dpkg-deb objdump ip /usr/lib/ipsec/charon swanctl ping groff nsenter; do
-  command -v "$tool" >/dev/null || fatal "setup: $tool is missing"
-done
+need_tools debootstrap dpkg-deb objdump ip /usr/lib/ipsec/charon swanctl ping groff nsenter
 [[ $NATIVE != *.dll ]] || fatal "setup: the package holds the NativeAOT executable, not $NATIVE (publish with -r linux-x64)"
 
 # ---- 1. build the package ----

@@ -3,39 +3,19 @@
 # Usage: tests/interop/ikev2-psk.sh [path to oakley.dll, or the native oakley]. Needs root, iproute2 and strongSwan (test.sh installs them).
 # Prints one "PASS name" / "FAIL name" line per scenario and exits non-zero if any failed.
 set -uo pipefail
-OAKLEY_DLL=${1:-$(cd "$(dirname "$0")/../.." && pwd)/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
 # A framework-dependent oakley.dll (run by dotnet) or the native executable (NativeAOT publish; test.sh runs both).
-[[ $OAKLEY_DLL == *.dll ]] && OAKLEY=(dotnet "$OAKLEY_DLL") || OAKLEY=("$OAKLEY_DLL")
 source "$(dirname "$0")/lib.sh"
+oakley_from_arg "${1:-}"
 ID=$$
 NA=oakA$ID
 NB=oakB$ID
 RUN=$(mktemp -d /tmp/oakley-interop.XXXXXX)
-CHARON_PID= OAKLEY_PID= CAPTURE_PID=
-failures=0
-
-cleanup() {
-  [[ -n $CAPTURE_PID ]] && kill -TERM "$CAPTURE_PID" 2>/dev/null
-  [[ -n $OAKLEY_PID ]] && kill -TERM "$OAKLEY_PID" 2>/dev/null && sleep 0.5
-  [[ -n $CHARON_PID ]] && kill -TERM "$CHARON_PID" 2>/dev/null && sleep 0.5
-  [[ -n $OAKLEY_PID ]] && kill -KILL "$OAKLEY_PID" 2>/dev/null
-  [[ -n $CHARON_PID ]] && kill -KILL "$CHARON_PID" 2>/dev/null
-  ip netns del "$NA" 2>/dev/null
-  ip netns del "$NB" 2>/dev/null
-  rm -rf "$RUN"
-}
-trap cleanup EXIT
-
-result() { # name, status
-  if [[ $2 -eq 0 ]]; then echo "PASS $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi
-}
-
-for tool in ip /usr/lib/ipsec/charon swanctl dotnet tshark iperf3 ping; do
-  command -v "$tool" >/dev/null || { echo "FAIL setup: $tool is missing"; exit 1; }
-done
+on_exit_dir "$RUN"
+on_exit_netns "$NA" "$NB"
+need_tools ip /usr/lib/ipsec/charon swanctl dotnet tshark iperf3 ping
 
 # ---- topology (documentation addresses only, shared/interop.md) ----
-make_pair "$NA" "$NB" "vA$ID" "vB$ID" || { echo "FAIL setup: cannot create namespaces"; exit 1; }
+make_pair "$NA" "$NB" "vA$ID" "vB$ID" || setup_fail "cannot create namespaces"
 
 # ---- strongSwan in B ----
 mkdir -p "$RUN/sw/swanctl/conf.d"
@@ -82,9 +62,9 @@ secrets {
 }
 CONF
 launch_charon "$NB" "$RUN/sw"
-CHARON_PID=$CHARON_STARTED
+on_exit_pid "$CHARON_STARTED"
 SW() { swanctl_in "$NB" "$RUN/sw" "$@"; }
-SW --load-all >"$RUN/load.out" 2>&1 || { echo "FAIL setup: swanctl --load-all"; cat "$RUN/load.out" "$RUN/sw/charon.out"; exit 1; }
+SW --load-all >"$RUN/load.out" 2>&1 || setup_fail "swanctl --load-all" "$RUN/load.out" "$RUN/sw/charon.out"
 
 # ---- Oakley in A: the mirror image of the same file ----
 sed -e 's/192.0.2.2/X/; s/192.0.2.1/192.0.2.2/; s/X/192.0.2.1/' \
@@ -94,7 +74,7 @@ sed -e 's/192.0.2.2/X/; s/192.0.2.1/192.0.2.2/; s/X/192.0.2.1/' \
     -e 's#local_ts = 203.0.113.0/24\[tcp\]#local_ts = Z#; s#remote_ts = 198.51.100.0/24\[tcp\]#remote_ts = 203.0.113.0/24[tcp]#; s#local_ts = Z#local_ts = 198.51.100.0/24[tcp]#' \
     "$RUN/sw/swanctl/swanctl.conf" >"$RUN/oakley.conf"
 ip netns exec "$NA" "${OAKLEY[@]}" daemon --config "$RUN/oakley.conf" --control "$RUN/oakley.ctl" --keylog "$RUN/keylog" >"$RUN/oakley.log" 2>&1 &
-OAKLEY_PID=$!
+on_exit_pid $!
 for _ in $(seq 100); do [[ -S $RUN/oakley.ctl ]] && break; sleep 0.1; done
 OK() { ip netns exec "$NA" "${OAKLEY[@]}" "$@" --control "$RUN/oakley.ctl"; }
 
@@ -146,10 +126,11 @@ reset_conf
 reload
 ip netns exec "$NA" tshark -i "vA$ID" -f "udp port 500 or udp port 4500" -w "$RUN/ike.pcap" >"$RUN/tshark-capture.log" 2>&1 &
 CAPTURE_PID=$!
+on_exit_pid "$CAPTURE_PID"
 sleep 2
 up_from_oakley net
 sleep 1
-kill -TERM "$CAPTURE_PID" 2>/dev/null; wait "$CAPTURE_PID" 2>/dev/null; CAPTURE_PID=
+kill -TERM "$CAPTURE_PID" 2>/dev/null; wait "$CAPTURE_PID" 2>/dev/null; forget_pid "$CAPTURE_PID"
 clear_sas
 mkdir -p "$RUN/wsconf/wireshark"
 cp "$RUN/keylog/ikev2_decryption_table" "$RUN/wsconf/wireshark/"
@@ -171,6 +152,7 @@ rm -f "$RUN/keylog/esp_sa"
 up_from_oakley net
 ip netns exec "$NA" tshark -i "vA$ID" -f "udp port 4500" -w "$RUN/esp.pcap" >"$RUN/tshark-esp.log" 2>&1 &
 CAPTURE_PID=$!
+on_exit_pid "$CAPTURE_PID"
 sleep 2
 ip netns exec "$NA" ping -c 3 -i 0.2 -W 2 -I 198.51.100.1 203.0.113.1 >"$RUN/ping1.out" 2>&1
 result "ping 198.51.100.1 -> 203.0.113.1 through the CHILD SA (Oakley initiated)" $?
@@ -179,7 +161,7 @@ result "oakley list-sas counts the CHILD SA's packets in and out" $?
 OK stats --json 2>/dev/null | grep -q '"bad-icv": 0'
 result "oakley stats reports ESP drops by reason (no bad ICVs)" $?
 sleep 0.5
-kill -TERM "$CAPTURE_PID" 2>/dev/null; wait "$CAPTURE_PID" 2>/dev/null; CAPTURE_PID=
+kill -TERM "$CAPTURE_PID" 2>/dev/null; wait "$CAPTURE_PID" 2>/dev/null; forget_pid "$CAPTURE_PID"
 cp "$RUN/keylog/esp_sa" "$RUN/wsconf/wireshark/esp_sa" 2>/dev/null
 XDG_CONFIG_HOME=$RUN/wsconf tshark -r "$RUN/esp.pcap" -o esp.enable_encryption_decode:TRUE -Y "icmp" 2>/dev/null >"$RUN/esp-icmp.txt"
 malformed=$(XDG_CONFIG_HOME=$RUN/wsconf tshark -r "$RUN/esp.pcap" -o esp.enable_encryption_decode:TRUE -Y "_ws.malformed || _ws.expert.severity == error" 2>/dev/null | wc -l)

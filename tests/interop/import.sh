@@ -8,40 +8,19 @@
 # swanctl, pki) and openssl. Prints one "PASS name" / "FAIL name" line per check and exits non-zero if any failed.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-OAKLEY_DLL=${1:-$ROOT/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
-[[ $OAKLEY_DLL == *.dll ]] && OAKLEY=(dotnet "$OAKLEY_DLL") || OAKLEY=("$OAKLEY_DLL")
 source "$(dirname "$0")/lib.sh"
+oakley_from_arg "${1:-}"
 FIXTURES=$ROOT/tests/Oakley.Config.Tests/Import/Fixtures
 ID=$$
 NA=impA$ID
 NB=impB$ID
 RUN=$(mktemp -d /tmp/oakley-import.XXXXXX)
-CHARON_PID= OAKLEY_PID=
-failures=0
-
-stop() { # PID: SIGTERM, up to 3 s, then SIGKILL (only processes this script started)
-  [[ -n $1 ]] || return 0
-  kill -TERM "$1" 2>/dev/null
-  for _ in $(seq 30); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL "$1" 2>/dev/null
-}
-cleanup() {
-  stop "$OAKLEY_PID"; stop "$CHARON_PID"
-  ip netns del "$NA" 2>/dev/null
-  ip netns del "$NB" 2>/dev/null
-  if [[ -n ${KEEP:-} ]]; then echo "kept $RUN"; else rm -rf "$RUN"; fi
-}
-trap cleanup EXIT
-
-result() { # name, status
-  if [[ $2 -eq 0 ]]; then echo "PASS $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi
-}
-
-for tool in ip /usr/lib/ipsec/charon swanctl pki openssl ping; do
-  command -v "$tool" >/dev/null || { echo "FAIL setup: $tool is missing"; exit 1; }
-done
-[[ ${OAKLEY[0]} == dotnet ]] && { command -v dotnet >/dev/null || { echo "FAIL setup: dotnet is missing"; exit 1; }; }
-make_pair "$NA" "$NB" "vA$ID" "vB$ID" || { echo "FAIL setup: cannot create namespaces"; exit 1; }
+OAKLEY_PID=
+on_exit_dir "$RUN" "${KEEP:-}"
+on_exit_netns "$NA" "$NB"
+need_tools ip /usr/lib/ipsec/charon swanctl pki openssl ping
+[[ ${OAKLEY[0]} == dotnet ]] && need_tools dotnet
+make_pair "$NA" "$NB" "vA$ID" "vB$ID" || setup_fail "cannot create namespaces"
 
 # ---- the credentials the fixtures name, as an operator copies them (a throwaway PKI made with strongSwan's pki) ----
 P=$RUN/pki
@@ -58,7 +37,7 @@ issue moon moon.example moon.example
 issue carol carol@example.org carol@example.org
 # rw-client-vip's ipsec.secrets gives carol's key a passphrase: the copied key is the encrypted one.
 openssl pkcs8 -topk8 -v2 aes256 -in "$P/carolKey.pem" -out "$P/carolKey.enc" -passout pass:carol-key-passphrase 2>>"$P/pki.err"
-[[ -s $P/moonCert.pem && -s $P/carolCert.pem && -s $P/carolKey.enc ]] || { echo "FAIL setup: pki"; cat "$P/pki.err"; exit 1; }
+[[ -s $P/moonCert.pem && -s $P/carolCert.pem && -s $P/carolKey.enc ]] || setup_fail "pki" "$P/pki.err"
 
 # install_creds DIR CONF: x509/, x509ca/ and private/ as the notes of `oakley import` tell the operator to fill them;
 # carol's key is the encrypted one when CONF gives its passphrase (secrets.private-* with file = carolKey.pem).
@@ -77,8 +56,8 @@ install_creds() {
 
 # ---- strongSwan in B, Oakley in A: each loads every fixture's conversion in turn ----
 SWD=$RUN/sw
-launch_charon "$NB" "$SWD" || { echo "FAIL setup: charon did not start"; cat "$SWD/charon.out"; exit 1; }
-CHARON_PID=$CHARON_STARTED
+launch_charon "$NB" "$SWD" || setup_fail "charon did not start" "$SWD/charon.out"
+on_exit_pid "$CHARON_STARTED"
 SW() { swanctl_in "$NB" "$SWD" "$@"; }
 OKD=$RUN/ok
 mkdir -p "$OKD"
@@ -87,6 +66,7 @@ install_creds "$SWD/swanctl" "$OKD/swanctl.conf"
 install_creds "$OKD" "$OKD/swanctl.conf"
 ip netns exec "$NA" "${OAKLEY[@]}" daemon --config "$OKD/swanctl.conf" --control "$RUN/a.ctl" >"$RUN/oakley.log" 2>&1 &
 OAKLEY_PID=$!
+on_exit_pid "$OAKLEY_PID"
 for _ in $(seq 100); do [[ -S $RUN/a.ctl ]] && break; sleep 0.1; done
 OK() { ip netns exec "$NA" "${OAKLEY[@]}" "$@" --control "$RUN/a.ctl"; }
 
@@ -144,7 +124,7 @@ rc=$?
 result "import of an unparsable file: exit 1, nothing on stdout, file:line on stderr" $?
 
 # ---- end to end: each end's own ipsec.conf, converted; Oakley runs A's, strongSwan runs B's ----
-stop "$OAKLEY_PID"; OAKLEY_PID=
+stop_pid "$OAKLEY_PID"; OAKLEY_PID=
 mkdir -p "$RUN/e2e"
 cat >"$RUN/e2e/a.conf" <<'CONF'
 # site A (this host: left)
@@ -188,6 +168,7 @@ SW --load-all >"$RUN/e2e/sw.load" 2>&1
 result "strongSwan loads end B's conversion" $?
 ip netns exec "$NA" "${OAKLEY[@]}" daemon --config "$OKD/swanctl.conf" --control "$RUN/a.ctl" >"$RUN/oakley-e2e.log" 2>&1 &
 OAKLEY_PID=$!
+on_exit_pid "$OAKLEY_PID"
 rm -f "$RUN/a.ctl.ready"
 for _ in $(seq 100); do OK list-conns >/dev/null 2>&1 && break; sleep 0.1; done
 OK initiate --child a-to-b --timeout 20 >"$RUN/e2e/initiate.out" 2>&1

@@ -1,6 +1,124 @@
+# shellcheck shell=bash
 # Shared by the interop scripts and bench/tunnel-throughput.sh (sourced, not run; test.sh skips it).
 # strongSwan runs as charon itself (no starter) inside a network namespace, with kernel-libipsec for its
 # userspace ESP (the kernel here has no ESP) and its own /run bind-mounted from DIR/run.
+
+# The repository this lib.sh belongs to (the scripts run the oakley.dll built there by default).
+INTEROP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# oakley_from_arg [PATH]: sets OAKLEY_DLL to PATH (default: the Release oakley.dll of this repository) and OAKLEY to
+# the command that runs it: (dotnet PATH) for a framework-dependent oakley.dll, (PATH) for the native executable
+# (NativeAOT publish; test.sh runs both).
+oakley_from_arg() {
+  OAKLEY_DLL=${1:-$INTEROP_ROOT/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
+  # shellcheck disable=SC2034 # OAKLEY is for the scripts that source this file
+  if [[ $OAKLEY_DLL == *.dll ]]; then OAKLEY=(dotnet "$OAKLEY_DLL"); else OAKLEY=("$OAKLEY_DLL"); fi
+}
+
+# result NAME STATUS: prints "PASS NAME" if STATUS is 0, else "FAIL NAME" and counts it in failures (test.sh counts
+# those lines; the scripts exit non-zero when failures > 0). Call it in the script's own shell, not in a subshell.
+failures=0
+result() {
+  if [[ $2 -eq 0 ]]; then echo "PASS $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi
+}
+
+# need_tools TOOL...: exits 1 with "FAIL setup: TOOL is missing" for the first TOOL that command -v does not find.
+need_tools() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "FAIL setup: $tool is missing"; exit 1; }
+  done
+}
+
+# setup_fail MESSAGE [FILE...]: prints "FAIL setup: MESSAGE" and the FILEs (what the failed step wrote), exits 1.
+setup_fail() {
+  echo "FAIL setup: $1"
+  shift
+  (($# == 0)) || cat "$@"
+  exit 1
+}
+
+# The clean-up registry: what a script started or created, undone once at exit (on_exit_pid, on_exit_netns,
+# on_exit_dir, on_exit_run set the EXIT trap; a script that uses them has no trap of its own). At exit: the PIDs
+# are stopped, the last registered first (each one signalled, then killed if it outlives its grace time), then the
+# on_exit_run commands run, then the namespaces and the directories are deleted.
+ON_EXIT_PIDS=() ON_EXIT_GRACE=() ON_EXIT_SIGNALS=() ON_EXIT_CMDS=() ON_EXIT_NETNS=() ON_EXIT_DIRS=() ON_EXIT_KEPT=()
+
+# on_exit_pid PID [SECONDS] [SIGNAL]: at exit PID (a process this script started) gets SIGNAL (default TERM) and,
+# if it is still there after SECONDS (default 3), SIGKILL. An empty PID is ignored.
+on_exit_pid() {
+  [[ -n $1 ]] || return 0
+  ON_EXIT_PIDS+=("$1") ON_EXIT_GRACE+=("${2:-3}") ON_EXIT_SIGNALS+=("${3:-TERM}")
+  trap on_exit_cleanup EXIT
+}
+
+# on_exit_netns NS...: deletes the network namespaces NS (ones this script creates) at exit.
+on_exit_netns() {
+  ON_EXIT_NETNS+=("$@")
+  trap on_exit_cleanup EXIT
+}
+
+# on_exit_dir DIR [KEEP]: deletes DIR (rm -rf) at exit, unless KEEP is non-empty: then it prints "kept DIR".
+on_exit_dir() {
+  if [[ -n ${2:-} ]]; then ON_EXIT_KEPT+=("$1"); else ON_EXIT_DIRS+=("$1"); fi
+  trap on_exit_cleanup EXIT
+}
+
+# on_exit_run COMMAND: runs COMMAND (a string for eval; the script's own clean-up) at exit, after the PIDs are stopped
+# and before the namespaces are deleted, in the order registered.
+on_exit_run() {
+  ON_EXIT_CMDS+=("$1")
+  trap on_exit_cleanup EXIT
+}
+
+# stop_pid PID [SECONDS] [SIGNAL]: sends SIGNAL (default TERM) to PID, waits up to SECONDS (default 3) for it to end,
+# then SIGKILLs it; the registry forgets PID (forget_pid). An empty PID is ignored. Returns 0.
+stop_pid() {
+  [[ -n $1 ]] || return 0
+  kill "-${3:-TERM}" "$1" 2>/dev/null
+  for _ in $(seq $((${2:-3} * 10))); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$1" 2>/dev/null && kill -KILL "$1" 2>/dev/null
+  forget_pid "$1"
+}
+
+# stop_pids PID...: sends SIGTERM to all the PIDs at once (peers that delete their SAs with each other), waits up to
+# 3 s for them all to end, then SIGKILLs and reaps them; the registry forgets them. Empty arguments are ignored.
+stop_pids() {
+  local p alive
+  for p in "$@"; do [[ -n $p ]] && kill -TERM "$p" 2>/dev/null; done
+  for _ in $(seq 30); do
+    alive=0
+    for p in "$@"; do [[ -n $p ]] && kill -0 "$p" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for p in "$@"; do [[ -n $p ]] || continue; kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; forget_pid "$p"; done
+  return 0
+}
+
+# forget_pid PID: takes PID out of the registry (the script has stopped and reaped it itself), so that the exit
+# trap never signals a later process that happens to get the same PID. Returns 0.
+forget_pid() {
+  local i
+  for i in "${!ON_EXIT_PIDS[@]}"; do
+    [[ ${ON_EXIT_PIDS[i]} == "$1" ]] && unset "ON_EXIT_PIDS[i]" "ON_EXIT_GRACE[i]" "ON_EXIT_SIGNALS[i]"
+  done
+  return 0
+}
+
+# on_exit_cleanup: the EXIT trap of the registry (above); the script's exit status is kept.
+on_exit_cleanup() {
+  local i c ns indices=("${!ON_EXIT_PIDS[@]}")
+  for ((c = ${#indices[@]} - 1; c >= 0; c--)); do
+    i=${indices[c]}
+    stop_pid "${ON_EXIT_PIDS[i]}" "${ON_EXIT_GRACE[i]}" "${ON_EXIT_SIGNALS[i]}"
+  done
+  for c in "${ON_EXIT_CMDS[@]}"; do eval "$c"; done
+  for ns in "${ON_EXIT_NETNS[@]}"; do ip netns del "$ns" 2>/dev/null; done
+  for c in "${ON_EXIT_DIRS[@]}"; do rm -rf "$c"; done
+  for c in "${ON_EXIT_KEPT[@]}"; do echo "kept $c"; done
+  return 0
+}
 
 # strongswan_conf DIR: prints strongswan.conf for a charon whose files live in DIR (log DIR/charon.log,
 # vici socket DIR/run/charon.vici).

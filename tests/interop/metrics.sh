@@ -5,40 +5,18 @@
 # bad --metrics value, and that a daemon without --metrics listens on no TCP port.
 # Usage: tests/interop/metrics.sh [path to oakley.dll, or the native oakley]. Needs root, strongSwan, curl, jq, promtool.
 set -uo pipefail
-OAKLEY_DLL=${1:-$(cd "$(dirname "$0")/../.." && pwd)/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
-[[ $OAKLEY_DLL == *.dll ]] && OAKLEY=(dotnet "$OAKLEY_DLL") || OAKLEY=("$OAKLEY_DLL")
 source "$(dirname "$0")/lib.sh"
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+oakley_from_arg "${1:-}"
+ROOT=$INTEROP_ROOT
 ID=$$
 NA=oakmA$ID
 NB=oakmB$ID
 NC=oakmC$ID
 RUN=$(mktemp -d /tmp/oakley-metrics.XXXXXX)
-CHARON_PID= OAKLEY_PID= PLAIN_PID=
-failures=0
-
-cleanup() {
-  for p in $OAKLEY_PID $PLAIN_PID $CHARON_PID; do kill -TERM "$p" 2>/dev/null; done
-  for _ in $(seq 50); do # the daemon deletes its SAs with the peer first (bounded: 2 s)
-    alive=0; for p in $OAKLEY_PID $PLAIN_PID $CHARON_PID; do kill -0 "$p" 2>/dev/null && alive=1; done
-    ((alive)) || break; sleep 0.1
-  done
-  for p in $OAKLEY_PID $PLAIN_PID $CHARON_PID; do kill -KILL "$p" 2>/dev/null; done
-  ip netns del "$NA" 2>/dev/null
-  ip netns del "$NB" 2>/dev/null
-  ip netns del "$NC" 2>/dev/null
-  rm -rf "$RUN"
-}
-trap cleanup EXIT
-
-result() { # name, status
-  if [[ $2 -eq 0 ]]; then echo "PASS $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi
-}
-
-for tool in ip /usr/lib/ipsec/charon swanctl curl jq promtool ss ping; do
-  command -v "$tool" >/dev/null || { echo "FAIL setup: $tool is missing"; exit 1; }
-done
-[[ $OAKLEY_DLL == *.dll ]] && { command -v dotnet >/dev/null || { echo "FAIL setup: dotnet is missing"; exit 1; }; }
+on_exit_dir "$RUN"
+on_exit_netns "$NA" "$NB" "$NC"
+need_tools ip /usr/lib/ipsec/charon swanctl curl jq promtool ss ping
+[[ $OAKLEY_DLL == *.dll ]] && need_tools dotnet
 
 # ---- the shipped dashboard and alert rules ----
 jq -e '.panels | length > 0' "$ROOT/packaging/grafana/oakley-dashboard.json" >/dev/null 2>&1
@@ -56,7 +34,7 @@ out=$("${OAKLEY[@]}" daemon --config /nonexistent --control "$RUN/bad.ctl" --met
 result "--metrics with an IPv6 address without brackets is refused, saying so" $?
 
 # ---- topology and strongSwan in B: "tunnel" (right PSK) and "bad" (Oakley has the wrong PSK for it) ----
-make_pair "$NA" "$NB" "vmA$ID" "vmB$ID" || { echo "FAIL setup: cannot create namespaces"; exit 1; }
+make_pair "$NA" "$NB" "vmA$ID" "vmB$ID" || setup_fail "cannot create namespaces"
 ip netns add "$NC" && ip -n "$NC" link set lo up && ip -n "$NC" addr add 192.0.2.3/32 dev lo
 conn() { # name local remote localid remoteid ts-local ts-remote
   cat <<CONF
@@ -85,9 +63,8 @@ conn() { # name local remote localid remoteid ts-local ts-remote
   }
 CONF
 }
-mkdir -p "$RUN/sw/swanctl"
-{ echo "connections {"; conn tunnel 192.0.2.2 192.0.2.1 b.example a.example 203.0.113.0/24 198.51.100.0/24
-  conn bad 192.0.2.2 192.0.2.1 bad-b.example bad-a.example 203.0.113.0/24 198.51.100.0/24; echo "}"
+# secrets PSK_OF_BAD: the secrets of both files; the connection "bad" gets PSK_OF_BAD (strongSwan has the right one).
+secrets() {
   cat <<CONF
 secrets {
   ike-1 {
@@ -98,35 +75,28 @@ secrets {
   ike-2 {
     id-a = bad-a.example
     id-b = bad-b.example
-    secret = "the-right-psk-not-secret"
+    secret = "$1"
   }
 }
 CONF
+}
+mkdir -p "$RUN/sw/swanctl"
+{ echo "connections {"; conn tunnel 192.0.2.2 192.0.2.1 b.example a.example 203.0.113.0/24 198.51.100.0/24
+  conn bad 192.0.2.2 192.0.2.1 bad-b.example bad-a.example 203.0.113.0/24 198.51.100.0/24; echo "}"
+  secrets the-right-psk-not-secret
 } >"$RUN/sw/swanctl/swanctl.conf"
-launch_charon "$NB" "$RUN/sw" || { echo "FAIL setup: charon did not start"; cat "$RUN/sw/charon.out"; exit 1; }
-CHARON_PID=$CHARON_STARTED
+launch_charon "$NB" "$RUN/sw" || setup_fail "charon did not start" "$RUN/sw/charon.out"
+on_exit_pid "$CHARON_STARTED"
 SW() { swanctl_in "$NB" "$RUN/sw" "$@"; }
-SW --load-all >"$RUN/load.out" 2>&1 || { echo "FAIL setup: swanctl --load-all"; cat "$RUN/load.out"; exit 1; }
+SW --load-all >"$RUN/load.out" 2>&1 || setup_fail "swanctl --load-all" "$RUN/load.out"
 
 { echo "connections {"; conn tunnel 192.0.2.1 192.0.2.2 a.example b.example 198.51.100.0/24 203.0.113.0/24
   conn bad 192.0.2.1 192.0.2.2 bad-a.example bad-b.example 198.51.100.0/24 203.0.113.0/24; echo "}"
-  sed 's/the-right-psk-not-secret/a-wrong-psk-not-secret/' <<CONF
-secrets {
-  ike-1 {
-    id-a = a.example
-    id-b = b.example
-    secret = "metrics-test-psk-not-secret"
-  }
-  ike-2 {
-    id-a = bad-a.example
-    id-b = bad-b.example
-    secret = "the-right-psk-not-secret"
-  }
-}
-CONF
+  secrets a-wrong-psk-not-secret
 } >"$RUN/oakley.conf"
 ip netns exec "$NA" "${OAKLEY[@]}" daemon --config "$RUN/oakley.conf" --control "$RUN/oakley.ctl" --metrics 192.0.2.1:9101 >"$RUN/oakley.log" 2>&1 &
 OAKLEY_PID=$!
+on_exit_pid "$OAKLEY_PID"
 for _ in $(seq 300); do grep -q "oakley daemon listening" "$RUN/oakley.log" 2>/dev/null && break; sleep 0.1; done
 OK() { ip netns exec "$NA" "${OAKLEY[@]}" "$@" --control "$RUN/oakley.ctl"; }
 scrape() { ip netns exec "$NA" curl -s -m 10 "$@" http://192.0.2.1:9101/metrics; }
@@ -138,23 +108,25 @@ gt() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a + 0 > b + 0)}'; }
 # ---- a daemon without --metrics: no TCP listener at all ----
 ip netns exec "$NC" "${OAKLEY[@]}" daemon --config "$RUN/oakley.conf" --control "$RUN/plain.ctl" --tun oakplain0 >"$RUN/plain.log" 2>&1 &
 PLAIN_PID=$!
+on_exit_pid "$PLAIN_PID"
 for _ in $(seq 150); do [[ -S $RUN/plain.ctl ]] && break; sleep 0.1; done
 sleep 1
 listeners=$(ip netns exec "$NC" ss -Htln 2>/dev/null | wc -l)
 kill -0 "$PLAIN_PID" 2>/dev/null && [[ $listeners -eq 0 ]]
 result "a daemon without --metrics listens on no TCP port (found $listeners)" $?
-kill -TERM "$PLAIN_PID" 2>/dev/null; wait "$PLAIN_PID" 2>/dev/null; PLAIN_PID=
+kill -TERM "$PLAIN_PID" 2>/dev/null; wait "$PLAIN_PID" 2>/dev/null; forget_pid "$PLAIN_PID"
 # ... and one with an IPv6 --metrics address answers there
 ip -n "$NC" addr add 2001:db8::3/128 dev lo nodad
 rm -f "$RUN/plain.ctl"
 ip netns exec "$NC" "${OAKLEY[@]}" daemon --config "$RUN/oakley.conf" --control "$RUN/plain.ctl" --tun oakplain0 --metrics "[2001:db8::3]:9101" >"$RUN/plain6.log" 2>&1 &
 PLAIN_PID=$!
+on_exit_pid "$PLAIN_PID"
 for _ in $(seq 300); do grep -q "metrics on" "$RUN/plain6.log" 2>/dev/null && break; sleep 0.1; done # listens after the control socket
 code=$(ip netns exec "$NC" curl -g -s -o "$RUN/scrape6.txt" -w '%{http_code}' -m 10 "http://[2001:db8::3]:9101/metrics")
 [[ $code == 200 ]] && grep -q '^oakley_ike_sas_half_open 0' "$RUN/scrape6.txt"
 rc=$?; [[ $rc -ne 0 ]] && { echo "http $code"; tail -5 "$RUN/plain6.log"; }
 result "--metrics [2001:db8::3]:9101 serves the metrics over IPv6" $rc
-kill -TERM "$PLAIN_PID" 2>/dev/null; wait "$PLAIN_PID" 2>/dev/null; PLAIN_PID=
+kill -TERM "$PLAIN_PID" 2>/dev/null; wait "$PLAIN_PID" 2>/dev/null; forget_pid "$PLAIN_PID"
 tcp=$(ip netns exec "$NA" ss -Htln 2>/dev/null)
 [[ $(wc -l <<<"$tcp") -eq 1 && $tcp == *"192.0.2.1:9101"* ]]
 result "the daemon with --metrics 192.0.2.1:9101 listens there and on no other TCP port" $?

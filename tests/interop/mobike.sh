@@ -9,37 +9,25 @@
 #     responder, follows the update and moves its CHILD SA.
 # Usage: tests/interop/mobike.sh [path to oakley.dll]. Needs root, iproute2, strongSwan (test.sh installs them).
 set -uo pipefail
-OAKLEY_DLL=${1:-$(cd "$(dirname "$0")/../.." && pwd)/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
 source "$(dirname "$0")/lib.sh"
+oakley_from_arg "${1:-}"
 ID=$$
 NA=mobA$ID
 NB=mobB$ID
 IFA=mA$ID
 RUN=$(mktemp -d /tmp/oakley-mobike.XXXXXX)
 CHARON_PID= OAKLEY_PID=
-failures=0
 stop_daemons() {
-  for p in $OAKLEY_PID $CHARON_PID; do kill -TERM "$p" 2>/dev/null; done
-  for _ in $(seq 30); do
-    local alive=0
-    for p in $OAKLEY_PID $CHARON_PID; do kill -0 "$p" 2>/dev/null && alive=1; done
-    ((alive)) || break
-    sleep 0.1
-  done
-  for p in $OAKLEY_PID $CHARON_PID; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  stop_pids "$OAKLEY_PID" "$CHARON_PID"
   OAKLEY_PID= CHARON_PID=
 }
-cleanup() {
-  stop_daemons
-  ip netns del "$NA" 2>/dev/null; ip netns del "$NB" 2>/dev/null
-  [[ -n ${KEEP_LOGS:-} ]] && rm -rf "$KEEP_LOGS" && cp -r "$RUN" "$KEEP_LOGS"
-  rm -rf "$RUN"
-}
-trap cleanup EXIT
-result() { if [[ $2 -eq 0 ]]; then echo "PASS $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi; }
-for tool in ip /usr/lib/ipsec/charon swanctl dotnet ping; do command -v "$tool" >/dev/null || { echo "FAIL setup: $tool is missing"; exit 1; }; done
+keep_logs() { [[ -n ${KEEP_LOGS:-} ]] && rm -rf "$KEEP_LOGS" && cp -r "$RUN" "$KEEP_LOGS"; } # KEEP_LOGS=DIR: a copy of RUN
+on_exit_run keep_logs
+on_exit_dir "$RUN"
+on_exit_netns "$NA" "$NB"
+need_tools ip /usr/lib/ipsec/charon swanctl dotnet ping
 
-make_pair "$NA" "$NB" "$IFA" "mB$ID" || { echo "FAIL setup: cannot create namespaces"; exit 1; }
+make_pair "$NA" "$NB" "$IFA" "mB$ID" || setup_fail "cannot create namespaces"
 # Deleting the primary address must not take the new (secondary) one with it.
 ip netns exec "$NA" sysctl -qw "net.ipv4.conf.$IFA.promote_secondaries=1"
 
@@ -61,9 +49,11 @@ start() {
   CASE=$1 OK_NS=$2 SW_NS=$3
   launch_charon "$SW_NS" "$CASE/sw" || return 1
   CHARON_PID=$CHARON_STARTED
+  on_exit_pid "$CHARON_PID"
   SW --load-all >"$CASE/load.out" 2>&1 || return 1
   ip netns exec "$OK_NS" dotnet "$OAKLEY_DLL" daemon --config "$CASE/oakley.conf" --control "$CASE/ok.ctl" >"$CASE/oakley.log" 2>&1 &
   OAKLEY_PID=$!
+  on_exit_pid "$OAKLEY_PID"
   for _ in $(seq 100); do [[ -S $CASE/ok.ctl ]] && return 0; sleep 0.1; done
   return 1
 }

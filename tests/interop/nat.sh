@@ -20,33 +20,21 @@
 # mobike = yes (MOBIKE negotiated, no implicit updates; see mobike.sh).
 # Usage: tests/interop/nat.sh [path to oakley.dll]. Needs root, iproute2, nftables, conntrack, strongSwan.
 set -uo pipefail
-OAKLEY_DLL=${1:-$(cd "$(dirname "$0")/../.." && pwd)/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
 source "$(dirname "$0")/lib.sh"
+oakley_from_arg "${1:-}"
 ID=$$
 NA=natA$ID NR1=natR1$ID NR2=natR2$ID NB=natB$ID
 RUN=$(mktemp -d /tmp/oakley-nat.XXXXXX)
 CHARON_PID= OAKLEY_PID=
-failures=0
 stop_daemons() {
-  for p in $OAKLEY_PID $CHARON_PID; do kill -TERM "$p" 2>/dev/null; done
-  for _ in $(seq 30); do
-    local alive=0
-    for p in $OAKLEY_PID $CHARON_PID; do kill -0 "$p" 2>/dev/null && alive=1; done
-    ((alive)) || break
-    sleep 0.1
-  done
-  for p in $OAKLEY_PID $CHARON_PID; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  stop_pids "$OAKLEY_PID" "$CHARON_PID"
   OAKLEY_PID= CHARON_PID=
 }
-cleanup() {
-  stop_daemons
-  for ns in $NA $NR1 $NR2 $NB; do ip netns del "$ns" 2>/dev/null; done
-  [[ -n ${KEEP_LOGS:-} ]] && rm -rf "$KEEP_LOGS" && cp -r "$RUN" "$KEEP_LOGS"
-  rm -rf "$RUN"
-}
-trap cleanup EXIT
-result() { if [[ $2 -eq 0 ]]; then echo "PASS $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi; }
-for tool in ip nft conntrack /usr/lib/ipsec/charon swanctl dotnet ping; do command -v "$tool" >/dev/null || { echo "FAIL setup: $tool is missing"; exit 1; }; done
+keep_logs() { [[ -n ${KEEP_LOGS:-} ]] && rm -rf "$KEEP_LOGS" && cp -r "$RUN" "$KEEP_LOGS"; } # KEEP_LOGS=DIR: a copy of RUN
+on_exit_run keep_logs
+on_exit_dir "$RUN"
+on_exit_netns "$NA" "$NR1" "$NR2" "$NB"
+need_tools ip nft conntrack /usr/lib/ipsec/charon swanctl dotnet ping
 
 # ---- topology ----
 setup() {
@@ -81,7 +69,7 @@ table ip keepalive_count {
 }
 NFT
 }
-setup || { echo "FAIL setup: cannot build the namespaces and NATs"; exit 1; }
+setup || setup_fail "cannot build the namespaces and NATs"
 
 conf() { # local_addrs remote_addrs local_id remote_id local_ts remote_ts mobike
   psk_conf "$1" "$2" "$3" "$4" "$5" "$6" nat-interop-psk "mobike = $7
@@ -95,9 +83,11 @@ start_case() {
   SW_NS=$sns OK_NS=$ons CASE=$dir
   launch_charon "$sns" "$dir/sw" || return 1
   CHARON_PID=$CHARON_STARTED
+  on_exit_pid "$CHARON_PID"
   SW --load-all >"$dir/load.out" 2>&1 || return 1
   ip netns exec "$ons" dotnet "$OAKLEY_DLL" daemon --config "$dir/oakley.conf" --control "$dir/ok.ctl" --keep-alive 2 >"$dir/oakley.log" 2>&1 &
   OAKLEY_PID=$!
+  on_exit_pid "$OAKLEY_PID"
   for _ in $(seq 100); do [[ -S $dir/ok.ctl ]] && return 0; sleep 0.1; done
   return 1
 }

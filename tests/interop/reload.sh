@@ -11,35 +11,24 @@
 #   6 the IKE proposals: the IKE SA is replaced, and start_action = start brings the tunnel back
 # Usage: tests/interop/reload.sh [path to oakley.dll, or the native oakley]. Prints PASS/FAIL lines.
 set -uo pipefail
-OAKLEY_DLL=${1:-$(cd "$(dirname "$0")/../.." && pwd)/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
-[[ $OAKLEY_DLL == *.dll ]] && OAKLEY=(dotnet "$OAKLEY_DLL") || OAKLEY=("$OAKLEY_DLL")
 source "$(dirname "$0")/lib.sh"
+oakley_from_arg "${1:-}"
 ID=$$
 NA=rldA$ID
 NB=rldB$ID
 RUN=$(mktemp -d /tmp/oakley-reload.XXXXXX)
-CHARON_PID= OAKLEY_PID=
-failures=0
-cleanup() {
-  [[ -n $OAKLEY_PID ]] && kill -TERM "$OAKLEY_PID" 2>/dev/null && sleep 0.5
-  [[ -n $CHARON_PID ]] && kill -TERM "$CHARON_PID" 2>/dev/null && sleep 0.5
-  [[ -n $OAKLEY_PID ]] && kill -KILL "$OAKLEY_PID" 2>/dev/null
-  [[ -n $CHARON_PID ]] && kill -KILL "$CHARON_PID" 2>/dev/null
-  ip netns del "$NA" 2>/dev/null; ip netns del "$NB" 2>/dev/null
-  rm -rf "$RUN"
-}
-trap cleanup EXIT
-result() { if [[ $2 -eq 0 ]]; then echo "PASS $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi; }
-for tool in ip /usr/lib/ipsec/charon swanctl jq ping; do command -v "$tool" >/dev/null || { echo "FAIL setup: $tool is missing"; exit 1; }; done
+on_exit_dir "$RUN"
+on_exit_netns "$NA" "$NB"
+need_tools ip /usr/lib/ipsec/charon swanctl jq ping
 
-make_pair "$NA" "$NB" "rA$ID" "rB$ID" || { echo "FAIL setup: cannot create namespaces"; exit 1; }
+make_pair "$NA" "$NB" "rA$ID" "rB$ID" || setup_fail "cannot create namespaces"
 mkdir -p "$RUN/sw/swanctl"
 psk_conf 192.0.2.2 192.0.2.1 b.example a.example 203.0.113.0/24 198.51.100.0/24 reload-test-psk "proposals = aes256gcm16-prfsha256-x25519, aes128gcm16-prfsha256-ecp256" \
   "esp_proposals = aes256gcm16, aes128gcm16" >"$RUN/sw/swanctl/swanctl.conf"
-launch_charon "$NB" "$RUN/sw" || { echo "FAIL setup: charon did not start"; cat "$RUN/sw/charon.out"; exit 1; }
-CHARON_PID=$CHARON_STARTED
+launch_charon "$NB" "$RUN/sw" || setup_fail "charon did not start" "$RUN/sw/charon.out"
+on_exit_pid "$CHARON_STARTED"
 SW() { swanctl_in "$NB" "$RUN/sw" "$@"; }
-SW --load-all >"$RUN/load.out" 2>&1 || { echo "FAIL setup: swanctl --load-all"; cat "$RUN/load.out"; exit 1; }
+SW --load-all >"$RUN/load.out" 2>&1 || setup_fail "swanctl --load-all" "$RUN/load.out"
 
 # conf IKE_PROPOSALS DPD IKE_REKEY CHILD_REKEY ESP: Oakley's file (start_action = start, so a replaced SA comes back).
 conf() {
@@ -49,6 +38,7 @@ conf() {
 conf aes256gcm16-prfsha256-x25519 0s 4h 1h aes256gcm16
 ip netns exec "$NA" "${OAKLEY[@]}" daemon --config "$RUN/oakley.conf" --control "$RUN/oakley.ctl" --tun "rld$ID" >"$RUN/oakley.log" 2>&1 &
 OAKLEY_PID=$!
+on_exit_pid "$OAKLEY_PID"
 OK() { ip netns exec "$NA" "${OAKLEY[@]}" "$@" --control "$RUN/oakley.ctl"; }
 
 # ike_spis: Oakley's IKE SA SPIs ("i r", one line per IKE SA); child: Oakley's "spi-in encr-alg"; sw_child: strongSwan's.

@@ -13,10 +13,10 @@
 # keeps the run directory (logs, received datagrams) for a look afterwards.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-OAKLEY_DLL=${1:-$ROOT/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
-[[ $OAKLEY_DLL == *.dll ]] && OAKLEY=("$(command -v dotnet)" "$OAKLEY_DLL") || OAKLEY=("$OAKLEY_DLL")
 NATIVE=$ROOT/artifacts/native/oakley
 source "$(dirname "$0")/lib.sh"
+oakley_from_arg "${1:-}"
+[[ ${OAKLEY[0]} == dotnet ]] && OAKLEY[0]=$(command -v dotnet) # an absolute path: the sandbox scripts run it too
 # The exposure systemd-analyze gives the unit (2.1 when this was written: root, network access and CAP_NET_ADMIN
 # are what an IKE daemon cannot give up). A change to the unit that weakens its sandbox fails here.
 MAX_EXPOSURE=2.2
@@ -24,22 +24,10 @@ ID=$$
 NA=sd-a$ID
 NB=sd-b$ID
 RUN=$(mktemp -d /tmp/oakley-systemd.XXXXXX)
-PIDS=()
-failures=0
-stop_pid() { # PID: SIGTERM, then SIGKILL after 5 s
-  kill -TERM "$1" 2>/dev/null
-  for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL "$1" 2>/dev/null
-}
-cleanup() {
-  for p in "${PIDS[@]}"; do stop_pid "$p"; done
-  for f in "$RUN"/*.pid; do [[ -f $f ]] && stop_pid "$(cat "$f")"; done
-  ip netns del "$NA" 2>/dev/null; ip netns del "$NB" 2>/dev/null
-  [[ -n ${KEEP_RUN:-} ]] && echo "kept $RUN" || rm -rf "$RUN"
-}
-trap cleanup EXIT
-result() { if [[ $2 -eq 0 ]]; then echo "PASS $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi; }
-for tool in ip systemd-analyze setpriv unshare stat; do command -v "$tool" >/dev/null || { echo "FAIL setup: $tool is missing"; exit 1; }; done
+on_exit_run 'for f in "$RUN"/*.pid; do [[ -f $f ]] && stop_pid "$(cat "$f")" 5; done' # the receivers in the sandboxes
+on_exit_dir "$RUN" "${KEEP_RUN:-}"
+on_exit_netns "$NA" "$NB"
+need_tools ip systemd-analyze setpriv unshare stat
 
 # wait_for FILE PATTERN [SECONDS]: waits (bounded) until FILE has a line matching PATTERN (extended regex).
 wait_for() {
@@ -58,7 +46,7 @@ receive() {
   local where=(--socket "$2")
   [[ $2 == @* ]] && where=(--socket "${2#@}" --abstract)
   ip netns exec "$1" "${OAKLEY[@]}" systemd-receive "${where[@]}" --seconds "${4:-120}" >"$RUN/$3.out" 2>&1 &
-  PIDS+=($!)
+  on_exit_pid $! 5
   wait_for "$RUN/$3.out" "^listening on" 30
 }
 
@@ -81,7 +69,7 @@ result "unit: exposure ${score:-?} <= $MAX_EXPOSURE" $?
 [[ -z $score ]] && echo "$security" | tail -20
 
 # ---- topology (documentation addresses only, shared/interop.md) ----
-make_pair "$NA" "$NB" "sda$ID" "sdb$ID" || { echo "FAIL setup: cannot create namespaces"; exit 1; }
+make_pair "$NA" "$NB" "sda$ID" "sdb$ID" || setup_fail "cannot create namespaces"
 SECRET="sd-psk-$ID-never-logged"
 psk_conf 192.0.2.1 192.0.2.2 a.example b.example 198.51.100.1/32 203.0.113.1/32 "$SECRET" >"$RUN/a.conf"
 psk_conf 192.0.2.2 192.0.2.1 b.example a.example 203.0.113.1/32 198.51.100.1/32 "$SECRET" >"$RUN/b.conf"
@@ -93,7 +81,7 @@ receive "$NA" "$RUN/notify.sock" notify
 ip netns exec "$NA" env NOTIFY_SOCKET="$RUN/notify.sock" WATCHDOG_USEC=2000000 "${CAPS[@]}" "${OAKLEY[@]}" daemon --config "$RUN/a.conf" \
   --control "$RUN/a.ctl" --tun "sdta$ID" >"$RUN/a.log" 2>&1 &
 DAEMON=$!
-PIDS+=("$DAEMON")
+on_exit_pid "$DAEMON" 5
 wait_for "$RUN/notify.out" "^READY=1" 30
 result "notify: READY=1 once listening" $?
 grep -qE "^STATUS=0 IKE SA\(s\), 1 connection\(s\); listening on 192.0.2.1:500, 192.0.2.1:4500" "$RUN/notify.out"
@@ -121,14 +109,14 @@ receive "$NA" "@oakley-sd-$ID" abstract
 ip netns exec "$NA" env NOTIFY_SOCKET="@oakley-sd-$ID" "${OAKLEY[@]}" daemon --config "$RUN/a.conf" --control "$RUN/a.ctl" \
   --tun "sdta$ID" >"$RUN/abstract.log" 2>&1 &
 DAEMON=$!
-PIDS+=("$DAEMON")
+on_exit_pid "$DAEMON" 5
 wait_for "$RUN/abstract.out" "^READY=1" 30
 result "notify: an abstract NOTIFY_SOCKET (@name) gets READY=1" $?
-stop_pid "$DAEMON"
+stop_pid "$DAEMON" 5
 
 # ---- journald's native protocol, with a real IKE SA ----------------------------------------------------------
 ip netns exec "$NB" "${OAKLEY[@]}" daemon --config "$RUN/b.conf" --control "$RUN/b.ctl" --tun "sdtb$ID" >"$RUN/b.log" 2>&1 &
-PIDS+=($!)
+on_exit_pid $! 5
 wait_for "$RUN/b.log" "oakley daemon listening" 30
 # start_journal NAME [SOCKET]: daemon A in a private mount namespace whose /run/systemd is a fresh tmpfs, with
 # JOURNAL_STREAM naming its stderr (RUN/NAME.err) and, with SOCKET=yes, our receiver as journald (RUN/NAME.out).
@@ -147,7 +135,7 @@ exec ${OAKLEY[*]} daemon --config "$RUN/a.conf" --control "$RUN/a.ctl" --tun "sd
 EOF
   ip netns exec "$NA" unshare --mount --propagation private bash "$RUN/$1.sh" &
   JOURNALED=$!
-  PIDS+=("$JOURNALED")
+  on_exit_pid "$JOURNALED" 5
 }
 start_journal journal yes
 wait_for "$RUN/journal.out" "^MESSAGE=oakley daemon listening" 30
@@ -170,14 +158,14 @@ result "journal: the PSK appears in no entry and on no stream" $?
 lines=$(count "$RUN/journal.stdout" "info:")
 [[ $lines -eq 0 ]]
 result "journal: nothing is logged twice to the stream" $?
-stop_pid "$JOURNALED"
-for f in "$RUN"/journal-receiver.pid; do [[ -f $f ]] && stop_pid "$(cat "$f")"; done
+stop_pid "$JOURNALED" 5
+for f in "$RUN"/journal-receiver.pid; do [[ -f $f ]] && stop_pid "$(cat "$f")" 5; done
 
 # JOURNAL_STREAM is stderr but journald's socket is absent: stderr with <N> priority prefixes.
 start_journal fallback no
 wait_for "$RUN/fallback.err" "^<6>oakley\[0\] oakley daemon listening" 30
 result "journal: without the socket, stderr with <6> prefixes" $?
-stop_pid "$JOURNALED"
+stop_pid "$JOURNALED" 5
 
 # ---- the NativeAOT executable under MemoryDenyWriteExecute=yes, ProcSubset=pid and the unit's capabilities ------
 if [[ ! -x $NATIVE ]]; then
@@ -201,7 +189,7 @@ EOF
   receive "$NA" "$RUN/native.sock" native
   ip netns exec "$NA" unshare --mount --propagation private bash "$RUN/native.sh" >"$RUN/native.log" 2>&1 &
   DAEMON=$!
-  PIDS+=("$DAEMON")
+  on_exit_pid "$DAEMON" 5
   wait_for "$RUN/native.out" "^READY=1" 30
   result "native sandbox: READY=1" $?
   timeout 60 ip netns exec "$NA" "${OAKLEY[@]}" initiate --child net --control "$RUN/a.ctl" >"$RUN/native-initiate.log" 2>&1

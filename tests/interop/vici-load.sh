@@ -9,42 +9,19 @@
 # Usage: tests/interop/vici-load.sh [path to oakley.dll, or the native oakley]. Needs root, iproute2, strongSwan (charon,
 # swanctl, pki). Prints one "PASS name" / "FAIL name" line per check and exits non-zero if any failed. KEEP=1 keeps $RUN.
 set -uo pipefail
-OAKLEY_DLL=${1:-$(cd "$(dirname "$0")/../.." && pwd)/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
-[[ $OAKLEY_DLL == *.dll ]] && OAKLEY=(dotnet "$OAKLEY_DLL") || OAKLEY=("$OAKLEY_DLL")
 source "$(dirname "$0")/lib.sh"
+oakley_from_arg "${1:-}"
 ID=$$
 NA=oakA$ID
 NB=oakB$ID
 RUN=$(mktemp -d /tmp/oakley-vici-load.XXXXXX)
-CHARON_PID= OAKLEY_PID=
-failures=0
+OAKLEY_PID=
+on_exit_dir "$RUN" "${KEEP:-}"
+on_exit_netns "$NA" "$NB"
+need_tools ip /usr/lib/ipsec/charon swanctl pki ping
+[[ ${OAKLEY[0]} == dotnet ]] && need_tools dotnet
 
-stop_pid() { # PID: SIGTERM, up to 3 s, then SIGKILL (only processes this script started)
-  [[ -n $1 ]] || return 0
-  kill -TERM "$1" 2>/dev/null
-  for _ in $(seq 30); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL "$1" 2>/dev/null
-  return 0
-}
-cleanup() {
-  stop_pid "$OAKLEY_PID"
-  stop_pid "$CHARON_PID"
-  ip netns del "$NA" 2>/dev/null
-  ip netns del "$NB" 2>/dev/null
-  if [[ -n ${KEEP:-} ]]; then echo "kept $RUN"; else rm -rf "$RUN"; fi
-}
-trap cleanup EXIT
-
-result() { # name, status
-  if [[ $2 -eq 0 ]]; then echo "PASS $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi
-}
-
-for tool in ip /usr/lib/ipsec/charon swanctl pki ping; do
-  command -v "$tool" >/dev/null || { echo "FAIL setup: $tool is missing"; exit 1; }
-done
-[[ ${OAKLEY[0]} == dotnet ]] && { command -v dotnet >/dev/null || { echo "FAIL setup: dotnet is missing"; exit 1; }; }
-
-make_pair "$NA" "$NB" "vA$ID" "vB$ID" || { echo "FAIL setup: cannot create namespaces"; exit 1; }
+make_pair "$NA" "$NB" "vA$ID" "vB$ID" || setup_fail "cannot create namespaces"
 
 # ---- a throwaway PKI (never committed): one root, a.example (Oakley) and b.example (strongSwan) ----
 P=$RUN/pki
@@ -52,11 +29,11 @@ mkdir -p "$P"
 pk() { pki "$@" 2>>"$P/pki.err"; }
 pk --gen --type ecdsa --size 256 --outform pem >"$P/root.key" \
   && pk --self --ca --in "$P/root.key" --dn "C=CH, O=Oakley Test, CN=VICI Root CA" --lifetime 30 --outform pem >"$P/root.pem" \
-  || { echo "FAIL setup: pki (root)"; exit 1; }
+  || setup_fail "pki (root)"
 for s in a b; do
   pk --gen --type ecdsa --size 256 --outform pem >"$P/$s.key" \
     && pk --pub --in "$P/$s.key" | pk --issue --cacert "$P/root.pem" --cakey "$P/root.key" --dn "C=CH, O=Oakley Test, CN=$s.example" \
-      --san "$s.example" --lifetime 30 --outform pem >"$P/$s.pem" || { echo "FAIL setup: pki ($s)"; exit 1; }
+      --san "$s.example" --lifetime 30 --outform pem >"$P/$s.pem" || setup_fail "pki ($s)"
 done
 
 # swanctl_dir DIR SIDE: x509/SIDE.pem, x509ca/root.pem, private/SIDE.key (mode 600)
@@ -154,10 +131,10 @@ CONF
 # ---- strongSwan in B ----
 swanctl_dir "$RUN/sw/swanctl" b
 conf b a 192.0.2.2 192.0.2.1 203.0.113.1/32 198.51.100.1/32 >"$RUN/sw/swanctl/swanctl.conf"
-launch_charon "$NB" "$RUN/sw" || { echo "FAIL setup: charon did not start"; cat "$RUN/sw/charon.out"; exit 1; }
-CHARON_PID=$CHARON_STARTED
+launch_charon "$NB" "$RUN/sw" || setup_fail "charon did not start" "$RUN/sw/charon.out"
+on_exit_pid "$CHARON_STARTED"
 SW() { swanctl_in "$NB" "$RUN/sw" "$@"; }
-SW --load-all >"$RUN/sw-load.out" 2>&1 || { echo "FAIL setup: swanctl --load-all in B"; cat "$RUN/sw-load.out"; exit 1; }
+SW --load-all >"$RUN/sw-load.out" 2>&1 || setup_fail "swanctl --load-all in B" "$RUN/sw-load.out"
 
 # ---- Oakley's swanctl directory (F) ----
 OKDIR=$RUN/ok/swanctl
@@ -169,6 +146,7 @@ start_oakley() { # CONFIG: starts the daemon in A and waits for its control sock
   rm -f "$CTL"
   ip netns exec "$NA" "${OAKLEY[@]}" daemon --config "$1" --control "$CTL" >>"$RUN/oakley.log" 2>&1 &
   OAKLEY_PID=$!
+  on_exit_pid "$OAKLEY_PID"
   for _ in $(seq 150); do [[ -S $CTL ]] && return 0; sleep 0.1; done
   return 1
 }
@@ -177,13 +155,13 @@ OK() { ip netns exec "$NA" "${OAKLEY[@]}" "$@" --control "$CTL"; }
 SWOK() { ip netns exec "$NA" env SWANCTL_DIR="$OKDIR" swanctl "$@" --uri "unix://$CTL"; }
 
 # ---- 1. the file path: list-conns of a daemon started with --config F ----
-start_oakley "$F" || { echo "FAIL setup: oakley (--config F) did not start"; cat "$RUN/oakley.log"; exit 1; }
+start_oakley "$F" || setup_fail "oakley (--config F) did not start" "$RUN/oakley.log"
 OK list-conns --json >"$RUN/conns-file.json" 2>&1
 stop_pid "$OAKLEY_PID"; OAKLEY_PID=
 
 # ---- 2. an empty daemon, configured by swanctl --load-all over VICI ----
 : >"$RUN/empty.conf"
-start_oakley "$RUN/empty.conf" || { echo "FAIL setup: oakley (empty --config) did not start"; cat "$RUN/oakley.log"; exit 1; }
+start_oakley "$RUN/empty.conf" || setup_fail "oakley (empty --config) did not start" "$RUN/oakley.log"
 SWOK --load-all --noprompt --file "$F" >"$RUN/load1.out" 2>&1
 status=$?
 out=$(cat "$RUN/load1.out")

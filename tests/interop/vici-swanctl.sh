@@ -6,50 +6,30 @@
 # Usage: tests/interop/vici-swanctl.sh [path to oakley.dll, or the native oakley]. Needs root, iproute2, strongSwan.
 # Prints one "PASS name" / "FAIL name" line per check and exits non-zero if any failed.
 set -uo pipefail
-OAKLEY_DLL=${1:-$(cd "$(dirname "$0")/../.." && pwd)/src/Oakley.Cli/bin/Release/net10.0/oakley.dll}
-[[ $OAKLEY_DLL == *.dll ]] && OAKLEY=(dotnet "$OAKLEY_DLL") || OAKLEY=("$OAKLEY_DLL")
 source "$(dirname "$0")/lib.sh"
+oakley_from_arg "${1:-}"
 ID=$$
 NA=vicA$ID
 NB=vicB$ID
 RUN=$(mktemp -d /tmp/oakley-vici.XXXXXX)
-CHARON_PID= OAKLEY_PID= LOG_PID=
-failures=0
-
-cleanup() {
-  [[ -n $LOG_PID ]] && kill -INT "$LOG_PID" 2>/dev/null
-  [[ -n $OAKLEY_PID ]] && kill -TERM "$OAKLEY_PID" 2>/dev/null && sleep 0.5
-  [[ -n $CHARON_PID ]] && kill -TERM "$CHARON_PID" 2>/dev/null && sleep 0.5
-  [[ -n $OAKLEY_PID ]] && kill -KILL "$OAKLEY_PID" 2>/dev/null
-  [[ -n $CHARON_PID ]] && kill -KILL "$CHARON_PID" 2>/dev/null
-  ip netns del "$NA" 2>/dev/null
-  ip netns del "$NB" 2>/dev/null
-  rm -rf "$RUN"
-}
-trap cleanup EXIT
-
-result() { # name, status
-  if [[ $2 -eq 0 ]]; then echo "PASS $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi
-}
-
-for tool in ip /usr/lib/ipsec/charon swanctl; do
-  command -v "$tool" >/dev/null || { echo "FAIL setup: $tool is missing"; exit 1; }
-done
-make_pair "$NA" "$NB" "vA$ID" "vB$ID" || { echo "FAIL setup: cannot create namespaces"; exit 1; }
+on_exit_dir "$RUN"
+on_exit_netns "$NA" "$NB"
+need_tools ip /usr/lib/ipsec/charon swanctl
+make_pair "$NA" "$NB" "vA$ID" "vB$ID" || setup_fail "cannot create namespaces"
 
 # ---- charon in B, Oakley in A: the same connection "tunnel" with child "net" ----
 mkdir -p "$RUN/sw/swanctl" "$RUN/ok/swanctl"/{x509,x509ca,x509ocsp,x509aa,x509ac,x509crl,pubkey,private,rsa,ecdsa,bliss,pkcs8,pkcs12}
 psk_conf 192.0.2.2 192.0.2.1 b.example a.example 203.0.113.0/24 198.51.100.0/24 "vici-interop-psk-not-secret" >"$RUN/sw/swanctl/swanctl.conf"
 psk_conf 192.0.2.1 192.0.2.2 a.example b.example 198.51.100.0/24 203.0.113.0/24 "vici-interop-psk-not-secret" >"$RUN/ok/swanctl/swanctl.conf"
-launch_charon "$NB" "$RUN/sw" || { echo "FAIL setup: charon did not start"; cat "$RUN/sw/charon.out"; exit 1; }
-CHARON_PID=$CHARON_STARTED
+launch_charon "$NB" "$RUN/sw" || setup_fail "charon did not start" "$RUN/sw/charon.out"
+on_exit_pid "$CHARON_STARTED"
 SW() { swanctl_in "$NB" "$RUN/sw" "$@"; }
-SW --load-all >"$RUN/load.out" 2>&1 || { echo "FAIL setup: swanctl --load-all (charon)"; cat "$RUN/load.out"; exit 1; }
+SW --load-all >"$RUN/load.out" 2>&1 || setup_fail "swanctl --load-all (charon)" "$RUN/load.out"
 # Until load-conn exists, the daemon reads the same file itself (--config).
 ip netns exec "$NA" "${OAKLEY[@]}" daemon --config "$RUN/ok/swanctl/swanctl.conf" --vici "unix://$RUN/oakley.vici" --tun "vic$ID" >"$RUN/oakley.log" 2>&1 &
-OAKLEY_PID=$!
+on_exit_pid $!
 for _ in $(seq 100); do [[ -S $RUN/oakley.vici ]] && break; sleep 0.1; done
-[[ -S $RUN/oakley.vici ]] || { echo "FAIL setup: oakley did not start"; cat "$RUN/oakley.log"; exit 1; }
+[[ -S $RUN/oakley.vici ]] || setup_fail "oakley did not start" "$RUN/oakley.log"
 OS() { ip netns exec "$NA" env SWANCTL_DIR="$RUN/ok/swanctl" swanctl "$@" --uri "unix://$RUN/oakley.vici"; }
 
 # keys: the key names of a --raw dump (sorted, unique); shape: swanctl's lines with values masked
@@ -99,12 +79,13 @@ result "swanctl --list-conns: charon's lines and keys" $?
 # ---- --log in the background while --initiate brings the tunnel up ----
 ip netns exec "$NA" env SWANCTL_DIR="$RUN/ok/swanctl" swanctl --log --uri "unix://$RUN/oakley.vici" >"$RUN/log.ok" 2>&1 &
 LOG_PID=$!
+on_exit_pid "$LOG_PID" 3 INT
 sleep 1
 OS --initiate --child net --timeout 20 >"$RUN/init.ok" 2>&1; rc=$?
 [[ $rc -eq 0 ]] && grep -q '^initiate completed successfully$' "$RUN/init.ok" && grep -qE '^\[IKE\] ' "$RUN/init.ok"
 result "swanctl --initiate: control-log lines, then 'initiate completed successfully'" $?
 sleep 1
-kill -INT "$LOG_PID" 2>/dev/null; wait "$LOG_PID" 2>/dev/null; LOG_PID=
+kill -INT "$LOG_PID" 2>/dev/null; wait "$LOG_PID" 2>/dev/null; forget_pid "$LOG_PID"
 grep -qE '^[0-9]{2}\[IKE\] IKE_SA established' "$RUN/log.ok" && grep -qE '^[0-9]{2}\[IKE\] CHILD_SA net established' "$RUN/log.ok" \
   && ! grep -q 'vici-interop-psk-not-secret' "$RUN/log.ok"
 result "swanctl --log: 'NN[IKE] ...' lines while the tunnel came up (no secret)" $?

@@ -160,7 +160,7 @@ internal class ChildCreateTask : IInitiatorTask, IResponderTask, IDisposable
         var installed = Sa.InstallChild(now, child, _spi, BinaryPrimitives.ReadUInt32BigEndian(proposals.Proposals[0].Spi.Span), selected,
             tsi.Selectors.Where(t => t.IsIp).Select(TrafficSelectorRange.FromPayload).ToList(),
             tsr.Selectors.Where(t => t.IsIp).Select(TrafficSelectorRange.FromPayload).ToList(),
-            transport, _inIkeAuth ? null : Nonce, nonceR, shared, weInitiatedExchange: _inIkeAuth ? null : true);
+            transport, _inIkeAuth ? null : Nonce, nonceR, shared, weInitiatedExchange: _inIkeAuth ? null : true, rekeys: Rekeys);
         Installed(now, installed, nonceR ?? []);
     }
 
@@ -199,10 +199,12 @@ internal class ChildCreateTask : IInitiatorTask, IResponderTask, IDisposable
     }
 
     /// <summary>Chooses and installs the CHILD SA of the peer's CREATE_CHILD_SA request; the answer becomes the reply.</summary>
-    protected void CreateAnswering(DateTimeOffset now, Received request, NoncePayload nonce, out (byte[] NonceI, byte[] NonceR, ChildSa? Installed) result)
+    /// <param name="rekeys">The CHILD SA the request's REKEY_SA names (null: a new CHILD SA).</param>
+    protected void CreateAnswering(DateTimeOffset now, Received request, NoncePayload nonce, out (byte[] NonceI, byte[] NonceR, ChildSa? Installed) result,
+        ChildSa? rekeys = null)
     {
         var inputs = new ChildSelection.CreateChildInputs(nonce.Nonce.ToArray(), Sa.Services.NewNonce(),
-            request.Payloads.OfType<KeyExchangePayload>().FirstOrDefault(), Sa.Window.ExpectedPeerRequestId);
+            request.Payloads.OfType<KeyExchangePayload>().FirstOrDefault(), Sa.Window.ExpectedPeerRequestId, rekeys);
         _reply = ChildSelection.Respond(now, Sa, request.Payloads, inputs, out var installed);
         result = (inputs.NonceI, inputs.NonceR, installed);
     }

@@ -143,7 +143,7 @@ internal sealed class ChildRekeyTask : ChildCreateTask
             return TaskOutcome.Done;
         }
 
-        CreateAnswering(now, request, nonce, out var created);
+        CreateAnswering(now, request, nonce, out var created, rekeys: old);
         if (created.Installed is { } successor)
         {
             if (old.Replaced)

@@ -14,8 +14,8 @@ namespace Oakley.Engine.Tasks;
 /// </summary>
 internal static class ChildSelection
 {
-    /// <summary>The PFS-related inputs of a CREATE_CHILD_SA request (null in IKE_AUTH).</summary>
-    public sealed record CreateChildInputs(byte[] NonceI, byte[] NonceR, KeyExchangePayload? Ke, uint RequestId);
+    /// <summary>The PFS-related inputs of a CREATE_CHILD_SA request (null in IKE_AUTH), and the CHILD SA it rekeys.</summary>
+    public sealed record CreateChildInputs(byte[] NonceI, byte[] NonceR, KeyExchangePayload? Ke, uint RequestId, ChildSa? Rekeys = null);
 
     /// <summary>Chooses and installs the CHILD SA a request asks for, and returns the answer (or the refusal notify).</summary>
     public static List<IkePayload> Respond(DateTimeOffset now, IkeSa sa, List<IkePayload> request, CreateChildInputs? create, out ChildSa? installed)
@@ -67,7 +67,7 @@ internal static class ChildSelection
             var inbound = sa.Services.NewChildSpi();
             var outbound = BinaryPrimitives.ReadUInt32BigEndian(s.PeerProposal.Spi.Span);
             installed = sa.InstallChild(now, child, inbound, outbound, s.Selected, local, remote, useTransport, create?.NonceI, create?.NonceR, pfsSecret,
-                weInitiatedExchange: create is not null ? false : null);
+                weInitiatedExchange: create is not null ? false : null, rekeys: create?.Rekeys);
             installed.UnconfirmedSinceRequest = create?.RequestId;
             return Reply(s, inbound, useTransport, create?.NonceR, keReply, local, remote);
         }
@@ -97,11 +97,11 @@ internal static class ChildSelection
         {
             var ours = candidates[0].Child.EspProposals.Select(p => createChild ? p : StripKe(p));
             sa.Services.EmitAlert(now, sa.Id, $"CHILD SA '{candidates[0].Child.Name}': no acceptable ESP proposal, sending NO_PROPOSAL_CHOSEN: received "
-                + $"{ProposalNegotiation.Describe(proposals.Proposals, ProtocolId.Esp)}; configured {ProposalString.FormatList(ours)}");
+                + $"{ProposalNegotiation.Describe(proposals.Proposals, ProtocolId.Esp)}; configured {ProposalString.FormatList(ours)}", sa.Config.Name);
             return [new NotifyPayload(NotifyType.NoProposalChosen)];
         }
 
-        sa.Services.EmitAlert(now, sa.Id, "traffic selectors unacceptable: no CHILD SA configuration matches");
+        sa.Services.EmitAlert(now, sa.Id, "traffic selectors unacceptable: no CHILD SA configuration matches", sa.Config.Name);
         return [new NotifyPayload(NotifyType.TsUnacceptable)];
     }
 

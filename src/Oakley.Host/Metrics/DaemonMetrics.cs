@@ -54,7 +54,7 @@ internal sealed class DaemonMetrics
                 Handshake.WithLabels(up.IsInitiator ? "initiator" : "responder").Observe(Math.Max(0, up.Handshake.TotalSeconds));
                 break;
             case Alert { RefusedConnection: { } refused } a:
-                // A responder's refusal: that SA goes without an IkeSaDown (it never was up).
+                // A responder's refusal (see Alert): no IkeSaDown follows for it.
                 _lastAlert.Remove(a.IkeSaId);
                 Fail(refused, a.Message);
                 break;

@@ -4,10 +4,8 @@ using Oakley.Host.Counters;
 namespace Oakley.Host.Vici;
 
 /// <summary>
-/// Where get-counters and reset-counters read strongSwan's counters plugin values (README "get-counters"). The
-/// daemon passes one to <see cref="ViciRegistry.Create"/>: the <c>IkeCounters</c> type of issue 17's metrics work is
-/// meant to implement it (the wiring point is <see cref="ViciRegistry.Create"/>'s <c>counters</c> argument); until
-/// then <see cref="EndpointStatsCounters"/> answers from the engine's <see cref="EndpointStats"/>.
+/// Where get-counters and reset-counters read strongSwan's counters plugin values (README "get-counters"): the
+/// daemon's <see cref="IkeCountersSource"/>, or a test's own.
 /// </summary>
 internal interface IViciCounterSource
 {
@@ -19,46 +17,6 @@ internal interface IViciCounterSource
 
     /// <summary>Resets the counters of a connection (null: the global ones), or all of them.</summary>
     Task ResetAsync(string? connection, bool all);
-}
-
-/// <summary>
-/// The counters the engine already keeps, under strongSwan's names: global only (EndpointStats has no per-connection
-/// counts); names Oakley does not count are 0. Reset is a baseline subtracted from later reads, since the engine's
-/// statistics are also what <c>oakley stats</c> prints and must not go backwards.
-/// </summary>
-internal sealed class EndpointStatsCounters(IkeHost host) : IViciCounterSource
-{
-    private Dictionary<string, ulong> _baseline = [];
-
-    public async Task<IReadOnlyDictionary<string, ulong>?> GetAsync(string? connection)
-    {
-        if (connection is not null)
-        {
-            return null;
-        }
-
-        var now = await host.Invoke((e, _) => Read(e.Stats)).ConfigureAwait(false);
-        var baseline = Volatile.Read(ref _baseline);
-        return now.ToDictionary(kv => kv.Key, kv => kv.Value - Math.Min(kv.Value, baseline.GetValueOrDefault(kv.Key)));
-    }
-
-    public Task<IReadOnlyList<string>> NamesAsync() => Task.FromResult<IReadOnlyList<string>>([]);
-
-    public async Task ResetAsync(string? connection, bool all)
-    {
-        if (connection is null || all)
-        {
-            Volatile.Write(ref _baseline, await host.Invoke((e, _) => Read(e.Stats)).ConfigureAwait(false));
-        }
-    }
-
-    private static Dictionary<string, ulong> Read(EndpointStats s)
-    {
-        var counters = ViciCounterCommands.Names.ToDictionary(n => n, _ => 0UL);
-        counters["invalid"] = (ulong)Math.Max(0, s.PayloadRuleViolations);
-        counters["invalid-spi"] = (ulong)Math.Max(0, s.Dropped.GetValueOrDefault("unknown-spi"));
-        return counters;
-    }
 }
 
 /// <summary>get-counters / reset-counters, answered as charon's vici_query.c does.</summary>

@@ -99,12 +99,10 @@ internal sealed class ViciEvents(Daemon daemon, ViciServer server, ViciChildIds 
             return;
         }
 
-        // Oakley's events have no rekey flag: a CHILD SA of a name the IKE SA already holds replaces it (a rekey); its
-        // predecessor's removal then is part of the rekey, not a child-updown.
-        var predecessor = sa.Children.FirstOrDefault(h => h.Config.Name == c.ChildName && h.InboundSpi != c.InboundSpi && !_rekeyed.Contains(h.InboundSpi));
-        if (predecessor is not null && _children.TryGetValue(predecessor.InboundSpi, out var oldChild))
+        // A rekey (REKEY_SA, either side) is one child-rekey event; its predecessor's removal then is part of the rekey,
+        // not a child-updown. (A predecessor installed before anyone listened has no record: the event is an up then.)
+        if (c.RekeysInboundSpi is { } predecessor && _children.TryGetValue(predecessor, out var oldChild) && _rekeyed.Add(predecessor))
         {
-            _rekeyed.Add(predecessor.InboundSpi);
             server.Raise("child-rekey", () =>
             {
                 var m = new ViciSection();

@@ -9,9 +9,9 @@ namespace Oakley.Host.Vici;
 /// </summary>
 internal static class ViciRegistry
 {
-    /// <param name="counters">The source of get-counters (the metrics work's IkeCounters plugs in here).</param>
+    /// <param name="counters">The source of get-counters and reset-counters (the daemon's IkeCounters).</param>
     /// <param name="reloadLogLevels">Applies the log levels of the settings file (reload-settings); null: they are fixed.</param>
-    public static ViciServer Create(Daemon daemon, ILoggerFactory logs, IViciCounterSource? counters = null, string? settingsPath = null, Func<string>? reloadLogLevels = null)
+    public static ViciServer Create(Daemon daemon, ILoggerFactory logs, IViciCounterSource counters, string? settingsPath = null, Func<string>? reloadLogLevels = null)
     {
         var commands = new ViciCommands();
         var server = new ViciServer(commands, logs.CreateLogger("vici"));
@@ -23,7 +23,7 @@ internal static class ViciRegistry
         new ViciInfoCommands(daemon, DateTimeOffset.Now, settingsPath, reloadLogLevels).Register(commands);
         new ViciControlCommands(daemon, log, ids).Register(commands);
         new ViciListCommands(daemon, ids).Register(commands, server);
-        ViciCounterCommands.Register(commands, counters ?? new EndpointStatsCounters(daemon.Host));
+        ViciCounterCommands.Register(commands, counters);
         new ViciEvents(daemon, server, ids).Register();
         ViciLoadCommands.Register(commands, daemon.Configuration, logs.CreateLogger("vici")); // load-conn, unload-conn, load-shared, load-cert, load-pool, ...
         return server;
