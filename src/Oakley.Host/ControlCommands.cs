@@ -119,47 +119,18 @@ internal sealed class ControlCommands(Daemon daemon)
         var ike = (string?)request["ike"] ?? daemon.Config.Connections.FirstOrDefault(c => c.Ike.Children.Any(ch => ch.Name == child))?.Ike.Name
             ?? throw new ArgumentException($"no connection has a child '{child}'");
         var timeout = TimeSpan.FromSeconds((double?)request["timeout"] ?? 30);
-        var up = new TaskCompletionSource<EngineEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
-        long id = -1;
-        void Watch(EngineEvent e)
+        using var watch = new InitiationWatch(host, child);
+        var id = await watch.InitiateAsync(ike).ConfigureAwait(false);
+        var done = await Task.WhenAny(watch.Done, Task.Delay(timeout)).ConfigureAwait(false);
+        if (done != watch.Done || watch.Done.Result is IkeSaDown or ChildSaFailed)
         {
-            // The CHILD SA's install or refusal (ChildSaFailed: the IKE SA stays up), the IKE SA's failure, or (with
-            // only --ike) the IKE SA coming up ends the wait.
-            var mine = Volatile.Read(ref id);
-            if (e is ChildSaInstall c && c.IkeSaId == mine || e is ChildSaFailed f && f.IkeSaId == mine || e is IkeSaDown d && d.IkeSaId == mine
-                || (child is null && e is IkeSaUp u && u.IkeSaId == mine))
-            {
-                up.TrySetResult(e);
-            }
+            var error = done != watch.Done ? "timed out" : watch.Done.Result is IkeSaDown down ? down.Reason : ((ChildSaFailed)watch.Done.Result).Reason;
+            return new JsonObject { ["ok"] = false, ["error"] = error };
         }
 
-        host.EventRaised += Watch;
-        try
-        {
-            // The id is set on the engine thread, in the initiation's own work item: the events of the exchange
-            // are raised on that thread after it (at the end of the turn or later), so Watch always sees it. Set
-            // after the await, on a pool thread, it could come after a fast CHILD SA's install event, which Watch
-            // then ignored, and the client timed out.
-            await host.Invoke((e, now) =>
-            {
-                Volatile.Write(ref id, e.Initiate(now, ike, child));
-                return id;
-            }).ConfigureAwait(false);
-            var done = await Task.WhenAny(up.Task, Task.Delay(timeout)).ConfigureAwait(false);
-            if (done != up.Task || up.Task.Result is IkeSaDown or ChildSaFailed)
-            {
-                var error = done != up.Task ? "timed out" : up.Task.Result is IkeSaDown down ? down.Reason : ((ChildSaFailed)up.Task.Result).Reason;
-                return new JsonObject { ["ok"] = false, ["error"] = error };
-            }
-
-            // What was established, in list-sas's shape (null if the SA went down again meanwhile).
-            var view = await host.Invoke((e, now) => e.IkeSas.LastOrDefault(s => s.Id == id) is { } sa
-                ? StatusViews.SaJson(sa, now, daemon.Children, daemon.Installer) : null).ConfigureAwait(false);
-            return new JsonObject { ["ok"] = true, ["ike-sa-id"] = id, ["ike-sa"] = view };
-        }
-        finally
-        {
-            host.EventRaised -= Watch;
-        }
+        // What was established, in list-sas's shape (null if the SA went down again meanwhile).
+        var view = await host.Invoke((e, now) => e.IkeSas.LastOrDefault(s => s.Id == id) is { } sa
+            ? StatusViews.SaJson(sa, now, daemon.Children, daemon.Installer) : null).ConfigureAwait(false);
+        return new JsonObject { ["ok"] = true, ["ike-sa-id"] = id, ["ike-sa"] = view };
     }
 }

@@ -9,7 +9,6 @@ namespace Oakley.Config.Import;
 /// </summary>
 public sealed class IpsecConfParser(Func<string, string> readFile, Func<string, IEnumerable<string>> glob)
 {
-    private const int MaxIncludeDepth = 10;
 
     /// <summary>Keywords only Libreswan (or its ancestor Openswan) knows; one of them makes the file Libreswan's.</summary>
     private static readonly HashSet<string> LibreswanKeywords = new(StringComparer.Ordinal)
@@ -21,6 +20,7 @@ public sealed class IpsecConfParser(Func<string, string> readFile, Func<string, 
         "ikev1-policy", "listen", "nhelpers", "dumpdir", "logtime", "logappend", "leftnexthop", "rightnexthop",
     };
 
+    private readonly IncludeReader _files = new(readFile, glob);
     private readonly List<IpsecSection> _setupSections = [];
     private IpsecConf _conf = new();
     private IpsecSection? _section;
@@ -38,29 +38,10 @@ public sealed class IpsecConfParser(Func<string, string> readFile, Func<string, 
 
     private void ParseFile(string path, SourceLocation includedFrom, int depth)
     {
-        if (depth > MaxIncludeDepth)
-        {
-            throw new ConfigException(includedFrom, $"includes nested deeper than {MaxIncludeDepth} levels (an include loop?)");
-        }
-
-        string text;
-        try
-        {
-            text = readFile(path);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new ConfigException(includedFrom, $"{path}: no such file");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ConfigException(includedFrom, $"{path}: cannot read ({e.Message})");
-        }
-
-        var lines = text.Split('\n');
+        var lines = _files.Lines(path, includedFrom, depth);
         for (var i = 0; i < lines.Length; i++)
         {
-            ParseLine(path, i + 1, lines[i].TrimEnd('\r'), depth);
+            ParseLine(path, i + 1, lines[i], depth);
         }
     }
 
@@ -134,15 +115,7 @@ public sealed class IpsecConfParser(Func<string, string> readFile, Func<string, 
 
     private void Include(string path, SourceLocation location, string pattern, int depth)
     {
-        var full = Path.IsPathRooted(pattern) ? pattern : Path.Combine(Path.GetDirectoryName(path) ?? ".", pattern);
-        var matches = glob(full).ToList();
-        var wildcard = pattern.Contains('*', StringComparison.Ordinal) || pattern.Contains('?', StringComparison.Ordinal);
-        if (matches.Count == 0 && !wildcard)
-        {
-            throw new ConfigException(location, $"include '{pattern}': no such file");
-        }
-
-        foreach (var file in matches)
+        foreach (var file in _files.Expand(path, pattern, location))
         {
             ParseFile(file, location, depth + 1);
         }

@@ -11,7 +11,7 @@ public sealed record IpsecSecret(IReadOnlyList<string> Ids, string Type, IReadOn
 /// </summary>
 public sealed class IpsecSecretsParser(Func<string, string> readFile, Func<string, IEnumerable<string>> glob)
 {
-    private const int MaxIncludeDepth = 10;
+    private readonly IncludeReader _files = new(readFile, glob);
 
     public List<IpsecSecret> Parse(string path)
     {
@@ -22,32 +22,13 @@ public sealed class IpsecSecretsParser(Func<string, string> readFile, Func<strin
 
     private void ParseFile(string path, SourceLocation from, int depth, List<IpsecSecret> result)
     {
-        if (depth > MaxIncludeDepth)
-        {
-            throw new ConfigException(from, $"includes nested deeper than {MaxIncludeDepth} levels (an include loop?)");
-        }
-
-        string text;
-        try
-        {
-            text = readFile(path);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new ConfigException(from, $"{path}: no such file");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ConfigException(from, $"{path}: cannot read ({e.Message})");
-        }
-
+        var lines = _files.Lines(path, from, depth);
         var entries = new List<(SourceLocation Location, List<string> Tokens)>();
-        var lines = text.Split('\n');
         var inBlock = false;
         for (var i = 0; i < lines.Length; i++)
         {
             var location = new SourceLocation(path, i + 1, 1);
-            var line = lines[i].TrimEnd('\r');
+            var line = lines[i];
             if (inBlock)
             {
                 inBlock = !line.Trim().StartsWith('}');
@@ -90,14 +71,7 @@ public sealed class IpsecSecretsParser(Func<string, string> readFile, Func<strin
 
         result.AddRange(pending.Select(e => Entry(e.Item1, e.Item2)));
         pending.Clear();
-        var full = Path.IsPathRooted(tokens[1]) ? tokens[1] : Path.Combine(Path.GetDirectoryName(path) ?? ".", tokens[1]);
-        var matches = glob(full).ToList();
-        if (matches.Count == 0 && !tokens[1].Contains('*', StringComparison.Ordinal) && !tokens[1].Contains('?', StringComparison.Ordinal))
-        {
-            throw new ConfigException(location, $"include '{tokens[1]}': no such file");
-        }
-
-        foreach (var file in matches)
+        foreach (var file in _files.Expand(path, tokens[1], location))
         {
             ParseFile(file, location, depth + 1, result);
         }

@@ -53,54 +53,30 @@ internal sealed class ViciControlCommands(Daemon daemon, ViciLog log, ViciChildI
         var name = config.Ike.Name;
         var timeout = Timeout(request);
         var level = (int)(Int(request, "loglevel") ?? 1);
-        var done = new TaskCompletionSource<EngineEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
-        long id = -1;
-        void Watch(EngineEvent e)
-        {
-            var mine = Volatile.Read(ref id);
-            if (e is ChildSaInstall c && c.IkeSaId == mine || e is ChildSaFailed f && f.IkeSaId == mine || e is IkeSaDown d && d.IkeSaId == mine
-                || (child is null && e is IkeSaUp u && u.IkeSaId == mine))
-            {
-                done.TrySetResult(e);
-            }
-        }
-
-        using var lines = log.ControlLog(call, () => Volatile.Read(ref id), level);
-        daemon.Host.EventRaised += Watch;
+        using var watch = new InitiationWatch(daemon.Host, child);
+        using var lines = log.ControlLog(call, () => watch.IkeSaId, level);
         try
         {
-            try
-            {
-                await daemon.Host.Invoke((e, now) =>
-                {
-                    // Set on the engine thread inside the initiation, before any of its events (ControlCommands does the same).
-                    Volatile.Write(ref id, e.Initiate(now, name, child));
-                    return id;
-                }).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-            {
-                return ViciCommands.Failure(e.Message);
-            }
-
-            if (timeout is not { } wait)
-            {
-                return ViciCommands.Success();
-            }
-
-            var finished = await Task.WhenAny(done.Task, Task.Delay(wait, call.Aborted)).ConfigureAwait(false);
-            return finished != done.Task ? ViciCommands.Failure($"initiating '{child ?? name}' timed out")
-                : done.Task.Result switch
-                {
-                    IkeSaDown down => ViciCommands.Failure($"establishing CHILD_SA '{child ?? name}' failed: {down.Reason}"),
-                    ChildSaFailed failed => ViciCommands.Failure($"establishing CHILD_SA '{child}' failed: {failed.Reason}"),
-                    _ => ViciCommands.Success(),
-                };
+            await watch.InitiateAsync(name).ConfigureAwait(false);
         }
-        finally
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
-            daemon.Host.EventRaised -= Watch;
+            return ViciCommands.Failure(e.Message);
         }
+
+        if (timeout is not { } wait)
+        {
+            return ViciCommands.Success();
+        }
+
+        var finished = await Task.WhenAny(watch.Done, Task.Delay(wait, call.Aborted)).ConfigureAwait(false);
+        return finished != watch.Done ? ViciCommands.Failure($"initiating '{child ?? name}' timed out")
+            : watch.Done.Result switch
+            {
+                IkeSaDown down => ViciCommands.Failure($"establishing CHILD_SA '{child ?? name}' failed: {down.Reason}"),
+                ChildSaFailed failed => ViciCommands.Failure($"establishing CHILD_SA '{child}' failed: {failed.Reason}"),
+                _ => ViciCommands.Success(),
+            };
     }
 
     private async Task<ViciSection> TerminateAsync(ViciSection request, ViciCall call)

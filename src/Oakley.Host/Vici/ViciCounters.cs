@@ -1,4 +1,5 @@
 using Oakley.Engine;
+using Oakley.Host.Counters;
 
 namespace Oakley.Host.Vici;
 
@@ -21,15 +22,8 @@ internal interface IViciCounterSource
 /// <summary>get-counters / reset-counters, answered as charon's vici_query.c does.</summary>
 internal static class ViciCounterCommands
 {
-    /// <summary>strongSwan's counter names (vici_counter_type_names), in its order.</summary>
-    public static readonly string[] Names =
-    [
-        "ike-rekey-init", "ike-rekey-resp", "child-rekey", "invalid", "invalid-spi",
-        "ike-init-in-req", "ike-init-in-resp", "ike-init-out-req", "ike-init-out-resp",
-        "ike-auth-in-req", "ike-auth-in-resp", "ike-auth-out-req", "ike-auth-out-resp",
-        "create-child-in-req", "create-child-in-resp", "create-child-out-req", "create-child-out-resp",
-        "info-in-req", "info-in-resp", "info-out-req", "info-out-resp",
-    ];
+    /// <summary>strongSwan's counter names (vici_counter_type_names), in its order: the ones <see cref="IkeCounters"/> keeps.</summary>
+    public static IReadOnlyList<string> Names => IkeCounters.CounterNames;
 
     public static void Register(ViciCommands commands, IViciCounterSource source)
     {

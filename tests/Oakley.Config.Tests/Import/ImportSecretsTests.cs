@@ -11,13 +11,23 @@ public sealed class ImportSecretsTests
         return (r.SwanctlConf, string.Join("\n", r.Notes));
     }
 
+    /// <summary>One Assert.Contains per part, so a failure names the missing part.</summary>
+    private static void ContainsAll(string text, params string[] parts)
+    {
+        foreach (var part in parts)
+        {
+            Assert.Contains(part, text, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public void Psk_entries_become_ike_secrets_with_their_ids()
     {
         var (conf, _) = Convert(": PSK \"any-peer\"\n192.0.2.1 @b.example : PSK 0x0102030405\n%any : PSK 0sAQIDBA==\n");
-        Assert.Contains("ike-1 {\n    secret = \"any-peer\"\n  }", conf, StringComparison.Ordinal);
-        Assert.Contains("ike-2 {\n    id-1 = 192.0.2.1\n    id-2 = @b.example\n    secret = 0x0102030405\n  }", conf, StringComparison.Ordinal);
-        Assert.Contains("ike-3 {\n    secret = \"0sAQIDBA==\"\n  }", conf, StringComparison.Ordinal);
+        ContainsAll(conf,
+            "ike-1 {\n    secret = \"any-peer\"\n  }",
+            "ike-2 {\n    id-1 = 192.0.2.1\n    id-2 = @b.example\n    secret = 0x0102030405\n  }",
+            "ike-3 {\n    secret = \"0sAQIDBA==\"\n  }");
     }
 
     [Fact]
@@ -30,9 +40,10 @@ public sealed class ImportSecretsTests
     public void Eap_xauth_and_ntlm_entries_become_their_sections()
     {
         var (conf, notes) = Convert("carol : EAP \"c-pw\"\ndave : XAUTH \"d-pw\"\nerin : NTLM 0x00112233\n");
-        Assert.Contains("eap-1 {\n    id = carol\n    secret = \"c-pw\"\n  }", conf, StringComparison.Ordinal);
-        Assert.Contains("xauth-1 {\n    id = dave\n", conf, StringComparison.Ordinal);
-        Assert.Contains("ntlm-1 {\n    id = erin\n    secret = 0x00112233\n", conf, StringComparison.Ordinal);
+        ContainsAll(conf,
+            "eap-1 {\n    id = carol\n    secret = \"c-pw\"\n  }",
+            "xauth-1 {\n    id = dave\n",
+            "ntlm-1 {\n    id = erin\n    secret = 0x00112233\n");
         Assert.Contains("ipsec.secrets:2: XAUTH secrets are for IKEv1 XAuth", notes, StringComparison.Ordinal);
     }
 
@@ -41,12 +52,14 @@ public sealed class ImportSecretsTests
     {
         var (conf, notes) = Convert(": RSA moonKey.pem\n: ECDSA /root/keys/sun.pem \"pass phrase\"\n: RSA locked.pem %prompt\n: P12 bundle.p12 \"p12-pass\"\n");
         Assert.DoesNotContain("moonKey.pem", conf, StringComparison.Ordinal);
-        Assert.Contains("ipsec.secrets:1: copy /etc/ipsec.d/private/moonKey.pem to /etc/swanctl/private/moonKey.pem", notes, StringComparison.Ordinal);
-        Assert.Contains("private-1 {\n    file = sun.pem\n    secret = \"pass phrase\"\n  }", conf, StringComparison.Ordinal);
-        Assert.Contains("ipsec.secrets:2: copy /root/keys/sun.pem to /etc/swanctl/private/sun.pem", notes, StringComparison.Ordinal);
-        Assert.Contains("ipsec.secrets:3: %prompt: a daemon cannot ask", notes, StringComparison.Ordinal);
-        Assert.Contains("pkcs12-1 {\n    file = bundle.p12\n    secret = \"p12-pass\"\n  }", conf, StringComparison.Ordinal);
-        Assert.Contains("/etc/swanctl/pkcs12/bundle.p12", notes, StringComparison.Ordinal);
+        ContainsAll(conf,
+            "private-1 {\n    file = sun.pem\n    secret = \"pass phrase\"\n  }",
+            "pkcs12-1 {\n    file = bundle.p12\n    secret = \"p12-pass\"\n  }");
+        ContainsAll(notes,
+            "ipsec.secrets:1: copy /etc/ipsec.d/private/moonKey.pem to /etc/swanctl/private/moonKey.pem",
+            "ipsec.secrets:2: copy /root/keys/sun.pem to /etc/swanctl/private/sun.pem",
+            "ipsec.secrets:3: %prompt: a daemon cannot ask",
+            "/etc/swanctl/pkcs12/bundle.p12");
     }
 
     [Fact]
@@ -54,9 +67,8 @@ public sealed class ImportSecretsTests
     {
         var (conf, notes) = Convert("@a.example @b.example :\n  PSK \"split over lines\"\n: RSA {\n\tModulus: 0x00\n}\ninclude more/*.secrets\n",
             new() { ["more/x.secrets"] = "carol : EAP \"included\"\n" });
-        Assert.Contains("secret = \"split over lines\"", conf, StringComparison.Ordinal);
+        ContainsAll(conf, "secret = \"split over lines\"", "secret = \"included\"");
         Assert.Contains("ipsec.secrets:3: RSA with an inline key", notes, StringComparison.Ordinal);
-        Assert.Contains("secret = \"included\"", conf, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -64,18 +76,20 @@ public sealed class ImportSecretsTests
     {
         var (conf, notes) = Convert(": PSK \"\"\n: PSK 0x\n: PSK 0sno-base64!\n: PSK\n");
         Assert.DoesNotContain("ike-", conf, StringComparison.Ordinal);
-        Assert.Contains("ipsec.secrets:1: PSK with an empty secret", notes, StringComparison.Ordinal);
-        Assert.Contains("ipsec.secrets:2: PSK with an empty secret", notes, StringComparison.Ordinal);
-        Assert.Contains("ipsec.secrets:3: PSK whose 0x/0s value does not decode", notes, StringComparison.Ordinal);
-        Assert.Contains("ipsec.secrets:4: PSK without a value", notes, StringComparison.Ordinal);
+        ContainsAll(notes,
+            "ipsec.secrets:1: PSK with an empty secret",
+            "ipsec.secrets:2: PSK with an empty secret",
+            "ipsec.secrets:3: PSK whose 0x/0s value does not decode",
+            "ipsec.secrets:4: PSK without a value");
     }
 
     [Fact]
     public void Unknown_types_and_pins_are_noted()
     {
         var (_, notes) = Convert(": PIN %smartcard:4 1234\n: FOO bar\n");
-        Assert.Contains("ipsec.secrets:1: PIN", notes, StringComparison.Ordinal);
-        Assert.Contains("ipsec.secrets:2: 'FOO' is not a secret type", notes, StringComparison.Ordinal);
+        ContainsAll(notes,
+            "ipsec.secrets:1: PIN",
+            "ipsec.secrets:2: 'FOO' is not a secret type");
     }
 
     [Fact]

@@ -1,6 +1,5 @@
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Oakley.Tests.Shared;
 
 namespace Oakley.Host.Tests.Vici;
 
@@ -12,74 +11,25 @@ namespace Oakley.Host.Tests.Vici;
 public sealed class ViciDaemonTests : IAsyncDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("oakley-vici-daemon-").FullName;
-    private readonly List<(Daemon Daemon, Task<int> Run)> _daemons = [];
-    private readonly CancellationTokenSource _stop = new();
+    private readonly List<TestDaemon> _daemons = [];
     private readonly List<ILoggerFactory> _logs = [];
-
-    private static string Config(string localId, string remoteId, int remotePort, string localTs, string remoteTs) => $$"""
-        connections {
-          gw {
-            local_addrs = 127.0.0.1
-            remote_addrs = 127.0.0.1
-            remote_port = {{remotePort}}
-            mobike = no
-            proposals = aes256gcm16-prfsha256-x25519
-            local {
-              auth = psk
-              id = {{localId}}
-            }
-            remote {
-              auth = psk
-              id = {{remoteId}}
-            }
-            children {
-              net {
-                local_ts = {{localTs}}
-                remote_ts = {{remoteTs}}
-                esp_proposals = aes256gcm16
-              }
-            }
-          }
-        }
-        secrets {
-          ike-test {
-            id-a = moon.example
-            id-b = sun.example
-            secret = "oakley vici test key"
-          }
-        }
-        """;
 
     private async Task<string> StartAsync(string name, string config, int port, int nattPort)
     {
-        var configPath = Path.Combine(_dir, name + ".conf");
-        await File.WriteAllTextAsync(configPath, config);
-        var control = Path.Combine(_dir, name + ".vici");
         // A factory per daemon, as each daemon is its own process in production: the VICI log event carries the lines of its factory.
         var logs = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Information));
         _logs.Add(logs);
-        var daemon = Daemon.Create(configPath, control, port, nattPort, logs);
-        daemon.ClaimControlSocket();
-        daemon.BindSockets();
-        _daemons.Add((daemon, Task.Run(() => daemon.RunAsync(_stop.Token))));
-        return control;
-    }
-
-    private static int[] FreePorts(int count)
-    {
-        var sockets = Enumerable.Range(0, count).Select(_ => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp)).ToList();
-        sockets.ForEach(s => s.Bind(new IPEndPoint(IPAddress.Loopback, 0)));
-        var ports = sockets.Select(s => ((IPEndPoint)s.LocalEndPoint!).Port).ToArray();
-        sockets.ForEach(s => s.Dispose());
-        return ports;
+        var daemon = await TestDaemon.StartAsync(_dir, name, config, port, nattPort, logs, ".vici");
+        _daemons.Add(daemon);
+        return daemon.Control;
     }
 
     [Fact]
     public async Task ATunnelUpAndDownRaisesCharonsUpdownEvents()
     {
-        var ports = FreePorts(4);
-        var moon = await StartAsync("moon", Config("moon.example", "sun.example", ports[2], "198.51.100.0/24", "203.0.113.0/24"), ports[0], ports[1]);
-        await StartAsync("sun", Config("sun.example", "moon.example", ports[0], "203.0.113.0/24", "198.51.100.0/24"), ports[2], ports[3]);
+        var ports = TestDaemon.FreePorts(4);
+        var moon = await StartAsync("moon", TestDaemon.Config("gw", "moon.example", "sun.example", ports[2], mirror: false), ports[0], ports[1]);
+        await StartAsync("sun", TestDaemon.Config("gw", "sun.example", "moon.example", ports[0], mirror: true), ports[2], ports[3]);
         await using var events = await TestViciClient.ConnectAsync(moon);
         Assert.True(await events.RegisterAsync("ike-updown"));
         Assert.True(await events.RegisterAsync("child-updown"));
@@ -154,7 +104,7 @@ public sealed class ViciDaemonTests : IAsyncDisposable
         var logs = events.Events.Where(e => e.Name == "log").Select(e => e.Message).ToList();
         var established = Assert.Single(logs, m => ((string)m["msg"]).StartsWith("IKE_SA established", StringComparison.Ordinal));
         Assert.Equal(("IKE", "1", "gw", (string)ike["uniqueid"]), ((string)established["group"], (string)established["level"], (string)established["ikesa-name"], (string)established["ikesa-uniqueid"]));
-        Assert.DoesNotContain(logs, m => ((string)m["msg"]).Contains("oakley vici test key", StringComparison.Ordinal));
+        Assert.DoesNotContain(logs, m => ((string)m["msg"]).Contains(TestDaemon.Secret, StringComparison.Ordinal));
     }
 
     /// <summary>The next event of that name (other events are kept in order for later checks).</summary>
@@ -184,15 +134,12 @@ public sealed class ViciDaemonTests : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
-        foreach (var (daemon, run) in _daemons)
+        foreach (var daemon in _daemons)
         {
-            await run.WaitAsync(TimeSpan.FromSeconds(10));
             await daemon.DisposeAsync();
         }
 
         _logs.ForEach(l => l.Dispose());
-        _stop.Dispose();
         Directory.Delete(_dir, recursive: true);
     }
 }

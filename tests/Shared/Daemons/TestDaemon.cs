@@ -1,13 +1,15 @@
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Oakley.Host;
 
-namespace Oakley.Cli.Tests;
+namespace Oakley.Tests.Shared;
 
 /// <summary>
 /// A real Oakley daemon in this process on 127.0.0.1 with free high ports and a control socket in a temp
 /// directory; no TUN device (no data plane), so it changes nothing on the host. Stopped within seconds on dispose.
+/// Linked into the test projects that run daemons (Host's VICI tests, the CLI's control-client tests).
 /// </summary>
 internal sealed class TestDaemon : IAsyncDisposable
 {
@@ -31,12 +33,16 @@ internal sealed class TestDaemon : IAsyncDisposable
 
     public string Control { get; }
 
-    public static async Task<TestDaemon> StartAsync(string dir, string name, string config, int port, int nattPort)
+    /// <summary>
+    /// Writes <paramref name="config"/> to DIR/NAME.conf and runs a daemon on it with its control socket at
+    /// DIR/NAME<paramref name="controlSuffix"/>; <paramref name="logs"/> (none by default) is the caller's to dispose.
+    /// </summary>
+    public static async Task<TestDaemon> StartAsync(string dir, string name, string config, int port, int nattPort, ILoggerFactory? logs = null, string controlSuffix = ".ctl")
     {
         var configPath = Path.Combine(dir, name + ".conf");
         await File.WriteAllTextAsync(configPath, config);
-        var control = Path.Combine(dir, name + ".ctl");
-        var created = Daemon.Create(configPath, control, port, nattPort, NullLoggerFactory.Instance);
+        var control = Path.Combine(dir, name + controlSuffix);
+        var created = Daemon.Create(configPath, control, port, nattPort, logs ?? NullLoggerFactory.Instance);
         created.ClaimControlSocket(); // as DaemonRunner does: the control socket, then the IKE ports
         created.BindSockets();
         var daemon = new TestDaemon(created, control);
@@ -67,6 +73,9 @@ internal sealed class TestDaemon : IAsyncDisposable
             sockets.ForEach(s => s.Dispose());
         }
     }
+
+    /// <summary>The PSK of <see cref="Config"/>: a test can check it appears in no log.</summary>
+    public const string Secret = "oakley daemon test key";
 
     /// <summary>A PSK connection "NAME" on 127.0.0.1 to a peer at REMOTEPORT with the children "net" and "host".</summary>
     public static string Config(string name, string localId, string remoteId, int remotePort, bool mirror) => $$"""
@@ -102,7 +111,7 @@ internal sealed class TestDaemon : IAsyncDisposable
           ike-test {
             id-a = moon.example
             id-b = sun.example
-            secret = "oakley cli test key"
+            secret = "{{Secret}}"
           }
         }
         """;
