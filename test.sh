@@ -96,14 +96,19 @@ else
 fi
 
 # ---- 5. interop with strongSwan in network namespaces (needs root) ------------------------------------------
-# interop NAME SCRIPT [ARG]: runs one interop script; its PASS/FAIL lines are the counts (none at all is a failure).
+# interop NAME SCRIPT [ARG]: runs one interop script; its PASS/FAIL lines are the counts (none at all, or a non-zero
+# exit without a FAIL line, is a failure).
 interop() {
   echo "test.sh: running $1"
   timeout 600 "${@:2}" >"$results/interop.log" 2>&1
-  local p f
+  local rc=$? p f
   p=$(grep -c '^PASS ' "$results/interop.log")
   f=$(grep -c '^FAIL ' "$results/interop.log")
-  if ((p + f == 0)); then f=1; fi
+  # No lines at all, or a script that stopped early (set-up failed, timeout) with no FAIL line: one failure.
+  if ((p + f == 0 || (rc != 0 && f == 0))); then
+    f=$((f + 1))
+    echo "FAIL $1: the script exited with status $rc" >>"$results/interop.log"
+  fi
   grep -E '^(PASS|FAIL) ' "$results/interop.log" | sed 's/^/  /'
   ((f > 0)) && tail -80 "$results/interop.log"
   summary+=("$(printf '%-32s %5d passed, %d failed, %d skipped' "$1" "$p" "$f" 0)")

@@ -13,7 +13,7 @@ PKG=$ROOT/packaging
 die() { echo "build-deb.sh: $*" >&2; exit 1; }
 for tool in dpkg-deb objdump dpkg gzip sed; do command -v "$tool" >/dev/null || die "$tool is missing"; done
 
-UPSTREAM=$(sed -n 's:.*<Version>\([^<]*\)</Version>.*:\1:p' "$ROOT/src/Oakley.Cli/Oakley.Cli.csproj" | head -1)
+UPSTREAM=$(sed -n 's:.*<Version>\([^<]*\)</Version>.*:\1:p' "$ROOT/src/Oakley.Cli/Oakley.Cli.csproj" | sed -n 1p)
 [[ $UPSTREAM =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "no <Version>N.N.N</Version> in src/Oakley.Cli/Oakley.Cli.csproj"
 VERSION=$UPSTREAM-1
 
@@ -74,10 +74,12 @@ add_dep() { local d; for d in "${depends[@]}"; do [[ $d == "$1" || $d == "$1 "* 
 glibc=0
 for elf in "$STAGE/usr/lib/oakley/oakley" "$STAGE/usr/lib/oakley/libsodium.so"; do
   for lib in $(objdump -p "$elf" | awk '$1 == "NEEDED" {print $2}'); do
-    path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ {print $NF; exit}')
+    # (every reader below reads to the end: one that stops early, e.g. awk's exit or head, can SIGPIPE the writer,
+    # which pipefail and set -e turn into a failed build now and then)
+    path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ && !found {print $NF; found = 1}')
     [[ -n $path ]] || die "$(basename "$elf") needs $lib, which this host does not have"
-    owner=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1) \
-      || owner=$(dpkg -S "$path" 2>/dev/null | head -1 | cut -d: -f1) || die "no Debian package holds $path"
+    owner=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | sed -n 1p | cut -d: -f1) \
+      || owner=$(dpkg -S "$path" 2>/dev/null | sed -n 1p | cut -d: -f1) || die "no Debian package holds $path"
     [[ -n $owner ]] || die "no Debian package holds $path"
     add_dep "$owner"
   done
@@ -91,7 +93,7 @@ for i in "${!depends[@]}"; do [[ ${depends[$i]} == libc6 ]] && depends[$i]="libc
 for exe in $(sed -nE 's/^Exec[A-Za-z]*=[-@:+!]*([^ ]+).*/\1/p' "$PKG/oakley.service" | sort -u); do
   [[ $exe == /usr/sbin/oakley ]] && continue
   [[ $exe == /* ]] || die "oakley.service runs $exe: give it as an absolute path, so that its package is known"
-  owner=$(dpkg -S "$exe" 2>/dev/null | head -1 | cut -d: -f1)
+  owner=$(dpkg -S "$exe" 2>/dev/null | sed -n 1p | cut -d: -f1)
   [[ -n $owner ]] || die "no Debian package holds $exe, which oakley.service runs"
   add_dep "$owner"
 done

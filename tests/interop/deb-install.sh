@@ -48,7 +48,8 @@ else out=$("$REPO/packaging/build-deb.sh" 2>"$RUN/build.log"); fi
 rc=$?
 DEB=$(tail -1 <<<"$out")
 [[ $rc -eq 0 && $DEB == /*.deb && -f $DEB ]]
-result "packaging/build-deb.sh builds the .deb and prints its path as its last line ($(basename "$DEB"))" $?
+rc=$? # before the name: a command substitution in it would set $? again
+result "packaging/build-deb.sh builds the .deb and prints its path as its last line ($(basename "$DEB"))" $rc
 [[ -f $DEB ]] || { cat "$RUN/build.log"; exit 1; }
 VERSION=$(dpkg-deb -f "$DEB" Version)
 depends=$(dpkg-deb -f "$DEB" Depends) conflicts=$(dpkg-deb -f "$DEB" Conflicts)

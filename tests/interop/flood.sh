@@ -207,7 +207,8 @@ result "flood: responder memory bounded: peak RSS - RSS before = $(( rss_peak - 
 result "flood: answers to spoofed sources were routed into the attacker namespace" $(( rx_after - rx_before >= COUNT / 2 ? 0 : 1 ))
 
 [[ $(cat "$RUN/initiate.rc" 2>/dev/null) == 0 ]] && SW --list-sas 2>/dev/null | grep -q ESTABLISHED
-result "flood: strongSwan established during the flood (it returned the COOKIE: accepted $(stat_of "$RUN/stats-flood.json" cookies-accepted))" $?
+rc=$? # before the name: a command substitution in it would set $? again
+result "flood: strongSwan established during the flood (it returned the COOKIE: accepted $(stat_of "$RUN/stats-flood.json" cookies-accepted))" $rc
 ip netns exec "$NL" ping -c 3 -W 2 -I 192.0.2.65 192.0.2.97 >"$RUN/ping.out" 2>&1
 result "flood: ping through the tunnel after the flood" $?
 

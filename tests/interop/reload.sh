@@ -78,7 +78,8 @@ same_child=$(child)
 spi0=${child0%% *}
 rekeyed() { local c; c=$(child); [[ -n $c && ${c%% *} != "$spi0" && $(wc -l <<<"$c") -eq 1 ]]; }
 [[ $counts == "0 1 0" && $same_child == "$child0" ]] && wait_for 40 rekeyed && [[ $(ike_spis) == "$ike0" ]] && ping_ok
-result "a child's rekey_time lowered to 20s: the CHILD SA stays, then is rekeyed with strongSwan on the new schedule (${child0} -> $(child))" $?
+rc=$? # before the name: a command substitution in it would set $? again
+result "a child's rekey_time lowered to 20s: the CHILD SA stays, then is rekeyed with strongSwan on the new schedule (${child0} -> $(child))" $rc
 
 # 4 the child's proposals: rekeyed to aes128gcm16 at once
 conf aes256gcm16-prfsha256-x25519 10s 3h 1h aes128gcm16
@@ -86,7 +87,8 @@ before=$(child)
 counts=$(reload_json)
 on_aes128() { [[ $(child) == *AES_GCM_16-128 ]] && one_child_up; }
 wait_for 15 on_aes128 && [[ $counts == "0 1 0" && $(ike_spis) == "$ike0" && $(SW --list-sas 2>/dev/null) == *AES_GCM_16-128* ]] && ping_ok
-result "a child's esp_proposals changed to aes128gcm16: the CHILD SA is rekeyed to it at once, the IKE SA stays (${before} -> $(child))" $?
+rc=$? # before the name: a command substitution in it would set $? again
+result "a child's esp_proposals changed to aes128gcm16: the CHILD SA is rekeyed to it at once, the IKE SA stays (${before} -> $(child))" $rc
 
 # 5 SIGHUP
 conf aes256gcm16-prfsha256-x25519 20s 3h 1h aes128gcm16
