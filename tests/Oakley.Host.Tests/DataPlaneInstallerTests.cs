@@ -6,23 +6,13 @@ using Oakley.Iana;
 using Oakley.Protocol.Ikev2;
 using Oakley.Testing;
 
+using static Oakley.Host.Tests.MoonSun;
+
 namespace Oakley.Host.Tests;
 
 /// <summary>CHILD SA events from a real (in-memory) negotiation become working ESP data planes on both peers.</summary>
 public class DataPlaneInstallerTests
 {
-    private static readonly IPEndPoint Moon = new(IPAddress.Parse("192.0.2.1"), 500);
-    private static readonly IPEndPoint Sun = new(IPAddress.Parse("192.0.2.2"), 500);
-
-    private static IkeConfig Config(string name, IPEndPoint l, IPEndPoint r, string lid, string rid, string lts, string rts, string esp) => new()
-    {
-        Name = name,
-        LocalAddresses = [l.Address],
-        RemoteAddresses = [r.Address],
-        LocalId = Identity.Parse(lid),
-        RemoteId = Identity.Parse(rid),
-        Children = [new ChildConfig { Name = "net", LocalTs = [TrafficSelectorRange.Parse(lts)], RemoteTs = [TrafficSelectorRange.Parse(rts)], EspProposals = ProposalString.ParseList(esp, ProtocolId.Esp) }],
-    };
 
     private static byte[] Packet(string src, string dst)
     {
@@ -42,8 +32,8 @@ public class DataPlaneInstallerTests
     public void NegotiatedKeys_CarryTrafficBothWays_AndRemovalUninstalls(string esp)
     {
         var psk = "k"u8.ToArray();
-        var a = new Endpoint([Config("a", Moon, Sun, "moon", "sun", "198.51.100.0/24", "203.0.113.0/24", esp)], new InMemorySecrets().Add(psk, Identity.Parse("moon"), Identity.Parse("sun")), new SeededEntropy(1));
-        var b = new Endpoint([Config("b", Sun, Moon, "sun", "moon", "203.0.113.0/24", "198.51.100.0/24", esp)], new InMemorySecrets().Add(psk, Identity.Parse("moon"), Identity.Parse("sun")), new SeededEntropy(2));
+        var a = new Endpoint([PskConnection("a", Moon, Sun, "moon", "sun", "198.51.100.0/24", "203.0.113.0/24", esp)], new InMemorySecrets().Add(psk, Identity.Parse("moon"), Identity.Parse("sun")), new SeededEntropy(1));
+        var b = new Endpoint([PskConnection("b", Sun, Moon, "sun", "moon", "203.0.113.0/24", "198.51.100.0/24", esp)], new InMemorySecrets().Add(psk, Identity.Parse("moon"), Identity.Parse("sun")), new SeededEntropy(2));
         var pair = new EnginePair(a, b, Moon, Sun, DateTimeOffset.UnixEpoch);
         a.Initiate(pair.Now, "a");
         pair.Deliver();
@@ -82,8 +72,8 @@ public class DataPlaneInstallerTests
     private static (EnginePair Pair, Endpoint A, Endpoint B) Established()
     {
         var psk = "k"u8.ToArray();
-        var a = new Endpoint([Config("a", Moon, Sun, "moon", "sun", "198.51.100.0/24", "203.0.113.0/24", "aes256gcm16")], new InMemorySecrets().Add(psk, Identity.Parse("moon"), Identity.Parse("sun")), new SeededEntropy(1));
-        var b = new Endpoint([Config("b", Sun, Moon, "sun", "moon", "203.0.113.0/24", "198.51.100.0/24", "aes256gcm16")], new InMemorySecrets().Add(psk, Identity.Parse("moon"), Identity.Parse("sun")), new SeededEntropy(2));
+        var a = new Endpoint([PskConnection("a", Moon, Sun, "moon", "sun", "198.51.100.0/24", "203.0.113.0/24", "aes256gcm16")], new InMemorySecrets().Add(psk, Identity.Parse("moon"), Identity.Parse("sun")), new SeededEntropy(1));
+        var b = new Endpoint([PskConnection("b", Sun, Moon, "sun", "moon", "203.0.113.0/24", "198.51.100.0/24", "aes256gcm16")], new InMemorySecrets().Add(psk, Identity.Parse("moon"), Identity.Parse("sun")), new SeededEntropy(2));
         var pair = new EnginePair(a, b, Moon, Sun, DateTimeOffset.UnixEpoch);
         a.Initiate(pair.Now, "a");
         pair.Deliver();

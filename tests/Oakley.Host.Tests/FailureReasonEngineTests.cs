@@ -7,6 +7,8 @@ using Oakley.Host.Metrics;
 using Oakley.Iana;
 using Oakley.Testing;
 
+using static Oakley.Host.Tests.MoonSun;
+
 namespace Oakley.Host.Tests;
 
 /// <summary>
@@ -17,21 +19,6 @@ namespace Oakley.Host.Tests;
 /// </summary>
 public class FailureReasonEngineTests
 {
-    private static readonly IPEndPoint Moon = new(IPAddress.Parse("192.0.2.1"), 500);
-    private static readonly IPEndPoint Sun = new(IPAddress.Parse("192.0.2.2"), 500);
-
-    private static IkeConfig Config(string name, IPEndPoint l, IPEndPoint r, string lid, string rid, string ike, string lts, string rts) => new()
-    {
-        Name = name,
-        LocalAddresses = [l.Address],
-        RemoteAddresses = [r.Address],
-        LocalId = Identity.Parse(lid),
-        RemoteId = Identity.Parse(rid),
-        Proposals = ProposalString.ParseList(ike, ProtocolId.Ike),
-        Unique = UniquePolicy.Never,
-        SendInitialContact = false,
-        Children = [new ChildConfig { Name = "net", LocalTs = [TrafficSelectorRange.Parse(lts)], RemoteTs = [TrafficSelectorRange.Parse(rts)], EspProposals = ProposalString.ParseList("aes128gcm16", ProtocolId.Esp) }],
-    };
 
     /// <summary>What differs between the two sides of one failure.</summary>
     public sealed record Case(string Name, string MoonIke = "aes128gcm16-prfsha256-x25519", string SunIke = "aes128gcm16-prfsha256-x25519",
@@ -55,8 +42,8 @@ public class FailureReasonEngineTests
     {
         var ids = (Identity.Parse("moon"), Identity.Parse("sun"));
         var moonSecrets = c.MoonPsk is null ? new InMemorySecrets() : new InMemorySecrets().Add(Encoding.ASCII.GetBytes(c.MoonPsk), ids.Item1, ids.Item2);
-        var a = new Endpoint([Config("a", Moon, Sun, "moon", "sun", c.MoonIke, "198.51.100.0/24", "203.0.113.0/24")], moonSecrets, new SeededEntropy(1));
-        var b = new Endpoint([Config("b", Sun, Moon, "sun", "moon", c.SunIke, c.SunLocalTs, "198.51.100.0/24")],
+        var a = new Endpoint([PskConnection("a", Moon, Sun, "moon", "sun", "198.51.100.0/24", "203.0.113.0/24", ike: c.MoonIke, quiet: true)], moonSecrets, new SeededEntropy(1));
+        var b = new Endpoint([PskConnection("b", Sun, Moon, "sun", "moon", c.SunLocalTs, "198.51.100.0/24", ike: c.SunIke, quiet: true)],
             new InMemorySecrets().Add(Encoding.ASCII.GetBytes(c.SunPsk), ids.Item1, ids.Item2), new SeededEntropy(2));
         var ma = new DaemonMetrics(new EngineCounters(new IkeCounters()), _ => null, 10);
         var mb = new DaemonMetrics(new EngineCounters(new IkeCounters()), _ => null, 10);

@@ -9,13 +9,13 @@ using Oakley.Iana;
 using Oakley.Testing;
 using Xunit.Abstractions;
 
+using static Oakley.Host.Tests.MoonSun;
+
 namespace Oakley.Host.Tests;
 
 /// <summary>The metrics: --metrics parsing, strongSwan's counter set, the engine's counting, events → series, and the CHILD SA series limit.</summary>
 public class MetricsTests(ITestOutputHelper output)
 {
-    private static readonly IPEndPoint Moon = new(IPAddress.Parse("192.0.2.1"), 500);
-    private static readonly IPEndPoint Sun = new(IPAddress.Parse("192.0.2.2"), 500);
 
     [Theory]
     [InlineData("127.0.0.1:9101", "127.0.0.1", 9101)]
@@ -75,23 +75,11 @@ public class MetricsTests(ITestOutputHelper output)
         Assert.Empty(c.Connections);
     }
 
-    private static IkeConfig Config(string name, IPEndPoint l, IPEndPoint r, string lid, string rid, string lts, string rts) => new()
-    {
-        Name = name,
-        LocalAddresses = [l.Address],
-        RemoteAddresses = [r.Address],
-        LocalId = Identity.Parse(lid),
-        RemoteId = Identity.Parse(rid),
-        Unique = UniquePolicy.Never,
-        SendInitialContact = false,
-        Children = [new ChildConfig { Name = "net", LocalTs = [TrafficSelectorRange.Parse(lts)], RemoteTs = [TrafficSelectorRange.Parse(rts)], EspProposals = ProposalString.ParseList("aes128gcm16", ProtocolId.Esp) }],
-    };
-
     private static (EnginePair Pair, EngineCounters A, EngineCounters B) Pair(string pskA = "k", string pskB = "k")
     {
         var ids = (Identity.Parse("moon"), Identity.Parse("sun"));
-        var a = new Endpoint([Config("a", Moon, Sun, "moon", "sun", "198.51.100.0/24", "203.0.113.0/24")], new InMemorySecrets().Add(Encoding.ASCII.GetBytes(pskA), ids.Item1, ids.Item2), new SeededEntropy(1));
-        var b = new Endpoint([Config("b", Sun, Moon, "sun", "moon", "203.0.113.0/24", "198.51.100.0/24")], new InMemorySecrets().Add(Encoding.ASCII.GetBytes(pskB), ids.Item1, ids.Item2), new SeededEntropy(2));
+        var a = new Endpoint([PskConnection("a", Moon, Sun, "moon", "sun", "198.51.100.0/24", "203.0.113.0/24", quiet: true)], new InMemorySecrets().Add(Encoding.ASCII.GetBytes(pskA), ids.Item1, ids.Item2), new SeededEntropy(1));
+        var b = new Endpoint([PskConnection("b", Sun, Moon, "sun", "moon", "203.0.113.0/24", "198.51.100.0/24", quiet: true)], new InMemorySecrets().Add(Encoding.ASCII.GetBytes(pskB), ids.Item1, ids.Item2), new SeededEntropy(2));
         var ca = new EngineCounters(new IkeCounters());
         var cb = new EngineCounters(new IkeCounters());
         a.Counters = ca;
