@@ -115,23 +115,19 @@ internal sealed class ConfigReload(string path, SwanctlStore initialStore, Swanc
         return (report, await supervisor.StartChangedAsync(previous, config).ConfigureAwait(false));
     }
 
-    /// <summary>The engine's part of a change: pools, connections and secrets, traps, local addresses.</summary>
-    private async Task<Engine.ReloadReport> ApplyAsync(SwanctlConfig config)
+    /// <summary>
+    /// The engine's part of a change, in one engine turn (no datagram is handled between its steps): pools, connections
+    /// and secrets, traps, local addresses.
+    /// </summary>
+    private Task<Engine.ReloadReport> ApplyAsync(SwanctlConfig config) => host.Invoke((e, now) =>
     {
-        var report = await host.Invoke((e, now) =>
-        {
-            // Pools first, in the same turn: the new connections may name new pools; a pool that stays keeps its leases.
-            e.SetPools(config.Pools);
-            return e.Reconfigure(now, config.Connections.Select(c => c.Ike), config.Secrets);
-        }).ConfigureAwait(false);
-        await host.Invoke((_, _) => supervisor.ReinstallTraps(config)).ConfigureAwait(false);
-        await host.Invoke((_, _) =>
-        {
-            bindings.Ensure(LocalBindings.AddressesOf(config));
-            return 0;
-        }).ConfigureAwait(false);
+        // Pools first: the new connections may name new pools; a pool that stays keeps its leases.
+        e.SetPools(config.Pools);
+        var report = e.Reconfigure(now, config.Connections.Select(c => c.Ike), config.Secrets);
+        supervisor.ReinstallTraps(config);
+        bindings.Ensure(LocalBindings.AddressesOf(config));
         return report;
-    }
+    });
 
     /// <summary>SIGHUP: reloads like load-all; a configuration that does not load is logged and the old one kept.</summary>
     public async Task ReloadOnSignalAsync()
